@@ -1,0 +1,1 @@
+"""Data files shipped with convviz: design templates and sample images (no code)."""

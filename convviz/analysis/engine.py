@@ -1,0 +1,134 @@
+"""``analyze(design)``: every node's numbers, in topological order, in pure Python.
+
+An error is reported once, at its cause. A node whose input failed is "blocked by" the node where
+the trouble started and gets no error of its own, so one typo does not paint the whole graph red.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..design.catalog import layer_spec
+from ..design.graph import Design
+from ..design.structure import wiring
+from .layers import MERGE, PASS, RULES, Ctx, Window
+from .results import INPUT_FIELD, Analysis, Derivation, Issue, NodeAnalysis, ReceptiveField
+from .text import grouped, pair, shape as fmt_shape
+
+BYTES_PER_VALUE = 4  # float32 activations
+
+
+def analyze(design: Design) -> Analysis:
+    facts = wiring(design)
+    order, behind_cycles = facts.order, facts.cyclic
+    results: dict[str, NodeAnalysis] = {nid: NodeAnalysis(nid, design.node(nid).type) for nid in design.node_ids}
+    general: list[Issue] = []
+    for issue in design.validate(facts):
+        converted = Issue(issue.message, issue.fix, None, issue.severity)
+        if not issue.node_ids:
+            general.append(converted)
+        for nid in issue.node_ids:
+            bucket = results[nid].errors if issue.severity == "error" else results[nid].warnings
+            bucket.append(converted)
+
+    collapsed: dict[str, bool] = {}
+    for nid in order:
+        node = design.node(nid)
+        result = results[nid]
+        if result.errors:
+            continue
+        if node.type == "Input":
+            _analyze_input(design, result)
+            collapsed[nid] = False
+            continue
+        blocker = next((_root_cause(results, src) for src in node.inputs if not results[src].valid), None)
+        if blocker is not None:
+            result.blocked_by = blocker
+            continue
+        spec = layer_spec(node.type)
+        inputs = [(src, results[src].output_shape) for src in node.inputs]
+        ctx = Ctx(design, nid, spec, spec.resolve(node.params), inputs, results, result)
+        out = RULES[node.type](ctx)
+        if out is None or result.errors:
+            continue
+        result.input_shapes = tuple(s for _, s in inputs)
+        result.output_shape = out.shape
+        result.params = out.params
+        result.macs = out.macs
+        result.activation_bytes = ctx.activation(out.shape)
+        in_fields = [results[src] for src in node.inputs]
+        result.receptive_field = _next_field(ctx, out.field, in_fields)
+        was_collapsed = any(collapsed[src] for src in node.inputs)
+        collapsed[nid] = was_collapsed or out.collapses
+        if was_collapsed or out.collapses:
+            result.feature_field = max((r.feature_field for r in in_fields if r.feature_field),
+                                       key=lambda f: f.size[0] * f.size[1], default=None)
+        else:
+            result.feature_field = result.receptive_field
+
+    for nid in behind_cycles:
+        result = results[nid]
+        if not result.errors:
+            upstream = next((src for src in design.node(nid).inputs if src in results and results[src].errors), None)
+            result.blocked_by = _root_cause(results, upstream) if upstream else next(
+                (c for c in behind_cycles if results[c].errors), None)
+
+    out_id = facts.output
+    out = results.get(out_id) if out_id else None
+    valid = [results[nid] for nid in order if results[nid].valid]
+    total_field = out.feature_field if out and out.valid else None
+    return Analysis(
+        nodes={nid: results[nid] for nid in [*order, *behind_cycles]},
+        order=[*order, *behind_cycles],
+        output=out_id,
+        params=sum(r.params for r in valid),
+        macs=sum(r.macs for r in valid),
+        activation_bytes=sum(r.activation_bytes for r in valid),
+        receptive_field=total_field,
+        output_shape=out.output_shape if out else None,
+        general_issues=general,
+    )
+
+
+def _analyze_input(design: Design, result: NodeAnalysis) -> None:
+    spec = design.input
+    result.output_shape = spec.shape
+    result.receptive_field = result.feature_field = INPUT_FIELD
+    count = math.prod(spec.shape)
+    result.activation_bytes = count * BYTES_PER_VALUE
+    result.derivations.append(Derivation("shape", f"shape = C×H×W = {fmt_shape(spec.shape)} (the design's input)"))
+    result.derivations.append(Derivation("activation", f"activation = {spec.channels}·{spec.height}·{spec.width}·4 B "
+                                                        f"= {grouped(count * BYTES_PER_VALUE)} B per image"))
+
+
+def _root_cause(results: dict[str, NodeAnalysis], node_id: str) -> str:
+    node = results[node_id]
+    return node.blocked_by or node_id
+
+
+def _next_field(ctx: Ctx, step: Window | str, inputs: list[NodeAnalysis]) -> ReceptiveField:
+    """Front to back: r ← r + (k_eff − 1)·j, j ← j·s, start ← start + offset·j."""
+    if step == PASS:
+        return inputs[0].receptive_field
+    if step == MERGE:
+        fields = [r.receptive_field for r in inputs]
+        widest = max(fields, key=lambda f: f.size[0] * f.size[1])
+        sizes = ", ".join(pair(f.size) for f in fields)
+        ctx.derive("RF", f"RF = max({sizes}) = {pair(widest.size)} (the largest field among the inputs)")
+        return widest
+    field = inputs[0].receptive_field
+    size = tuple(r + (k - 1) * j for r, k, j in zip(field.size, step.span, field.jump))
+    jump = tuple(j * s for j, s in zip(field.jump, step.stride))
+    start = tuple(st + o * j for st, o, j in zip(field.start, step.offset, field.jump))
+    lines = [f"RF = {_n(field.size[a])} + ({_n(step.span[a])} − 1)·{_n(field.jump[a])} = {_n(size[a])}" for a in (0, 1)]
+    jumps = [f"jump = {_n(field.jump[a])}·{_n(step.stride[a])} = {_n(jump[a])}" for a in (0, 1)]
+    if lines[0] == lines[1] and jumps[0] == jumps[1]:
+        ctx.derive("RF", f"{lines[0]};  {jumps[0]}")
+    else:
+        ctx.derive("RF", f"RF_h: {lines[0][5:]};  {jumps[0]}")
+        ctx.derive("RF", f"RF_w: {lines[1][5:]};  {jumps[1]}")
+    return ReceptiveField(size, jump, start)
+
+
+def _n(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.4g}"

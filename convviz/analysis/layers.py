@@ -1,0 +1,596 @@
+"""Per-layer arithmetic: output shape, parameters, MACs, the receptive-field step, errors and fixes.
+
+Each rule reads one node's resolved parameters and its inputs' shapes, and either returns a
+``LayerOut`` or records errors on the context and returns None. Rules agree with PyTorch on what
+is valid (tests/test_analysis_vs_torch.py checks thousands of random cases) and are deliberately
+stricter in a few places where PyTorch would silently do something else than the user means
+(a Linear applied to the last axis of a 4-D map, a convolution reading a 3-D tensor as unbatched).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..design.catalog import LayerSpec
+from ..design.edits import Bridge, InsertBefore, SetParam
+from ..design.graph import Design
+from .results import Derivation, Fix, Issue, NodeAnalysis, Shape
+from .text import grouped, shape as fmt_shape
+
+Pair = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Window:
+    """How a layer moves the receptive field: per axis, window span, stride, and the offset of
+    the first window's centre from the first input unit (in input units)."""
+
+    span: tuple[float, float]
+    stride: tuple[float, float]
+    offset: tuple[float, float]
+
+
+PASS = "pass"     # element-wise: the field is the input's
+MERGE = "merge"   # the largest field among the inputs
+
+
+@dataclass
+class LayerOut:
+    shape: Shape
+    params: int = 0
+    macs: int = 0
+    field: Window | str = PASS
+    #: True for global pooling and Flatten: units after it see the whole map.
+    collapses: bool = False
+
+
+class Ctx:
+    """One node under analysis: its parameters, inputs and what the rule reports."""
+
+    def __init__(self, design: Design, node_id: str, spec: LayerSpec, params: dict[str, Any],
+                 inputs: list[tuple[str, Shape]], done: dict[str, NodeAnalysis], result: NodeAnalysis) -> None:
+        self.design = design
+        self.id = node_id
+        self.spec = spec
+        self.p = params
+        self.inputs = inputs
+        self.done = done
+        self.result = result
+
+    @property
+    def x(self) -> Shape:
+        return self.inputs[0][1]
+
+    @property
+    def source(self) -> str:
+        return self.inputs[0][0]
+
+    def error(self, message: str, hint: str = "", fix: Fix | None = None) -> None:
+        self.result.errors.append(Issue(message, hint, fix, "error"))
+
+    def warn(self, message: str, hint: str = "", fix: Fix | None = None) -> None:
+        self.result.warnings.append(Issue(message, hint, fix, "warning"))
+
+    def derive(self, quantity: str, text: str) -> None:
+        self.result.derivations.append(Derivation(quantity, text))
+
+    def set_fix(self, label: str, name: str, value: Any) -> Fix:
+        return Fix(label, (SetParam(self.id, name, value),))
+
+    def check_limits(self) -> bool:
+        """Record an error for every parameter outside its limits; True when all are inside."""
+        ok = True
+        for spec in self.spec.params:
+            value = self.p[spec.name]
+            problem = spec.limit_error(value)
+            if problem:
+                ok = False
+                fixed = _clamp(value, spec.minimum, spec.maximum, spec.exclusive_minimum)
+                fix = self.set_fix(f"Set {spec.name} to {_show(fixed)}", spec.name, fixed) if fixed is not None else None
+                self.error(problem[0].upper() + problem[1:] + ".", "", fix)
+        return ok
+
+    def need_map(self, what: str) -> Shape | None:
+        """The input as a C×H×W map, or an error saying ``what`` needs one."""
+        x = self.x
+        if len(x) == 3:
+            return x
+        if len(x) == 1:
+            self.error(f"{self.spec.type} {what} a C×H×W map, but its input is a flat vector of "
+                       f"{grouped(x[0])} features (from {self.source!r}).",
+                       "Place it before the Flatten.")
+        else:
+            self.error(f"{self.spec.type} {what} a C×H×W map, but its input has shape {fmt_shape(x)}.",
+                       "Check the Flatten's start_dim and end_dim.")
+        return None
+
+    def activation(self, shape: Shape) -> int:
+        count = math.prod(shape)
+        self.derive("activation", f"activation = {'·'.join(map(str, shape))}·4 B = {grouped(count * 4)} B per image")
+        return count * 4
+
+
+def hw(value: Any) -> Pair:
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def _same_or_pair(pair: Pair) -> int | Pair:
+    return pair[0] if pair[0] == pair[1] else pair
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return f"({value[0]}, {value[1]})"
+    return str(value)
+
+
+def _clamp(value: Any, low: float | None, high: float | None, exclusive: bool) -> Any:
+    def one(v: Any) -> Any:
+        if low is not None and (v <= low if exclusive else v < low):
+            if exclusive:
+                return None
+            return type(v)(low)
+        if high is not None and v > high:
+            return type(v)(high)
+        return v
+
+    if isinstance(value, tuple):
+        parts = tuple(one(v) for v in value)
+        return None if None in parts else parts
+    return one(value)
+
+
+def _axes(template: str, h: dict[str, Any], w: dict[str, Any]) -> list[str]:
+    """One derivation line per axis, or a single line when both axes read the same."""
+    line_h = template.format(axis="H", **h)
+    line_w = template.format(axis="W", **w)
+    if line_h[1:] == line_w[1:]:
+        return ["H_out = W" + line_h[1:]]
+    return [line_h, line_w]
+
+
+# --- convolution ---------------------------------------------------------------------------------
+
+def conv2d(c: Ctx) -> LayerOut | None:
+    p = c.p
+    if not c.check_limits():
+        return None
+    x = c.need_map("needs")
+    if x is None:
+        return None
+    cin, height, width = x
+    c.result.inferred["in_channels"] = cin
+    k, s, d = hw(p["kernel_size"]), hw(p["stride"]), hw(p["dilation"])
+    groups, cout, bias = p["groups"], p["out_channels"], p["bias"]
+    if cin % groups or cout % groups:
+        common = math.gcd(cin, cout)
+        best = max(v for v in _divisors(common) if v <= groups)
+        c.error(f"groups = {groups} must divide both the input channels ({cin}) and out_channels ({cout}).",
+                f"Use groups = {best}" + (f" (or {cin} for a depthwise conv with out_channels a multiple of {cin})"
+                                         if cin != best else "") + ".",
+                c.set_fix(f"Set groups to {best}", "groups", best))
+        return None
+    keff = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
+    keep = _same_or_pair(((keff[0] - 1) // 2, (keff[1] - 1) // 2))
+    padding = p["padding"]
+    if padding == "same":
+        if s != (1, 1):
+            c.error(f"padding \"same\" needs stride 1, and this conv has stride {_show(_same_or_pair(s))}.",
+                    f"Use padding {_show(keep)}: it keeps the size before the stride divides it.",
+                    c.set_fix(f"Set padding to {_show(keep)}", "padding", keep))
+            return None
+        before = ((keff[0] - 1) // 2, (keff[1] - 1) // 2)
+        after = (keff[0] - 1 - before[0], keff[1] - 1 - before[1])
+    else:
+        before = after = (0, 0) if padding == "valid" else hw(padding)
+    mode = p["padding_mode"]
+    if mode in ("reflect", "circular") and (before != (0, 0) or after != (0, 0)):
+        widest = (max(before[0], after[0]), max(before[1], after[1]))
+        too_wide = widest[0] >= height or widest[1] >= width if mode == "reflect" else \
+            widest[0] > height or widest[1] > width
+        if too_wide:
+            rule = "less than" if mode == "reflect" else "at most"
+            c.error(f"padding_mode \"{mode}\" needs padding {rule} the input size ({height}×{width}); "
+                    f"the padding is {_show(_same_or_pair(widest))}.",
+                    "Use zeros padding, or less padding.",
+                    c.set_fix("Set padding_mode to zeros", "padding_mode", "zeros"))
+            return None
+    padded = (height + before[0] + after[0], width + before[1] + after[1])
+    if padded[0] < keff[0] or padded[1] < keff[1]:
+        _kernel_too_large(c, keff, padded, k, d, keep, (height, width), "padding")
+        return None
+    out_h = (padded[0] - keff[0]) // s[0] + 1
+    out_w = (padded[1] - keff[1]) // s[1] + 1
+    shape = (cout, out_h, out_w)
+
+    if padding == "same":
+        c.derive("H_out", f"H_out = H = {height}, W_out = W = {width} (padding \"same\": "
+                          f"{_show(_same_or_pair(before))} before, {_show(_same_or_pair(after))} after)")
+    else:
+        pad = (before if padding != "valid" else (0, 0))
+        for line in _axes("{axis}_out = ⌊({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = {o}",
+                          dict(n=height, p=pad[0], d=d[0], k=k[0], s=s[0], o=out_h),
+                          dict(n=width, p=pad[1], d=d[1], k=k[1], s=s[1], o=out_w)):
+            c.derive("H_out" if line.startswith("H") else "W_out", line)
+    c.derive("C_out", f"C_out = out_channels = {cout}")
+    per_group = cin // groups
+    fan = f"{k[0]}·{k[1]}·{cin}" + (f"/{groups}" if groups > 1 else "")
+    params = (k[0] * k[1] * per_group + (1 if bias else 0)) * cout
+    c.derive("params", f"params = ({fan}{' + 1' if bias else ''})·{cout} = {grouped(params)}"
+                       + ("" if bias else " (no bias)"))
+    macs = cout * out_h * out_w * per_group * k[0] * k[1]
+    c.derive("MACs", f"MACs = C_out·H_out·W_out·(C_in/groups)·k_h·k_w = "
+                     f"{cout}·{out_h}·{out_w}·{per_group}·{k[0]}·{k[1]} = {grouped(macs)}")
+    offset = ((keff[0] - 1) / 2 - before[0], (keff[1] - 1) / 2 - before[1])
+    return LayerOut(shape, params, macs, Window(keff, s, offset))
+
+
+def _divisors(n: int) -> list[int]:
+    small = [i for i in range(1, int(math.isqrt(n)) + 1) if n % i == 0]
+    return sorted(set(small + [n // i for i in small]))
+
+
+def _kernel_too_large(c: Ctx, keff: Pair, padded: Pair, k: Pair, d: Pair, keep: Any, size: Pair, pad_name: str) -> None:
+    """The window does not fit: suggest padding that keeps the size, else a kernel that fits."""
+    fix = None
+    hint = ""
+    keep_pair = hw(keep)
+    if size[0] + 2 * keep_pair[0] >= keff[0] and size[1] + 2 * keep_pair[1] >= keff[1] and pad_name:
+        fix = c.set_fix(f"Set padding to {_show(keep)} (keeps {size[0]}×{size[1]})", pad_name, keep)
+        hint = f"Pad by {_show(keep)} to keep the size, or use a smaller kernel."
+    else:
+        fit = _same_or_pair(tuple(max(1, min(kk, (pp - 1) // dd + 1)) for kk, pp, dd in zip(k, padded, d)))
+        fix = c.set_fix(f"Set kernel_size to {_show(fit)}", "kernel_size", fit)
+        hint = f"Use a kernel of at most {_show(fit)} here."
+    dil = f", dilation {_show(_same_or_pair(d))}" if d != (1, 1) else ""
+    c.error(f"The kernel spans {keff[0]}×{keff[1]} pixels (kernel {_show(_same_or_pair(k))}{dil}) "
+            f"but the padded input is only {padded[0]}×{padded[1]}.", hint, fix)
+
+
+# --- pooling -------------------------------------------------------------------------------------
+
+def pooled_size(n: int, keff: int, stride: int, pad: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling_output_shape: a ceil-mode window may not start in the right padding."""
+    out = (n + 2 * pad - keff + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= n + pad:
+        out -= 1
+    return out
+
+
+def pool2d(c: Ctx) -> LayerOut | None:
+    p = c.p
+    is_max = c.spec.type == "MaxPool2d"
+    if not c.check_limits():
+        return None
+    k = hw(p["kernel_size"])
+    s = hw(p["stride"]) if p["stride"] is not None else k
+    pad = hw(p["padding"])
+    d = hw(p["dilation"]) if is_max else (1, 1)
+    if pad[0] > k[0] // 2 or pad[1] > k[1] // 2:
+        half = _same_or_pair((k[0] // 2, k[1] // 2))
+        c.error(f"padding {_show(_same_or_pair(pad))} is more than half the kernel ({_show(_same_or_pair(k))}): "
+                "some windows would see only padding.", f"Use padding ≤ {_show(half)}.",
+                c.set_fix(f"Set padding to {_show(half)}", "padding", half))
+        return None
+    x = c.need_map("needs")
+    if x is None:
+        return None
+    channels, height, width = x
+    keff = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
+    ceil_mode = p["ceil_mode"]
+    out_h = pooled_size(height, keff[0], s[0], pad[0], ceil_mode)
+    out_w = pooled_size(width, keff[1], s[1], pad[1], ceil_mode)
+    if out_h < 1 or out_w < 1:
+        fit = _pool_kernel_that_fits(k, pad, d, (height, width))
+        fix = c.set_fix(f"Set kernel_size to {_show(fit)}", "kernel_size", fit) if fit else None
+        c.error(f"The {keff[0]}×{keff[1]} window is larger than the padded input "
+                f"({height + 2 * pad[0]}×{width + 2 * pad[1]}): the output would be empty.",
+                "Use a smaller window, or remove this pooling." if fix else "Remove this pooling.", fix)
+        return None
+    left, right = ("⌈", "⌉") if ceil_mode else ("⌊", "⌋")
+    if is_max:
+        template = "{axis}_out = " + left + "({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}" + right + " + 1{drop} = {o}"
+    else:
+        template = "{axis}_out = " + left + "({n} + 2·{p} − {k}) / {s}" + right + " + 1{drop} = {o}"
+
+    def axis(n: int, i: int, o: int) -> dict[str, Any]:
+        full = (n + 2 * pad[i] - keff[i] + (s[i] - 1 if ceil_mode else 0)) // s[i] + 1
+        drop = " − 1 (the last window would start in the padding)" if ceil_mode and full != o else ""
+        return dict(n=n, p=pad[i], d=d[i], k=k[i], s=s[i], o=o, drop=drop)
+
+    for line in _axes(template, axis(height, 0, out_h), axis(width, 1, out_w)):
+        c.derive("H_out" if line.startswith("H") else "W_out", line)
+    if p["stride"] is None:
+        c.derive("stride", f"stride = kernel_size = {_show(_same_or_pair(k))} (not set)")
+    offset = ((keff[0] - 1) / 2 - pad[0], (keff[1] - 1) / 2 - pad[1])
+    return LayerOut((channels, out_h, out_w), 0, 0, Window(keff, s, offset))
+
+
+def _pool_kernel_that_fits(k: Pair, pad: Pair, d: Pair, size: Pair) -> Any:
+    fit = []
+    for kk, pp, dd, n in zip(k, pad, d, size):
+        choice = next((cand for cand in range(kk, 0, -1) if pp <= cand // 2 and dd * (cand - 1) + 1 <= n + 2 * pp), None)
+        if choice is None:
+            return None
+        fit.append(choice)
+    return _same_or_pair((fit[0], fit[1]))
+
+
+def adaptive_pool(c: Ctx) -> LayerOut | None:
+    if not c.check_limits():
+        return None
+    x = c.need_map("needs")
+    if x is None:
+        return None
+    channels, height, width = x
+    o = hw(c.p["output_size"])
+    spans, strides, offsets = [], [], []
+    for axis, n, out in (("H", height, o[0]), ("W", width, o[1])):
+        windows = [math.ceil((i + 1) * n / out) - (i * n) // out for i in range(min(out, 4096))]
+        span = max(windows)
+        spans.append(span)
+        strides.append(n / out)
+        offsets.append((windows[0] - 1) / 2)
+        kind = f"{span}-row" if axis == "H" else f"{span}-column"
+        if n % out == 0:
+            c.derive(f"{axis}_out", f"{axis}_out = output_size = {out} ({kind} windows, stride {n // out})")
+        else:
+            c.derive(f"{axis}_out", f"{axis}_out = output_size = {out} (window i: ⌊i·{n}/{out}⌋ … "
+                                    f"⌈(i + 1)·{n}/{out}⌉ − 1, up to {span} wide, overlapping)")
+    collapses = o == (1, 1)
+    if collapses:
+        c.derive("note", f"global pooling: each of the {channels} outputs summarises a whole {height}×{width} map")
+    return LayerOut((channels, o[0], o[1]), 0, 0,
+                    Window(tuple(spans), tuple(strides), tuple(offsets)), collapses=collapses)
+
+
+# --- normalisation -------------------------------------------------------------------------------
+
+def batchnorm2d(c: Ctx) -> LayerOut | None:
+    if not c.check_limits():
+        return None
+    x = c.x
+    if len(x) != 3:
+        fix = None
+        source = c.design.get(c.source)
+        if len(x) == 1 and source is not None and source.type == "Flatten" and len(source.inputs) == 1:
+            node = c.design.node(c.id)
+            fix = Fix(f"Move {c.id!r} before {c.source!r}",
+                      (Bridge(c.id), InsertBefore(c.source, "BatchNorm2d", dict(node.params), 0, c.id)))
+        what = f"a flat vector of {grouped(x[0])} features" if len(x) == 1 else f"shape {fmt_shape(x)}"
+        c.error(f"BatchNorm2d normalises each channel of a C×H×W map, but its input is {what} "
+                f"(from {c.source!r}).", "Move it before the Flatten (or use it on maps only).", fix)
+        return None
+    channels = x[0]
+    c.result.inferred["num_features"] = channels
+    params = 2 * channels if c.p["affine"] else 0
+    if c.p["affine"]:
+        c.derive("params", f"params = 2·C = 2·{channels} = {grouped(params)} (γ and β; the running mean and "
+                           "variance are buffers, not parameters)")
+    else:
+        c.derive("params", "params = 0 (affine is off: no γ, β)")
+    return LayerOut(x, params)
+
+
+def local_response_norm(c: Ctx) -> LayerOut | None:
+    if not c.check_limits():
+        return None
+    if len(c.x) < 2:
+        c.error(f"LocalResponseNorm compares neighbouring channels of a map, but its input is a flat vector "
+                f"(from {c.source!r}).", "Place it before the Flatten.")
+        return None
+    c.derive("note", f"each value is divided by the activity of {c.p['size']} neighbouring channels")
+    return LayerOut(c.x)
+
+
+# --- element-wise --------------------------------------------------------------------------------
+
+def elementwise(c: Ctx) -> LayerOut | None:
+    if not c.check_limits():
+        return None
+    if c.spec.type == "Dropout2d" and len(c.x) == 1:
+        c.warn("Dropout2d drops whole channels of a map; on a flat vector it drops single features "
+               "(and PyTorch deprecates this).", "Use Dropout after a Flatten.")
+    return LayerOut(c.x)
+
+
+def softmax(c: Ctx) -> LayerOut | None:
+    rank = len(c.x) + 1
+    dim = c.p["dim"]
+    if not -rank <= dim < rank:
+        c.error(f"dim {dim} is out of range for a {rank}-D tensor (batch × {fmt_shape(c.x)}); "
+                f"use −{rank}…{rank - 1}.", "dim 1 is the class (or channel) axis.",
+                c.set_fix("Set dim to 1", "dim", 1))
+        return None
+    if dim % rank == 0:
+        c.warn("Softmax over dim 0 mixes the images of a batch.", "Use dim 1 (classes or channels).",
+               c.set_fix("Set dim to 1", "dim", 1))
+    return LayerOut(c.x)
+
+
+def identity(c: Ctx) -> LayerOut | None:
+    return LayerOut(c.x)
+
+
+# --- reshape and dense ---------------------------------------------------------------------------
+
+def flatten(c: Ctx) -> LayerOut | None:
+    x = c.x
+    rank = len(x) + 1
+    start, end = c.p["start_dim"], c.p["end_dim"]
+    for name, dim in (("start_dim", start), ("end_dim", end)):
+        if not -rank <= dim < rank:
+            default = 1 if name == "start_dim" else -1
+            c.error(f"{name} {dim} is out of range for a {rank}-D tensor (batch × {fmt_shape(x)}).",
+                    f"Use {default}.", c.set_fix(f"Set {name} to {default}", name, default))
+            return None
+    s, e = start % rank, end % rank
+    if s == 0:
+        c.error("start_dim 0 would flatten the batch into the features.", "Use start_dim 1.",
+                c.set_fix("Set start_dim to 1", "start_dim", 1))
+        return None
+    if s > e:
+        c.error(f"start_dim ({start} → {s}) comes after end_dim ({end} → {e}).", "Use start_dim 1, end_dim −1.",
+                Fix("Flatten everything after the batch", (SetParam(c.id, "start_dim", 1), SetParam(c.id, "end_dim", -1))))
+        return None
+    merged = math.prod(x[s - 1:e])
+    shape = x[:s - 1] + (merged,) + x[e:]
+    c.derive("features", f"features = {'·'.join(map(str, x[s - 1:e]))} = {grouped(merged)}" if e > s
+             else f"nothing to flatten: shape stays {fmt_shape(shape)}")
+    if len(x) == 3 and len(shape) < 3 and s <= 2:
+        _, height, width = x
+        return LayerOut(shape, field=Window((height, width), (height, width), ((height - 1) / 2, (width - 1) / 2)),
+                        collapses=True)
+    return LayerOut(shape)
+
+
+def linear(c: Ctx) -> LayerOut | None:
+    if not c.check_limits():
+        return None
+    x = c.x
+    if len(x) != 1:
+        c.error(f"Linear needs a flat vector of features, but its input is a {fmt_shape(x)} map "
+                f"(from {c.source!r}).",
+                f"Insert a Flatten before it: the map becomes {grouped(math.prod(x))} features.",
+                Fix(f"Insert Flatten before {c.id!r}", (InsertBefore(c.id, "Flatten"),)))
+        return None
+    fan_in, out, bias = x[0], c.p["out_features"], c.p["bias"]
+    c.result.inferred["in_features"] = fan_in
+    params = (fan_in + (1 if bias else 0)) * out
+    c.derive("params", f"params = ({fan_in}{' + 1' if bias else ''})·{out} = {grouped(params)}")
+    macs = fan_in * out
+    c.derive("MACs", f"MACs = in·out = {fan_in}·{out} = {grouped(macs)}")
+    return LayerOut((out,), params, macs)
+
+
+# --- merges --------------------------------------------------------------------------------------
+
+def add(c: Ctx) -> LayerOut | None:
+    target_index = _deepest([shp for _, shp in c.inputs])
+    target_id, target = c.inputs[target_index]
+    for index, (src, shp) in enumerate(c.inputs):
+        if shp != target:
+            fix = _merge_fix(c, index, target_index, projection=True)
+            c.error(f"Add needs equal shapes, but {src!r} gives {fmt_shape(shp)} and {target_id!r} gives "
+                    f"{fmt_shape(target)}.", fix.label + "." if fix else "Make both branches end in the same shape.", fix)
+            return None
+    c.derive("shape", f"shape = {fmt_shape(target)} (all {len(c.inputs)} inputs)")
+    return LayerOut(target, field=MERGE)
+
+
+def concat(c: Ctx) -> LayerOut | None:
+    first_id, first = c.inputs[0]
+    for index, (src, shp) in enumerate(c.inputs[1:], start=1):
+        if len(shp) != len(first) or shp[1:] != first[1:]:
+            what = "H×W" if len(first) == 3 else "all but the first dimension"
+            fix = _merge_fix(c, index, 0, projection=False)
+            c.error(f"Concat joins along channels, so {what} must match, but {first_id!r} gives {fmt_shape(first)} "
+                    f"and {src!r} gives {fmt_shape(shp)}.",
+                    fix.label + "." if fix else "Make the branches keep the same H×W ('same' padding).", fix)
+            return None
+    shapes = [shp for _, shp in c.inputs]
+    total = sum(shp[0] for shp in shapes)
+    c.derive("C_out", f"C_out = {' + '.join(str(shp[0]) for shp in shapes)} = {total}")
+    return LayerOut((total, *first[1:]), field=MERGE)
+
+
+def _deepest(shapes: list[Shape]) -> int:
+    """The input the others should match: the smallest map, then the most channels."""
+    return min(range(len(shapes)), key=lambda i: (math.prod(shapes[i][1:]), -shapes[i][0]))
+
+
+def _merge_fix(c: Ctx, a: int, b: int, projection: bool) -> Fix | None:
+    """Repair mismatching merge inputs ``a`` and ``b``.
+
+    First choice: a stride-1 conv that shrank one branch for want of padding gets the padding that
+    keeps the size. Else the larger map is brought down to the smaller by an integer stride: a 1×1
+    projection conv for Add (ResNet's downsampling shortcut), a max-pool for Concat.
+    """
+    (id_a, shape_a), (id_b, shape_b) = c.inputs[a], c.inputs[b]
+    if len(shape_a) != 3 or len(shape_b) != 3:
+        return None
+    if shape_a[1:] != shape_b[1:]:
+        small = a if shape_a[1] * shape_a[2] < shape_b[1] * shape_b[2] else b
+        large = b if small == a else a
+        shrinker = _shrinking_layer(c, c.inputs[small][0], _ancestors(c.design, c.inputs[large][0]))
+        if shrinker is not None:
+            node_id, keep = shrinker
+            return Fix(f"Set padding of {node_id!r} to {_show(keep)} to keep the size",
+                       (SetParam(node_id, "padding", keep),))
+    else:  # same H×W, different channels (Add): project ``a`` onto ``b``
+        small, large = b, a
+    src, shp = c.inputs[large]
+    target = c.inputs[small][1]
+    ratio_h, ratio_w = shp[1] / target[1], shp[2] / target[2]
+    if not (ratio_h.is_integer() and ratio_w.is_integer()):
+        return None
+    stride = _same_or_pair((int(ratio_h), int(ratio_w)))
+    if projection:
+        params = {"out_channels": target[0], "kernel_size": 1, "stride": stride, "bias": False}
+        how = f"1×1 Conv2d (stride {_show(stride)})" if stride != 1 else "1×1 Conv2d"
+        return Fix(f"Insert a {how} on {src!r} to project it to {fmt_shape(target)}",
+                   (InsertBefore(c.id, "Conv2d", params, large),))
+    if stride == 1:
+        return None
+    return Fix(f"Insert a {_show(stride)} MaxPool2d on {src!r} to bring it to {target[1]}×{target[2]}",
+               (InsertBefore(c.id, "MaxPool2d", {"kernel_size": stride}, large),))
+
+
+def _ancestors(design: Design, node_id: str) -> set[str]:
+    seen = {node_id}
+    stack = [node_id]
+    while stack:
+        node = design.get(stack.pop())
+        for src in node.inputs if node else ():
+            if src not in seen:
+                seen.add(src)
+                stack.append(src)
+    return seen
+
+
+def _shrinking_layer(c: Ctx, start: str, stop: set[str]) -> tuple[str, Any] | None:
+    """Walk up a branch to the first stride-1 conv that shrinks its map for want of padding."""
+    current = start
+    while current not in stop:
+        node = c.design.get(current)
+        result = c.done.get(current)
+        if node is None or result is None or len(node.inputs) != 1:
+            return None
+        if node.type == "Conv2d":
+            params = node.resolved_params()
+            k, d = hw(params["kernel_size"]), hw(params["dilation"])
+            if hw(params["stride"]) == (1, 1) and params["padding"] != "same":
+                before = c.done[node.inputs[0]].output_shape
+                if before and result.output_shape and result.output_shape[1:] < before[1:]:
+                    return current, _same_or_pair(((d[0] * (k[0] - 1)) // 2, (d[1] * (k[1] - 1)) // 2))
+        current = node.inputs[0]
+    return None
+
+
+RULES: dict[str, Callable[[Ctx], LayerOut | None]] = {
+    "Conv2d": conv2d,
+    "MaxPool2d": pool2d,
+    "AvgPool2d": pool2d,
+    "AdaptiveAvgPool2d": adaptive_pool,
+    "AdaptiveMaxPool2d": adaptive_pool,
+    "BatchNorm2d": batchnorm2d,
+    "LocalResponseNorm": local_response_norm,
+    "ReLU": elementwise,
+    "ReLU6": elementwise,
+    "LeakyReLU": elementwise,
+    "GELU": elementwise,
+    "SiLU": elementwise,
+    "Sigmoid": elementwise,
+    "Tanh": elementwise,
+    "Dropout": elementwise,
+    "Dropout2d": elementwise,
+    "Softmax": softmax,
+    "Flatten": flatten,
+    "Linear": linear,
+    "Identity": identity,
+    "Add": add,
+    "Concat": concat,
+}

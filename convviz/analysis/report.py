@@ -1,0 +1,105 @@
+"""The summary table (torchinfo-like): rows shared by the CLI, the app's table and its text/CSV copies."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from .results import Analysis, NodeAnalysis
+from .text import compact, grouped, pair, shape as fmt_shape, size_in_bytes
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    id: str
+    type: str
+    output: str
+    params: int
+    params_share: float
+    macs: int
+    macs_share: float
+    field: str
+    status: str
+    note: str
+
+
+def summary_rows(analysis: Analysis) -> list[SummaryRow]:
+    total_params = analysis.params or 1
+    total_macs = analysis.macs or 1
+    rows = []
+    for nid in analysis.order:
+        node = analysis.nodes[nid]
+        rows.append(SummaryRow(
+            nid, node.type, _output(node), node.params, node.params / total_params, node.macs, node.macs / total_macs,
+            pair(node.receptive_field.size) if node.receptive_field else "—", node.status, _note(node)))
+    return rows
+
+
+def _output(node: NodeAnalysis) -> str:
+    if node.output_shape is not None:
+        return fmt_shape(node.output_shape)
+    return "error" if node.errors else "blocked"
+
+
+def _note(node: NodeAnalysis) -> str:
+    if node.errors:
+        return node.errors[0].message
+    if node.blocked_by:
+        return f"blocked by {node.blocked_by}"
+    if node.warnings:
+        return node.warnings[0].message
+    return ""
+
+
+def totals_lines(analysis: Analysis) -> list[str]:
+    field = analysis.receptive_field
+    lines = [
+        f"Total params: {grouped(analysis.params)}",
+        f"Total MACs: {grouped(analysis.macs)} ({compact(analysis.macs)})",
+        f"Activations: {grouped(analysis.activation_bytes)} B per image ({size_in_bytes(analysis.activation_bytes)})",
+        f"Receptive field: {pair(field.size) if field else '—'}",
+        f"Output: {fmt_shape(analysis.output_shape)}" + (f" ({analysis.output})" if analysis.output else ""),
+    ]
+    return lines
+
+
+HEADERS = ("Layer (id)", "Type", "Output shape", "Params", "MACs", "RF")
+
+
+def summary_table(analysis: Analysis, title: str = "") -> str:
+    rows = summary_rows(analysis)
+    cells = [(r.id, r.type, r.output, grouped(r.params), grouped(r.macs), r.field) for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(HEADERS)]
+    right = {3, 4, 5}
+
+    def line(values) -> str:
+        return "  ".join(v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths))).rstrip()
+
+    rule_width = sum(widths) + 2 * (len(widths) - 1)
+    out = []
+    if title:
+        out.append(title)
+    out += ["=" * rule_width, line(HEADERS), "=" * rule_width]
+    out += [line(c) for c in cells]
+    out.append("=" * rule_width)
+    out += totals_lines(analysis)
+    problems = [(nid, issue) for nid, issue in analysis.issues()]
+    if problems:
+        out.append("=" * rule_width)
+        for nid, issue in problems:
+            label = "error" if issue.severity == "error" else "warning"
+            out.append(f"{label}: {nid + ': ' if nid else ''}{issue.text()}")
+    out.append("=" * rule_width)
+    return "\n".join(out)
+
+
+def summary_csv(analysis: Analysis) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "type", "output_shape", "params", "params_percent", "macs", "macs_percent",
+                     "receptive_field", "status", "note"])
+    for r in summary_rows(analysis):
+        writer.writerow([r.id, r.type, r.output, r.params, f"{100 * r.params_share:.2f}", r.macs,
+                         f"{100 * r.macs_share:.2f}", r.field, r.status, r.note])
+    return buffer.getvalue()

@@ -1,0 +1,42 @@
+"""How numbers read in convviz: 61,706 parameters, 6×28×28 maps, 1.8 G MACs, 3.1 MB."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def grouped(n: int | float) -> str:
+    """Thousands separators: 120,422,400."""
+    return f"{n:,}" if isinstance(n, int) else f"{n:,.4g}"
+
+
+def shape(dims: Sequence[int] | None) -> str:
+    if dims is None:
+        return "—"
+    return "×".join(str(d) for d in dims) if dims else "scalar"
+
+
+def pair(values: Sequence[float]) -> str:
+    """A (h, w) pair as "3" when square, else "3×5"."""
+    a, b = (_num(v) for v in values)
+    return f"{a}" if a == b else f"{a}×{b}"
+
+
+def compact(n: float) -> str:
+    """1,814,073,344 → 1.81 G: short enough for a node card."""
+    for limit, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= limit:
+            value = n / limit
+            return f"{value:.3g} {suffix}" if value < 100 else f"{value:.0f} {suffix}"
+    return f"{int(n)}" if float(n).is_integer() else f"{n:.3g}"
+
+
+def size_in_bytes(n: int) -> str:
+    for limit, suffix in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if n >= limit:
+            return f"{n / limit:.3g} {suffix}"
+    return f"{n} B"
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.4g}"

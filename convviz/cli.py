@@ -1,0 +1,127 @@
+"""``convviz``: no arguments opens the app; sub-commands run the same core headless.
+
+Every failure a user can cause (a missing file, a broken design, bad arguments) ends with exit
+status 1 and one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from .analysis import analyze
+from .analysis.report import summary_table
+from .design import TEMPLATES, Design, DesignError, DesignFileError, InputSpec, load_design_or_template
+
+#: Exceptions that mean "the user asked for something that cannot be done": one line, exit 1.
+USER_ERRORS: tuple[type[BaseException], ...] = (DesignFileError, DesignError, ValueError, OSError)
+
+
+class CommandError(Exception):
+    """A user-facing failure with a one-line message (exit status 1)."""
+
+
+def parse_shape(text: str) -> InputSpec:
+    """"3x224x224" (or with ×) → InputSpec."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        channels, height, width = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected CxHxW such as 3x224x224, got {text!r}") from None
+    if min(channels, height, width) < 1:
+        raise argparse.ArgumentTypeError(f"every size must be at least 1, got {text!r}")
+    return InputSpec(channels, height, width)
+
+
+def load_for_command(spec: str, input_shape: InputSpec | None = None) -> Design:
+    design = load_design_or_template(spec)
+    if input_shape is not None:
+        design.set_input_spec(input_shape)
+    return design
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    design = load_for_command(args.design, args.input)
+    analysis = analyze(design)
+    if args.json:
+        print(json.dumps(analysis.to_json(), indent=2, ensure_ascii=False))
+    else:
+        title = f"{design.name} — input {'×'.join(map(str, design.input.shape))}"
+        print(summary_table(analysis, title))
+    problem = analysis.first_error()
+    if problem:
+        raise CommandError(f"the design has errors: {problem}")
+    return 0
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    width = max(map(len, TEMPLATES))
+    for name, line in TEMPLATES.items():
+        print(f"{name.ljust(width)}  {line}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The sub-command parser (``convviz summary …``); the app's own options are in ``app_parser``."""
+    parser = argparse.ArgumentParser(
+        prog="convviz", description="Design, train and understand convolutional neural networks.",
+        epilog="Without a command, convviz opens the app: convviz [DESIGN] [--screenshot PATH].")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    summary = commands.add_parser("summary", help="print a design's layer table and totals")
+    summary.add_argument("design", help="a design file or a template name (see `convviz templates`)")
+    summary.add_argument("--input", type=parse_shape, metavar="CxHxW", help="override the input shape")
+    summary.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    summary.set_defaults(run=cmd_summary)
+
+    templates = commands.add_parser("templates", help="list the built-in templates")
+    templates.set_defaults(run=cmd_templates)
+    return parser
+
+
+def app_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="convviz", description="Open the convviz app.")
+    parser.add_argument("design", nargs="?", help="a design file or template name to open (default: default)")
+    parser.add_argument("--screenshot", metavar="PATH",
+                        help="render the main window (1600×1000) with DESIGN laid out to PATH (PNG) and exit")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first in commands or (first is None and any(a in ("-h", "--help") for a in argv)):
+        args = parser.parse_args(argv)
+        return run_command(args.run, args)
+    args = app_parser().parse_args(argv)
+    return _launch_app(args)
+
+
+def run_command(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    try:
+        return run(args)
+    except CommandError as exc:
+        return _fail(str(exc))
+    except USER_ERRORS as exc:
+        return _fail(str(exc) or type(exc).__name__)
+    except KeyboardInterrupt:
+        return _fail("interrupted")
+
+
+def _fail(message: str) -> int:
+    print(f"convviz: error: {message}", file=sys.stderr)
+    return 1
+
+
+def _launch_app(args: argparse.Namespace) -> int:
+    from .ui.app import run_app
+
+    return run_app(design_spec=args.design, screenshot=args.screenshot)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,344 @@
+"""The layer catalog: every layer type convviz knows, its parameters and how many inputs it takes.
+
+Type and parameter names are PyTorch's, and so are the defaults, so a design file reads like the
+``nn.Module`` it becomes. Parameters PyTorch requires (``out_channels``, ``kernel_size``, …) have
+no default; ``ParamSpec.initial`` is what a freshly dropped layer starts with.
+
+The catalog only checks *types* when a value is set (``ParamSpec.coerce``). Whether a value is in
+range (a stride of 0, a negative padding) is the analysis's business (``ParamSpec.limit_error``),
+so such a value can exist in a design and be flagged on the node that has it, with a fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+#: Families in palette order; each layer type belongs to one.
+FAMILIES = (
+    "Input",
+    "Convolution",
+    "Pooling",
+    "Normalization",
+    "Activation",
+    "Regularization",
+    "Reshape",
+    "Dense",
+    "Merge",
+)
+
+#: Parameter kinds and the values they hold.
+#: int, float, bool, choice (a str from ``choices``), size (int or (h, w)),
+#: optional_size (None or a size: pooling strides default to the kernel size),
+#: padding (a size, or "same" / "valid"; Conv2d only).
+KINDS = ("int", "float", "bool", "choice", "size", "optional_size", "padding")
+
+PADDING_WORDS = ("same", "valid")
+
+
+class ParamTypeError(ValueError):
+    """A value of the wrong type for a parameter (not merely out of range)."""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    kind: str
+    doc: str
+    default: Any = None
+    required: bool = False
+    initial: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    #: A strict lower bound (``eps > 0``) rather than an inclusive one.
+    exclusive_minimum: bool = False
+
+    def __post_init__(self) -> None:
+        assert self.kind in KINDS, self.kind
+
+    @property
+    def starting_value(self) -> Any:
+        """What a new node gets: the palette's choice for required parameters, else the default."""
+        return self.initial if self.required else self.default
+
+    def coerce(self, value: Any) -> Any:
+        """Return ``value`` in canonical form (pairs as tuples) or raise ``ParamTypeError``."""
+        kind = self.kind
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            raise ParamTypeError(f"expected true or false, got {value!r}")
+        if kind == "int":
+            if _is_int(value):
+                return int(value)
+            raise ParamTypeError(f"expected an integer, got {value!r}")
+        if kind == "float":
+            if _is_int(value) or (isinstance(value, float) and value == value and abs(value) != float("inf")):
+                return float(value)
+            raise ParamTypeError(f"expected a finite number, got {value!r}")
+        if kind == "choice":
+            if isinstance(value, str) and value in self.choices:
+                return value
+            raise ParamTypeError(f"expected one of {', '.join(map(repr, self.choices))}, got {value!r}")
+        if kind == "optional_size" and value is None:
+            return None
+        if kind == "padding" and isinstance(value, str):
+            if value in PADDING_WORDS:
+                return value
+            raise ParamTypeError(f"expected an integer, [h, w], \"same\" or \"valid\", got {value!r}")
+        if _is_int(value):
+            return int(value)
+        if isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_int(v) for v in value):
+            return (int(value[0]), int(value[1]))
+        what = "an integer or [h, w]"
+        if kind == "optional_size":
+            what += " or null"
+        elif kind == "padding":
+            what = "an integer, [h, w], \"same\" or \"valid\""
+        raise ParamTypeError(f"expected {what}, got {value!r}")
+
+    def limit_error(self, value: Any) -> str | None:
+        """A sentence saying why ``value`` is outside this parameter's limits, or None."""
+        if value is None or isinstance(value, (str, bool)):
+            return None
+        numbers = value if isinstance(value, tuple) else (value,)
+        for number in numbers:
+            if self.minimum is not None:
+                too_low = number <= self.minimum if self.exclusive_minimum else number < self.minimum
+                if too_low:
+                    relation = ">" if self.exclusive_minimum else "≥"
+                    return f"{self.name} must be {relation} {_fmt_limit(self.minimum)}, not {_fmt_value(value)}"
+            if self.maximum is not None and number > self.maximum:
+                return f"{self.name} must be ≤ {_fmt_limit(self.maximum)}, not {_fmt_value(value)}"
+        return None
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    type: str
+    family: str
+    summary: str
+    formula: str = ""
+    params: tuple[ParamSpec, ...] = ()
+    min_inputs: int = 1
+    #: None: any number (Add, Concat).
+    max_inputs: int | None = 1
+    #: Parameters worth showing on a node's card, in order.
+    key_params: tuple[str, ...] = ()
+    param_index: dict[str, ParamSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        assert self.family in FAMILIES, self.family
+        object.__setattr__(self, "param_index", {p.name: p for p in self.params})
+
+    def param(self, name: str) -> ParamSpec:
+        return self.param_index[name]
+
+    def initial_params(self) -> dict[str, Any]:
+        """Parameters a freshly created node stores: the required ones (the rest default)."""
+        return {p.name: p.initial for p in self.params if p.required}
+
+    def resolve(self, stored: dict[str, Any]) -> dict[str, Any]:
+        """Every parameter's effective value: stored where given, PyTorch's default otherwise."""
+        return {p.name: stored.get(p.name, p.default) for p in self.params}
+
+    @property
+    def is_merge(self) -> bool:
+        return self.max_inputs is None
+
+    def describe_inputs(self) -> str:
+        if self.max_inputs is None:
+            return f"{self.min_inputs} or more inputs"
+        if self.min_inputs == self.max_inputs:
+            return "no inputs" if self.min_inputs == 0 else f"{self.min_inputs} input" + ("s" if self.min_inputs > 1 else "")
+        return f"{self.min_inputs}–{self.max_inputs} inputs"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _fmt_limit(limit: float) -> str:
+    return str(int(limit)) if float(limit).is_integer() else str(limit)
+
+
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, tuple):
+        return f"({', '.join(map(str, value))})"
+    return str(value)
+
+
+# --- the catalog -------------------------------------------------------------------------------
+
+def _size(name: str, doc: str, *, default: Any = None, initial: Any = None, minimum: int = 1,
+          kind: str = "size") -> ParamSpec:
+    return ParamSpec(name, kind, doc, default=default, required=default is None and kind == "size",
+                     initial=initial, minimum=minimum)
+
+
+_KERNEL = _size("kernel_size", "Height and width of the sliding window.", initial=3)
+_POOL_KERNEL = replace(_KERNEL, initial=2)
+_STRIDE = _size("stride", "Step of the window between output positions.", default=1)
+_DILATION = _size("dilation", "Spacing between kernel taps; the window spans d·(k − 1) + 1 pixels.", default=1)
+_POOL_STRIDE = _size("stride", "Step of the window; empty means the kernel size (non-overlapping windows).",
+                     kind="optional_size")
+_POOL_PADDING = _size("padding", "Implicit padding on each side (at most half the kernel).", default=0, minimum=0)
+_CEIL_MODE = ParamSpec("ceil_mode", "bool", "Round the output size up: a last, partial window is kept.", default=False)
+_OUTPUT_SIZE = _size("output_size", "Output height and width, whatever the input size.", initial=1)
+_DROP_P = ParamSpec("p", "float", "Probability of zeroing an element during training.", default=0.5,
+                    minimum=0.0, maximum=1.0)
+
+_SPECS = (
+    LayerSpec(
+        "Input", "Input", "The image batch entering the network (channels × height × width).",
+        min_inputs=0, max_inputs=0,
+    ),
+    LayerSpec(
+        "Conv2d", "Convolution",
+        "Slides learned k×k filters over the input; each output channel is one filter's response.",
+        "H_out = ⌊(H + 2p − d·(k − 1) − 1) / s⌋ + 1;  params = (k_h·k_w·C_in/groups + 1)·C_out",
+        (
+            ParamSpec("out_channels", "int", "Number of filters, i.e. output channels.", required=True,
+                      initial=16, minimum=1, maximum=65536),
+            _KERNEL,
+            _STRIDE,
+            ParamSpec("padding", "padding", "Zeros (or padding_mode values) added on each side; "
+                      "\"same\" keeps H×W, \"valid\" adds none.", default=0, minimum=0),
+            _DILATION,
+            ParamSpec("groups", "int", "Split channels into groups convolved separately "
+                      "(groups = C_in: depthwise).", default=1, minimum=1, maximum=65536),
+            ParamSpec("bias", "bool", "Add a learned bias per output channel.", default=True),
+            ParamSpec("padding_mode", "choice", "What the padding holds: zeros or copies of the border.",
+                      default="zeros", choices=("zeros", "reflect", "replicate", "circular")),
+        ),
+        key_params=("out_channels", "kernel_size", "stride", "padding", "dilation", "groups"),
+    ),
+    LayerSpec(
+        "MaxPool2d", "Pooling", "Keeps the largest value in each window: downsamples, adds small shift tolerance.",
+        "H_out = ⌊(H + 2p − d·(k − 1) − 1) / s⌋ + 1 (⌈⌉ with ceil_mode)",
+        (_POOL_KERNEL, _POOL_STRIDE, _POOL_PADDING, _DILATION, _CEIL_MODE),
+        key_params=("kernel_size", "stride", "padding", "dilation"),
+    ),
+    LayerSpec(
+        "AvgPool2d", "Pooling", "Averages each window: downsamples smoothly.",
+        "H_out = ⌊(H + 2p − k) / s⌋ + 1 (⌈⌉ with ceil_mode)",
+        (
+            _POOL_KERNEL, _POOL_STRIDE, _POOL_PADDING, _CEIL_MODE,
+            ParamSpec("count_include_pad", "bool", "Count padding zeros in the average's divisor.", default=True),
+        ),
+        key_params=("kernel_size", "stride", "padding"),
+    ),
+    LayerSpec(
+        "AdaptiveAvgPool2d", "Pooling",
+        "Averages into a fixed output size whatever the input size (1×1: global average pooling).",
+        "window i: ⌊i·H/H_out⌋ … ⌈(i + 1)·H/H_out⌉",
+        (_OUTPUT_SIZE,), key_params=("output_size",),
+    ),
+    LayerSpec(
+        "AdaptiveMaxPool2d", "Pooling", "Takes the maximum into a fixed output size whatever the input size.",
+        "window i: ⌊i·H/H_out⌋ … ⌈(i + 1)·H/H_out⌉",
+        (_OUTPUT_SIZE,), key_params=("output_size",),
+    ),
+    LayerSpec(
+        "BatchNorm2d", "Normalization",
+        "Normalises each channel over the batch, then scales and shifts it (γ, β): steadier, faster training.",
+        "y = γ·(x − μ_B) / √(σ²_B + ε) + β;  params = 2·C",
+        (
+            ParamSpec("eps", "float", "Added to the variance for numerical stability.", default=1e-5,
+                      minimum=0.0, exclusive_minimum=True),
+            ParamSpec("momentum", "float", "Weight of the current batch in the running statistics.", default=0.1,
+                      minimum=0.0, maximum=1.0),
+            ParamSpec("affine", "bool", "Learn a scale γ and shift β per channel.", default=True),
+            ParamSpec("track_running_stats", "bool", "Keep running mean/variance for evaluation.", default=True),
+        ),
+    ),
+    LayerSpec(
+        "LocalResponseNorm", "Normalization",
+        "Divides each value by the activity of neighbouring channels (AlexNet's lateral inhibition).",
+        "b_c = a_c / (k + α/n·Σ a²)^β over n neighbouring channels",
+        (
+            ParamSpec("size", "int", "Number of neighbouring channels n.", required=True, initial=5, minimum=1),
+            ParamSpec("alpha", "float", "Scale α.", default=1e-4),
+            ParamSpec("beta", "float", "Exponent β.", default=0.75),
+            ParamSpec("k", "float", "Additive constant k.", default=1.0),
+        ),
+        key_params=("size",),
+    ),
+    LayerSpec("ReLU", "Activation", "max(0, x): keeps positive values, zeroes the rest.", "y = max(0, x)"),
+    LayerSpec("ReLU6", "Activation", "ReLU capped at 6 (MobileNet).", "y = min(max(0, x), 6)"),
+    LayerSpec(
+        "LeakyReLU", "Activation", "Like ReLU but lets a small slope through for negative values.",
+        "y = x if x > 0 else slope·x",
+        (ParamSpec("negative_slope", "float", "Slope for negative inputs.", default=0.01),),
+        key_params=("negative_slope",),
+    ),
+    LayerSpec(
+        "GELU", "Activation", "Smooth ReLU: x weighted by the Gaussian probability of x.", "y = x·Φ(x)",
+        (ParamSpec("approximate", "choice", "Exact (erf) or tanh approximation.", default="none",
+                   choices=("none", "tanh")),),
+    ),
+    LayerSpec("SiLU", "Activation", "x·sigmoid(x) (swish): smooth and non-monotonic.", "y = x·σ(x)"),
+    LayerSpec("Sigmoid", "Activation", "Squashes values into (0, 1).", "y = 1 / (1 + e^(−x))"),
+    LayerSpec("Tanh", "Activation", "Squashes values into (−1, 1).", "y = tanh(x)"),
+    LayerSpec(
+        "Softmax", "Activation", "Turns scores into probabilities that sum to 1 along one dimension.",
+        "y_i = e^(x_i) / Σ_j e^(x_j)",
+        # PyTorch's default dim=None guesses (and warns); convviz asks for the class dimension.
+        (ParamSpec("dim", "int", "Dimension to normalise over (1: classes or channels).", default=1,
+                   minimum=-4, maximum=3),),
+        key_params=("dim",),
+    ),
+    LayerSpec(
+        "Dropout", "Regularization", "Zeroes random elements during training (and rescales the rest): "
+        "less co-adaptation, less overfitting.", "y = x·m / (1 − p),  m ~ Bernoulli(1 − p)",
+        (_DROP_P,), key_params=("p",),
+    ),
+    LayerSpec(
+        "Dropout2d", "Regularization", "Zeroes whole random channels during training.",
+        "y_c = x_c·m_c / (1 − p)", (_DROP_P,), key_params=("p",),
+    ),
+    LayerSpec(
+        "Flatten", "Reshape", "Unrolls a C×H×W map into one vector of C·H·W features for Linear layers.",
+        "features = C·H·W",
+        (
+            ParamSpec("start_dim", "int", "First dimension to flatten (1: the first after the batch).", default=1,
+                      minimum=-3, maximum=3),
+            ParamSpec("end_dim", "int", "Last dimension to flatten (−1: the last).", default=-1,
+                      minimum=-3, maximum=3),
+        ),
+    ),
+    LayerSpec(
+        "Linear", "Dense", "Fully connected: every output is a weighted sum of every input feature.",
+        "y = W·x + b;  params = (in + 1)·out",
+        (
+            ParamSpec("out_features", "int", "Number of outputs (classes for the last layer).", required=True,
+                      initial=10, minimum=1, maximum=1 << 20),
+            ParamSpec("bias", "bool", "Add a learned bias per output.", default=True),
+        ),
+        key_params=("out_features",),
+    ),
+    LayerSpec("Identity", "Reshape", "Passes its input through unchanged (a placeholder).", "y = x"),
+    LayerSpec(
+        "Add", "Merge", "Element-wise sum of its inputs (residual shortcuts); all shapes must match.",
+        "y = x₁ + x₂ + …", min_inputs=2, max_inputs=None,
+    ),
+    LayerSpec(
+        "Concat", "Merge", "Stacks its inputs along channels, in input order (inception blocks); "
+        "H×W must match.", "C_out = C₁ + C₂ + …", min_inputs=2, max_inputs=None,
+    ),
+)
+
+CATALOG: dict[str, LayerSpec] = {spec.type: spec for spec in _SPECS}
+
+
+def layer_spec(type_name: str) -> LayerSpec:
+    """The spec of ``type_name``; KeyError names the known types."""
+    try:
+        return CATALOG[type_name]
+    except KeyError:
+        raise KeyError(f"unknown layer type {type_name!r}; known types: {', '.join(CATALOG)}") from None
+
+
+def types_in_family(family: str) -> list[LayerSpec]:
+    return [spec for spec in _SPECS if spec.family == family]

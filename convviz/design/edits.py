@@ -1,0 +1,83 @@
+"""Edits as data: what a suggested fix does, applied through ``Design`` methods.
+
+The analysis proposes fixes as lists of these (it cannot touch the design), and the app applies
+one list as a single undoable step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from .graph import Design, DesignError
+
+
+@dataclass(frozen=True)
+class SetParam:
+    node: str
+    name: str
+    value: Any
+
+    def apply(self, design: Design) -> None:
+        design.set_param(self.node, self.name, self.value)
+
+
+@dataclass(frozen=True)
+class InsertBefore:
+    """Put a new node on the edge into ``node``'s input ``input_index``."""
+
+    node: str
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+    input_index: int = 0
+    new_id: str | None = None
+
+    def apply(self, design: Design) -> None:
+        target = design.node(self.node)
+        inputs = list(target.inputs)
+        source = inputs[self.input_index] if self.input_index < len(inputs) else None
+        pos = _between(design, source, self.node)
+        with design.batch():
+            new = design.add_node(self.type, self.new_id, [source] if source else [], dict(self.params), pos,
+                                  index=design.node_ids.index(self.node))
+            if source is None:
+                inputs.append(new.id)
+            else:
+                inputs[self.input_index] = new.id
+            design.set_inputs(self.node, inputs)
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """Remove a single-input node, wiring its consumers to its input."""
+
+    node: str
+
+    def apply(self, design: Design) -> None:
+        node = design.node(self.node)
+        if len(node.inputs) != 1:
+            raise DesignError(f"{self.node!r} must have exactly one input to be bridged")
+        source = node.inputs[0]
+        consumers = design.consumers(self.node)
+        with design.batch():
+            rewired = {cid: [source if s == self.node else s for s in design.node(cid).inputs] for cid, _ in consumers}
+            design.remove_nodes([self.node])
+            for cid, inputs in rewired.items():
+                design.set_inputs(cid, inputs)
+
+
+Edit = Union[SetParam, InsertBefore, Bridge]
+
+
+def apply_edits(design: Design, edits: tuple[Edit, ...] | list[Edit]) -> None:
+    with design.batch():
+        for edit in edits:
+            edit.apply(design)
+
+
+def _between(design: Design, source: str | None, target: str) -> tuple[float, float] | None:
+    a = design.get(source).pos if source and design.get(source) else None
+    b = design.node(target).pos
+    if a is None or b is None:
+        return b
+    return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)

@@ -1,0 +1,239 @@
+"""Design files: format "convviz-design", versioned, migrated, validated, written atomically.
+
+Loading runs the chain of ``vN → vN+1`` migrations before validating, refuses versions newer than
+this code, and reports any problem as one ``DesignFileError`` whose message names the node and
+field at fault, so a user can find the mistake in a file they edited by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write_text
+from .catalog import CATALOG, ParamTypeError
+from .graph import Design, InputSpec, Node
+from .ids import id_problem
+
+FORMAT = "convviz-design"
+VERSION = 1
+
+#: ``MIGRATIONS[n]`` turns a version-n document into version n + 1. Empty while only v1 exists;
+#: the first format change adds ``MIGRATIONS[1]`` and bumps VERSION (tests keep one file per version).
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+_NODE_KEYS = ("id", "type", "inputs", "params", "pos")
+_TOP_KEYS = ("format", "version", "name", "input", "classes", "nodes")
+
+
+class DesignFileError(ValueError):
+    """Why a design file cannot be read, in one line a user can act on."""
+
+    def __init__(self, message: str, *, node: str | None = None, field: str | None = None) -> None:
+        where = []
+        if node is not None:
+            where.append(f"node {node}")
+        if field is not None:
+            where.append(f"field {field!r}")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+        self.node = node
+        self.field = field
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+def design_to_dict(design: Design) -> dict[str, Any]:
+    nodes = []
+    for node in design:
+        entry: dict[str, Any] = {"id": node.id, "type": node.type}
+        if node.inputs or node.type != "Input":
+            entry["inputs"] = list(node.inputs)
+        if node.params:
+            entry["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in node.params.items()}
+        if node.pos is not None:
+            entry["pos"] = [_tidy(node.pos[0]), _tidy(node.pos[1])]
+        nodes.append(entry)
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "name": design.name,
+        "input": {"channels": design.input.channels, "height": design.input.height, "width": design.input.width},
+        "classes": list(design.classes),
+        "nodes": nodes,
+    }
+
+
+def dumps(design: Design) -> str:
+    """JSON text with one node per line: diffs of design files stay readable."""
+    data = design_to_dict(design)
+    nodes = data.pop("nodes")
+    head = "".join(f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)},\n" for k, v in data.items())
+    body = ",\n".join("    " + json.dumps(n, ensure_ascii=False) for n in nodes)
+    return f'{{\n{head}  "nodes": [\n{body}\n  ]\n}}\n'
+
+
+def save_design(design: Design, path: str | os.PathLike) -> None:
+    atomic_write_text(path, dumps(design))
+
+
+def _tidy(value: float) -> float | int:
+    rounded = round(value, 1)
+    return int(rounded) if rounded.is_integer() else rounded
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+def load_design(path: str | os.PathLike) -> Design:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DesignFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DesignFileError(f"{path}: is a folder, not a design file") from None
+    except UnicodeDecodeError:
+        raise DesignFileError(f"{path}: not a text file (a design file is JSON)") from None
+    except OSError as exc:
+        raise DesignFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        return loads(text)
+    except DesignFileError as exc:
+        raise DesignFileError(f"{Path(path).name}: {exc}") from None
+
+
+def loads(text: str) -> Design:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DesignFileError(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise DesignFileError("not valid JSON (nested too deeply)") from None
+    return design_from_dict(data)
+
+
+def design_from_dict(data: Any) -> Design:
+    data = migrate(data)
+    unknown = [k for k in data if k not in _TOP_KEYS]
+    if unknown:
+        raise DesignFileError(f"unknown key {unknown[0]!r} (a design file has {', '.join(_TOP_KEYS)})")
+    name = data.get("name", "Untitled")
+    if not isinstance(name, str):
+        raise DesignFileError(f"expected text, got {_show(name)}", field="name")
+    input_spec = _read_input(data.get("input"))
+    classes = data.get("classes", [])
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise DesignFileError(f"expected a list of class names, got {_show(classes)}", field="classes")
+    raw_nodes = data.get("nodes")
+    if not isinstance(raw_nodes, list):
+        raise DesignFileError(f"expected a list of nodes, got {_show(raw_nodes)}", field="nodes")
+    nodes: list[Node] = []
+    seen: set[str] = set()
+    for number, raw in enumerate(raw_nodes):
+        node = _read_node(raw, number)
+        if node.id in seen:
+            raise DesignFileError("this id is used by another node too", node=repr(node.id), field="id")
+        seen.add(node.id)
+        nodes.append(node)
+    return Design(name, input_spec, classes, nodes)
+
+
+def migrate(data: Any) -> dict[str, Any]:
+    """Check format and version, then bring an older document up to ``VERSION``."""
+    if not isinstance(data, dict):
+        raise DesignFileError(f"expected a JSON object at the top, got {_show(data)}")
+    if data.get("format") != FORMAT:
+        raise DesignFileError(f"not a convviz design (its \"format\" is {_show(data.get('format'))}, "
+                              f"expected {FORMAT!r})")
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise DesignFileError(f"expected a version number, got {_show(version)}", field="version")
+    if version > VERSION:
+        raise DesignFileError(f"this file is version {version}, written by a newer convviz; this one reads "
+                              f"versions up to {VERSION}. Update convviz to open it.")
+    while version < VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise DesignFileError(f"version {version} files are no longer supported (no migration to {version + 1})")
+        data = step(dict(data))
+        version += 1
+        data["version"] = version
+    return data
+
+
+def _read_input(raw: Any) -> InputSpec:
+    if not isinstance(raw, dict):
+        raise DesignFileError(f"expected {{\"channels\", \"height\", \"width\"}}, got {_show(raw)}", field="input")
+    values = {}
+    for key in ("channels", "height", "width"):
+        value = raw.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise DesignFileError(f"expected a positive integer, got {_show(value)}", field=f"input.{key}")
+        values[key] = value
+    extra = [k for k in raw if k not in values]
+    if extra:
+        raise DesignFileError(f"unknown key {extra[0]!r}", field="input")
+    return InputSpec(**values)
+
+
+def _read_node(raw: Any, number: int) -> Node:
+    label = f"#{number + 1}"
+    if not isinstance(raw, dict):
+        raise DesignFileError(f"expected an object, got {_show(raw)}", node=label)
+    node_id = raw.get("id")
+    problem = id_problem(node_id)
+    if problem:
+        raise DesignFileError(problem, node=label, field="id")
+    label = repr(node_id)
+    type_name = raw.get("type")
+    if not isinstance(type_name, str) or type_name not in CATALOG:
+        raise DesignFileError(f"unknown layer type {_show(type_name)}; known types: {', '.join(CATALOG)}",
+                              node=label, field="type")
+    label = f"{node_id!r} ({type_name})"
+    for key in raw:
+        if key not in _NODE_KEYS:
+            raise DesignFileError(f"unknown key (a node has {', '.join(_NODE_KEYS)})", node=label, field=key)
+    inputs = raw.get("inputs", [])
+    if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+        raise DesignFileError(f"expected a list of node ids, got {_show(inputs)}", node=label, field="inputs")
+    params_raw = raw.get("params", {})
+    if not isinstance(params_raw, dict):
+        raise DesignFileError(f"expected an object, got {_show(params_raw)}", node=label, field="params")
+    spec = CATALOG[type_name]
+    params: dict[str, Any] = {}
+    for name, value in params_raw.items():
+        if name not in spec.param_index:
+            known = ", ".join(spec.param_index) or "none"
+            raise DesignFileError(f"{type_name} has no such parameter (its parameters: {known})",
+                                  node=label, field=f"params.{name}")
+        try:
+            params[name] = spec.param(name).coerce(value)
+        except ParamTypeError as exc:
+            raise DesignFileError(str(exc), node=label, field=f"params.{name}") from None
+    missing = [p.name for p in spec.params if p.required and p.name not in params]
+    if missing:
+        raise DesignFileError(f"{type_name} needs this parameter (PyTorch has no default)",
+                              node=label, field=f"params.{missing[0]}")
+    pos = raw.get("pos")
+    if pos is not None:
+        if (not isinstance(pos, list) or len(pos) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in pos)):
+            raise DesignFileError(f"expected [x, y], got {_show(pos)}", node=label, field="pos")
+        pos = (float(pos[0]), float(pos[1]))
+    return Node(node_id, type_name, list(inputs), params, pos)
+
+
+def _show(value: Any) -> str:
+    """A short rendering of a bad value for a message."""
+    text = json.dumps(value, ensure_ascii=False) if _jsonable(value) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+        return True
+    except (TypeError, ValueError):
+        return False

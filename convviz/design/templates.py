@@ -1,0 +1,47 @@
+"""Templates: design files shipped in ``assets/templates``, opened by name."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+from .fileformat import DesignFileError, load_design, loads
+from .graph import Design
+
+#: Template name → one line for menus and ``convviz templates``, in menu order.
+TEMPLATES: dict[str, str] = {
+    "default": "A small CNN for the built-in shapes dataset (1×32×32, 10 classes): the app's start.",
+    "lenet5": "LeNet-5 (LeCun 1998) on 1×32×32: 61,706 parameters.",
+    "alexnet": "AlexNet as in torchvision: 3×224×224, 61,100,840 parameters.",
+    "vgg11": "VGG-11 as in torchvision: eight 3×3 conv layers, 3×224×224.",
+    "vgg16": "VGG-16 as in torchvision: 138,357,544 parameters, 15.5 G MACs, receptive field 212.",
+    "resnet18": "ResNet-18 as in torchvision: residual Add shortcuts, 1×1 stride-2 downsampling.",
+    "inception_3a": "GoogLeNet's inception (3a) block on 192×28×28: four branches joined by Concat.",
+    "mobilenet_block": "A MobileNet depthwise-separable block: 3×3 depthwise + 1×1 pointwise.",
+    "conv5x5_vs_bottleneck": "A 5×5 conv to 32 channels vs a 1×1 bottleneck to 16 first: 120.4 M vs 12.4 M MACs.",
+    "two3x3_vs_5x5": "Two stacked 3×3 convs vs one 5×5: the same receptive field, fewer parameters.",
+    "dilated": "Dilated 3×3 convs (d = 1, 2, 4): the receptive field grows fast at the same cost.",
+    "grouped": "A 3×3 conv with 1, 4 and 64 (depthwise) groups side by side: parameters and MACs divide by the groups.",
+}
+
+
+def template_path(name: str):
+    return resources.files("convviz.assets").joinpath("templates", f"{name}.json")
+
+
+def load_template(name: str) -> Design:
+    if name not in TEMPLATES:
+        raise DesignFileError(f"no template named {name!r}; templates: {', '.join(TEMPLATES)}")
+    return loads(template_path(name).read_text(encoding="utf-8"))
+
+
+def load_design_or_template(spec: str | os.PathLike) -> Design:
+    """A design file path, or a template name when no such file exists (what the CLI accepts)."""
+    text = os.fspath(spec)
+    if text in TEMPLATES and not Path(text).exists():
+        return load_template(text)
+    if not Path(text).exists() and not text.endswith(".json") and os.sep not in text:
+        raise DesignFileError(f"{text!r} is neither a design file nor a template "
+                              f"(templates: {', '.join(TEMPLATES)})")
+    return load_design(text)

@@ -1,0 +1,266 @@
+"""The analysis against PyTorch itself, on thousands of random layers, chains and DAGs.
+
+For every case the pure-Python analysis and PyTorch must agree: the same output shapes (PyTorch
+on the meta device), the same parameter counts, MACs equal to ``torch.utils.flop_counter`` / 2 on
+a real tiny input, and "invalid" together. PyTorch runs each node eagerly in a small reference
+interpreter written here, independently of ``convviz.model``.
+
+convviz is deliberately stricter than PyTorch in a few cases where PyTorch would silently do
+something other than what a CNN designer means; ``deliberate_rejection`` lists them, and
+test_analysis.py checks that each is reported with a fix.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from convviz.analysis import analyze
+from convviz.design import CATALOG, Design, InputSpec
+
+BATCH = 2
+SPATIAL = ("Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "BatchNorm2d")
+
+
+# --- the reference: PyTorch, node by node ---------------------------------------------------------
+
+class Rejected(Exception):
+    """PyTorch refused the case, or it is one convviz rejects on purpose."""
+
+
+def deliberate_rejection(type_name: str, params: dict, inputs: list[torch.Tensor]) -> str | None:
+    """Cases PyTorch runs but convviz reports as mistakes (each with a fix or hint)."""
+    x = inputs[0]
+    if type_name == "Linear" and x.dim() != 2:
+        return "Linear on a map applies to the last axis only: convviz asks for a Flatten"
+    if type_name in SPATIAL and x.dim() != 4:
+        return "a 3-D tensor would be read as one unbatched image"
+    if type_name == "Add" and any(t.shape != x.shape for t in inputs):
+        return "broadcasting between branches hides a wiring mistake"
+    if type_name == "Flatten" and params["start_dim"] % x.dim() == 0:
+        return "start_dim 0 flattens the batch"
+    if type_name == "Conv2d" and not isinstance(params["padding"], str) and min(_pair(params["padding"])) < 0:
+        return "negative padding crops (with non-zero padding modes): a typo, not a design"
+    return None
+
+
+def _pair(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def torch_module(type_name: str, params: dict, inputs: list[torch.Tensor]) -> nn.Module | None:
+    """The module PyTorch builds for one node, sized from the actual input (None for merges)."""
+    if type_name in ("Add", "Concat", "Input"):
+        return None
+    x = inputs[0]
+    sizes = {}
+    if type_name == "Conv2d":
+        sizes["in_channels"] = x.shape[1]
+    elif type_name == "BatchNorm2d":
+        sizes["num_features"] = x.shape[1]
+    elif type_name == "Linear":
+        sizes["in_features"] = x.shape[-1]
+    return getattr(nn, type_name)(**sizes, **params)
+
+
+def run_node(type_name: str, params: dict, inputs: list[torch.Tensor], module: nn.Module | None) -> torch.Tensor:
+    if type_name == "Input":
+        return inputs[0]
+    if type_name == "Add":
+        return torch.stack(torch.broadcast_tensors(*inputs)).sum(0)
+    if type_name == "Concat":
+        return torch.cat(inputs, dim=1)
+    return module(*inputs)
+
+
+def torch_reference(design: Design) -> dict | None:
+    """Per node: shape (meta), parameter count; in total: MACs from the flop counter. None if invalid."""
+    order, cycles = design.topological_order()
+    assert not cycles
+    meta: dict[str, torch.Tensor] = {}
+    real: dict[str, torch.Tensor] = {}
+    shapes, params = {}, {}
+    macs = 0
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for nid in order:
+            node = design.node(nid)
+            resolved = CATALOG[node.type].resolve(node.params)
+            if node.type == "Input":
+                meta[nid] = torch.zeros((BATCH, *design.input.shape), device="meta")
+                real[nid] = torch.randn((BATCH, *design.input.shape))
+            else:
+                meta_in = [meta[s] for s in node.inputs]
+                if deliberate_rejection(node.type, resolved, meta_in):
+                    return None
+                try:
+                    module = torch_module(node.type, resolved, meta_in)
+                    meta[nid] = run_node(node.type, resolved, meta_in, module and module.to("meta"))
+                    module = torch_module(node.type, resolved, meta_in)
+                    module = module.train() if module is not None else None
+                    with FlopCounterMode(display=False) as counter:
+                        real[nid] = run_node(node.type, resolved, [real[s] for s in node.inputs], module)
+                except (RuntimeError, ValueError, IndexError, TypeError, ZeroDivisionError):
+                    return None
+                macs += counter.get_total_flops() // 2 // BATCH
+                params[nid] = sum(p.numel() for p in module.parameters()) if module is not None else 0
+                if tuple(real[nid].shape) != tuple(meta[nid].shape):
+                    raise AssertionError(f"meta and CPU disagree on {nid}")
+            shapes[nid] = tuple(meta[nid].shape[1:])
+    return {"shapes": shapes, "params": params, "macs": macs}
+
+
+def assert_agree(design: Design) -> None:
+    analysis = analyze(design)
+    reference = torch_reference(design)
+    if reference is None:
+        assert not analysis.ok, f"PyTorch rejects this design but convviz accepts it:\n{_describe(design)}"
+        return
+    assert analysis.ok, (f"PyTorch accepts this design but convviz says: {analysis.first_error()}\n"
+                         f"{_describe(design)}")
+    for nid, shape in reference["shapes"].items():
+        assert analysis.nodes[nid].output_shape == shape, f"{nid}: shape\n{_describe(design)}"
+    for nid, count in reference["params"].items():
+        assert analysis.nodes[nid].params == count, f"{nid}: params\n{_describe(design)}"
+    assert analysis.macs == reference["macs"], f"MACs\n{_describe(design)}"
+
+
+def _describe(design: Design) -> str:
+    lines = [f"input {design.input.shape}"]
+    lines += [f"  {n.id} = {n.type}({n.params}) <- {n.inputs}" for n in design]
+    return "\n".join(lines)
+
+
+# --- random parameters within each parameter's type ---------------------------------------------
+
+def sizes(low: int, high: int) -> st.SearchStrategy:
+    """An int, or an (h, w) pair: both forms a design file allows."""
+    return st.one_of(st.integers(low, high), st.tuples(st.integers(low, high), st.integers(low, high)))
+
+
+def params_for(type_name: str) -> st.SearchStrategy[dict]:
+    floats = st.sampled_from
+    strategies = {
+        "Conv2d": st.fixed_dictionaries(
+            {"out_channels": st.integers(1, 8), "kernel_size": sizes(0, 6)},
+            optional={"stride": sizes(0, 3), "padding": st.one_of(sizes(-1, 4), st.sampled_from(["same", "valid"])),
+                      "dilation": sizes(0, 3), "groups": st.integers(0, 4), "bias": st.booleans(),
+                      "padding_mode": st.sampled_from(["zeros", "reflect", "replicate", "circular"])}),
+        "MaxPool2d": st.fixed_dictionaries(
+            {"kernel_size": sizes(0, 5)},
+            optional={"stride": st.one_of(st.none(), sizes(0, 3)), "padding": sizes(-1, 3),
+                      "dilation": sizes(0, 3), "ceil_mode": st.booleans()}),
+        "AvgPool2d": st.fixed_dictionaries(
+            {"kernel_size": sizes(0, 5)},
+            optional={"stride": st.one_of(st.none(), sizes(0, 3)), "padding": sizes(-1, 3),
+                      "ceil_mode": st.booleans(), "count_include_pad": st.booleans()}),
+        # output_size 0 gives PyTorch an empty tensor; convviz requires ≥ 1 (generated from 1).
+        "AdaptiveAvgPool2d": st.fixed_dictionaries({"output_size": sizes(1, 9)}),
+        "AdaptiveMaxPool2d": st.fixed_dictionaries({"output_size": sizes(1, 9)}),
+        "BatchNorm2d": st.fixed_dictionaries(
+            {}, optional={"eps": floats([-1e-3, 0.0, 1e-5, 0.1]), "momentum": floats([0.0, 0.1, 1.0]),
+                          "affine": st.booleans(), "track_running_stats": st.booleans()}),
+        "LocalResponseNorm": st.fixed_dictionaries(
+            {"size": st.integers(0, 6)},
+            optional={"alpha": floats([1e-4, 1.0]), "beta": floats([0.75, 2.0]), "k": floats([1.0, 2.0])}),
+        "LeakyReLU": st.fixed_dictionaries({}, optional={"negative_slope": floats([0.01, -0.5, 2.0])}),
+        "GELU": st.fixed_dictionaries({}, optional={"approximate": st.sampled_from(["none", "tanh"])}),
+        "Softmax": st.fixed_dictionaries({}, optional={"dim": st.integers(-5, 4)}),
+        "Dropout": st.fixed_dictionaries({}, optional={"p": floats([-0.5, 0.0, 0.3, 1.0, 1.5])}),
+        "Dropout2d": st.fixed_dictionaries({}, optional={"p": floats([-0.5, 0.0, 0.3, 1.0, 1.5])}),
+        "Flatten": st.fixed_dictionaries({}, optional={"start_dim": st.integers(-3, 4), "end_dim": st.integers(-4, 4)}),
+        "Linear": st.fixed_dictionaries({"out_features": st.integers(1, 8)}, optional={"bias": st.booleans()}),
+    }
+    return strategies.get(type_name, st.just({}))
+
+
+map_shapes = st.tuples(st.integers(1, 8), st.integers(1, 12), st.integers(1, 12))
+flat_shapes = st.tuples(st.integers(1, 24))
+SINGLE_INPUT_TYPES = [t for t, spec in CATALOG.items() if spec.min_inputs == 1 and spec.max_inputs == 1]
+
+
+def single_layer(type_name: str, shape: tuple[int, ...], params: dict) -> Design:
+    if len(shape) == 1:  # a flat input: Input(1×1×F) → Flatten → layer
+        design = Design("case", InputSpec(shape[0], 1, 1))
+        design.add_node("Input", "input")
+        design.add_node("Flatten", "flat", ["input"])
+        source = "flat"
+    else:
+        design = Design("case", InputSpec(*shape))
+        design.add_node("Input", "input")
+        source = "input"
+    design.add_node(type_name, "layer", [source], params)
+    return design
+
+
+EXAMPLES = {"Conv2d": 1500, "MaxPool2d": 1000, "AvgPool2d": 1000, "AdaptiveAvgPool2d": 300,
+            "AdaptiveMaxPool2d": 300, "Flatten": 300, "Softmax": 200, "Linear": 200}
+
+
+@pytest.mark.parametrize("type_name", SINGLE_INPUT_TYPES)
+def test_single_layer_agrees_with_pytorch(type_name):
+    @settings(max_examples=EXAMPLES.get(type_name, 100))
+    @given(shape=st.one_of(map_shapes, flat_shapes), params=params_for(type_name))
+    def check(shape, params):
+        assert_agree(single_layer(type_name, shape, params))
+
+    check()
+
+
+@st.composite
+def networks(draw, max_nodes: int = 8, dag: bool = True) -> Design:
+    """Random chains (and with ``dag``, branches joined by Add/Concat) on a small input."""
+    design = Design("random", InputSpec(*draw(st.tuples(st.integers(1, 6), st.integers(2, 16), st.integers(2, 16)))))
+    design.add_node("Input", "input")
+    ids = ["input"]
+    kinds = SINGLE_INPUT_TYPES + (["Add", "Concat"] if dag else [])
+    for i in range(draw(st.integers(1, max_nodes))):
+        type_name = draw(st.sampled_from(kinds))
+        if type_name in ("Add", "Concat"):
+            inputs = draw(st.lists(st.sampled_from(ids), min_size=2, max_size=3))
+        elif dag:
+            inputs = [draw(st.sampled_from(ids[-3:]))]
+        else:
+            inputs = [ids[-1]]
+        params = draw(params_for(type_name))
+        if type_name == "Flatten":  # partial flattens would make 3-D tensors (see deliberate_rejection)
+            params = {}
+        node_id = f"n{i}"
+        design.add_node(type_name, node_id, inputs, params)
+        ids.append(node_id)
+    return design
+
+
+@settings(max_examples=600)
+@given(networks(dag=False))
+def test_random_chains_agree_with_pytorch(design):
+    assert_agree(design)
+
+
+@settings(max_examples=600)
+@given(networks(dag=True))
+def test_random_dags_agree_with_pytorch(design):
+    assert_agree(design)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 6)), min_size=2, max_size=3),
+       st.sampled_from(["Add", "Concat"]))
+def test_merges_agree_with_pytorch(shapes, merge):
+    """Branches of different shapes: Concat needs equal H×W, Add equal everything."""
+    design = Design("merge", InputSpec(4, 12, 12))
+    design.add_node("Input", "input")
+    branches = []
+    for i, (channels, h, w) in enumerate(shapes):
+        design.add_node("Conv2d", f"b{i}", ["input"], {"out_channels": channels, "kernel_size": 1})
+        design.add_node("AdaptiveAvgPool2d", f"p{i}", [f"b{i}"], {"output_size": [h, w]})
+        branches.append(f"p{i}")
+    design.add_node(merge, "merge", branches)
+    assert_agree(design)

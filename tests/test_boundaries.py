@@ -1,0 +1,77 @@
+"""The layers of the code: no torch or Qt in the pure core, no Qt outside convviz/ui."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "convviz"
+QT_MODULES = ("PySide6", "pyqtgraph", "shiboken6")
+
+BLOCKER = """
+import sys
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in {blocked!r}:
+            raise ImportError('blocked by the boundary test: ' + name)
+sys.meta_path.insert(0, Blocker())
+import {module}
+{check}
+print('ok')
+"""
+
+
+def run_blocked(module: str, blocked: tuple[str, ...], check: str = "") -> subprocess.CompletedProcess:
+    code = BLOCKER.format(blocked=set(blocked), module=module, check=check)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_design_and_analysis_import_without_torch_or_qt():
+    check = ("from convviz.design import load_template\n"
+             "from convviz.analysis import analyze\n"
+             "assert analyze(load_template('resnet18')).params == 11689512")
+    result = run_blocked("convviz.analysis", ("torch", "numpy", *QT_MODULES), check)
+    assert result.returncode == 0, result.stderr
+
+
+def test_cli_summary_runs_without_torch_or_qt():
+    result = run_blocked("convviz.cli", ("torch", *QT_MODULES), "convviz.cli.main(['summary', 'lenet5'])")
+    assert result.returncode == 0, result.stderr
+
+
+def test_core_packages_import_without_qt():
+    for module in ("convviz.model",):
+        result = run_blocked(module, QT_MODULES)
+        assert result.returncode == 0, (module, result.stderr)
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_nothing_outside_ui_imports_qt():
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if "ui" in path.relative_to(PACKAGE).parts:
+            continue
+        if _imports(path) & set(QT_MODULES):
+            offenders.append(str(path.relative_to(PACKAGE)))
+    assert not offenders, offenders
+
+
+def test_pure_core_never_imports_torch():
+    offenders = []
+    for sub in ("design", "analysis"):
+        for path in (PACKAGE / sub).rglob("*.py"):
+            if _imports(path) & {"torch", "numpy", *QT_MODULES}:
+                offenders.append(str(path.relative_to(PACKAGE)))
+    assert not offenders, offenders

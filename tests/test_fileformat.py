@@ -1,0 +1,205 @@
+"""Design files: round trips, versions and migrations, atomic saves, and a loader that fails well."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from convviz.design import (TEMPLATES, VERSION, Design, DesignFileError, design_to_dict, dumps, fileformat,
+                            load_design, load_template, loads, save_design)
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize("name", list(TEMPLATES))
+def test_save_load_round_trip(tmp_path, name):
+    design = load_template(name)
+    design.set_position(design.node_ids[0], (12.5, -3))
+    path = tmp_path / "d.json"
+    save_design(design, path)
+    assert load_design(path) == design
+
+
+def test_format_matches_the_documented_example():
+    data = json.loads((DATA / "design_v1.json").read_text())
+    assert data["format"] == "convviz-design" and data["version"] == 1
+    assert data["input"] == {"channels": 1, "height": 32, "width": 32}
+    assert data["nodes"][0] == {"id": "input", "type": "Input"}
+    assert data["nodes"][1] == {"id": "c1", "type": "Conv2d", "inputs": ["input"],
+                                "params": {"out_channels": 6, "kernel_size": 5}}
+
+
+@pytest.mark.parametrize("fixture", sorted(DATA.glob("design_v*.json")))
+def test_every_kept_version_still_loads(fixture):
+    """One file per format version ever written; each must load forever."""
+    design = load_design(fixture)
+    assert len(design) > 0
+
+
+def test_newer_version_is_refused_clearly():
+    data = design_to_dict(load_template("lenet5"))
+    data["version"] = VERSION + 1
+    with pytest.raises(DesignFileError, match="newer convviz"):
+        loads(json.dumps(data))
+
+
+def test_migration_chain_runs_before_validation(monkeypatch):
+    """A fake v0 that called the node list "layers" and had no "classes"."""
+    def v0_to_v1(doc):
+        doc["nodes"] = doc.pop("layers")
+        doc.setdefault("classes", [])
+        return doc
+
+    monkeypatch.setitem(fileformat.MIGRATIONS, 0, v0_to_v1)
+    v0 = {"format": "convviz-design", "version": 0, "name": "old", "input": {"channels": 1, "height": 8, "width": 8},
+          "layers": [{"id": "input", "type": "Input"}, {"id": "r", "type": "ReLU", "inputs": ["input"]}]}
+    design = loads(json.dumps(v0))
+    assert design.node_ids == ["input", "r"] and design.name == "old"
+
+
+def test_unmigratable_version_is_refused(monkeypatch):
+    monkeypatch.setattr(fileformat, "MIGRATIONS", {})
+    with pytest.raises(DesignFileError, match="no longer supported"):
+        loads('{"format": "convviz-design", "version": 0, "input": {}, "nodes": []}')
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "d.json"
+    save_design(load_template("lenet5"), path)
+    original = path.read_text()
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        save_design(load_template("resnet18"), path)
+    assert path.read_text() == original
+    assert [p.name for p in tmp_path.iterdir()] == ["d.json"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("", "not valid JSON"),
+    ("[1, 2]", "JSON object"),
+    ('{"format": "other"}', "not a convviz design"),
+    ('{"format": "convviz-design", "version": "1"}', "field 'version'"),
+    ('{"format": "convviz-design", "version": 1, "input": {"channels": 0, "height": 1, "width": 1}, "nodes": []}',
+     "field 'input.channels'"),
+    ('{"format": "convviz-design", "version": 1, "input": {"channels": 1, "height": 1, "width": 1}, '
+     '"nodes": [{"id": "x y", "type": "ReLU"}]}', "node #1, field 'id'"),
+    ('{"format": "convviz-design", "version": 1, "input": {"channels": 1, "height": 1, "width": 1}, '
+     '"nodes": [{"id": "c", "type": "Conv3d"}]}', "node 'c', field 'type'"),
+    ('{"format": "convviz-design", "version": 1, "input": {"channels": 1, "height": 1, "width": 1}, '
+     '"nodes": [{"id": "c", "type": "Conv2d", "params": {"out_channels": 2}}]}',
+     "node 'c' (Conv2d), field 'params.kernel_size'"),
+    ('{"format": "convviz-design", "version": 1, "input": {"channels": 1, "height": 1, "width": 1}, '
+     '"nodes": [{"id": "c", "type": "ReLU", "pos": [1]}]}', "node 'c' (ReLU), field 'pos'"),
+    ('{"format": "convviz-design", "version": 1, "input": {"channels": 1, "height": 1, "width": 1}, '
+     '"nodes": [{"id": "c", "type": "ReLU"}, {"id": "c", "type": "ReLU"}]}', "node 'c', field 'id'"),
+])
+def test_bad_files_name_node_and_field(text, fragment):
+    with pytest.raises(DesignFileError) as info:
+        loads(text)
+    assert fragment in str(info.value)
+
+
+def test_unreadable_paths(tmp_path):
+    with pytest.raises(DesignFileError, match="no such file"):
+        load_design(tmp_path / "missing.json")
+    with pytest.raises(DesignFileError, match="is a folder"):
+        load_design(tmp_path)
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(DesignFileError, match="not a text file"):
+        load_design(tmp_path / "bin.json")
+
+
+# --- fuzzing: random and mutated documents raise nothing but DesignFileError -----------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 300) | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12)
+
+VALID = design_to_dict(load_template("resnet18"))
+
+
+@st.composite
+def mutated_documents(draw):
+    """A valid design with one value somewhere replaced by a random JSON value (or a key deleted)."""
+    doc = json.loads(json.dumps(VALID))
+    paths = list(_paths(doc))
+    path = draw(st.sampled_from(paths))
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    if draw(st.booleans()) and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = draw(json_values)
+    return doc
+
+
+def _paths(value, prefix=()):
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return
+    for key, child in items:
+        yield (*prefix, key)
+        yield from _paths(child, (*prefix, key))
+
+
+def _load_or_fail_cleanly(doc) -> None:
+    try:
+        design = loads(json.dumps(doc))
+    except DesignFileError as exc:
+        message = str(exc)
+        assert message and "\n" not in message
+        return
+    assert isinstance(design, Design)
+    from convviz.analysis import analyze
+    analyze(design)  # a loadable design can always be analysed
+
+
+@settings(max_examples=1500)
+@given(mutated_documents())
+def test_mutated_documents_fail_only_with_the_loaders_error(doc):
+    _load_or_fail_cleanly(doc)
+
+
+@settings(max_examples=500)
+@given(json_values)
+def test_random_json_fails_only_with_the_loaders_error(doc):
+    _load_or_fail_cleanly(doc)
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=60))
+def test_random_text_fails_only_with_the_loaders_error(text):
+    try:
+        loads(text)
+    except DesignFileError:
+        pass
+
+
+@settings(max_examples=800)
+@given(mutated_documents())
+def test_node_errors_name_the_node_and_field(doc):
+    try:
+        loads(json.dumps(doc))
+    except DesignFileError as exc:
+        if exc.node is not None and exc.field is not None:
+            assert f"node {exc.node}" in str(exc) and repr(exc.field) in str(exc)
+
+
+def test_dumps_is_stable_and_one_node_per_line():
+    text = dumps(load_template("lenet5"))
+    assert dumps(loads(text)) == text
+    assert text.count('{"id":') == 13
