@@ -7,13 +7,14 @@ status 1 and one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from .analysis import analyze
-from .analysis.report import summary_table
-from .design import TEMPLATES, Design, DesignError, DesignFileError, InputSpec, load_design_or_template
+from .design import Design, DesignError, DesignFileError, InputSpec, load_design_or_template
+
+#: Modules of ``convviz.commands``, in the order ``convviz --help`` lists them.
+COMMAND_MODULES = ("summary",)
 
 #: Exceptions that mean "the user asked for something that cannot be done": one line, exit 1.
 USER_ERRORS: tuple[type[BaseException], ...] = (DesignFileError, DesignError, ValueError, OSError)
@@ -42,42 +43,14 @@ def load_for_command(spec: str, input_shape: InputSpec | None = None) -> Design:
     return design
 
 
-def cmd_summary(args: argparse.Namespace) -> int:
-    design = load_for_command(args.design, args.input)
-    analysis = analyze(design)
-    if args.json:
-        print(json.dumps(analysis.to_json(), indent=2, ensure_ascii=False))
-    else:
-        title = f"{design.name} — input {'×'.join(map(str, design.input.shape))}"
-        print(summary_table(analysis, title))
-    problem = analysis.first_error()
-    if problem:
-        raise CommandError(f"the design has errors: {problem}")
-    return 0
-
-
-def cmd_templates(args: argparse.Namespace) -> int:
-    width = max(map(len, TEMPLATES))
-    for name, line in TEMPLATES.items():
-        print(f"{name.ljust(width)}  {line}")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The sub-command parser (``convviz summary …``); the app's own options are in ``app_parser``."""
     parser = argparse.ArgumentParser(
         prog="convviz", description="Design, train and understand convolutional neural networks.",
         epilog="Without a command, convviz opens the app: convviz [DESIGN] [--screenshot PATH].")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    summary = commands.add_parser("summary", help="print a design's layer table and totals")
-    summary.add_argument("design", help="a design file or a template name (see `convviz templates`)")
-    summary.add_argument("--input", type=parse_shape, metavar="CxHxW", help="override the input shape")
-    summary.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    summary.set_defaults(run=cmd_summary)
-
-    templates = commands.add_parser("templates", help="list the built-in templates")
-    templates.set_defaults(run=cmd_templates)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"convviz.commands.{name}").register(commands)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Datasets, user images and augmentation (torch, no Qt)."""

@@ -1,0 +1,1 @@
+"""Seeing inside a network: activations, filters, receptive fields, sliding windows, CAMs (numpy out)."""

@@ -1,0 +1,116 @@
+"""The convviz checkpoint (``.pt``): a design and its weights, in a file any PyTorch can read safely.
+
+A plain dict of str, int, float, list, dict and tensors, so ``torch.load(path, weights_only=True)``
+opens it without convviz and without running any pickled code:
+
+    {"format": "convviz-checkpoint", "version": 1,
+     "design": <the design file's JSON text>,
+     "state_dict": {"conv1.weight": tensor, ...},
+     "classes": ["0", "1", ...],
+     "preprocessing": {"input_size": [C, H, W], "mean": [...], "std": [...]},
+     "training": {... TrainConfig.to_dict() and results, or {} when untrained ...}}
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..atomic import atomic_write
+from ..design import Design, DesignFileError, dumps, loads
+
+FORMAT = "convviz-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """Why a checkpoint cannot be read, in one line."""
+
+
+@dataclass
+class Preprocessing:
+    """What an image goes through before the model sees it: resize to the input, then normalise."""
+
+    mean: list[float] = field(default_factory=list)
+    std: list[float] = field(default_factory=list)
+
+    def to_dict(self, design: Design) -> dict[str, Any]:
+        return {"input_size": list(design.input.shape), "mean": list(map(float, self.mean)),
+                "std": list(map(float, self.std))}
+
+
+@dataclass
+class Checkpoint:
+    design: Design
+    state_dict: "OrderedDict[str, torch.Tensor]"
+    preprocessing: Preprocessing = field(default_factory=Preprocessing)
+    training: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.design.classes)
+
+
+def checkpoint_dict(checkpoint: Checkpoint) -> dict[str, Any]:
+    state = OrderedDict((k, v.detach().cpu().contiguous()) for k, v in checkpoint.state_dict.items())
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "design": dumps(checkpoint.design),
+        "state_dict": state,
+        "classes": list(checkpoint.design.classes),
+        "preprocessing": checkpoint.preprocessing.to_dict(checkpoint.design),
+        "training": dict(checkpoint.training),
+    }
+
+
+def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> None:
+    """Write atomically: a failed save never destroys an earlier checkpoint."""
+    with atomic_write(path, "wb") as handle:
+        torch.save(checkpoint_dict(checkpoint), handle)
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read a convviz checkpoint; anything else (or anything unsafe) is refused before it runs."""
+    target = Path(path)
+    if not target.is_file():
+        raise CheckpointError(f"{target}: no such file")
+    try:
+        data = torch.load(target, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(f"{target.name}: refused: the file holds Python objects other than tensors and plain "
+                              f"data, which could run code when loaded ({_first_line(exc)})") from None
+    except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{target.name}: not a readable PyTorch file ({_first_line(exc)})") from None
+    return checkpoint_from_dict(data, target.name)
+
+
+def checkpoint_from_dict(data: Any, name: str = "checkpoint") -> Checkpoint:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{name}: not a convviz checkpoint (a plain state_dict or another tool's file)")
+    version = data.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise CheckpointError(f"{name}: checkpoint version {version!r} is newer than this convviz reads ({VERSION})")
+    try:
+        design = loads(data["design"])
+    except (KeyError, TypeError, DesignFileError) as exc:
+        raise CheckpointError(f"{name}: its design cannot be read ({exc})") from None
+    state = data.get("state_dict")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{name}: its state_dict is missing or holds something other than tensors")
+    pre = data.get("preprocessing") or {}
+    preprocessing = Preprocessing(list(pre.get("mean", [])), list(pre.get("std", [])))
+    training = data.get("training") or {}
+    return Checkpoint(design, OrderedDict(state), preprocessing, dict(training))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

@@ -1,0 +1,122 @@
+"""Training settings as plain data: what the app's form edits, the CLI parses, checkpoints record,
+and exported torchrun scripts replay. No torch here, so the UI can edit it before torch loads."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "step", "cosine", "onecycle")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+AMP_MODES = ("off", "bf16", "fp16")
+DATA_KINDS = ("synthetic", "mnist", "fashion", "cifar10", "folder")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used, named with the reason."""
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where the images come from: ``synthetic``, ``mnist:DIR``, ``fashion:DIR``, ``cifar10:DIR`` or ``folder:DIR``."""
+
+    kind: str = "synthetic"
+    path: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> DataSpec:
+        kind, _, path = text.partition(":")
+        kind = kind.strip().lower()
+        if kind not in DATA_KINDS:
+            raise ConfigError(f"unknown data source {text!r}: use synthetic, mnist:DIR, fashion:DIR, cifar10:DIR "
+                              "or folder:DIR")
+        if kind == "synthetic":
+            if path:
+                raise ConfigError("the synthetic dataset takes no folder")
+            return cls("synthetic", "")
+        if not path:
+            raise ConfigError(f"{kind} needs a folder: {kind}:DIR")
+        return cls(kind, path)
+
+    def __str__(self) -> str:
+        return self.kind if self.kind == "synthetic" else f"{self.kind}:{self.path}"
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Random changes applied to each training batch on the training device (never to validation).
+
+    0 / False switches an augmentation off. Angles are maximum magnitudes in degrees.
+    """
+
+    rotation: float = 0.0       # rotate by U(−r, r) degrees
+    shear: float = 0.0          # shear by U(−s, s) degrees
+    elastic: float = 0.0        # local warping: displacement strength in pixels
+    mirror: bool = False        # flip left–right with probability 1/2
+    crop_padding: int = 0       # pad by p pixels, then crop back at a random offset
+    color_shift: float = 0.0    # brightness/contrast (and, for RGB, per-channel) jitter strength, 0…1
+
+    @property
+    def enabled(self) -> bool:
+        return any(getattr(self, f.name) for f in fields(self))
+
+    def names(self) -> list[str]:
+        return [f.name for f in fields(self) if getattr(self, f.name)]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: DataSpec = field(default_factory=DataSpec)
+    epochs: int = 5
+    batch_size: int = 64
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9           # SGD only
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    step_size: int = 10             # "step": epochs between decays
+    gamma: float = 0.1              # "step": decay factor
+    device: str = "auto"
+    amp: str = "off"                # mixed precision on CUDA
+    compile: bool = False           # torch.compile the model
+    seed: int = 0
+    val_fraction: float = 0.1       # used when the dataset has no test split of its own
+    normalize: bool = True          # subtract the training set's mean, divide by its std
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.epochs >= 1, "epochs must be at least 1"),
+            (self.batch_size >= 1, "batch size must be at least 1"),
+            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
+            (self.lr > 0, "the learning rate must be positive"),
+            (self.weight_decay >= 0, "weight decay cannot be negative"),
+            (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
+            (self.device in DEVICES, f"device must be one of {', '.join(DEVICES)}"),
+            (self.amp in AMP_MODES, f"mixed precision must be one of {', '.join(AMP_MODES)}"),
+            (0 < self.val_fraction < 1, "the validation fraction must be between 0 and 1"),
+            (self.step_size >= 1, "the step schedule's step size must be at least 1 epoch"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types (checkpoints store this; ``torch.load(weights_only=True)`` reads it)."""
+        data = asdict(self)
+        data["data"] = str(self.data)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"unknown training setting {sorted(unknown)[0]!r}")
+        values = dict(data)
+        if "data" in values:
+            values["data"] = DataSpec.parse(values["data"])
+        if "augment" in values:
+            values["augment"] = AugmentConfig(**values["augment"])
+        return cls(**values)
