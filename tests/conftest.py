@@ -13,3 +13,64 @@ settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+import sys  # noqa: E402
+import traceback  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def qt_event_loop_exceptions(request):
+    """Fail any test in which an exception reaches the Qt event loop (PySide6 hands those to sys.excepthook).
+
+    The app must catch what it expects and show it; anything arriving here is a bug. A test that
+    provokes one on purpose takes this fixture and empties the list.
+    """
+    caught: list[str] = []
+    previous = sys.excepthook
+    sys.excepthook = lambda kind, value, tb: caught.append("".join(traceback.format_exception(kind, value, tb)))
+    yield caught
+    sys.excepthook = previous
+    if caught:
+        pytest.fail("exception(s) reached the Qt event loop:\n" + "\n".join(caught), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch):
+    """QSettings and recovery files go to a temporary folder, never to the user's."""
+    from PySide6.QtCore import QSettings
+
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    yield
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """The main window on the default design, shown offscreen, with its own recovery folder."""
+    from convviz.design import load_template
+    from convviz.ui.main_window import MainWindow
+
+    win = MainWindow(load_template("default"), recovery_dir=tmp_path / "recovery")
+    qtbot.addWidget(win, before_close_func=lambda w: w.document.undo_stack.setClean())
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+
+
+@pytest.fixture(autouse=True)
+def no_modal_dialogs(monkeypatch):
+    """A modal dialog in a test would wait forever: any unexpected one fails the test instead.
+
+    Tests that expect a dialog replace the function they expect with their own answer.
+    """
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"unexpected modal dialog: {args[1:3]}")
+
+    for name in ("question", "warning", "information", "critical", "about", "exec"):
+        monkeypatch.setattr(QMessageBox, name, refuse)
+    for name in ("getOpenFileName", "getSaveFileName", "getExistingDirectory"):
+        monkeypatch.setattr(QFileDialog, name, refuse)

@@ -28,7 +28,7 @@ class InsertBefore:
 
     node: str
     type: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] | None = field(default_factory=dict)
     input_index: int = 0
     new_id: str | None = None
 
@@ -38,13 +38,33 @@ class InsertBefore:
         source = inputs[self.input_index] if self.input_index < len(inputs) else None
         pos = _between(design, source, self.node)
         with design.batch():
-            new = design.add_node(self.type, self.new_id, [source] if source else [], dict(self.params), pos,
+            params = None if self.params is None else dict(self.params)  # None: the palette's starting values
+            new = design.add_node(self.type, self.new_id, [source] if source else [], params, pos,
                                   index=design.node_ids.index(self.node))
             if source is None:
                 inputs.append(new.id)
             else:
                 inputs[self.input_index] = new.id
             design.set_inputs(self.node, inputs)
+
+
+@dataclass(frozen=True)
+class InsertAfter:
+    """Put a new node right after ``node``: it takes ``node``'s output, ``node``'s consumers take its."""
+
+    node: str
+    type: str
+    params: dict[str, Any] | None = None
+    new_id: str | None = None
+    pos: tuple[float, float] | None = None
+
+    def apply(self, design: Design) -> None:
+        consumers = design.consumers(self.node)
+        with design.batch():
+            new = design.add_node(self.type, self.new_id, [self.node], self.params, self.pos,
+                                  index=design.node_ids.index(self.node) + 1)
+            for cid in dict.fromkeys(c for c, _ in consumers):
+                design.set_inputs(cid, [new.id if s == self.node else s for s in design.node(cid).inputs])
 
 
 @dataclass(frozen=True)
@@ -66,7 +86,17 @@ class Bridge:
                 design.set_inputs(cid, inputs)
 
 
-Edit = Union[SetParam, InsertBefore, Bridge]
+@dataclass(frozen=True)
+class SetPositions:
+    """Move nodes (a re-layout after an insertion keeps a tidy design tidy)."""
+
+    positions: dict[str, tuple[float, float]]
+
+    def apply(self, design: Design) -> None:
+        design.set_positions({k: v for k, v in self.positions.items() if k in design})
+
+
+Edit = Union[SetParam, InsertBefore, InsertAfter, Bridge, SetPositions]
 
 
 def apply_edits(design: Design, edits: tuple[Edit, ...] | list[Edit]) -> None:

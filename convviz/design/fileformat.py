@@ -132,7 +132,7 @@ def design_from_dict(data: Any) -> Design:
     nodes: list[Node] = []
     seen: set[str] = set()
     for number, raw in enumerate(raw_nodes):
-        node = _read_node(raw, number)
+        node = read_node(raw, number)
         if node.id in seen:
             raise DesignFileError("this id is used by another node too", node=repr(node.id), field="id")
         seen.add(node.id)
@@ -178,7 +178,7 @@ def _read_input(raw: Any) -> InputSpec:
     return InputSpec(**values)
 
 
-def _read_node(raw: Any, number: int) -> Node:
+def read_node(raw: Any, number: int) -> Node:
     label = f"#{number + 1}"
     if not isinstance(raw, dict):
         raise DesignFileError(f"expected an object, got {_show(raw)}", node=label)

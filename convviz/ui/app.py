@@ -1,33 +1,100 @@
-"""Starting the app: a window on the chosen design (the designer replaces this summary view)."""
+"""Starting the app: QApplication set-up, the main window on a design, screenshots, start-up timing."""
 
 from __future__ import annotations
 
+import os
 import sys
+import time
+from pathlib import Path
 
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QPlainTextEdit
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from ..analysis import analyze
-from ..analysis.report import summary_table
 from ..design import DesignFileError, load_design_or_template
+from .guard import install_exception_dialog
+
+SCREENSHOT_SIZE = (1600, 1000)
+
+
+def make_application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(sys.argv[:1])
+    app.setOrganizationName("convviz")
+    app.setApplicationName("convviz")
+    app.setApplicationDisplayName("convviz")
+    return app
+
+
+class FirstPaint(QObject):
+    """Calls back once, when the window has painted for the first time (start-up timing, device probe)."""
+
+    def __init__(self, window, callback) -> None:
+        super().__init__(window)
+        self.callback = callback
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Paint and self.callback is not None:
+            callback, self.callback = self.callback, None
+            QTimer.singleShot(0, callback)
+        return False
 
 
 def run_app(design_spec: str | None = None, screenshot: str | None = None) -> int:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = QMainWindow()
-    view = QPlainTextEdit(readOnly=True)
-    view.setFont(QFont("monospace"))
-    window.setCentralWidget(view)
-    window.resize(1600, 1000)
+    started = time.perf_counter()
+    if screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = make_application()
+    from .main_window import MainWindow
+
     try:
         design = load_design_or_template(design_spec or "default")
     except DesignFileError as exc:
-        QMessageBox.critical(None, "convviz", str(exc))
-        return 1
-    window.setWindowTitle(f"{design.name} — convviz")
-    view.setPlainText(summary_table(analyze(design), design.name))
-    window.show()
+        if screenshot:
+            print(f"convviz: error: {exc}", file=sys.stderr)
+            return 1
+        QMessageBox.warning(None, "convviz", f"Cannot open {design_spec}: {exc}\n\nOpening the default design.")
+        design = load_design_or_template("default")
+    window = MainWindow(design)
+    path = Path(design_spec) if design_spec and Path(design_spec).is_file() else None
+    if path is not None:
+        window.document.replace(window.document.design, path)
     if screenshot:
-        app.processEvents()
-        return 0 if window.grab().save(screenshot) else 1
+        return save_screenshot(app, window, Path(screenshot))
+
+    install_exception_dialog()
+    probe = os.environ.get("CONVVIZ_STARTUP_PROBE")
+
+    def on_first_paint() -> None:
+        if probe:  # bench/gui_latency.py: report and leave
+            print(f"first-paint {time.perf_counter() - started:.4f} s after run_app; epoch {time.time():.4f}",
+                  flush=True)
+            app.quit()
+            return
+        window.start_device_probe()
+        window.offer_recovery()
+
+    FirstPaint(window, on_first_paint)
+    window.show()
     return app.exec()
+
+
+def save_screenshot(app: QApplication, window, path: Path) -> int:
+    """Render the window at 1600×1000 with the design fitted, save it as PNG (for README and tests)."""
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    for _ in range(3):
+        app.processEvents()
+    window.view.fit_all()
+    app.processEvents()
+    image = window.grab()
+    ok = image.save(str(path), "PNG")
+    window.document.undo_stack.setClean()
+    window.close()
+    if not ok:
+        print(f"convviz: error: cannot write {path}", file=sys.stderr)
+        return 1
+    return 0

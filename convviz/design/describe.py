@@ -1,0 +1,81 @@
+"""A node's key parameters in a few characters, for cards and comments: "16 · 3×3 · s2 · p1"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .catalog import layer_spec
+from .graph import Design, Node
+
+
+def key_params_text(node: Node, design: Design | None = None) -> str:
+    spec = layer_spec(node.type)
+    p = spec.resolve(node.params)
+    parts: list[str] = []
+    if node.type == "Input":
+        count = len(design.classes) if design is not None else 0
+        return f"{count} classes" if count else "image batch"
+    if node.type == "Conv2d":
+        parts.append(f"{p['out_channels']} filters")
+        parts.append(_size(p["kernel_size"]))
+        parts += _window_extras(p)
+        if p["groups"] != 1:
+            parts.append(f"g{p['groups']}")
+        if not p["bias"]:
+            parts.append("no bias")
+    elif node.type in ("MaxPool2d", "AvgPool2d"):
+        parts.append(_size(p["kernel_size"]))
+        if p["stride"] is not None and p["stride"] != p["kernel_size"]:
+            parts.append(f"s{_compact(p['stride'])}")
+        parts += _window_extras({**p, "stride": 1})
+        if p["ceil_mode"]:
+            parts.append("ceil")
+    elif node.type in ("AdaptiveAvgPool2d", "AdaptiveMaxPool2d"):
+        parts.append(f"→ {_size(p['output_size'])}")
+    elif node.type == "Linear":
+        parts.append(f"{p['out_features']} outputs")
+        if not p["bias"]:
+            parts.append("no bias")
+    elif node.type in ("Dropout", "Dropout2d"):
+        parts.append(f"p = {p['p']:g}")
+    elif node.type == "LeakyReLU":
+        parts.append(f"slope {p['negative_slope']:g}")
+    elif node.type == "Softmax":
+        parts.append(f"dim {p['dim']}")
+    elif node.type == "LocalResponseNorm":
+        parts.append(f"size {p['size']}")
+    elif node.type == "BatchNorm2d" and not p["affine"]:
+        parts.append("no affine")
+    elif node.type == "Flatten" and (p["start_dim"], p["end_dim"]) != (1, -1):
+        parts.append(f"dims {p['start_dim']}…{p['end_dim']}")
+    elif node.type == "GELU" and p["approximate"] != "none":
+        parts.append("tanh approx.")
+    elif spec.is_merge:
+        parts.append(f"{len(node.inputs)} inputs")
+    return " · ".join(parts)
+
+
+def _window_extras(p: dict[str, Any]) -> list[str]:
+    parts = []
+    if p.get("stride", 1) not in (1, (1, 1)):
+        parts.append(f"s{_compact(p['stride'])}")
+    padding = p.get("padding", 0)
+    if isinstance(padding, str):
+        parts.append(padding)
+    elif padding not in (0, (0, 0)):
+        parts.append(f"p{_compact(padding)}")
+    if p.get("dilation", 1) not in (1, (1, 1)):
+        parts.append(f"d{_compact(p['dilation'])}")
+    return parts
+
+
+def _size(value: Any) -> str:
+    if isinstance(value, tuple):
+        return f"{value[0]}×{value[1]}"
+    return f"{value}×{value}"
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, tuple):
+        return str(value[0]) if value[0] == value[1] else f"{value[0]},{value[1]}"
+    return str(value)

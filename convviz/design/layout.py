@@ -1,0 +1,238 @@
+"""Auto-layout: top to bottom, branches side by side (a compact Sugiyama-style layered layout).
+
+1. Layers: the longest path from the input, then nodes with slack sink down next to their first
+   consumer (a ResNet downsampling conv sits beside the block's last layers, not at its top).
+2. Edges that span several layers get a chain of dummy points, so long shortcuts keep a lane free.
+3. Order within a layer by barycentre sweeps (fewer crossings).
+4. x by isotonic regression towards the parents'/children's mean: nodes as close to their
+   neighbours as the minimum spacing allows, chains perfectly straight.
+
+5. Optionally, a deep network wraps into columns, like a newspaper: it is cut only where the
+   graph narrows to a single node (so one edge crosses to the next column), and the number of
+   columns is the one that shows the whole network largest in the viewport's aspect ratio. A
+   15-layer chain then reads at full size instead of as a sliver.
+
+Pure geometry: positions are card centres in scene units; the canvas passes its card size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .graph import Design
+
+
+@dataclass(frozen=True)
+class LayoutSpacing:
+    node_width: float = 210.0
+    node_height: float = 96.0
+    column_gap: float = 40.0
+    row_gap: float = 46.0
+    dummy_width: float = 24.0
+    wrap_gap: float = 90.0
+
+
+def auto_layout(design: Design, spacing: LayoutSpacing = LayoutSpacing(),
+                aspect: float | None = None) -> dict[str, tuple[float, float]]:
+    """Centre positions for every node, keyed by id (nodes on cycles go below the rest).
+
+    ``aspect``: the viewport's width / height; given, a deep network wraps into columns to suit it.
+    """
+    order, cyclic = design.topological_order()
+    if not order and not cyclic:
+        return {}
+    ranks = _ranks(design, order)
+    for i, nid in enumerate(cyclic):  # not layerable: park them in a row below
+        ranks[nid] = max(ranks.values(), default=-1) + 1 + i // 4
+    layers, edges, is_dummy = _layers_with_dummies(design, order + cyclic, ranks)
+    position = {nid: i for i, nid in enumerate(order + cyclic)}
+    for layer in layers:  # start from the design's own order; a dummy sits where its edge's target does
+        layer.sort(key=lambda nid: position[nid.split("\0")[2]] if nid in is_dummy else position[nid])
+    _order_layers(layers, edges)
+    xs = _assign_x(layers, edges, is_dummy, spacing)
+    step_y = spacing.node_height + spacing.row_gap
+    columns = _wrap(layers, is_dummy, xs, spacing, aspect) if aspect else [(0, len(layers))]
+    shift = xs.get(order[0], 0.0) if order else 0.0
+    positions: dict[str, tuple[float, float]] = {}
+    left = 0.0
+    for first, stop in columns:
+        members = [nid for layer in layers[first:stop] for nid in layer]
+        low, high = _extent(members, xs, is_dummy, spacing)
+        offset = (left - low) if columns[0][0] != first else -shift
+        for r in range(first, stop):
+            for nid in layers[r]:
+                if nid not in is_dummy:
+                    positions[nid] = (round(xs[nid] + offset, 1), (r - first) * step_y)
+        left = high + offset + spacing.wrap_gap
+    return positions
+
+
+def _extent(members: list[str], xs: dict[str, float], is_dummy: set[str], spacing: LayoutSpacing):
+    lows = [xs[n] - (spacing.dummy_width if n in is_dummy else spacing.node_width) / 2 for n in members]
+    highs = [xs[n] + (spacing.dummy_width if n in is_dummy else spacing.node_width) / 2 for n in members]
+    return min(lows), max(highs)
+
+
+def _wrap(layers, is_dummy, xs, spacing: LayoutSpacing, aspect: float) -> list[tuple[int, int]]:
+    """Split the layers into columns (ranges of ranks) at single-node cuts, as the viewport suits best."""
+    cuts = [r for r, layer in enumerate(layers[:-1]) if len(layer) == 1 and layer[0] not in is_dummy]
+    step_y = spacing.node_height + spacing.row_gap
+    best, best_scale = [(0, len(layers))], 0.0
+    for count in range(1, len(cuts) + 2):
+        columns = _balanced(len(layers), cuts, count)
+        widths = [_extent([n for layer in layers[a:b] for n in layer], xs, is_dummy, spacing) for a, b in columns]
+        width = sum(hi - lo for lo, hi in widths) + spacing.wrap_gap * (len(columns) - 1)
+        height = max(b - a for a, b in columns) * step_y
+        scale = min(aspect / width, 1.0 / height)  # viewport of height 1, width ``aspect``
+        if scale > best_scale * 1.08:  # a wrap must earn its keep: fewer columns unless clearly larger
+            best, best_scale = columns, scale
+    return best
+
+
+def _balanced(total: int, cuts: list[int], count: int) -> list[tuple[int, int]]:
+    """``count`` columns of ranks, each ending just after a cut, as even in height as the cuts allow."""
+    breaks, start = [], 0
+    for i in range(1, count):
+        target = total * i / count
+        options = [c + 1 for c in cuts if c + 1 > start and c + 1 < total]
+        if not options:
+            break
+        start = min(options, key=lambda b: abs(b - target))
+        if breaks and start <= breaks[-1]:
+            continue
+        breaks.append(start)
+    bounds = [0, *breaks, total]
+    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def _ranks(design: Design, order: list[str]) -> dict[str, int]:
+    rank: dict[str, int] = {}
+    for nid in order:
+        sources = [s for s in design.node(nid).inputs if s in rank]
+        rank[nid] = max((rank[s] + 1 for s in sources), default=0)
+    consumers: dict[str, list[str]] = {nid: [] for nid in order}
+    for nid in order:
+        for src in design.node(nid).inputs:
+            if src in consumers:
+                consumers[src].append(nid)
+    for nid in reversed(order):  # sink nodes with slack towards their consumers
+        below = [rank[c] for c in consumers[nid]]
+        if below and design.node(nid).type != "Input":
+            rank[nid] = max(rank[nid], min(below) - 1)
+    return rank
+
+
+def _layers_with_dummies(design: Design, nodes: list[str], ranks: dict[str, int]):
+    layers: dict[int, list[str]] = {}
+    for nid in nodes:
+        layers.setdefault(ranks[nid], []).append(nid)
+    edges: list[tuple[str, str]] = []
+    is_dummy: set[str] = set()
+    for nid in nodes:
+        for src in dict.fromkeys(design.node(nid).inputs):
+            if src not in ranks:
+                continue
+            previous = src
+            for r in range(ranks[src] + 1, ranks[nid]):
+                dummy = f"\0{src}\0{nid}\0{r}"
+                is_dummy.add(dummy)
+                layers.setdefault(r, []).append(dummy)
+                edges.append((previous, dummy))
+                previous = dummy
+            edges.append((previous, nid))
+    return [layers.get(r, []) for r in range(max(layers) + 1)], edges, is_dummy
+
+
+def _order_layers(layers: list[list[str]], edges: list[tuple[str, str]], sweeps: int = 4) -> None:
+    ups: dict[str, list[str]] = {}
+    downs: dict[str, list[str]] = {}
+    for a, b in edges:
+        downs.setdefault(a, []).append(b)
+        ups.setdefault(b, []).append(a)
+    for sweep in range(sweeps):
+        downward = sweep % 2 == 0
+        sequence = range(1, len(layers)) if downward else range(len(layers) - 2, -1, -1)
+        for r in sequence:
+            neighbours = ups if downward else downs
+            fixed = {nid: i for i, nid in enumerate(layers[r - 1 if downward else r + 1])}
+            current = {nid: i for i, nid in enumerate(layers[r])}
+
+            def centre(nid: str) -> float:
+                linked = [fixed[n] for n in neighbours.get(nid, ()) if n in fixed]
+                return sum(linked) / len(linked) if linked else current[nid]
+
+            layers[r].sort(key=lambda nid: (centre(nid), current[nid]))
+
+
+def _assign_x(layers, edges, is_dummy, spacing: LayoutSpacing) -> dict[str, float]:
+    ups: dict[str, list[str]] = {}
+    downs: dict[str, list[str]] = {}
+    for a, b in edges:
+        downs.setdefault(a, []).append(b)
+        ups.setdefault(b, []).append(a)
+    # Each node follows its "main" neighbours: real ones on the longest path through it, so the
+    # backbone of a ResNet stays one straight column while shortcuts and projections go beside it.
+    depth = _longest(layers, ups, is_dummy)
+    height = _longest(layers[::-1], downs, is_dummy)
+
+    def width(nid: str) -> float:
+        return spacing.dummy_width if nid in is_dummy else spacing.node_width
+
+    def main_neighbours(nid: str, links: dict[str, list[str]], reach: dict[str, int]) -> list[str]:
+        linked = links.get(nid, [])
+        real = [n for n in linked if n not in is_dummy]
+        if not real:
+            return linked
+        best = max(reach[n] for n in real)
+        return [n for n in real if reach[n] == best]
+
+    x: dict[str, float] = {}
+    for layer in layers:  # start packed from the left
+        position = 0.0
+        for nid in layer:
+            x[nid] = position + width(nid) / 2
+            position += width(nid) + spacing.column_gap
+    for sweep in range(8):
+        downward = sweep % 2 == 0
+        for layer in (layers[1:] if downward else layers[-2::-1]):
+            desired = []
+            for nid in layer:
+                linked = main_neighbours(nid, ups, depth) if downward else main_neighbours(nid, downs, height)
+                desired.append(sum(x[n] for n in linked) / len(linked) if linked else x[nid])
+            # Where neighbours compete for a place, the backbone keeps it: side branches yield, long
+            # edges' lanes yield most.
+            through = {nid: depth[nid] + height[nid] for nid in layer}
+            longest = max(through.values())
+            weights = [1e-4 if nid in is_dummy else 1.0 if through[nid] == longest else 1e-3 for nid in layer]
+            for nid, value in zip(layer, _pack(desired, [width(n) for n in layer], spacing.column_gap, weights)):
+                x[nid] = value
+    return x
+
+
+def _longest(layers: list[list[str]], links: dict[str, list[str]], is_dummy: set[str]) -> dict[str, int]:
+    """Real nodes on the longest chain reaching each node (walking ``layers`` in order)."""
+    reach: dict[str, int] = {}
+    for layer in layers:
+        for nid in layer:
+            reach[nid] = max((reach[n] for n in links.get(nid, ()) if n in reach), default=0) + (nid not in is_dummy)
+    return reach
+
+
+def _pack(desired: list[float], widths: list[float], gap: float, weights: list[float]) -> list[float]:
+    """Positions closest (weighted least squares) to ``desired`` keeping order and minimum spacing.
+
+    Subtracting each node's minimum offset from the first turns the spacing constraint into
+    "non-decreasing", solved exactly by pool-adjacent-violators.
+    """
+    offsets = [0.0]
+    for a, b in zip(widths, widths[1:]):
+        offsets.append(offsets[-1] + a / 2 + gap + b / 2)
+    blocks: list[list[float]] = []  # [weighted mean, total weight, count]
+    for d, o, w in zip(desired, offsets, weights):
+        blocks.append([d - o, w, 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            m2, w2, c2 = blocks.pop()
+            m1, w1, c1 = blocks.pop()
+            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, c1 + c2])
+    values = [m for m, _, c in blocks for _ in range(int(c))]
+    return [v + o for v, o in zip(values, offsets)]

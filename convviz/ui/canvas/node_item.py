@@ -1,0 +1,338 @@
+"""A node on the canvas: a card with the layer type, its key parameters and a live footer.
+
+The card shows what the analysis says (output shape, params, MACs, receptive field) and its
+state: red with the message when the node is at fault, grey when an upstream node blocks it.
+Input ports sit on the top edge (one per input for Add/Concat, numbered, plus a free slot),
+the output port at the bottom.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyle, QStyleOptionGraphicsItem, QWidget
+
+from ...analysis import NodeAnalysis
+from ...analysis.text import compact, pair, shape as fmt_shape
+from ...design import Design, Node, layer_spec
+from ...design.describe import key_params_text
+from .. import theme
+
+WIDTH = 210.0
+HEIGHT = 84.0
+HEADER = 22.0
+PORT_RADIUS = 6.0
+SLOT_SPACING = 26.0
+#: Below this zoom a card shows only its type and output shape (the small print would be unreadable).
+FINE_DETAIL = 0.45
+
+
+@dataclass(frozen=True)
+class CardText:
+    """Everything a card displays; an item repaints only when this changes."""
+
+    title: str
+    node_id: str
+    params: str
+    line1: str
+    line1_right: str
+    line2: str
+    status: str
+    tooltip: str
+    inputs: int
+    max_inputs: int | None
+    shade: float | None
+
+
+def card_text(node: Node, design: Design, result: NodeAnalysis | None, shade: float | None) -> CardText:
+    spec = layer_spec(node.type)
+    status = result.status if result else "ok"
+    if result is None or status == "blocked" and not result.output_shape:
+        line1 = f"blocked by {result.blocked_by}" if result and result.blocked_by else ""
+        line1_right, line2 = "", ""
+    elif result.errors:
+        line1, line1_right, line2 = "⚠ " + result.errors[0].message, "", ""
+    else:
+        line1 = fmt_shape(result.output_shape)
+        line1_right = f"RF {pair(result.receptive_field.size)}" if result.receptive_field else ""
+        bits = []
+        if result.params:
+            bits.append(f"{compact(result.params)} params")
+        if result.macs:
+            bits.append(f"{compact(result.macs)} MACs")
+        line2 = " · ".join(bits) or "no weights"
+    tips = [f"<b>{node.type}</b> — {spec.summary}"]
+    if spec.formula:
+        tips.append(f"<i>{spec.formula}</i>")
+    if result is not None:
+        for issue in result.errors:
+            tips.append(f"<span style='color:{theme.ERROR.name()}'><b>Error:</b> {issue.message}</span>")
+            if issue.hint:
+                tips.append(f"<b>Fix:</b> {issue.hint}")
+        for issue in result.warnings:
+            tips.append(f"<b>Warning:</b> {issue.message} {issue.hint}")
+        if result.blocked_by:
+            tips.append(f"Waiting for <b>{result.blocked_by}</b>, which has an error.")
+    return CardText(node.type, node.id, key_params_text(node, design), line1, line1_right, line2, status,
+                    "<br>".join(tips), len(node.inputs), spec.max_inputs, shade)
+
+
+class NodeItem(QGraphicsObject):
+    def __init__(self, node_id: str, type_name: str) -> None:
+        super().__init__()
+        self.node_id = node_id
+        self.type_name = type_name
+        self.family = layer_spec(type_name).family
+        self.text: CardText | None = None
+        self._colors: dict | None = None
+        self.hovered_port: tuple[str, int] | None = None
+        self.drop_target = False
+        self.edges: list = []  # EdgeItems touching this node, updated when it moves
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setAcceptHoverEvents(True)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setZValue(1)
+
+    # --- content -------------------------------------------------------------------------------
+    def set_text(self, text: CardText) -> None:
+        if text == self.text:
+            return
+        geometry_changed = self.text is None or self.input_slots(self.text) != self.input_slots(text)
+        if geometry_changed:
+            self.prepareGeometryChange()
+        self.text = text
+        self._colors = None
+        self.setToolTip(text.tooltip)
+        self.update()
+        if geometry_changed:
+            for edge in self.edges:
+                edge.update_path()
+
+    # --- geometry ------------------------------------------------------------------------------
+    @staticmethod
+    def input_slots(text: CardText | None) -> int:
+        """Ports on the top edge: one per input; merges get a free slot more."""
+        if text is None or text.max_inputs == 0:
+            return 0
+        if text.max_inputs is None:
+            return text.inputs + 1
+        return 1
+
+    def card_rect(self) -> QRectF:
+        return QRectF(-WIDTH / 2, -HEIGHT / 2, WIDTH, HEIGHT)
+
+    def boundingRect(self) -> QRectF:
+        return self.card_rect().adjusted(-PORT_RADIUS - 2, -PORT_RADIUS - 14, PORT_RADIUS + 2, PORT_RADIUS + 2)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(self.card_rect().adjusted(-PORT_RADIUS, -PORT_RADIUS, PORT_RADIUS, PORT_RADIUS), 8, 8)
+        return path
+
+    def input_port_local(self, index: int) -> QPointF:
+        slots = max(self.input_slots(self.text), 1)
+        span = SLOT_SPACING * (slots - 1)
+        return QPointF(-span / 2 + index * SLOT_SPACING, -HEIGHT / 2)
+
+    def output_port_local(self) -> QPointF:
+        return QPointF(0, HEIGHT / 2)
+
+    def input_port_pos(self, index: int) -> QPointF:
+        return self.mapToScene(self.input_port_local(index))
+
+    def output_port_pos(self) -> QPointF:
+        return self.mapToScene(self.output_port_local())
+
+    def port_at(self, scene_pos: QPointF, grab: float = 11.0) -> tuple[str, int] | None:
+        """("in", slot) or ("out", 0) when ``scene_pos`` is on a port."""
+        local = self.mapFromScene(scene_pos)
+        if self.text is not None and self.text.max_inputs != 0:
+            for index in range(self.input_slots(self.text)):
+                if _near(local, self.input_port_local(index), grab):
+                    return ("in", index)
+        if _near(local, self.output_port_local(), grab):
+            return ("out", 0)
+        return None
+
+    def slot_for_drop(self, scene_pos: QPointF) -> int:
+        """Which input a connection dropped at ``scene_pos`` should become (nearest slot)."""
+        slots = self.input_slots(self.text)
+        if slots <= 1:
+            return 0
+        local = self.mapFromScene(scene_pos)
+        return min(range(slots), key=lambda i: abs(self.input_port_local(i).x() - local.x()))
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            for edge in self.edges:
+                edge.update_path()
+        return super().itemChange(change, value)
+
+    # --- interaction feedback ------------------------------------------------------------------
+    def hoverMoveEvent(self, event) -> None:
+        port = self.port_at(event.scenePos())
+        if port != self.hovered_port:
+            self.hovered_port = port
+            self.setCursor(Qt.CursorShape.CrossCursor if port else Qt.CursorShape.ArrowCursor)
+            self.update()
+
+    def hoverLeaveEvent(self, event) -> None:
+        if self.hovered_port:
+            self.hovered_port = None
+            self.update()
+
+    def set_drop_target(self, on: bool) -> None:
+        if on != self.drop_target:
+            self.drop_target = on
+            self.update()
+
+    # --- painting ------------------------------------------------------------------------------
+    def _look(self) -> dict:
+        """Colours for the current state, worked out once per change rather than per paint."""
+        text = self.text
+        accent = theme.family_color(self.family)
+        body = theme.card_background(accent)
+        if text.shade is not None:
+            body = theme.blend(theme.card_background(QColor("#999999")), theme.HEAT, 0.12 + 0.78 * text.shade)
+        if text.status == "error":
+            body = theme.blend(body, theme.ERROR, 0.18)
+        ink = QGuiApplication.palette().text().color()
+        return {
+            "accent": accent, "body": body, "ink": ink, "muted": theme.muted_text(),
+            "rule": theme.blend(body, ink, 0.15),
+            "border": {"error": theme.ERROR, "warning": theme.WARNING}.get(text.status, accent.darker(120)),
+            "header": theme.ERROR if text.status == "error" else accent,
+            "error_ink": theme.ERROR.lighter(140) if theme.is_dark() else theme.ERROR.darker(110),
+        }
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        text = self.text
+        if text is None:
+            return
+        if self._colors is None:
+            self._colors = self._look()
+        look = self._colors
+        shapes = _shapes()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if text.status == "blocked":
+            painter.setOpacity(0.55)
+
+        painter.fillPath(shapes.card, look["body"])
+        painter.fillPath(shapes.header, look["header"])
+        border = QGuiApplication.palette().highlight().color() if selected else look["border"]
+        pen = QPen(border, 3.0 if selected or text.status == "error" else 1.4)
+        if text.status == "blocked":
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.strokePath(shapes.card, pen)
+
+        rect = self.card_rect()
+        inner = QRectF(rect.left() + 9, rect.top(), rect.width() - 18, HEADER)
+        painter.setFont(shapes.title_font)
+        painter.setPen(QColor("white"))
+        painter.drawText(inner, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text.title)
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < FINE_DETAIL:
+            # Zoomed far out, small print is a blur: the type and the output shape, large, say enough.
+            painter.setFont(shapes.overview_font)
+            painter.setPen(look["error_ink"] if text.status == "error" else look["ink"])
+            painter.drawText(rect.adjusted(9, HEADER, -9, -4), Qt.AlignmentFlag.AlignCenter,
+                             "error" if text.status == "error" else text.line1)
+            return
+        title_width = shapes.title_metrics.horizontalAdvance(text.title) + 12
+        painter.setFont(shapes.font)
+        metrics = shapes.metrics
+        painter.drawText(inner, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                         metrics.elidedText(text.node_id, Qt.TextElideMode.ElideMiddle, inner.width() - title_width))
+
+        y = rect.top() + HEADER + 2
+        painter.setPen(look["muted"])
+        painter.drawText(QRectF(rect.left() + 9, y, rect.width() - 18, 18), Qt.AlignmentFlag.AlignVCenter,
+                         metrics.elidedText(text.params, Qt.TextElideMode.ElideRight, rect.width() - 18))
+        y += 21
+        painter.setPen(QPen(look["rule"], 1))
+        painter.drawLine(QPointF(rect.left() + 8, y - 2), QPointF(rect.right() - 8, y - 2))
+        if text.status == "error":
+            painter.setPen(look["error_ink"])
+            painter.drawText(QRectF(rect.left() + 9, y, rect.width() - 18, 36),
+                             Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+                             metrics.elidedText(text.line1, Qt.TextElideMode.ElideRight, 2 * (rect.width() - 24)))
+        else:
+            line = QRectF(rect.left() + 9, y, rect.width() - 18, 18)
+            painter.setFont(shapes.bold_font)
+            painter.setPen(look["ink"])
+            painter.drawText(line, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text.line1)
+            painter.setFont(shapes.font)
+            painter.drawText(line, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text.line1_right)
+            painter.setPen(look["muted"])
+            painter.drawText(QRectF(rect.left() + 9, y + 18, rect.width() - 18, 17),
+                             Qt.AlignmentFlag.AlignVCenter, text.line2)
+
+        self._paint_ports(painter, look["accent"], look["ink"], look["body"], shapes.small_font)
+        if self.drop_target:
+            painter.setPen(QPen(QGuiApplication.palette().highlight().color(), 2, Qt.PenStyle.DashLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(rect.adjusted(-4, -4, 4, 4), 10, 10)
+
+    def _paint_ports(self, painter: QPainter, accent: QColor, ink: QColor, body: QColor, small: QFont) -> None:
+        text = self.text
+        slots = self.input_slots(text)
+        painter.setFont(small)
+        for index in range(slots):
+            centre = self.input_port_local(index)
+            free = index >= text.inputs
+            hot = self.hovered_port == ("in", index)
+            painter.setPen(QPen(accent.darker(130), 1.5))
+            painter.setBrush(QBrush(body if free else accent) if not hot else QBrush(accent.lighter(130)))
+            painter.drawEllipse(centre, PORT_RADIUS + (2 if hot else 0), PORT_RADIUS + (2 if hot else 0))
+            if text.max_inputs is None:  # numbered: Concat order matters
+                painter.setPen(ink)
+                label = "+" if free else str(index + 1)
+                painter.drawText(QRectF(centre.x() - 10, centre.y() - 21, 20, 12), Qt.AlignmentFlag.AlignCenter,
+                                 label)
+        centre = self.output_port_local()
+        hot = self.hovered_port == ("out", 0)
+        painter.setPen(QPen(accent.darker(130), 1.5))
+        painter.setBrush(accent.lighter(130) if hot else accent)
+        painter.drawEllipse(centre, PORT_RADIUS + (2 if hot else 0), PORT_RADIUS + (2 if hot else 0))
+
+
+class _Shapes:
+    """Paths and fonts every card shares, made once (a QApplication must exist)."""
+
+    def __init__(self) -> None:
+        rect = QRectF(-WIDTH / 2, -HEIGHT / 2, WIDTH, HEIGHT)
+        self.card = QPainterPath()
+        self.card.addRoundedRect(rect, 8, 8)
+        band = QPainterPath()
+        band.addRect(QRectF(rect.left(), rect.top(), rect.width(), HEADER))
+        self.header = self.card.intersected(band)
+        base = QGuiApplication.font()
+        self.font = QFont(base)
+        self.font.setPixelSize(12)
+        self.metrics = QFontMetricsF(self.font)
+        self.title_font = QFont(base)
+        self.title_font.setPixelSize(13)
+        self.title_font.setBold(True)
+        self.title_metrics = QFontMetricsF(self.title_font)
+        self.bold_font = QFont(self.title_font)
+        self.small_font = QFont(base)
+        self.small_font.setPixelSize(10)
+        self.overview_font = QFont(self.title_font)
+        self.overview_font.setPixelSize(26)
+
+
+_SHAPES: _Shapes | None = None
+
+
+def _shapes() -> _Shapes:
+    global _SHAPES
+    if _SHAPES is None:
+        _SHAPES = _Shapes()
+    return _SHAPES
+
+
+def _near(a: QPointF, b: QPointF, radius: float) -> bool:
+    return (a.x() - b.x()) ** 2 + (a.y() - b.y()) ** 2 <= radius * radius

@@ -1,0 +1,175 @@
+"""Undo commands: every edit of the design is one of these, and each calls ``Design`` methods only.
+
+Consecutive changes of one parameter merge into one step (``mergeWith``), and a drag is one
+move, recorded on release, so Undo takes back what the user thinks of as one action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtGui import QUndoCommand
+
+from ..design import UNSET, Design, InputSpec, Node
+from ..design.edits import Edit, apply_edits
+from .document import Document
+
+_SET_PARAM_ID = 1001
+
+
+class DesignCommand(QUndoCommand):
+    def __init__(self, document: Document, text: str) -> None:
+        super().__init__(text)
+        self.document = document
+
+    @property
+    def design(self) -> Design:
+        return self.document.design
+
+
+class AddNodesCommand(DesignCommand):
+    """Add ready-made nodes (a drop, a paste, a duplicate)."""
+
+    def __init__(self, document: Document, nodes: Sequence[Node], text: str | None = None) -> None:
+        label = text or (f"Add {nodes[0].type} '{nodes[0].id}'" if len(nodes) == 1 else f"Add {len(nodes)} layers")
+        super().__init__(document, label)
+        self.nodes = [n.copy() for n in nodes]
+
+    def redo(self) -> None:
+        with self.design.batch():
+            for node in self.nodes:
+                self.design.insert_node(node)
+
+    def undo(self) -> None:
+        self.design.remove_nodes([n.id for n in self.nodes])
+
+
+class RemoveNodesCommand(DesignCommand):
+    """Delete nodes with their edges; undo puts back nodes, edges and input order exactly."""
+
+    def __init__(self, document: Document, node_ids: Sequence[str]) -> None:
+        ids = list(node_ids)
+        super().__init__(document, f"Delete '{ids[0]}'" if len(ids) == 1 else f"Delete {len(ids)} layers")
+        self.node_ids = ids
+        self.removal = None
+
+    def redo(self) -> None:
+        self.removal = self.design.remove_nodes(self.node_ids)
+
+    def undo(self) -> None:
+        self.design.restore(self.removal)
+
+
+class MoveNodesCommand(DesignCommand):
+    def __init__(self, document: Document, before: dict[str, Any], after: dict[str, Any], text: str = "") -> None:
+        super().__init__(document, text or (f"Move '{next(iter(after))}'" if len(after) == 1
+                                            else f"Move {len(after)} layers"))
+        self.before, self.after = dict(before), dict(after)
+
+    def redo(self) -> None:
+        self.design.set_positions(self.after)
+
+    def undo(self) -> None:
+        self.design.set_positions(self.before)
+
+
+class SetInputsCommand(DesignCommand):
+    """Connect, disconnect or reorder: a node's ordered inputs replaced."""
+
+    def __init__(self, document: Document, node_id: str, inputs: Sequence[str], text: str) -> None:
+        super().__init__(document, text)
+        self.node_id = node_id
+        self.inputs = list(inputs)
+        self.old: list[str] = []
+
+    def redo(self) -> None:
+        self.old = self.design.set_inputs(self.node_id, self.inputs)
+
+    def undo(self) -> None:
+        self.design.set_inputs(self.node_id, self.old)
+
+
+class SetParamCommand(DesignCommand):
+    def __init__(self, document: Document, node_id: str, name: str, value: Any) -> None:
+        super().__init__(document, f"Change {node_id}.{name}")
+        self.node_id, self.name, self.value = node_id, name, value
+        self.old = document.design.node(node_id).params.get(name, UNSET)
+
+    def id(self) -> int:
+        return _SET_PARAM_ID
+
+    def redo(self) -> None:
+        self.design.set_param(self.node_id, self.name, self.value)
+
+    def undo(self) -> None:
+        self.design.set_param(self.node_id, self.name, self.old)
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        """Spin-box steps on one parameter are one undo step; a step back to the start is none."""
+        if not isinstance(other, SetParamCommand) or (other.node_id, other.name) != (self.node_id, self.name):
+            return False
+        self.value = other.value
+        self.setObsolete(self.value == self.old)
+        return True
+
+
+class RenameNodeCommand(DesignCommand):
+    def __init__(self, document: Document, old: str, new: str) -> None:
+        super().__init__(document, f"Rename '{old}' to '{new}'")
+        self.old, self.new = old, new
+
+    def redo(self) -> None:
+        self.design.rename_node(self.old, self.new)
+
+    def undo(self) -> None:
+        self.design.rename_node(self.new, self.old)
+
+
+class SetInputSpecCommand(DesignCommand):
+    def __init__(self, document: Document, spec: InputSpec) -> None:
+        super().__init__(document, f"Set input to {spec.channels}×{spec.height}×{spec.width}")
+        self.spec, self.old = spec, document.design.input
+
+    def redo(self) -> None:
+        self.design.set_input_spec(self.spec)
+
+    def undo(self) -> None:
+        self.design.set_input_spec(self.old)
+
+
+class SetClassesCommand(DesignCommand):
+    def __init__(self, document: Document, classes: Sequence[str]) -> None:
+        super().__init__(document, "Set class names")
+        self.classes, self.old = list(classes), list(document.design.classes)
+
+    def redo(self) -> None:
+        self.design.set_classes(self.classes)
+
+    def undo(self) -> None:
+        self.design.set_classes(self.old)
+
+
+class EditsCommand(DesignCommand):
+    """A compound edit (a fix, an insert on an edge): applied once, then replayed from snapshots."""
+
+    def __init__(self, document: Document, text: str, edits: Sequence[Edit]) -> None:
+        super().__init__(document, text)
+        self.edits = list(edits)
+        self.before: Design | None = None
+        self.after: Design | None = None
+
+    def redo(self) -> None:
+        if self.after is None:
+            self.before = self.design.copy()
+            try:
+                apply_edits(self.design, self.edits)
+            except Exception:
+                self.design.replace_with(self.before)  # all or nothing
+                raise
+            self.after = self.design.copy()
+        else:
+            self.design.replace_with(self.after)
+
+    def undo(self) -> None:
+        self.design.replace_with(self.before)

@@ -1,0 +1,84 @@
+"""The open document: a design, its undo stack, its live analysis and its file.
+
+Views never edit the design directly: they push commands on ``undo_stack``; the design notifies
+this object, which re-analyses (a millisecond or two) and tells the views what changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from ..analysis import Analysis, analyze
+from ..design import Change, Design, save_design
+
+
+class Document(QObject):
+    #: A ``convviz.design.Change``: which nodes an edit touched.
+    designChanged = Signal(object)
+    #: The new ``Analysis`` after any edit that can change a number.
+    analysisChanged = Signal(object)
+    #: A different design was loaded (New, Open, a template, recovery): views rebuild.
+    designReplaced = Signal()
+    #: The file path or display name changed.
+    fileChanged = Signal()
+
+    def __init__(self, design: Design, path: Path | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self._design = design
+        self._path = path
+        self._analysis = analyze(design)
+        design.subscribe(self._on_design_change)
+
+    @property
+    def design(self) -> Design:
+        return self._design
+
+    @property
+    def analysis(self) -> Analysis:
+        return self._analysis
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def display_name(self) -> str:
+        return self._path.name if self._path else self._design.name or "Untitled"
+
+    @property
+    def is_modified(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def replace(self, design: Design, path: Path | None, modified: bool = False) -> None:
+        """Show another design (a file, a template, recovered work); the undo history starts afresh."""
+        self._design.unsubscribe(self._on_design_change)
+        self._design = design
+        self._path = path
+        design.subscribe(self._on_design_change)
+        self._analysis = analyze(design)
+        self.undo_stack.clear()
+        if modified:  # unsaved from the start: recovered work, a template
+            self.undo_stack.resetClean()
+        self.designReplaced.emit()
+        self.analysisChanged.emit(self._analysis)
+        self.fileChanged.emit()
+
+    def save(self, path: Path | None = None) -> None:
+        target = path or self._path
+        if target is None:
+            raise ValueError("no file name to save to")
+        save_design(self._design, target)
+        self._path = Path(target)
+        self.undo_stack.setClean()
+        self.fileChanged.emit()
+
+    def _on_design_change(self, change: Change) -> None:
+        if change.affects_analysis:
+            self._analysis = analyze(self._design)
+        self.designChanged.emit(change)
+        if change.affects_analysis:
+            self.analysisChanged.emit(self._analysis)

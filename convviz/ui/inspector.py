@@ -1,0 +1,265 @@
+"""The inspector: the selected node's id, parameters (proper editors, catalog limits), its problems
+with one-click fixes, and "The math" — every number of the node with its derivation."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+
+from ..analysis import Fix, NodeAnalysis
+from ..analysis.text import grouped, pair, size_in_bytes
+from ..design import Change, DesignError, InputSpec, id_problem, layer_spec
+from .commands import EditsCommand, RenameNodeCommand, SetClassesCommand, SetInputSpecCommand, SetParamCommand
+from .document import Document
+from .icons import layer_icon
+from .param_editors import ParamEditor, make_editor
+from .theme import ERROR, WARNING
+
+#: How derivations are grouped under "The math".
+MATH_SECTIONS = (
+    ("Output size", ("shape", "H_out", "W_out", "C_out", "features", "stride")),
+    ("Parameters", ("params",)),
+    ("Cost", ("MACs",)),
+    ("Receptive field", ("RF",)),
+    ("Memory", ("activation",)),
+    ("Notes", ("note",)),
+)
+
+
+class InspectorPanel(QScrollArea):
+    #: The user renamed the selected node (the selection follows).
+    renamed = Signal(str)
+
+    def __init__(self, document: Document, parent=None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.node_id: str | None = None
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        document.designChanged.connect(self._on_design_changed)
+        document.analysisChanged.connect(self._on_analysis_changed)
+        document.designReplaced.connect(lambda: self.show_node(None))
+        self.show_node(None)
+
+    # --- building ---------------------------------------------------------------------------------
+    def show_node(self, node_id: str | None) -> None:
+        self.node_id = node_id if node_id in self.document.design else None
+        # Widgets of the previous page are gone with it: forget them.
+        self.editors: dict[str, ParamEditor] = {}
+        self.input_spins: dict[str, QSpinBox] = {}
+        self.problems: QVBoxLayout | None = None
+        body = QWidget()
+        self.layout_ = QVBoxLayout(body)
+        self.layout_.setAlignment(Qt.AlignmentFlag.AlignTop)
+        if self.node_id is None:
+            self._build_design_overview()
+        else:
+            self._build_node(self.node_id)
+        self.setWidget(body)
+
+    def _build_design_overview(self) -> None:
+        design = self.document.design
+        title = QLabel(f"<h3>{html.escape(design.name)}</h3>Select a layer to edit it. "
+                       "Drag layers from the palette; drag from a layer's bottom port to another's top port to "
+                       "connect them.")
+        title.setWordWrap(True)
+        self.layout_.addWidget(title)
+        self._add_input_editors()
+        self.math = QLabel(wordWrap=True, textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.layout_.addWidget(self.math)
+        self._refresh_math()
+
+    def _build_node(self, node_id: str) -> None:
+        node = self.document.design.node(node_id)
+        spec = layer_spec(node.type)
+        header = QHBoxLayout()
+        icon = QLabel()
+        icon.setPixmap(layer_icon(node.type).pixmap(32, 32))
+        header.addWidget(icon)
+        title = QLabel(f"<b style='font-size:14pt'>{node.type}</b><br>{html.escape(spec.summary)}", wordWrap=True)
+        header.addWidget(title, 1)
+        self.layout_.addLayout(header)
+        if spec.formula:
+            formula = QLabel(f"<i>{html.escape(spec.formula)}</i>", wordWrap=True)
+            self.layout_.addWidget(formula)
+
+        self.problems = QVBoxLayout()
+        self.layout_.addLayout(self.problems)
+
+        form_box = QGroupBox("Layer")
+        form = QFormLayout(form_box)
+        self.id_edit = QLineEdit(node.id)
+        self.id_edit.setToolTip("The node id: the submodule's name in PyTorch (model.<id>), a Python identifier.")
+        self.id_edit.editingFinished.connect(self._on_id_edited)
+        self.id_error = QLabel(wordWrap=True)
+        self.id_error.setStyleSheet(f"color: {ERROR.name()}")
+        self.id_error.hide()
+        form.addRow("Id", self.id_edit)
+        form.addRow("", self.id_error)
+        if node.type == "Input":
+            self._add_input_editors(form)
+        for param in spec.params:
+            editor = make_editor(param)
+            editor.setToolTip(f"<b>{param.name}</b>: {html.escape(param.doc)}"
+                              + ("" if param.required else f"<br>PyTorch's default: {param.default!r}"))
+            editor.committed.connect(lambda value, name=param.name: self._on_param(name, value))
+            self.editors[param.name] = editor
+            label = QLabel(param.name)
+            label.setToolTip(editor.toolTip())
+            form.addRow(label, editor)
+        self.layout_.addWidget(form_box)
+
+        math_box = QGroupBox("The math")
+        math_layout = QVBoxLayout(math_box)
+        self.math = QLabel(wordWrap=True, textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
+        math_layout.addWidget(self.math)
+        self.layout_.addWidget(math_box)
+        self._refresh_values()
+        self._refresh_math()
+
+    def _add_input_editors(self, form: QFormLayout | None = None) -> None:
+        design = self.document.design
+        if form is None:
+            box = QGroupBox("Input")
+            form = QFormLayout(box)
+            self.layout_.addWidget(box)
+        for key, label in (("channels", "Channels"), ("height", "Height"), ("width", "Width")):
+            spin = QSpinBox(minimum=1, maximum=8192, keyboardTracking=False)
+            spin.setValue(getattr(design.input, key))
+            spin.valueChanged.connect(self._on_input_shape)
+            self.input_spins[key] = spin
+            form.addRow(label, spin)
+        self.classes_edit = QLineEdit(", ".join(design.classes))
+        self.classes_edit.setPlaceholderText("class names, comma-separated (optional)")
+        self.classes_edit.editingFinished.connect(self._on_classes)
+        form.addRow("Classes", self.classes_edit)
+
+    # --- refreshing -------------------------------------------------------------------------------
+    def _on_design_changed(self, change: Change) -> None:
+        if change.kind == "rename" and self.node_id == change.node_ids[0]:
+            self.node_id = change.node_ids[1]
+        if self.node_id is not None and self.node_id not in self.document.design:
+            self.show_node(None)
+            return
+        if change.kind == "structure" and self.node_id is None:
+            return
+        self._refresh_values()
+
+    def _on_analysis_changed(self, analysis) -> None:
+        if self.node_id is not None and self.node_id not in self.document.design:
+            return
+        self._refresh_math()
+
+    def _refresh_values(self) -> None:
+        design = self.document.design
+        for key, spin in self.input_spins.items():
+            spin.blockSignals(True)
+            spin.setValue(getattr(design.input, key))
+            spin.blockSignals(False)
+        if self.node_id is None:
+            return
+        node = design.node(self.node_id)
+        if self.id_edit.text() != node.id:
+            self.id_edit.setText(node.id)
+        resolved = node.resolved_params()
+        for name, editor in self.editors.items():
+            editor.set_value(resolved[name])
+
+    def _refresh_math(self) -> None:
+        analysis = self.document.analysis
+        if self.node_id is None:
+            field = analysis.receptive_field
+            rows = [("Parameters", grouped(analysis.params)), ("MACs", grouped(analysis.macs)),
+                    ("Activations", f"{size_in_bytes(analysis.activation_bytes)} per image"),
+                    ("Receptive field", pair(field.size) if field else "—")]
+            self.math.setText("<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>"
+                                                  for k, v in rows) + "</table>")
+            return
+        result = analysis.nodes.get(self.node_id)
+        self._refresh_problems(result)
+        self.math.setText(math_html(result))
+
+    def _refresh_problems(self, result: NodeAnalysis | None) -> None:
+        if self.problems is None:
+            return
+        while self.problems.count():
+            item = self.problems.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        if result is None:
+            return
+        for issue in [*result.errors, *result.warnings]:
+            color = ERROR if issue.severity == "error" else WARNING
+            frame = QFrame()
+            frame.setStyleSheet(f"QFrame {{ border: 1px solid {color.name()}; border-radius: 4px; }}"
+                                "QLabel { border: none; }")
+            box = QVBoxLayout(frame)
+            text = QLabel(f"<b style='color:{color.name()}'>{'Error' if issue.severity == 'error' else 'Warning'}"
+                          f":</b> {html.escape(issue.message)}<br>{html.escape(issue.hint)}", wordWrap=True)
+            box.addWidget(text)
+            if issue.fix is not None:
+                button = QPushButton(f"Fix: {issue.fix.label}")
+                button.clicked.connect(lambda _=False, fix=issue.fix: self.apply_fix(fix))
+                box.addWidget(button)
+            self.problems.addWidget(frame)
+        if result.blocked_by:
+            label = QLabel(f"Blocked: waiting for <b>{html.escape(result.blocked_by)}</b>, which has an error.",
+                           wordWrap=True)
+            self.problems.addWidget(label)
+
+    # --- edits ------------------------------------------------------------------------------------
+    def apply_fix(self, fix: Fix) -> None:
+        self.document.undo_stack.push(EditsCommand(self.document, fix.label, fix.edits))
+
+    def _on_param(self, name: str, value) -> None:
+        node = self.document.design.node(self.node_id)
+        if node.resolved_params().get(name) == value and name in node.params:
+            return
+        try:
+            self.document.undo_stack.push(SetParamCommand(self.document, self.node_id, name, value))
+        except DesignError as exc:
+            self.window().statusBar().showMessage(str(exc), 6000)
+
+    def _on_id_edited(self) -> None:
+        new = self.id_edit.text().strip()
+        if new == self.node_id:
+            self.id_error.hide()
+            return
+        problem = id_problem(new) or (f"{new!r} is already taken" if new in self.document.design else None)
+        if problem:
+            self.id_error.setText(problem)
+            self.id_error.show()
+            return
+        self.id_error.hide()
+        self.document.undo_stack.push(RenameNodeCommand(self.document, self.node_id, new))
+        self.renamed.emit(new)
+
+    def _on_input_shape(self) -> None:
+        spec = InputSpec(*(self.input_spins[k].value() for k in ("channels", "height", "width")))
+        if spec != self.document.design.input:
+            self.document.undo_stack.push(SetInputSpecCommand(self.document, spec))
+
+    def _on_classes(self) -> None:
+        classes = [c.strip() for c in self.classes_edit.text().split(",") if c.strip()]
+        if classes != self.document.design.classes:
+            self.document.undo_stack.push(SetClassesCommand(self.document, classes))
+
+
+def math_html(result: NodeAnalysis | None) -> str:
+    """The node's derivations, grouped, as rich text."""
+    if result is None:
+        return ""
+    if not result.valid:
+        return "<i>No numbers until the problem above is fixed.</i>"
+    sections = []
+    for title, quantities in MATH_SECTIONS:
+        lines = [d.text for d in result.derivations if d.quantity in quantities]
+        if title == "Parameters" and not lines:
+            lines = ["params = 0 (no weights)"]
+        if lines:
+            body = "<br>".join(html.escape(line) for line in lines)
+            sections.append(f"<b>{title}</b><br><span style='font-family:monospace'>{body}</span>")
+    return "<br><br>".join(sections)

@@ -1,0 +1,80 @@
+"""The issues list: every error and warning, where it is, and its fix (double-click to go there)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from ..analysis import Analysis, Fix
+from .commands import EditsCommand
+from .document import Document
+from .theme import ERROR, WARNING
+
+NODE_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class IssuesPanel(QWidget):
+    nodeActivated = Signal(str)
+    #: The number of errors changed: the dock's tab shows it.
+    countChanged = Signal(int, int)
+
+    def __init__(self, document: Document, parent=None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.fixes: list[Fix | None] = []
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["", "Layer", "Problem", "Suggested fix"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setColumnWidth(0, 70)
+        self.tree.setColumnWidth(1, 140)
+        self.tree.setColumnWidth(2, 520)
+        self.tree.itemDoubleClicked.connect(self._on_double_clicked)
+        self.tree.currentItemChanged.connect(self._on_current)
+        self.fix_button = QPushButton("Apply fix")
+        self.fix_button.setEnabled(False)
+        self.fix_button.clicked.connect(self.apply_current_fix)
+        self.empty = QLabel("No problems: the design can be built and trained.")
+        bar = QHBoxLayout()
+        bar.addWidget(self.empty, 1)
+        bar.addWidget(self.fix_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.tree)
+        layout.addLayout(bar)
+        document.analysisChanged.connect(self._on_analysis)
+        self._on_analysis(document.analysis)
+
+    def _on_analysis(self, analysis: Analysis) -> None:
+        self.tree.clear()
+        self.fixes = []
+        errors = warnings = 0
+        for node_id, issue in analysis.issues():
+            is_error = issue.severity == "error"
+            errors += is_error
+            warnings += not is_error
+            item = QTreeWidgetItem(["Error" if is_error else "Warning", node_id or "—", issue.message,
+                                    issue.fix.label if issue.fix else issue.hint])
+            item.setForeground(0, ERROR if is_error else WARNING)
+            item.setToolTip(2, issue.text())
+            item.setData(0, NODE_ROLE, len(self.fixes))
+            item.setData(1, NODE_ROLE, node_id)
+            self.fixes.append(issue.fix)
+            self.tree.addTopLevelItem(item)
+        self.empty.setVisible(errors + warnings == 0)
+        self.fix_button.setEnabled(False)
+        self.countChanged.emit(errors, warnings)
+
+    def _on_current(self, item: QTreeWidgetItem | None, _previous) -> None:
+        self.fix_button.setEnabled(item is not None and self.fixes[item.data(0, NODE_ROLE)] is not None)
+        if item is not None and item.data(1, NODE_ROLE):
+            self.nodeActivated.emit(item.data(1, NODE_ROLE))
+
+    def _on_double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        if item.data(1, NODE_ROLE):
+            self.nodeActivated.emit(item.data(1, NODE_ROLE))
+
+    def apply_current_fix(self) -> None:
+        item = self.tree.currentItem()
+        fix = self.fixes[item.data(0, NODE_ROLE)] if item is not None else None
+        if fix is not None:
+            self.document.undo_stack.push(EditsCommand(self.document, fix.label, fix.edits))

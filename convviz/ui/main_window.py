@@ -1,0 +1,562 @@
+"""The main window: palette | canvas | inspector, summary and issues below, menus, files, recovery."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStyle,
+                               QTabWidget, QToolBar, QWidget)
+
+from ..analysis.text import compact, pair
+from ..design import (TEMPLATES, Design, DesignError, DesignFileError, InputSpec, Node, load_design, load_template,
+                      layer_spec)
+from ..design.edits import InsertAfter, SetPositions, apply_edits
+from ..design.fragments import MIME_TYPE, copy_fragment, paste_fragment
+from ..design.layout import LayoutSpacing, auto_layout
+from .canvas import DesignScene, DesignView
+from .canvas.node_item import HEIGHT, WIDTH
+from .commands import AddNodesCommand, EditsCommand, MoveNodesCommand, RemoveNodesCommand, SetInputsCommand
+from .device_probe import DeviceProbe
+from .document import Document
+from .inspector import InspectorPanel
+from .issues_panel import IssuesPanel
+from .palette import PalettePanel
+from .recovery import RecoveredWork, RecoveryStore, default_recovery_dir
+from .settings import add_recent_file, app_settings, clear_recent_files, recent_files
+from .summary_panel import SummaryPanel
+
+AUTOSAVE_MS = 5000
+SPACING = LayoutSpacing(node_width=WIDTH, node_height=HEIGHT, row_gap=36)
+DEFAULT_ASPECT = 1.6
+FILE_FILTER = "convviz designs (*.json);;All files (*)"
+
+
+def same_positions(design: Design, layout: dict[str, tuple[float, float]]) -> bool:
+    return all(node.pos is not None and abs(node.pos[0] - layout[node.id][0]) < 1
+               and abs(node.pos[1] - layout[node.id][1]) < 1 for node in design)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, design: Design | None = None, recovery_dir: Path | None = None) -> None:
+        super().__init__()
+        self.view_aspect = DEFAULT_ASPECT  # until the window has a size
+        self.document = Document(self.laid_out(design or load_template("default")), parent=self)
+        self.scene = DesignScene(self.document, self)
+        self.view = DesignView(self.scene)
+        self.palette_panel = PalettePanel()
+        self.inspector = InspectorPanel(self.document)
+        self.summary = SummaryPanel(self.document)
+        self.issues = IssuesPanel(self.document)
+        self.recovery = RecoveryStore(recovery_dir or default_recovery_dir())
+        self._edits_since_autosave = 0
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.view, "Design")
+        self.setCentralWidget(self.tabs)
+        self._build_docks()
+        self._build_actions()
+        self._build_menus_and_toolbar()
+        self._build_status_bar()
+
+        self.scene.selectionChanged.connect(self._on_canvas_selection)
+        self.scene.problem.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.summary.nodeActivated.connect(self.select_node)
+        self.issues.nodeActivated.connect(self.select_node)
+        self.issues.countChanged.connect(self._on_issue_count)
+        self.inspector.renamed.connect(lambda new: self.select_node(new))
+        self.palette_panel.appendRequested.connect(self.append_layer)
+        self.document.undo_stack.cleanChanged.connect(self._update_title)
+        self.document.fileChanged.connect(self._update_title)
+        self.document.designChanged.connect(self._on_design_changed)
+        self.document.analysisChanged.connect(self._update_totals)
+        self.document.designReplaced.connect(self._on_design_replaced)
+
+        self.autosave_timer = QTimer(self, interval=AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        self.device_probe = DeviceProbe(self)
+        self.device_probe.found.connect(self.device_label.setText)
+        self._probe_started = False
+
+        self.resize(1600, 1000)
+        self._restore_window_state()
+        self._update_title()
+        self._update_totals(self.document.analysis)
+        QTimer.singleShot(0, self.view.fit_all)
+
+    # --- construction -----------------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        self.palette_dock = self._dock("Layers", self.palette_panel, Qt.DockWidgetArea.LeftDockWidgetArea, "palette")
+        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea,
+                                         "inspector")
+        self.summary_dock = self._dock("Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea, "summary")
+        self.issues_dock = self._dock("Issues", self.issues, Qt.DockWidgetArea.BottomDockWidgetArea, "issues")
+        self.tabifyDockWidget(self.summary_dock, self.issues_dock)
+        self.summary_dock.raise_()
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.summary_dock], [210], Qt.Orientation.Vertical)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", canvas_only: bool = False,
+                icon: QStyle.StandardPixmap | None = None) -> QAction:
+        action = QAction(text, self)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        action.triggered.connect(slot)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(f"{text.replace('&', '').replace('…', '')} ({action.shortcut().toString()})"
+                              if shortcut else tip)
+        if canvas_only:  # single-key shortcuts must not fire while typing in a field
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.view.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        stack = self.document.undo_stack
+        K = QKeySequence.StandardKey
+        P = QStyle.StandardPixmap
+        self.new_action = self._action("&New", self.new_design, K.New, "Start a new design", icon=P.SP_FileIcon)
+        self.open_action = self._action("&Open…", self.open_dialog, K.Open, "Open a design file",
+                                        icon=P.SP_DialogOpenButton)
+        self.save_action = self._action("&Save", self.save, K.Save, "Save the design", icon=P.SP_DialogSaveButton)
+        self.save_as_action = self._action("Save &As…", self.save_as, K.SaveAs, "Save under a new name")
+        self.quit_action = self._action("&Quit", self.close, K.Quit)
+        self.undo_action = stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(K.Undo)
+        self.undo_action.setIcon(self.style().standardIcon(P.SP_ArrowBack))
+        self.redo_action = stack.createRedoAction(self, "&Redo")
+        self.redo_action.setIcon(self.style().standardIcon(P.SP_ArrowForward))
+        self.redo_action.setShortcuts([QKeySequence(K.Redo), QKeySequence("Ctrl+Shift+Z")])
+        self.copy_action = self._action("&Copy", self.copy_selection, K.Copy, canvas_only=True)
+        self.cut_action = self._action("Cu&t", self.cut_selection, K.Cut, canvas_only=True)
+        self.paste_action = self._action("&Paste", self.paste, K.Paste, canvas_only=True)
+        self.duplicate_action = self._action("&Duplicate", self.duplicate_selection, "Ctrl+D",
+                                             "Copy the selected layers beside them", canvas_only=True)
+        self.delete_action = self._action("&Delete", self.delete_selection, K.Delete,
+                                          "Delete the selected layers and edges", canvas_only=True)
+        self.select_all_action = self._action("Select &All", self._select_all, K.SelectAll, canvas_only=True)
+        self.rename_action = self._action("&Rename…", self._focus_rename, "F2", "Rename the selected layer")
+        self.fit_action = self._action("&Fit to View", self.view.fit_all, "F", "Show the whole design",
+                                       canvas_only=True)
+        self.layout_action = self._action("Auto-&Layout", self.auto_layout, "L",
+                                          "Arrange top to bottom, branches side by side", canvas_only=True)
+        self.zoom_in_action = self._action("Zoom &In", lambda: self.view.zoom_by(1), K.ZoomIn)
+        self.zoom_out_action = self._action("Zoom &Out", lambda: self.view.zoom_by(-1), K.ZoomOut)
+        self.zoom_reset_action = self._action("&Actual Size", lambda: self.view.set_zoom(1.0), "Ctrl+0")
+        self.shade_group = QActionGroup(self)
+        self.shade_actions = {}
+        for mode, label in (("family", "By Layer Family"), ("macs", "By Share of MACs"),
+                            ("params", "By Share of Parameters")):
+            action = QAction(label, self, checkable=True, checked=mode == "family")
+            action.triggered.connect(lambda _=False, m=mode: self.set_shade_mode(m))
+            self.shade_group.addAction(action)
+            self.shade_actions[mode] = action
+
+    def _build_menus_and_toolbar(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.new_action, self.open_action])
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.templates_menu = file_menu.addMenu("&Templates")
+        for name, line in TEMPLATES.items():
+            action = self.templates_menu.addAction(name)
+            action.setStatusTip(line)
+            action.setToolTip(line)
+            action.triggered.connect(lambda _=False, n=name: self.open_template(n))
+        self.templates_menu.setToolTipsVisible(True)
+        file_menu.addSeparator()
+        file_menu.addActions([self.save_action, self.save_as_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        self.file_menu = file_menu
+
+        edit = bar.addMenu("&Edit")
+        edit.addActions([self.undo_action, self.redo_action])
+        edit.addSeparator()
+        edit.addActions([self.cut_action, self.copy_action, self.paste_action, self.duplicate_action,
+                         self.delete_action])
+        edit.addSeparator()
+        edit.addActions([self.select_all_action, self.rename_action])
+
+        view = bar.addMenu("&View")
+        view.addActions([self.fit_action, self.layout_action, self.zoom_in_action, self.zoom_out_action,
+                         self.zoom_reset_action])
+        shade = view.addMenu("&Colour Layers")
+        shade.addActions(list(self.shade_actions.values()))
+        view.addSeparator()
+        for dock in (self.palette_dock, self.inspector_dock, self.summary_dock, self.issues_dock):
+            view.addAction(dock.toggleViewAction())
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction("&Keyboard Shortcuts", self._show_shortcuts)
+        help_menu.addAction("&About convviz", self._show_about)
+
+        tools = QToolBar("Main", self)
+        tools.setObjectName("main_toolbar")
+        tools.setMovable(False)
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tools.addActions([self.new_action, self.open_action, self.save_action])
+        tools.addSeparator()
+        tools.addActions([self.undo_action, self.redo_action])
+        tools.addSeparator()
+        tools.addActions([self.fit_action, self.layout_action])
+        tools.addSeparator()
+        tools.addWidget(QLabel(" Colour: "))
+        self.shade_combo = QComboBox()
+        self.shade_combo.addItems(["layer family", "share of MACs", "share of parameters"])
+        self.shade_combo.setToolTip("Shade layers by where the computation and the weights are")
+        self.shade_combo.currentIndexChanged.connect(lambda i: self.set_shade_mode(("family", "macs", "params")[i]))
+        tools.addWidget(self.shade_combo)
+        self.addToolBar(tools)
+        self.toolbar = tools
+
+    def _build_status_bar(self) -> None:
+        self.totals_label = QLabel()
+        self.device_label = QLabel("device: loading torch…")
+        self.device_label.setToolTip("The device training will use (found once torch has loaded)")
+        self.statusBar().addPermanentWidget(self.totals_label)
+        self.statusBar().addPermanentWidget(self.device_label)
+
+    # --- document state ---------------------------------------------------------------------------
+    def _update_title(self, *_) -> None:
+        self.setWindowTitle(f"{self.document.display_name}[*] — convviz")
+        self.setWindowModified(self.document.is_modified)
+        if not self.document.is_modified:
+            self.recovery.clear()
+
+    def _update_totals(self, analysis) -> None:
+        field = analysis.receptive_field
+        shape = "×".join(map(str, analysis.output_shape)) if analysis.output_shape else "—"
+        state = "" if analysis.ok else "  ·  ⚠ has errors"
+        self.totals_label.setText(f"{compact(analysis.params)} params · {compact(analysis.macs)} MACs · "
+                                  f"RF {pair(field.size) if field else '—'} · output {shape}{state}")
+
+    def _on_issue_count(self, errors: int, warnings: int) -> None:
+        label = "Issues" + (f" ({errors} error{'s' * (errors != 1)})" if errors else
+                            f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else "")
+        self.issues_dock.setWindowTitle(label)
+
+    def _on_design_changed(self, change) -> None:
+        self._edits_since_autosave += 1
+
+    def _on_design_replaced(self) -> None:
+        self._edits_since_autosave = 0
+        self.view.fit_all()
+
+    # --- selection --------------------------------------------------------------------------------
+    def _on_canvas_selection(self) -> None:
+        ids = self.scene.selected_node_ids()
+        node = ids[0] if len(ids) == 1 else None
+        if node != self.inspector.node_id:
+            self.inspector.show_node(node)
+        self.summary.select_node(node)
+
+    def select_node(self, node_id: str) -> None:
+        if node_id in self.scene.nodes:
+            self.scene.select_nodes([node_id])
+            self.view.focus_on(self.scene.nodes[node_id].sceneBoundingRect())
+
+    def _select_all(self) -> None:
+        self.scene.select_nodes(list(self.scene.nodes))
+
+    def _focus_rename(self) -> None:
+        if self.inspector.node_id is not None:
+            self.inspector_dock.raise_()
+            self.inspector.id_edit.setFocus()
+            self.inspector.id_edit.selectAll()
+
+    # --- editing ----------------------------------------------------------------------------------
+    def push(self, command) -> bool:
+        """Push an undo command; a refused edit becomes a status message, never an exception."""
+        try:
+            self.document.undo_stack.push(command)
+            return True
+        except (DesignError, DesignFileError, ValueError) as exc:
+            self.statusBar().showMessage(f"Not done: {exc}", 8000)
+            return False
+
+    def layout_of(self, design: Design) -> dict[str, tuple[float, float]]:
+        view = getattr(self, "view", None)  # not there yet while the first document is made
+        if view is not None and view.isVisible() and view.viewport().height() > 50:
+            self.view_aspect = self.view.viewport().width() / self.view.viewport().height()
+        return auto_layout(design, SPACING, self.view_aspect)
+
+    def laid_out(self, design: Design) -> Design:
+        """``design`` with every node placed: a design without positions (a template) gets the auto-layout."""
+        if any(node.pos is None for node in design):
+            design.set_positions(self.layout_of(design))
+        return design
+
+    def edits_with_tidy_layout(self, edits: list) -> list:
+        """Append a re-layout to ``edits`` when the design is laid out tidily now (keeps it tidy)."""
+        design = self.document.design
+        if not same_positions(design, self.layout_of(design)):
+            return edits
+        trial = design.copy()
+        apply_edits(trial, edits)
+        return [*edits, SetPositions(self.layout_of(trial))]
+
+    def append_layer(self, type_name: str) -> None:
+        """Palette double-click: put a new layer after the selected one (or after the output)."""
+        design = self.document.design
+        selected = self.scene.selected_node_ids()
+        after = selected[-1] if selected else self.document.analysis.output
+        new_id = design.new_id(type_name)
+        if after is None:
+            centre = self.view.mapToScene(self.view.viewport().rect().center())
+            node = Node(new_id, type_name, [], layer_spec(type_name).initial_params(), (centre.x(), centre.y()))
+            self.push(AddNodesCommand(self.document, [node]))
+        else:
+            pos = design.node(after).pos
+            below = (pos[0] + 30, pos[1] + HEIGHT + 40) if pos else None
+            edits = self.edits_with_tidy_layout([InsertAfter(after, type_name, None, new_id, below)])
+            self.push(EditsCommand(self.document, f"Append {type_name} after '{after}'", edits))
+        self.select_node(new_id)
+
+    def delete_selection(self) -> None:
+        nodes = self.scene.selected_node_ids()
+        edges = [e.key for e in self.scene.selected_edges() if e.source.node_id not in nodes
+                 and e.target.node_id not in nodes]
+        if not nodes and not edges:
+            return
+        stack = self.document.undo_stack
+        stack.beginMacro(f"Delete {len(nodes)} layers" if len(nodes) > 1 else
+                         f"Delete '{nodes[0]}'" if nodes else "Disconnect")
+        for target in dict.fromkeys(t for t, _ in edges):
+            indexes = {i for t, i in edges if t == target}
+            inputs = [s for i, s in enumerate(self.document.design.node(target).inputs) if i not in indexes]
+            stack.push(SetInputsCommand(self.document, target, inputs, f"Disconnect into '{target}'"))
+        if nodes:
+            stack.push(RemoveNodesCommand(self.document, nodes))
+        stack.endMacro()
+
+    def copy_selection(self) -> bool:
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            return False
+        text = copy_fragment(self.document.design, ids)
+        data = QMimeData()
+        data.setData(MIME_TYPE, text.encode())
+        data.setText(text)
+        QGuiApplication.clipboard().setMimeData(data)
+        self.statusBar().showMessage(f"Copied {len(ids)} layer{'s' * (len(ids) != 1)}", 3000)
+        return True
+
+    def cut_selection(self) -> None:
+        if self.copy_selection():
+            self.delete_selection()
+
+    def paste(self) -> None:
+        data = QGuiApplication.clipboard().mimeData()
+        text = bytes(data.data(MIME_TYPE)).decode() if data.hasFormat(MIME_TYPE) else data.text()
+        self._insert_fragment(text, "Paste")
+
+    def duplicate_selection(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if ids:
+            self._insert_fragment(copy_fragment(self.document.design, ids), "Duplicate")
+
+    def _insert_fragment(self, text: str, verb: str) -> None:
+        try:
+            nodes = paste_fragment(self.document.design, text, offset=(WIDTH / 2 + 30, 50))
+        except DesignFileError as exc:
+            self.statusBar().showMessage(str(exc), 5000)
+            return
+        if not nodes:
+            return
+        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        nodes = [n if n.pos is not None else Node(n.id, n.type, n.inputs, n.params, (centre.x(), centre.y()))
+                 for n in nodes]
+        if self.push(AddNodesCommand(self.document, nodes, f"{verb} {len(nodes)} layer{'s' * (len(nodes) != 1)}")):
+            self.scene.select_nodes([n.id for n in nodes])
+
+    def auto_layout(self) -> None:
+        design = self.document.design
+        after = self.layout_of(design)
+        before = {n.id: n.pos for n in design}
+        if all(before[k] is not None and abs(before[k][0] - v[0]) < 0.5 and abs(before[k][1] - v[1]) < 0.5
+               for k, v in after.items()):
+            self.view.fit_all()
+            return
+        self.push(MoveNodesCommand(self.document, before, after, "Auto-layout"))
+        self.view.fit_all()
+
+    def set_shade_mode(self, mode: str) -> None:
+        self.scene.set_shade_mode(mode)
+        self.shade_actions[mode].setChecked(True)
+        index = ("family", "macs", "params").index(mode)
+        if self.shade_combo.currentIndex() != index:
+            self.shade_combo.setCurrentIndex(index)
+
+    # --- files ------------------------------------------------------------------------------------
+    def open_design(self, design: Design, path: Path | None, modified: bool = False) -> None:
+        self.document.replace(self.laid_out(design), path, modified)
+        if path is not None:
+            add_recent_file(path)
+
+    def new_design(self) -> None:
+        if not self.confirm_discard():
+            return
+        design = Design("Untitled", InputSpec(1, 32, 32))
+        design.add_node("Input", "input", pos=(0.0, 0.0))
+        self.open_design(design, None)
+
+    def open_template(self, name: str) -> None:
+        if self.confirm_discard():
+            self.open_design(load_template(name), None)
+
+    def open_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        start = str(self.document.path.parent) if self.document.path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open design", start, FILE_FILTER)
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path) -> bool:
+        """Open a design file; a bad file shows the loader's message and changes nothing."""
+        try:
+            design = load_design(path)
+        except DesignFileError as exc:
+            QMessageBox.warning(self, "Cannot open design", str(exc))
+            return False
+        self.open_design(design, path)
+        return True
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        suggested = str(self.document.path or Path.home() / f"{self.document.design.name or 'design'}.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save design", suggested, FILE_FILTER)
+        if not path:
+            return False
+        if not path.endswith(".json"):
+            path += ".json"
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.document.save(path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot save", f"{path}: {exc.strerror or exc}")
+            return False
+        add_recent_file(path)
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = recent_files()
+        for path in files:
+            action = self.recent_menu.addAction(path.name)
+            action.setStatusTip(str(path))
+            action.triggered.connect(lambda _=False, p=path: self.confirm_discard() and self.open_path(p))
+        if not files:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear", clear_recent_files)
+
+    def confirm_discard(self) -> bool:
+        """True when it is fine to drop the current design (saved, or the user says so)."""
+        if not self.document.is_modified:
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {self.document.display_name}?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    # --- recovery ---------------------------------------------------------------------------------
+    def autosave(self) -> None:
+        if self.document.is_modified and self._edits_since_autosave:
+            try:
+                self.recovery.save(self.document.design, self.document.path)
+                self._edits_since_autosave = 0
+            except OSError as exc:
+                self.statusBar().showMessage(f"Autosave failed: {exc.strerror or exc}", 8000)
+
+    def offer_recovery(self) -> bool:
+        """After a crash: offer the newest unsaved work left behind. True if it was restored."""
+        orphans = self.recovery.orphans()
+        if not orphans:
+            return False
+        work = orphans[0]
+        restore = self.ask_to_recover(work)
+        RecoveryStore.discard_file(work.file)
+        if restore:
+            self.open_design(work.design, work.original_path, modified=True)
+            self._edits_since_autosave = 1
+            self.autosave()
+        return restore
+
+    def ask_to_recover(self, work: RecoveredWork) -> bool:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(work.saved_at))
+        name = work.original_path.name if work.original_path else work.design.name
+        answer = QMessageBox.question(
+            self, "Recover unsaved work?",
+            f"convviz did not close properly last time. Recover the unsaved changes to “{name}” from {when}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        settings = app_settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
+        self.recovery.close()
+        self.autosave_timer.stop()
+        event.accept()
+
+    def _restore_window_state(self) -> None:
+        settings = app_settings()
+        geometry, state = settings.value("window/geometry"), settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    # --- startup ----------------------------------------------------------------------------------
+    def start_device_probe(self) -> None:
+        if not self._probe_started:
+            self._probe_started = True
+            self.device_probe.start()
+
+    def _show_shortcuts(self) -> None:
+        rows = [("New / Open / Save / Save As", "Ctrl+N / Ctrl+O / Ctrl+S / Ctrl+Shift+S"),
+                ("Undo / Redo", "Ctrl+Z / Ctrl+Shift+Z"), ("Copy / Paste / Duplicate", "Ctrl+C / Ctrl+V / Ctrl+D"),
+                ("Delete", "Delete"), ("Fit to view / Auto-layout", "F / L"), ("Rename", "F2"),
+                ("Zoom", "wheel, Ctrl++ / Ctrl+−, Ctrl+0"), ("Pan", "middle button, or Space + drag"),
+                ("Connect", "drag from a bottom port to a layer"), ("Disconnect", "drag an edge's end off its port")]
+        QMessageBox.information(self, "Keyboard shortcuts",
+                                "<table>" + "".join(f"<tr><td><b>{a}</b>&nbsp;&nbsp;</td><td>{b}</td></tr>"
+                                                    for a, b in rows) + "</table>")
+
+    def _show_about(self) -> None:
+        from .. import __version__
+
+        QMessageBox.about(self, "About convviz",
+                          f"<b>convviz {__version__}</b><br>Design, train and understand convolutional "
+                          "neural networks.")
+

@@ -1,0 +1,107 @@
+"""The layer palette: every catalog layer by family, filterable, dragged onto the canvas."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, QSize, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeView, QVBoxLayout, QWidget
+
+from ..design import FAMILIES, types_in_family
+from .canvas import LAYER_MIME
+from .icons import layer_icon
+
+TYPE_ROLE = Qt.ItemDataRole.UserRole + 1
+SEARCH_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+class LayerModel(QStandardItemModel):
+    """Families as headings, layers beneath; a layer drags as its type name."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        for family in FAMILIES:
+            specs = types_in_family(family)
+            if family == "Input" or not specs:
+                continue  # a design has exactly one Input, made with the design
+            heading = QStandardItem(family)
+            heading.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            font = heading.font()
+            font.setBold(True)
+            heading.setFont(font)
+            for spec in specs:
+                item = QStandardItem(layer_icon(spec.type), spec.type)
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+                item.setData(spec.type, TYPE_ROLE)
+                item.setData(f"{spec.type} {family} {spec.summary}".lower(), SEARCH_ROLE)
+                item.setToolTip(_tooltip(spec))
+                heading.appendRow(item)
+            self.appendRow(heading)
+
+    def mimeTypes(self) -> list[str]:
+        return [LAYER_MIME]
+
+    def mimeData(self, indexes) -> QMimeData:
+        data = QMimeData()
+        types = [i.data(TYPE_ROLE) for i in indexes if i.data(TYPE_ROLE)]
+        if types:
+            data.setData(LAYER_MIME, types[0].encode())
+            data.setText(types[0])
+        return data
+
+
+def _tooltip(spec) -> str:
+    lines = [f"<b>{spec.type}</b> ({spec.family})", spec.summary]
+    if spec.formula:
+        lines.append(f"<i>{spec.formula}</i>")
+    if spec.params:
+        lines.append("Parameters: " + ", ".join(p.name for p in spec.params))
+    lines.append(f"Takes {spec.describe_inputs()}. Drag onto the canvas, or onto an edge to insert; "
+                 "double-click to append after the selected layer.")
+    return "<p style='white-space:pre-wrap'>" + "<br>".join(lines) + "</p>"
+
+
+class PalettePanel(QWidget):
+    #: Double-click: append this layer type after the selected node.
+    appendRequested = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.model = LayerModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterRole(SEARCH_ROLE)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setRecursiveFilteringEnabled(True)
+        self.filter = QLineEdit(placeholderText="Filter layers…", clearButtonEnabled=True)
+        self.filter.textChanged.connect(self._on_filter)
+        self.tree = QTreeView()
+        self.tree.setModel(self.proxy)
+        self.tree.setHeaderHidden(True)
+        self.tree.setDragEnabled(True)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.tree.setIconSize(QSize(22, 22))
+        self.tree.expandAll()
+        self.tree.doubleClicked.connect(self._on_double_clicked)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.tree)
+
+    def _on_filter(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text.strip())
+        self.tree.expandAll()
+
+    def _on_double_clicked(self, index) -> None:
+        type_name = index.data(TYPE_ROLE)
+        if type_name:
+            self.appendRequested.emit(type_name)
+
+    def index_of(self, type_name: str):
+        """The proxy index showing ``type_name`` (tests drag from it)."""
+        for row in range(self.proxy.rowCount()):
+            family = self.proxy.index(row, 0)
+            for child in range(self.proxy.rowCount(family)):
+                index = self.proxy.index(child, 0, family)
+                if index.data(TYPE_ROLE) == type_name:
+                    return index
+        return None

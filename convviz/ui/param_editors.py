@@ -1,0 +1,206 @@
+"""Editors for layer parameters, one per kind: spin boxes with the catalog's limits, combos, check
+boxes, an int-or-pair editor with a link toggle, "same"/"valid" padding.
+
+Each emits ``committed(value)`` with a value ``Design.set_param`` accepts, and ``set_value`` shows
+a value without emitting (so an undo refreshing the form does not record a new edit).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QDoubleValidator
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox,
+                               QToolButton, QWidget)
+
+from ..design import ParamSpec
+
+SPIN_LIMIT = 1 << 30
+
+
+class ParamEditor(QWidget):
+    committed = Signal(object)
+
+    def set_value(self, value: Any) -> None:
+        raise NotImplementedError
+
+
+def _spin(minimum: float | None, maximum: float | None) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(int(minimum) if minimum is not None else -SPIN_LIMIT, int(maximum) if maximum is not None else SPIN_LIMIT)
+    spin.setKeyboardTracking(False)  # typing "128" commits once, not 1, 12, 128
+    spin.setAccelerated(True)
+    return spin
+
+
+def _row(*widgets: QWidget) -> QHBoxLayout:
+    layout = QHBoxLayout()
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(4)
+    for widget in widgets:
+        layout.addWidget(widget)
+    return layout
+
+
+class IntEditor(ParamEditor):
+    def __init__(self, spec: ParamSpec) -> None:
+        super().__init__()
+        self.spin = _spin(spec.minimum, spec.maximum)
+        self.spin.valueChanged.connect(self.committed.emit)
+        self.setLayout(_row(self.spin))
+
+    def set_value(self, value: Any) -> None:
+        self.spin.blockSignals(True)
+        # A value outside the limits (from a file) is shown as it is, so its error makes sense.
+        self.spin.setRange(min(self.spin.minimum(), value), max(self.spin.maximum(), value))
+        self.spin.setValue(value)
+        self.spin.blockSignals(False)
+
+
+class FloatEditor(ParamEditor):
+    """Bounded to [0, 1] (probabilities): a spin box; otherwise a text field that takes 1e-5."""
+
+    def __init__(self, spec: ParamSpec) -> None:
+        super().__init__()
+        if spec.minimum == 0.0 and spec.maximum == 1.0:
+            self.field = QDoubleSpinBox(decimals=3, singleStep=0.05)
+            self.field.setRange(0.0, 1.0)
+            self.field.setKeyboardTracking(False)
+            self.field.valueChanged.connect(self.committed.emit)
+        else:
+            self.field = QLineEdit()
+            self.field.setValidator(QDoubleValidator())
+            self.field.editingFinished.connect(self._on_text)
+        self.setLayout(_row(self.field))
+
+    def _on_text(self) -> None:
+        try:
+            self.committed.emit(float(self.field.text()))
+        except ValueError:
+            pass
+
+    def set_value(self, value: Any) -> None:
+        self.field.blockSignals(True)
+        if isinstance(self.field, QDoubleSpinBox):
+            self.field.setValue(value)
+        else:
+            self.field.setText(f"{value:g}")
+        self.field.blockSignals(False)
+
+
+class BoolEditor(ParamEditor):
+    def __init__(self, spec: ParamSpec) -> None:
+        super().__init__()
+        self.box = QCheckBox()
+        self.box.toggled.connect(self.committed.emit)
+        self.setLayout(_row(self.box))
+
+    def set_value(self, value: Any) -> None:
+        self.box.blockSignals(True)
+        self.box.setChecked(bool(value))
+        self.box.blockSignals(False)
+
+
+class ChoiceEditor(ParamEditor):
+    def __init__(self, spec: ParamSpec) -> None:
+        super().__init__()
+        self.combo = QComboBox()
+        self.combo.addItems(list(spec.choices))
+        self.combo.currentTextChanged.connect(self.committed.emit)
+        self.setLayout(_row(self.combo))
+
+    def set_value(self, value: Any) -> None:
+        self.combo.blockSignals(True)
+        self.combo.setCurrentText(value)
+        self.combo.blockSignals(False)
+
+
+class SizeEditor(ParamEditor):
+    """An int or an (h, w) pair: two spin boxes and a link; linked, both move together and it is one int."""
+
+    def __init__(self, spec: ParamSpec) -> None:
+        super().__init__()
+        self.h = _spin(spec.minimum, spec.maximum)
+        self.w = _spin(spec.minimum, spec.maximum)
+        self.link = QToolButton(text="⛓", checkable=True, checked=True,
+                                toolTip="Linked: height and width share one value. Unlink for an (h, w) pair.")
+        self.h.valueChanged.connect(self._on_h)
+        self.w.valueChanged.connect(self._emit)
+        self.link.toggled.connect(self._on_link)
+        self.setLayout(_row(self.h, QLabel("×"), self.w, self.link))
+
+    def value(self) -> Any:
+        return self.h.value() if self.link.isChecked() else (self.h.value(), self.w.value())
+
+    def _on_h(self, value: int) -> None:
+        if self.link.isChecked():
+            self.w.blockSignals(True)
+            self.w.setValue(value)
+            self.w.blockSignals(False)
+        self._emit()
+
+    def _on_link(self, linked: bool) -> None:
+        self.w.setEnabled(not linked)
+        if linked:
+            self._on_h(self.h.value())
+        else:
+            self._emit()
+
+    def _emit(self, *_: Any) -> None:
+        self.committed.emit(self.value())
+
+    def set_value(self, value: Any) -> None:
+        pair = value if isinstance(value, tuple) else (value, value)
+        for spin, number in zip((self.h, self.w), pair):
+            spin.blockSignals(True)
+            spin.setRange(min(spin.minimum(), number), max(spin.maximum(), number))
+            spin.setValue(number)
+            spin.blockSignals(False)
+        self.link.blockSignals(True)
+        self.link.setChecked(not isinstance(value, tuple))
+        self.w.setEnabled(isinstance(value, tuple))
+        self.link.blockSignals(False)
+
+
+class ModeSizeEditor(ParamEditor):
+    """A size or a word: pooling strides ("= kernel" → None) and conv padding ("same", "valid")."""
+
+    def __init__(self, spec: ParamSpec, words: list[tuple[str, Any]]) -> None:
+        super().__init__()
+        self.words = words
+        self.mode = QComboBox()
+        self.mode.addItems(["number"] + [label for label, _ in words])
+        self.size = SizeEditor(spec)
+        self.mode.currentIndexChanged.connect(self._on_mode)
+        self.size.committed.connect(self.committed.emit)
+        self.setLayout(_row(self.mode, self.size))
+
+    def _on_mode(self, index: int) -> None:
+        self.size.setEnabled(index == 0)
+        self.committed.emit(self.size.value() if index == 0 else self.words[index - 1][1])
+
+    def set_value(self, value: Any) -> None:
+        self.mode.blockSignals(True)
+        word = next((i for i, (_, v) in enumerate(self.words, start=1) if v == value), 0)
+        self.mode.setCurrentIndex(word)
+        self.size.setEnabled(word == 0)
+        self.mode.blockSignals(False)
+        if word == 0:
+            self.size.set_value(value)
+
+
+def make_editor(spec: ParamSpec) -> ParamEditor:
+    if spec.kind == "int":
+        return IntEditor(spec)
+    if spec.kind == "float":
+        return FloatEditor(spec)
+    if spec.kind == "bool":
+        return BoolEditor(spec)
+    if spec.kind == "choice":
+        return ChoiceEditor(spec)
+    if spec.kind == "optional_size":
+        return ModeSizeEditor(spec, [("= kernel", None)])
+    if spec.kind == "padding":
+        return ModeSizeEditor(spec, [("same", "same"), ("valid", "valid")])
+    return SizeEditor(spec)

@@ -1,0 +1,400 @@
+"""The designer, driven through its real widgets: drops, port drags, the inspector, undo, files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QMessageBox
+
+from convviz.design import dumps, load_design, load_template, loads, save_design
+from convviz.ui.main_window import MainWindow
+from ui_helpers import click, drop_layer, edge_midpoint, footer, mouse_drag
+
+
+def scene_pos(window, node_id):
+    return window.scene.nodes[node_id].pos()
+
+
+def test_window_opens_on_the_default_design(window):
+    assert window.document.design.name == "Shapes CNN"
+    assert set(window.scene.nodes) == set(window.document.design.node_ids)
+    assert footer(window, "conv1").startswith("16×32×32 | RF 3 | 144 params")
+    assert window.summary.model.rowCount() == len(window.document.design)
+    assert "24.1 k params" in window.totals_label.text()
+    assert window.windowTitle().startswith("Shapes CNN")
+
+
+def test_drop_a_palette_layer_on_empty_canvas(window):
+    before = len(window.document.design)
+    drop_layer(window, "Dropout", QPointF(900, 200))
+    design = window.document.design
+    assert len(design) == before + 1
+    node = design.node("drop1")
+    assert node.type == "Dropout" and node.inputs == [] and node.pos == pytest.approx((900, 200), abs=2)
+    assert window.scene.nodes["drop1"].text.status == "error"  # not connected yet: flagged, with the fix
+
+
+def test_drop_on_an_edge_inserts_the_layer_there(window):
+    drop_layer(window, "Dropout", edge_midpoint(window, "fc"))
+    design = window.document.design
+    assert design.node("fc").inputs == ["drop1"] and design.node("drop1").inputs == ["flatten"]
+    assert window.document.analysis.ok
+
+
+def test_connect_by_dragging_between_ports(window):
+    drop_layer(window, "ReLU", QPointF(1100, 100))
+    start = window.scene.nodes["conv1"].output_port_pos()
+    end = window.scene.nodes["relu4"].input_port_pos(0)
+    mouse_drag(window, start, end)
+    assert window.document.design.node("relu4").inputs == ["conv1"]
+    assert window.undo_action.text() == "&Undo Connect conv1 → relu4"
+    assert footer(window, "relu4").startswith("16×32×32")
+
+
+def test_drag_an_edge_end_away_disconnects(window):
+    port = window.scene.nodes["bn1"].input_port_pos(0)
+    mouse_drag(window, port, QPointF(port.x() + 400, port.y() - 300))
+    assert window.document.design.node("bn1").inputs == []
+    assert window.scene.nodes["bn1"].text.status == "error"
+    assert window.scene.nodes["relu1"].text.status == "blocked"  # greyed, not red
+
+
+def test_concat_takes_inputs_in_the_order_of_its_ports(window):
+    window.open_design(load_template("conv5x5_vs_bottleneck"), None)
+    concat = window.scene.nodes["compare"]
+    assert concat.input_slots(concat.text) == 3  # two inputs and a free slot
+    mouse_drag(window, window.scene.nodes["input"].output_port_pos(), concat.input_port_pos(0))
+    assert window.document.design.node("compare").inputs == ["input", "direct_5x5", "bottleneck_5x5"]
+    assert window.document.analysis.nodes["compare"].output_shape == (192 + 64, 28, 28)
+
+
+def test_inspector_edit_updates_downstream_footers_and_summary(window):
+    window.select_node("conv2")
+    assert window.inspector.node_id == "conv2"
+    editor = window.inspector.editors["out_channels"]
+    editor.spin.setValue(48)
+    assert window.document.design.node("conv2").params["out_channels"] == 48
+    assert footer(window, "bn2").startswith("48×16×16")
+    assert footer(window, "pool2").startswith("48×8×8")
+    assert "27.6 k params" in footer(window, "conv3")  # 3·3·48·64
+    row = [r for r in window.summary.model.rows if r.id == "conv3"][0]
+    assert row.params == 3 * 3 * 48 * 64
+    assert "params = (3·3·48)·64 = 27,648" not in window.inspector.math.text()  # conv2 shown, not conv3
+    assert "params = (3·3·16)·48 = 6,912 (no bias)" in window.inspector.math.text()
+
+
+def test_parameter_steps_merge_into_one_undo(window):
+    window.select_node("conv1")
+    spin = window.inspector.editors["out_channels"].spin
+    for value in (17, 18, 19, 20):
+        spin.setValue(value)
+    stack = window.document.undo_stack
+    assert stack.count() == 1 and stack.undoText() == "Change conv1.out_channels"
+    stack.undo()
+    assert "out_channels" in window.document.design.node("conv1").params
+    assert window.document.design.node("conv1").params["out_channels"] == 16
+
+
+def test_pair_and_padding_editors(window):
+    window.select_node("conv1")
+    kernel = window.inspector.editors["kernel_size"]
+    kernel.link.setChecked(False)
+    kernel.w.setValue(5)
+    assert window.document.design.node("conv1").params["kernel_size"] == (3, 5)
+    padding = window.inspector.editors["padding"]
+    padding.mode.setCurrentText("same")
+    assert window.document.design.node("conv1").params["padding"] == "same"
+    assert window.document.analysis.nodes["conv1"].output_shape == (16, 32, 32)
+
+
+def test_rename_from_the_inspector(window):
+    window.select_node("conv1")
+    window.inspector.id_edit.setText("stem")
+    window.inspector.id_edit.editingFinished.emit()
+    design = window.document.design
+    assert "stem" in design and design.node("bn1").inputs == ["stem"]
+    assert "stem" in window.scene.nodes and window.inspector.node_id == "stem"
+    window.inspector.id_edit.setText("class")
+    window.inspector.id_edit.editingFinished.emit()
+    assert "keyword" in window.inspector.id_error.text() and "stem" in design
+
+
+def test_every_kind_of_edit_undoes_back_to_the_saved_design(window, tmp_path):
+    path = tmp_path / "saved.json"
+    window.document.save(path)
+    saved = load_design(path)
+    drop_layer(window, "ReLU", QPointF(1100, 100))                                  # add
+    mouse_drag(window, window.scene.nodes["conv1"].output_port_pos(),
+               window.scene.nodes["relu4"].input_port_pos(0))                       # connect
+    port = window.scene.nodes["bn2"].input_port_pos(0)
+    mouse_drag(window, port, QPointF(port.x() + 300, port.y() + 10))                # disconnect
+    window.select_node("conv3")
+    window.inspector.editors["kernel_size"].h.setValue(5)                           # parameter
+    window.inspector.id_edit.setText("last_conv")
+    window.inspector.id_edit.editingFinished.emit()                                 # rename
+    item = window.scene.nodes["fc"]
+    mouse_drag(window, item.pos() + QPointF(0, 10), item.pos() + QPointF(150, 40))  # move
+    window.scene.select_nodes(["pool1"])
+    window.delete_action.trigger()                                                  # delete
+    window.scene.select_nodes(["flatten", "fc"])
+    window.copy_action.trigger()
+    window.paste_action.trigger()                                                   # paste
+    window.layout_action.trigger()                                                  # auto-layout
+    fix = window.document.analysis.nodes["bn2"].errors[0].fix                       # (bn2 lost its input)
+    assert fix is None  # nothing to suggest for a missing edge; fixes are tested below
+    window.scene.select_nodes(["relu4"])
+    window.delete_action.trigger()
+    stack = window.document.undo_stack
+    assert window.isWindowModified() and stack.count() >= 9
+    assert window.document.design != saved
+    while stack.canUndo():
+        stack.undo()
+    assert window.document.design == saved
+    assert not window.isWindowModified()
+    while stack.canRedo():
+        stack.redo()
+    assert window.document.design != saved and "last_conv" in window.document.design
+
+
+def test_move_is_one_command_on_release(window):
+    item = window.scene.nodes["fc"]
+    start = item.pos()
+    mouse_drag(window, start + QPointF(0, 10), start + QPointF(200, 10), steps=10)
+    stack = window.document.undo_stack
+    assert stack.count() == 1 and stack.undoText() == "Move 'fc'"
+    assert window.document.design.node("fc").pos == pytest.approx((start.x() + 200, start.y()), abs=1)
+    stack.undo()
+    assert item.pos() == start
+
+
+def test_copy_paste_gives_fresh_ids_and_keeps_inner_edges(window):
+    window.scene.select_nodes(["conv2", "bn2", "relu2"])
+    window.copy_action.trigger()
+    window.paste_action.trigger()
+    design = window.document.design
+    assert {"conv4", "bn4", "relu4"} <= set(design.node_ids)
+    assert design.node("bn4").inputs == ["conv4"] and design.node("relu4").inputs == ["bn4"]
+    assert design.node("conv4").inputs == ["pool1"]  # outside source kept: a parallel branch
+    assert window.scene.selected_node_ids() == ["conv4", "bn4", "relu4"]
+    window.duplicate_action.trigger()
+    assert "conv5" in design and design.node("bn5").inputs == ["conv5"]
+
+
+def test_delete_removes_edges_and_undo_restores_their_order(window):
+    window.open_design(load_template("inception_3a"), None)
+    design = window.document.design
+    window.scene.select_nodes(["b2_relu"])
+    window.delete_action.trigger()
+    assert "b2_relu" not in design and design.node("concat").inputs == ["b1_relu", "b3_relu", "b4_relu"]
+    assert ("concat", 3) not in window.scene.edges
+    window.document.undo_stack.undo()
+    assert design.node("concat").inputs == ["b1_relu", "b2_relu", "b3_relu", "b4_relu"]
+
+
+def test_fix_it_applies_the_suggestion_in_one_undoable_step(window):
+    window.scene.select_nodes(["flatten"])
+    window.delete_action.trigger()
+    mouse_drag(window, window.scene.nodes["gap"].output_port_pos(), window.scene.nodes["fc"].input_port_pos(0))
+    issue = window.document.analysis.nodes["fc"].errors[0]  # Linear on a 64×1×1 map: the classic mistake
+    assert issue.fix.label == "Insert Flatten before 'fc'"
+    assert window.scene.nodes["fc"].text.status == "error" and "insert" in window.scene.nodes["fc"].toolTip().lower()
+    assert window.issues.tree.topLevelItemCount() == 1
+    window.issues.tree.setCurrentItem(window.issues.tree.topLevelItem(0))
+    assert window.issues.fix_button.isEnabled()
+    window.issues.fix_button.click()
+    assert window.document.analysis.ok
+    assert window.document.design.node("fc").inputs == ["flatten1"]
+    assert window.document.undo_stack.undoText() == "Insert Flatten before 'fc'"
+    window.document.undo_stack.undo()
+    assert window.document.analysis.nodes["fc"].errors and "flatten1" not in window.document.design
+
+
+def test_inspector_fix_button(window):
+    from PySide6.QtWidgets import QPushButton
+
+    window.select_node("conv3")
+    window.inspector.editors["kernel_size"].h.setValue(11)  # 11×11 on an 8×8 map padded to 10×10
+    assert "padded input is only 10×10" in window.document.analysis.nodes["conv3"].errors[0].message
+    fix_buttons = [b for b in window.inspector.findChildren(QPushButton) if b.text().startswith("Fix:")]
+    assert [b.text() for b in fix_buttons] == ["Fix: Set padding to 5 (keeps 8×8)"]
+    fix_buttons[0].click()
+    assert window.document.analysis.ok
+    assert window.document.analysis.nodes["conv3"].output_shape == (64, 8, 8)
+
+
+def test_save_and_open_round_trip(window, tmp_path):
+    window.open_design(load_template("resnet18"), None)
+    window.select_node("conv1")
+    window.inspector.editors["out_channels"].spin.setValue(32)
+    path = tmp_path / "mine.json"
+    assert window._save_to(path)
+    assert not window.isWindowModified() and window.windowTitle().startswith("mine.json")
+    saved = window.document.design.copy()
+    window.open_design(load_template("lenet5"), None)
+    assert window.open_path(path)
+    assert window.document.design == saved and window.document.path == path
+    assert window.scene.nodes["conv1"].text.line1 == "32×112×112"
+
+
+def test_opening_a_corrupt_file_changes_nothing(window, tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+    before = window.document.design.copy()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "convviz-design", "version": 1, "input": {"channels": 1, "height": 8, "width": 8}, '
+                   '"nodes": [{"id": "c", "type": "Conv2d", "params": {"out_channels": "x", "kernel_size": 3}}]}')
+    assert not window.open_path(bad)
+    assert shown == ["bad.json: node 'c' (Conv2d), field 'params.out_channels': expected an integer, got 'x'"]
+    assert window.document.design == before
+
+
+def test_templates_menu_opens_each_template_unsaved(window):
+    for action in window.templates_menu.actions():
+        action.trigger()
+        assert window.document.design.name == load_template(action.text()).name
+        assert window.document.path is None and window.document.undo_stack.count() == 0
+
+
+def test_new_asks_before_dropping_changes(window, monkeypatch):
+    window.select_node("conv1")
+    window.inspector.editors["out_channels"].spin.setValue(8)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    window.new_action.trigger()
+    assert window.document.design.name == "Shapes CNN"
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    window.new_action.trigger()
+    assert window.document.design.node_ids == ["input"]
+
+
+def test_palette_filter_and_double_click_append(window):
+    panel = window.palette_panel
+    panel.filter.setText("pool")
+    visible = {panel.proxy.index(c, 0, panel.proxy.index(r, 0)).data()
+               for r in range(panel.proxy.rowCount()) for c in range(panel.proxy.rowCount(panel.proxy.index(r, 0)))}
+    assert visible == {"MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"}
+    window.select_node("relu3")
+    panel.appendRequested.emit("Dropout2d")
+    design = window.document.design
+    assert design.node("drop1").inputs == ["relu3"] and design.node("gap").inputs == ["drop1"]
+    assert window.scene.selected_node_ids() == ["drop1"]
+
+
+def test_shading_by_share_of_macs(window):
+    window.set_shade_mode("macs")
+    shades = {nid: item.text.shade for nid, item in window.scene.nodes.items()}
+    assert shades["conv2"] > shades["conv1"] > shades["relu1"] == 0
+    window.set_shade_mode("family")
+    assert window.scene.nodes["conv2"].text.shade is None
+
+
+def test_summary_click_selects_the_node(window):
+    row = [r.id for r in window.summary.model.rows].index("pool2")
+    window.summary.table.clicked.emit(window.summary.model.index(row, 0))
+    assert window.scene.selected_node_ids() == ["pool2"] and window.inspector.node_id == "pool2"
+
+
+def test_copy_summary_as_text_and_csv(window, qtbot):
+    from PySide6.QtGui import QGuiApplication
+    window.summary.copy_text()
+    assert "Total params: 24,058" in QGuiApplication.clipboard().text()
+    window.summary.copy_csv()
+    assert QGuiApplication.clipboard().text().splitlines()[0].startswith("id,type,output_shape,params")
+
+
+def test_device_probe_reports_torch_device(window, qtbot):
+    window.start_device_probe()
+    qtbot.waitUntil(lambda: "CPU" in window.device_label.text() or "CUDA" in window.device_label.text(),
+                    timeout=30000)
+
+
+def test_recovery_after_a_simulated_crash(qtbot, tmp_path, monkeypatch):
+    """A real crash: a child process edits, autosaves and dies; the next window offers the work back."""
+    recovery = tmp_path / "recovery"
+    script = textwrap.dedent(f"""
+        import os
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from convviz.ui.main_window import MainWindow
+        window = MainWindow(recovery_dir=__import__("pathlib").Path({str(recovery)!r}))
+        window.select_node("conv1")
+        window.inspector.editors["out_channels"].spin.setValue(40)
+        window.autosave()
+        os._exit(3)  # no clean-up: the process dies with unsaved work
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3, result.stderr
+    assert len(list(recovery.glob("*.json"))) == 1
+
+    offered = []
+    monkeypatch.setattr(MainWindow, "ask_to_recover", lambda self, work: offered.append(work) or True)
+    window = MainWindow(recovery_dir=recovery)
+    qtbot.addWidget(window)
+    assert window.offer_recovery()
+    assert offered and offered[0].design.node("conv1").params["out_channels"] == 40
+    assert window.document.design.node("conv1").params["out_channels"] == 40
+    assert window.isWindowModified()
+    window.document.undo_stack.setClean()
+    window.close()
+    assert list(recovery.glob("*.json")) == []  # clean exit: nothing left to recover
+
+
+def test_recovery_is_not_offered_for_a_running_window(window, tmp_path):
+    window.select_node("conv1")
+    window.inspector.editors["out_channels"].spin.setValue(12)
+    window.autosave()
+    other = MainWindow(recovery_dir=tmp_path / "recovery")
+    try:
+        assert other.recovery.orphans() == []
+    finally:
+        other.close()
+
+
+def test_screenshot_command_renders_the_window(tmp_path):
+    out = tmp_path / "shot.png"
+    result = subprocess.run([sys.executable, "-m", "convviz", "--screenshot", str(out), "inception_3a"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    from PySide6.QtGui import QImage
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1600, 1000)
+
+
+def test_many_signal_emits_do_not_leak_true(qtbot):
+    """PySide6 6.12.0 on Python 3.11 lost a reference to True per emit and aborted after a few hundred."""
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        changed = Signal(bool)
+
+    emitter = Emitter()
+    received = []
+    emitter.changed.connect(received.append)
+    before = sys.getrefcount(True)
+    for _ in range(20000):
+        emitter.changed.emit(True)
+    assert len(received) == 20000
+    received.clear()
+    assert abs(sys.getrefcount(True) - before) < 1000
+
+
+def test_an_exception_in_a_slot_is_caught_by_the_guard(qt_event_loop_exceptions):
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        fired = Signal()
+
+    emitter = Emitter()
+
+    def broken():
+        raise RuntimeError("a bug")
+
+    emitter.fired.connect(broken)
+    emitter.fired.emit()
+    assert len(qt_event_loop_exceptions) == 1 and "a bug" in qt_event_loop_exceptions[0]
+    qt_event_loop_exceptions.clear()
