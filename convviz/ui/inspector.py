@@ -39,6 +39,7 @@ class InspectorPanel(QScrollArea):
         self.node_id: str | None = None
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         document.designChanged.connect(self._on_design_changed)
         document.analysisChanged.connect(self._on_analysis_changed)
         document.designReplaced.connect(lambda: self.show_node(None))
@@ -260,6 +261,7 @@ def math_html(result: NodeAnalysis | None) -> str:
         if title == "Parameters" and not lines:
             lines = ["params = 0 (no weights)"]
         if lines:
-            body = "<br>".join(html.escape(line) for line in lines)
+            # A zero-width space after each "·" lets long products wrap in a narrow inspector.
+            body = "<br>".join(html.escape(line).replace("·", "·\u200b") for line in lines)
             sections.append(f"<b>{title}</b><br><span style='font-family:monospace'>{body}</span>")
     return "<br><br>".join(sections)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStyle,
-                               QTabWidget, QToolBar, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox,
+                               QStyle, QTabWidget, QToolBar, QWidget)
 
 from ..analysis.text import compact, pair
-from ..design import (TEMPLATES, Design, DesignError, DesignFileError, InputSpec, Node, load_design, load_template,
-                      layer_spec)
+from ..design import (FAMILIES, TEMPLATES, Design, DesignError, DesignFileError, InputSpec, Node, layer_spec,
+                      load_design, load_template, types_in_family)
 from ..design.edits import InsertAfter, SetPositions, apply_edits
 from ..design.fragments import MIME_TYPE, copy_fragment, paste_fragment
 from ..design.layout import LayoutSpacing, auto_layout
@@ -21,6 +21,7 @@ from .canvas.node_item import HEIGHT, WIDTH
 from .commands import AddNodesCommand, EditsCommand, MoveNodesCommand, RemoveNodesCommand, SetInputsCommand
 from .device_probe import DeviceProbe
 from .document import Document
+from .icons import layer_icon
 from .inspector import InspectorPanel
 from .issues_panel import IssuesPanel
 from .palette import PalettePanel
@@ -63,6 +64,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
 
         self.scene.selectionChanged.connect(self._on_canvas_selection)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_context_menu)
         self.scene.problem.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.summary.nodeActivated.connect(self.select_node)
         self.issues.nodeActivated.connect(self.select_node)
@@ -278,6 +281,33 @@ class MainWindow(QMainWindow):
             self.inspector_dock.raise_()
             self.inspector.id_edit.setFocus()
             self.inspector.id_edit.selectAll()
+
+    def _on_context_menu(self, pos) -> None:
+        """Right-click: what can be done to the layer under the cursor, or on the canvas."""
+        scene_pos = self.view.mapToScene(pos)
+        item = self.scene.node_at(scene_pos)
+        menu = QMenu(self)
+        if item is not None:
+            if item.node_id not in self.scene.selected_node_ids():
+                self.scene.select_nodes([item.node_id])
+            result = self.document.analysis.nodes.get(item.node_id)
+            for issue in result.errors + result.warnings if result else []:
+                if issue.fix is not None:
+                    menu.addAction(f"Fix: {issue.fix.label}", lambda fix=issue.fix: self.push(
+                        EditsCommand(self.document, fix.label, fix.edits)))
+            menu.addActions([self.rename_action, self.duplicate_action, self.copy_action, self.cut_action,
+                             self.delete_action])
+        else:
+            add = menu.addMenu("Add Layer")
+            for family in FAMILIES[1:]:
+                sub = add.addMenu(family)
+                for spec in types_in_family(family):
+                    sub.addAction(layer_icon(spec.type), spec.type,
+                                  lambda t=spec.type: self.scene.add_layer(t, scene_pos))
+            menu.addActions([self.paste_action, self.select_all_action])
+            menu.addSeparator()
+            menu.addActions([self.layout_action, self.fit_action])
+        menu.exec(self.view.viewport().mapToGlobal(pos))
 
     # --- editing ----------------------------------------------------------------------------------
     def push(self, command) -> bool:

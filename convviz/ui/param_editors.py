@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout
 
 from ..design import ParamSpec
 
-SPIN_LIMIT = 1 << 30
+#: Where the catalog sets no bound. Wide enough for any kernel or stride; narrow enough that the
+#: spin box's size hint (from its longest value) leaves the inspector room.
+SPIN_LIMIT = 9999
 
 
 class ParamEditor(QWidget):
@@ -31,6 +33,7 @@ def _spin(minimum: float | None, maximum: float | None) -> QSpinBox:
     spin.setRange(int(minimum) if minimum is not None else -SPIN_LIMIT, int(maximum) if maximum is not None else SPIN_LIMIT)
     spin.setKeyboardTracking(False)  # typing "128" commits once, not 1, 12, 128
     spin.setAccelerated(True)
+    spin.setMinimumWidth(56)
     return spin
 
 
@@ -123,12 +126,21 @@ class SizeEditor(ParamEditor):
         super().__init__()
         self.h = _spin(spec.minimum, spec.maximum)
         self.w = _spin(spec.minimum, spec.maximum)
-        self.link = QToolButton(text="⛓", checkable=True, checked=True,
+        self.link = QToolButton(text="h=w", checkable=True, checked=True,
                                 toolTip="Linked: height and width share one value. Unlink for an (h, w) pair.")
+        self.times = QLabel("×")
         self.h.valueChanged.connect(self._on_h)
         self.w.valueChanged.connect(self._emit)
         self.link.toggled.connect(self._on_link)
-        self.setLayout(_row(self.h, QLabel("×"), self.w, self.link))
+        row = _row(self.h, self.times, self.w, self.link)
+        row.addStretch(1)
+        self.setLayout(row)
+        self._show_pair(False)
+
+    def _show_pair(self, pair: bool) -> None:
+        """Linked, one spin box says it all; unlinked, height × width."""
+        self.times.setVisible(pair)
+        self.w.setVisible(pair)
 
     def value(self) -> Any:
         return self.h.value() if self.link.isChecked() else (self.h.value(), self.w.value())
@@ -141,7 +153,7 @@ class SizeEditor(ParamEditor):
         self._emit()
 
     def _on_link(self, linked: bool) -> None:
-        self.w.setEnabled(not linked)
+        self._show_pair(not linked)
         if linked:
             self._on_h(self.h.value())
         else:
@@ -159,7 +171,7 @@ class SizeEditor(ParamEditor):
             spin.blockSignals(False)
         self.link.blockSignals(True)
         self.link.setChecked(not isinstance(value, tuple))
-        self.w.setEnabled(isinstance(value, tuple))
+        self._show_pair(isinstance(value, tuple))
         self.link.blockSignals(False)
 
 
