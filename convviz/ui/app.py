@@ -58,7 +58,7 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None) -> in
             return 1
         QMessageBox.warning(None, "convviz", f"Cannot open {design_spec}: {exc}\n\nOpening the default design.")
         design = load_design_or_template("default")
-    window = MainWindow(design)
+    window = MainWindow(design, remember_layout=not screenshot)
     path = Path(design_spec) if design_spec and Path(design_spec).is_file() else None
     if path is not None:
         window.document.replace(window.document.design, path)

@@ -41,8 +41,11 @@ def same_positions(design: Design, layout: dict[str, tuple[float, float]]) -> bo
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, design: Design | None = None, recovery_dir: Path | None = None) -> None:
+    def __init__(self, design: Design | None = None, recovery_dir: Path | None = None,
+                 remember_layout: bool = True) -> None:
+        """``remember_layout``: restore and save the window's geometry and docks (off for screenshots)."""
         super().__init__()
+        self.remember_layout = remember_layout
         self.view_aspect = DEFAULT_ASPECT  # until the window has a size
         self.document = Document(self.laid_out(design or load_template("default")), parent=self)
         self.scene = DesignScene(self.document, self)
@@ -86,7 +89,8 @@ class MainWindow(QMainWindow):
         self._probe_started = False
 
         self.resize(1600, 1000)
-        self._restore_window_state()
+        if remember_layout:
+            self._restore_window_state()
         self._update_title()
         self._update_totals(self.document.analysis)
         QTimer.singleShot(0, self.view.fit_all)
@@ -552,9 +556,10 @@ class MainWindow(QMainWindow):
         if not self.confirm_discard():
             event.ignore()
             return
-        settings = app_settings()
-        settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/state", self.saveState())
+        if self.remember_layout:
+            settings = app_settings()
+            settings.setValue("window/geometry", self.saveGeometry())
+            settings.setValue("window/state", self.saveState())
         self.recovery.close()
         self.autosave_timer.stop()
         event.accept()
