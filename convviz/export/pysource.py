@@ -64,7 +64,7 @@ def module_source(design: Design, analysis: Analysis | None = None, weights_file
         "from torch import nn",
         "",
         f"INPUT_SHAPE = {_value(design.input.shape)}",
-        *_statement("", "CLASSES = ", _Seq("[", [py_string(c) for c in design.classes], "]", explode=True)),
+        *_statement("", "CLASSES = ", "", _Seq("[", [py_string(c) for c in design.classes], "]", explode=True)),
         "",
         "",
         f"class {name}(nn.Module):",
@@ -90,7 +90,7 @@ def _init_lines(design: Design, analysis: Analysis) -> list[str]:
             continue  # no module: the input is forward's argument, merges are expressions
         args = constructor_arguments(node.type, {**analysis.nodes[node_id].inferred, **node.resolved_params()})
         call = _Seq("(", args, ")")
-        lines += _statement(INDENT * 2, f"self.{node_id} = nn.{node.type}", call)
+        lines += _statement(INDENT * 2, f"self.{node_id} = ", f"nn.{node.type}", call)
     return lines
 
 
@@ -154,10 +154,10 @@ def _forward_lines(design: Design, analysis: Analysis) -> list[str]:
         if node.type == "Add":
             lines += _sum_statement(body, target, args, comment)
         elif node.type == "Concat":
-            lines += _statement(body, f"{target}torch.cat", _Seq("(", [_Seq("[", args, "]", explode=True), "dim=1"], ")"),
-                                comment)
+            cat = _Seq("(", [_Seq("[", args, "]", explode=True), "dim=1"], ")")
+            lines += _statement(body, target, "torch.cat", cat, comment)
         else:
-            lines += _statement(body, f"{target}self.{nid}", _Seq("(", args, ")"), comment)
+            lines += _statement(body, target, f"self.{nid}", _Seq("(", args, ")"), comment)
     lines.append(f"{body}return {held[analysis.output]}")
     return lines
 
@@ -189,14 +189,18 @@ def _fits(line: str) -> bool:
     return len(line) <= LINE_LENGTH
 
 
-def _statement(indent: str, head: str, seq: _Seq, comment: str = "") -> list[str]:
-    """``head`` + ``seq`` as one line if it fits (comment included), else split as black splits it."""
+def _statement(indent: str, target: str, call: str, seq: _Seq, comment: str = "") -> list[str]:
+    """``target`` + ``call`` + ``seq`` as one line if it fits (comment included), else split as black does."""
     suffix = f"  # {comment}" if comment else ""
-    one_line = f"{indent}{head}{seq.flat()}"
+    one_line = f"{indent}{target}{call}{seq.flat()}"
     if _fits(one_line + suffix):
         return [one_line + suffix]
     above = [f"{indent}# {comment}"] if comment else []
-    return above + _split(indent, head, seq, "")
+    inner = indent + INDENT
+    if not _fits(f"{indent}{target}{call}{seq.open}") and _fits(f"{inner}{call}{seq.flat()}"):
+        # A long target leaves no room to open the call: black wraps the whole right-hand side instead.
+        return above + [f"{indent}{target}(", f"{inner}{call}{seq.flat()}", f"{indent})"]
+    return above + _split(indent, target + call, seq, "")
 
 
 def _split(indent: str, head: str, seq: _Seq, tail: str) -> list[str]:
@@ -234,14 +238,15 @@ def _file_docstring(design: Design, analysis: Analysis, name: str, weights_file:
         f"Parameters: {grouped(analysis.params)}; multiply-accumulates per image: {grouped(analysis.macs)}.",
     ]
     text = [f"{design.name.strip() or 'Untitled'}: exported from convviz as plain PyTorch.", ""]
-    text += [wrapped for fact in facts for wrapped in textwrap.wrap(fact, LINE_LENGTH - 4, subsequent_indent="  ")]
+    text += [wrapped for fact in facts for wrapped in textwrap.wrap(fact, LINE_LENGTH - 4, subsequent_indent=INDENT)]
     weights = py_string(weights_file or "weights.pt")
     text += [
         "",
-        "Build it and load the weights exported with it (a convviz checkpoint, read without convviz):",
+        "Build it and load the weights exported with it (no convviz needed):",
         "",
         f"    model = {name}()",
-        f'    model.load_state_dict(torch.load({weights}, weights_only=True)["state_dict"])',
+        f"    checkpoint = torch.load({weights}, weights_only=True)",
+        '    model.load_state_dict(checkpoint["state_dict"])',
         "    model.eval()",
     ]
     return '"""' + "\n".join(_doc_text(line) for line in text) + '\n"""'
