@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 import pytest
@@ -11,7 +12,7 @@ from convviz.cli import main
 from convviz.design import load_template, save_design
 from convviz.export import Checkpoint, Preprocessing, load_checkpoint, model_with_weights, save_checkpoint
 
-HAVE_ONNX = all(__import__("importlib").util.find_spec(m) for m in ("onnx", "onnxscript"))
+HAVE_ONNX = all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript"))
 
 
 def export(capsys, *args) -> tuple[int, str, str]:

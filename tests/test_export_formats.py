@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -12,13 +13,13 @@ import torch
 
 from convviz.design import Design, InputSpec, load_template
 from convviz.export import (
-    Checkpoint, CheckpointError, ExportError, Preprocessing, export_to, load_checkpoint, model_with_weights,
+    CheckpointError, ExportError, Preprocessing, export_to, load_checkpoint, model_with_weights,
     restore_model,
 )
 from convviz.model import ModelBuildError
 
-HAVE_ONNX = all(__import__("importlib").util.find_spec(m) for m in ("onnx", "onnxscript"))
-HAVE_ORT = __import__("importlib").util.find_spec("onnxruntime") is not None
+HAVE_ONNX = all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript"))
+HAVE_ORT = importlib.util.find_spec("onnxruntime") is not None
 
 
 def small_dag() -> Design:
@@ -127,7 +128,7 @@ def test_every_format_runs_without_convviz(tmp_path):
     results = torch.load(tmp_path / "out.pt", weights_only=True)
     assert set(results) == set(expected)
     for path, outputs in expected.items():
-        for got, want in zip(results[path], outputs):
+        for got, want in zip(results[path], outputs, strict=True):
             assert got.shape == want.shape
             if path.endswith(".py"):
                 assert torch.equal(got, want), path  # the same modules in the same order: bit for bit

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import zipfile
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -87,8 +88,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     try:
         data = torch.load(target, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(f"{target.name}: refused: the file holds Python objects other than tensors and plain "
-                              f"data, which could run code when loaded ({first_line(exc)})") from None
+        raise CheckpointError(_refusal(target.name, exc)) from None
     except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise CheckpointError(f"{target.name}: not a readable PyTorch file ({first_line(exc)})") from None
     return checkpoint_from_dict(data, target.name)
@@ -154,6 +154,18 @@ def _some(keys: list[str], shown: int = 3) -> str:
 
 def _shape(tensor: torch.Tensor) -> str:
     return "×".join(map(str, tensor.shape)) or "a scalar"
+
+
+def _refusal(name: str, exc: pickle.UnpicklingError) -> str:
+    """torch's weights-only unpickler explains itself over several lines; keep the one that matters."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    found = next((re.search(r"GLOBAL (\S+)", line) for line in lines if "GLOBAL" in line), None)
+    if found:
+        return (f"{name}: refused: it holds Python objects ({found.group(1)}) that could run code when loaded; "
+                "convviz reads only tensors and plain data")
+    detail = next((line for line in lines if line and not line.startswith(
+        ("Weights only load failed", "Please file an issue", "Check the documentation"))), first_line(exc))
+    return f"{name}: not a readable PyTorch file ({detail[:200]})"
 
 
 def first_line(exc: BaseException) -> str:

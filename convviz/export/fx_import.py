@@ -226,13 +226,14 @@ class _Translator:
                 raise _Unsupported(f"its input is {missing[0]}")
             self.translate_op(node, [self.values[a] for a in tensors])
         except _Unsupported as exc:
-            self.issues.append(ImportIssue(node.name, _describe(node, self.gm), str(exc)))
+            reason = str(exc)
             mapped = [self.values[a] for a in tensors if a in self.values]
             if mapped:  # an Identity stands where the operation was, so the graph stays connected
                 self.values[node] = self.add(node.name, "Identity", mapped[:1], {})
-                self.issues[-1] = ImportIssue(node.name, _describe(node, self.gm), f"{exc}; an Identity stands in its place")
+                reason += "; an Identity stands in its place"
             else:
                 self.lost[node] = f"{node.name}, which could not be imported"
+            self.issues.append(ImportIssue(node.name, _describe(node, self.gm), reason))
 
     def translate_op(self, node: torch.fx.Node, inputs: list[str]) -> None:
         if node.op == "call_module":
@@ -251,7 +252,7 @@ class _Translator:
         if node.op == "call_method" and node.target in _PASS_THROUGH_METHODS:
             self.values[node] = inputs[0]
             return
-        layer, params, inputs = _operation_layer(node, inputs)
+        layer, params = _operation_layer(node)
         self.values[node] = self.add(node.name, layer, inputs, params)
 
     def add(self, raw_id: str, layer: str, inputs: list[str], params: dict[str, Any]) -> str:
@@ -298,23 +299,23 @@ def _module_layer(module: nn.Module, node: torch.fx.Node) -> tuple[str, dict[str
     return type_name, _catalog_params(type_name, values)
 
 
-def _operation_layer(node: torch.fx.Node, inputs: list[str]) -> tuple[str, dict[str, Any], list[str]]:
+def _operation_layer(node: torch.fx.Node) -> tuple[str, dict[str, Any]]:
     target = node.target
     if node.op == "call_function" and target in _ADDS:
         if len(node.args) != 2 or not all(isinstance(a, torch.fx.Node) and _is_tensor(a) for a in node.args):
             raise _Unsupported("only the sum of two layer outputs is supported (not a constant)")
         if node.kwargs.get("alpha", 1) != 1:
             raise _Unsupported("torch.add with alpha is not supported")
-        return "Add", {}, inputs
+        return "Add", {}
     if node.op == "call_function" and target in _CATS:
         bound = _bind(node, (("tensors", _REQUIRED), ("dim", 0)))
         if _positive_dim(bound["dim"], node) != 1:
             raise _Unsupported(f"concatenation along dim={bound['dim']} is not supported (only channels, dim=1)")
-        return "Concat", {}, inputs
+        return "Concat", {}
     if node.op in ("call_method", "call_function") and _is_reshape(node):
         before, after = _shape(node.all_input_nodes[0]), _shape(node)
         if len(after) == 2 and after[0] == before[0] and after[1] == math.prod(before[1:]):
-            return "Flatten", {}, inputs
+            return "Flatten", {}
         raise _Unsupported(f"a reshape from {_dims(before)} to {_dims(after)} is not a flatten")
     table = _METHODS if node.op == "call_method" else _FUNCTIONS if node.op == "call_function" else {}
     try:
@@ -333,7 +334,7 @@ def _operation_layer(node: torch.fx.Node, inputs: list[str]) -> tuple[str, dict[
             raise _Unsupported(f"{name}={value!r} is not supported")
     if layer == "Softmax" and params.get("dim") is None:
         params["dim"] = _implicit_softmax_dim(node.all_input_nodes[0])
-    return layer, _catalog_params(layer, params), inputs
+    return layer, _catalog_params(layer, params)
 
 
 def _bind(node: torch.fx.Node, arguments: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
