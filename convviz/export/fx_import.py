@@ -35,6 +35,7 @@ from ..design.catalog import ParamTypeError
 from ..design.ids import MAX_ID_LENGTH
 from ..model import build_model, carry_over_weights
 from .checkpoint import first_line
+from .pysource import canonical_size
 
 
 class ModuleImportError(ValueError):
@@ -290,7 +291,8 @@ def _module_layer(module: nn.Module, node: torch.fx.Node) -> tuple[str, dict[str
         raise _Unsupported("return_indices=True is not supported")
     if type_name == "AvgPool2d" and module.divisor_override is not None:
         raise _Unsupported("divisor_override is not supported")
-    if type_name in ("MaxPool2d", "AvgPool2d") and _canonical(values["stride"]) == _canonical(values["kernel_size"]):
+    pool = type_name in ("MaxPool2d", "AvgPool2d")
+    if pool and canonical_size(values["stride"]) == canonical_size(values["kernel_size"]):
         values["stride"] = None  # PyTorch stores the kernel size where the stride was left out
     if type_name == "BatchNorm2d" and values["momentum"] is None:
         raise _Unsupported("momentum=None (a cumulative average) is not supported")
@@ -360,19 +362,12 @@ def _catalog_params(layer: str, values: dict[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         param = spec.param(name)
         try:
-            value = param.coerce(_canonical(value))
+            value = param.coerce(canonical_size(value))
         except ParamTypeError as exc:
             raise _Unsupported(f"{name}: {exc}") from None
-        if param.required or _canonical(value) != _canonical(param.default):
+        if param.required or canonical_size(value) != canonical_size(param.default):
             params[name] = value
     return params
-
-
-def _canonical(value: Any) -> Any:
-    """(3, 3) → 3, as a design file writes a square size."""
-    if isinstance(value, (tuple, list)):
-        return value[0] if len(set(value)) == 1 else tuple(value)
-    return value
 
 
 def _node_arguments(node: torch.fx.Node) -> list[torch.fx.Node]:

@@ -102,8 +102,8 @@ def constructor_arguments(type_name: str, values: dict[str, Any]) -> list[str]:
     for param in signature.parameters.values():
         if param.name not in values:
             continue
-        value = _canonical(values[param.name])
-        if param.default is not inspect.Parameter.empty and value == _canonical(param.default):
+        value = canonical_size(values[param.name])
+        if param.default is not inspect.Parameter.empty and value == canonical_size(param.default):
             positional = False
             continue
         positional = positional and param.name in _POSITIONAL
@@ -111,7 +111,7 @@ def constructor_arguments(type_name: str, values: dict[str, Any]) -> list[str]:
     return args
 
 
-def _canonical(value: Any) -> Any:
+def canonical_size(value: Any) -> Any:
     """(3, 3) → 3: a square pair reads as one number and means the same to every layer."""
     if isinstance(value, (tuple, list)) and len(value) == 2 and value[0] == value[1]:
         return value[0]
