@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import zipfile
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ import torch
 
 from ..atomic import atomic_write
 from ..design import Design, DesignFileError, dumps, loads
+from ..model import build_model
 
 FORMAT = "convviz-checkpoint"
 VERSION = 1
@@ -85,10 +88,9 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     try:
         data = torch.load(target, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(f"{target.name}: refused: the file holds Python objects other than tensors and plain "
-                              f"data, which could run code when loaded ({_first_line(exc)})") from None
+        raise CheckpointError(_refusal(target.name, exc)) from None
     except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{target.name}: not a readable PyTorch file ({_first_line(exc)})") from None
+        raise CheckpointError(f"{target.name}: not a readable PyTorch file ({first_line(exc)})") from None
     return checkpoint_from_dict(data, target.name)
 
 
@@ -111,6 +113,61 @@ def checkpoint_from_dict(data: Any, name: str = "checkpoint") -> Checkpoint:
     return Checkpoint(design, OrderedDict(state), preprocessing, dict(training))
 
 
-def _first_line(exc: BaseException) -> str:
+def model_with_weights(design: Design, state_dict: Mapping[str, torch.Tensor] | None = None,
+                       seed: int = 0) -> torch.fx.GraphModule:
+    """The design's model holding ``state_dict``, or freshly initialised from ``seed`` when None.
+
+    Seeded initialisation makes repeated exports of an untrained design agree; it runs on a
+    private copy of the random state, so the caller's stream is left alone.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(design)
+    if state_dict is not None:
+        problem = weights_mismatch(model.state_dict(), state_dict)
+        if problem:
+            raise CheckpointError(f"the weights do not fit the design: {problem}")
+        model.load_state_dict(state_dict)
+    return model
+
+
+def restore_model(checkpoint: Checkpoint) -> torch.fx.GraphModule:
+    """The model a checkpoint describes, with its weights (what opening a ``.pt`` in convviz does)."""
+    return model_with_weights(checkpoint.design, checkpoint.state_dict)
+
+
+def weights_mismatch(expected: Mapping[str, torch.Tensor], given: Mapping[str, torch.Tensor]) -> str | None:
+    """What keeps ``given`` from loading where ``expected`` is, in a few words, or None."""
+    missing = [k for k in expected if k not in given]
+    extra = [k for k in given if k not in expected]
+    wrong = [f"{k} is {_shape(given[k])}, not {_shape(v)}" for k, v in expected.items()
+             if k in given and given[k].shape != v.shape]
+    parts = ([f"missing {_some(missing)}"] if missing else []) + ([f"unexpected {_some(extra)}"] if extra else [])
+    parts += wrong[:3]
+    return "; ".join(parts) or None
+
+
+def _some(keys: list[str], shown: int = 3) -> str:
+    more = f" and {len(keys) - shown} more" if len(keys) > shown else ""
+    return ", ".join(keys[:shown]) + more
+
+
+def _shape(tensor: torch.Tensor) -> str:
+    return "×".join(map(str, tensor.shape)) or "a scalar"
+
+
+def _refusal(name: str, exc: pickle.UnpicklingError) -> str:
+    """torch's weights-only unpickler explains itself over several lines; keep the one that matters."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    found = next((re.search(r"GLOBAL (\S+)", line) for line in lines if "GLOBAL" in line), None)
+    if found:
+        return (f"{name}: refused: it holds Python objects ({found.group(1)}) that could run code when loaded; "
+                "convviz reads only tensors and plain data")
+    detail = next((line for line in lines if line and not line.startswith(
+        ("Weights only load failed", "Please file an issue", "Check the documentation"))), first_line(exc))
+    return f"{name}: not a readable PyTorch file ({detail[:200]})"
+
+
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__

@@ -1,0 +1,83 @@
+"""``convviz export`` (a design or checkpoint → .pt, .py, .pt2, .onnx) and ``convviz import`` (a Python nn.Module)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from ..cli import CommandError, load_for_command, parse_shape
+
+EXTENSIONS = ".pt, .py, .pt2 or .onnx"
+
+
+def register(commands) -> None:
+    export = commands.add_parser(
+        "export", help="write a design as a checkpoint, PyTorch source, torch.export program or ONNX model",
+        description=f"Export IN to OUT; OUT's extension ({EXTENSIONS}) picks the format. A .py also gets its "
+                    "weights beside it (same name, .pt) unless --no-weights.")
+    export.add_argument("source", metavar="IN", help="a design file, a template name or a convviz .pt checkpoint")
+    export.add_argument("--to", required=True, metavar="OUT", help=f"the file to write ({EXTENSIONS})")
+    export.add_argument("--input", type=parse_shape, metavar="CxHxW", help="override the design's input shape")
+    export.add_argument("--seed", type=int, default=0,
+                        help="seed for the weights of a design that has none (default: 0)")
+    export.add_argument("--no-weights", action="store_true", help="for .py: write the source only")
+    export.set_defaults(run=cmd_export)
+
+    imp = commands.add_parser(
+        "import", help="turn a Python nn.Module (traced with torch.fx) into a design",
+        description="Build CLASS() from FILE.py, trace it with torch.fx and write the design (.json) or the "
+                    "design with the module's weights (.pt).")
+    imp.add_argument("file", metavar="FILE.py", help="the Python file defining the module")
+    imp.add_argument("--class", dest="class_name", required=True, metavar="NAME",
+                     help="the nn.Module subclass; it must build with no arguments")
+    imp.add_argument("--input", type=parse_shape, required=True, metavar="CxHxW", help="the input image shape")
+    imp.add_argument("--to", required=True, metavar="OUT", help="OUT.json (the design) or OUT.pt (with weights)")
+    imp.add_argument("--partial", action="store_true",
+                     help="write the design even where operations could not be imported (Identity placeholders)")
+    imp.set_defaults(run=cmd_import)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..export import export_format, export_to, load_checkpoint
+
+    # The exporters' deprecation notes are for PyTorch's developers, not for someone exporting a model.
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+    export_format(args.to)  # an unknown extension fails before anything is loaded
+    source = Path(args.source)
+    options = {}
+    if source.suffix.lower() == ".pt":
+        checkpoint = load_checkpoint(source)
+        design, state = checkpoint.design, checkpoint.state_dict
+        if args.input is not None:
+            design.set_input_spec(args.input)
+        options = {"preprocessing": checkpoint.preprocessing, "training": checkpoint.training}
+    else:
+        design, state = load_for_command(args.source, args.input), None
+    for path in export_to(args.to, design, state, seed=args.seed, with_weights=not args.no_weights, **options):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from ..design import save_design
+    from ..export import Checkpoint, import_python_file, save_checkpoint
+
+    target = Path(args.to)
+    if target.suffix.lower() not in (".json", ".pt"):
+        raise CommandError(f"{target.name}: import writes a design (.json) or a checkpoint (.pt)")
+    result = import_python_file(args.file, args.class_name, args.input)
+    if result.issues and not args.partial:
+        count = len(result.issues)
+        raise CommandError(f"{count} operation{'s' if count > 1 else ''} could not be imported, first "
+                           f"{result.issues[0]}; nothing written (--partial writes it with placeholders)")
+    for issue in result.issues:
+        print(f"convviz: warning: {issue}", file=sys.stderr)
+    if target.suffix.lower() == ".json":
+        save_design(result.design, target)
+    else:
+        save_checkpoint(Checkpoint(result.design, result.state_dict), target)
+    print(f"wrote {target} ({len(result.design)} nodes from {args.class_name})")
+    return 0

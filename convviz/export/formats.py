@@ -1,0 +1,77 @@
+"""One entry point for every export format, chosen by the file's extension.
+
+The torchrun/DDP training script is not here: it ends in ``.py`` too, so it gets its own
+function (``convviz.export.training_script``, built on the training loop) and its own menu item.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..atomic import atomic_write_text
+from ..design import Design
+from .checkpoint import Checkpoint, Preprocessing, model_with_weights, save_checkpoint
+from .program import ExportError, require_onnx, save_onnx, save_program
+from .pysource import module_source
+
+#: Extension → what the file is, in menu order (a file dialog's filters come from here).
+EXPORT_FORMATS: dict[str, str] = {
+    ".pt": "convviz checkpoint: design, weights, classes and preprocessing",
+    ".py": "PyTorch source: one nn.Module, with its weights (.pt) beside it",
+    ".pt2": "torch.export program with a dynamic batch size",
+    ".onnx": "ONNX model with a dynamic batch size (needs convviz[onnx])",
+}
+
+
+def export_format(path: str | os.PathLike) -> str:
+    """The format ``path`` asks for (its extension), or ``ExportError`` naming the ones there are."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        raise ExportError(f"{Path(path).name}: cannot export to {suffix or 'a file without an extension'}; "
+                          f"use {', '.join(EXPORT_FORMATS)}")
+    return suffix
+
+
+def weights_path(source_path: str | os.PathLike) -> Path:
+    """Where the weights of an exported ``.py`` go: beside it, same name, ``.pt``."""
+    return Path(source_path).with_suffix(".pt")
+
+
+def export_to(path: str | os.PathLike, design: Design, state_dict: Mapping[str, torch.Tensor] | None = None, *,
+              preprocessing: Preprocessing | None = None, training: dict[str, Any] | None = None,
+              seed: int = 0, with_weights: bool = True) -> list[Path]:
+    """Write ``design`` (with ``state_dict``, or weights initialised from ``seed``) to ``path``.
+
+    The format follows the extension (``EXPORT_FORMATS``). A ``.py`` also writes its weights to
+    ``weights_path(path)`` unless ``with_weights`` is False. Returns the files written, each
+    written atomically. Raises ``ExportError``, ``CheckpointError`` (weights that do not fit),
+    ``ModelBuildError`` (a design with errors, naming the node) or ``OSError``; all ValueErrors
+    but the last, each with a one-line message. Takes seconds for ``.pt2``/``.onnx``: run it
+    in a worker thread.
+    """
+    target = Path(path)
+    kind = export_format(target)
+    if kind == ".onnx":
+        require_onnx()
+    model = model_with_weights(design, state_dict, seed)
+    if kind == ".pt2":
+        save_program(target, model, design)
+        return [target]
+    if kind == ".onnx":
+        save_onnx(target, model, design)
+        return [target]
+    checkpoint = Checkpoint(design, model.state_dict(), preprocessing or Preprocessing(), dict(training or {}))
+    if kind == ".pt":
+        save_checkpoint(checkpoint, target)
+        return [target]
+    weights = weights_path(target)
+    atomic_write_text(target, module_source(design, weights_file=weights.name if with_weights else None))
+    if not with_weights:
+        return [target]
+    save_checkpoint(checkpoint, weights)
+    return [target, weights]

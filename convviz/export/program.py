@@ -1,0 +1,88 @@
+"""Inference graphs that run without convviz: ``.pt2`` (``torch.export``) and ``.onnx``.
+
+Both are traced from the model in eval mode (dropout off, batch norm on its running statistics)
+with a dynamic batch dimension, so one file serves any batch size.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from ..atomic import atomic_write
+from ..design import Design
+from .checkpoint import first_line
+
+#: What ``pip`` installs for ONNX export (the ``onnx`` extra in pyproject.toml).
+ONNX_INSTALL = "pip install 'convviz[onnx]'"
+
+
+class ExportError(ValueError):
+    """Why an export cannot be written, in one line."""
+
+
+def _trace_arguments(design: Design) -> tuple[tuple[torch.Tensor], tuple[dict[int, torch.export.Dim]]]:
+    # A batch of 2: torch.export would specialise a batch of 1 to the constant 1.
+    example = torch.zeros(2, *design.input.shape)
+    return (example,), ({0: torch.export.Dim("batch")},)
+
+
+def export_program(model: nn.Module, design: Design) -> torch.export.ExportedProgram:
+    example, dynamic = _trace_arguments(design)
+    try:
+        return torch.export.export(model.eval(), example, dynamic_shapes=dynamic)
+    except Exception as exc:  # torch.export raises many kinds; the user needs the first line
+        raise ExportError(f"torch.export could not trace the model: {first_line(exc)}") from exc
+
+
+def save_program(path: str | os.PathLike, model: nn.Module, design: Design) -> None:
+    """A ``.pt2`` file: ``torch.export.load(path).module()`` runs it, with plain PyTorch."""
+    program = export_program(model, design)
+    with atomic_write(path, "wb") as handle:
+        torch.export.save(program, handle)
+
+
+def require_onnx() -> None:
+    """Fail early, with the pip command, where the optional ONNX packages are missing."""
+    try:
+        import onnx  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError:
+        raise ExportError(f"ONNX export needs the onnx and onnxscript packages: {ONNX_INSTALL}") from None
+
+
+def save_onnx(path: str | os.PathLike, model: nn.Module, design: Design) -> None:
+    """An ``.onnx`` file with one input ``input`` (batch × C × H × W) and one output ``output``."""
+    require_onnx()
+    import onnx
+
+    example, dynamic = _trace_arguments(design)
+    try:
+        with _quiet("torch.onnx"):
+            program = torch.onnx.export(model.eval(), example, dynamo=True, dynamic_shapes=dynamic,
+                                        input_names=["input"], output_names=["output"], verbose=False)
+        proto = program.model_proto
+        onnx.checker.check_model(proto, full_check=True)
+    except ExportError:
+        raise
+    except Exception as exc:
+        raise ExportError(f"ONNX export failed: {first_line(exc)}") from exc
+    with atomic_write(path, "wb") as handle:
+        handle.write(proto.SerializeToString())
+
+
+@contextmanager
+def _quiet(logger_name: str):
+    """Hide the exporter's notes about optional packages (torchvision) that do not concern a CNN."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+

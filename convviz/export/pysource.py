@@ -1,0 +1,291 @@
+"""A design as readable PyTorch source: one ``nn.Module`` that runs without convviz.
+
+The class builds with no arguments, names its submodules after the node ids (so its
+``state_dict`` keys are the checkpoint's), and its ``forward`` reads like hand-written code: a
+chain threads ``x`` through (``x = self.conv1(x)``), a value used twice or later gets a variable
+named after its node, merges are ``a + b`` and ``torch.cat([...], dim=1)``, and every line says
+the shape it produces. The layout is black's (88 columns), so the text is stable and a formatter
+leaves it alone.
+
+User text is never written as code: node ids are checked identifiers (``convviz.design.ids``);
+the design's name and file names go into docstrings with quotes and backslashes escaped and
+control characters removed, and class names into string literals built by ``py_string``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+import re
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from ..analysis import Analysis, analyze
+from ..analysis.text import grouped, shape
+from ..design import Design
+from ..model import ModelBuildError, class_name
+
+LINE_LENGTH = 88
+INDENT = "    "
+
+#: Module-level names the generated file defines; a class must not take one of them.
+_FILE_NAMES = frozenset({"torch", "nn", "INPUT_SHAPE", "CLASSES"})
+
+#: Leading constructor arguments written positionally, as PyTorch's docs do (``nn.Conv2d(1, 16, …)``);
+#: every other argument is written as a keyword.
+_POSITIONAL = frozenset({"in_channels", "out_channels", "in_features", "out_features", "num_features", "size",
+                         "output_size"})
+
+#: How many class names the docstring lists before referring to ``CLASSES``.
+_CLASSES_SHOWN = 20
+
+
+def source_class_name(design: Design) -> str:
+    """The generated class's name: the design's name in CamelCase, never a keyword or a file-level name."""
+    name = class_name(design.name)
+    return f"{name}Net" if keyword.iskeyword(name) or name in _FILE_NAMES else name
+
+
+def module_source(design: Design, analysis: Analysis | None = None, weights_file: str | None = None) -> str:
+    """The whole ``.py`` file for ``design``; ``weights_file`` names the ``.pt`` the docstring loads."""
+    analysis = analysis or analyze(design)
+    if not analysis.ok:
+        raise ModelBuildError(f"the design cannot be exported: {analysis.first_error()}")
+    name = source_class_name(design)
+    forward = _forward_lines(design, analysis)
+    uses_torch = any("torch." in line for line in forward)
+    parts = [
+        _file_docstring(design, analysis, name, weights_file),
+        "",
+        *(["import torch"] if uses_torch else []),
+        "from torch import nn",
+        "",
+        f"INPUT_SHAPE = {_value(design.input.shape)}",
+        *_statement("", "CLASSES = ", "", _Seq("[", [py_string(c) for c in design.classes], "]", explode=True)),
+        "",
+        "",
+        f"class {name}(nn.Module):",
+        f'{INDENT}"""{_doc_text(design.name.strip() or "Untitled")}: '
+        f'{shape(design.input.shape)} → {shape(analysis.output_shape)}."""',
+        "",
+        f"{INDENT}def __init__(self):",
+        f"{INDENT * 2}super().__init__()",
+        *_init_lines(design, analysis),
+        "",
+        *forward,
+    ]
+    return "\n".join(parts) + "\n"
+
+
+# --- __init__ ----------------------------------------------------------------------------------
+
+def _init_lines(design: Design, analysis: Analysis) -> list[str]:
+    lines: list[str] = []
+    for node_id in analysis.order:
+        node = design.node(node_id)
+        if node.type in ("Input", "Add", "Concat"):
+            continue  # no module: the input is forward's argument, merges are expressions
+        args = constructor_arguments(node.type, {**analysis.nodes[node_id].inferred, **node.resolved_params()})
+        call = _Seq("(", args, ")")
+        lines += _statement(INDENT * 2, f"self.{node_id} = ", f"nn.{node.type}", call)
+    return lines
+
+
+def constructor_arguments(type_name: str, values: dict[str, Any]) -> list[str]:
+    """``nn.<type_name>``'s arguments as PyTorch users write them: sizes first, then non-defaults by keyword."""
+    signature = inspect.signature(getattr(nn, type_name))
+    args: list[str] = []
+    positional = True
+    for param in signature.parameters.values():
+        if param.name not in values:
+            continue
+        value = canonical_size(values[param.name])
+        if param.default is not inspect.Parameter.empty and value == canonical_size(param.default):
+            positional = False
+            continue
+        positional = positional and param.name in _POSITIONAL
+        args.append(_value(value) if positional else f"{param.name}={_value(value)}")
+    return args
+
+
+def canonical_size(value: Any) -> Any:
+    """(3, 3) → 3: a square pair reads as one number and means the same to every layer."""
+    if isinstance(value, (tuple, list)) and len(value) == 2 and value[0] == value[1]:
+        return value[0]
+    return tuple(value) if isinstance(value, list) else value
+
+
+# --- forward -----------------------------------------------------------------------------------
+
+def _forward_lines(design: Design, analysis: Analysis) -> list[str]:
+    order = analysis.order
+    uses: dict[str, int] = {nid: 0 for nid in order}
+    for nid in order:
+        for src in design.node(nid).inputs:
+            uses[src] += 1
+
+    def variable(position: int) -> str:
+        """Where node ``order[position]`` leaves its value: ``x`` when only the next line reads it."""
+        nid = order[position]
+        if nid == analysis.output:
+            return "x"
+        follower = order[position + 1] if position + 1 < len(order) else None
+        if uses[nid] == 1 and follower is not None and nid in design.node(follower).inputs:
+            return "x"
+        return nid
+
+    held = {nid: variable(i) for i, nid in enumerate(order)}
+    input_id = design.input_nodes()[0].id
+    lines = [f"{INDENT}def forward(self, {held[input_id]}):"]
+    body = INDENT * 2
+    for nid in order:
+        node = design.node(nid)
+        if node.type == "Input":
+            continue
+        args = [held[src] for src in node.inputs]
+        out = shape(analysis.nodes[nid].output_shape)
+        comment = out if node.type not in ("Add", "Concat") else f"{nid}: {out}"
+        if uses[nid] == 0 and nid != analysis.output:
+            comment += " (unused: not on the way to the output)"
+        target = f"{held[nid]} = "
+        if node.type == "Add":
+            lines += _sum_statement(body, target, args, comment)
+        elif node.type == "Concat":
+            cat = _Seq("(", [_Seq("[", args, "]", explode=True), "dim=1"], ")")
+            lines += _statement(body, target, "torch.cat", cat, comment)
+        else:
+            lines += _statement(body, target, f"self.{nid}", _Seq("(", args, ")"), comment)
+    lines.append(f"{body}return {held[analysis.output]}")
+    return lines
+
+
+# --- layout: black's rules for the few shapes of statement the file has -------------------------
+
+@dataclass(frozen=True)
+class _Seq:
+    """A bracketed, comma-separated sequence: a call's arguments or a list literal.
+
+    ``explode``: once split, one item per line with a trailing comma (black does this for
+    collection literals, and keeps a call's arguments on one line when they fit).
+    """
+
+    open: str
+    items: list[Any]
+    close: str
+    explode: bool = False
+
+    def flat(self) -> str:
+        return self.open + ", ".join(_flat(i) for i in self.items) + self.close
+
+
+def _flat(item: str | _Seq) -> str:
+    return item if isinstance(item, str) else item.flat()
+
+
+def _fits(line: str) -> bool:
+    return len(line) <= LINE_LENGTH
+
+
+def _statement(indent: str, target: str, call: str, seq: _Seq, comment: str = "") -> list[str]:
+    """``target`` + ``call`` + ``seq`` as one line if it fits (comment included), else split as black does."""
+    suffix = f"  # {comment}" if comment else ""
+    one_line = f"{indent}{target}{call}{seq.flat()}"
+    if _fits(one_line + suffix):
+        return [one_line + suffix]
+    above = [f"{indent}# {comment}"] if comment else []
+    inner = indent + INDENT
+    if not _fits(f"{indent}{target}{call}{seq.open}") and _fits(f"{inner}{call}{seq.flat()}"):
+        # A long target leaves no room to open the call: black wraps the whole right-hand side instead.
+        return above + [f"{indent}{target}(", f"{inner}{call}{seq.flat()}", f"{indent})"]
+    return above + _split(indent, target + call, seq, "")
+
+
+def _split(indent: str, head: str, seq: _Seq, tail: str) -> list[str]:
+    line = f"{indent}{head}{seq.flat()}{tail}"
+    if _fits(line) or not seq.items:
+        return [line]
+    inner = indent + INDENT
+    body = ", ".join(_flat(i) for i in seq.items)
+    if not seq.explode and _fits(inner + body):
+        middle = [inner + body]
+    else:
+        middle = [piece for item in seq.items for piece in
+                  (_split(inner, "", item, ",") if isinstance(item, _Seq) else [f"{inner}{item},"])]
+    return [f"{indent}{head}{seq.open}", *middle, f"{indent}{seq.close}{tail}"]
+
+
+def _sum_statement(indent: str, target: str, terms: list[str], comment: str) -> list[str]:
+    expression = " + ".join(terms)
+    if _fits(f"{indent}{target}{expression}  # {comment}"):
+        return [f"{indent}{target}{expression}  # {comment}"]
+    inner = indent + INDENT
+    middle = [inner + expression] if _fits(inner + expression) else \
+        [inner + terms[0], *(f"{inner}+ {t}" for t in terms[1:])]
+    return [f"{indent}# {comment}", f"{indent}{target}(", *middle, f"{indent})"]
+
+
+# --- text --------------------------------------------------------------------------------------
+
+def _file_docstring(design: Design, analysis: Analysis, name: str, weights_file: str | None) -> str:
+    c, h, w = design.input.shape
+    facts = [
+        f"Input: {c}×{h}×{w} (channels × height × width); a batch is (N, {c}, {h}, {w}).",
+        f"Output: {shape(analysis.output_shape)} per image.",
+        _classes_line(design.classes),
+        f"Parameters: {grouped(analysis.params)}; multiply-accumulates per image: {grouped(analysis.macs)}.",
+    ]
+    text = [f"{design.name.strip() or 'Untitled'}: exported from convviz as plain PyTorch.", ""]
+    text += [wrapped for fact in facts for wrapped in textwrap.wrap(fact, LINE_LENGTH - 4, subsequent_indent=INDENT)]
+    weights = py_string(weights_file or "weights.pt")
+    text += [
+        "",
+        "Build it and load the weights exported with it (no convviz needed):",
+        "",
+        f"    model = {name}()",
+        f"    checkpoint = torch.load({weights}, weights_only=True)",
+        '    model.load_state_dict(checkpoint["state_dict"])',
+        "    model.eval()",
+    ]
+    return '"""' + "\n".join(_doc_text(line) for line in text) + '\n"""'
+
+
+def _classes_line(classes: list[str]) -> str:
+    if not classes:
+        return "Classes: not named."
+    shown = ", ".join(c.strip() for c in classes[:_CLASSES_SHOWN])
+    more = f", … ({len(classes)} in all, see CLASSES)" if len(classes) > _CLASSES_SHOWN else ""
+    return f"Classes ({len(classes)}): {shown}{more}."
+
+
+def _doc_text(text: str) -> str:
+    """One line of user text, safe inside a triple-quoted docstring: it reads back exactly as shown."""
+    text = "".join(ch if ch.isprintable() else " " for ch in text).replace("\\", "\\\\")
+    return re.sub(r'"(?=")', r'\\"', text)  # no run of quotes can close the docstring
+
+
+def py_string(text: str) -> str:
+    """A Python string literal for ``text`` (``ast.literal_eval`` gives ``text`` back).
+
+    Quotes as black would choose them: double, unless single quotes need fewer escapes.
+    """
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    out = []
+    for ch in text:
+        if ch in ("\\", quote):
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(repr(ch)[1:-1])  # \n, \t, \x00, \u2028, a lone surrogate: all escaped
+    return quote + "".join(out) + quote
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, str):
+        return py_string(value)
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_value(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)

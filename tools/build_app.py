@@ -1,0 +1,88 @@
+"""Build the one-folder convviz application with PyInstaller (``convviz.spec``), then smoke-run it.
+
+    python tools/build_app.py [--dist DIR] [--work DIR] [--no-build]
+
+The smoke runs happen outside the source tree, so the binary must find everything (templates,
+the Qt offscreen platform, torch) inside its own folder:
+
+- ``convviz --screenshot out.png`` must exit 0 and write a PNG (the start time is measured here);
+- ``convviz summary lenet5`` must print the template's totals (bundled assets);
+- ``convviz export lenet5 --to lenet5.pt2`` must succeed (torch and torch.export bundled).
+
+Prints the folder's size and the start time; exit status 0 only when everything passed.
+Needs PyInstaller in the environment (``pip install pyinstaller``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def build(dist: Path, work: Path) -> None:
+    subprocess.run([sys.executable, "-m", "PyInstaller", str(ROOT / "convviz.spec"), "--noconfirm",
+                    "--distpath", str(dist), "--workpath", str(work)], check=True, cwd=ROOT)
+
+
+def folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def run_binary(binary: Path, args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess, float]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    started = time.perf_counter()
+    result = subprocess.run([str(binary), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    return result, time.perf_counter() - started
+
+
+def smoke(binary: Path) -> tuple[list[str], float]:
+    """The problems found (empty: all good) and the seconds from launch to exit of --screenshot."""
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="convviz-smoke-") as scratch:
+        cwd = Path(scratch)
+        shot = cwd / "out.png"
+        result, start_time = run_binary(binary, ["--screenshot", str(shot)], cwd)
+        if result.returncode != 0 or not shot.is_file() or shot.read_bytes()[:8] != PNG_SIGNATURE:
+            problems.append(f"--screenshot: exit {result.returncode}, no PNG: {result.stderr.strip()[-500:]}")
+        result, _ = run_binary(binary, ["summary", "lenet5"], cwd)
+        if result.returncode != 0 or "61,706" not in result.stdout:
+            problems.append(f"summary lenet5: exit {result.returncode}: {result.stderr.strip()[-500:]}")
+        result, _ = run_binary(binary, ["export", "lenet5", "--to", "lenet5.pt2"], cwd)
+        if result.returncode != 0 or not (cwd / "lenet5.pt2").is_file():
+            problems.append(f"export lenet5 --to lenet5.pt2: exit {result.returncode}: {result.stderr.strip()[-500:]}")
+    return problems, start_time
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dist", type=Path, default=ROOT / "build" / "app" / "dist")
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "app" / "work")
+    parser.add_argument("--no-build", action="store_true", help="smoke-run an existing build")
+    args = parser.parse_args(argv)
+    if not args.no_build:
+        started = time.perf_counter()
+        build(args.dist, args.work)
+        print(f"build time: {time.perf_counter() - started:.0f} s")
+    folder = args.dist / "convviz"
+    binary = folder / ("convviz.exe" if os.name == "nt" else "convviz")
+    if not binary.is_file():
+        print(f"no binary at {binary}", file=sys.stderr)
+        return 1
+    print(f"folder: {folder} ({folder_size(folder) / 2**20:.0f} MiB)")
+    problems, start_time = smoke(binary)
+    print(f"start time (launch to exit of --screenshot): {start_time:.2f} s")
+    for problem in problems:
+        print(f"smoke run failed: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
