@@ -42,7 +42,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    acts = feature_maps(network.model, prepared)
+    acts = feature_maps(network, prepared)
     for node_id in nodes:
         shown = feature_mosaic(acts[node_id])
         written.append(save_png(shown.image, out / f"features_{node_id}.png", levels=shown.levels,

@@ -50,8 +50,8 @@ class PreparedImage:
     display: np.ndarray
     #: (width, height) of the original image.
     source_size: tuple[int, int]
-    #: (left, top, right, bottom) of the centre crop, in original pixels (floats).
-    crop_box: tuple[float, float, float, float]
+    #: (left, top, right, bottom) of the centre crop, in original pixels.
+    crop_box: tuple[int, int, int, int]
 
 
 def load_image(source: ImageSource, *, name: str | None = None, max_pixels: int = MAX_PIXELS) -> Image.Image:
@@ -96,7 +96,8 @@ def prepare_image(source: ImageSource | Image.Image, shape: Sequence[int], mean:
 
     image = load_image(source, name=label, max_pixels=max_pixels)
     box = centre_crop_box(image.size, (width, height))
-    resized = image.resize((width, height), Image.Resampling.BILINEAR, box=box, reducing_gap=3.0)
+    # Crop first: resize(box=…) would let the filter read pixels outside the box at its edges.
+    resized = image.crop(box).resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
     pixels = _as_float(resized, BACKGROUNDS[background])
     pixels = _to_channels(pixels, channels)
     display = np.ascontiguousarray(pixels if channels == 3 else pixels[..., 0], dtype=np.float32)
@@ -112,15 +113,15 @@ def normalized_value(value: float, mean: Sequence[float], std: Sequence[float], 
     return torch.from_numpy((value - mean_t) / std_t)
 
 
-def centre_crop_box(size: tuple[int, int], target: tuple[int, int]) -> tuple[float, float, float, float]:
-    """(left, top, right, bottom): the largest centred box of the target's aspect ratio."""
+def centre_crop_box(size: tuple[int, int], target: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom): the largest centred box of the target's aspect ratio (to the pixel)."""
     w, h = size
     tw, th = target
     if w * th > h * tw:  # wider than the target: crop the sides
-        cw = h * tw / th
-        return ((w - cw) / 2, 0.0, (w + cw) / 2, float(h))
-    ch = w * th / tw
-    return (0.0, (h - ch) / 2, float(w), (h + ch) / 2)
+        cw = max(1, round(h * tw / th))
+        return ((w - cw) // 2, 0, (w - cw) // 2 + cw, h)
+    ch = max(1, round(w * th / tw))
+    return (0, (h - ch) // 2, w, (h - ch) // 2 + ch)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def probabilities(network: Network, output: torch.Tensor | np.ndarray) -> np.nda
     """Class probabilities from the model's output (a batch (N, K) or one image (K,)): the output
     itself when the network ends in a Softmax, else the softmax of it."""
     _, is_softmax = score_node(network)
-    t = torch.as_tensor(np.asarray(output) if isinstance(output, np.ndarray) else output.detach()).float()
+    t = torch.tensor(output, dtype=torch.float32) if isinstance(output, np.ndarray) else output.detach().float()
     return (t if is_softmax else torch.softmax(t, dim=-1)).cpu().numpy()
 
 

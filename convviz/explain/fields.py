@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ..analysis import ReceptiveField
+from ..analysis.layers import hw
 from ..data.images import PreparedImage
 from ..model import Add, Concat
 from .errors import ExplainError
@@ -225,10 +226,10 @@ def _conv(module: nn.Conv2d, region: _Region, in_shape: tuple[int, ...], exact: 
 
 
 def _pool(module: nn.Module, region: _Region, in_shape: tuple[int, ...], exact: bool) -> _Region:
-    kernel = _pair(module.kernel_size)
-    stride = _pair(module.stride if module.stride is not None else module.kernel_size)
-    padding = _pair(module.padding)
-    dilation = _pair(getattr(module, "dilation", 1))
+    kernel = hw(module.kernel_size)
+    stride = hw(module.stride if module.stride is not None else module.kernel_size)
+    padding = hw(module.padding)
+    dilation = hw(getattr(module, "dilation", 1))
     spread = _spread(region, kernel, stride, padding, dilation)
     return _fold(spread, in_shape[1:], "zeros") if exact else spread
 
@@ -355,6 +356,3 @@ def _bbox(region: _Region) -> Box:
     return Box(region.top + int(rows[0]), region.left + int(cols[0]),
                region.top + int(rows[-1]), region.left + int(cols[-1]))
 
-
-def _pair(value) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))

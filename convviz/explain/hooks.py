@@ -128,8 +128,10 @@ class Activations(Mapping):
         return self._tensors[node_id]
 
 
-def feature_maps(model: nn.Module, image: torch.Tensor | PreparedImage, nodes: Iterable[str] | None = None) -> Activations:
-    """One forward pass (no autograd) capturing the output of every node, or of ``nodes``."""
+def feature_maps(network, image: torch.Tensor | PreparedImage, nodes: Iterable[str] | None = None) -> Activations:
+    """One forward pass (no autograd) capturing the output of every node, or of ``nodes``.
+    ``network``: a ``Network`` or a built model."""
+    model = getattr(network, "model", network)
     batch = as_batch(image)
     with torch.inference_mode(), capture(model, nodes) as store:
         model(batch)

@@ -91,7 +91,7 @@ def _scaled(tiles: np.ndarray, scale: str, symmetric: bool) -> tuple[np.ndarray,
     if scale == "shared":
         if symmetric:
             return tiles, (-float(m), float(m)) if m > 0 else (-1.0, 1.0)
-        return tiles, (float(low), float(low + span)) if span > 0 else (float(low), float(low) + 1.0)
+        return tiles, (float(low), float(high)) if span > 0 else (float(low), float(low) + 1.0)
     shape = (-1,) + (1,) * (tiles.ndim - 1)
     if symmetric:
         m = m.reshape(shape)
@@ -156,7 +156,7 @@ def channel_strip(activations: Mapping[str, np.ndarray], channel: int, nodes: Se
 
 
 def _resize(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    t = torch.from_numpy(np.ascontiguousarray(plane, dtype=np.float32))[None, None]
+    t = torch.tensor(plane, dtype=torch.float32)[None, None]  # a copy: activations are read-only
     mode = "area" if plane.shape[0] > size[0] or plane.shape[1] > size[1] else "nearest-exact"
     return F.interpolate(t, size=size, mode=mode)[0, 0].numpy()
 

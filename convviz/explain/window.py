@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..analysis.layers import hw
 from .errors import ExplainError
 from .hooks import Activations
 from .network import Network
@@ -173,10 +174,10 @@ def _geometry(module: nn.Module, kind: str, in_shape, out_shape, out_channels: i
         return WindowGeometry(kind, tuple(module.kernel_size), tuple(module.stride), tuple(module.dilation),
                               (top, left, bottom, right), size, tuple(out_shape), in_shape[0], out_channels,
                               module.groups, padding_mode=module.padding_mode)
-    kernel = _pair(module.kernel_size)
-    stride = _pair(module.stride) if module.stride else kernel
-    pad = _pair(module.padding)
-    dilation = _pair(getattr(module, "dilation", 1))
+    kernel = hw(module.kernel_size)
+    stride = hw(module.stride) if module.stride else kernel
+    pad = hw(module.padding)
+    dilation = hw(getattr(module, "dilation", 1))
     return WindowGeometry(kind, kernel, stride, dilation, (pad[0], pad[1], pad[0], pad[1]), size, tuple(out_shape),
                           in_shape[0], out_channels, ceil_mode=module.ceil_mode,
                           count_include_pad=getattr(module, "count_include_pad", True),
@@ -199,10 +200,6 @@ def _padded_input(x: torch.Tensor, g: WindowGeometry, module: nn.Module) -> tupl
         padded = np.pad(x[0].numpy(), ((0, 0), (top, bottom), (left, right)), constant_values=fill)
     padded = np.pad(padded, ((0, 0), (0, extra_h), (0, extra_w)), constant_values=np.nan)
     return padded.astype(np.float32), (top, left)
-
-
-def _pair(value) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
 def window_animation(network: Network, activations: Activations, node_id: str, out_channel: int = 0) -> WindowAnimation:
