@@ -149,6 +149,9 @@ def test_only_conv_and_pool_nodes_animate():
     animation = window_animation(network, acts, "pool1", out_channel=2)
     np.testing.assert_array_equal(animation.input, acts["relu1"])
     np.testing.assert_array_equal(animation.output, acts["pool1"][2])
+    conv = window_animation(network, acts, "conv2", out_channel=5)  # on captured (inference-mode) tensors
+    frame = conv.frame(17)
+    assert close(frame.value, float(acts["conv2"][5].flat[17]), float(np.abs(frame.products).sum()))
     with pytest.raises(ExplainError, match="Conv2d, MaxPool2d and AvgPool2d"):
         window_animation(network, acts, "relu1")
     with pytest.raises(ExplainError, match="out of range"):

@@ -15,7 +15,6 @@ script's output.
 from __future__ import annotations
 
 import io
-import math
 import sys
 from collections.abc import Callable
 from pathlib import Path

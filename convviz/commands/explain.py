@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from ..cli import CommandError
@@ -28,7 +29,9 @@ def register(commands) -> None:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from ..explain import ExplainError, feature_maps, feature_mosaic, filter_mosaic, grad_cam, open_network, score_node
+    from ..atomic import atomic_write_text
+    from ..explain import (ExplainError, feature_maps, feature_mosaic, filter_mosaic, grad_cam, open_network,
+                           score_node, top_predictions)
     from ..explain.render import overlay, save_png
 
     if args.top_k < 1:
@@ -61,18 +64,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
     except ExplainError as exc:
         print(f"no class predictions: {exc}")
     else:
-        cams = grad_cam(network, prepared, node_id=args.cam_node, top_k=args.top_k)
-        ranked = sorted(range(len(cams.probabilities)), key=lambda i: -float(cams.probabilities[i]))
-        names = network.class_names
-        report["predictions"] = [{"index": i, "name": names[i], "probability": float(cams.probabilities[i])}
-                                 for i in ranked]
+        cams = grad_cam(network, prepared, node_id=args.cam_node, top_k=1)
+        ranked = top_predictions(network, cams.probabilities, len(cams.probabilities))
+        report["predictions"] = [asdict(p) for p in ranked]
         top = cams.predictions[0]
         written.append(save_png(overlay(prepared.display, cams.maps[0]), out / "gradcam.png"))
         report["grad_cam"] = {"node": cams.node_id, "class": top.name, "index": top.index, "file": "gradcam.png"}
-        for p in cams.predictions:
+        for p in ranked[:args.top_k]:
             print(f"{p.probability:8.2%}  {p.name}")
-    from ..atomic import atomic_write_text
-
     atomic_write_text(out / "predictions.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     written.append(out / "predictions.json")
     if not network.trained:
