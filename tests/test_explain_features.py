@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -92,6 +94,34 @@ def test_captures_of_two_threads_do_not_mix():
     for t in threads:
         t.join()
     assert results[0].max() == 0 and results[1].min() == 1
+
+
+FAULTS = """
+import resource, sys, torch
+from convviz.design import InputSpec, load_template
+from convviz.explain import feature_maps, keep_freed_memory, network_from_design
+if sys.argv[1] == "keep":
+    assert keep_freed_memory()
+design = load_template("default")
+design.set_input_spec(InputSpec(1, 128, 128))
+network, image = network_from_design(design), torch.rand(1, 1, 128, 128)
+for _ in range(3):
+    feature_maps(network, image)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(3):
+    feature_maps(network, image)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 3)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_keeping_freed_memory_stops_the_page_faults_of_captures():
+    faults = {}
+    for how in ("plain", "keep"):
+        result = subprocess.run([sys.executable, "-c", FAULTS, how], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        faults[how] = int(result.stdout)
+    assert faults["keep"] * 5 < faults["plain"], faults
 
 
 def test_only_the_asked_nodes_are_captured():

@@ -9,7 +9,7 @@ from .cam import ClassMaps, Prediction, default_cam_node, grad_cam, predictions,
 from .errors import Cancelled, ExplainError
 from .fields import Box, UnitField, effective_field, unit_field
 from .filters import FilterMosaic, filter_mosaic
-from .hooks import Activations, as_batch, capture, feature_maps, run_to
+from .hooks import Activations, as_batch, capture, feature_maps, keep_freed_memory, run_to
 from .mosaic import ChannelStats, ChannelStrip, Mosaic, channel_stats, channel_strip, feature_mosaic, mosaic
 from .network import Network, network_from_design, open_network
 from .occlusion import OcclusionMap, occlusion_map
@@ -19,7 +19,7 @@ __all__ = [
     "Activations", "Box", "Cancelled", "ChannelStats", "ChannelStrip", "ClassMaps", "ExplainError", "FilterMosaic",
     "Mosaic", "Network", "OcclusionMap", "Prediction", "UnitField", "WindowAnimation", "WindowFrame",
     "WindowGeometry", "as_batch", "capture", "channel_stats", "channel_strip", "default_cam_node",
-    "effective_field", "feature_maps", "feature_mosaic", "filter_mosaic", "grad_cam", "mosaic", "network_from_design",
-    "occlusion_map", "open_network", "predictions", "probabilities", "run_to", "score_node", "top_predictions",
-    "unit_field", "window_animation",
+    "effective_field", "feature_maps", "feature_mosaic", "filter_mosaic", "grad_cam", "keep_freed_memory",
+    "mosaic", "network_from_design", "occlusion_map", "open_network", "predictions", "probabilities", "run_to",
+    "score_node", "top_predictions", "unit_field", "window_animation",
 ]

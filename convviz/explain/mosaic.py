@@ -65,39 +65,45 @@ def mosaic(tiles: np.ndarray, *, scale: str = "tile", symmetric: bool = False, g
     if tiles.ndim not in (3, 4) or (tiles.ndim == 4 and tiles.shape[3] != 3) or tiles.shape[0] == 0:
         raise ExplainError(f"a mosaic needs tiles of shape (N, h, w) or (N, h, w, 3), got {tiles.shape}")
     count, th, tw = tiles.shape[:3]
-    shown, levels = _scaled(tiles, scale, symmetric)
+    factor, offset, levels = _scaling(tiles, scale, symmetric)
     if cols is None:
         cols = min(count, max(1, math.ceil(math.sqrt(count * th / tw))))
     rows = math.ceil(count / cols)
     height, width = rows * (th + gap) - gap, cols * (tw + gap) - gap
     image = np.full((height, width) + tiles.shape[3:], gap_value, dtype=np.float32)
     result = Mosaic(image, levels, count, rows, cols, (th, tw), gap)
-    for index in range(count):
+    for index in range(count):  # scaled straight into place: no full-size temporaries
         top, left = result.origin(index)
-        image[top:top + th, left:left + tw] = shown[index]
+        view = image[top:top + th, left:left + tw]
+        np.multiply(tiles[index], factor[index], out=view)
+        view += offset[index]
     return result
 
 
-def _scaled(tiles: np.ndarray, scale: str, symmetric: bool) -> tuple[np.ndarray, tuple[float, float]]:
-    finite = np.isfinite(tiles)  # an inf from a diverged model must not set the scale
+def _scaling(tiles: np.ndarray, scale: str, symmetric: bool) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """Per tile, shown = tile·factor + offset; and the levels."""
     axes = tuple(range(1, tiles.ndim)) if scale == "tile" else None
-    if symmetric:
-        m = np.max(np.abs(tiles), axis=axes, initial=0.0, where=finite)
-    else:
+    low, high = tiles.min(axis=axes), tiles.max(axis=axes)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):  # an inf from a diverged model: scale the rest
+        finite = np.isfinite(tiles)
         low = np.min(tiles, axis=axes, initial=np.inf, where=finite)
         high = np.max(tiles, axis=axes, initial=-np.inf, where=finite)
-        low = np.where(np.isfinite(low), low, 0.0)
-        span = np.where(high >= low, high - low, 0.0)
+        low, high = np.where(np.isfinite(low), low, 0.0), np.where(np.isfinite(high), high, 0.0)
+    count = tiles.shape[0]
     if scale == "shared":
         if symmetric:
-            return tiles, (-float(m), float(m)) if m > 0 else (-1.0, 1.0)
-        return tiles, (float(low), float(high)) if span > 0 else (float(low), float(low) + 1.0)
-    shape = (-1,) + (1,) * (tiles.ndim - 1)
+            m = float(max(abs(low), abs(high)))
+            levels = (-m, m) if m > 0 else (-1.0, 1.0)
+        else:
+            levels = (float(low), float(high)) if high > low else (float(low), float(low) + 1.0)
+        return np.ones(count, np.float32), np.zeros(count, np.float32), levels
     if symmetric:
-        m = m.reshape(shape)
-        return tiles / (2 * np.where(m > 0, m, 1.0)) + 0.5, (0.0, 1.0)
-    low, span = low.reshape(shape), span.reshape(shape)
-    return np.where(span > 0, (tiles - low) / np.where(span > 0, span, 1.0), 0.0), (0.0, 1.0)
+        m = np.maximum(np.abs(low), np.abs(high))
+        factor = np.where(m > 0, 0.5 / np.where(m > 0, m, 1.0), 0.0)
+        return factor.astype(np.float32), np.full(count, 0.5, np.float32), (0.0, 1.0)
+    span = high - low
+    factor = np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 0.0).astype(np.float32)
+    return factor, (-low * factor).astype(np.float32), (0.0, 1.0)
 
 
 def map_tiles(activation: np.ndarray) -> np.ndarray:
