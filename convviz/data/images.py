@@ -1,0 +1,254 @@
+"""A user's image as the model's input: decode safely, fit to the design's input, normalise.
+
+One path serves files, bytes, clipboard arrays and the bundled samples, so every view explains
+exactly the pixels the model saw. The choices, fixed so they never vary between views:
+
+- transparency is composited on **white** (a drawing with a transparent background looks as it
+  does in an image viewer); pass ``background="black"`` for white-on-black data such as MNIST;
+- the aspect ratio is kept by a **centre crop** to the input's aspect, then a bilinear
+  (antialiased) resize: nothing is padded, nothing is stretched;
+- 1-channel designs get the ITU-R 601 luma of a colour image; 3-channel designs get a grey image
+  repeated on all three channels; 16-bit images are scaled by 1/65535 (not clipped at 255);
+- ``mean``/``std`` (one value, or one per channel) normalise after the fit; none means identity.
+
+Every failure is an ``ImageError`` with one line naming the image and what to do.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+#: Images with more pixels are refused before decoding (a small file can claim a huge size).
+MAX_PIXELS = 40_000_000
+
+BACKGROUNDS = {"white": 1.0, "black": 0.0}
+
+ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, Image.Image]
+
+
+class ImageError(ValueError):
+    """An image that cannot be used, in one line: which image and why."""
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """An image as the model sees it, and as the views show it."""
+
+    #: (1, C, H, W) float32, normalised: what the model is given.
+    tensor: torch.Tensor
+    #: (H, W) for 1 channel or (H, W, 3) for 3, float32 in [0, 1]: the same pixels before normalisation.
+    display: np.ndarray
+    #: (width, height) of the original image.
+    source_size: tuple[int, int]
+    #: (left, top, right, bottom) of the centre crop, in original pixels.
+    crop_box: tuple[int, int, int, int]
+
+
+def load_image(source: ImageSource, *, name: str | None = None, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode ``source`` (path, bytes, a Pillow image or an H×W[×C] array) into one of the modes
+    L, LA, RGB, RGBA, I (16-bit values) or F, refusing huge images before their pixels are decoded."""
+    label = name or _label(source)
+    if isinstance(source, Image.Image):
+        image = source
+    elif isinstance(source, np.ndarray):
+        image = _from_array(source, label)
+    else:
+        image = _open(source, label)
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise ImageError(f"{label}: the image is empty ({width}×{height} pixels)")
+    if width * height > max_pixels:
+        raise ImageError(f"{label}: {width}×{height} pixels is too large (the limit is {max_pixels:,} pixels); "
+                         "scale it down first")
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"{label}: the image is truncated or corrupt ({_first_line(exc)})") from None
+    return _standard_mode(image)
+
+
+def prepare_image(source: ImageSource | Image.Image, shape: Sequence[int], mean: Sequence[float] = (),
+                  std: Sequence[float] = (), *, background: str = "white", name: str | None = None,
+                  max_pixels: int = MAX_PIXELS) -> PreparedImage:
+    """``source`` fitted to ``shape`` = (C, H, W) (a design's ``input.shape``) and normalised."""
+    label = name or _label(source)
+    channels, height, width = (int(v) for v in shape)
+    if channels not in (1, 3):
+        raise ImageError(f"the design's input has {channels} channels; an image gives 1 (grey) or 3 (RGB), "
+                         "so set the input to 1 or 3 channels to explain it with an image")
+    if background not in BACKGROUNDS:
+        raise ImageError(f"background must be one of {', '.join(BACKGROUNDS)}, not {background!r}")
+    mean_t = _per_channel(mean, channels, 0.0, "mean")
+    std_t = _per_channel(std, channels, 1.0, "std")
+    if np.any(std_t <= 0):
+        raise ImageError(f"std must be positive, got {list(map(float, std))}")
+
+    image = load_image(source, name=label, max_pixels=max_pixels)
+    box = centre_crop_box(image.size, (width, height))
+    # Crop first: resize(box=…) would let the filter read pixels outside the box at its edges.
+    resized = image.crop(box).resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    pixels = _as_float(resized, BACKGROUNDS[background])
+    pixels = _to_channels(pixels, channels)
+    display = np.ascontiguousarray(pixels if channels == 3 else pixels[..., 0], dtype=np.float32)
+    chw = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
+    tensor = ((chw - torch.from_numpy(mean_t)[:, None, None]) / torch.from_numpy(std_t)[:, None, None])
+    return PreparedImage(tensor.unsqueeze(0).contiguous(), display, image.size, box)
+
+
+def normalized_value(value: float, mean: Sequence[float], std: Sequence[float], channels: int) -> torch.Tensor:
+    """The normalised (C,) tensor of a uniform display value, e.g. the grey 0.5 of an occluding patch."""
+    mean_t = _per_channel(mean, channels, 0.0, "mean")
+    std_t = _per_channel(std, channels, 1.0, "std")
+    return torch.from_numpy((value - mean_t) / std_t)
+
+
+def centre_crop_box(size: tuple[int, int], target: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom): the largest centred box of the target's aspect ratio (to the pixel)."""
+    w, h = size
+    tw, th = target
+    if w * th > h * tw:  # wider than the target: crop the sides
+        cw = max(1, round(h * tw / th))
+        return ((w - cw) // 2, 0, (w - cw) // 2 + cw, h)
+    ch = max(1, round(w * th / tw))
+    return (0, (h - ch) // 2, w, (h - ch) // 2 + ch)
+
+
+@dataclass(frozen=True)
+class SampleImage:
+    name: str
+    #: An importlib.resources Traversable (a Path in ordinary installs); ``prepare_image`` takes it.
+    path: Any
+
+
+def sample_images() -> list[SampleImage]:
+    """The images shipped in ``assets/samples`` (drawn by tools/make_samples.py), sorted by name."""
+    folder = resources.files("convviz.assets").joinpath("samples")
+    found = [SampleImage(entry.name.rsplit(".", 1)[0], entry)
+             for entry in folder.iterdir() if entry.name.endswith(".png")]
+    return sorted(found, key=lambda s: s.name)
+
+
+# --- decoding ------------------------------------------------------------------------------------
+
+def _open(source: Any, label: str) -> Image.Image:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif hasattr(source, "read_bytes"):  # Path or importlib.resources Traversable
+        try:
+            data = source.read_bytes()
+        except FileNotFoundError:
+            raise ImageError(f"{label}: no such file") from None
+        except OSError as exc:
+            raise ImageError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+    else:
+        return _open(Path(source), label)
+    if not data:
+        raise ImageError(f"{label}: the file is empty")
+    try:
+        return Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{label}: refused: {_first_line(exc)}; scale it down first") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{label}: not an image Pillow can read (PNG, JPEG, BMP, GIF, TIFF, WebP…)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"{label}: the image is truncated or corrupt ({_first_line(exc)})") from None
+
+
+def _from_array(array: np.ndarray, label: str) -> Image.Image:
+    """A clipboard or numpy image: H×W or H×W×{1,2,3,4} (grey, grey+alpha, RGB, RGBA)."""
+    a = np.asarray(array)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (2, 3, 4)):
+        raise ImageError(f"{label}: an image array must be H×W, H×W×3 (RGB) or H×W×4 (RGBA), not {a.shape}")
+    if a.dtype == np.uint16 and a.ndim == 2:
+        return Image.fromarray(a.astype(np.int32))  # mode I: 16-bit values kept
+    if a.dtype.kind == "f":
+        a = np.clip(np.nan_to_num(a), 0.0, 1.0) * 255.0 + 0.5
+    elif a.dtype == np.uint16:
+        a = a / 257.0 + 0.5
+    elif a.dtype == np.bool_:
+        a = a * 255
+    elif a.dtype != np.uint8:
+        raise ImageError(f"{label}: image arrays must hold uint8, uint16 or floats in [0, 1], not {a.dtype}")
+    return Image.fromarray(np.ascontiguousarray(a.astype(np.uint8)))  # L, LA, RGB or RGBA by shape
+
+
+def _standard_mode(image: Image.Image) -> Image.Image:
+    mode = image.mode
+    if mode in ("L", "LA", "RGB", "RGBA", "I", "F"):
+        return image
+    if mode == "1":
+        return image.convert("L")
+    if mode == "P":
+        return image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if mode in ("PA", "RGBa"):
+        return image.convert("RGBA")
+    if mode == "La":
+        return image.convert("LA")
+    if mode.startswith("I;16"):
+        return image.convert("I")
+    return image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX …
+
+
+def _as_float(image: Image.Image, background: float) -> np.ndarray:
+    """H×W×C float32 in [0, 1], C = 1 or 3, transparency composited on ``background``."""
+    a = np.asarray(image, dtype=np.float32)
+    if image.mode == "I":
+        a = a / 65535.0
+    elif image.mode != "F":
+        a = a / 255.0
+    a = np.clip(a, 0.0, 1.0)
+    if a.ndim == 2:
+        a = a[..., None]
+    if image.mode in ("LA", "RGBA"):
+        colour, alpha = a[..., :-1], a[..., -1:]
+        a = colour * alpha + background * (1.0 - alpha)
+    return a
+
+
+def _to_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
+    have = pixels.shape[2]
+    if have == channels:
+        return pixels
+    if channels == 1:
+        luma = pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        return luma[..., None]
+    return np.repeat(pixels, 3, axis=2)
+
+
+def _per_channel(values: Sequence[float], channels: int, default: float, what: str) -> np.ndarray:
+    vals = [float(v) for v in values]
+    if not vals:
+        vals = [default]
+    if len(vals) == 1:
+        vals = vals * channels
+    if len(vals) != channels:
+        raise ImageError(f"{what} has {len(vals)} values but the input has {channels} channels")
+    return np.asarray(vals, dtype=np.float32)
+
+
+def _label(source: Any) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    if hasattr(source, "name") and isinstance(getattr(source, "name"), str) and not isinstance(source, Image.Image):
+        return source.name
+    if isinstance(source, np.ndarray):
+        return "the pasted image"
+    return "the image"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

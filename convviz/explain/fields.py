@@ -1,0 +1,358 @@
+"""Receptive fields of one unit: theoretical (from the layers' geometry) and effective (gradients).
+
+The theoretical field is found by walking the graph backwards from the unit through the actual
+modules (kernel, stride, padding, dilation, groups, ceil_mode, adaptive windows, merges), carrying
+the set of units that can influence it on every map upstream. Two walks are made:
+
+- ``boxes``: the textbook field. Padding positions are followed further back as if they were
+  units, so the rectangle may extend beyond a map (into its padding). For a chain it is exactly
+  the analysis' ``ReceptiveField.window``; at a merge it is the union of the branches' rectangles.
+- ``masks``: the exact set of real units (inside each map) that can change the unit's value when
+  every weight is non-zero — what a gradient can reach. Zero padding ends a path; reflect,
+  replicate and circular padding fold it onto the real cells they copy. Dilation gaps, strides
+  larger than kernels and channel-specific paths (groups, Concat, pooling) are kept exactly.
+
+Coordinates: (row, col) of each map, row 0 at the top; ``Box`` bounds are inclusive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..analysis import ReceptiveField
+from ..analysis.layers import hw
+from ..data.images import PreparedImage
+from ..model import Add, Concat
+from .errors import ExplainError
+from .hooks import as_batch, run_to
+from .network import Network, require_node
+
+#: Modules whose output unit (c, y, x) depends on input unit (c, y, x) only.
+POINTWISE = (nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh,
+             nn.Dropout, nn.Dropout2d, nn.Identity)
+
+
+@dataclass(frozen=True)
+class Box:
+    """Inclusive bounds in a map's (row, col) coordinates; may lie partly outside the map."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top + 1
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left + 1
+
+    def clipped(self, height: int, width: int) -> Box | None:
+        """The part inside a height×width map (None when none is)."""
+        box = Box(max(self.top, 0), max(self.left, 0), min(self.bottom, height - 1), min(self.right, width - 1))
+        return box if box.top <= box.bottom and box.left <= box.right else None
+
+
+@dataclass(frozen=True)
+class UnitField:
+    node_id: str
+    #: (y, x) of the unit in its map ((0, 0) for a vector node).
+    unit: tuple[int, int]
+    #: The unit's channel (feature index for a vector node), or None for "any channel at (y, x)".
+    channel: int | None
+    #: Textbook rectangle on every map node upstream (the node itself and the input included).
+    boxes: dict[str, Box]
+    #: Exact set of influencing real units on every map node upstream: (H, W) bool.
+    masks: dict[str, np.ndarray]
+    input_id: str
+    #: The analysis' field of the node (size, jump, start relative to the input), if it has one.
+    formula: ReceptiveField | None
+
+    @property
+    def input_box(self) -> Box:
+        return self.boxes[self.input_id]
+
+    @property
+    def input_mask(self) -> np.ndarray:
+        return self.masks[self.input_id]
+
+    @property
+    def formula_box(self) -> Box | None:
+        """The analysis' rectangle for this unit (``formula.window``), when it is whole pixels."""
+        if self.formula is None:
+            return None
+        corners = self.formula.window(*self.unit)
+        if not all(float(v).is_integer() for v in corners):
+            return None
+        return Box(*(int(v) for v in corners))
+
+    @property
+    def formula_exact(self) -> bool:
+        """True when the analysis' size/jump/start describe this unit's rectangle exactly
+        (chains; not after a merge of unequal branches or an adaptive pool with uneven windows)."""
+        return self.formula_box == self.input_box
+
+
+@dataclass
+class _Region:
+    """Units of one map: mask (Cm, h, w) over rows top… and cols left…; Cm == 1 means every
+    channel. Non-map outputs (vectors) use a mask of the output's exact shape and no offsets."""
+
+    mask: np.ndarray
+    top: int = 0
+    left: int = 0
+    spatial: bool = True
+
+
+def unit_field(network: Network, node_id: str, y: int = 0, x: int = 0, channel: int | None = None) -> UnitField:
+    """The receptive field of unit (y, x) of ``node_id`` (all channels, or ``channel``)."""
+    require_node(network, node_id)
+    analysis, design = network.analysis, network.design
+    shape = analysis.nodes[node_id].output_shape
+    if len(shape) == 3:
+        c, h, w = shape
+        if not (0 <= y < h and 0 <= x < w):
+            raise ExplainError(f"unit ({y}, {x}) is outside {node_id!r}'s {h}×{w} map")
+        if channel is not None and not 0 <= channel < c:
+            raise ExplainError(f"channel {channel} is out of range for {node_id!r} ({c} channels)")
+        start = np.zeros((1 if channel is None else c, 1, 1), dtype=bool)
+        start[0 if channel is None else channel] = True
+        seed = _Region(start, y, x)
+    else:
+        index = 0 if channel is None else channel
+        if not 0 <= index < int(np.prod(shape)):
+            raise ExplainError(f"feature {index} is out of range for {node_id!r} ({int(np.prod(shape))} features)")
+        mask = np.zeros(shape, dtype=bool)
+        mask.reshape(-1)[index] = True
+        seed = _Region(mask, spatial=False)
+        y = x = 0
+    boxes = {nid: _bbox(region) for nid, region in _walk(network, node_id, seed, False).items()
+             if region.spatial and region.mask.any()}
+    exact = _walk(network, node_id, seed, True)
+    masks = {}
+    for nid in boxes:
+        h, w = analysis.nodes[nid].output_shape[1:]
+        masks[nid] = _dense(exact[nid], h, w).any(axis=0) if nid in exact else np.zeros((h, w), dtype=bool)
+    input_id = next(n.id for n in design.input_nodes() if n.id in boxes)
+    formula = analysis.nodes[node_id].receptive_field
+    return UnitField(node_id, (y, x), channel, boxes, masks, input_id, formula)
+
+
+def effective_field(network: Network, image: torch.Tensor | PreparedImage, node_id: str, y: int = 0, x: int = 0,
+                    channel: int | None = None) -> np.ndarray:
+    """|∂ unit / ∂ input| summed over the input's channels, divided by its maximum: (H, W) float32
+    in [0, 1], the input's size. The unit is (channel, y, x), or the sum over channels at (y, x)."""
+    require_node(network, node_id)
+    with torch.inference_mode(False), torch.enable_grad():
+        batch = as_batch(image).clone().requires_grad_(True)
+        out = run_to(network.model, batch, node_id)[0]
+        if out.dim() == 3:
+            unit = out[:, y, x].sum() if channel is None else out[channel, y, x]
+        else:
+            unit = out.reshape(-1)[0 if channel is None else channel]
+        if not unit.requires_grad:
+            return np.zeros(batch.shape[2:], dtype=np.float32)
+        (grad,) = torch.autograd.grad(unit, batch)
+    heat = grad[0].abs().sum(0)
+    peak = float(heat.max())
+    return (heat / peak if peak > 0 else heat).numpy().astype(np.float32)
+
+
+# --- the backward walk ---------------------------------------------------------------------------
+
+def _walk(network: Network, node_id: str, seed: _Region, exact: bool) -> dict[str, _Region]:
+    design, analysis, model = network.design, network.analysis, network.model
+    regions = {node_id: seed}
+    for nid in reversed(analysis.order):
+        region = regions.get(nid)
+        node = design.node(nid)
+        if region is None or not node.inputs:
+            continue
+        in_shapes = [analysis.nodes[src].output_shape for src in node.inputs]
+        out_shape = analysis.nodes[nid].output_shape
+        for src, part in zip(node.inputs, _backward(model.get_submodule(nid), region, in_shapes, out_shape, exact)):
+            regions[src] = part if src not in regions else _union(regions[src], part, in_shapes[node.inputs.index(src)])
+    return regions
+
+
+def _backward(module: nn.Module, region: _Region, in_shapes: Sequence[tuple[int, ...]],
+              out_shape: tuple[int, ...], exact: bool) -> list[_Region]:
+    """The units of each input that feed ``region`` of this module's output."""
+    if isinstance(module, POINTWISE):
+        return [region]
+    if isinstance(module, Add):
+        return [region] * len(in_shapes)
+    if isinstance(module, Concat):
+        return _split_channels(region, in_shapes)
+    if isinstance(module, nn.Conv2d):
+        return [_conv(module, region, in_shapes[0], exact)]
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        return [_pool(module, region, in_shapes[0], exact)]
+    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+        return [_adaptive(region, in_shapes[0], out_shape)]
+    if isinstance(module, nn.LocalResponseNorm):
+        return [_lrn(module, region, in_shapes[0][0])]
+    if isinstance(module, nn.Softmax):
+        return [_softmax(module, region, in_shapes[0])]
+    if isinstance(module, nn.Flatten):
+        dense = _dense(region, *out_shape[1:]) if region.spatial else region.mask
+        return [_from_dense(np.broadcast_to(dense, out_shape).reshape(in_shapes[0]))]
+    if isinstance(module, nn.Linear):
+        return [_from_dense(np.full(in_shapes[0], bool(region.mask.any())))]
+    raise ExplainError(f"receptive fields do not know how a {type(module).__name__} layer maps its input")
+
+
+def _conv(module: nn.Conv2d, region: _Region, in_shape: tuple[int, ...], exact: bool) -> _Region:
+    left, _, top, _ = module._reversed_padding_repeated_twice
+    groups, mask = module.groups, region.mask
+    if mask.shape[0] == 1 or groups == 1:  # every input channel feeds the region
+        mask = mask.any(axis=0, keepdims=True)
+    else:  # a group's input channels feed only that group's output channels
+        mask = mask.reshape(groups, -1, *mask.shape[1:]).any(axis=1)
+    spread = _spread(_Region(mask, region.top, region.left), module.kernel_size, module.stride,
+                     (top, left), module.dilation)
+    if spread.mask.shape[0] > 1:  # one mask per group → one per input channel
+        spread.mask = np.repeat(spread.mask, in_shape[0] // groups, axis=0)
+    if not exact:
+        return spread
+    return _fold(spread, in_shape[1:], module.padding_mode)
+
+
+def _pool(module: nn.Module, region: _Region, in_shape: tuple[int, ...], exact: bool) -> _Region:
+    kernel = hw(module.kernel_size)
+    stride = hw(module.stride if module.stride is not None else module.kernel_size)
+    padding = hw(module.padding)
+    dilation = hw(getattr(module, "dilation", 1))
+    spread = _spread(region, kernel, stride, padding, dilation)
+    return _fold(spread, in_shape[1:], "zeros") if exact else spread
+
+
+def _spread(region: _Region, kernel, stride, before, dilation) -> _Region:
+    """Every input cell under the windows of the region's output cells (padding included)."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, before, dilation
+    c, h, w = region.mask.shape
+    out = np.zeros((c, (h - 1) * sh + (kh - 1) * dh + 1, (w - 1) * sw + (kw - 1) * dw + 1), dtype=bool)
+    for ty in range(kh):
+        for tx in range(kw):
+            out[:, ty * dh: ty * dh + (h - 1) * sh + 1: sh, tx * dw: tx * dw + (w - 1) * sw + 1: sw] |= region.mask
+    return _Region(out, region.top * sh - ph, region.left * sw - pw)
+
+
+def _fold(region: _Region, size: tuple[int, int], mode: str) -> _Region:
+    """Cells outside the map: dropped (zero padding), or moved onto the cells whose values the
+    padding copies (reflect, replicate, circular). The result covers the whole map."""
+    height, width = size
+    rows = _source(np.arange(region.top, region.top + region.mask.shape[1]), height, mode)
+    cols = _source(np.arange(region.left, region.left + region.mask.shape[2]), width, mode)
+    out = np.zeros((region.mask.shape[0], height, width), dtype=bool)
+    keep_r, keep_c = rows >= 0, cols >= 0
+    sub = region.mask[:, keep_r][:, :, keep_c]
+    rr, cc = np.meshgrid(rows[keep_r], cols[keep_c], indexing="ij")
+    for ch in range(out.shape[0]):
+        out[ch, rr[sub[ch]], cc[sub[ch]]] = True
+    return _Region(out, 0, 0)
+
+
+def _source(index: np.ndarray, n: int, mode: str) -> np.ndarray:
+    """The real cell each (possibly padded) index reads, or −1 for a zero."""
+    if mode == "reflect":
+        period = 2 * (n - 1) if n > 1 else 1
+        folded = np.abs(index) % period
+        return np.where(folded >= n, period - folded, folded)
+    if mode == "replicate":
+        return np.clip(index, 0, n - 1)
+    if mode == "circular":
+        return index % n
+    return np.where((index >= 0) & (index < n), index, -1)
+
+
+def _adaptive(region: _Region, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> _Region:
+    """Adaptive pooling: output i reads input ⌊i·n/o⌋ … ⌈(i+1)·n/o⌉ − 1 (exact, uneven windows too)."""
+    (_, height, width), (_, oh, ow) = in_shape, out_shape
+    mask = _dense(region, oh, ow).astype(np.float32)
+    rows, cols = _adaptive_matrix(height, oh), _adaptive_matrix(width, ow)
+    return _Region(rows.T @ mask @ cols > 0, 0, 0)
+
+
+def _adaptive_matrix(n: int, o: int) -> np.ndarray:
+    m = np.zeros((o, n), dtype=np.float32)
+    for i in range(o):
+        m[i, (i * n) // o: -((-(i + 1) * n) // o)] = 1
+    return m
+
+
+def _lrn(module: nn.LocalResponseNorm, region: _Region, channels: int) -> _Region:
+    """Output channel c reads channels c − size//2 … c + (size−1)//2."""
+    if region.mask.shape[0] == 1:
+        return region
+    out = np.zeros_like(region.mask)
+    for offset in range(-(module.size // 2), (module.size - 1) // 2 + 1):
+        lo, hi = max(0, offset), min(channels, channels + offset)
+        out[lo:hi] |= region.mask[lo - offset:hi - offset]
+    return _Region(out, region.top, region.left)
+
+
+def _softmax(module: nn.Softmax, region: _Region, in_shape: tuple[int, ...]) -> _Region:
+    """Every value along the softmax axis depends on all the others."""
+    if not region.spatial:
+        dim = (module.dim if module.dim is not None else 1) % (len(in_shape) + 1) - 1
+        return _from_dense(np.broadcast_to(region.mask.any(axis=dim, keepdims=True), in_shape).copy())
+    axis = (module.dim if module.dim is not None else 1) % 4 - 1  # 0: channels, 1: rows, 2: cols
+    if axis == 0:
+        return _Region(region.mask.any(axis=0, keepdims=True), region.top, region.left)
+    dense = _dense(region, *in_shape[1:])
+    return _Region(np.broadcast_to(dense.any(axis=axis, keepdims=True), dense.shape).copy(), 0, 0)
+
+
+def _split_channels(region: _Region, in_shapes: Sequence[tuple[int, ...]]) -> list[_Region]:
+    if region.spatial and region.mask.shape[0] == 1:
+        return [region] * len(in_shapes)
+    parts, start = [], 0
+    for shape in in_shapes:
+        piece = region.mask[start:start + shape[0]]
+        parts.append(_Region(piece, region.top, region.left, region.spatial))
+        start += shape[0]
+    return parts
+
+
+def _union(a: _Region, b: _Region, shape: tuple[int, ...]) -> _Region:
+    if not a.spatial:
+        return _Region(a.mask | b.mask, spatial=False)
+    top, left = min(a.top, b.top), min(a.left, b.left)
+    bottom = max(a.top + a.mask.shape[1], b.top + b.mask.shape[1])
+    right = max(a.left + a.mask.shape[2], b.left + b.mask.shape[2])
+    channels = 1 if a.mask.shape[0] == b.mask.shape[0] == 1 else shape[0]
+    out = np.zeros((channels, bottom - top, right - left), dtype=bool)
+    for r in (a, b):
+        out[:, r.top - top: r.top - top + r.mask.shape[1], r.left - left: r.left - left + r.mask.shape[2]] |= r.mask
+    return _Region(out, top, left)
+
+
+def _dense(region: _Region, height: int, width: int) -> np.ndarray:
+    """The region's cells inside a height×width map: (Cm, height, width) bool."""
+    out = np.zeros((region.mask.shape[0], height, width), dtype=bool)
+    r0, c0 = max(region.top, 0), max(region.left, 0)
+    r1 = min(region.top + region.mask.shape[1], height)
+    c1 = min(region.left + region.mask.shape[2], width)
+    if r0 < r1 and c0 < c1:
+        out[:, r0:r1, c0:c1] = region.mask[:, r0 - region.top:r1 - region.top, c0 - region.left:c1 - region.left]
+    return out
+
+
+def _from_dense(mask: np.ndarray) -> _Region:
+    return _Region(mask, 0, 0) if mask.ndim == 3 else _Region(mask, spatial=False)
+
+
+def _bbox(region: _Region) -> Box:
+    cells = region.mask.any(axis=0)
+    rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
+    return Box(region.top + int(rows[0]), region.left + int(cols[0]),
+               region.top + int(rows[-1]), region.left + int(cols[-1]))
+

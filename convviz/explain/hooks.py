@@ -1,0 +1,166 @@
+"""Forward hooks that capture node outputs, and the activations they yield.
+
+Hooks store references (no copies) and are removed when the ``with`` block ends, even on an
+exception, so nothing is left on the model. Each hook records only calls made from the thread
+that installed it: two workers explaining the same model at once do not see each other's
+captures.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data.images import PreparedImage
+from .errors import ExplainError
+
+
+def as_batch(image: torch.Tensor | PreparedImage) -> torch.Tensor:
+    """The (1, C, H, W) float32 tensor of a prepared image (or of a tensor already in that form)."""
+    tensor = image.tensor if isinstance(image, PreparedImage) else image
+    if tensor.dim() == 3:
+        tensor = tensor.unsqueeze(0)
+    if tensor.dim() != 4 or tensor.shape[0] != 1:
+        raise ExplainError(f"expected one image as a 1×C×H×W tensor, got shape {tuple(tensor.shape)}")
+    return tensor.detach().to(torch.float32)
+
+
+def node_ids(model: nn.Module) -> list[str]:
+    """The node ids of a built model: its direct submodules, in topological order."""
+    return [name for name, _ in model.named_children()]
+
+
+@contextmanager
+def capture(model: nn.Module, nodes: Iterable[str] | None = None) -> Iterator[dict[str, torch.Tensor]]:
+    """Within the block, every forward call stores each node's output tensor in the yielded dict."""
+    store: dict[str, torch.Tensor] = {}
+    owner = threading.get_ident()
+    handles = []
+    try:
+        for node_id in (node_ids(model) if nodes is None else nodes):
+            def hook(module, args, output, node_id=node_id):
+                if threading.get_ident() == owner:
+                    store[node_id] = output
+            handles.append(_module(model, node_id).register_forward_hook(hook))
+        yield store
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+class _Reached(Exception):
+    def __init__(self, output: torch.Tensor) -> None:
+        super().__init__()
+        self.output = output
+
+
+def run_to(model: nn.Module, image: torch.Tensor, node_id: str) -> torch.Tensor:
+    """Run the forward pass only as far as ``node_id`` and return its output (with autograd
+    history when gradients are on); the layers after it never run."""
+    owner = threading.get_ident()
+
+    def stop(module, args, output):
+        if threading.get_ident() == owner:
+            raise _Reached(output)
+
+    handle = _module(model, node_id).register_forward_hook(stop)
+    try:
+        output = model(image)
+    except _Reached as reached:
+        return reached.output
+    finally:
+        handle.remove()
+    return output  # pragma: no cover - the hook always fires for a node of the model
+
+
+@contextmanager
+def leaf_at(model: nn.Module, node_id: str) -> Iterator[dict[str, torch.Tensor]]:
+    """Within the block, ``node_id``'s output is replaced by a detached copy that requires grad
+    (stored under "leaf"): gradients of later outputs stop there, so a backward pass costs only
+    the layers after the node."""
+    store: dict[str, torch.Tensor] = {}
+    owner = threading.get_ident()
+
+    def hook(module, args, output):
+        if threading.get_ident() == owner:
+            store["leaf"] = output.detach().requires_grad_(True)
+            return store["leaf"]
+        return None
+
+    handle = _module(model, node_id).register_forward_hook(hook)
+    try:
+        yield store
+    finally:
+        handle.remove()
+
+
+class Activations(Mapping):
+    """Every captured node's output for one image: ``acts[node_id]`` is a numpy float32 array of
+    the node's per-image shape (C, H, W) or (F,), made on first access and shared (read-only)."""
+
+    def __init__(self, tensors: Mapping[str, torch.Tensor], order: list[str] | None = None) -> None:
+        self._tensors = dict(tensors)
+        self._order = [n for n in (order or list(self._tensors)) if n in self._tensors]
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, node_id: str) -> np.ndarray:
+        array = self._arrays.get(node_id)
+        if array is None:
+            tensor = self._tensors[node_id][0]
+            array = np.ascontiguousarray(tensor.detach().cpu().to(torch.float32).numpy())
+            array.flags.writeable = False
+            self._arrays[node_id] = array
+        return array
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def tensor(self, node_id: str) -> torch.Tensor:
+        """The captured (1, …) tensor itself (no copy): what the next layer received."""
+        return self._tensors[node_id]
+
+
+def feature_maps(network, image: torch.Tensor | PreparedImage, nodes: Iterable[str] | None = None) -> Activations:
+    """One forward pass (no autograd) capturing the output of every node, or of ``nodes``.
+    ``network``: a ``Network`` or a built model."""
+    model = getattr(network, "model", network)
+    batch = as_batch(image)
+    with torch.inference_mode(), capture(model, nodes) as store:
+        model(batch)
+    return Activations(store, node_ids(model))
+
+
+def keep_freed_memory(limit: int = 1 << 30) -> bool:
+    """Ask glibc to keep up to ``limit`` bytes of freed memory instead of returning it at once.
+
+    A capture keeps every activation alive (33 MB for resnet18 at 224×224), so the forward pass
+    writes to memory that glibc handed back to the system after the previous capture: thousands
+    of page faults per capture, about a third of a bare forward pass in ``bench/explain_latency.py``.
+    With this call they vanish. Process-wide and permanent, so it is for the app to call once at
+    start, not for library code; returns False (and does nothing) where the C library is not glibc.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+        return bool(libc.mallopt(m_trim_threshold, int(limit))) and bool(libc.mallopt(m_mmap_threshold, 32 << 20))
+    except (OSError, AttributeError):
+        return False
+
+
+def _module(model: nn.Module, node_id: str) -> nn.Module:
+    try:
+        return model.get_submodule(node_id)
+    except AttributeError:
+        raise ExplainError(f"the model has no node {node_id!r}") from None

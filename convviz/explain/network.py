@@ -1,0 +1,76 @@
+"""The network the views explain: a design, its model (trained weights or fresh ones) and its
+preprocessing, bundled so every view runs on the same module with the same input."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..analysis import Analysis, analyze
+from ..data.images import ImageSource, PreparedImage, prepare_image
+from ..design import Design, load_design_or_template
+from ..model import build_model, carry_over_weights
+from .errors import ExplainError
+
+
+@dataclass
+class Network:
+    design: Design
+    #: The built model in eval mode on the CPU; hooks attach per node (``model.get_submodule(id)``).
+    model: torch.fx.GraphModule
+    analysis: Analysis
+    #: False when the weights are PyTorch's random initial ones: the UI labels every view with it.
+    trained: bool
+    mean: list[float] = field(default_factory=list)
+    std: list[float] = field(default_factory=list)
+
+    @property
+    def class_names(self) -> list[str]:
+        """One name per output unit: the design's, or "class i" where it names none."""
+        shape = self.analysis.nodes[self.analysis.output].output_shape
+        count = shape[0] if shape and len(shape) == 1 else 0
+        names = list(self.design.classes)
+        return [names[i] if i < len(names) and names[i] else f"class {i}" for i in range(count)]
+
+    def prepare(self, source: ImageSource, *, background: str = "white") -> PreparedImage:
+        """The image as this network's input (see convviz.data.images for the choices made)."""
+        return prepare_image(source, self.design.input.shape, self.mean, self.std, background=background)
+
+
+def network_from_design(design: Design, state_dict: Mapping[str, torch.Tensor] | None = None, *,
+                        mean: list[float] | None = None, std: list[float] | None = None) -> Network:
+    """Build ``design``; with ``state_dict`` (a checkpoint's or a training snapshot's) the tensors of
+    every node whose shapes still match are used, and the network counts as trained when all
+    weighted nodes got theirs."""
+    analysis = analyze(design)
+    model = build_model(design, analysis).eval()
+    trained = False
+    if state_dict:
+        kept = set(carry_over_weights(model, state_dict))
+        weighted = {key.partition(".")[0] for key in model.state_dict()}
+        trained = bool(weighted) and weighted <= kept
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return Network(design, model, analysis, trained, list(mean or []), list(std or []))
+
+
+def open_network(spec: str | os.PathLike) -> Network:
+    """A ``.pt`` checkpoint (design + weights + preprocessing), or a design file / template name
+    (random weights)."""
+    path = Path(spec)
+    if path.suffix == ".pt":
+        from ..export.checkpoint import load_checkpoint
+
+        checkpoint = load_checkpoint(path)
+        pre = checkpoint.preprocessing
+        return network_from_design(checkpoint.design, checkpoint.state_dict, mean=pre.mean, std=pre.std)
+    return network_from_design(load_design_or_template(os.fspath(spec)))
+
+
+def require_node(network: Network, node_id: str) -> None:
+    if node_id not in network.analysis.nodes:
+        raise ExplainError(f"no node {node_id!r} in {network.design.name!r}")

@@ -1,0 +1,211 @@
+"""The sliding window of a Conv2d, MaxPool2d or AvgPool2d node, on the real input to that node.
+
+Frame i is output cell (i // W_out, i % W_out) of the chosen output channel: the input cells
+under the window (with padding, stride, dilation, ceil-mode overhang and, for a conv, the input
+channels its group reads), the kernel, the products and sums, and the value written. Values are
+recomputed here in float64 from the float32 inputs and weights, so they match the module's own
+output to float32 rounding (tests: relative 1e-5 of the sum of |terms|; exactly for max-pool).
+
+Padding modes: zero padding reads 0; reflect, replicate and circular read the values PyTorch's
+``F.pad`` puts there (the frame still marks those cells as padding). Pools never read padding:
+max-pool treats it as −∞, avg-pool as 0 (counted in the divisor when count_include_pad).
+Cells of a ceil-mode window beyond the padded input do not exist: NaN in ``window``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..analysis.layers import hw
+from .errors import ExplainError
+from .hooks import Activations
+from .network import Network
+
+KINDS = {nn.Conv2d: "conv", nn.MaxPool2d: "max", nn.AvgPool2d: "avg"}
+
+
+@dataclass(frozen=True)
+class WindowGeometry:
+    kind: str                                # "conv", "max" or "avg"
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    #: (top, left, bottom, right) padding in input cells.
+    padding: tuple[int, int, int, int]
+    input_size: tuple[int, int]              # (H, W) of the input map
+    output_size: tuple[int, int]             # (H_out, W_out)
+    in_channels: int
+    out_channels: int
+    groups: int = 1
+    ceil_mode: bool = False
+    padding_mode: str = "zeros"              # conv only
+    count_include_pad: bool = True           # avg only
+    divisor_override: int | None = None      # avg only
+
+
+@dataclass(frozen=True)
+class WindowFrame:
+    index: int
+    out_channel: int
+    #: (row, col) of the output cell being written.
+    out_pos: tuple[int, int]
+    #: Input row of each kernel row / input column of each kernel column (outside 0…H−1: padding
+    #: or, in ceil mode, beyond it).
+    rows: np.ndarray
+    cols: np.ndarray
+    #: (kh, kw) bool: the tap lies on a real input cell / in the padding.
+    inside: np.ndarray
+    in_padding: np.ndarray
+    #: The input channels read, one per slice of ``window`` (a conv's group; a pool's own channel).
+    input_channels: np.ndarray
+    #: (n, kh, kw) float32: the values read (see the module docstring for padding and overhang).
+    window: np.ndarray
+    #: The value computed here, and the module's own output at this cell.
+    value: float
+    output: float
+    #: conv: (n, kh, kw) float32 weights, float64 products, (n,) per-input-channel sums, bias.
+    kernel: np.ndarray | None = None
+    products: np.ndarray | None = None
+    channel_sums: np.ndarray | None = None
+    bias: float = 0.0
+    #: max: (ky, kx) of the maximum (the first in row-major order, as PyTorch picks).
+    argmax: tuple[int, int] | None = None
+    #: avg: what the sum is divided by.
+    divisor: int | None = None
+    total: float | None = None
+
+
+class WindowAnimation:
+    """All frames of one output channel; ``frame(i)`` is computed on demand."""
+
+    def __init__(self, module: nn.Module, inputs: torch.Tensor, out_channel: int = 0) -> None:
+        kind = next((k for cls, k in KINDS.items() if type(module) is cls), None)
+        if kind is None:
+            raise ExplainError(f"the sliding window is shown for Conv2d, MaxPool2d and AvgPool2d nodes; "
+                               f"this node is a {type(module).__name__}")
+        x = inputs.detach().to(torch.float32).cpu()
+        if x.dim() == 3:
+            x = x.unsqueeze(0)
+        with torch.inference_mode():
+            out = module(x)[0]
+        channels = out.shape[0]
+        if not 0 <= out_channel < channels:
+            raise ExplainError(f"output channel {out_channel} is out of range (0…{channels - 1})")
+        self.module = module
+        self.out_channel = out_channel
+        #: (C, H, W) float32: the node's input.
+        self.input = x[0].numpy().copy()
+        #: (H_out, W_out) float32: the module's output for ``out_channel``.
+        self.output = out[out_channel].numpy().copy()
+        self.geometry = _geometry(module, kind, self.input.shape, self.output.shape, channels)
+        self._padded, self._offset = _padded_input(x, self.geometry, module)
+        if kind == "conv":
+            self._weight = module.weight.detach().to(torch.float32)[out_channel].numpy()
+            self._bias = float(module.bias.detach()[out_channel]) if module.bias is not None else 0.0
+
+    def __len__(self) -> int:
+        return self.output.size
+
+    def __iter__(self) -> Iterator[WindowFrame]:
+        return (self.frame(i) for i in range(len(self)))
+
+    @property
+    def input_channels(self) -> np.ndarray:
+        """The input channels that feed ``out_channel`` (its group's, for a conv)."""
+        g = self.geometry
+        if g.kind != "conv":
+            return np.array([self.out_channel])
+        per_group = g.in_channels // g.groups
+        group = self.out_channel // (g.out_channels // g.groups)
+        return np.arange(group * per_group, (group + 1) * per_group)
+
+    def frame(self, index: int) -> WindowFrame:
+        g = self.geometry
+        if not 0 <= index < len(self):
+            raise ExplainError(f"frame {index} is out of range (0…{len(self) - 1})")
+        oy, ox = divmod(index, g.output_size[1])
+        (kh, kw), (sh, sw), (dh, dw) = g.kernel, g.stride, g.dilation
+        top, left = g.padding[0], g.padding[1]
+        rows = oy * sh - top + np.arange(kh) * dh
+        cols = ox * sw - left + np.arange(kw) * dw
+        height, width = g.input_size
+        in_rows, in_cols = (rows >= 0) & (rows < height), (cols >= 0) & (cols < width)
+        pad_rows = (rows >= -top) & (rows < height + g.padding[2])
+        pad_cols = (cols >= -left) & (cols < width + g.padding[3])
+        inside = in_rows[:, None] & in_cols[None, :]
+        in_padding = pad_rows[:, None] & pad_cols[None, :] & ~inside
+        channels = self.input_channels
+        window = self._padded[np.ix_(channels, rows + self._offset[0], cols + self._offset[1])]
+        common = dict(index=index, out_channel=self.out_channel, out_pos=(oy, ox), rows=rows, cols=cols,
+                      inside=inside, in_padding=in_padding, input_channels=channels, window=window,
+                      output=float(self.output[oy, ox]))
+        if g.kind == "conv":
+            products = window.astype(np.float64) * self._weight.astype(np.float64)
+            sums = products.sum(axis=(1, 2))
+            return WindowFrame(**common, value=float(sums.sum() + self._bias), kernel=self._weight,
+                               products=products, channel_sums=sums, bias=self._bias)
+        if g.kind == "max":
+            values = np.where(inside, window[0], -np.inf)
+            flat = int(np.argmax(values))
+            return WindowFrame(**common, value=float(values.flat[flat]), argmax=divmod(flat, kw))
+        divisor = _divisor(g, inside, in_padding)
+        total = float(np.where(inside, window[0], 0.0).sum(dtype=np.float64))
+        return WindowFrame(**common, value=total / divisor, divisor=divisor, total=total)
+
+
+def _divisor(g: WindowGeometry, inside: np.ndarray, in_padding: np.ndarray) -> int:
+    """PyTorch's avg-pool divisor: the override, else the cells inside the padded input
+    (count_include_pad) or only the real ones — a ceil-mode overhang is never counted."""
+    if g.divisor_override:
+        return int(g.divisor_override)
+    return int((inside | in_padding).sum() if g.count_include_pad else inside.sum())
+
+
+def _geometry(module: nn.Module, kind: str, in_shape, out_shape, out_channels: int) -> WindowGeometry:
+    size = tuple(in_shape[1:])
+    if kind == "conv":
+        left, right, top, bottom = module._reversed_padding_repeated_twice
+        return WindowGeometry(kind, tuple(module.kernel_size), tuple(module.stride), tuple(module.dilation),
+                              (top, left, bottom, right), size, tuple(out_shape), in_shape[0], out_channels,
+                              module.groups, padding_mode=module.padding_mode)
+    kernel = hw(module.kernel_size)
+    stride = hw(module.stride) if module.stride else kernel
+    pad = hw(module.padding)
+    dilation = hw(getattr(module, "dilation", 1))
+    return WindowGeometry(kind, kernel, stride, dilation, (pad[0], pad[1], pad[0], pad[1]), size, tuple(out_shape),
+                          in_shape[0], out_channels, ceil_mode=module.ceil_mode,
+                          count_include_pad=getattr(module, "count_include_pad", True),
+                          divisor_override=getattr(module, "divisor_override", None))
+
+
+def _padded_input(x: torch.Tensor, g: WindowGeometry, module: nn.Module) -> tuple[np.ndarray, tuple[int, int]]:
+    """The input with its padding (the values the layer reads) and room for any ceil-mode
+    overhang (NaN); returns it and the (row, col) index of input cell (0, 0) in it."""
+    top, left, bottom, right = g.padding
+    (kh, kw), (sh, sw), (dh, dw) = g.kernel, g.stride, g.dilation
+    need_h = (g.output_size[0] - 1) * sh + (kh - 1) * dh + 1 - top - g.input_size[0]
+    need_w = (g.output_size[1] - 1) * sw + (kw - 1) * dw + 1 - left - g.input_size[1]
+    extra_h, extra_w = max(0, need_h - bottom), max(0, need_w - right)
+    if g.kind == "conv":
+        mode = "constant" if g.padding_mode == "zeros" else g.padding_mode
+        padded = F.pad(x, (left, right, top, bottom), mode=mode)[0].numpy()
+    else:
+        fill = -np.inf if g.kind == "max" else 0.0
+        padded = np.pad(x[0].numpy(), ((0, 0), (top, bottom), (left, right)), constant_values=fill)
+    padded = np.pad(padded, ((0, 0), (0, extra_h), (0, extra_w)), constant_values=np.nan)
+    return padded.astype(np.float32), (top, left)
+
+
+def window_animation(network: Network, activations: Activations, node_id: str, out_channel: int = 0) -> WindowAnimation:
+    """The animation of ``node_id`` on the input it received in ``activations`` (from
+    ``feature_maps``)."""
+    node = network.design.node(node_id)
+    if not node.inputs:
+        raise ExplainError(f"{node_id!r} has no input to slide over")
+    return WindowAnimation(network.model.get_submodule(node_id), activations.tensor(node.inputs[0]), out_channel)
