@@ -9,6 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+# Read once, at import: os.umask can only be read by setting it, which is not thread-safe later.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 @contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
@@ -21,6 +25,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp makes the file private (0600); a saved file gets the permissions any new file would.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)
     except BaseException:
         try:

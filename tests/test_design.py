@@ -169,3 +169,13 @@ def test_replace_with_reports_only_what_differs():
     design.subscribe(heard.append)
     design.replace_with(other)
     assert design == other and heard[-1].node_ids == ("c1",)
+
+
+def test_hand_made_nodes_are_stored_canonically():
+    from convviz.design import Node
+    from convviz.analysis import analyze
+
+    design = Design("t", InputSpec(1, 8, 8), nodes=[
+        Node("input", "Input"), Node("c", "Conv2d", ["input"], {"out_channels": 2, "kernel_size": [3, 1]})])
+    assert design.node("c").params["kernel_size"] == (3, 1)
+    assert analyze(design).nodes["c"].output_shape == (2, 6, 8)

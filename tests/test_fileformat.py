@@ -203,3 +203,11 @@ def test_dumps_is_stable_and_one_node_per_line():
     text = dumps(load_template("lenet5"))
     assert dumps(loads(text)) == text
     assert text.count('{"id":') == 13
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path):
+    """mkstemp's temporary files are private (0600); a saved design gets what any new file would."""
+    save_design(load_template("lenet5"), tmp_path / "d.json")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (tmp_path / "d.json").stat().st_mode & 0o777 == 0o666 & ~umask != 0o600

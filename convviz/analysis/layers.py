@@ -114,6 +114,7 @@ class Ctx:
 
 
 def hw(value: Any) -> Pair:
+    """An int or an (h, w) pair (a tuple from the catalog; a list from hand-made nodes) as (h, w)."""
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 

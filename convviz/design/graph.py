@@ -106,6 +106,8 @@ class Design:
         for node in nodes:
             if node.id in self._nodes:
                 raise DesignError(f"two nodes have the id {node.id!r}")
+            # Hand-made nodes may hold [h, w] lists: store the canonical form, as set_param does.
+            node.params = {name: _coerce(node.type, name, value) for name, value in node.params.items()}
             self._nodes[node.id] = node
 
     # --- queries -------------------------------------------------------------------------------
