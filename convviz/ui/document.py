@@ -24,6 +24,8 @@ class Document(QObject):
     designReplaced = Signal()
     #: The file path or display name changed.
     fileChanged = Signal()
+    #: Trained weights arrived (a training run, an opened checkpoint) or were dropped.
+    weightsChanged = Signal()
 
     def __init__(self, design: Design, path: Path | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -32,6 +34,14 @@ class Document(QObject):
         self._path = path
         self._analysis = analyze(design)
         design.subscribe(self._on_design_change)
+        #: Trained weights as a CPU state_dict keyed by node id, or None (random initial weights).
+        #: Kept across edits: a model built for the edited design takes the ones whose node id and
+        #: shapes still fit (``convviz.model.carry_over_weights``).
+        self.weights: dict | None = None
+        #: Normalisation the weights were trained with: (mean, std) per channel, or None.
+        self.normalization: tuple[list[float], list[float]] | None = None
+        #: What the training run recorded (its settings and results), for checkpoints.
+        self.training_info: dict = {}
 
     @property
     def design(self) -> Design:
@@ -53,8 +63,20 @@ class Document(QObject):
     def is_modified(self) -> bool:
         return not self.undo_stack.isClean()
 
+    def set_weights(self, weights: dict | None, normalization: tuple[list[float], list[float]] | None = None,
+                    training_info: dict | None = None) -> None:
+        self.weights = weights
+        self.normalization = normalization
+        self.training_info = dict(training_info or {})
+        self.weightsChanged.emit()
+
     def replace(self, design: Design, path: Path | None, modified: bool = False) -> None:
-        """Show another design (a file, a template, recovered work); the undo history starts afresh."""
+        """Show another design (a file, a template, recovered work); the undo history starts afresh.
+
+        Weights belong to the design they were trained on: a new design starts without them
+        (``set_weights`` after ``replace`` for an opened checkpoint).
+        """
+        self.weights, self.normalization, self.training_info = None, None, {}
         self._design.unsubscribe(self._on_design_change)
         self._design = design
         self._path = path
@@ -66,6 +88,7 @@ class Document(QObject):
         self.designReplaced.emit()
         self.analysisChanged.emit(self._analysis)
         self.fileChanged.emit()
+        self.weightsChanged.emit()
 
     def save(self, path: Path | None = None) -> None:
         target = path or self._path

@@ -32,7 +32,7 @@ from .summary_panel import SummaryPanel
 AUTOSAVE_MS = 5000
 SPACING = LayoutSpacing(node_width=WIDTH, node_height=HEIGHT, row_gap=36)
 DEFAULT_ASPECT = 1.6
-FILE_FILTER = "convviz designs (*.json);;All files (*)"
+FILE_FILTER = "convviz designs and trained models (*.json *.pt);;Designs (*.json);;Trained models (*.pt);;All files (*)"
 
 
 def same_positions(design: Design, layout: dict[str, tuple[float, float]]) -> bool:
@@ -60,6 +60,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.view, "Design")
+        self._lazy_tabs: dict[int, object] = {}
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
         self._build_docks()
         self._build_actions()
@@ -264,6 +266,31 @@ class MainWindow(QMainWindow):
         self._edits_since_autosave = 0
         self.view.fit_all()
 
+    # --- tabs -------------------------------------------------------------------------------------
+    def add_lazy_tab(self, title: str, factory) -> int:
+        """A tab whose widget is built on first view: its imports (pyqtgraph, torch) stay off start-up."""
+        index = self.tabs.addTab(QWidget(), title)
+        self._lazy_tabs[index] = factory
+        return index
+
+    def tab_widget(self, index: int) -> QWidget:
+        """The real widget of tab ``index``, building it if it has not been shown yet."""
+        factory = self._lazy_tabs.pop(index, None)
+        if factory is not None:
+            title = self.tabs.tabText(index)
+            widget = factory()
+            self.tabs.blockSignals(True)
+            current = self.tabs.currentIndex()
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, widget, title)
+            self.tabs.setCurrentIndex(current)
+            self.tabs.blockSignals(False)
+        return self.tabs.widget(index)
+
+    def _on_tab_changed(self, index: int) -> None:
+        if index in self._lazy_tabs:
+            self.tab_widget(index)
+
     # --- selection --------------------------------------------------------------------------------
     def _on_canvas_selection(self) -> None:
         ids = self.scene.selected_node_ids()
@@ -462,13 +489,30 @@ class MainWindow(QMainWindow):
             self.open_path(Path(path))
 
     def open_path(self, path: Path) -> bool:
-        """Open a design file; a bad file shows the loader's message and changes nothing."""
+        """Open a design file or a trained checkpoint (.pt); a bad file shows why and changes nothing."""
         try:
-            design = load_design(path)
+            if path.suffix.lower() == ".pt":
+                from ..export import CheckpointError, load_checkpoint  # torch: only when a model is opened
+
+                try:
+                    checkpoint = load_checkpoint(path)
+                except CheckpointError as exc:
+                    raise DesignFileError(str(exc)) from None
+            else:
+                design = load_design(path)
         except DesignFileError as exc:
-            QMessageBox.warning(self, "Cannot open design", str(exc))
+            QMessageBox.warning(self, "Cannot open", str(exc))
             return False
-        self.open_design(design, path)
+        if path.suffix.lower() != ".pt":
+            self.open_design(design, path)
+            return True
+        # A checkpoint opens as an unsaved design (Save writes JSON) carrying the trained weights.
+        self.open_design(checkpoint.design, None)
+        pre = checkpoint.preprocessing
+        self.document.set_weights(checkpoint.state_dict, (pre.mean, pre.std) if pre.mean else None,
+                                  checkpoint.training)
+        add_recent_file(path)
+        self.statusBar().showMessage(f"Opened {path.name} with its trained weights", 5000)
         return True
 
     def save(self) -> bool:

@@ -1,0 +1,44 @@
+"""Background tasks: results and errors come back on the GUI thread; the newest of a channel wins."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from PySide6.QtCore import QThread
+
+from convviz.ui.tasks import TaskRunner
+
+
+def test_result_arrives_on_the_gui_thread(qtbot):
+    runner = TaskRunner()
+    seen = []
+    task = runner.run(lambda: (threading.current_thread().name, 42))
+    task.done.connect(lambda result: seen.append((result, QThread.currentThread())))
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    (worker_thread, value), delivered_on = seen[0]
+    assert value == 42 and worker_thread != threading.current_thread().name
+    assert delivered_on is QThread.currentThread()
+
+
+def test_errors_become_one_line_messages(qtbot):
+    runner = TaskRunner()
+    errors = []
+
+    def broken():
+        raise ValueError("bad.png: not an image\nsecond line")
+
+    runner.run(broken).failed.connect(errors.append)
+    qtbot.waitUntil(lambda: bool(errors), timeout=5000)
+    assert errors == ["bad.png: not an image"]
+
+
+def test_only_the_newest_task_of_a_channel_reports(qtbot):
+    runner = TaskRunner()
+    results = []
+    for delay, name in ((0.3, "old"), (0.0, "new")):
+        task = runner.run(lambda d=delay, n=name: time.sleep(d) or n, channel="view")
+        task.done.connect(results.append)
+    assert runner.wait(5000)
+    qtbot.wait(50)
+    assert results == ["new"]
