@@ -13,8 +13,8 @@ from convviz.ui.tasks import TaskRunner
 def test_result_arrives_on_the_gui_thread(qtbot):
     runner = TaskRunner()
     seen = []
-    task = runner.run(lambda: (threading.current_thread().name, 42))
-    task.done.connect(lambda result: seen.append((result, QThread.currentThread())))
+    runner.run(lambda: (threading.current_thread().name, 42),
+               on_done=lambda result: seen.append((result, QThread.currentThread())))
     qtbot.waitUntil(lambda: bool(seen), timeout=5000)
     (worker_thread, value), delivered_on = seen[0]
     assert value == 42 and worker_thread != threading.current_thread().name
@@ -28,7 +28,7 @@ def test_errors_become_one_line_messages(qtbot):
     def broken():
         raise ValueError("bad.png: not an image\nsecond line")
 
-    runner.run(broken).failed.connect(errors.append)
+    runner.run(broken, on_error=errors.append)
     qtbot.waitUntil(lambda: bool(errors), timeout=5000)
     assert errors == ["bad.png: not an image"]
 
@@ -37,8 +37,7 @@ def test_only_the_newest_task_of_a_channel_reports(qtbot):
     runner = TaskRunner()
     results = []
     for delay, name in ((0.3, "old"), (0.0, "new")):
-        task = runner.run(lambda d=delay, n=name: time.sleep(d) or n, channel="view")
-        task.done.connect(results.append)
+        runner.run(lambda d=delay, n=name: time.sleep(d) or n, channel="view", on_done=results.append)
     assert runner.wait(5000)
     qtbot.wait(50)
     assert results == ["new"]

@@ -1,9 +1,10 @@
 """Work off the GUI thread: run a function in Qt's thread pool, get its result or its error back on
 the GUI thread as a signal, so the window never freezes and no exception escapes into the event loop.
 
-``TaskRunner.run(fn, ...)`` returns a ``Task``; connect ``done``/``failed`` right away (the task is
-deleted once it has reported, so do not keep it). Only the newest task of a ``channel`` reports (a
-user clicking through layers gets the last click's view, not a queue of old ones).
+``TaskRunner.run(fn, ..., on_done=..., on_error=...)`` connects the callbacks before the work
+starts (a fast job cannot report to nobody); the task is deleted once it has reported. Only the
+newest task of a ``channel`` reports (a user clicking through layers gets the last click's view,
+not a queue of old ones).
 """
 
 from __future__ import annotations
@@ -54,8 +55,13 @@ class TaskRunner(QObject):
         self._running: set[Task] = set()
         self._newest: dict[str, Task] = {}
 
-    def run(self, fn: Callable[..., Any], *args: Any, channel: str | None = None, **kwargs: Any) -> Task:
+    def run(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
+            on_error: Callable[[str], None] | None = None, channel: str | None = None, **kwargs: Any) -> Task:
         task = Task(self)
+        if on_done is not None:
+            task.done.connect(on_done)
+        if on_error is not None:
+            task.failed.connect(on_error)
         if channel is not None:
             previous = self._newest.get(channel)
             if previous is not None:
