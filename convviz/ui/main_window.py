@@ -21,6 +21,7 @@ from .canvas.node_item import HEIGHT, WIDTH
 from .commands import AddNodesCommand, EditsCommand, MoveNodesCommand, RemoveNodesCommand, SetInputsCommand
 from .device_probe import DeviceProbe
 from .document import Document
+from .export_actions import ExportActions
 from .icons import layer_icon
 from .inspector import InspectorPanel
 from .issues_panel import IssuesPanel
@@ -191,6 +192,9 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.save_action, self.save_as_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        self.export_actions = ExportActions(self)
+        self.export_actions.build_menus(file_menu, before=self.quit_action)
+        file_menu.insertSeparator(self.quit_action)
         self.file_menu = file_menu
 
         edit = bar.addMenu("&Edit")

@@ -1,0 +1,192 @@
+"""File ▸ Export and File ▸ Import: the export core behind dialogs, in a worker, with progress and errors.
+
+Exports take the document's trained weights where they still fit the design (layers edited since
+training start fresh, seeded, so two exports of one design agree) and its normalisation.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QLineEdit, QMenu, QMessageBox, QProgressDialog, QPushButton, QSpinBox, QWidget)
+
+from ..design import InputSpec
+from .tasks import TaskRunner
+
+#: Menu text for each export format (the extension decides the format in the core).
+EXPORT_MENU = {
+    ".pt": "PyTorch &Checkpoint (.pt)…",
+    ".py": "PyTorch &Source (.py + weights)…",
+    ".pt2": "torch.&export Program (.pt2)…",
+    ".onnx": "&ONNX Model (.onnx)…",
+}
+
+
+def export_document(path: Path, design, weights, normalization, training: dict) -> list[Path]:
+    """Runs in a worker: the document's model (trained weights where they fit) written to ``path``."""
+    from ..export import export_to
+    from ..export.checkpoint import Preprocessing, model_with_weights
+    from ..model import carry_over_weights
+
+    model = model_with_weights(design, None, seed=0)
+    carried = carry_over_weights(model, weights) if weights else []
+    info = dict(training)
+    weighted = sorted({key.partition(".")[0] for key in model.state_dict()})
+    if weights:
+        info["untrained_nodes"] = [n for n in weighted if n not in carried]
+    pre = Preprocessing(*(normalization or ([], [])))
+    return export_to(path, design, model.state_dict(), preprocessing=pre, training=info)
+
+
+def import_module_file(path: Path, class_name: str, spec: InputSpec):
+    from ..export.fx_import import import_python_file
+
+    return import_python_file(path, class_name, spec)
+
+
+def classes_in(path: Path) -> list[str]:
+    """Class names defined at the top of a Python file, read without running it."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return []
+    return [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
+
+
+class ImportDialog(QDialog):
+    """Python file, class name (read from the file) and the input shape to trace with."""
+
+    def __init__(self, parent: QWidget, start: str = "") -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import an nn.Module")
+        self.file = QLineEdit(start)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._on_browse)
+        row = QHBoxLayout()
+        row.addWidget(self.file, 1)
+        row.addWidget(browse)
+        self.class_name = QComboBox(editable=True)
+        self.file.editingFinished.connect(self._fill_classes)
+        self.shape = [QSpinBox(minimum=1, maximum=8192) for _ in range(3)]
+        for spin, value in zip(self.shape, (3, 32, 32)):
+            spin.setValue(value)
+        shape_row = QHBoxLayout()
+        for spin in self.shape:
+            shape_row.addWidget(spin)
+        form = QFormLayout(self)
+        form.addRow("Python file", row)
+        form.addRow("Class (builds with no arguments)", self.class_name)
+        form.addRow("Input C × H × W", shape_row)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self._fill_classes()
+
+    def _on_browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Python file with an nn.Module", self.file.text(),
+                                              "Python (*.py)")
+        if path:
+            self.file.setText(path)
+            self._fill_classes()
+
+    def _fill_classes(self) -> None:
+        current = self.class_name.currentText()
+        self.class_name.clear()
+        self.class_name.addItems(classes_in(Path(self.file.text())) if self.file.text() else [])
+        if current:
+            self.class_name.setCurrentText(current)
+
+    def values(self) -> tuple[Path, str, InputSpec]:
+        return Path(self.file.text()), self.class_name.currentText().strip(), InputSpec(*(s.value() for s in self.shape))
+
+
+class ExportActions(QObject):
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.tasks = TaskRunner(self)
+        self.progress: QProgressDialog | None = None
+
+    def build_menus(self, file_menu: QMenu, before) -> None:
+        export = QMenu("&Export", file_menu)
+        for suffix, label in EXPORT_MENU.items():
+            export.addAction(label, lambda s=suffix: self.export_dialog(s))
+        self.export_menu = export
+        imports = QMenu("&Import", file_menu)
+        imports.addAction("nn.Module from a &Python File…", self.import_dialog)
+        file_menu.insertMenu(before, export)
+        file_menu.insertMenu(before, imports)
+
+    # --- export -------------------------------------------------------------------------------
+    def export_dialog(self, suffix: str) -> None:
+        document = self.window.document
+        if not document.analysis.ok:
+            QMessageBox.warning(self.window, "Cannot export", f"The design has errors: {document.analysis.first_error()}")
+            return
+        stem = document.path.stem if document.path else (document.design.name or "model").replace(" ", "_")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export", str(Path.home() / f"{stem}{suffix}"),
+                                              f"{suffix} (*{suffix})")
+        if path:
+            self.export(Path(path if path.endswith(suffix) else path + suffix))
+
+    def export(self, path: Path) -> None:
+        document = self.window.document
+        self._busy(f"Exporting {path.name}…")
+        self.tasks.run(export_document, path, document.design.copy(), document.weights, document.normalization,
+                       document.training_info, on_done=self._on_exported, on_error=self._on_failed("Export failed"))
+
+    def _on_exported(self, paths: list[Path]) -> None:
+        self._done()
+        names = ", ".join(p.name for p in paths)
+        trained = "trained" if self.window.document.weights else "freshly initialised"
+        self.window.statusBar().showMessage(f"Exported {names} ({trained} weights)", 8000)
+
+    # --- import -------------------------------------------------------------------------------
+    def import_dialog(self) -> None:
+        dialog = ImportDialog(self.window)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        path, class_name, spec = dialog.values()
+        if not self.window.confirm_discard():
+            return
+        self._busy(f"Importing {class_name} from {path.name}…")
+        self.tasks.run(import_module_file, path, class_name, spec, on_done=self._on_imported,
+                       on_error=self._on_failed("Import failed"))
+
+    def _on_imported(self, result) -> None:
+        self._done()
+        if result.issues:
+            listing = "\n".join(f"• {issue.node}: {issue.reason}" for issue in result.issues[:20])
+            more = f"\n… and {len(result.issues) - 20} more" if len(result.issues) > 20 else ""
+            answer = QMessageBox.question(
+                self.window, "Some operations cannot be imported",
+                f"These parts of the module have no convviz layer:\n\n{listing}{more}\n\n"
+                "Import the rest, with an Identity placeholder for each?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.window.open_design(result.design, None, modified=True)
+        self.window.document.set_weights(result.state_dict)
+        self.window.statusBar().showMessage(f"Imported {len(result.design)} layers with their weights", 8000)
+
+    # --- progress and errors ------------------------------------------------------------------
+    def _busy(self, text: str) -> None:
+        self.progress = QProgressDialog(text, None, 0, 0, self.window)
+        self.progress.setWindowModality(Qt.WindowModality.WindowModal)
+        self.progress.setMinimumDuration(300)
+        self.progress.setValue(0)
+
+    def _done(self) -> None:
+        if self.progress is not None:
+            self.progress.reset()
+            self.progress = None
+
+    def _on_failed(self, title: str):
+        def show(message: str) -> None:
+            self._done()
+            QMessageBox.warning(self.window, title, message)
+        return show

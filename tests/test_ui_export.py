@@ -1,0 +1,89 @@
+"""File ▸ Export and File ▸ Import in the app: real files, trained weights kept, errors shown."""
+
+from __future__ import annotations
+
+import textwrap
+
+import torch
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+
+from convviz.design import InputSpec
+from convviz.export import load_checkpoint
+from convviz.model import build_model
+from convviz.ui.export_actions import ImportDialog
+
+
+def wait_idle(window, qtbot):
+    qtbot.waitUntil(lambda: not window.export_actions.tasks.busy, timeout=60000)
+    qtbot.wait(20)
+
+
+def test_export_menu_writes_a_checkpoint_with_the_trained_weights(window, qtbot, tmp_path, monkeypatch):
+    trained = build_model(window.document.design).state_dict()
+    trained["conv1.weight"].fill_(0.25)
+    window.document.set_weights(trained, ([0.5], [0.25]), {"epochs": 3})
+    window.select_node("conv3")
+    window.inspector.editors["out_channels"].spin.setValue(32)  # conv3, bn3, fc change shape
+    target = tmp_path / "model.pt"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    window.export_actions.export_menu.actions()[0].trigger()
+    wait_idle(window, qtbot)
+    checkpoint = load_checkpoint(target)
+    assert checkpoint.design == window.document.design
+    assert torch.all(checkpoint.state_dict["conv1.weight"] == 0.25)
+    assert checkpoint.preprocessing.mean == [0.5]
+    assert checkpoint.training["epochs"] == 3 and checkpoint.training["untrained_nodes"] == ["bn3", "conv3", "fc"]
+    assert "Exported model.pt (trained weights)" in window.statusBar().currentMessage()
+
+
+def test_export_source_writes_code_and_weights(window, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "net"), ""))
+    window.export_actions.export_dialog(".py")
+    wait_idle(window, qtbot)
+    assert (tmp_path / "net.py").read_text().count("class ShapesCNN(nn.Module)") == 1
+    assert (tmp_path / "net.pt").exists()
+
+
+def test_export_of_a_broken_design_is_refused_with_the_reason(window, monkeypatch):
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+    window.document.design.set_inputs("fc", ["gap"])
+    window.export_actions.export_dialog(".pt")
+    assert shown and "fc" in shown[0]
+
+
+def test_import_a_module_from_a_python_file(window, qtbot, tmp_path, monkeypatch):
+    source = tmp_path / "net.py"
+    source.write_text(textwrap.dedent("""
+        import torch
+        from torch import nn
+        import torch.nn.functional as F
+
+        class Tiny(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(1, 4, 3, padding=1)
+                self.fc = nn.Linear(4 * 8 * 8, 3)
+
+            def forward(self, x):
+                x = F.relu(self.conv(x))
+                return self.fc(torch.flatten(x, 1))
+    """))
+    monkeypatch.setattr(ImportDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    monkeypatch.setattr(ImportDialog, "values", lambda self: (source, "Tiny", InputSpec(1, 8, 8)))
+    window.document.undo_stack.setClean()
+    window.export_actions.import_dialog()
+    wait_idle(window, qtbot)
+    design = window.document.design
+    assert [n.type for n in design] == ["Input", "Conv2d", "ReLU", "Flatten", "Linear"]
+    assert window.document.weights is not None and "conv.weight" in window.document.weights
+    assert window.document.analysis.ok and window.isWindowModified()
+
+
+def test_import_dialog_reads_class_names_without_running_the_file(qtbot, tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("import os\nos.makedirs('should_not_exist')\nclass A:\n    pass\nclass B(A):\n    pass\n")
+    dialog = ImportDialog(None, str(source))
+    qtbot.addWidget(dialog)
+    assert [dialog.class_name.itemText(i) for i in range(dialog.class_name.count())] == ["A", "B"]
+    assert not (tmp_path / "should_not_exist").exists()
