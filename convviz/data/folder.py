@@ -95,7 +95,7 @@ def read_image(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DatasetError(f"{path}: not a readable image ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
                            ) from None
-    array = np.asarray(image, dtype=np.uint8)
+    array = np.array(image, dtype=np.uint8)  # a writable copy (torch.from_numpy warns about read-only ones)
     return array[None] if channels == 1 else np.ascontiguousarray(array.transpose(2, 0, 1))
 
 

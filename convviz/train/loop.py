@@ -97,6 +97,7 @@ class Trainer:
         self._started = time.perf_counter()
         self._paused_seconds = 0.0
         self._global_step = 0
+        self._lr_used = self.config.lr
         self._interrupted = False
         self._history: list[EpochRecord] = []
         self._good_state = self._cpu_state()   # what a NaN failure falls back to
@@ -154,6 +155,7 @@ class Trainer:
                 logits = self.forward(x)
                 loss = F.cross_entropy(logits, labels)
             self.optimizer.zero_grad(set_to_none=True)
+            self._lr_used = self.optimizer.param_groups[0]["lr"]
             if self.scaler is None:
                 loss.backward()
                 self.optimizer.step()
@@ -269,7 +271,8 @@ class Trainer:
 
     # --- helpers -------------------------------------------------------------------------------
     def _lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+        """The learning rate of the latest step (the schedule has already moved on to the next one's)."""
+        return float(self._lr_used)
 
     def _cpu_state(self) -> OrderedDict[str, torch.Tensor]:
         return OrderedDict((k, v.detach().to("cpu", copy=True)) for k, v in self.model.state_dict().items())
