@@ -51,7 +51,7 @@ def test_each_image_stays_with_its_label(name, tolerance):
 def test_crop_with_padding_is_a_whole_pixel_shift_with_black_fill(samples):
     out = preview_augmentation(samples, AugmentConfig(crop_padding=3), seed=4)
     shifts = set()
-    for original, shifted in zip(samples, out):
+    for original, shifted in zip(samples, out, strict=True):
         match = [(dy, dx) for dy in range(-3, 4) for dx in range(-3, 4) if np.array_equal(_shift(original, dy, dx),
                                                                                         shifted)]
         assert match, "not a shift of at most 3 pixels"
@@ -61,9 +61,9 @@ def test_crop_with_padding_is_a_whole_pixel_shift_with_black_fill(samples):
 
 def test_mirror_flips_some_and_keeps_the_others(samples):
     out = preview_augmentation(samples, AugmentConfig(mirror=True), seed=0)
-    flipped = [np.array_equal(o, s[..., ::-1]) for o, s in zip(out, samples)]
-    kept = [np.array_equal(o, s) for o, s in zip(out, samples)]
-    assert all(f or k for f, k in zip(flipped, kept))
+    flipped = [np.array_equal(o, s[..., ::-1]) for o, s in zip(out, samples, strict=True)]
+    kept = [np.array_equal(o, s) for o, s in zip(out, samples, strict=True)]
+    assert all(f or k for f, k in zip(flipped, kept, strict=True))
     assert 4 < sum(flipped) < 20
 
 

@@ -171,7 +171,7 @@ def test_streamed_folder_trains(tmp_path):
     design = load_template("default")
     design.set_param("fc", "out_features", 2)
     data = load_dataset(DataSpec("folder", str(tmp_path)), design.input, memory_limit=0, val_fraction=0.25)
-    end = train(design, data, TrainConfig(epochs=2, batch_size=4), workers=0)
+    end = train(design, data, TrainConfig(epochs=2, batch_size=4), workers=1)
     assert end.reason == FINISHED and end.history[-1].confusion.sum() == len(data.val)
 
 

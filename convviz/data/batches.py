@@ -53,7 +53,7 @@ class DeviceBatches:
 
 
 class StreamBatches:
-    """A split of image files decoded by ``DataLoader`` workers, one batch at a time."""
+    """A split of image files decoded by ``DataLoader`` workers (started each epoch), one batch at a time."""
 
     def __init__(self, split: FileImages, batch_size: int, device: torch.device, *, shuffle: bool, seed: int = 0,
                  workers: int | None = None) -> None:
@@ -61,18 +61,24 @@ class StreamBatches:
         self.device = device
         self.loader = torch.utils.data.DataLoader(
             split, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle and len(split) >= batch_size,
-            num_workers=workers, pin_memory=device.type == "cuda", persistent_workers=workers > 0,
-            generator=torch.Generator().manual_seed(seed))
+            num_workers=workers, pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(seed),
+            collate_fn=_collate)
 
     def __len__(self) -> int:
         return len(self.loader)
 
     def __iter__(self) -> Iterator[Batch]:
+        batches = iter(self.loader)
         try:
-            for images, labels in self.loader:
+            for batch in batches:
+                if isinstance(batch, DatasetError):  # a fresh one: the loader's copy stays behind with it
+                    raise DatasetError(str(batch))
+                images, labels = batch
                 yield images.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
-        except DatasetError as exc:  # re-raised from a worker with its traceback in the message: keep the line
-            raise DatasetError(_last_line(str(exc))) from None
+        finally:
+            # Workers end with the epoch, and when it is cut short (an error, a stop) they end here, now:
+            # left to the garbage collector, their shutdown can stall whichever thread it runs in for seconds.
+            getattr(batches, "_shutdown_workers", lambda: None)()
 
 
 def make_batches(split: Split, batch_size: int, device: torch.device, *, shuffle: bool, seed: int = 0,
@@ -109,6 +115,7 @@ class Preprocess:
         return (x - self.mean) / self.std
 
 
-def _last_line(text: str) -> str:
-    line = text.strip().splitlines()[-1] if text.strip() else "unreadable data"
-    return line.split("DatasetError: ", 1)[-1]
+def _collate(items: list) -> Batch | DatasetError:
+    """A batch, or the first unreadable file's error (see ``FileImages``)."""
+    error = next((item for item in items if isinstance(item, DatasetError)), None)
+    return error if error is not None else torch.utils.data.default_collate(items)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .dataset import DatasetError, TensorImages
+from .dataset import DatasetError, TensorImages, first_line
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -61,7 +61,7 @@ def _read_archive(path: Path) -> tuple[TensorImages, TensorImages, list[str]]:
 
             return _read_batches(read, str(path))
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise DatasetError(f"{path}: not a readable CIFAR-10 archive ({exc or type(exc).__name__})") from None
+        raise DatasetError(f"{path}: not a readable CIFAR-10 archive ({first_line(exc)})") from None
 
 
 def _read_batches(read: Callable[[str], bytes | None], where: str) -> tuple[TensorImages, TensorImages, list[str]]:
@@ -108,9 +108,9 @@ def _unpickle(data: bytes, name: str) -> dict:
     try:
         content = _ArraysOnly(io.BytesIO(data), encoding="bytes").load()
     except pickle.UnpicklingError as exc:
-        raise DatasetError(f"{name}: refused or corrupt pickle ({exc})") from None
+        raise DatasetError(f"{name}: refused or corrupt pickle ({first_line(exc)})") from None
     except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
-        raise DatasetError(f"{name}: corrupt pickle ({exc or type(exc).__name__})") from None
+        raise DatasetError(f"{name}: corrupt pickle ({first_line(exc)})") from None
     if not isinstance(content, dict):
         raise DatasetError(f"{name}: not a CIFAR-10 batch (a pickled {type(content).__name__}, not a dict)")
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in content.items()}

@@ -42,7 +42,12 @@ class TensorImages:
 
 
 class FileImages(torch.utils.data.Dataset):
-    """Image files decoded (and fitted to ``shape`` = C×H×W) one at a time: for ``DataLoader`` workers."""
+    """Image files decoded (and fitted to ``shape`` = C×H×W) one at a time: for ``DataLoader`` workers.
+
+    An unreadable file comes back as its ``DatasetError`` instead of an image, so a worker never
+    raises (torch would pass the error on with its traceback in the message and take seconds to
+    shut the worker down); ``StreamBatches`` raises it in the training thread.
+    """
 
     def __init__(self, paths: list[Path], labels: list[int], shape: tuple[int, int, int]) -> None:
         self.paths = list(paths)
@@ -52,16 +57,22 @@ class FileImages(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int] | DatasetError:
+        try:
+            return self.read(i), int(self.labels[i])
+        except DatasetError as exc:
+            return exc
+
+    def read(self, i: int) -> torch.Tensor:
         from .folder import read_image  # here, not at the top: folder builds on this module
 
-        return torch.from_numpy(read_image(self.paths[i], self.shape)), int(self.labels[i])
+        return torch.from_numpy(read_image(self.paths[i], self.shape))
 
     def subset(self, index: torch.Tensor) -> FileImages:
         return FileImages([self.paths[i] for i in index.tolist()], self.labels[index].tolist(), self.shape)
 
     def take(self, index: torch.Tensor) -> torch.Tensor:
-        return torch.stack([self[i][0] for i in index.tolist()])
+        return torch.stack([self.read(i) for i in index.tolist()])
 
 
 Split = TensorImages | FileImages
@@ -77,7 +88,7 @@ class Dataset:
     train: Split
     val: Split
     val_is_test: bool = False         # the dataset's own test set (else a split of the training images)
-    _stats: tuple[list[float], list[float]] | None = field(default=None, repr=False, compare=False)
+    _stats: tuple[list[float], list[float]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def mean_std(self) -> tuple[list[float], list[float]]:
         """Per-channel mean and std of the training images (0…1 scale), from up to 2000 of them."""
@@ -111,6 +122,12 @@ def conform(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
     if tuple(x.shape[-2:]) != (height, width):
         x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
     return x
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message as one short line (what error messages quote as the reason)."""
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
 
 
 def random_split(images: Split, fraction: float, seed: int) -> tuple[Split, Split]:

@@ -18,14 +18,19 @@ from .idx import idx_file_names
 
 _IDX_FILES = [f"{name}.gz" for split in ("train", "t10k") for name in idx_file_names(split)]
 
+
+def _idx(*md5s: str) -> list[tuple[str, str]]:
+    return list(zip(_IDX_FILES, md5s, strict=True))
+
+
 #: kind → (base URL, [(file name, md5)]).
 SOURCES: dict[str, tuple[str, list[tuple[str, str]]]] = {
-    "mnist": ("https://ossci-datasets.s3.amazonaws.com/mnist/", list(zip(_IDX_FILES, [
+    "mnist": ("https://ossci-datasets.s3.amazonaws.com/mnist/", _idx(
         "f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
-        "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c"]))),
-    "fashion": ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", list(zip(_IDX_FILES, [
+        "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c")),
+    "fashion": ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", _idx(
         "8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
-        "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310"]))),
+        "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310")),
     "cifar10": ("https://www.cs.toronto.edu/~kriz/", [(CIFAR_ARCHIVE, "c58f30108f718f92721af3b95e74349a")]),
 }
 _CHUNK = 1 << 20

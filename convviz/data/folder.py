@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .dataset import Dataset, DatasetError, FileImages, TensorImages, random_split
+from .dataset import Dataset, DatasetError, FileImages, TensorImages, first_line, random_split
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 SPLIT_NAMES = ("val", "validation", "test")
@@ -93,8 +93,7 @@ def read_image(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
     except Image.DecompressionBombError as exc:
         raise DatasetError(f"{path}: refused: too many pixels ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DatasetError(f"{path}: not a readable image ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
-                           ) from None
+        raise DatasetError(f"{path}: not a readable image ({first_line(exc)})") from None
     array = np.array(image, dtype=np.uint8)  # a writable copy (torch.from_numpy warns about read-only ones)
     return array[None] if channels == 1 else np.ascontiguousarray(array.transpose(2, 0, 1))
 
@@ -104,7 +103,8 @@ def _eight_bit(image: Image.Image, mode: str) -> Image.Image:
     if image.mode in ("I", "F") or image.mode.startswith("I;16"):
         values = np.asarray(image, dtype=np.float32)
         top = float(values.max(initial=0))
-        full_scale = 1.0 if image.mode == "F" and top <= 1 else 255.0 if top <= 255 else 65535.0 if top <= 65535 else top
+        full_scale = (1.0 if image.mode == "F" and top <= 1 else 255.0 if top <= 255 else
+                      65535.0 if top <= 65535 else top)
         image = Image.fromarray(np.clip(values * (255 / full_scale), 0, 255).round().astype(np.uint8), "L")
     elif image.mode in ("P", "PA", "LA", "RGBA") or "transparency" in image.info:
         image = image.convert("RGBA")

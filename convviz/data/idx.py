@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .dataset import DatasetError, TensorImages
+from .dataset import DatasetError, TensorImages, first_line
 
 MNIST_CLASSES = [str(d) for d in range(10)]
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -63,10 +63,10 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
     if len(data) < header:
         raise DatasetError(f"{path}: truncated inside its header")
     shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(shape))
-    if len(data) - header != expected:
+    expected, found = int(np.prod(shape)), len(data) - header
+    if found != expected:
         raise DatasetError(f"{path}: the header announces {'×'.join(map(str, shape))} = {expected} bytes of data, "
-                           f"the file holds {len(data) - header}{' (truncated)' if len(data) - header < expected else ''}")
+                           f"the file holds {found}{' (truncated)' if found < expected else ''}")
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape).copy()
 
 
@@ -77,6 +77,6 @@ def read_maybe_gzip(path: Path) -> bytes:
                 return handle.read()
         return path.read_bytes()
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise DatasetError(f"{path}: not a complete gzip file ({exc or type(exc).__name__})") from None
+        raise DatasetError(f"{path}: not a complete gzip file ({first_line(exc)})") from None
     except OSError as exc:
         raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from ..analysis import Analysis, analyze
 from ..data import Dataset, DatasetError, Preprocess, make_batches
+from ..data.dataset import first_line
 from ..design import Design
 from ..model import build_model, carry_over_weights
 from .config import TrainConfig
@@ -70,7 +71,7 @@ class Trainer:
                                               seed=config.seed, workers=workers)
             self.val_batches = make_batches(dataset.val, 2 * config.batch_size, self.device, shuffle=False,
                                             workers=workers)
-        except torch.OutOfMemoryError:
+        except torch.cuda.OutOfMemoryError:
             self._release()
             raise TrainError(f"the data or the model does not fit in {self.device.type} memory: use a smaller "
                              "dataset or design, or train on the CPU") from None
@@ -289,7 +290,7 @@ class Trainer:
             size = self.config.batch_size
             return (f"out of memory on {self.device.type} with batch size {size}: use a smaller batch size "
                     f"(try {max(1, size // 2)}) or a smaller design")
-        return f"torch.compile failed ({_first_line(exc)}): switch compile off"
+        return f"torch.compile failed ({first_line(exc)}): switch compile off"
 
     def _free_device_memory(self) -> None:
         self._losses, self._hits = [], []
@@ -341,12 +342,7 @@ def first_conv(design: Design, analysis: Analysis) -> str | None:
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
-    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
 
 
 def _dims(shape) -> str:
