@@ -72,26 +72,29 @@ def write_cifar_archive(path: Path, per_batch: int = 6) -> Path:
     return path
 
 
-def write_image_folder(root: Path, repeat: int = 1) -> dict[str, list[Path]]:
-    """Two classes, "bright" and "dark", each with ``repeat`` images in every mode, size and format below."""
-    written: dict[str, list[Path]] = {}
-    makers = [
-        ("png", lambda v: Image.new("L", (20, 30), v)),
-        ("png", lambda v: Image.new("RGBA", (40, 40), (v, v, v, 128))),
-        ("png", lambda v: Image.new("RGB", (64, 16), (v, v, v)).convert("P", palette=Image.Palette.ADAPTIVE)),
-        ("png", lambda v: Image.fromarray(np.full((12, 12), v * 257, dtype=np.uint16))),   # 16-bit grey
-        ("png", lambda v: Image.new("LA", (8, 8), (v, 255))),
-        ("jpg", lambda v: Image.new("RGB", (50, 37), (v, v, v))),
-        ("jpeg", lambda v: Image.new("L", (33, 33), v)),
-        ("bmp", lambda v: Image.new("RGB", (16, 48), (v, v, v))),
-        ("bmp", lambda v: Image.new("1", (24, 24), 1 if v > 127 else 0)),
+def write_image_folder(root: Path, repeat: int = 1) -> dict[str, dict[Path, int]]:
+    """Two classes, "bright" (grey 230) and "dark" (grey 20), each with ``repeat`` images in every mode, size
+    and format below; returns each file's expected grey level once decoded."""
+    same = lambda v: v  # noqa: E731
+    makers = [  # suffix, the image for grey v, the grey it should decode to
+        ("png", lambda v: Image.new("L", (20, 30), v), same),
+        ("png", lambda v: Image.new("RGBA", (40, 40), (v, v, v, 255)), same),
+        ("png", lambda v: Image.new("RGBA", (40, 40), (v, v, v, 0)), lambda v: 255),  # transparent: on white
+        ("png", lambda v: Image.new("RGB", (64, 16), (v, v, v)).convert("P", palette=Image.Palette.ADAPTIVE), same),
+        ("png", lambda v: Image.fromarray(np.full((12, 12), v * 257, dtype=np.uint16)), same),  # 16-bit grey
+        ("png", lambda v: Image.new("LA", (8, 8), (v, 255)), same),
+        ("jpg", lambda v: Image.new("RGB", (50, 37), (v, v, v)), same),
+        ("jpeg", lambda v: Image.new("L", (33, 33), v), same),
+        ("bmp", lambda v: Image.new("RGB", (16, 48), (v, v, v)), same),
+        ("bmp", lambda v: Image.new("1", (24, 24), int(v > 127)), lambda v: 255 if v > 127 else 0),  # 1-bit
     ]
+    written: dict[str, dict[Path, int]] = {}
     for name, value in (("bright", 230), ("dark", 20)):
         folder = root / name
         folder.mkdir(parents=True, exist_ok=True)
-        written[name] = []
-        for i, (suffix, make) in enumerate(makers * repeat):
+        written[name] = {}
+        for i, (suffix, make, expected) in enumerate(makers * repeat):
             path = folder / f"{name}_{i}.{suffix.upper() if i % 2 else suffix}"
             make(value).save(path)
-            written[name].append(path)
+            written[name][path] = expected(value)
     return written

@@ -1,7 +1,8 @@
 """An image folder with one sub-folder per class (PNG, JPEG, BMP … of any size and mode).
 
-Images are fitted to the design as they are decoded: grey or RGB, centre-cropped to the design's
-aspect ratio and resized. A folder whose decoded images fit in ``memory_limit`` bytes is decoded
+Images are fitted to the design as they are decoded, by the rules the app applies to any user
+image: grey or RGB (luma for grey), transparency on white, 16-bit scaled, centre-cropped to the
+design's aspect ratio and resized with antialiasing. A folder whose decoded images fit in ``memory_limit`` bytes is decoded
 once (in threads) and held as tensors; a larger one is decoded per batch by ``DataLoader``
 workers. ``train/`` and ``val/`` (or ``test/``) sub-folders, each with class folders, are used as
 the split when present.
@@ -99,13 +100,12 @@ def read_image(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
 
 
 def _eight_bit(image: Image.Image, mode: str) -> Image.Image:
-    """Any Pillow mode as ``mode``: 16-bit and float images are scaled to 0…255 (a plain convert clips them)."""
+    """Any Pillow mode as ``mode`` ("L" or "RGB"), by the app's rules for user images: 16-bit values
+    scaled by 1/65535 and float ones taken as 0…1 (a plain convert clips both), transparency
+    composited on white."""
     if image.mode in ("I", "F") or image.mode.startswith("I;16"):
-        values = np.asarray(image, dtype=np.float32)
-        top = float(values.max(initial=0))
-        full_scale = (1.0 if image.mode == "F" and top <= 1 else 255.0 if top <= 255 else
-                      65535.0 if top <= 65535 else top)
-        image = Image.fromarray(np.clip(values * (255 / full_scale), 0, 255).round().astype(np.uint8), "L")
-    elif image.mode in ("P", "PA", "LA", "RGBA") or "transparency" in image.info:
-        image = image.convert("RGBA")
+        values = np.asarray(image.convert("F"), dtype=np.float32) * (255.0 if image.mode == "F" else 255 / 65535)
+        image = Image.fromarray(np.clip(values, 0, 255).round().astype(np.uint8), "L")
+    if image.mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in image.info:
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
     return image.convert(mode)
