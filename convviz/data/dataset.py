@@ -45,8 +45,8 @@ class FileImages(torch.utils.data.Dataset):
     """Image files decoded (and fitted to ``shape`` = C×H×W) one at a time: for ``DataLoader`` workers.
 
     An unreadable file comes back as its ``DatasetError`` instead of an image, so a worker never
-    raises (torch would pass the error on with its traceback in the message and take seconds to
-    shut the worker down); ``StreamBatches`` raises it in the training thread.
+    raises (torch would re-raise it with the worker's traceback folded into the message);
+    ``StreamBatches`` raises it, one line, in the training thread.
     """
 
     def __init__(self, paths: list[Path], labels: list[int], shape: tuple[int, int, int]) -> None:
