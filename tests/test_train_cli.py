@@ -17,6 +17,7 @@ from convviz.cli import main
 from convviz.data import MNIST_CLASSES
 from convviz.design import load_template, save_design
 from convviz.export.checkpoint import load_checkpoint
+from convviz.train import AugmentConfig, ConfigError
 from dataset_files import write_image_folder, write_mnist
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,3 +109,24 @@ def test_ctrl_c_in_a_real_process_stops_cleanly_and_still_writes_the_checkpoint(
     assert "Traceback" not in err and "stopped" in err
     results = load_checkpoint(out).training["results"]
     assert results["reason"] == "stopped" and results["epochs_completed"] >= 1
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("rotation=15,mirror,crop=4", AugmentConfig(rotation=15, mirror=True, crop_padding=4)),
+    ("shear=10, elastic=2.5, color=0.2, mirror=off", AugmentConfig(shear=10, elastic=2.5, color_shift=0.2)),
+    ("none", AugmentConfig()),
+])
+def test_augment_lists(text, expected):
+    assert AugmentConfig.parse(text) == expected
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("rotation", "rotation needs a value, as in rotation=15"),
+    ("crop=2.5", "whole number"),
+    ("color=3", "between 0 and 1"),
+    ("mirror=maybe", "mirror takes no value"),
+    ("shear=x", "not a number"),
+])
+def test_bad_augment_lists(text, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        AugmentConfig.parse(text)
