@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from .design import Design, DesignError, DesignFileError, InputSpec, load_design_or_template
 
 #: Modules of ``convviz.commands``, in the order ``convviz --help`` lists them.
-COMMAND_MODULES = ("summary", "explain", "export")
+COMMAND_MODULES = ("summary", "train", "explain", "export")
 
 #: Exceptions that mean "the user asked for something that cannot be done": one line, exit 1.
 USER_ERRORS: tuple[type[BaseException], ...] = (DesignFileError, DesignError, ValueError, OSError)

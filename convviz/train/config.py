@@ -3,6 +3,7 @@ and exported torchrun scripts replay. No torch here, so the UI can edit it befor
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -57,12 +58,59 @@ class AugmentConfig:
     crop_padding: int = 0       # pad by p pixels, then crop back at a random offset
     color_shift: float = 0.0    # brightness/contrast (and, for RGB, per-channel) jitter strength, 0…1
 
+    def __post_init__(self) -> None:
+        checks = [
+            (0 <= self.rotation <= 180, "rotation must be between 0 and 180 degrees"),
+            (0 <= self.shear < 90, "shear must be at least 0 and below 90 degrees"),
+            (0 <= self.elastic < math.inf, "elastic warping must be a number of pixels, at least 0"),
+            (self.crop_padding >= 0 and float(self.crop_padding).is_integer(), "crop padding must be a whole number "
+                                                                               "of pixels, at least 0"),
+            (0 <= self.color_shift <= 1, "colour shift must be between 0 and 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
     @property
     def enabled(self) -> bool:
         return any(getattr(self, f.name) for f in fields(self))
 
     def names(self) -> list[str]:
         return [f.name for f in fields(self) if getattr(self, f.name)]
+
+    @classmethod
+    def parse(cls, text: str) -> AugmentConfig:
+        """"rotation=15,mirror,crop=4" → AugmentConfig (the CLI's ``--augment``); "" or "none" → all off."""
+        values: dict[str, Any] = {}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            if item.lower() == "none":
+                continue
+            name, has_value, value = (p.strip() for p in item.partition("="))
+            key = _AUGMENT_NAMES.get(name.lower().replace("-", "_"))
+            if key is None:
+                raise ConfigError(f"unknown augmentation {name!r}: use {', '.join(_AUGMENT_EXAMPLES.values())}")
+            if key == "mirror":
+                if value.lower() not in _SWITCH:
+                    raise ConfigError(f"mirror takes no value (or on/off), got {value!r}")
+                values[key] = _SWITCH[value.lower()]
+                continue
+            if not has_value:
+                raise ConfigError(f"{name} needs a value, as in {_AUGMENT_EXAMPLES[key]}")
+            try:
+                number = float(value)
+            except ValueError:
+                raise ConfigError(f"{name}={value!r}: not a number") from None
+            values[key] = int(number) if key == "crop_padding" and number.is_integer() else number
+        return cls(**values)
+
+
+_AUGMENT_NAMES = {"rotation": "rotation", "shear": "shear", "elastic": "elastic", "warp": "elastic",
+                  "mirror": "mirror", "flip": "mirror", "crop": "crop_padding", "crop_padding": "crop_padding",
+                  "color": "color_shift", "colour": "color_shift", "color_shift": "color_shift"}
+_SWITCH = {"": True, "on": True, "1": True, "true": True, "yes": True, "off": False, "0": False, "false": False,
+           "no": False}
+_AUGMENT_EXAMPLES = {"rotation": "rotation=15", "shear": "shear=10", "elastic": "elastic=2", "mirror": "mirror",
+                     "crop_padding": "crop=4", "color_shift": "color=0.2"}
 
 
 @dataclass(frozen=True)
@@ -71,10 +119,10 @@ class TrainConfig:
     epochs: int = 5
     batch_size: int = 64
     optimizer: str = "adam"
-    lr: float = 1e-3
+    lr: float = 3e-3
     momentum: float = 0.9           # SGD only
     weight_decay: float = 0.0
-    schedule: str = "constant"
+    schedule: str = "onecycle"      # warm up to lr, then anneal: reliable in few epochs
     step_size: int = 10             # "step": epochs between decays
     gamma: float = 0.1              # "step": decay factor
     device: str = "auto"

@@ -1,0 +1,149 @@
+"""What does convviz's training loop cost over a plain PyTorch loop?
+
+    python bench/train_overhead.py [--device auto|cpu|cuda|mps] [--amp off|bf16|fp16] [--batch-size 64]
+
+The same model (``--design``, default "default"), the same synthetic data, batch size, optimizer,
+schedule, device and precision, trained for ``--epochs`` with a validation pass per epoch:
+
+- plain:   a hand-written loop over device-resident float tensors (already normalised), shuffled
+           with ``randperm`` each epoch, reading the validation accuracy with one ``.item()``;
+- convviz: ``Trainer`` with live weight snapshots at the UI's rate (20 per second) and step
+           records (20 per second), every record passed to a callback that reads it.
+
+Runs alternate (plain, convviz, plain, …) after one warm-up each; the medians of ``--repeats``
+runs give the training samples per second and their ratio. Goal: convviz ≥ 0.95 × plain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from convviz.data import load_dataset  # noqa: E402
+from convviz.design import load_design_or_template  # noqa: E402
+from convviz.model import build_model  # noqa: E402
+from convviz.train import (AMP_MODES, DEVICES, DataSpec, SnapshotRecord, StepRecord, TrainConfig,  # noqa: E402
+                           Trainer)
+from convviz.train.devices import resolve_device, resolve_precision  # noqa: E402
+from convviz.train.optim import make_optimizer, make_schedule  # noqa: E402
+
+UI_RATE = 20.0
+
+
+def plain_loop(design, data, config: TrainConfig, device: torch.device) -> float:
+    """Seconds for a hand-written run: what someone who knows PyTorch would write for this data."""
+    precision = resolve_precision(config.amp, device)
+    mean, std = data.mean_std()
+    to_float = lambda images: ((images.float() / 255 - torch.tensor(mean).view(1, -1, 1, 1))  # noqa: E731
+                               / torch.tensor(std).view(1, -1, 1, 1)).to(device)
+    x_train, y_train = to_float(data.train.images), data.train.labels.to(device)
+    x_val, y_val = to_float(data.val.images), data.val.labels.to(device)
+    torch.manual_seed(config.seed)
+    model = build_model(design).to(device)
+    optimizer = make_optimizer(model, config)
+    steps = len(y_train) // config.batch_size
+    schedule = make_schedule(optimizer, config, steps)
+    scaler = precision.grad_scaler(device)
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(config.epochs):
+        model.train()
+        order = torch.randperm(len(y_train), device=device, generator=generator)
+        for i in range(steps):
+            index = order[i * config.batch_size:(i + 1) * config.batch_size]
+            with precision.autocast(device):
+                loss = F.cross_entropy(model(x_train[index]), y_train[index])
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is None:
+                loss.backward()
+                optimizer.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            if schedule is not None:
+                schedule.step()
+        model.eval()
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        with torch.no_grad(), precision.autocast(device):
+            for i in range(0, len(y_val), 2 * config.batch_size):
+                logits = model(x_val[i:i + 2 * config.batch_size])
+                correct += (logits.argmax(1) == y_val[i:i + 2 * config.batch_size]).sum()
+        correct.item()
+    return time.perf_counter() - start
+
+
+def convviz_loop(design, data, config: TrainConfig, device: torch.device) -> tuple[float, dict[str, int]]:
+    """Seconds for the same run through ``Trainer``, and how many records of each kind the callback saw."""
+    trainer = Trainer(design, data, config, report_rate=UI_RATE, snapshot_rate=UI_RATE)
+    seen: dict[str, int] = {}
+    sink = []
+
+    def on_record(record) -> None:  # what the UI's worker does: look at the numbers, keep the arrays
+        seen[type(record).__name__] = seen.get(type(record).__name__, 0) + 1
+        if isinstance(record, SnapshotRecord):
+            sink.append(float(np.abs(record.weights).max()))
+        elif isinstance(record, StepRecord):
+            sink.append(record.loss)
+
+    _sync(device)
+    start = time.perf_counter()
+    for record in trainer:
+        on_record(record)
+    return time.perf_counter() - start, seen
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--design", default="default")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
+    parser.add_argument("--amp", choices=AMP_MODES, default="off")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--images", type=int, default=6000, help="synthetic images (a tenth for validation)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads (CPU)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    design = load_design_or_template(args.design)
+    device = resolve_device(args.device)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, device=args.device, amp=args.amp)
+    data = load_dataset(DataSpec(), design.input, synthetic_size=args.images, seed=0)
+    samples = args.epochs * (len(data.train) // args.batch_size) * args.batch_size
+    print(f"{design.name} on {device} (amp {resolve_precision(args.amp, device).amp}, {torch.get_num_threads()} "
+          f"threads), batch {args.batch_size}, {args.epochs} epochs of {len(data.train)} images + validation")
+
+    warm = TrainConfig(epochs=1, batch_size=args.batch_size, device=args.device, amp=args.amp)
+    plain_loop(design, data, warm, device)
+    convviz_loop(design, data, warm, device)
+    plain_times, convviz_times = [], []
+    for run in range(args.repeats):
+        plain_times.append(plain_loop(design, data, config, device))
+        seconds, seen = convviz_loop(design, data, config, device)
+        convviz_times.append(seconds)
+        print(f"  run {run + 1}: plain {samples / plain_times[-1]:9,.0f} samples/s   convviz "
+              f"{samples / seconds:9,.0f} samples/s   records {seen}")
+    plain, ours = samples / statistics.median(plain_times), samples / statistics.median(convviz_times)
+    ratio = ours / plain
+    print(f"median: plain {plain:,.0f} samples/s, convviz {ours:,.0f} samples/s, ratio {ratio:.3f} "
+          f"(goal ≥ 0.95: {'ok' if ratio >= 0.95 else 'MISSED'})")
+
+
+if __name__ == "__main__":
+    main()

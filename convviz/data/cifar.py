@@ -1,0 +1,137 @@
+"""CIFAR-10: the "python version" batches, from their folder or straight from the .tar.gz.
+
+The batches are pickles; they are read with an unpickler that admits nothing but numpy arrays and
+plain containers, so a tampered file cannot run code.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import pickle
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .dataset import DatasetError, TensorImages, first_line
+
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_BATCH = "test_batch"
+META = "batches.meta"
+FOLDER = "cifar-10-batches-py"
+ARCHIVE = "cifar-10-python.tar.gz"
+
+
+def read_cifar10(source: str | Path) -> tuple[TensorImages, TensorImages, list[str]]:
+    """(train, test, class names) from a folder of batches, a folder holding one, or the .tar.gz."""
+    path = Path(source)
+    if path.is_file():
+        return _read_archive(path)
+    if not path.is_dir():
+        raise DatasetError(f"{path}: no such file or folder (expected the CIFAR-10 batches or {ARCHIVE})")
+    for folder in (path, path / FOLDER):
+        if (folder / TEST_BATCH).is_file() or (folder / TRAIN_BATCHES[0]).is_file():
+            return _read_batches(lambda name, folder=folder: _read_file(folder / name), str(folder))
+    if (path / ARCHIVE).is_file():
+        return _read_archive(path / ARCHIVE)
+    raise DatasetError(f"{path}: no CIFAR-10 batches ({FOLDER}/data_batch_1 …) and no {ARCHIVE}")
+
+
+def _read_file(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _read_archive(path: Path) -> tuple[TensorImages, TensorImages, list[str]]:
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            members = {Path(m.name).name: m for m in archive.getmembers() if m.isfile()}
+
+            def read(name: str) -> bytes | None:
+                member = members.get(name)
+                return None if member is None else archive.extractfile(member).read()
+
+            return _read_batches(read, str(path))
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise DatasetError(f"{path}: not a readable CIFAR-10 archive ({first_line(exc)})") from None
+
+
+def _read_batches(read: Callable[[str], bytes | None], where: str) -> tuple[TensorImages, TensorImages, list[str]]:
+    def batch(name: str) -> TensorImages:
+        data = read(name)
+        if data is None:
+            raise DatasetError(f"{where}: the batch {name} is missing")
+        return _decode_batch(data, f"{where}/{name}")
+
+    train = [batch(name) for name in TRAIN_BATCHES]
+    test = batch(TEST_BATCH)
+    meta = read(META)
+    classes = CIFAR10_CLASSES if meta is None else _label_names(meta, f"{where}/{META}")
+    merged = TensorImages(torch.cat([b.images for b in train]), torch.cat([b.labels for b in train]))
+    for part, name in ((merged, "training"), (test, TEST_BATCH)):
+        if len(part) and int(part.labels.max()) >= len(classes):
+            raise DatasetError(f"{where}: a {name} label is {int(part.labels.max())}, beyond the "
+                               f"{len(classes)} classes")
+    return merged, test, classes
+
+
+def _decode_batch(data: bytes, name: str) -> TensorImages:
+    content = _unpickle(data, name)
+    images, labels = content.get("data"), content.get("labels")
+    if not isinstance(images, np.ndarray) or labels is None:
+        raise DatasetError(f"{name}: not a CIFAR-10 batch (no 'data' array and 'labels' list)")
+    if images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != 3 * 32 * 32:
+        raise DatasetError(f"{name}: 'data' should be uint8 N×3072, found {images.dtype} "
+                           f"{'×'.join(map(str, images.shape))}")
+    labels = np.asarray(labels, dtype=np.int64)
+    if labels.shape != (len(images),):
+        raise DatasetError(f"{name}: {labels.size} labels for {len(images)} images")
+    return TensorImages(torch.from_numpy(images.reshape(-1, 3, 32, 32).copy()), torch.from_numpy(labels))
+
+
+def _label_names(data: bytes, name: str) -> list[str]:
+    names = _unpickle(data, name).get("label_names")
+    if not isinstance(names, list) or not names:
+        raise DatasetError(f"{name}: no 'label_names' list")
+    return [n.decode() if isinstance(n, bytes) else str(n) for n in names]
+
+
+def _unpickle(data: bytes, name: str) -> dict:
+    try:
+        content = _ArraysOnly(io.BytesIO(data), encoding="bytes").load()
+    except pickle.UnpicklingError as exc:
+        raise DatasetError(f"{name}: refused or corrupt pickle ({first_line(exc)})") from None
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+        raise DatasetError(f"{name}: corrupt pickle ({first_line(exc)})") from None
+    if not isinstance(content, dict):
+        raise DatasetError(f"{name}: not a CIFAR-10 batch (a pickled {type(content).__name__}, not a dict)")
+    return {k.decode() if isinstance(k, bytes) else k: v for k, v in content.items()}
+
+
+def _numpy_globals() -> dict[tuple[str, str], object]:
+    """The functions numpy itself pickles arrays with (their module moved between numpy versions), and the
+    one Python 3 writes bytes with under protocol 2."""
+    allowed: dict[tuple[str, str], object] = {("_codecs", "encode"): codecs.encode}
+    for reducer in (np.zeros(1).__reduce__()[0], np.zeros(1).__reduce_ex__(5)[0], np.ndarray, np.dtype):
+        for module in {reducer.__module__, reducer.__module__.replace("numpy._core", "numpy.core"),
+                       reducer.__module__.replace("numpy.core", "numpy._core")}:
+            allowed[(module, reducer.__name__)] = reducer
+    return allowed
+
+
+class _ArraysOnly(pickle.Unpickler):
+    _allowed = _numpy_globals()
+
+    def find_class(self, module: str, name: str):
+        try:
+            return self._allowed[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"it asks for {module}.{name}, which a CIFAR batch never holds") from None

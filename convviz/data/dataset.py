@@ -1,0 +1,140 @@
+"""A dataset as the training loop sees it: class names, a training and a validation split.
+
+A split is either ``TensorImages`` (uint8 tensors in memory, at the source's own size: small
+datasets, batched on the training device) or ``FileImages`` (image files decoded on demand at the
+design's size: large folders, streamed through a ``DataLoader``). ``conform`` fits a batch of
+either to the design's channels and size, on whatever device the batch is on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+#: ITU-R BT.601 luma weights: RGB → grey as Pillow's convert("L") does it.
+_LUMA = (0.299, 0.587, 0.114)
+_STATS_SAMPLE = 2000
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be used: names the file and the reason, in one line."""
+
+
+@dataclass(frozen=True)
+class TensorImages:
+    """Images as uint8 N×C×h×w (at the source's size) and int64 labels, in memory."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: torch.Tensor) -> TensorImages:
+        return TensorImages(self.images[index], self.labels[index])
+
+    def take(self, index: torch.Tensor) -> torch.Tensor:
+        return self.images[index]
+
+
+class FileImages(torch.utils.data.Dataset):
+    """Image files decoded (and fitted to ``shape`` = C×H×W) one at a time: for ``DataLoader`` workers.
+
+    An unreadable file comes back as its ``DatasetError`` instead of an image, so a worker never
+    raises (torch would re-raise it with the worker's traceback folded into the message);
+    ``StreamBatches`` raises it, one line, in the training thread.
+    """
+
+    def __init__(self, paths: list[Path], labels: list[int], shape: tuple[int, int, int]) -> None:
+        self.paths = list(paths)
+        self.labels = torch.as_tensor(labels, dtype=torch.int64)
+        self.shape = tuple(shape)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int] | DatasetError:
+        try:
+            return self.read(i), int(self.labels[i])
+        except DatasetError as exc:
+            return exc
+
+    def read(self, i: int) -> torch.Tensor:
+        from .folder import read_image  # here, not at the top: folder builds on this module
+
+        return torch.from_numpy(read_image(self.paths[i], self.shape))
+
+    def subset(self, index: torch.Tensor) -> FileImages:
+        return FileImages([self.paths[i] for i in index.tolist()], self.labels[index].tolist(), self.shape)
+
+    def take(self, index: torch.Tensor) -> torch.Tensor:
+        return torch.stack([self.read(i) for i in index.tolist()])
+
+
+Split = TensorImages | FileImages
+
+
+@dataclass
+class Dataset:
+    """What ``load_dataset`` returns: the UI shows ``name`` and sets ``classes`` on the design."""
+
+    name: str
+    classes: list[str]
+    shape: tuple[int, int, int]       # the design's input, C×H×W: what ``conform`` fits images to
+    train: Split
+    val: Split
+    val_is_test: bool = False         # the dataset's own test set (else a split of the training images)
+    _stats: tuple[list[float], list[float]] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def mean_std(self) -> tuple[list[float], list[float]]:
+        """Per-channel mean and std of the training images (0…1 scale), from up to 2000 of them."""
+        if self._stats is None:
+            count = min(len(self.train), _STATS_SAMPLE)
+            index = torch.randperm(len(self.train), generator=torch.Generator().manual_seed(0))[:count]
+            x = conform(self.train.take(index).float().div_(255), self.shape)
+            std, mean = torch.std_mean(x.transpose(0, 1).reshape(self.shape[0], -1), dim=1)
+            self._stats = (mean.tolist(), std.clamp(min=1e-3).tolist())
+        return self._stats
+
+    def sample_images(self, count: int, seed: int = 0, split: str = "train") -> np.ndarray:
+        """``count`` random images at the design's size (uint8 N×C×H×W): the augmentation preview's input."""
+        images = self.val if split == "val" else self.train
+        index = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:count]
+        x = conform(images.take(index).float(), self.shape)
+        return x.round_().clamp_(0, 255).to(torch.uint8).numpy()
+
+
+def conform(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
+    """A float batch (N×c×h×w) with the design's channels and size: grey ↔ RGB, then a bilinear resize."""
+    channels, height, width = shape
+    if x.shape[1] != channels:
+        if x.shape[1] == 1:
+            x = x.expand(-1, channels, -1, -1)
+        elif channels == 1 and x.shape[1] == 3:
+            x = torch.einsum("nchw,c->nhw", x, x.new_tensor(_LUMA)).unsqueeze(1)
+        else:
+            raise DatasetError(f"cannot turn {x.shape[1]}-channel images into {channels}-channel ones: "
+                               "give the design 1 or 3 input channels")
+    if tuple(x.shape[-2:]) != (height, width):
+        x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
+    return x
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message as one short line (what error messages quote as the reason)."""
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def random_split(images: Split, fraction: float, seed: int) -> tuple[Split, Split]:
+    """(train, validation): a seeded shuffle, with at least one image on each side."""
+    count = len(images)
+    if count < 2:
+        raise DatasetError(f"{count} image(s) cannot be split into training and validation sets")
+    val_count = min(max(1, round(count * fraction)), count - 1)
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed))
+    return images.subset(order[val_count:]), images.subset(order[:val_count])

@@ -1,0 +1,48 @@
+"""``load_dataset``: a ``DataSpec`` (synthetic, mnist:DIR, fashion:DIR, cifar10:DIR, folder:DIR) → ``Dataset``."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..design import InputSpec
+from .cifar import read_cifar10
+from .dataset import Dataset, DatasetError, TensorImages, random_split
+from .folder import DEFAULT_MEMORY_LIMIT, load_folder
+from .idx import FASHION_CLASSES, MNIST_CLASSES, read_idx_split
+from .synthetic import SHAPE_CLASSES, make_shapes
+
+#: How many synthetic images ``load_dataset`` draws by default (training and validation together).
+SYNTHETIC_SIZE = 12_000
+
+
+class Source(Protocol):
+    """``convviz.train.DataSpec`` (data sits below train, so it is not imported here)."""
+
+    kind: str
+    path: str
+
+
+def load_dataset(spec: Source, input: InputSpec | tuple[int, int, int], *, val_fraction: float = 0.1,
+                 seed: int = 0, synthetic_size: int = SYNTHETIC_SIZE,
+                 memory_limit: int = DEFAULT_MEMORY_LIMIT) -> Dataset:
+    """Read (or draw) a dataset for a design whose input is ``input`` (C×H×W); ``spec`` is a ``DataSpec``.
+
+    Raises ``DatasetError`` naming the file and the reason when files are missing or corrupt.
+    Slow for big folders: call it from a worker thread.
+    """
+    shape = tuple(input.shape) if isinstance(input, InputSpec) else tuple(input)
+    if spec.kind == "synthetic":
+        images = TensorImages(*make_shapes(synthetic_size, *shape, seed=seed))
+        train, val = random_split(images, val_fraction, seed)
+        return Dataset("synthetic shapes", list(SHAPE_CLASSES), shape, train, val)
+    if spec.kind in ("mnist", "fashion"):
+        what = "MNIST" if spec.kind == "mnist" else "Fashion-MNIST"
+        train, test = (read_idx_split(spec.path, split, what) for split in ("train", "t10k"))
+        classes = MNIST_CLASSES if spec.kind == "mnist" else FASHION_CLASSES
+        return Dataset(what, list(classes), shape, train, test, val_is_test=True)
+    if spec.kind == "cifar10":
+        train, test, classes = read_cifar10(spec.path)
+        return Dataset("CIFAR-10", classes, shape, train, test, val_is_test=True)
+    if spec.kind == "folder":
+        return load_folder(spec.path, shape, val_fraction, seed, memory_limit)
+    raise DatasetError(f"unknown data source {spec.kind!r}")

@@ -1,0 +1,115 @@
+"""What a training run reports, as plain dataclasses of numbers and numpy/CPU copies (never live tensors),
+so the UI thread may keep and show them while training goes on."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..design import Design
+
+#: Why a run ended.
+FINISHED, STOPPED, FAILED = "finished", "stopped", "failed"
+
+
+@dataclass(frozen=True)
+class StartRecord:
+    """First record: what the run is about to do (``notes`` say where a setting could not be honoured)."""
+
+    device: str                    # "cpu", "cuda:0 (NVIDIA …)", "mps"
+    amp: str                       # the precision actually used: "off", "bf16" or "fp16"
+    epochs: int
+    steps_per_epoch: int
+    train_size: int
+    val_size: int
+    classes: tuple[str, ...]
+    parameters: int
+    carried: tuple[str, ...]       # node ids that kept their weights from the initial state_dict
+    snapshot_node: str | None      # the conv layer whose weights SnapshotRecords carry
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """Training progress, at most ``report_rate`` times a second; loss and accuracy are the means over the
+    steps since the previous StepRecord (accuracy as a fraction, 0…1)."""
+
+    epoch: int                     # 1-based
+    step: int                      # 1-based within the epoch
+    steps_per_epoch: int
+    global_step: int
+    total_steps: int
+    loss: float
+    accuracy: float
+    lr: float
+    samples_per_s: float
+    eta_s: float                   # seconds to the end of the run at the speed so far
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One epoch's results; accuracies are fractions (0…1)."""
+
+    epoch: int
+    epochs: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    confusion: np.ndarray          # int64 K×K: rows are the true class, columns the prediction
+    per_class_acc: np.ndarray      # float64 K: NaN for a class with no validation images
+    best_epoch: int                # highest validation accuracy so far (the earliest on a tie)
+    best_val_acc: float
+    lr: float
+    samples_per_s: float           # training images per second over the epoch (validation excluded)
+    seconds: float                 # the epoch's wall time, validation included
+
+    def to_json(self) -> dict[str, Any]:
+        """The scalars (the CLI's ``--json`` lines and the checkpoint's history)."""
+        return {"epoch": self.epoch, "epochs": self.epochs, "train_loss": self.train_loss,
+                "train_acc": self.train_acc, "val_loss": self.val_loss, "val_acc": self.val_acc,
+                "best_epoch": self.best_epoch, "lr": self.lr, "samples_per_s": self.samples_per_s,
+                "seconds": self.seconds}
+
+
+@dataclass(frozen=True)
+class SnapshotRecord:
+    """A copy of one conv layer's weights (float32 out×in/groups×kh×kw), at most ``snapshot_rate`` a second."""
+
+    epoch: int
+    step: int
+    global_step: int
+    node_id: str
+    weights: np.ndarray
+
+
+@dataclass(frozen=True)
+class EndRecord:
+    """Last record: why the run ended and what it produced (CPU tensors, ready for a checkpoint).
+
+    ``Checkpoint(end.design, end.state_dict, Preprocessing(end.mean, end.std), end.training)`` saves it.
+    """
+
+    reason: str                    # FINISHED, STOPPED or FAILED
+    message: str                   # one line; for FAILED, what went wrong and what to do
+    design: Design                 # the frozen copy trained, with the dataset's class names
+    state_dict: OrderedDict[str, torch.Tensor]
+    mean: list[float]
+    std: list[float]
+    epochs_completed: int
+    best_epoch: int                # 0 when no epoch completed
+    best_val_acc: float
+    history: tuple[EpochRecord, ...]
+    seconds: float
+    training: dict[str, Any] = field(default_factory=dict)   # {"config": TrainConfig.to_dict(), "results": {...}}
+
+    @property
+    def ok(self) -> bool:
+        return self.reason != FAILED
+
+
+Record = StartRecord | StepRecord | EpochRecord | SnapshotRecord | EndRecord
