@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .dataset import DatasetError, TensorImages, first_line
+from ..messages import first_line
+from .dataset import DatasetError, TensorImages
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))

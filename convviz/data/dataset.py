@@ -124,12 +124,6 @@ def conform(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
     return x
 
 
-def first_line(exc: BaseException) -> str:
-    """An exception's message as one short line (what error messages quote as the reason)."""
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
-
-
 def random_split(images: Split, fraction: float, seed: int) -> tuple[Split, Split]:
     """(train, validation): a seeded shuffle, with at least one image on each side."""
     count = len(images)

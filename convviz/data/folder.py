@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .dataset import Dataset, DatasetError, FileImages, TensorImages, first_line, random_split
+from .dataset import Dataset, DatasetError, FileImages, TensorImages, random_split
+from .images import ImageError, fit_image
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 SPLIT_NAMES = ("val", "validation", "test")
@@ -85,27 +85,11 @@ def decode_all(files: FileImages) -> TensorImages:
 
 
 def read_image(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
-    """One image file as uint8 C×H×W: grey or RGB, centre-cropped to the aspect ratio, resized (antialiased)."""
-    channels, height, width = shape
+    """One image file as uint8 C×H×W, decoded and fitted exactly as the explain views fit a user's image."""
     try:
-        with Image.open(path) as image:
-            image = _eight_bit(ImageOps.exif_transpose(image), "L" if channels == 1 else "RGB")
-            image = ImageOps.fit(image, (width, height), Image.Resampling.BILINEAR)
-    except Image.DecompressionBombError as exc:
-        raise DatasetError(f"{path}: refused: too many pixels ({exc})") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DatasetError(f"{path}: not a readable image ({first_line(exc)})") from None
-    array = np.array(image, dtype=np.uint8)  # a writable copy (torch.from_numpy warns about read-only ones)
-    return array[None] if channels == 1 else np.ascontiguousarray(array.transpose(2, 0, 1))
+        pixels, _, _ = fit_image(path, shape)
+    except ImageError as exc:
+        raise DatasetError(str(exc)) from None
+    return np.ascontiguousarray((pixels * 255).round().astype(np.uint8).transpose(2, 0, 1))
 
 
-def _eight_bit(image: Image.Image, mode: str) -> Image.Image:
-    """Any Pillow mode as ``mode`` ("L" or "RGB"), by the app's rules for user images: 16-bit values
-    scaled by 1/65535 and float ones taken as 0…1 (a plain convert clips both), transparency
-    composited on white."""
-    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
-        values = np.asarray(image.convert("F"), dtype=np.float32) * (255.0 if image.mode == "F" else 255 / 65535)
-        image = Image.fromarray(np.clip(values, 0, 255).round().astype(np.uint8), "L")
-    if image.mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in image.info:
-        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
-    return image.convert(mode)

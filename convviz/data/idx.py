@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .dataset import DatasetError, TensorImages, first_line
+from ..messages import first_line
+from .dataset import DatasetError, TensorImages
 
 MNIST_CLASSES = [str(d) for d in range(10)]
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",

@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..messages import first_line
+
 #: Images with more pixels are refused before decoding (a small file can claim a huge size).
 MAX_PIXELS = 40_000_000
 
@@ -74,36 +76,46 @@ def load_image(source: ImageSource, *, name: str | None = None, max_pixels: int 
         image.load()
         image = ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(f"{label}: the image is truncated or corrupt ({_first_line(exc)})") from None
+        raise ImageError(f"{label}: the image is truncated or corrupt ({first_line(exc)})") from None
     return _standard_mode(image)
+
+
+def fit_image(source: ImageSource | Image.Image, shape: Sequence[int], *, background: str = "white",
+              name: str | None = None, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, tuple[int, int], tuple]:
+    """``source`` decoded and fitted to ``shape`` = (C, H, W): (H×W×C float32 in [0, 1], source size, crop box).
+
+    The one decoder for user images and image-folder datasets, so training and the explain views
+    see the same pixels.
+    """
+    label = name or _label(source)
+    channels, height, width = (int(v) for v in shape)
+    if channels not in (1, 3):
+        raise ImageError(f"the design's input has {channels} channels; an image gives 1 (grey) or 3 (RGB), "
+                         "so set the input to 1 or 3 channels to use images")
+    if background not in BACKGROUNDS:
+        raise ImageError(f"background must be one of {', '.join(BACKGROUNDS)}, not {background!r}")
+    image = load_image(source, name=label, max_pixels=max_pixels)
+    box = centre_crop_box(image.size, (width, height))
+    # Crop first: resize(box=…) would let the filter read pixels outside the box at its edges.
+    resized = image.crop(box).resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    pixels = _to_channels(_as_float(resized, BACKGROUNDS[background]), channels)
+    return pixels, image.size, box
 
 
 def prepare_image(source: ImageSource | Image.Image, shape: Sequence[int], mean: Sequence[float] = (),
                   std: Sequence[float] = (), *, background: str = "white", name: str | None = None,
                   max_pixels: int = MAX_PIXELS) -> PreparedImage:
     """``source`` fitted to ``shape`` = (C, H, W) (a design's ``input.shape``) and normalised."""
-    label = name or _label(source)
-    channels, height, width = (int(v) for v in shape)
-    if channels not in (1, 3):
-        raise ImageError(f"the design's input has {channels} channels; an image gives 1 (grey) or 3 (RGB), "
-                         "so set the input to 1 or 3 channels to explain it with an image")
-    if background not in BACKGROUNDS:
-        raise ImageError(f"background must be one of {', '.join(BACKGROUNDS)}, not {background!r}")
-    mean_t = _per_channel(mean, channels, 0.0, "mean")
-    std_t = _per_channel(std, channels, 1.0, "std")
-    if np.any(std_t <= 0):
+    channels = int(shape[0])
+    mean_t = _per_channel(mean, channels, 0.0, "mean") if channels in (1, 3) else None
+    std_t = _per_channel(std, channels, 1.0, "std") if channels in (1, 3) else None
+    if std_t is not None and np.any(std_t <= 0):
         raise ImageError(f"std must be positive, got {list(map(float, std))}")
-
-    image = load_image(source, name=label, max_pixels=max_pixels)
-    box = centre_crop_box(image.size, (width, height))
-    # Crop first: resize(box=…) would let the filter read pixels outside the box at its edges.
-    resized = image.crop(box).resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
-    pixels = _as_float(resized, BACKGROUNDS[background])
-    pixels = _to_channels(pixels, channels)
+    pixels, size, box = fit_image(source, shape, background=background, name=name, max_pixels=max_pixels)
     display = np.ascontiguousarray(pixels if channels == 3 else pixels[..., 0], dtype=np.float32)
     chw = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
     tensor = ((chw - torch.from_numpy(mean_t)[:, None, None]) / torch.from_numpy(std_t)[:, None, None])
-    return PreparedImage(tensor.unsqueeze(0).contiguous(), display, image.size, box)
+    return PreparedImage(tensor.unsqueeze(0).contiguous(), display, size, box)
 
 
 def normalized_value(value: float, mean: Sequence[float], std: Sequence[float], channels: int) -> torch.Tensor:
@@ -158,11 +170,11 @@ def _open(source: Any, label: str) -> Image.Image:
     try:
         return Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"{label}: refused: {_first_line(exc)}; scale it down first") from None
+        raise ImageError(f"{label}: refused: {first_line(exc)}; scale it down first") from None
     except UnidentifiedImageError:
         raise ImageError(f"{label}: not an image Pillow can read (PNG, JPEG, BMP, GIF, TIFF, WebP…)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(f"{label}: the image is truncated or corrupt ({_first_line(exc)})") from None
+        raise ImageError(f"{label}: the image is truncated or corrupt ({first_line(exc)})") from None
 
 
 def _from_array(array: np.ndarray, label: str) -> Image.Image:
@@ -249,6 +261,3 @@ def _label(source: Any) -> str:
     return "the image"
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

@@ -5,7 +5,13 @@ The torchrun/DDP training-script export will live here too (``training_script``)
 """
 
 from .checkpoint import (
-    Checkpoint, CheckpointError, Preprocessing, load_checkpoint, model_with_weights, restore_model, save_checkpoint,
+    Checkpoint,
+    CheckpointError,
+    Preprocessing,
+    load_checkpoint,
+    model_with_weights,
+    restore_model,
+    save_checkpoint,
 )
 from .formats import EXPORT_FORMATS, export_format, export_to, weights_path
 from .fx_import import ImportIssue, ImportResult, ModuleImportError, import_module, import_python_file, load_module

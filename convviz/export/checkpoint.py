@@ -27,6 +27,7 @@ import torch
 
 from ..atomic import atomic_write
 from ..design import Design, DesignFileError, dumps, loads
+from ..messages import first_line
 from ..model import build_model
 
 FORMAT = "convviz-checkpoint"
@@ -168,6 +169,3 @@ def _refusal(name: str, exc: pickle.UnpicklingError) -> str:
     return f"{name}: not a readable PyTorch file ({detail[:200]})"
 
 
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

@@ -33,8 +33,8 @@ from ..analysis import analyze
 from ..design import CATALOG, Design, InputSpec, fresh_id, id_problem, layer_spec
 from ..design.catalog import ParamTypeError
 from ..design.ids import MAX_ID_LENGTH
+from ..messages import first_line
 from ..model import build_model, carry_over_weights
-from .checkpoint import first_line
 from .pysource import canonical_size
 
 

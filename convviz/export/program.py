@@ -15,7 +15,7 @@ from torch import nn
 
 from ..atomic import atomic_write
 from ..design import Design
-from .checkpoint import first_line
+from ..messages import first_line
 
 #: What ``pip`` installs for ONNX export (the ``onnx`` extra in pyproject.toml).
 ONNX_INSTALL = "pip install 'convviz[onnx]'"

@@ -23,15 +23,14 @@ import torch.nn.functional as F
 
 from ..analysis import Analysis, analyze
 from ..data import Dataset, DatasetError, Preprocess, make_batches
-from ..data.dataset import first_line
 from ..design import Design
+from ..messages import first_line
 from ..model import build_model, carry_over_weights
 from .config import TrainConfig
 from .control import TrainControl
 from .devices import describe_device, resolve_device, resolve_precision
 from .optim import make_optimizer, make_schedule
-from .records import (FAILED, FINISHED, STOPPED, EndRecord, EpochRecord, Record, SnapshotRecord, StartRecord,
-                      StepRecord)
+from .records import FAILED, FINISHED, STOPPED, EndRecord, EpochRecord, Record, SnapshotRecord, StartRecord, StepRecord
 
 
 class TrainError(ValueError):

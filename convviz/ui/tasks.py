@@ -16,6 +16,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from ..messages import first_line
+
 
 class Task(QObject):
     done = Signal(object)
@@ -40,10 +42,10 @@ class _Job(QRunnable):
             result = self.fn(*self.args, **self.kwargs)
         except (ValueError, OSError, RuntimeError, MemoryError) as exc:
             # Expected failures (bad files, impossible requests, out of memory) carry their own message.
-            self.finish(self.task, error=_one_line(exc))
+            self.finish(self.task, error=first_line(exc))
         except Exception as exc:  # a bug: keep the traceback for the log, tell the user in one line
             traceback.print_exc()
-            self.finish(self.task, error=f"{type(exc).__name__}: {_one_line(exc)}")
+            self.finish(self.task, error=f"{type(exc).__name__}: {first_line(exc)}")
         else:
             self.finish(self.task, result=result)
 
@@ -92,6 +94,3 @@ class TaskRunner(QObject):
         return bool(self._running)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
