@@ -8,7 +8,7 @@ thread. Arrays are row-major (``[row, col]``, row 0 at the top), contiguous floa
 from .cam import ClassMaps, Prediction, default_cam_node, grad_cam, predictions, probabilities, score_node, top_predictions
 from .errors import Cancelled, ExplainError
 from .fields import Box, UnitField, effective_field, unit_field
-from .filters import FilterMosaic, filter_mosaic
+from .filters import FilterMosaic, filter_mosaic, weight_mosaic
 from .hooks import Activations, as_batch, capture, feature_maps, keep_freed_memory, run_to
 from .mosaic import ChannelStats, ChannelStrip, Mosaic, channel_stats, channel_strip, feature_mosaic, mosaic
 from .network import Network, network_from_design, open_network
@@ -21,5 +21,5 @@ __all__ = [
     "WindowGeometry", "as_batch", "capture", "channel_stats", "channel_strip", "default_cam_node",
     "effective_field", "feature_maps", "feature_mosaic", "filter_mosaic", "grad_cam", "keep_freed_memory",
     "mosaic", "network_from_design", "occlusion_map", "open_network", "predictions", "probabilities", "run_to",
-    "score_node", "top_predictions", "unit_field", "window_animation",
+    "score_node", "top_predictions", "unit_field", "weight_mosaic", "window_animation",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from torch import nn
 
 from .errors import ExplainError
@@ -41,15 +42,22 @@ def filter_mosaic(module: nn.Module, input_channel: int | None = None, *, gap: i
     """The filters of a Conv2d module (``network.model.get_submodule(node_id)``)."""
     if not isinstance(module, nn.Conv2d):
         raise ExplainError(f"filters are shown for Conv2d nodes; this node is a {type(module).__name__}")
-    weight = module.weight.detach().cpu().float().numpy()  # (C_out, C_in / groups, kh, kw)
+    return weight_mosaic(module.weight.detach().cpu().float().numpy(), module.groups, input_channel, gap=gap)
+
+
+def weight_mosaic(weight: np.ndarray, groups: int = 1, input_channel: int | None = None, *,
+                  gap: int = 1) -> FilterMosaic:
+    """Conv weights (C_out, C_in / groups, kh, kw) as a mosaic: colour when each filter reads 3 channels
+    (and no input channel is picked), else one input channel of every filter. A training run's
+    weight snapshots come as such arrays."""
     out_channels, per_group = weight.shape[:2]
     if input_channel is None and per_group == 3:
         tiles = weight.transpose(0, 2, 3, 1)
         shown = mosaic(tiles, scale="tile", symmetric=True, gap=gap)
-        return FilterMosaic(shown, True, None, per_group, module.groups, out_channels)
+        return FilterMosaic(shown, True, None, per_group, groups, out_channels)
     index = 0 if input_channel is None else int(input_channel)
     if not 0 <= index < per_group:
         raise ExplainError(f"input channel {index} is out of range: each filter has {per_group} input "
                            f"channel{'s' if per_group != 1 else ''} (0…{per_group - 1})")
     shown = mosaic(weight[:, index], scale="tile", symmetric=True, gap=gap)
-    return FilterMosaic(shown, False, index, per_group, module.groups, out_channels)
+    return FilterMosaic(shown, False, index, per_group, groups, out_channels)
