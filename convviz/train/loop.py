@@ -11,6 +11,7 @@ Per step the loop only queues work on the device: loss and hit counts stay there
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections import OrderedDict
@@ -112,8 +113,9 @@ class Trainer:
                 yield from self._train_epoch(epoch)
                 if self._interrupted:
                     break
-                yield self._evaluate(epoch)
+                record = self._evaluate(epoch)
                 self._good_state = self._cpu_state()
+                yield dataclasses.replace(record, state=self._good_state)
         except _LossNotFinite as exc:
             reason, message, fell_back = FAILED, str(exc), True
         except DatasetError as exc:

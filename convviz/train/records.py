@@ -67,6 +67,8 @@ class EpochRecord:
     lr: float
     samples_per_s: float           # training images per second over the epoch (validation excluded)
     seconds: float                 # the epoch's wall time, validation included
+    #: The weights after this epoch (CPU copies), so the app's views can follow a run epoch by epoch.
+    state: OrderedDict[str, torch.Tensor] | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The scalars (the CLI's ``--json`` lines and the checkpoint's history)."""

@@ -63,6 +63,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.view, "Design")
         self._lazy_tabs: dict[int, object] = {}
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        #: Called when the window closes (after the user agreed): stop training runs, background work.
+        self.shutdown_hooks: list = []
+        self._design_docks = None  # the docks' state while another tab hides them
+        self.train_tab = self.add_lazy_tab("Train", self._make_train_panel)
         self.setCentralWidget(self.tabs)
         self._build_docks()
         self._build_actions()
@@ -277,6 +281,11 @@ class MainWindow(QMainWindow):
         self._lazy_tabs[index] = factory
         return index
 
+    def _make_train_panel(self) -> QWidget:
+        from .train import TrainPanel
+
+        return TrainPanel(self)
+
     def tab_widget(self, index: int) -> QWidget:
         """The real widget of tab ``index``, building it if it has not been shown yet."""
         factory = self._lazy_tabs.pop(index, None)
@@ -292,8 +301,17 @@ class MainWindow(QMainWindow):
         return self.tabs.widget(index)
 
     def _on_tab_changed(self, index: int) -> None:
+        """The designer's docks belong to the Design tab; Train and Explain get the whole window."""
         if index in self._lazy_tabs:
             self.tab_widget(index)
+        docks = (self.palette_dock, self.inspector_dock, self.summary_dock, self.issues_dock)
+        if index == 0 and self._design_docks is not None:
+            self.restoreState(self._design_docks)
+            self._design_docks = None
+        elif index != 0 and self._design_docks is None:
+            self._design_docks = self.saveState()
+            for dock in docks:
+                dock.hide()
 
     # --- selection --------------------------------------------------------------------------------
     def _on_canvas_selection(self) -> None:
@@ -607,7 +625,9 @@ class MainWindow(QMainWindow):
         if self.remember_layout:
             settings = app_settings()
             settings.setValue("window/geometry", self.saveGeometry())
-            settings.setValue("window/state", self.saveState())
+            settings.setValue("window/state", self._design_docks or self.saveState())
+        for hook in self.shutdown_hooks:
+            hook()
         self.recovery.close()
         self.autosave_timer.stop()
         event.accept()

@@ -1,0 +1,239 @@
+"""The training settings: data source, optimiser, schedule, device, precision, augmentation.
+
+Reads and writes ``convviz.train.TrainConfig`` (plain data, no torch), remembered between sessions.
+"""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from ...train.config import AMP_MODES, DEVICES, OPTIMIZERS, SCHEDULES, AugmentConfig, ConfigError, DataSpec, TrainConfig
+from ..settings import app_settings
+
+#: Data sources in the combo: (label, DataSpec kind, downloadable).
+SOURCES = (
+    ("Built-in shapes (no download)", "synthetic", False),
+    ("MNIST digits", "mnist", True),
+    ("Fashion-MNIST", "fashion", True),
+    ("CIFAR-10", "cifar10", True),
+    ("Image folder (one sub-folder per class)", "folder", False),
+)
+SCHEDULE_LABELS = {"constant": "constant", "step": "step decay", "cosine": "cosine", "onecycle": "one-cycle"}
+AMP_LABELS = {"off": "off (float32)", "bf16": "bfloat16 (CUDA)", "fp16": "float16 (CUDA)"}
+
+
+def _double(minimum: float, maximum: float, step: float, decimals: int) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox(minimum=minimum, maximum=maximum, singleStep=step, decimals=decimals)
+    spin.setKeyboardTracking(False)
+    return spin
+
+
+class AugmentForm(QGroupBox):
+    """One control per augmentation; 0 / unchecked switches it off."""
+
+    changed = Signal()
+
+    def __init__(self) -> None:
+        super().__init__("Augmentation (training images only)")
+        self.rotation = _double(0, 180, 5, 0)
+        self.shear = _double(0, 45, 5, 0)
+        self.elastic = _double(0, 10, 0.5, 1)
+        self.crop = QSpinBox(minimum=0, maximum=32, keyboardTracking=False)
+        self.color = _double(0, 1, 0.05, 2)
+        self.mirror = QCheckBox("mirror left–right")
+        form = QFormLayout(self)
+        for label, widget, tip in (
+                ("Rotation ±°", self.rotation, "Rotate each image by a random angle up to this"),
+                ("Shear ±°", self.shear, "Slant each image by a random shear up to this"),
+                ("Elastic warp", self.elastic, "Local warping: how far pixels may move (pixels)"),
+                ("Crop padding", self.crop, "Pad by this many pixels, then crop back at a random place"),
+                ("Colour shift", self.color, "Random brightness/contrast (and colour) changes, 0…1"),
+                ("", self.mirror, "Flip half of the images left–right")):
+            widget.setToolTip(tip)
+            form.addRow(label, widget)
+        for spin in (self.rotation, self.shear, self.elastic, self.crop, self.color):
+            spin.valueChanged.connect(lambda _: self.changed.emit())
+        self.mirror.toggled.connect(lambda _: self.changed.emit())
+
+    def config(self) -> AugmentConfig:
+        return AugmentConfig(rotation=self.rotation.value(), shear=self.shear.value(), elastic=self.elastic.value(),
+                             mirror=self.mirror.isChecked(), crop_padding=self.crop.value(),
+                             color_shift=self.color.value())
+
+    def set_config(self, config: AugmentConfig) -> None:
+        for widget, value in ((self.rotation, config.rotation), (self.shear, config.shear),
+                              (self.elastic, config.elastic), (self.crop, config.crop_padding),
+                              (self.color, config.color_shift)):
+            widget.blockSignals(True)
+            widget.setValue(value)
+            widget.blockSignals(False)
+        self.mirror.blockSignals(True)
+        self.mirror.setChecked(config.mirror)
+        self.mirror.blockSignals(False)
+
+
+class TrainSettingsForm(QWidget):
+    #: Anything changed; ``data_changed`` when the dataset itself must be reloaded.
+    changed = Signal()
+    data_changed = Signal()
+    download_requested = Signal(str, str)  # kind, folder
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.source = QComboBox()
+        for label, kind, _ in SOURCES:
+            self.source.addItem(label, kind)
+        self.folder = QLineEdit(placeholderText="folder with the dataset's files")
+        self.browse = QPushButton("Browse…")
+        self.download = QPushButton("Download")
+        self.download.setToolTip("Fetch the dataset's files into the folder (needs the internet)")
+        folder_row = QHBoxLayout()
+        folder_row.setContentsMargins(0, 0, 0, 0)
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(self.browse)
+        folder_row.addWidget(self.download)
+        self.val_fraction = _double(0.01, 0.9, 0.05, 2)
+        self.val_fraction.setToolTip("Held out for validation when the dataset has no test set of its own")
+
+        self.epochs = QSpinBox(minimum=1, maximum=10000, keyboardTracking=False)
+        self.batch_size = QSpinBox(minimum=1, maximum=65536, keyboardTracking=False)
+        self.optimizer = QComboBox()
+        self.optimizer.addItems([o.upper() if o == "sgd" else {"adam": "Adam", "adamw": "AdamW"}[o] for o in OPTIMIZERS])
+        self.lr = QLineEdit()
+        self.lr.setToolTip("Learning rate, e.g. 0.003 or 3e-3")
+        self.momentum = _double(0, 0.999, 0.05, 3)
+        self.weight_decay = QLineEdit()
+        self.schedule = QComboBox()
+        self.schedule.addItems([SCHEDULE_LABELS[s] for s in SCHEDULES])
+        self.device = QComboBox()
+        self.device.addItems(list(DEVICES))
+        self.amp = QComboBox()
+        self.amp.addItems([AMP_LABELS[a] for a in AMP_MODES])
+        self.compile = QCheckBox("torch.compile the model (slower start, faster steps)")
+        self.seed = QSpinBox(minimum=0, maximum=2 ** 31 - 1, keyboardTracking=False)
+        self.normalize = QCheckBox("normalise inputs by the training set's mean and std")
+        self.continue_training = QCheckBox("start from the trained weights (where the layers still fit)")
+        self.augment = AugmentForm()
+        self.error = QLabel(wordWrap=True)
+        self.error.setStyleSheet("color: #D62728")
+        self.error.hide()
+
+        data_box = QGroupBox("Data")
+        data = QFormLayout(data_box)
+        data.addRow("Source", self.source)
+        data.addRow("Folder", folder_row)
+        data.addRow("Validation share", self.val_fraction)
+        run_box = QGroupBox("Training")
+        run = QFormLayout(run_box)
+        for label, widget in (("Epochs", self.epochs), ("Batch size", self.batch_size), ("Optimizer", self.optimizer),
+                              ("Learning rate", self.lr), ("Momentum (SGD)", self.momentum),
+                              ("Weight decay", self.weight_decay), ("Schedule", self.schedule),
+                              ("Device", self.device), ("Mixed precision", self.amp), ("Seed", self.seed)):
+            run.addRow(label, widget)
+        run.addRow(self.compile)
+        run.addRow(self.normalize)
+        run.addRow(self.continue_training)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(data_box)
+        layout.addWidget(run_box)
+        layout.addWidget(self.augment)
+        layout.addWidget(self.error)
+        layout.addStretch(1)
+
+        self.set_config(_remembered_config())
+        self.source.currentIndexChanged.connect(self._on_source)
+        self.folder.editingFinished.connect(self.data_changed.emit)
+        self.val_fraction.valueChanged.connect(lambda _: self.data_changed.emit())
+        self.browse.clicked.connect(self._on_browse)
+        self.download.clicked.connect(lambda: self.download_requested.emit(self.source.currentData(),
+                                                                           self.folder.text()))
+        for signal in (self.epochs.valueChanged, self.batch_size.valueChanged, self.optimizer.currentIndexChanged,
+                       self.lr.editingFinished, self.momentum.valueChanged, self.weight_decay.editingFinished,
+                       self.schedule.currentIndexChanged, self.device.currentIndexChanged,
+                       self.amp.currentIndexChanged, self.compile.toggled, self.seed.valueChanged,
+                       self.normalize.toggled, self.augment.changed):
+            signal.connect(self._on_changed)
+        self._on_source()
+
+    def _on_source(self, *_) -> None:
+        kind = self.source.currentData()
+        needs_folder = kind != "synthetic"
+        for widget in (self.folder, self.browse):
+            widget.setEnabled(needs_folder)
+        self.download.setEnabled(any(k == kind and d for _, k, d in SOURCES))
+        self.data_changed.emit()
+        self._on_changed()
+
+    def _on_browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+            self.data_changed.emit()
+
+    def _on_changed(self, *_) -> None:
+        try:
+            config = self.config()
+        except ConfigError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return
+        self.error.hide()
+        app_settings().setValue("train/config", json.dumps(config.to_dict()))
+        self.changed.emit()
+
+    def data_spec(self) -> DataSpec:
+        kind = self.source.currentData()
+        return DataSpec.parse(kind if kind == "synthetic" else f"{kind}:{self.folder.text().strip()}")
+
+    def config(self) -> TrainConfig:
+        """The settings as a TrainConfig; ConfigError names the setting that cannot be used."""
+        try:
+            lr = float(self.lr.text())
+            weight_decay = float(self.weight_decay.text() or 0)
+        except ValueError:
+            raise ConfigError("the learning rate and weight decay must be numbers, such as 0.003 or 1e-4") from None
+        return TrainConfig(
+            data=self.data_spec(), epochs=self.epochs.value(), batch_size=self.batch_size.value(),
+            optimizer=OPTIMIZERS[self.optimizer.currentIndex()], lr=lr, momentum=self.momentum.value(),
+            weight_decay=weight_decay, schedule=SCHEDULES[self.schedule.currentIndex()],
+            device=self.device.currentText(), amp=AMP_MODES[self.amp.currentIndex()], compile=self.compile.isChecked(),
+            seed=self.seed.value(), val_fraction=self.val_fraction.value(), normalize=self.normalize.isChecked(),
+            augment=self.augment.config())
+
+    def set_config(self, config: TrainConfig) -> None:
+        self.blockSignals(True)
+        index = next((i for i, (_, kind, _) in enumerate(SOURCES) if kind == config.data.kind), 0)
+        self.source.setCurrentIndex(index)
+        self.folder.setText(config.data.path)
+        self.val_fraction.setValue(config.val_fraction)
+        self.epochs.setValue(config.epochs)
+        self.batch_size.setValue(config.batch_size)
+        self.optimizer.setCurrentIndex(OPTIMIZERS.index(config.optimizer))
+        self.lr.setText(f"{config.lr:g}")
+        self.momentum.setValue(config.momentum)
+        self.weight_decay.setText(f"{config.weight_decay:g}")
+        self.schedule.setCurrentIndex(SCHEDULES.index(config.schedule))
+        self.device.setCurrentText(config.device)
+        self.amp.setCurrentIndex(AMP_MODES.index(config.amp))
+        self.compile.setChecked(config.compile)
+        self.seed.setValue(config.seed)
+        self.normalize.setChecked(config.normalize)
+        self.continue_training.setChecked(True)
+        self.augment.set_config(config.augment)
+        self.blockSignals(False)
+
+
+def _remembered_config() -> TrainConfig:
+    """Last session's settings, or the defaults (which train ``default`` on the shapes in seconds)."""
+    text = app_settings().value("train/config")
+    if text:
+        try:
+            return TrainConfig.from_dict(json.loads(text))
+        except (ValueError, TypeError):
+            pass
+    return TrainConfig()

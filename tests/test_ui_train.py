@@ -1,0 +1,149 @@
+"""The Train tab, driven through its widgets: start, pause, resume, stop, failures, closing mid-run."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+from PySide6.QtWidgets import QFileDialog
+
+from convviz.export import load_checkpoint
+from convviz.ui.train import panel as train_panel
+
+SMALL = 1200  # synthetic images per test run: seconds, not minutes
+
+
+@pytest.fixture
+def small_data(monkeypatch):
+    from convviz.data import load_dataset
+
+    def small(spec, shape, val_fraction, seed):
+        return load_dataset(spec, shape, val_fraction=0.25, seed=seed, synthetic_size=SMALL)
+
+    monkeypatch.setattr(train_panel, "load_dataset_for", small)
+    torch.set_num_threads(1)  # two busy cores: one thread each for the run and the GUI
+    yield
+    torch.set_num_threads(2)
+
+
+@pytest.fixture
+def panel(window, qtbot, small_data):
+    window.tabs.setCurrentIndex(window.train_tab)
+    panel = window.tab_widget(window.train_tab)
+    qtbot.waitUntil(lambda: panel.dataset is not None, timeout=30000)
+    panel.form.epochs.setValue(2)
+    panel.form.lr.setText("0.003")
+    panel.form.lr.editingFinished.emit()
+    return panel
+
+
+def wait_for_end(panel, qtbot, timeout=120000):
+    qtbot.waitUntil(lambda: panel.run is None, timeout=timeout)
+
+
+def test_train_tab_trains_and_hands_the_weights_to_the_design(panel, window, qtbot):
+    assert panel.start_button.isEnabled()
+    panel.start_button.click()
+    assert panel.run is not None and not panel.start_button.isEnabled() and not panel.form.isEnabled()
+    wait_for_end(panel, qtbot)
+    assert "Done" in panel.status.text()
+    weights = window.document.weights
+    assert weights is not None and weights["conv1.weight"].shape == (16, 1, 3, 3)
+    assert window.document.normalization is not None
+    assert len(panel.curves.val_acc.x) == 2 and len(panel.curves.train_loss.x) >= 2
+    assert panel.confusion.image.image.shape == (10, 10)
+    assert panel.filters.image.image is not None
+    assert panel.save_button.isEnabled()
+
+
+def test_the_train_button_says_why_it_is_disabled(panel, window):
+    window.document.design.set_inputs("fc", ["gap"])
+    assert not panel.start_button.isEnabled()
+    assert "fc" in panel.start_button.toolTip() and "errors" in panel.start_button.toolTip()
+
+
+def test_pause_resume_and_stop(panel, window, qtbot):
+    panel.form.epochs.setValue(50)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=60000)
+    panel.pause_button.click()
+    assert panel.pause_button.text() == "Resume" and panel.run.control.paused
+    qtbot.wait(400)  # the loop reaches its pause point
+    frozen = panel.progress.value()
+    qtbot.wait(800)
+    assert panel.progress.value() == frozen  # nothing moves while paused
+    panel.pause_button.click()
+    qtbot.waitUntil(lambda: panel.progress.value() > frozen, timeout=60000)
+    panel.stop_button.click()
+    wait_for_end(panel, qtbot)
+    assert "Stopped" in panel.status.text()
+    assert window.document.weights is not None  # stop keeps what was trained so far
+
+
+def test_a_diverging_run_stops_with_a_suggestion(panel, qtbot):
+    panel.form.optimizer.setCurrentIndex(0)  # SGD
+    panel.form.lr.setText("1e30")
+    panel.form.lr.editingFinished.emit()
+    panel.form.schedule.setCurrentIndex(0)  # constant
+    panel.start_button.click()
+    wait_for_end(panel, qtbot)
+    text = panel.status.text()
+    assert "Training stopped" in text and "learning rate" in text.lower()
+
+
+def test_a_missing_dataset_folder_is_named(panel, qtbot, tmp_path):
+    panel.form.source.setCurrentIndex(1)  # MNIST
+    panel.form.folder.setText(str(tmp_path / "nowhere"))
+    panel.form.folder.editingFinished.emit()
+    qtbot.waitUntil(lambda: "Cannot use this data" in panel.data_info.text(), timeout=10000)
+    assert "nowhere" in panel.data_info.text()
+    assert not panel.start_button.isEnabled()
+
+
+def test_the_design_must_fit_the_classes(panel, window, qtbot):
+    window.select_node("fc")
+    window.inspector.editors["out_features"].spin.setValue(7)
+    panel.start_button.click()
+    wait_for_end(panel, qtbot)
+    assert "Cannot train" in panel.status.text() and "10" in panel.status.text()
+
+
+def test_edits_after_training_keep_unchanged_layers(panel, window, qtbot):
+    panel.start_button.click()
+    wait_for_end(panel, qtbot)
+    trained_conv1 = window.document.weights["conv1.weight"].clone()
+    window.select_node("conv3")
+    window.inspector.editors["out_channels"].spin.setValue(32)
+    panel.form.epochs.setValue(1)
+    records = []
+    panel.record_received.connect(records.append)
+    panel.start_button.click()
+    wait_for_end(panel, qtbot)
+    start = next(r for r in records if type(r).__name__ == "StartRecord")
+    assert "conv1" in start.carried and "conv3" not in start.carried and "fc" not in start.carried
+    assert not torch.equal(window.document.weights["conv1.weight"], trained_conv1)  # trained further
+
+
+def test_save_trained_model(panel, window, qtbot, tmp_path, monkeypatch):
+    panel.form.epochs.setValue(1)
+    panel.start_button.click()
+    wait_for_end(panel, qtbot)
+    target = tmp_path / "trained.pt"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    panel.save_button.click()
+    qtbot.waitUntil(lambda: target.exists(), timeout=30000)
+    checkpoint = load_checkpoint(target)
+    assert torch.equal(checkpoint.state_dict["conv1.weight"], window.document.weights["conv1.weight"])
+    assert checkpoint.design.classes == window.document.design.classes
+
+
+def test_closing_the_window_mid_run_stops_the_worker(panel, window, qtbot):
+    panel.form.epochs.setValue(50)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=60000)
+    run = panel.run
+    window.document.undo_stack.setClean()
+    started = time.perf_counter()
+    assert window.close()
+    assert not run.running and time.perf_counter() - started < 20
