@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QGraphicsItem
 
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 
 def palette_colors() -> tuple:

@@ -87,6 +87,7 @@ class CurvesView(QWidget):
         layout.addWidget(self.lr_plot, 1)
         layout.addWidget(self.log_scale)
         self._smooth_loss = self._smooth_acc = None
+        self._loss_top: float | None = None
 
     def reset(self) -> None:
         for series in (self.train_loss_raw, self.train_loss, self.val_loss, self.train_acc, self.val_acc, self.lr):
@@ -94,11 +95,15 @@ class CurvesView(QWidget):
         self._smooth_loss = self._smooth_acc = None
         self.best_line.hide()
 
-    def set_epochs(self, epochs: int) -> None:
-        """A fixed x range for the run: the plots do not rescale (and redraw their axes) at every step."""
+    def set_epochs(self, epochs: int, max_lr: float | None = None) -> None:
+        """Fixed ranges for the run: an axis whose range changes redraws all its text, so the plots do not
+        rescale at every step (x: the epochs; y: loss grows its range only when a value leaves it)."""
         for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
             plot.setXRange(0, epochs, padding=0.02)
             plot.enableAutoRange(x=False)
+        self._loss_top = None
+        if max_lr:
+            self.lr_plot.setYRange(0, max_lr * 1.05, padding=0)
 
     def add_steps(self, records: list) -> None:
         xs, losses, smooth_losses, smooth_accs, rates = [], [], [], [], []
@@ -110,12 +115,21 @@ class CurvesView(QWidget):
             smooth_losses.append(self._smooth_loss)
             smooth_accs.append(100 * self._smooth_acc)
             rates.append(record.lr)
+        self._fit_loss_range(max(losses))
         self.train_loss_raw.extend(xs, losses)
         self.train_loss.extend(xs, smooth_losses)
         self.train_acc.extend(xs, smooth_accs)
         self.lr.extend(xs, rates)
 
+    def _fit_loss_range(self, value: float) -> None:
+        if self.log_scale.isChecked() or not np.isfinite(value):
+            return
+        if self._loss_top is None or value > self._loss_top:
+            self._loss_top = value * 1.25
+            self.loss_plot.setYRange(0, self._loss_top, padding=0)
+
     def add_epoch(self, record) -> None:
+        self._fit_loss_range(record.val_loss)
         self.val_loss.add(record.epoch, record.val_loss)
         self.val_acc.add(record.epoch, 100 * record.val_acc)
         self.best_line.setValue(record.best_epoch)
@@ -123,8 +137,12 @@ class CurvesView(QWidget):
         self.best_line.show()
 
     def _on_log_scale(self, on: bool) -> None:
-        self.loss_plot.setLogMode(y=on)
-        self.lr_plot.setLogMode(y=on)
+        for plot in (self.loss_plot, self.lr_plot):
+            plot.setLogMode(y=on)
+            plot.enableAutoRange(y=on)  # a log axis follows the data; linear ones keep their fixed ranges
+        if not on:
+            self._loss_top = None
+            self._fit_loss_range(max(self.train_loss_raw.y, default=1.0))
 
 
 def _ema(previous: float | None, value: float) -> float:

@@ -34,6 +34,17 @@ def load_dataset_for(spec, shape, val_fraction: float, seed: int):
     return load_dataset(spec, shape, val_fraction=val_fraction, seed=seed)
 
 
+def import_training() -> None:
+    """Import the training loop ahead of the first run, in the background: first imports in the run's
+    thread would hold the interpreter while the window waits. The first optimizer imports all of
+    torch._dynamo (800 modules, a second and a half), so make one here."""
+    import torch
+
+    import convviz.train.loop  # noqa: F401
+
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+
+
 def download(kind: str, folder: str):
     from ...data import download_dataset
 
@@ -136,6 +147,7 @@ class TrainPanel(QWidget):
         self._reload_timer.timeout.connect(self.reload_dataset)
         self._input_shape = self.document.design.input.shape
         self._on_analysis(self.document.analysis)
+        self.tasks.run(import_training)
         self.reload_dataset()
 
     # --- data -------------------------------------------------------------------------------------
@@ -246,6 +258,7 @@ class TrainPanel(QWidget):
             return
         initial = self.document.weights if self.form.continue_training.isChecked() else None
         self.normalize = config.normalize
+        self._max_lr = config.lr
         self.run = TrainingRun(self.document.design.copy(), self.dataset, config, initial)
         self.run.record.connect(self._on_record)
         self.run.failed.connect(self._on_failed)
@@ -290,7 +303,7 @@ class TrainPanel(QWidget):
             if record.state is not None:
                 self.document.set_weights(record.state, self._normalization(), {"epochs_completed": record.epoch})
         elif isinstance(record, StartRecord):
-            self.curves.set_epochs(record.epochs)
+            self.curves.set_epochs(record.epochs, self._max_lr)
             self._epochs, self._device = record.epochs, record.device + ("" if record.amp == "off" else f", {record.amp}")
             self.classes = list(record.classes)
             kept = f" Kept the trained weights of {len(record.carried)} layers." if record.carried else ""
