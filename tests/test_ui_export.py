@@ -87,3 +87,13 @@ def test_import_dialog_reads_class_names_without_running_the_file(qtbot, tmp_pat
     qtbot.addWidget(dialog)
     assert [dialog.class_name.itemText(i) for i in range(dialog.class_name.count())] == ["A", "B"]
     assert not (tmp_path / "should_not_exist").exists()
+
+
+def test_export_a_torchrun_training_script(window, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: shown.append(text))
+    window.export_actions.training_script_dialog()
+    qtbot.waitUntil(lambda: bool(shown), timeout=60000)
+    assert (tmp_path / "train_shapes_cnn.py").exists() and (tmp_path / "shapes_cnn_init.pt").exists()
+    assert "torchrun --nproc_per_node=N train_shapes_cnn.py" in shown[0]

@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 from ..cli import CommandError, load_for_command, parse_shape
+from .train import add_settings_arguments, config_from_args
 
 EXTENSIONS = ".pt, .py, .pt2 or .onnx"
 
@@ -18,11 +19,15 @@ def register(commands) -> None:
         description=f"Export IN to OUT; OUT's extension ({EXTENSIONS}) picks the format. A .py also gets its "
                     "weights beside it (same name, .pt) unless --no-weights.")
     export.add_argument("source", metavar="IN", help="a design file, a template name or a convviz .pt checkpoint")
-    export.add_argument("--to", required=True, metavar="OUT", help=f"the file to write ({EXTENSIONS})")
+    target = export.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", metavar="OUT", help=f"the file to write ({EXTENSIONS})")
+    target.add_argument("--train-script", metavar="DIR",
+                        help="write a torchrun (DistributedDataParallel) training script, the model and its "
+                             "starting weights into DIR; the settings below (or a checkpoint's) go into it")
     export.add_argument("--input", type=parse_shape, metavar="CxHxW", help="override the design's input shape")
-    export.add_argument("--seed", type=int, default=0,
-                        help="seed for the weights of a design that has none (default: 0)")
     export.add_argument("--no-weights", action="store_true", help="for .py: write the source only")
+    # Its --seed also seeds the weights of a design exported without any (default 0).
+    add_settings_arguments(export.add_argument_group("training settings (with --train-script)"))
     export.set_defaults(run=cmd_export)
 
     imp = commands.add_parser(
@@ -45,7 +50,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     # The exporters' deprecation notes are for PyTorch's developers, not for someone exporting a model.
     warnings.filterwarnings("ignore", category=FutureWarning)
 
-    export_format(args.to)  # an unknown extension fails before anything is loaded
+    if args.train_script is None:
+        export_format(args.to)  # an unknown extension fails before anything is loaded
     source = Path(args.source)
     options = {}
     if source.suffix.lower() == ".pt":
@@ -56,7 +62,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         options = {"preprocessing": checkpoint.preprocessing, "training": checkpoint.training}
     else:
         design, state = load_for_command(args.source, args.input), None
-    for path in export_to(args.to, design, state, seed=args.seed, with_weights=not args.no_weights, **options):
+    if args.train_script is not None:
+        from ..export.training_script import script_names, write_training_script
+        from ..train.config import TrainConfig
+
+        recorded = options.get("training", {}).get("config")
+        config = config_from_args(args, TrainConfig.from_dict(recorded) if recorded else TrainConfig())
+        paths = write_training_script(args.train_script, design, state, config, seed=args.seed or 0)
+        for path in paths:
+            print(f"wrote {path}")
+        print(f"run it with: torchrun --nproc_per_node=N {paths[-1]}")
+        return 0
+    for path in export_to(args.to, design, state, seed=args.seed or 0, with_weights=not args.no_weights, **options):
         print(f"wrote {path}")
     return 0
 

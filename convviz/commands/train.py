@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from contextlib import contextmanager
+from dataclasses import replace
 
 from ..cli import CommandError, load_for_command
 from ..train.config import AMP_MODES, DEVICES, OPTIMIZERS, SCHEDULES, AugmentConfig, DataSpec, TrainConfig
@@ -27,10 +28,19 @@ def register(commands) -> None:
         description="Train DESIGN (a file or a template name) as the app does. The design's input size decides "
                     "the image size; its classes become the dataset's.")
     parser.add_argument("design", help="a design file or a template name (see `convviz templates`)")
-    parser.add_argument("--data", default=str(_DEFAULTS.data), metavar="SOURCE",
-                        help="synthetic, mnist:DIR, fashion:DIR, cifar10:DIR or folder:DIR (default: synthetic)")
+    add_settings_arguments(parser)
     parser.add_argument("--download", action="store_true",
                         help="first download MNIST, Fashion-MNIST or CIFAR-10 into DIR (needs the internet)")
+    parser.add_argument("--init", metavar="CHECKPOINT", help="start from a checkpoint's weights where they fit")
+    parser.add_argument("--out", metavar="PATH", help="write the trained model as a .pt checkpoint")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per epoch")
+    parser.set_defaults(run=cmd_train)
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """The training settings (``convviz train``, and ``convviz export --train-script`` writes them into its script)."""
+    parser.add_argument("--data", default=str(_DEFAULTS.data), metavar="SOURCE",
+                        help="synthetic, mnist:DIR, fashion:DIR, cifar10:DIR or folder:DIR (default: synthetic)")
     parser.add_argument("--epochs", type=int, help=f"default {_DEFAULTS.epochs}")
     parser.add_argument("--batch-size", type=int, help=f"default {_DEFAULTS.batch_size}")
     parser.add_argument("--lr", type=float, help=f"learning rate (default {_DEFAULTS.lr:g})")
@@ -48,20 +58,18 @@ def register(commands) -> None:
                         help=f"validation share when the dataset has no test set (default {_DEFAULTS.val_fraction:g})")
     parser.add_argument("--no-normalize", dest="normalize", action="store_false", default=None,
                         help="feed pixels as 0…1 instead of subtracting the mean and dividing by the std")
-    parser.add_argument("--init", metavar="CHECKPOINT", help="start from a checkpoint's weights where they fit")
-    parser.add_argument("--out", metavar="PATH", help="write the trained model as a .pt checkpoint")
-    parser.add_argument("--json", action="store_true", help="print one JSON object per epoch")
-    parser.set_defaults(run=cmd_train)
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The settings given on the command line over TrainConfig's defaults (a ``ConfigError`` names a bad one)."""
+def config_from_args(args: argparse.Namespace, base: TrainConfig = _DEFAULTS) -> TrainConfig:
+    """The settings given on the command line over ``base`` (a ``ConfigError`` names a bad one)."""
     given = {name: getattr(args, name) for name in ("epochs", "batch_size", "lr", "optimizer", "momentum",
                                                      "weight_decay", "schedule", "device", "amp", "compile",
                                                      "seed", "val_fraction", "normalize")}
     if args.augment is not None:
         given["augment"] = AugmentConfig.parse(args.augment)
-    return TrainConfig(data=DataSpec.parse(args.data), **{k: v for k, v in given.items() if v is not None})
+    if args.data != str(_DEFAULTS.data) or base.data == _DEFAULTS.data:
+        given["data"] = DataSpec.parse(args.data)
+    return replace(base, **{k: v for k, v in given.items() if v is not None})
 
 
 def cmd_train(args: argparse.Namespace) -> int:

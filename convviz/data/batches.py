@@ -62,7 +62,7 @@ class StreamBatches:
         self.loader = torch.utils.data.DataLoader(
             split, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle and len(split) >= batch_size,
             num_workers=workers, pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(seed),
-            collate_fn=_collate)
+            collate_fn=collate_images)
 
     def __len__(self) -> int:
         return len(self.loader)
@@ -115,7 +115,7 @@ class Preprocess:
         return (x - self.mean) / self.std
 
 
-def _collate(items: list) -> Batch | DatasetError:
+def collate_images(items: list) -> Batch | DatasetError:
     """A batch, or the first unreadable file's error (see ``FileImages``)."""
     error = next((item for item in items if isinstance(item, DatasetError)), None)
     return error if error is not None else torch.utils.data.default_collate(items)

@@ -41,6 +41,18 @@ def export_document(path: Path, design, weights, normalization, training: dict) 
     return export_to(path, design, model.state_dict(), preprocessing=pre, training=info)
 
 
+def export_training_script(folder: Path, design, weights, config) -> list[Path]:
+    """Runs in a worker: the torchrun script, the model and its starting weights (trained where they fit)."""
+    from ..export.checkpoint import model_with_weights
+    from ..export.training_script import write_training_script
+    from ..model import carry_over_weights
+
+    model = model_with_weights(design, None, seed=config.seed)
+    if weights:
+        carry_over_weights(model, weights)
+    return write_training_script(folder, design, model.state_dict(), config)
+
+
 def import_module_file(path: Path, class_name: str, spec: InputSpec):
     from ..export.fx_import import import_python_file
 
@@ -115,6 +127,8 @@ class ExportActions(QObject):
         export = QMenu("&Export", file_menu)
         for suffix, label in EXPORT_MENU.items():
             export.addAction(label, lambda s=suffix: self.export_dialog(s))
+        export.addSeparator()
+        export.addAction("&Training Script for torchrun (DDP)…", self.training_script_dialog)
         self.export_menu = export
         imports = QMenu("&Import", file_menu)
         imports.addAction("nn.Module from a &Python File…", self.import_dialog)
@@ -144,6 +158,29 @@ class ExportActions(QObject):
         names = ", ".join(p.name for p in paths)
         trained = "trained" if self.window.document.weights else "freshly initialised"
         self.window.statusBar().showMessage(f"Exported {names} ({trained} weights)", 8000)
+
+    def training_script_dialog(self) -> None:
+        """A folder for the script; the Train tab's settings (data, optimiser, augmentation) go into it."""
+        from .train.settings_form import remembered_config
+
+        document = self.window.document
+        if not document.analysis.ok:
+            QMessageBox.warning(self.window, "Cannot export", f"The design has errors: {document.analysis.first_error()}")
+            return
+        folder = QFileDialog.getExistingDirectory(self.window, "Folder for the training script", str(Path.home()))
+        if not folder:
+            return
+        self._busy("Writing the training script…")
+        self.tasks.run(export_training_script, Path(folder), document.design.copy(), document.weights,
+                       remembered_config(), on_done=self._on_script, on_error=self._on_failed("Export failed"))
+
+    def _on_script(self, paths: list[Path]) -> None:
+        self._done()
+        QMessageBox.information(
+            self.window, "Training script written",
+            f"Wrote {', '.join(p.name for p in paths)} into {paths[0].parent}.\n\n"
+            f"Train on N GPUs (or CPU processes):\n    torchrun --nproc_per_node=N {paths[-1].name}\n\n"
+            "It uses this tab's data, settings and augmentation; the cluster needs torch and convviz.")
 
     # --- import -------------------------------------------------------------------------------
     def import_dialog(self) -> None:

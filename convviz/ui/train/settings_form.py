@@ -145,7 +145,7 @@ class TrainSettingsForm(QWidget):
         layout.addWidget(self.error)
         layout.addStretch(1)
 
-        self.set_config(_remembered_config())
+        self.set_config(remembered_config())
         self.source.currentIndexChanged.connect(self._on_source)
         self.folder.editingFinished.connect(self.data_changed.emit)
         self.val_fraction.valueChanged.connect(lambda _: self.data_changed.emit())
@@ -228,7 +228,7 @@ class TrainSettingsForm(QWidget):
         self.blockSignals(False)
 
 
-def _remembered_config() -> TrainConfig:
+def remembered_config() -> TrainConfig:
     """Last session's settings, or the defaults (which train ``default`` on the shapes in seconds)."""
     text = app_settings().value("train/config")
     if text:
