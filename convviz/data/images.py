@@ -52,6 +52,8 @@ class PreparedImage:
     source_size: tuple[int, int]
     #: (left, top, right, bottom) of the centre crop, in original pixels.
     crop_box: tuple[int, int, int, int]
+    #: The decoded image's Pillow mode (L, LA, RGB, RGBA, I or F): what conversion was made.
+    source_mode: str = ""
 
 
 def load_image(source: ImageSource, *, name: str | None = None, max_pixels: int = MAX_PIXELS) -> Image.Image:
@@ -103,7 +105,7 @@ def prepare_image(source: ImageSource | Image.Image, shape: Sequence[int], mean:
     display = np.ascontiguousarray(pixels if channels == 3 else pixels[..., 0], dtype=np.float32)
     chw = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
     tensor = ((chw - torch.from_numpy(mean_t)[:, None, None]) / torch.from_numpy(std_t)[:, None, None])
-    return PreparedImage(tensor.unsqueeze(0).contiguous(), display, image.size, box)
+    return PreparedImage(tensor.unsqueeze(0).contiguous(), display, image.size, box, image.mode)
 
 
 def normalized_value(value: float, mean: Sequence[float], std: Sequence[float], channels: int) -> torch.Tensor:

@@ -21,6 +21,7 @@ from .canvas.node_item import HEIGHT, WIDTH
 from .commands import AddNodesCommand, EditsCommand, MoveNodesCommand, RemoveNodesCommand, SetInputsCommand
 from .device_probe import DeviceProbe
 from .document import Document
+from .drops import dropped_file, is_design_file, is_image_file
 from .icons import layer_icon
 from .inspector import InspectorPanel
 from .issues_panel import IssuesPanel
@@ -62,6 +63,11 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.view, "Design")
         self._lazy_tabs: dict[int, object] = {}
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        #: The Explain tab's panel once it has been shown (None before: torch is not loaded yet).
+        self.explain_panel = None
+        self._docks_hidden_by_tab: list[QDockWidget] = []
+        self.explain_tab = self.add_lazy_tab("Explain", self._build_explain_panel)
+        self.setAcceptDrops(True)
         self.setCentralWidget(self.tabs)
         self._build_docks()
         self._build_actions()
@@ -290,6 +296,68 @@ class MainWindow(QMainWindow):
     def _on_tab_changed(self, index: int) -> None:
         if index in self._lazy_tabs:
             self.tab_widget(index)
+        self._show_designer_docks(index == self.tabs.indexOf(self.view))
+
+    def _show_designer_docks(self, designing: bool) -> None:
+        """The palette, summary and issues serve the canvas: other tabs get their room while shown
+        (the inspector stays: it explains the selected layer everywhere)."""
+        if not designing and not self._docks_hidden_by_tab:
+            self._docks_hidden_by_tab = [d for d in (self.palette_dock, self.summary_dock, self.issues_dock)
+                                         if d.isVisible()]
+            for dock in self._docks_hidden_by_tab:
+                dock.hide()
+        elif designing and self._docks_hidden_by_tab:
+            for dock in self._docks_hidden_by_tab:
+                dock.show()
+            self.summary_dock.raise_()
+            self._docks_hidden_by_tab = []
+
+    def _build_explain_panel(self) -> QWidget:
+        from .explain.panel import ExplainPanel  # pyqtgraph and torch: only when the tab is first shown
+
+        panel = ExplainPanel(self.document)
+        panel.nodeActivated.connect(self._on_explain_node)
+        ids = self.scene.selected_node_ids()
+        panel.follow_node(ids[0] if len(ids) == 1 else None)
+        self.explain_panel = panel
+        return panel
+
+    def show_explain(self):
+        """Switch to the Explain tab (building it on first use) and return its panel."""
+        self.tabs.setCurrentIndex(self.explain_tab)
+        return self.tab_widget(self.explain_tab)
+
+    def _on_explain_node(self, node_id: str) -> None:
+        if node_id in self.scene.nodes and self.scene.selected_node_ids() != [node_id]:
+            self.scene.select_nodes([node_id])
+
+    # --- drops ------------------------------------------------------------------------------------
+    def _accepts_drop(self, mime) -> bool:
+        """A design or model anywhere; an image while the Explain tab is shown."""
+        path = dropped_file(mime)
+        return path is not None and (is_design_file(path) or
+                                     (is_image_file(path) and self.tabs.currentIndex() == self.explain_tab))
+
+    def dragEnterEvent(self, event) -> None:
+        if self._accepts_drop(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        if not self._accepts_drop(event.mimeData()):
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        path = dropped_file(event.mimeData())
+        if is_design_file(path):
+            if self.confirm_discard():
+                self.open_path(path)
+        else:
+            self.show_explain().load_image(path)
 
     # --- selection --------------------------------------------------------------------------------
     def _on_canvas_selection(self) -> None:
@@ -298,6 +366,8 @@ class MainWindow(QMainWindow):
         if node != self.inspector.node_id:
             self.inspector.show_node(node)
         self.summary.select_node(node)
+        if self.explain_panel is not None:
+            self.explain_panel.follow_node(node)
 
     def select_node(self, node_id: str) -> None:
         if node_id in self.scene.nodes:
@@ -601,11 +671,14 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         if self.remember_layout:
+            self._show_designer_docks(True)  # the saved layout is the designer's
             settings = app_settings()
             settings.setValue("window/geometry", self.saveGeometry())
             settings.setValue("window/state", self.saveState())
         self.recovery.close()
         self.autosave_timer.stop()
+        if self.explain_panel is not None:
+            self.explain_panel.shutdown()
         event.accept()
 
     def _restore_window_state(self) -> None:

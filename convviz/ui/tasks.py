@@ -83,6 +83,11 @@ class TaskRunner(QObject):
         self._running.discard(task)
         task.deleteLater()  # after the queued signals above: they were posted first
 
+    def cancel_all(self) -> None:
+        """Drop every result still to come (closing a panel): the work runs on, nobody is told."""
+        for task in list(self._running):
+            task.cancel()
+
     def wait(self, msecs: int = 30000) -> bool:
         """Block until every task has finished (closing the window, tests)."""
         return self.pool.waitForDone(msecs)

@@ -1,0 +1,120 @@
+"""What every Explain view shares: recompute only while shown, a node chooser that follows the
+user's selection, a one-line message for what cannot be shown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QLabel, QWidget
+
+from ...explain import Network
+from ..theme import ERROR, muted_text
+from .controller import ExplainController
+
+
+class NodeCombo(QComboBox):
+    """The nodes of the network that a view can show (``accepts(network, node_id)``), in order."""
+
+    chosen = Signal(str)
+
+    def __init__(self, accepts: Callable[[Network, str], bool], parent=None) -> None:
+        super().__init__(parent)
+        self.accepts = accepts
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.setMinimumContentsLength(14)
+        self.activated.connect(lambda index: self.chosen.emit(self.itemData(index)))
+
+    def fill(self, network: Network | None) -> None:
+        current = self.current
+        ids = [] if network is None else [n for n in network.analysis.order if self.accepts(network, n)]
+        self.blockSignals(True)
+        self.clear()
+        for node_id in ids:
+            self.addItem(f"{node_id}  ({network.design.node(node_id).type})", node_id)
+        self.setCurrentIndex(ids.index(current) if current in ids else -1)  # none yet: the view picks
+        self.blockSignals(False)
+
+    @property
+    def current(self) -> str | None:
+        return self.currentData()
+
+    def node_ids(self) -> list[str]:
+        return [self.itemData(i) for i in range(self.count())]
+
+    def choose(self, node_id: str | None) -> bool:
+        """Show ``node_id`` if this view can; True when it is now the current one."""
+        index = self.findData(node_id) if node_id is not None else -1
+        if index >= 0:
+            self.setCurrentIndex(index)
+        return index >= 0
+
+
+class MessageLabel(QLabel):
+    """A line under a view's controls: an explanation in muted text, or a problem in red."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.is_problem = False
+
+    def note(self, text: str) -> None:
+        self.is_problem = False
+        self.setStyleSheet(f"color: {muted_text().name()}")
+        self.setText(text)
+
+    def problem(self, text: str) -> None:
+        self.is_problem = True
+        self.setStyleSheet(f"color: {ERROR.name()}")
+        self.setText(text)
+
+
+class ExplainView(QWidget):
+    """A view of the Explain tab. Subclasses implement ``refresh`` (start the work for what is
+    chosen now); it runs when the view is shown after a change, or at once while it is shown."""
+
+    title = ""
+
+    def __init__(self, controller: ExplainController, parent=None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self._dirty = True
+        controller.networkChanged.connect(self._on_network_changed)
+        controller.captureChanged.connect(self.invalidate)
+        controller.selectionChanged.connect(self._on_selection_changed)
+
+    # --- what subclasses provide -------------------------------------------------------------------
+    def refresh(self) -> None:
+        raise NotImplementedError
+
+    def showcase(self) -> None:
+        """Put the view in a state worth a picture, once its results are in (``--screenshot``)."""
+
+    def network_changed(self) -> None:
+        """The model was rebuilt (refill node lists); a refresh follows when shown."""
+
+    def selection_changed(self) -> None:
+        """The user chose another node, channel or unit elsewhere."""
+
+    # --- plumbing ----------------------------------------------------------------------------------
+    def invalidate(self) -> None:
+        self._dirty = True
+        if self.isVisible():
+            self._refresh_now()
+
+    def _refresh_now(self) -> None:
+        self._dirty = False
+        self.refresh()
+
+    def _on_network_changed(self) -> None:
+        self.network_changed()
+        self.invalidate()
+
+    def _on_selection_changed(self) -> None:
+        self.selection_changed()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self._refresh_now()
