@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
 from ...data.images import ImageSource, PreparedImage
 from ...design import Design
@@ -110,7 +110,10 @@ class ExplainController(QObject):
         #: (y, x) of the unit chosen in ``node_id``'s map, or None.
         self.unit: tuple[int, int] | None = None
         self._active = False
+        #: The design or weights changed since the last build started / a build is running: an
+        #: image waits for the new model instead of running on the old one.
         self._stale = True
+        self._building = False
         self._random_state: dict[str, torch.Tensor] | None = None
         self._timer = QTimer(self, singleShot=True)
         self._timer.timeout.connect(self._rebuild)
@@ -148,6 +151,7 @@ class ExplainController(QObject):
             self._set_network(None, f"The design has errors — {analysis.first_error()}")
             return
         doc = self.document
+        self._building = True
         self.run(build_network, doc.design.copy(), doc.weights, doc.normalization, self._random_state,
                  channel="network", on_done=self._on_built, on_error=lambda msg: self._set_network(None, msg))
 
@@ -156,6 +160,7 @@ class ExplainController(QObject):
         self._set_network(built, None)
 
     def _set_network(self, built: BuiltNetwork | None, problem: str | None) -> None:
+        self._building = False
         self.built, self.problem = built, problem
         if built is None:
             self.capture = None
@@ -171,10 +176,10 @@ class ExplainController(QObject):
     def load(self, source: ImageSource, name: str) -> None:
         """Explain ``source`` (a path, bytes, an array, a Pillow image); failures arrive as ``imageFailed``."""
         self.source = (source, name)
-        if self.network is not None:
-            self._capture()
-        elif self._stale:
+        if self._stale:  # a new model is due: the image runs on that one
             self._schedule(0)
+        elif not self._building and self.network is not None:
+            self._capture()
 
     def _capture(self) -> None:
         network = self.network
@@ -216,15 +221,13 @@ class ExplainController(QObject):
         started no further work): screenshots, tests and benchmarks wait for the views with it."""
         deadline = time.monotonic() + timeout_s
         quiet = 0
+        loop = QEventLoop()
         while time.monotonic() < deadline:
-            QCoreApplication.processEvents()
-            if self.busy:
-                quiet = 0
-                self.runner.wait(20)
-            else:
-                quiet += 1
-                if quiet >= 3:
-                    return True
+            QTimer.singleShot(5, loop.quit)  # a real event loop meanwhile: timers fire, nothing blocks
+            loop.exec()
+            quiet = 0 if self.busy else quiet + 1
+            if quiet >= 3:
+                return True
         return False
 
     def shutdown(self) -> None:

@@ -11,10 +11,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QVBoxLayout, QWidget)
 
 from ...explain import ChannelStats, ChannelStrip, Mosaic, Network, channel_stats, channel_strip, feature_mosaic
-from ...explain.colormaps import lut
 from ...explain.hooks import Activations
 from .base import ExplainView, MessageLabel, NodeCombo
-from .plots import COLORMAPS, MapPlot, outline, show_array
+from .plots import COLORMAPS, MapPlot, outline, rgba, show_array, show_picture
 
 SCALES = {"per channel": "tile", "shared": "shared"}
 
@@ -23,15 +22,29 @@ SCALES = {"per channel": "tile", "shared": "shared"}
 class FeatureMaps:
     activations: Activations
     node_id: str
-    scale: str
     mosaic: Mosaic
+    #: The mosaic coloured (RGBA): what is put on screen.
+    picture: np.ndarray
     stats: ChannelStats
 
 
-def make_feature_maps(activations: Activations, node_id: str, scale: str) -> FeatureMaps:
+def make_feature_maps(activations: Activations, node_id: str, scale: str, cmap: str) -> FeatureMaps:
     """Worker: the mosaic and statistics of one node."""
     array = activations[node_id]
-    return FeatureMaps(activations, node_id, scale, feature_mosaic(array, scale=scale), channel_stats(array))
+    shown = feature_mosaic(array, scale=scale)
+    return FeatureMaps(activations, node_id, shown, rgba(shown.image, shown.levels, cmap), channel_stats(array))
+
+
+@dataclass(frozen=True)
+class Strip:
+    strip: ChannelStrip
+    picture: np.ndarray
+
+
+def make_strip(activations: Activations, channel: int, cmap: str) -> Strip:
+    """Worker: one channel through every layer that has it."""
+    strip = channel_strip(activations, channel)
+    return Strip(strip, rgba(strip.mosaic.image, strip.mosaic.levels, cmap))
 
 
 def channel_plane(array: np.ndarray, channel: int) -> np.ndarray:
@@ -91,7 +104,7 @@ class FeatureMapsView(ExplainView):
         self.scale.currentIndexChanged.connect(lambda _: self.invalidate())
         self.cmap = QComboBox()
         self.cmap.addItems(COLORMAPS)
-        self.cmap.currentTextChanged.connect(self._on_cmap)
+        self.cmap.currentTextChanged.connect(lambda _: self.invalidate())
         controls = QHBoxLayout()
         for label, widget in (("Layer", self.nodes), ("Scale", self.scale), ("Colours", self.cmap)):
             controls.addWidget(QLabel(label))
@@ -172,7 +185,8 @@ class FeatureMapsView(ExplainView):
             self._clear("Load an image to see what every layer makes of it." if self.controller.network else "")
             return
         self.controller.run(make_feature_maps, capture.activations, node_id, SCALES[self.scale.currentText()],
-                            channel="features", on_done=self._on_result, on_error=self.message.problem)
+                            self.cmap.currentText(), channel="features", on_done=self._on_result,
+                            on_error=self.message.problem)
 
     def _on_result(self, result: FeatureMaps) -> None:
         capture = self.controller.capture
@@ -181,7 +195,7 @@ class FeatureMapsView(ExplainView):
         first = self.result is None or self.result.mosaic.image.shape != result.mosaic.image.shape
         self.result = result
         m = result.mosaic
-        show_array(self.mosaic_plot.image, m.image, m.levels, self.cmap.currentText())
+        show_picture(self.mosaic_plot.image, result.picture)
         if first:
             self.mosaic_plot.box.autoRange(padding=0.01)
         array = capture.activations[result.node_id]
@@ -193,6 +207,7 @@ class FeatureMapsView(ExplainView):
         self.message.note("Click a channel to enlarge it; click a unit of the enlarged map to choose it for the "
                           "receptive-field view.")
         self._show_channel()
+        self.strip = None
         self._request_strip()
 
     def _clear(self, text: str) -> None:
@@ -248,14 +263,15 @@ class FeatureMapsView(ExplainView):
         capture = self.controller.capture
         if capture is None or self.result is None:
             return
-        self.controller.run(channel_strip, capture.activations, self.channel, channel="strip",
+        self.controller.run(make_strip, capture.activations, self.channel, self.cmap.currentText(), channel="strip",
                             on_done=self._on_strip, on_error=lambda msg: self.strip_plot.cell.set_title(msg))
 
-    def _on_strip(self, strip: ChannelStrip) -> None:
+    def _on_strip(self, shown: Strip) -> None:
+        strip = shown.strip
         if self.result is None or strip.channel != self.channel:
             return
         self.strip = strip
-        show_array(self.strip_plot.image, strip.mosaic.image, strip.mosaic.levels, self.cmap.currentText())
+        show_picture(self.strip_plot.image, shown.picture)
         self.strip_plot.box.autoRange(padding=0.01)
         self.strip_plot.cell.set_title(f"channel {strip.channel} through the {len(strip.node_ids)} layers that "
                                        "have it (click a layer to show it)")
@@ -293,8 +309,3 @@ class FeatureMapsView(ExplainView):
         hit = self.strip.locate(row, col) if self.strip else None
         if hit is not None:
             self.strip_plot.setToolTip(f"{hit[0]} ({hit[1]}, {hit[2]})")
-
-    def _on_cmap(self, name: str) -> None:
-        for plot in (self.mosaic_plot, self.channel_plot, self.strip_plot):
-            if plot.image.image is not None and plot.image.image.ndim == 2:
-                plot.image.setLookupTable(lut(name))
