@@ -6,14 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter, QTableView,
                                QVBoxLayout, QWidget)
 
 from ...explain import ChannelStats, ChannelStrip, Mosaic, Network, channel_stats, channel_strip, feature_mosaic
+from ...explain.colormaps import lut
 from ...explain.hooks import Activations
 from .base import ExplainView, MessageLabel, NodeCombo
-from .plots import COLORMAPS, MapPlot, outline, rgba, show_array, show_picture
+from .plots import COLORMAPS, MapPlot, outline, show_array
 
 SCALES = {"per channel": "tile", "shared": "shared"}
 
@@ -23,28 +24,13 @@ class FeatureMaps:
     activations: Activations
     node_id: str
     mosaic: Mosaic
-    #: The mosaic coloured (RGBA): what is put on screen.
-    picture: np.ndarray
     stats: ChannelStats
 
 
-def make_feature_maps(activations: Activations, node_id: str, scale: str, cmap: str) -> FeatureMaps:
+def make_feature_maps(activations: Activations, node_id: str, scale: str) -> FeatureMaps:
     """Worker: the mosaic and statistics of one node."""
     array = activations[node_id]
-    shown = feature_mosaic(array, scale=scale)
-    return FeatureMaps(activations, node_id, shown, rgba(shown.image, shown.levels, cmap), channel_stats(array))
-
-
-@dataclass(frozen=True)
-class Strip:
-    strip: ChannelStrip
-    picture: np.ndarray
-
-
-def make_strip(activations: Activations, channel: int, cmap: str) -> Strip:
-    """Worker: one channel through every layer that has it."""
-    strip = channel_strip(activations, channel)
-    return Strip(strip, rgba(strip.mosaic.image, strip.mosaic.levels, cmap))
+    return FeatureMaps(activations, node_id, feature_mosaic(array, scale=scale), channel_stats(array))
 
 
 def channel_plane(array: np.ndarray, channel: int) -> np.ndarray:
@@ -104,7 +90,7 @@ class FeatureMapsView(ExplainView):
         self.scale.currentIndexChanged.connect(lambda _: self.invalidate())
         self.cmap = QComboBox()
         self.cmap.addItems(COLORMAPS)
-        self.cmap.currentTextChanged.connect(lambda _: self.invalidate())
+        self.cmap.currentTextChanged.connect(self._on_cmap)
         controls = QHBoxLayout()
         for label, widget in (("Layer", self.nodes), ("Scale", self.scale), ("Colours", self.cmap)):
             controls.addWidget(QLabel(label))
@@ -185,8 +171,7 @@ class FeatureMapsView(ExplainView):
             self._clear("Load an image to see what every layer makes of it." if self.controller.network else "")
             return
         self.controller.run(make_feature_maps, capture.activations, node_id, SCALES[self.scale.currentText()],
-                            self.cmap.currentText(), channel="features", on_done=self._on_result,
-                            on_error=self.message.problem)
+                            channel="features", on_done=self._on_result, on_error=self.message.problem)
 
     def _on_result(self, result: FeatureMaps) -> None:
         capture = self.controller.capture
@@ -195,7 +180,7 @@ class FeatureMapsView(ExplainView):
         first = self.result is None or self.result.mosaic.image.shape != result.mosaic.image.shape
         self.result = result
         m = result.mosaic
-        show_picture(self.mosaic_plot.image, result.picture)
+        show_array(self.mosaic_plot.image, m.image, m.levels, self.cmap.currentText())
         if first:
             self.mosaic_plot.box.autoRange(padding=0.01)
         array = capture.activations[result.node_id]
@@ -203,6 +188,12 @@ class FeatureMapsView(ExplainView):
         size = "×".join(map(str, array.shape[1:])) if array.ndim == 3 else f"{array.size} features"
         self.mosaic_plot.cell.set_title(f"{result.node_id} ({kind}) · {m.count} channel{'s' * (m.count != 1)} · {size}"
                                         if array.ndim == 3 else f"{result.node_id} ({kind}) · {size}")
+        # The rest after the mosaic's first paint: the mosaic is what the user waits for.
+        QTimer.singleShot(0, lambda: self._show_details(result))
+
+    def _show_details(self, result: FeatureMaps) -> None:
+        if result is not self.result:
+            return
         self.stats_model.set_stats(result.stats)
         self.message.note("Click a channel to enlarge it; click a unit of the enlarged map to choose it for the "
                           "receptive-field view.")
@@ -263,15 +254,14 @@ class FeatureMapsView(ExplainView):
         capture = self.controller.capture
         if capture is None or self.result is None:
             return
-        self.controller.run(make_strip, capture.activations, self.channel, self.cmap.currentText(), channel="strip",
+        self.controller.run(channel_strip, capture.activations, self.channel, channel="strip",
                             on_done=self._on_strip, on_error=lambda msg: self.strip_plot.cell.set_title(msg))
 
-    def _on_strip(self, shown: Strip) -> None:
-        strip = shown.strip
+    def _on_strip(self, strip: ChannelStrip) -> None:
         if self.result is None or strip.channel != self.channel:
             return
         self.strip = strip
-        show_picture(self.strip_plot.image, shown.picture)
+        show_array(self.strip_plot.image, strip.mosaic.image, strip.mosaic.levels, self.cmap.currentText())
         self.strip_plot.box.autoRange(padding=0.01)
         self.strip_plot.cell.set_title(f"channel {strip.channel} through the {len(strip.node_ids)} layers that "
                                        "have it (click a layer to show it)")
@@ -309,3 +299,8 @@ class FeatureMapsView(ExplainView):
         hit = self.strip.locate(row, col) if self.strip else None
         if hit is not None:
             self.strip_plot.setToolTip(f"{hit[0]} ({hit[1]}, {hit[2]})")
+
+    def _on_cmap(self, name: str) -> None:
+        for plot in (self.mosaic_plot, self.channel_plot, self.strip_plot):
+            if plot.image.image is not None:
+                plot.image.setLookupTable(lut(name))

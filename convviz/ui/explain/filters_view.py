@@ -11,8 +11,9 @@ import numpy as np
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from ...explain import FilterMosaic, Network, filter_mosaic
+from ...explain.colormaps import lut
 from .base import ExplainView, MessageLabel, NodeCombo
-from .plots import MapPlot, outline, rgba, show_picture
+from .plots import MapPlot, outline, show_array
 
 COLOUR = "colour (RGB)"
 
@@ -22,18 +23,14 @@ class Filters:
     network: Network
     node_id: str
     shown: FilterMosaic
-    #: The mosaic coloured (RGBA): what is put on screen.
-    picture: np.ndarray
     #: (C_out, C_in / groups, kh, kw): the values under the pointer.
     weights: np.ndarray
 
 
-def make_filters(network: Network, node_id: str, input_channel: int | None, cmap: str) -> Filters:
+def make_filters(network: Network, node_id: str, input_channel: int | None) -> Filters:
     """Worker: the mosaic of one conv node's filters."""
     module = network.model.get_submodule(node_id)
-    shown = filter_mosaic(module, input_channel)
-    m = shown.mosaic
-    return Filters(network, node_id, shown, rgba(m.image, m.levels, cmap), module.weight.detach().numpy())
+    return Filters(network, node_id, filter_mosaic(module, input_channel), module.weight.detach().numpy())
 
 
 def is_conv(network: Network, node_id: str) -> bool:
@@ -54,7 +51,7 @@ class FiltersView(ExplainView):
         self.cmap = QComboBox()
         self.cmap.addItems(["coolwarm", "gray"])
         self.cmap.setToolTip("Zero weights are the middle colour; each filter is scaled by its largest |weight|")
-        self.cmap.currentTextChanged.connect(lambda _: self.invalidate())
+        self.cmap.currentTextChanged.connect(self._on_cmap)
         controls = QHBoxLayout()
         for label, widget in (("Layer", self.nodes), ("Input channel", self.input_channel), ("Colours", self.cmap)):
             controls.addWidget(QLabel(label))
@@ -101,8 +98,8 @@ class FiltersView(ExplainView):
             self.message.note("This network has no Conv2d layer: there are no filters to show.")
             return
         self._fill_input_channels(network, node_id)
-        self.controller.run(make_filters, network, node_id, self.chosen_input_channel, self.cmap.currentText(),
-                            channel="filters", on_done=self._on_result, on_error=self.message.problem)
+        self.controller.run(make_filters, network, node_id, self.chosen_input_channel, channel="filters",
+                            on_done=self._on_result, on_error=self.message.problem)
 
     def _fill_input_channels(self, network: Network, node_id: str) -> None:
         """The selector's choices for this node: colour (3 inputs per group) and each input channel."""
@@ -122,7 +119,7 @@ class FiltersView(ExplainView):
         first = self.result is None or self.result.shown.mosaic.image.shape != result.shown.mosaic.image.shape
         self.result = result
         m = result.shown.mosaic
-        show_picture(self.plot.image, result.picture)
+        show_array(self.plot.image, m.image, m.levels, self.cmap.currentText())
         self.cmap.setEnabled(not result.shown.colour)
         if first:
             self.plot.box.autoRange(padding=0.01)
@@ -161,3 +158,7 @@ class FiltersView(ExplainView):
             value = self.result.weights[out, f.input_channel, ky, kx]
             self.plot.setToolTip(f"filter {out} reads input channel {f.node_input_channel(out)}: "
                                  f"weight ({ky}, {kx}) = {value:.4g}")
+
+    def _on_cmap(self, name: str) -> None:
+        if self.plot.image.image is not None and self.plot.image.image.ndim == 2:
+            self.plot.image.setLookupTable(lut(name))

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QGraphicsRectItem
 
 from ...explain.colormaps import lut
 from ...explain.fields import Box
-from ...explain.render import colorize
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
@@ -30,24 +29,11 @@ def palette_colors(widget) -> tuple[QColor, QColor]:
 
 
 def show_array(item: pg.ImageItem, array: np.ndarray, levels: tuple[float, float], cmap: str | None) -> None:
-    """A map (H, W) through ``cmap``, or colours (H, W, 3) in ``levels``; NaN shows as transparent."""
+    """A map (H, W) through ``cmap``, or colours (H, W, 3) in ``levels``; NaN shows as transparent.
+    pyqtgraph colours it once per new array, on the GUI thread (about 4 ms for resnet18's conv1
+    mosaic, 903×903): quicker end to end than colouring it in a worker (16 ms in numpy)."""
     item.setLookupTable(lut(cmap) if cmap and array.ndim == 2 else None)
     item.setImage(array, levels=levels, autoLevels=False)
-
-
-def rgba(array: np.ndarray, levels: tuple[float, float], cmap: str) -> np.ndarray:
-    """A map or colour mosaic as an (H, W, 4) uint8 picture, NaN transparent. Made in a worker for
-    large mosaics: pyqtgraph then shows it as it is, instead of scaling and colouring millions of
-    floats on the GUI thread at every paint."""
-    rgb = colorize(array, levels, cmap)
-    nan = np.isnan(array) if array.ndim == 2 else np.isnan(array).any(axis=2)
-    return np.ascontiguousarray(np.dstack([rgb, np.where(nan, 0, 255).astype(np.uint8)]))
-
-
-def show_picture(item: pg.ImageItem, picture: np.ndarray) -> None:
-    """An ``rgba`` picture on screen as it is (no levels, no lookup table)."""
-    item.setLookupTable(None)
-    item.setImage(picture, autoLevels=False, levels=None)
 
 
 def box_rect(box: Box) -> QRectF:
