@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
+import pyqtgraph as pg
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, Qt, QTimer
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter, QTableView,
                                QVBoxLayout, QWidget)
 
@@ -14,7 +16,7 @@ from ...explain import ChannelStats, ChannelStrip, Mosaic, Network, channel_stat
 from ...explain.colormaps import lut
 from ...explain.hooks import Activations
 from .base import ExplainView, MessageLabel, NodeCombo
-from .plots import COLORMAPS, MapPlot, outline, show_array
+from .plots import COLORMAPS, MapPlot, outline, palette_colors, show_array
 
 SCALES = {"per channel": "tile", "shared": "shared"}
 
@@ -133,6 +135,7 @@ class FeatureMapsView(ExplainView):
         self.strip_plot.pixelHovered.connect(self._on_strip_hover)
         self.strip_mark = outline("#ff8c00")
         self.strip_plot.box.addItem(self.strip_mark)
+        self.strip_labels: list[pg.TextItem] = []
 
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
@@ -262,15 +265,30 @@ class FeatureMapsView(ExplainView):
             return
         self.strip = strip
         show_array(self.strip_plot.image, strip.mosaic.image, strip.mosaic.levels, self.cmap.currentText())
-        self.strip_plot.box.autoRange(padding=0.01)
         self.strip_plot.cell.set_title(f"channel {strip.channel} through the {len(strip.node_ids)} layers that "
-                                       "have it (click a layer to show it)")
+                                       "have it (drag to scroll, click a layer to show it)")
+        _, text = palette_colors(self)
+        for label in self.strip_labels:
+            self.strip_plot.box.removeItem(label)
+        self.strip_labels = []
+        for index, node_id in enumerate(strip.node_ids):
+            label = pg.TextItem(node_id, color=text, fill=pg.mkBrush(palette_colors(self)[0].name() + "b0"))
+            label.setFont(QFont(self.font().family(), 8))
+            label.setPos(*reversed(strip.mosaic.origin(index)))
+            self.strip_plot.box.addItem(label)
+            self.strip_labels.append(label)
         node_id = self.result.node_id
+        index = strip.node_ids.index(node_id) if node_id in strip.node_ids else 0
+        top, left = strip.mosaic.origin(index)
+        th, tw = strip.mosaic.tile
         self.strip_mark.setVisible(node_id in strip.node_ids)
-        if node_id in strip.node_ids:
-            top, left = strip.mosaic.origin(strip.node_ids.index(node_id))
-            th, tw = strip.mosaic.tile
-            self.strip_mark.setRect(left - 0.5, top - 0.5, tw + 1, th + 1)
+        self.strip_mark.setRect(left - 0.5, top - 0.5, tw + 1, th + 1)
+        # Tiles at a readable size, the shown layer in view; the rest is a drag away.
+        box = self.strip_plot.box.boundingRect()
+        fit = max(1, int(box.width() / max(1.0, box.height()) * th / (tw + strip.mosaic.gap)))
+        first = min(max(0, index - fit // 2), max(0, len(strip.node_ids) - fit))
+        start = first * (tw + strip.mosaic.gap)
+        self.strip_plot.box.setRange(QRectF(start, 0, fit * (tw + strip.mosaic.gap), th), padding=0)
 
     # --- clicks ------------------------------------------------------------------------------------
     def _on_mosaic_click(self, cell: int, row: int, col: int) -> None:

@@ -175,8 +175,8 @@ class WindowPainter:
         channel = self.input_channel
         pad = g.padding
         pad_text = f"padding {pad[0]}" if len(set(pad)) == 1 else f"padding {pad[0]},{pad[1]},{pad[2]},{pad[3]}"
-        self._header(painter, area, f"Input: {self.source_id}, channel {channel}",
-                     f"{g.input_size[0]}×{g.input_size[1]} · {pad_text} · stride {_pair(g.stride)}"
+        self._header(painter, area, f"Input: {self.source_id}",
+                     f"channel {channel} · {g.input_size[0]}×{g.input_size[1]} · {pad_text} · stride {_pair(g.stride)}"
                      + (f" · dilation {_pair(g.dilation)}" if g.dilation != (1, 1) else "")
                      + (" · ceil mode" if g.ceil_mode else ""))
         (r_first, r_last), (c_first, c_last) = self.in_extent
@@ -319,7 +319,7 @@ class WindowPainter:
     def _paint_output(self, painter: QPainter, frame: WindowFrame, area: QRectF, grid_h: float) -> None:
         g, c, cell = self.animation.geometry, self.colours, self.cell
         out_h, out_w = g.output_size
-        self._header(painter, area, f"Output: {self.node_id}, channel {frame.out_channel}", f"{out_h}×{out_w}")
+        self._header(painter, area, f"Output: {self.node_id}", f"channel {frame.out_channel} · {out_h}×{out_w}")
         label_w = cell * 0.9
         oy, ox = frame.out_pos
         rows = self.out_rows.follow(oy, oy, 0, out_h - 1, int((grid_h - 0.6 * cell) // cell))

@@ -279,9 +279,9 @@ class SlidingWindowView(ExplainView):
         self.timer.setInterval(int(1000 / SPEEDS[index]))
 
     def showcase(self) -> None:
-        """The position where this channel's output is strongest: the window over something."""
+        """The strongest output of the first row: the window over something, the padding above it."""
         if self.result is not None:
-            self.show_frame(int(np.argmax(np.abs(self.result.animation.output))))
+            self.show_frame(int(np.argmax(np.abs(self.result.animation.output[0]))))
 
     def hideEvent(self, event) -> None:
         self.play_button.setChecked(False)  # nobody watching: stop using the CPU
