@@ -132,6 +132,7 @@ def app_latency(runs: int) -> None:
                        "convviz-bench-recovery", remember_layout=False)
     window.resize(1600, 1000)
     window.show()
+    app.processEvents()
     panel = window.show_explain()
     view = panel.views["features"]
     painted: list = []

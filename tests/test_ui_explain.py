@@ -315,6 +315,12 @@ def test_play_and_export_a_gif(explain, window, tmp_path, monkeypatch, qtbot):
     with Image.open(target) as gif:
         assert gif.n_frames == 6 < EXPORT_FRAMES
         assert gif.size == (view.canvas.width(), view.canvas.height())
+    view.scrub.setValue(len(view.result.animation) - 2)
+    folder = tmp_path / "frames"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    view.export_animation(gif=False)
+    assert settle(explain)
+    assert sorted(f.name for f in folder.iterdir()) == ["conv1_window_0000.png", "conv1_window_0001.png"]
 
 
 # --- class activation maps -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider,
                                QSpinBox, QSplitter, QVBoxLayout)
 
@@ -214,6 +214,11 @@ class ClassActivationView(ExplainView):
         for axis in ("left", "bottom"):
             self.bars.getAxis(axis).setPen(text)
             self.bars.getAxis(axis).setTextPen(text)
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "bars"):  # not during __init__
+            self._style_bars()
+        super().changeEvent(event)
 
     def _on_opacity(self, value: int) -> None:
         for item in (*self.heat_items, self.occlusion_heat):

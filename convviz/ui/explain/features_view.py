@@ -12,7 +12,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter, QTableView,
                                QVBoxLayout, QWidget)
 
-from ...explain import ChannelStats, ChannelStrip, Mosaic, Network, channel_stats, channel_strip, feature_mosaic
+from ...explain import ChannelStats, ChannelStrip, Mosaic, channel_stats, channel_strip, feature_mosaic
 from ...explain.colormaps import lut
 from ...explain.hooks import Activations
 from .base import ExplainView, MessageLabel, NodeCombo
