@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 from convviz.design import InputSpec, load_template, save_design
 from convviz.explain import (effective_field, feature_mosaic, filter_mosaic, grad_cam, occlusion_map,
                              unit_field)
-from convviz.ui.commands import SetInputSpecCommand, SetParamCommand
+from convviz.ui.commands import RenameNodeCommand, SetInputSpecCommand, SetParamCommand
+from convviz.ui.explain.controller import ExplainController
 from convviz.ui.explain.features_view import SCALES
 from convviz.explain.colormaps import lut
 
@@ -387,6 +388,25 @@ def test_weights_label_tracks_training_and_edits(explain, window):
     assert "trained weights — except conv2, bn2, conv3 (changed since training)" in label.text()
     kept = explain.controller.network.model.get_submodule("conv1").weight
     assert torch.equal(kept, state["conv1.weight"])
+
+
+def test_an_edit_redraws_on_the_new_model_only(explain, window, monkeypatch):
+    loaded(explain)
+    window.select_node("conv2")
+    assert settle(explain)
+    view = explain.views["features"]
+    drawn = []
+    monkeypatch.setattr(explain.controller, "run", lambda fn, *args, **kwargs: (
+        drawn.append(args[0]) if fn.__name__ == "make_feature_maps" else None,
+        ExplainController.run(explain.controller, fn, *args, **kwargs))[1])
+    window.push(RenameNodeCommand(window.document, "conv3", "conv_last"))
+    window.push(SetParamCommand(window.document, "conv2", "out_channels", 24))
+    assert settle(explain)
+    capture = explain.controller.capture
+    assert "conv_last" in capture.activations and capture.network is explain.controller.network
+    assert view.result.activations is capture.activations and view.result.mosaic.count == 24
+    assert [d is capture.activations for d in drawn] == [True]  # once, on the new model's activations only
+    assert not view.message.is_problem, view.message.text()
 
 
 def test_random_weights_stay_put_across_edits(explain, window):

@@ -82,7 +82,7 @@ class ExplainView(QWidget):
         self._dirty = True
         controller.networkChanged.connect(self._on_network_changed)
         controller.captureChanged.connect(self.invalidate)
-        controller.selectionChanged.connect(self._on_selection_changed)
+        controller.selectionChanged.connect(self.selection_changed)
 
     # --- what subclasses provide -------------------------------------------------------------------
     def refresh(self) -> None:
@@ -104,15 +104,14 @@ class ExplainView(QWidget):
             self._refresh_now()
 
     def _refresh_now(self) -> None:
+        if self.controller.capturing:  # captureChanged follows
+            return
         self._dirty = False
         self.refresh()
 
     def _on_network_changed(self) -> None:
         self.network_changed()
         self.invalidate()
-
-    def _on_selection_changed(self) -> None:
-        self.selection_changed()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -20,6 +20,7 @@ from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 from ...data.images import ImageSource, PreparedImage
 from ...design import Design
 from ...explain import Activations, Network, feature_maps, network_from_design
+from ...model import carry_over_weights, tensors_by_node
 from ..document import Document
 from ..tasks import Task, TaskRunner
 
@@ -46,7 +47,7 @@ class Capture:
     network: Network
     image: PreparedImage
     activations: Activations
-    #: What the image is: a file name, "pasted image", a sample's name.
+    #: What the image is: a file name, "the pasted image", a sample's name.
     name: str
 
 
@@ -55,19 +56,15 @@ def build_network(design: Design, weights: Mapping[str, torch.Tensor] | None,
                   previous_random: Mapping[str, torch.Tensor] | None = None) -> BuiltNetwork:
     """The model of ``design`` with the trained ``weights`` that still fit; the layers without
     trained weights keep ``previous_random`` tensors where their shapes are unchanged. Runs in a worker."""
-    from ...model import carry_over_weights
-
     mean, std = normalization or ([], [])
     network = network_from_design(design, weights, mean=mean, std=std)
-    state = network.model.state_dict()
-    weighted = list(dict.fromkeys(key.partition(".")[0] for key in state))
-    random_nodes = set(weighted) if not weights else set(network.untrained)
+    by_node = tensors_by_node(network.model.state_dict())
+    random_nodes = set(by_node) if not weights else set(network.untrained)
     if previous_random:
-        with torch.no_grad():
-            carry_over_weights(network.model, {k: v for k, v in previous_random.items()
-                                               if k.partition(".")[0] in random_nodes})
-    random_state = {k: v for k, v in state.items() if k.partition(".")[0] in random_nodes}
-    return BuiltNetwork(network, weights_label(network, bool(weights), weighted), network.trained, random_state)
+        carry_over_weights(network.model, {k: v for k, v in previous_random.items()
+                                           if k.partition(".")[0] in random_nodes})
+    random_state = {f"{node_id}.{name}": tensor for node_id in random_nodes for name, tensor in by_node[node_id].items()}
+    return BuiltNetwork(network, weights_label(network, bool(weights), list(by_node)), network.trained, random_state)
 
 
 def weights_label(network: Network, has_weights: bool, weighted: list[str]) -> str:
@@ -114,6 +111,7 @@ class ExplainController(QObject):
         #: image waits for the new model instead of running on the old one.
         self._stale = True
         self._building = False
+        self._capturing = False
         self._random_state: dict[str, torch.Tensor] | None = None
         self._timer = QTimer(self, singleShot=True)
         self._timer.timeout.connect(self._rebuild)
@@ -163,14 +161,14 @@ class ExplainController(QObject):
         self._building = False
         self.built, self.problem = built, problem
         if built is None:
-            self.capture = None
+            self.capture, self._capturing = None, False
         elif self.node_id not in built.network.analysis.nodes:
             self.node_id, self.unit = None, None
+        if built is not None and self.source is not None:
+            self._capture()  # first: the views wait for it instead of drawing the old image's activations
         self.networkChanged.emit()
         if built is None:
             self.captureChanged.emit()
-        elif self.source is not None:
-            self._capture()
 
     # --- the image ---------------------------------------------------------------------------------
     def load(self, source: ImageSource, name: str) -> None:
@@ -178,20 +176,39 @@ class ExplainController(QObject):
         self.source = (source, name)
         if self._stale:  # a new model is due: the image runs on that one
             self._schedule(0)
-        elif not self._building and self.network is not None:
+        elif self._building:
+            return
+        elif self.network is not None:
             self._capture()
+        else:
+            self.imageFailed.emit(f"{name} will be explained once the design has no errors")
 
     def _capture(self) -> None:
         network = self.network
         source, name = self.source
+        self._capturing = True
         self.run(capture_image, network, source, name, channel="capture",
-                 on_done=self._on_captured, on_error=self.imageFailed.emit)
+                 on_done=self._on_captured, on_error=self._on_capture_failed)
+
+    @property
+    def capturing(self) -> bool:
+        """An image is being run through the model: views wait for it rather than redraw twice
+        (or draw the old image's activations on a new model)."""
+        return self._capturing
 
     def _on_captured(self, capture: Capture) -> None:
         if capture.network is not self.network:
             return  # made on a model replaced since; the new model's capture is on its way
+        self._capturing = False
         self.capture = capture
         self.captureChanged.emit()
+
+    def _on_capture_failed(self, message: str) -> None:
+        self._capturing = False
+        if self.capture is not None and self.capture.network is not self.network:
+            self.capture = None  # the last good image was for the previous model
+        self.captureChanged.emit()  # the views waited: let them draw what there is
+        self.imageFailed.emit(message)
 
     # --- what the user chose -----------------------------------------------------------------------
     def select(self, node_id: str | None = None, channel: int | None = None,
@@ -210,6 +227,8 @@ class ExplainController(QObject):
     # --- work --------------------------------------------------------------------------------------
     def run(self, fn: Callable[..., Any], *args: Any, channel: str, on_done: Callable[[Any], None],
             on_error: Callable[[str], None], **kwargs: Any) -> Task:
+        """``fn(*args, **kwargs)`` in a worker. Every view names its ``channel``: a user clicking
+        through layers gets the last click's result, never a late one over it."""
         return self.runner.run(fn, *args, channel=channel, on_done=on_done, on_error=on_error, **kwargs)
 
     @property
