@@ -70,6 +70,10 @@ class MessageLabel(QLabel):
         self.setText(text)
 
 
+def first_node(network: Network, ids: list[str]) -> str | None:
+    return ids[0] if ids else None
+
+
 class ExplainView(QWidget):
     """A view of the Explain tab. Subclasses implement ``refresh`` (start the work for what is
     chosen now); it runs when the view is shown after a change, or at once while it is shown."""
@@ -79,6 +83,8 @@ class ExplainView(QWidget):
     def __init__(self, controller: ExplainController, parent=None) -> None:
         super().__init__(parent)
         self.controller = controller
+        self.nodes: NodeCombo | None = None
+        self._fallback = first_node
         self._dirty = True
         controller.networkChanged.connect(self._on_network_changed)
         controller.captureChanged.connect(self.invalidate)
@@ -92,10 +98,41 @@ class ExplainView(QWidget):
         """Put the view in a state worth a picture, once its results are in (``--screenshot``)."""
 
     def network_changed(self) -> None:
-        """The model was rebuilt (refill node lists); a refresh follows when shown."""
+        """The model was rebuilt: refill the node list (a refresh follows when shown)."""
+        if self.nodes is not None:
+            self.nodes.fill(self.controller.network)
 
     def selection_changed(self) -> None:
         """The user chose another node, channel or unit elsewhere."""
+        self.follow_selected_node()
+
+    # --- the node shown ----------------------------------------------------------------------------
+    def node_combo(self, accepts: Callable[[Network, str], bool],
+                   fallback: Callable[[Network, list[str]], str | None] = first_node) -> NodeCombo:
+        """The view's layer chooser: follows the node chosen anywhere, and tells the others when
+        the user picks one here; ``fallback`` picks one when nothing chosen fits this view."""
+        self.nodes = NodeCombo(accepts)
+        self._fallback = fallback
+        self.nodes.chosen.connect(self._on_node_chosen)
+        return self.nodes
+
+    def current_node(self) -> str | None:
+        """The node chosen by the user if this view can show it, else the one shown, else the fallback's."""
+        if not self.nodes.choose(self.controller.node_id) and self.nodes.current is None:
+            self.nodes.choose(self._fallback(self.controller.network, self.nodes.node_ids()))
+        return self.nodes.current
+
+    def follow_selected_node(self) -> bool:
+        """Show the node chosen elsewhere if this view can; True when that changed the view."""
+        node_id = self.controller.node_id
+        if node_id is not None and node_id != self.nodes.current and self.nodes.choose(node_id):
+            self.invalidate()
+            return True
+        return False
+
+    def _on_node_chosen(self, node_id: str) -> None:
+        self.controller.select(node_id)
+        self.invalidate()
 
     # --- plumbing ----------------------------------------------------------------------------------
     def invalidate(self) -> None:

@@ -133,7 +133,10 @@ class ClassActivationView(ExplainView):
 
     # --- Grad-CAM ----------------------------------------------------------------------------------
     def network_changed(self) -> None:
-        self.layer.clear()
+        self.layer.clear()  # refilled with the new model's layers when its maps arrive
+
+    def selection_changed(self) -> None:
+        """The layer is Grad-CAM's own choice (automatic, or picked here)."""
 
     def refresh(self) -> None:
         capture = self.controller.capture

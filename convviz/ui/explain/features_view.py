@@ -12,11 +12,11 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter, QTableView,
                                QVBoxLayout, QWidget)
 
-from ...explain import ChannelStats, ChannelStrip, Mosaic, channel_stats, channel_strip, feature_mosaic
+from ...explain import ChannelStats, ChannelStrip, Mosaic, Network, channel_stats, channel_strip, feature_mosaic
 from ...explain.colormaps import lut
 from ...explain.hooks import Activations
-from .base import ExplainView, MessageLabel, NodeCombo
-from .plots import COLORMAPS, MapPlot, outline, palette_colors, show_array
+from .base import ExplainView, MessageLabel
+from .plots import COLORMAPS, MapPlot, outline, palette_colors, show_array, show_map
 
 SCALES = {"per channel": "tile", "shared": "shared"}
 
@@ -33,6 +33,12 @@ def make_feature_maps(activations: Activations, node_id: str, scale: str) -> Fea
     """Worker: the mosaic and statistics of one node."""
     array = activations[node_id]
     return FeatureMaps(activations, node_id, feature_mosaic(array, scale=scale), channel_stats(array))
+
+
+def first_conv(network: Network, ids: list[str]) -> str | None:
+    """Shown when nothing is chosen: the first convolution's maps (the first thing worth seeing)."""
+    convs = [n for n in ids if network.design.node(n).type == "Conv2d"]
+    return (convs or ids or [None])[0]
 
 
 def channel_plane(array: np.ndarray, channel: int) -> np.ndarray:
@@ -83,8 +89,7 @@ class FeatureMapsView(ExplainView):
         super().__init__(controller, parent)
         self.result: FeatureMaps | None = None
         self.strip: ChannelStrip | None = None
-        self.nodes = NodeCombo(lambda network, node_id: True)
-        self.nodes.chosen.connect(lambda node_id: self.controller.select(node_id))
+        self.node_combo(lambda network, node_id: True, first_conv)
         self.scale = QComboBox()
         self.scale.addItems(list(SCALES))
         self.scale.setToolTip("Per channel: each map stretched to its own range (shapes show). "
@@ -144,27 +149,11 @@ class FeatureMapsView(ExplainView):
         layout.addWidget(self.strip_plot)
 
     # --- choosing ----------------------------------------------------------------------------------
-    def network_changed(self) -> None:
-        self.nodes.fill(self.controller.network)
-
     def selection_changed(self) -> None:
-        if self.controller.node_id is not None and self.controller.node_id != self.nodes.current:
-            self.nodes.choose(self.controller.node_id)
-            self.invalidate()
-        else:
+        if not self.follow_selected_node():  # the same node: another channel or unit
             self._show_channel()
             if self.strip is None or self.strip.channel != self.channel:
                 self._request_strip()
-
-    def current_node(self) -> str | None:
-        wanted = self.controller.node_id
-        if self.nodes.choose(wanted):
-            return wanted
-        if self.nodes.current is None:
-            network = self.controller.network
-            convs = [n for n in self.nodes.node_ids() if network.design.node(n).type == "Conv2d"]
-            self.nodes.choose((convs or self.nodes.node_ids() or [None])[0])
-        return self.nodes.current
 
     # --- computing ---------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -228,9 +217,7 @@ class FeatureMapsView(ExplainView):
         array = capture.activations[result.node_id]
         c = self.channel
         plane = channel_plane(array, c)
-        low, high = float(np.nanmin(plane)), float(np.nanmax(plane))
-        show_array(self.channel_plot.image, np.ascontiguousarray(plane, dtype=np.float32),
-                   (low, high if high > low else low + 1.0), self.cmap.currentText())
+        show_map(self.channel_plot.image, plane, self.cmap.currentText())
         self.channel_plot.box.autoRange(padding=0.02)
         if array.ndim == 3:
             self.channel_plot.cell.set_title(f"channel {c} of {result.node_id}")

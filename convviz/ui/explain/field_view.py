@@ -17,9 +17,9 @@ from ...explain import Network, UnitField, effective_field, unit_field
 from ...explain.fields import Box
 from ...explain.hooks import Activations
 from ..theme import muted_text
-from .base import ExplainView, MessageLabel, NodeCombo
+from .base import ExplainView, MessageLabel
 from .controller import Capture
-from .plots import MapGrid, box_rect, outline, show_array
+from .plots import MapGrid, box_rect, outline, show_array, show_map
 
 #: Layers that move or grow the field get a map in the upstream row (BN, ReLU… keep it as it is).
 GEOMETRY_FAMILIES = ("Input", "Convolution", "Pooling", "Merge")
@@ -76,6 +76,11 @@ class FieldMarks:
         self.cell.box.setRange(rect=extent.united(box_rect(box)), padding=0.04)
 
 
+def middle_node(network: Network, ids: list[str]) -> str | None:
+    """Shown when nothing is chosen: a map half-way through, whose field is neither a pixel nor all."""
+    return ids[len(ids) // 2] if ids else None
+
+
 def is_map(network: Network, node_id: str) -> bool:
     shape = network.analysis.nodes[node_id].output_shape
     return bool(shape) and len(shape) == 3 and network.design.node(node_id).type != "Input"
@@ -111,14 +116,13 @@ class ReceptiveFieldView(ExplainView):
     def __init__(self, controller, parent=None) -> None:
         super().__init__(controller, parent)
         self.result: FieldResult | None = None
-        self.nodes = NodeCombo(is_map)
-        self.nodes.chosen.connect(self._on_node_chosen)
+        self.node_combo(is_map, middle_node)
         self.channel = QSpinBox()
         self.channel.setMinimum(-1)
         self.channel.setSpecialValueText("all")
         self.channel.setToolTip("The unit's channel (its field is the same for every channel unless groups or "
                                 "a Concat separate them); 'all' sums them for the effective field")
-        self.channel.valueChanged.connect(self._on_channel)
+        self.channel.valueChanged.connect(lambda _: self.invalidate())
         controls = QHBoxLayout()
         for label, widget in (("Layer", self.nodes), ("Channel", self.channel)):
             controls.addWidget(QLabel(label))
@@ -154,29 +158,10 @@ class ReceptiveFieldView(ExplainView):
         layout.addWidget(scroll)
 
     # --- choosing ----------------------------------------------------------------------------------
-    def network_changed(self) -> None:
-        self.nodes.fill(self.controller.network)
-
     def selection_changed(self) -> None:
         c = self.controller
-        if c.node_id is not None and c.node_id != self.nodes.current:
-            if self.nodes.choose(c.node_id):
-                self.invalidate()
-        elif c.node_id == self.nodes.current and c.unit is not None:
-            self.invalidate()
-
-    def _on_node_chosen(self, node_id: str) -> None:
-        self.controller.select(node_id)
-        self.invalidate()
-
-    def _on_channel(self, value: int) -> None:
-        self.invalidate()
-
-    def current_node(self) -> str | None:
-        if not self.nodes.choose(self.controller.node_id) and self.nodes.current is None:
-            ids = self.nodes.node_ids()
-            self.nodes.choose(ids[len(ids) // 2] if ids else None)
-        return self.nodes.current
+        if not self.follow_selected_node() and c.node_id == self.nodes.current and c.unit is not None:
+            self.invalidate()  # another unit of this map
 
     def current_unit(self, network: Network, node_id: str) -> tuple[int, int]:
         c, h, w = network.analysis.nodes[node_id].output_shape
@@ -212,7 +197,7 @@ class ReceptiveFieldView(ExplainView):
         node_id = field.node_id
         plane = capture.activations[node_id]
         plane = plane[field.channel] if field.channel is not None else plane.mean(axis=0)
-        show_array(self.unit_cell.image, np.ascontiguousarray(plane, dtype=np.float32), _levels(plane), "viridis")
+        show_map(self.unit_cell.image, plane, "viridis")
         self.unit_cell.set_title(f"{node_id}: click a unit")
         self.unit_mark.setRect(field.unit[1], field.unit[0], 1, 1)
         display = capture.image.display
@@ -248,7 +233,3 @@ class ReceptiveFieldView(ExplainView):
         if cell == 0 and self.result is not None:
             self.controller.select(self.result.field.node_id, unit=(row, col))
 
-
-def _levels(plane: np.ndarray) -> tuple[float, float]:
-    low, high = float(plane.min()), float(plane.max())
-    return (low, high if high > low else low + 1.0)

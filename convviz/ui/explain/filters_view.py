@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from ...explain import FilterMosaic, Network, filter_mosaic
 from ...explain.colormaps import lut
-from .base import ExplainView, MessageLabel, NodeCombo
+from .base import ExplainView, MessageLabel
 from .plots import MapPlot, outline, show_array
 
 COLOUR = "colour (RGB)"
@@ -43,8 +43,7 @@ class FiltersView(ExplainView):
     def __init__(self, controller, parent=None) -> None:
         super().__init__(controller, parent)
         self.result: Filters | None = None
-        self.nodes = NodeCombo(is_conv)
-        self.nodes.chosen.connect(self._on_node_chosen)
+        self.node_combo(is_conv)
         self.input_channel = QComboBox()
         self.input_channel.setToolTip("Each filter has one kernel per input channel (of its group): choose which")
         self.input_channel.activated.connect(lambda _: self.invalidate())
@@ -68,18 +67,9 @@ class FiltersView(ExplainView):
         layout.addWidget(self.message)
         layout.addWidget(self.plot, 1)
 
-    def network_changed(self) -> None:
-        self.nodes.fill(self.controller.network)
-
     def selection_changed(self) -> None:
-        if self.controller.node_id != self.nodes.current and self.nodes.choose(self.controller.node_id):
-            self.invalidate()
-        elif self.result is not None:
+        if not self.follow_selected_node() and self.result is not None:
             self._mark(self.controller.channel)
-
-    def _on_node_chosen(self, node_id: str) -> None:
-        self.controller.select(node_id)
-        self.invalidate()
 
     @property
     def chosen_input_channel(self) -> int | None:
@@ -90,9 +80,7 @@ class FiltersView(ExplainView):
         network = self.controller.network
         if network is None:
             return
-        if not self.nodes.choose(self.controller.node_id) and self.nodes.current is None:
-            self.nodes.choose((self.nodes.node_ids() or [None])[0])
-        node_id = self.nodes.current
+        node_id = self.current_node()
         if node_id is None:
             self.plot.image.clear()
             self.message.note("This network has no Conv2d layer: there are no filters to show.")

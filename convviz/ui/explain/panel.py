@@ -30,25 +30,15 @@ from .window_view import SlidingWindowView
 VIEWS = {"features": FeatureMapsView, "filters": FiltersView, "field": ReceptiveFieldView,
          "window": SlidingWindowView, "cam": ClassActivationView}
 
-_MEMORY_KEPT = False
-
-
-def keep_freed_memory_once() -> None:
-    """Process-wide malloc setting (see ``convviz.explain.keep_freed_memory``): set it the first
-    time an Explain panel is built, never at start-up."""
-    global _MEMORY_KEPT
-    if not _MEMORY_KEPT:
-        _MEMORY_KEPT = True
-        keep_freed_memory()
-
-
 class ExplainPanel(QWidget):
     #: The user chose a node here (a combo, a click): the canvas selects it too.
     nodeActivated = Signal(str)
 
     def __init__(self, document: Document, parent=None) -> None:
         super().__init__(parent)
-        keep_freed_memory_once()
+        # Capturing every activation re-faults freed pages on each image unless glibc keeps them:
+        # a process-wide setting, made here (the tab's first showing), not at start-up.
+        keep_freed_memory()
         self.controller = ExplainController(document, self)
         self.image_input = ImageInputPanel(self.controller)
         self.weights_label = QLabel()

@@ -36,6 +36,12 @@ def show_array(item: pg.ImageItem, array: np.ndarray, levels: tuple[float, float
     item.setImage(array, levels=levels, autoLevels=False)
 
 
+def show_map(item: pg.ImageItem, plane: np.ndarray, cmap: str) -> None:
+    """One map on its own range (a constant map shows as the low colour)."""
+    low, high = float(np.nanmin(plane)), float(np.nanmax(plane))
+    show_array(item, np.ascontiguousarray(plane, dtype=np.float32), (low, high if high > low else low + 1.0), cmap)
+
+
 def box_rect(box: Box) -> QRectF:
     return QRectF(box.left, box.top, box.width, box.height)
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPus
 from ...explain import Network, WindowAnimation, window_animation
 from ...explain.hooks import Activations
 from ...explain.render import save_gif, save_png_sequence
-from .base import ExplainView, MessageLabel, NodeCombo
+from .base import ExplainView, MessageLabel
 from .controller import Capture
 from .window_painter import DEFAULT_CELL, MAX_CELL, MIN_CELL, WindowColours, WindowPainter
 
@@ -105,8 +105,7 @@ class SlidingWindowView(ExplainView):
         super().__init__(controller, parent)
         self.result: Animation | None = None
         self.painter: WindowPainter | None = None
-        self.nodes = NodeCombo(slides)
-        self.nodes.chosen.connect(self._on_node_chosen)
+        self.node_combo(slides)
         self.out_channel = QSpinBox()
         self.out_channel.setToolTip("The output channel being written (the filter, for a conv)")
         self.out_channel.valueChanged.connect(lambda _: self.invalidate())
@@ -171,18 +170,6 @@ class SlidingWindowView(ExplainView):
         self._set_enabled(False)
 
     # --- choosing ----------------------------------------------------------------------------------
-    def network_changed(self) -> None:
-        self.nodes.fill(self.controller.network)
-
-    def selection_changed(self) -> None:
-        c = self.controller
-        if c.node_id is not None and c.node_id != self.nodes.current and self.nodes.choose(c.node_id):
-            self.invalidate()
-
-    def _on_node_chosen(self, node_id: str) -> None:
-        self.controller.select(node_id)
-        self.invalidate()
-
     def _on_input_channel(self, index: int) -> None:
         if self.painter is not None and index >= 0:
             self.painter.input_slot = index
@@ -194,9 +181,7 @@ class SlidingWindowView(ExplainView):
         if capture is None:
             self.message.note("Load an image to watch a window slide over the real data.")
             return
-        if not self.nodes.choose(self.controller.node_id) and self.nodes.current is None:
-            self.nodes.choose((self.nodes.node_ids() or [None])[0])
-        node_id = self.nodes.current
+        node_id = self.current_node()
         if node_id is None:
             self.message.note("This network has no Conv2d, MaxPool2d or AvgPool2d layer.")
             self._set_enabled(False)
