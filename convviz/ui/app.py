@@ -65,6 +65,10 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
     if path is not None:
         window.document.replace(window.document.design, path)
     if view != "design":
+        if screenshot:  # the same random initial weights every time: README images change only when the app does
+            import torch
+
+            torch.manual_seed(0)
         window.show()
         problem = open_explain_view(window, view.removeprefix("explain-"), image)
         if problem and screenshot:

@@ -45,6 +45,7 @@ class FiltersView(ExplainView):
         self.result: Filters | None = None
         self.node_combo(is_conv)
         self.input_channel = QComboBox()
+        self.input_channel.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.input_channel.setToolTip("Each filter has one kernel per input channel (of its group): choose which")
         self.input_channel.activated.connect(lambda _: self.invalidate())
         self.cmap = QComboBox()
