@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 from ...explain import Network
@@ -57,17 +58,24 @@ class MessageLabel(QLabel):
         super().__init__(parent)
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.is_problem = False
+        self.is_problem = self._styled = False
 
     def note(self, text: str) -> None:
-        self.is_problem = False
-        self.setStyleSheet(f"color: {muted_text().name()}")
-        self.setText(text)
+        self._show(text, False)
 
     def problem(self, text: str) -> None:
-        self.is_problem = True
-        self.setStyleSheet(f"color: {ERROR.name()}")
-        self.setText(text)
+        self._show(text, True)
+
+    def _show(self, text: str, problem: bool) -> None:
+        """Only what changed: restyling and relaying out a label on every result costs the GUI
+        thread time the workers' threads are waiting for."""
+        if problem != self.is_problem or not self._styled:
+            self.is_problem, self._styled = problem, True
+            palette = self.palette()
+            palette.setColor(QPalette.ColorRole.WindowText, ERROR if problem else muted_text())
+            self.setPalette(palette)
+        if text != self.text():
+            self.setText(text)
 
 
 def first_node(network: Network, ids: list[str]) -> str | None:
