@@ -16,6 +16,9 @@ from .design import Design, DesignError, DesignFileError, InputSpec, load_design
 #: Modules of ``convviz.commands``, in the order ``convviz --help`` lists them.
 COMMAND_MODULES = ("summary", "train", "explain", "export")
 
+#: ``convviz --view``: the designer, or one view of the Explain tab.
+APP_VIEWS = ("design", "explain-features", "explain-filters", "explain-field", "explain-window", "explain-cam")
+
 #: Exceptions that mean "the user asked for something that cannot be done": one line, exit 1.
 USER_ERRORS: tuple[type[BaseException], ...] = (DesignFileError, DesignError, ValueError, OSError)
 
@@ -47,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The sub-command parser (``convviz summary …``); the app's own options are in ``app_parser``."""
     parser = argparse.ArgumentParser(
         prog="convviz", description="Design, train and understand convolutional neural networks.",
-        epilog="Without a command, convviz opens the app: convviz [DESIGN] [--screenshot PATH].")
+        epilog="Without a command, convviz opens the app: convviz [DESIGN] [--view VIEW] [--image IMAGE] "
+               "[--screenshot PATH].")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"convviz.commands.{name}").register(commands)
@@ -59,6 +63,11 @@ def app_parser() -> argparse.ArgumentParser:
     parser.add_argument("design", nargs="?", help="a design file or template name to open (default: default)")
     parser.add_argument("--screenshot", metavar="PATH",
                         help="render the main window (1600×1000) with DESIGN laid out to PATH (PNG) and exit")
+    parser.add_argument("--view", choices=APP_VIEWS, default="design",
+                        help="what to show: the designer, or a view of the Explain tab (default: design)")
+    parser.add_argument("--image", metavar="PATH_OR_SAMPLE",
+                        help="the image the Explain views run on: a file or a bundled sample's name "
+                             "(default: a sample with the design's number of channels)")
     return parser
 
 
@@ -93,7 +102,7 @@ def _fail(message: str) -> int:
 def _launch_app(args: argparse.Namespace) -> int:
     from .ui.app import run_app
 
-    return run_app(design_spec=args.design, screenshot=args.screenshot)
+    return run_app(design_spec=args.design, screenshot=args.screenshot, view=args.view, image=args.image)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from convviz.design import Design, InputSpec, Node, load_template
-from convviz.explain import (Cancelled, ExplainError, default_cam_node, feature_maps, grad_cam, network_from_design,
+from convviz.explain import (Cancelled, ExplainError, cam_nodes, default_cam_node, feature_maps, grad_cam, network_from_design,
                              occlusion_map, predictions)
 
 
@@ -86,6 +86,17 @@ def test_a_softmax_at_the_end_is_not_applied_twice():
                                             ("vgg11", "relu5_2")])
 def test_default_cam_node_is_the_last_rectified_conv_map(name, expected):
     assert default_cam_node(network_from_design(load_template(name))) == expected
+
+
+def test_cam_nodes_are_the_maps_feeding_the_scores_and_each_works():
+    network = network_from_design(load_template("default"))
+    nodes = cam_nodes(network)
+    assert nodes == ["conv1", "bn1", "relu1", "pool1", "conv2", "bn2", "relu2", "pool2", "conv3", "bn3", "relu3",
+                     "gap"]
+    image = torch.rand(1, 1, 32, 32)
+    for node_id in nodes:
+        assert grad_cam(network, image, node_id=node_id, top_k=1).maps[0].shape == (32, 32)
+    assert default_cam_node(network) in nodes
 
 
 def test_networks_without_class_scores_are_refused():

@@ -246,7 +246,11 @@ def test_random_weights_are_flagged_and_trained_ones_are_not():
     fresh = network_from_design(design)
     assert not fresh.trained
     trained = network_from_design(design, fresh.model.state_dict())
-    assert trained.trained
+    assert trained.trained and trained.untrained == ()
+    edited = design.copy()
+    edited.set_param("conv2", "out_channels", 24)  # conv2, bn2 and conv3 change shape; the rest still fit
+    partly = network_from_design(edited, fresh.model.state_dict())
+    assert not partly.trained and partly.untrained == ("conv2", "bn2", "conv3")
     assert fresh.class_names[0] == "vertical bar"
     unnamed = Design("x", InputSpec(1, 8, 8), [], [Node("input", "Input"), Node("flat", "Flatten", ["input"]),
                                                   Node("fc", "Linear", ["flat"], {"out_features": 3})])

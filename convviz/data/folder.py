@@ -87,7 +87,7 @@ def decode_all(files: FileImages) -> TensorImages:
 def read_image(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
     """One image file as uint8 C×H×W, decoded and fitted exactly as the explain views fit a user's image."""
     try:
-        pixels, _, _ = fit_image(path, shape)
+        pixels = fit_image(path, shape).pixels
     except ImageError as exc:
         raise DatasetError(str(exc)) from None
     return np.ascontiguousarray((pixels * 255).round().astype(np.uint8).transpose(2, 0, 1))

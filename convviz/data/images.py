@@ -54,6 +54,8 @@ class PreparedImage:
     source_size: tuple[int, int]
     #: (left, top, right, bottom) of the centre crop, in original pixels.
     crop_box: tuple[int, int, int, int]
+    #: The decoded image's Pillow mode (L, LA, RGB, RGBA, I or F): what conversion was made.
+    source_mode: str = ""
 
 
 def load_image(source: ImageSource, *, name: str | None = None, max_pixels: int = MAX_PIXELS) -> Image.Image:
@@ -80,9 +82,17 @@ def load_image(source: ImageSource, *, name: str | None = None, max_pixels: int 
     return _standard_mode(image)
 
 
+@dataclass(frozen=True)
+class FittedImage:
+    pixels: np.ndarray                  # H×W×C float32 in [0, 1], at the design's size
+    source_size: tuple[int, int]        # (width, height) of the decoded image
+    source_mode: str                    # its Pillow mode ("RGB", "L", "I;16", …)
+    crop_box: tuple[int, int, int, int]
+
+
 def fit_image(source: ImageSource | Image.Image, shape: Sequence[int], *, background: str = "white",
-              name: str | None = None, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, tuple[int, int], tuple]:
-    """``source`` decoded and fitted to ``shape`` = (C, H, W): (H×W×C float32 in [0, 1], source size, crop box).
+              name: str | None = None, max_pixels: int = MAX_PIXELS) -> FittedImage:
+    """``source`` decoded and fitted to ``shape`` = (C, H, W).
 
     The one decoder for user images and image-folder datasets, so training and the explain views
     see the same pixels.
@@ -99,7 +109,7 @@ def fit_image(source: ImageSource | Image.Image, shape: Sequence[int], *, backgr
     # Crop first: resize(box=…) would let the filter read pixels outside the box at its edges.
     resized = image.crop(box).resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
     pixels = _to_channels(_as_float(resized, BACKGROUNDS[background]), channels)
-    return pixels, image.size, box
+    return FittedImage(pixels, image.size, image.mode, box)
 
 
 def prepare_image(source: ImageSource | Image.Image, shape: Sequence[int], mean: Sequence[float] = (),
@@ -111,11 +121,13 @@ def prepare_image(source: ImageSource | Image.Image, shape: Sequence[int], mean:
     std_t = _per_channel(std, channels, 1.0, "std") if channels in (1, 3) else None
     if std_t is not None and np.any(std_t <= 0):
         raise ImageError(f"std must be positive, got {list(map(float, std))}")
-    pixels, size, box = fit_image(source, shape, background=background, name=name, max_pixels=max_pixels)
+    fitted = fit_image(source, shape, background=background, name=name, max_pixels=max_pixels)
+    pixels = fitted.pixels
     display = np.ascontiguousarray(pixels if channels == 3 else pixels[..., 0], dtype=np.float32)
     chw = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
     tensor = ((chw - torch.from_numpy(mean_t)[:, None, None]) / torch.from_numpy(std_t)[:, None, None])
-    return PreparedImage(tensor.unsqueeze(0).contiguous(), display, size, box)
+    return PreparedImage(tensor.unsqueeze(0).contiguous(), display, fitted.source_size, fitted.crop_box,
+                         fitted.source_mode)
 
 
 def normalized_value(value: float, mean: Sequence[float], std: Sequence[float], channels: int) -> torch.Tensor:

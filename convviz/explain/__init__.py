@@ -5,7 +5,7 @@ when each call returns; functions are pure (no global state) and safe to call fr
 thread. Arrays are row-major (``[row, col]``, row 0 at the top), contiguous float32 or uint8.
 """
 
-from .cam import ClassMaps, Prediction, default_cam_node, grad_cam, predictions, probabilities, score_node, top_predictions
+from .cam import ClassMaps, Prediction, cam_nodes, default_cam_node, grad_cam, predictions, probabilities, score_node, top_predictions
 from .errors import Cancelled, ExplainError
 from .fields import Box, UnitField, effective_field, unit_field
 from .filters import FilterMosaic, filter_mosaic, weight_mosaic
@@ -18,7 +18,7 @@ from .window import WindowAnimation, WindowFrame, WindowGeometry, window_animati
 __all__ = [
     "Activations", "Box", "Cancelled", "ChannelStats", "ChannelStrip", "ClassMaps", "ExplainError", "FilterMosaic",
     "Mosaic", "Network", "OcclusionMap", "Prediction", "UnitField", "WindowAnimation", "WindowFrame",
-    "WindowGeometry", "as_batch", "capture", "channel_stats", "channel_strip", "default_cam_node",
+    "WindowGeometry", "as_batch", "cam_nodes", "capture", "channel_stats", "channel_strip", "default_cam_node",
     "effective_field", "feature_maps", "feature_mosaic", "filter_mosaic", "grad_cam", "keep_freed_memory",
     "mosaic", "network_from_design", "occlusion_map", "open_network", "predictions", "probabilities", "run_to",
     "score_node", "top_predictions", "unit_field", "weight_mosaic", "window_animation",

@@ -76,6 +76,13 @@ def predictions(network: Network, activations: Activations, k: int = 5) -> tuple
     return probs, top_predictions(network, probs, k)
 
 
+def cam_nodes(network: Network) -> list[str]:
+    """Every node Grad-CAM can explain with: the C×H×W maps that feed the class scores, in order."""
+    scores, _ = score_node(network)
+    feeding = _ancestors(network, scores)
+    return [nid for nid in network.analysis.order if nid in feeding and _is_map(network, nid, need_area=False)]
+
+
 def default_cam_node(network: Network) -> str:
     """The last spatial map feeding the class scores (see the module docstring)."""
     scores, _ = score_node(network)

@@ -27,6 +27,9 @@ class Network:
     trained: bool
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
+    #: Nodes with weights that got random initial ones although a state_dict was given (their
+    #: shapes or ids changed since training), in topological order: "trained except conv2, bn2".
+    untrained: tuple[str, ...] = ()
 
     @property
     def class_names(self) -> list[str]:
@@ -36,9 +39,10 @@ class Network:
         names = list(self.design.classes)
         return [names[i] if i < len(names) and names[i] else f"class {i}" for i in range(count)]
 
-    def prepare(self, source: ImageSource, *, background: str = "white") -> PreparedImage:
-        """The image as this network's input (see convviz.data.images for the choices made)."""
-        return prepare_image(source, self.design.input.shape, self.mean, self.std, background=background)
+    def prepare(self, source: ImageSource, *, background: str = "white", name: str | None = None) -> PreparedImage:
+        """The image as this network's input (see convviz.data.images for the choices made);
+        ``name`` labels error messages (a pasted image has no file name)."""
+        return prepare_image(source, self.design.input.shape, self.mean, self.std, background=background, name=name)
 
 
 def network_from_design(design: Design, state_dict: Mapping[str, torch.Tensor] | None = None, *,
@@ -48,14 +52,15 @@ def network_from_design(design: Design, state_dict: Mapping[str, torch.Tensor] |
     weighted nodes got theirs."""
     analysis = analyze(design)
     model = build_model(design, analysis).eval()
-    trained = False
+    trained, untrained = False, ()
     if state_dict:
         kept = set(carry_over_weights(model, state_dict))
         weighted = {key.partition(".")[0] for key in model.state_dict()}
         trained = bool(weighted) and weighted <= kept
+        untrained = tuple(nid for nid in analysis.order if nid in weighted - kept)
     for p in model.parameters():
         p.requires_grad_(False)
-    return Network(design, model, analysis, trained, list(mean or []), list(std or []))
+    return Network(design, model, analysis, trained, list(mean or []), list(std or []), untrained)
 
 
 def open_network(spec: str | os.PathLike) -> Network:

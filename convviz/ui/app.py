@@ -43,7 +43,9 @@ class FirstPaint(QObject):
         return False
 
 
-def run_app(design_spec: str | None = None, screenshot: str | None = None) -> int:
+def run_app(design_spec: str | None = None, screenshot: str | None = None, view: str = "design",
+            image: str | None = None) -> int:
+    """``view``: "design" or "explain-<name>" (the Explain tab's view on ``image``, a file or a sample's name)."""
     started = time.perf_counter()
     if screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -62,8 +64,18 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None) -> in
     path = Path(design_spec) if design_spec and Path(design_spec).is_file() else None
     if path is not None:
         window.document.replace(window.document.design, path)
+    if view != "design":
+        if screenshot:  # the same random initial weights every time: README images change only when the app does
+            import torch
+
+            torch.manual_seed(0)
+        window.show()
+        problem = open_explain_view(window, view.removeprefix("explain-"), image)
+        if problem and screenshot:
+            print(f"convviz: error: {problem}", file=sys.stderr)
+            return 1
     if screenshot:
-        return save_screenshot(app, window, Path(screenshot))
+        return save_screenshot(app, window, Path(screenshot), explain=view != "design")
 
     install_exception_dialog()
     probe = os.environ.get("CONVVIZ_STARTUP_PROBE")
@@ -82,14 +94,30 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None) -> in
     return app.exec()
 
 
-def save_screenshot(app: QApplication, window, path: Path) -> int:
-    """Render the window at 1600×1000 with the design fitted, save it as PNG (for README and tests)."""
+def open_explain_view(window, view: str, image: str | None) -> str | None:
+    """Show the Explain tab's ``view`` on ``image``; returns why the image cannot be used, if so."""
+    panel = window.show_explain()
+    panel.show_view(view)
+    return panel.image_input.load_spec(image)
+
+
+def save_screenshot(app: QApplication, window, path: Path, explain: bool = False) -> int:
+    """Render the window at 1600×1000 with the design fitted (or the Explain view once its results
+    are on screen), save it as PNG (for README and tests)."""
     window.resize(*SCREENSHOT_SIZE)
     window.show()
     for _ in range(3):
         app.processEvents()
     window.view.fit_all()
     app.processEvents()
+    if explain:
+        panel = window.explain_panel
+        settled = panel.controller.settle(120)
+        panel.tabs.currentWidget().showcase()
+        if not (settled and panel.controller.settle(120)):
+            print("convviz: error: the Explain view did not finish within two minutes", file=sys.stderr)
+            return 1
+        app.processEvents()
     image = window.grab()
     ok = image.save(str(path), "PNG")
     window.document.undo_stack.setClean()

@@ -6,6 +6,7 @@ this object, which re-analyses (a millisecond or two) and tells the views what c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -13,6 +14,10 @@ from PySide6.QtGui import QUndoStack
 
 from ..analysis import Analysis, analyze
 from ..design import Change, Design, save_design
+
+
+#: ``n`` → up to ``n`` (H×W or H×W×C image array, class label) pairs from the current dataset.
+SampleSource = Callable[[int], list[tuple["np.ndarray", str]]]
 
 
 class Document(QObject):
@@ -26,6 +31,8 @@ class Document(QObject):
     fileChanged = Signal()
     #: Trained weights arrived (a training run, an opened checkpoint) or were dropped.
     weightsChanged = Signal()
+    #: ``sample_images`` was set or cleared (the Explain tab's "sample from the dataset" button).
+    sampleImagesChanged = Signal()
 
     def __init__(self, design: Design, path: Path | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -42,6 +49,7 @@ class Document(QObject):
         self.normalization: tuple[list[float], list[float]] | None = None
         #: What the training run recorded (its settings and results), for checkpoints.
         self.training_info: dict = {}
+        self._sample_images: SampleSource | None = None
 
     @property
     def design(self) -> Design:
@@ -58,6 +66,17 @@ class Document(QObject):
     @property
     def display_name(self) -> str:
         return self._path.name if self._path else self._design.name or "Untitled"
+
+    @property
+    def sample_images(self) -> SampleSource | None:
+        """Images from the training data, set by whoever knows the dataset (the training panel):
+        ``sample_images(n)`` returns up to ``n`` (image array, class label) pairs; None: no dataset."""
+        return self._sample_images
+
+    @sample_images.setter
+    def sample_images(self, source: SampleSource | None) -> None:
+        self._sample_images = source
+        self.sampleImagesChanged.emit()
 
     @property
     def is_modified(self) -> bool:

@@ -21,6 +21,7 @@ from .canvas.node_item import HEIGHT, WIDTH
 from .commands import AddNodesCommand, EditsCommand, MoveNodesCommand, RemoveNodesCommand, SetInputsCommand
 from .device_probe import DeviceProbe
 from .document import Document
+from .drops import dropped_file, is_design_file, is_image_file
 from .export_actions import ExportActions
 from .icons import layer_icon
 from .inspector import InspectorPanel
@@ -65,8 +66,12 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._on_tab_changed)
         #: Called when the window closes (after the user agreed): stop training runs, background work.
         self.shutdown_hooks: list = []
-        self._design_docks = None  # the docks' state while another tab hides them
+        #: The Explain tab's panel once it has been shown (None before: torch is not loaded yet).
+        self.explain_panel = None
+        self._docks_hidden_by_tab: list[QDockWidget] = []
         self.train_tab = self.add_lazy_tab("Train", self._make_train_panel)
+        self.explain_tab = self.add_lazy_tab("Explain", self._build_explain_panel)
+        self.setAcceptDrops(True)
         self.setCentralWidget(self.tabs)
         self._build_docks()
         self._build_actions()
@@ -304,14 +309,72 @@ class MainWindow(QMainWindow):
         """The designer's docks belong to the Design tab; Train and Explain get the whole window."""
         if index in self._lazy_tabs:
             self.tab_widget(index)
-        docks = (self.palette_dock, self.inspector_dock, self.summary_dock, self.issues_dock)
-        if index == 0 and self._design_docks is not None:
-            self.restoreState(self._design_docks)
-            self._design_docks = None
-        elif index != 0 and self._design_docks is None:
-            self._design_docks = self.saveState()
-            for dock in docks:
-                dock.hide()
+        self._show_designer_docks(index)
+
+    def _show_designer_docks(self, index: int) -> None:
+        """The palette, summary and issues serve the canvas: other tabs get their room while shown.
+        The inspector stays beside Explain (it explains the selected layer there too), not beside Train."""
+        for dock in self._docks_hidden_by_tab:
+            dock.show()
+        if self._docks_hidden_by_tab:
+            self.summary_dock.raise_()
+        self._docks_hidden_by_tab = []
+        if index == self.tabs.indexOf(self.view):
+            return
+        docks = [self.palette_dock, self.summary_dock, self.issues_dock]
+        if index == self.train_tab:
+            docks.append(self.inspector_dock)
+        self._docks_hidden_by_tab = [d for d in docks if d.isVisible()]
+        for dock in self._docks_hidden_by_tab:
+            dock.hide()
+
+    def _build_explain_panel(self) -> QWidget:
+        from .explain.panel import ExplainPanel  # pyqtgraph and torch: only when the tab is first shown
+
+        panel = ExplainPanel(self.document)
+        panel.nodeActivated.connect(self._on_explain_node)
+        ids = self.scene.selected_node_ids()
+        panel.follow_node(ids[0] if len(ids) == 1 else None)
+        self.explain_panel = panel
+        self.shutdown_hooks.append(panel.shutdown)
+        return panel
+
+    def show_explain(self):
+        """Switch to the Explain tab (building it on first use) and return its panel."""
+        self.tabs.setCurrentIndex(self.explain_tab)
+        return self.tab_widget(self.explain_tab)
+
+    def _on_explain_node(self, node_id: str) -> None:
+        if node_id in self.scene.nodes and self.scene.selected_node_ids() != [node_id]:
+            self.scene.select_nodes([node_id])
+
+    # --- drops ------------------------------------------------------------------------------------
+    def _accepts_drop(self, mime) -> bool:
+        """A design or model anywhere; an image while the Explain tab is shown."""
+        path = dropped_file(mime)
+        return path is not None and (is_design_file(path) or
+                                     (is_image_file(path) and self.tabs.currentIndex() == self.explain_tab))
+
+    def dragEnterEvent(self, event) -> None:
+        if self._accepts_drop(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        if not self._accepts_drop(event.mimeData()):
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        path = dropped_file(event.mimeData())
+        if is_design_file(path):
+            if self.confirm_discard():
+                self.open_path(path)
+        else:
+            self.show_explain().load_image(path)
 
     # --- selection --------------------------------------------------------------------------------
     def _on_canvas_selection(self) -> None:
@@ -320,6 +383,8 @@ class MainWindow(QMainWindow):
         if node != self.inspector.node_id:
             self.inspector.show_node(node)
         self.summary.select_node(node)
+        if self.explain_panel is not None:
+            self.explain_panel.follow_node(node)
 
     def select_node(self, node_id: str) -> None:
         if node_id in self.scene.nodes:
@@ -623,9 +688,10 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         if self.remember_layout:
+            self._show_designer_docks(self.tabs.indexOf(self.view))  # the saved layout is the designer's
             settings = app_settings()
             settings.setValue("window/geometry", self.saveGeometry())
-            settings.setValue("window/state", self._design_docks or self.saveState())
+            settings.setValue("window/state", self.saveState())
         for hook in self.shutdown_hooks:
             hook()
         self.recovery.close()

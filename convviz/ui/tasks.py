@@ -77,13 +77,22 @@ class TaskRunner(QObject):
     def _finish(self, task: Task, result: Any = None, error: str | None = None) -> None:
         """Called on the worker thread; the signals cross to the GUI thread queued."""
         stale = task.channel is not None and self._newest.get(task.channel) is not task
-        if not stale and not task.cancelled.is_set():
-            if error is None:
-                task.done.emit(result)
-            else:
-                task.failed.emit(error)
-        self._running.discard(task)
-        task.deleteLater()  # after the queued signals above: they were posted first
+        try:
+            if not stale and not task.cancelled.is_set():
+                if error is None:
+                    task.done.emit(result)
+                else:
+                    task.failed.emit(error)
+            task.deleteLater()  # after the queued signals above: they were posted first
+        except RuntimeError:  # the app quit while this ran: its Qt objects are gone, nobody to tell
+            pass
+        finally:
+            self._running.discard(task)  # not busy only once the result is on its way
+
+    def cancel_all(self) -> None:
+        """Drop every result still to come (closing a panel): the work runs on, nobody is told."""
+        for task in list(self._running):
+            task.cancel()
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until every task has finished (closing the window, tests)."""

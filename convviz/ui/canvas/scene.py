@@ -288,8 +288,8 @@ class DesignScene(QGraphicsScene):
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasFormat(LAYER_MIME):
             event.acceptProposedAction()
-        else:
-            super().dragEnterEvent(event)
+        else:  # files (designs, images): left to the main window
+            event.ignore()
 
     def dragMoveEvent(self, event) -> None:
         if event.mimeData().hasFormat(LAYER_MIME):

@@ -1,0 +1,256 @@
+"""The Explain tab's shared state: one built network, one image and its captured activations.
+
+Every view reads from here instead of keeping its own copy, so all of them explain the same
+model on the same pixels. The model is rebuilt lazily — only while the tab is shown, 150 ms after
+the last design edit, at once when weights arrive — in a worker; the image is re-captured on the
+new model. Views run their own work through ``run`` (one channel each: only the newest result of a
+channel is delivered).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
+
+from ...data.images import ImageSource, PreparedImage
+from ...design import Design
+from ...explain import Activations, Network, feature_maps, network_from_design
+from ...model import carry_over_weights, tensors_by_node
+from ..document import Document
+from ..tasks import Task, TaskRunner
+
+#: Design edits come in bursts (spin boxes, drags): rebuild once they pause.
+EDIT_DEBOUNCE_MS = 150
+
+
+@dataclass(frozen=True)
+class BuiltNetwork:
+    network: Network
+    #: "random initial weights", "trained weights", "trained weights — except conv2 (…)".
+    label: str
+    #: True only when every layer runs with trained weights.
+    trained: bool
+    #: The random initial tensors of this build, kept for the next build of an edited design so
+    #: unchanged layers do not get new random weights on every edit.
+    random_state: dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One image through one network: every node's output, ready for every view."""
+
+    network: Network
+    image: PreparedImage
+    activations: Activations
+    #: What the image is: a file name, "the pasted image", a sample's name.
+    name: str
+
+
+def build_network(design: Design, weights: Mapping[str, torch.Tensor] | None,
+                  normalization: tuple[list[float], list[float]] | None,
+                  previous_random: Mapping[str, torch.Tensor] | None = None) -> BuiltNetwork:
+    """The model of ``design`` with the trained ``weights`` that still fit; the layers without
+    trained weights keep ``previous_random`` tensors where their shapes are unchanged. Runs in a worker."""
+    mean, std = normalization or ([], [])
+    network = network_from_design(design, weights, mean=mean, std=std)
+    by_node = tensors_by_node(network.model.state_dict())
+    random_nodes = set(by_node) if not weights else set(network.untrained)
+    if previous_random:
+        carry_over_weights(network.model, {k: v for k, v in previous_random.items()
+                                           if k.partition(".")[0] in random_nodes})
+    random_state = {f"{node_id}.{name}": tensor for node_id in random_nodes for name, tensor in by_node[node_id].items()}
+    return BuiltNetwork(network, weights_label(network, bool(weights), list(by_node)), network.trained, random_state)
+
+
+def weights_label(network: Network, has_weights: bool, weighted: list[str]) -> str:
+    if not has_weights or (weighted and set(network.untrained) >= set(weighted)):
+        return "random initial weights" + (" (every layer changed since training)" if has_weights else "")
+    if not network.untrained:
+        return "trained weights"
+    names = list(network.untrained)
+    shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+    return f"trained weights — except {shown} (changed since training)"
+
+
+def capture_image(network: Network, source: ImageSource, name: str) -> Capture:
+    """Prepare ``source`` for ``network`` and record every node's output. Runs in a worker."""
+    prepared = network.prepare(source, name=name)
+    return Capture(network, prepared, feature_maps(network, prepared), name)
+
+
+class ExplainController(QObject):
+    #: ``built`` / ``problem`` changed (a new model, or why there is none).
+    networkChanged = Signal()
+    #: ``capture`` changed: a new image, or the same image on a new model.
+    captureChanged = Signal()
+    #: The image could not be used (one line naming it); the previous capture stays.
+    imageFailed = Signal(str)
+    #: The node, channel or unit the user chose (canvas selection, a view's combo, a click).
+    selectionChanged = Signal()
+
+    def __init__(self, document: Document, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.runner = TaskRunner(self)
+        self.built: BuiltNetwork | None = None
+        #: Why there is no network (the design's first error, a build failure), or None.
+        self.problem: str | None = None
+        self.capture: Capture | None = None
+        self.source: tuple[ImageSource, str] | None = None
+        self.node_id: str | None = None
+        self.channel = 0
+        #: (y, x) of the unit chosen in ``node_id``'s map, or None.
+        self.unit: tuple[int, int] | None = None
+        self._active = False
+        #: The design or weights changed since the last build started / a build is running: an
+        #: image waits for the new model instead of running on the old one.
+        self._stale = True
+        self._building = False
+        self._capturing = False
+        self._random_state: dict[str, torch.Tensor] | None = None
+        self._timer = QTimer(self, singleShot=True)
+        self._timer.timeout.connect(self._rebuild)
+        document.analysisChanged.connect(lambda _: self._schedule(EDIT_DEBOUNCE_MS))
+        document.designReplaced.connect(self._on_design_replaced)
+        document.weightsChanged.connect(lambda: self._schedule(0))
+
+    @property
+    def network(self) -> Network | None:
+        return self.built.network if self.built else None
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+    def set_active(self, active: bool) -> None:
+        """The tab is shown (rebuild what went stale while it was hidden) or hidden (stop rebuilding)."""
+        self._active = active
+        if active and self._stale and not self._timer.isActive():
+            self._timer.start(0)
+
+    def _on_design_replaced(self) -> None:
+        self._random_state = None  # another network: its random weights have nothing to do with these
+        self._schedule(0)
+
+    def _schedule(self, delay_ms: int) -> None:
+        self._stale = True
+        if not self._active:
+            return
+        if self._timer.isActive() and self._timer.remainingTime() <= delay_ms:
+            return
+        self._timer.start(delay_ms)
+
+    def _rebuild(self) -> None:
+        self._stale = False
+        analysis = self.document.analysis
+        if not analysis.ok:
+            self._set_network(None, f"The design has errors — {analysis.first_error()}")
+            return
+        doc = self.document
+        self._building = True
+        self.run(build_network, doc.design.copy(), doc.weights, doc.normalization, self._random_state,
+                 channel="network", on_done=self._on_built, on_error=lambda msg: self._set_network(None, msg))
+
+    def _on_built(self, built: BuiltNetwork) -> None:
+        self._random_state = built.random_state
+        self._set_network(built, None)
+
+    def _set_network(self, built: BuiltNetwork | None, problem: str | None) -> None:
+        self._building = False
+        self.built, self.problem = built, problem
+        if built is None:
+            self.capture, self._capturing = None, False
+        elif self.node_id not in built.network.analysis.nodes:
+            self.node_id, self.unit = None, None
+        if built is not None and self.source is not None:
+            self._capture()  # first: the views wait for it instead of drawing the old image's activations
+        self.networkChanged.emit()
+        if built is None:
+            self.captureChanged.emit()
+
+    # --- the image ---------------------------------------------------------------------------------
+    def load(self, source: ImageSource, name: str) -> None:
+        """Explain ``source`` (a path, bytes, an array, a Pillow image); failures arrive as ``imageFailed``."""
+        self.source = (source, name)
+        if self._stale:  # a new model is due: the image runs on that one
+            self._schedule(0)
+        elif self._building:
+            return
+        elif self.network is not None:
+            self._capture()
+        else:
+            self.imageFailed.emit(f"{name} will be explained once the design has no errors")
+
+    def _capture(self) -> None:
+        network = self.network
+        source, name = self.source
+        self._capturing = True
+        self.run(capture_image, network, source, name, channel="capture",
+                 on_done=self._on_captured, on_error=self._on_capture_failed)
+
+    @property
+    def capturing(self) -> bool:
+        """An image is being run through the model: views wait for it rather than redraw twice
+        (or draw the old image's activations on a new model)."""
+        return self._capturing
+
+    def _on_captured(self, capture: Capture) -> None:
+        if capture.network is not self.network:
+            return  # made on a model replaced since; the new model's capture is on its way
+        self._capturing = False
+        self.capture = capture
+        self.captureChanged.emit()
+
+    def _on_capture_failed(self, message: str) -> None:
+        self._capturing = False
+        if self.capture is not None and self.capture.network is not self.network:
+            self.capture = None  # the last good image was for the previous model
+        self.captureChanged.emit()  # the views waited: let them draw what there is
+        self.imageFailed.emit(message)
+
+    # --- what the user chose -----------------------------------------------------------------------
+    def select(self, node_id: str | None = None, channel: int | None = None,
+               unit: tuple[int, int] | None = None) -> None:
+        """Choose a node (keeps the channel where it exists), a channel, a unit; views follow."""
+        changed = False
+        if node_id is not None and node_id != self.node_id:
+            self.node_id, self.unit, changed = node_id, None, True
+        if channel is not None and channel != self.channel:
+            self.channel, changed = channel, True
+        if unit is not None and unit != self.unit:
+            self.unit, changed = unit, True
+        if changed:
+            self.selectionChanged.emit()
+
+    # --- work --------------------------------------------------------------------------------------
+    def run(self, fn: Callable[..., Any], *args: Any, channel: str, on_done: Callable[[Any], None],
+            on_error: Callable[[str], None], **kwargs: Any) -> Task:
+        """``fn(*args, **kwargs)`` in a worker. Every view names its ``channel``: a user clicking
+        through layers gets the last click's result, never a late one over it."""
+        return self.runner.run(fn, *args, channel=channel, on_done=on_done, on_error=on_error, **kwargs)
+
+    @property
+    def busy(self) -> bool:
+        return self.runner.busy or self._timer.isActive()
+
+    def settle(self, timeout_s: float = 30.0) -> bool:
+        """Process events until no work is pending and every result has been delivered (and has
+        started no further work): screenshots, tests and benchmarks wait for the views with it."""
+        deadline = time.monotonic() + timeout_s
+        quiet = 0
+        loop = QEventLoop()
+        while time.monotonic() < deadline:
+            QTimer.singleShot(5, loop.quit)  # a real event loop meanwhile: timers fire, nothing blocks
+            loop.exec()
+            quiet = 0 if self.busy else quiet + 1
+            if quiet >= 3:
+                return True
+        return False
+
+    def shutdown(self) -> None:
+        """Closing: results still on their way are dropped, running work is waited for."""
+        self._timer.stop()
+        self.runner.cancel_all()
+        self.runner.wait()

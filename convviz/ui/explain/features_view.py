@@ -1,0 +1,311 @@
+"""Feature maps: every channel of the chosen node as one mosaic, one channel enlarged, that
+channel through all the layers, and per-channel statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, Qt, QTimer
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter, QTableView,
+                               QVBoxLayout, QWidget)
+
+from ...explain import ChannelStats, ChannelStrip, Mosaic, Network, channel_stats, channel_strip, feature_mosaic
+from ...explain.colormaps import lut
+from ...explain.hooks import Activations
+from .base import ExplainView, MessageLabel
+from .plots import COLORMAPS, MapPlot, outline, palette_colors, show_array, show_map
+
+SCALES = {"per channel": "tile", "shared": "shared"}
+
+
+@dataclass(frozen=True)
+class FeatureMaps:
+    activations: Activations
+    node_id: str
+    mosaic: Mosaic
+    stats: ChannelStats
+
+
+def make_feature_maps(activations: Activations, node_id: str, scale: str) -> FeatureMaps:
+    """Worker: the mosaic and statistics of one node."""
+    array = activations[node_id]
+    return FeatureMaps(activations, node_id, feature_mosaic(array, scale=scale), channel_stats(array))
+
+
+def first_conv(network: Network, ids: list[str]) -> str | None:
+    """Shown when nothing is chosen: the first convolution's maps (the first thing worth seeing)."""
+    convs = [n for n in ids if network.design.node(n).type == "Conv2d"]
+    return (convs or ids or [None])[0]
+
+
+def channel_plane(array: np.ndarray, channel: int) -> np.ndarray:
+    """What the enlarged view shows: one channel's map, or the whole vector of a vector node."""
+    return array[channel] if array.ndim == 3 else array.reshape(1, -1)
+
+
+class StatsModel(QAbstractTableModel):
+    COLUMNS = ("channel", "min", "max", "mean", "≤ 0")
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.stats: ChannelStats | None = None
+
+    def set_stats(self, stats: ChannelStats | None) -> None:
+        self.beginResetModel()
+        self.stats = stats
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() or self.stats is None else len(self.stats.min)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        s, row, column = self.stats, index.row(), index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return str(row)
+            if column == 4:
+                return f"{100 * s.zero_share[row]:.0f}%"
+            return f"{(s.min, s.max, s.mean)[column - 1][row]:.3g}"
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class FeatureMapsView(ExplainView):
+    title = "Feature maps"
+
+    def __init__(self, controller, parent=None) -> None:
+        super().__init__(controller, parent)
+        self.result: FeatureMaps | None = None
+        self.strip: ChannelStrip | None = None
+        self.node_combo(lambda network, node_id: True, first_conv)
+        self.scale = QComboBox()
+        self.scale.addItems(list(SCALES))
+        self.scale.setToolTip("Per channel: each map stretched to its own range (shapes show). "
+                              "Shared: one range for all (strengths compare).")
+        self.scale.currentIndexChanged.connect(lambda _: self.invalidate())
+        self.cmap = QComboBox()
+        self.cmap.addItems(COLORMAPS)
+        self.cmap.currentTextChanged.connect(self._on_cmap)
+        controls = QHBoxLayout()
+        for label, widget in (("Layer", self.nodes), ("Scale", self.scale), ("Colours", self.cmap)):
+            controls.addWidget(QLabel(label))
+            controls.addWidget(widget)
+        controls.addStretch(1)
+        self.message = MessageLabel()
+
+        self.mosaic_plot = MapPlot()
+        self.mosaic_plot.pixelClicked.connect(self._on_mosaic_click)
+        self.channel_plot = MapPlot()
+        self.channel_plot.pixelClicked.connect(self._on_channel_click)
+        self.unit_mark = outline("#ff8c00")
+        self.channel_plot.box.addItem(self.unit_mark)
+        self.channel_mark = outline("#ff8c00")
+        self.mosaic_plot.box.addItem(self.channel_mark)
+        self.stats_label = QLabel(wordWrap=True)
+        self.stats_model = StatsModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.stats_model)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.clicked.connect(lambda index: self.controller.select(channel=index.row()))
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.channel_plot, 3)
+        side_layout.addWidget(self.stats_label)
+        side_layout.addWidget(self.table, 2)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.mosaic_plot)
+        split.addWidget(side)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        self.strip_plot = MapPlot()
+        self.strip_plot.setFixedHeight(130)
+        self.strip_plot.pixelClicked.connect(self._on_strip_click)
+        self.strip_plot.pixelHovered.connect(self._on_strip_hover)
+        self.strip_mark = outline("#ff8c00")
+        self.strip_plot.box.addItem(self.strip_mark)
+        self.strip_labels: list[pg.TextItem] = []
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.message)
+        layout.addWidget(split, 1)
+        layout.addWidget(self.strip_plot)
+
+    # --- choosing ----------------------------------------------------------------------------------
+    def selection_changed(self) -> None:
+        if not self.follow_selected_node():  # the same node: another channel or unit
+            self._show_channel()
+            if self.strip is None or self.strip.channel != self.channel:
+                self._request_strip()
+
+    # --- computing ---------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        capture = self.controller.capture
+        node_id = self.current_node() if capture is not None else None
+        if capture is None or node_id is None:
+            self._clear("Load an image to see what every layer makes of it." if self.controller.network else "")
+            return
+        self.controller.run(make_feature_maps, capture.activations, node_id, SCALES[self.scale.currentText()],
+                            channel="features", on_done=self._on_result, on_error=self.message.problem)
+
+    def _on_result(self, result: FeatureMaps) -> None:
+        capture = self.controller.capture
+        if capture is None or result.activations is not capture.activations or result.node_id != self.nodes.current:
+            return
+        first = self.result is None or self.result.mosaic.image.shape != result.mosaic.image.shape
+        self.result = result
+        m = result.mosaic
+        show_array(self.mosaic_plot.image, m.image, m.levels, self.cmap.currentText())
+        if first:
+            self.mosaic_plot.box.autoRange(padding=0.01)
+        array = capture.activations[result.node_id]
+        kind = capture.network.design.node(result.node_id).type
+        size = "×".join(map(str, array.shape[1:])) if array.ndim == 3 else f"{array.size} features"
+        self.mosaic_plot.cell.set_title(f"{result.node_id} ({kind}) · {m.count} channel{'s' * (m.count != 1)} · {size}"
+                                        if array.ndim == 3 else f"{result.node_id} ({kind}) · {size}")
+        # The rest after the mosaic's first paint: the mosaic is what the user waits for.
+        QTimer.singleShot(0, lambda: self._show_details(result))
+
+    def _show_details(self, result: FeatureMaps) -> None:
+        if result is not self.result:
+            return
+        self.stats_model.set_stats(result.stats)
+        self.message.note("Click a channel to enlarge it; click a unit of the enlarged map to choose it for the "
+                          "receptive-field view.")
+        self._show_channel()
+        self.strip = None
+        self._request_strip()
+
+    def _clear(self, text: str) -> None:
+        self.result = self.strip = None
+        for plot in (self.mosaic_plot, self.channel_plot, self.strip_plot):
+            plot.image.clear()
+            plot.cell.set_title("")
+        for mark in (self.unit_mark, self.channel_mark, self.strip_mark):
+            mark.setVisible(False)
+        self.stats_model.set_stats(None)
+        self.stats_label.clear()
+        self.message.note(text)
+
+    @property
+    def channel(self) -> int:
+        """The controller's channel, where this node has it (else 0)."""
+        count = self.result.mosaic.count if self.result else 0
+        return self.controller.channel if self.controller.channel < count else 0
+
+    def _show_channel(self) -> None:
+        result, capture = self.result, self.controller.capture
+        if result is None or capture is None:
+            return
+        array = capture.activations[result.node_id]
+        c = self.channel
+        plane = channel_plane(array, c)
+        show_map(self.channel_plot.image, plane, self.cmap.currentText())
+        self.channel_plot.box.autoRange(padding=0.02)
+        if array.ndim == 3:
+            self.channel_plot.cell.set_title(f"channel {c} of {result.node_id}")
+            top, left = result.mosaic.origin(c)
+            th, tw = result.mosaic.tile
+            self.channel_mark.setRect(left - 0.5, top - 0.5, tw + 1, th + 1)
+            self.channel_mark.setVisible(True)
+        else:
+            self.channel_plot.cell.set_title(f"{result.node_id}: all {array.size} features (feature {c} marked)")
+            self.channel_mark.setVisible(False)
+        unit = self.controller.unit if array.ndim == 3 and self.controller.node_id == result.node_id else None
+        if array.ndim == 1:
+            unit = (0, c)
+        self.unit_mark.setVisible(unit is not None)
+        if unit is not None:
+            self.unit_mark.setRect(unit[1], unit[0], 1, 1)
+        s = result.stats
+        self.stats_label.setText(f"<b>channel {c}</b>: min {s.min[c]:.4g} · max {s.max[c]:.4g} · "
+                                 f"mean {s.mean[c]:.4g} · {100 * s.zero_share[c]:.0f}% ≤ 0 "
+                                 f"(what a ReLU zeroes)")
+        self.table.selectRow(c)
+
+    def _request_strip(self) -> None:
+        capture = self.controller.capture
+        if capture is None or self.result is None:
+            return
+        self.controller.run(channel_strip, capture.activations, self.channel, channel="strip",
+                            on_done=self._on_strip, on_error=lambda msg: self.strip_plot.cell.set_title(msg))
+
+    def _on_strip(self, strip: ChannelStrip) -> None:
+        if self.result is None or strip.channel != self.channel:
+            return
+        self.strip = strip
+        show_array(self.strip_plot.image, strip.mosaic.image, strip.mosaic.levels, self.cmap.currentText())
+        self.strip_plot.cell.set_title(f"channel {strip.channel} through the {len(strip.node_ids)} layers that "
+                                       "have it (drag to scroll, click a layer to show it)")
+        _, text = palette_colors(self)
+        for label in self.strip_labels:
+            self.strip_plot.box.removeItem(label)
+        self.strip_labels = []
+        for index, node_id in enumerate(strip.node_ids):
+            label = pg.TextItem(node_id, color=text, fill=pg.mkBrush(palette_colors(self)[0].name() + "b0"))
+            label.setFont(QFont(self.font().family(), 8))
+            label.setPos(*reversed(strip.mosaic.origin(index)))
+            self.strip_plot.box.addItem(label)
+            self.strip_labels.append(label)
+        node_id = self.result.node_id
+        index = strip.node_ids.index(node_id) if node_id in strip.node_ids else 0
+        top, left = strip.mosaic.origin(index)
+        th, tw = strip.mosaic.tile
+        self.strip_mark.setVisible(node_id in strip.node_ids)
+        self.strip_mark.setRect(left - 0.5, top - 0.5, tw + 1, th + 1)
+        # Tiles at a readable size, the shown layer in view; the rest is a drag away.
+        box = self.strip_plot.box.boundingRect()
+        fit = max(1, int(box.width() / max(1.0, box.height()) * th / (tw + strip.mosaic.gap)))
+        first = min(max(0, index - fit // 2), max(0, len(strip.node_ids) - fit))
+        start = first * (tw + strip.mosaic.gap)
+        self.strip_plot.box.setRange(QRectF(start, 0, fit * (tw + strip.mosaic.gap), th), padding=0)
+
+    # --- clicks ------------------------------------------------------------------------------------
+    def _on_mosaic_click(self, cell: int, row: int, col: int) -> None:
+        hit = self.result.mosaic.locate(row, col) if self.result else None
+        if hit is None:
+            return
+        channel, y, x = hit
+        array = self.controller.capture.activations[self.result.node_id]
+        self.controller.select(self.result.node_id, channel=channel, unit=(y, x) if array.ndim == 3 else None)
+
+    def _on_channel_click(self, cell: int, row: int, col: int) -> None:
+        if self.result is None:
+            return
+        array = self.controller.capture.activations[self.result.node_id]
+        if array.ndim == 3:
+            self.controller.select(self.result.node_id, unit=(row, col))
+        else:
+            self.controller.select(self.result.node_id, channel=col)
+
+    def _on_strip_click(self, cell: int, row: int, col: int) -> None:
+        hit = self.strip.locate(row, col) if self.strip else None
+        if hit is not None:
+            self.controller.select(hit[0])
+
+    def _on_strip_hover(self, cell: int, row: int, col: int) -> None:
+        hit = self.strip.locate(row, col) if self.strip else None
+        if hit is not None:
+            self.strip_plot.setToolTip(f"{hit[0]} ({hit[1]}, {hit[2]})")
+
+    def _on_cmap(self, name: str) -> None:
+        for plot in (self.mosaic_plot, self.channel_plot, self.strip_plot):
+            if plot.image.image is not None:
+                plot.image.setLookupTable(lut(name))

@@ -1,0 +1,211 @@
+"""Choosing the image to explain — a file, the clipboard, a bundled sample, a sample of the
+training data — and showing it as the model receives it, with what was done to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QSize, Qt
+from PySide6.QtGui import QGuiApplication, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from ...data.images import PreparedImage, SampleImage, sample_images
+from ..drops import dropped_file
+from .base import MessageLabel
+from .controller import Capture, ExplainController
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.ppm *.pgm);;All files (*)"
+PREVIEW_SIZE = 200
+THUMBNAIL_SIZE = 48
+
+
+def qimage_to_array(image: QImage) -> np.ndarray:
+    """An H×W×4 uint8 RGBA copy of a QImage (what the clipboard gives)."""
+    rgba = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    width, height = rgba.width(), rgba.height()
+    rows = np.frombuffer(rgba.constBits(), dtype=np.uint8, count=rgba.sizeInBytes()).reshape(height, -1)
+    return rows[:, :width * 4].reshape(height, width, 4).copy()
+
+
+def array_to_qimage(display: np.ndarray) -> QImage:
+    """A prepared image's display array ((H, W) or (H, W, 3) in [0, 1]) as a QImage."""
+    pixels = np.ascontiguousarray((np.clip(display, 0, 1) * 255).round().astype(np.uint8))
+    height, width = pixels.shape[:2]
+    fmt = QImage.Format.Format_Grayscale8 if pixels.ndim == 2 else QImage.Format.Format_RGB888
+    return QImage(pixels.data, width, height, pixels.strides[0], fmt).copy()
+
+
+def mime_image(mime: QMimeData) -> tuple[object, str] | None:
+    """(source, name) of the image a clipboard or drag carries: pixels, or one local file."""
+    if mime.hasImage():
+        image = QImage(mime.imageData())
+        if not image.isNull():
+            return qimage_to_array(image), "the pasted image"
+    path = dropped_file(mime)
+    if path is None and mime.hasText() and Path(mime.text().strip()).is_file():
+        path = Path(mime.text().strip())
+    return (path, path.name) if path is not None else None
+
+
+def describe_preparation(image: PreparedImage, mean: list[float], std: list[float]) -> list[str]:
+    """What was done to the image, in the order it was done, one short line each."""
+    width, height = image.source_size
+    left, top, right, bottom = image.crop_box
+    out_h, out_w = image.display.shape[:2]
+    channels = 1 if image.display.ndim == 2 else 3
+    mode = image.source_mode
+    lines = [f"source {width}×{height} {mode}".rstrip()]
+    if mode in ("LA", "RGBA"):
+        lines.append("transparency shown on white")
+    if mode == "I":
+        lines.append("16-bit values scaled to 0…1")
+    if (right - left, bottom - top) != (width, height):
+        lines.append(f"centre-cropped to {right - left}×{bottom - top}")
+    if (right - left, bottom - top) != (out_w, out_h):
+        lines.append(f"resized to {out_w}×{out_h}")
+    if channels == 1 and mode in ("RGB", "RGBA"):
+        lines.append("converted to grey (luma)")
+    elif channels == 3 and mode not in ("RGB", "RGBA"):
+        lines.append("grey repeated on 3 channels")
+    if mean or std:
+        lines.append(f"normalised: mean {', '.join(f'{m:.3g}' for m in mean) or '0'}, "
+                     f"std {', '.join(f'{s:.3g}' for s in std) or '1'}")
+    else:
+        lines.append("not normalised (values 0…1)")
+    return lines
+
+
+class ImageInputPanel(QWidget):
+    """Left column of the Explain tab."""
+
+    def __init__(self, controller: ExplainController, parent=None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        document = controller.document
+        self.open_button = QPushButton("Open…")
+        self.open_button.setToolTip("Open an image file (or drop one anywhere on the window)")
+        self.open_button.clicked.connect(self.open_dialog)
+        self.paste_button = QPushButton("Paste")
+        self.paste_button.setToolTip("Paste an image or an image file from the clipboard (Ctrl+V)")
+        self.paste_button.clicked.connect(self.paste)
+        self.dataset_button = QPushButton("From dataset")
+        self.dataset_button.setToolTip("A random image of the training data")
+        self.dataset_button.clicked.connect(self.sample_from_dataset)
+        buttons = QHBoxLayout()
+        for button in (self.open_button, self.paste_button, self.dataset_button):
+            buttons.addWidget(button)
+
+        self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumSize(PREVIEW_SIZE, PREVIEW_SIZE)
+        self.preview.setText("Drop an image here,\nopen or paste one,\nor pick a sample below.")
+        self.preview.setStyleSheet("QLabel { border: 1px dashed palette(mid); }")
+        self.caption = QLabel(wordWrap=True)
+        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message = MessageLabel()
+
+        self.samples = QListWidget()
+        self.samples.setViewMode(QListWidget.ViewMode.IconMode)
+        self.samples.setIconSize(QSize(THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+        self.samples.setGridSize(QSize(THUMBNAIL_SIZE + 40, THUMBNAIL_SIZE + 30))
+        self.samples.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.samples.setMovement(QListWidget.Movement.Static)
+        self.samples.setWordWrap(True)
+        self.samples.itemClicked.connect(self._on_sample_clicked)
+        self.sample_list: list[SampleImage] = sample_images()
+        for sample in self.sample_list:
+            pixmap = QPixmap()
+            pixmap.loadFromData(sample.path.read_bytes())
+            item = QListWidgetItem(QIcon(pixmap), sample.name.replace("_", " "))
+            item.setData(Qt.ItemDataRole.UserRole, sample.name)
+            item.setToolTip(sample.name)
+            self.samples.addItem(item)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(buttons)
+        layout.addWidget(self.preview)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.message)
+        layout.addWidget(QLabel("<b>Samples</b>"))
+        layout.addWidget(self.samples, 1)
+
+        controller.captureChanged.connect(self._on_capture)
+        controller.imageFailed.connect(self.message.problem)
+        document.sampleImagesChanged.connect(self._update_dataset_button)
+        self._update_dataset_button()
+
+    # --- sources -----------------------------------------------------------------------------------
+    def load(self, source, name: str) -> None:
+        self.message.note(f"Loading {name}…")
+        self.controller.load(source, name)
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image", "", IMAGE_FILTER)
+        if path:
+            self.load(Path(path), Path(path).name)
+
+    def paste(self) -> None:
+        found = mime_image(QGuiApplication.clipboard().mimeData())
+        if found is None:
+            self.message.problem("The clipboard holds no image (copy an image or an image file first).")
+            return
+        self.load(*found)
+
+    def load_sample(self, name: str) -> None:
+        sample = next((s for s in self.sample_list if s.name == name), None)
+        if sample is None:
+            self.message.problem(f"No bundled sample named {name!r}")
+            return
+        self.load(sample.path, sample.name)
+
+    def load_spec(self, spec: str | None) -> str | None:
+        """``--image``: a file, a bundled sample's name, or None for a sample with the design's
+        number of channels (grey shapes for 1, colour scenes for 3). Returns a problem, or None."""
+        if spec is not None and Path(spec).is_file():
+            self.load(Path(spec), Path(spec).name)
+            return None
+        name = spec or ("scene_garden" if self.controller.document.design.input.channels == 3 else "shape_plus")
+        if not any(s.name == name for s in self.sample_list):
+            names = ", ".join(s.name for s in self.sample_list)
+            return f"{spec}: no such file, and not a bundled sample ({names})"
+        self.load_sample(name)
+        return None
+
+    def sample_from_dataset(self) -> None:
+        source = self.controller.document.sample_images
+        if source is None:
+            return
+        self.controller.run(source, 1, channel="dataset-sample", on_done=self._on_dataset_sample,
+                            on_error=self.message.problem)
+
+    def _on_dataset_sample(self, samples) -> None:
+        if not samples:
+            self.message.problem("The dataset gave no image.")
+            return
+        array, label = samples[0]
+        self.load(array, f"a dataset image (class {label})")
+
+    def _on_sample_clicked(self, item: QListWidgetItem) -> None:
+        self.load_sample(item.data(Qt.ItemDataRole.UserRole))
+
+    def _update_dataset_button(self) -> None:
+        has = self.controller.document.sample_images is not None
+        self.dataset_button.setEnabled(has)
+        self.dataset_button.setToolTip("A random image of the training data" if has else
+                                       "Choose a dataset in the training panel first")
+
+    # --- what the model sees -----------------------------------------------------------------------
+    def _on_capture(self) -> None:
+        capture: Capture | None = self.controller.capture
+        if capture is None:
+            return
+        picture = QPixmap.fromImage(array_to_qimage(capture.image.display))
+        self.preview.setPixmap(picture.scaled(PREVIEW_SIZE, PREVIEW_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
+                                              Qt.TransformationMode.FastTransformation))
+        network = capture.network
+        lines = describe_preparation(capture.image, network.mean, network.std)
+        self.caption.setText(f"<b>{capture.name}</b> as the model sees it "
+                             f"({'×'.join(map(str, network.design.input.shape))}):<br>" + "<br>".join(lines))
+        self.message.clear()
