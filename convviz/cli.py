@@ -16,8 +16,9 @@ from .design import Design, DesignError, DesignFileError, InputSpec, load_design
 #: Modules of ``convviz.commands``, in the order ``convviz --help`` lists them.
 COMMAND_MODULES = ("summary", "train", "explain", "export")
 
-#: ``convviz --view``: the designer, or one view of the Explain tab.
-APP_VIEWS = ("design", "explain-features", "explain-filters", "explain-field", "explain-window", "explain-cam")
+#: ``convviz --view``: the designer, the Train tab, or one view of the Explain tab.
+APP_VIEWS = ("design", "train", "explain-features", "explain-filters", "explain-field", "explain-window",
+             "explain-cam")
 
 #: Exceptions that mean "the user asked for something that cannot be done": one line, exit 1.
 USER_ERRORS: tuple[type[BaseException], ...] = (DesignFileError, DesignError, ValueError, OSError)
@@ -60,11 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def app_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="convviz", description="Open the convviz app.")
-    parser.add_argument("design", nargs="?", help="a design file or template name to open (default: default)")
+    parser.add_argument("design", nargs="?",
+                        help="a design file, a template name or a trained model (.pt) to open (default: default)")
     parser.add_argument("--screenshot", metavar="PATH",
-                        help="render the main window (1600×1000) with DESIGN laid out to PATH (PNG) and exit")
+                        help="render the main window (1600×1000) with DESIGN laid out to PATH (PNG) and exit; "
+                             "with --view train, after a short training run")
     parser.add_argument("--view", choices=APP_VIEWS, default="design",
-                        help="what to show: the designer, or a view of the Explain tab (default: design)")
+                        help="what to show: the designer, the Train tab, or a view of the Explain tab "
+                             "(default: design)")
     parser.add_argument("--image", metavar="PATH_OR_SAMPLE",
                         help="the image the Explain views run on: a file or a bundled sample's name "
                              "(default: a sample with the design's number of channels)")

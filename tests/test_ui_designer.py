@@ -399,3 +399,25 @@ def test_an_exception_in_a_slot_is_caught_by_the_guard(qt_event_loop_exceptions)
     emitter.fired.emit()
     assert len(qt_event_loop_exceptions) == 1 and "a bug" in qt_event_loop_exceptions[0]
     qt_event_loop_exceptions.clear()
+
+
+def test_the_app_opens_a_trained_checkpoint(tmp_path):
+    from convviz.export import Checkpoint, Preprocessing, save_checkpoint
+    from convviz.model import build_model
+
+    design = load_template("default")
+    path = tmp_path / "trained.pt"
+    save_checkpoint(Checkpoint(design, build_model(design).state_dict(), Preprocessing([0.5], [0.2])), path)
+    out = tmp_path / "shot.png"
+    result = subprocess.run([sys.executable, "-m", "convviz", "--screenshot", str(out), str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert out.exists()
+
+
+def test_the_app_refuses_a_bad_checkpoint_in_one_line(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a zip")
+    result = subprocess.run([sys.executable, "-m", "convviz", "--screenshot", str(tmp_path / "x.png"), str(bad)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr

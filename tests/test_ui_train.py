@@ -147,3 +147,15 @@ def test_closing_the_window_mid_run_stops_the_worker(panel, window, qtbot):
     started = time.perf_counter()
     assert window.close()
     assert not run.running and time.perf_counter() - started < 20
+
+
+def test_the_dataset_feeds_the_explain_tab(panel, window, qtbot):
+    samples = window.document.sample_images(3)
+    assert len(samples) == 3
+    image, name = samples[0]
+    assert image.shape == (32, 32) and image.dtype.name == "uint8" and name in panel.dataset.classes
+    explain = window.show_explain()
+    explain_input = explain.image_input
+    qtbot.waitUntil(lambda: explain_input.dataset_button.isEnabled(), timeout=10000)
+    explain_input.dataset_button.click()
+    qtbot.waitUntil(lambda: "dataset image" in explain_input.caption.text(), timeout=30000)

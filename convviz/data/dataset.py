@@ -102,10 +102,15 @@ class Dataset:
 
     def sample_images(self, count: int, seed: int = 0, split: str = "train") -> np.ndarray:
         """``count`` random images at the design's size (uint8 N×C×H×W): the augmentation preview's input."""
+        return self.samples(count, seed, split)[0]
+
+    def samples(self, count: int, seed: int = 0, split: str = "train") -> tuple[np.ndarray, list[str]]:
+        """``count`` random images at the design's size (uint8 N×C×H×W) and their class names."""
         images = self.val if split == "val" else self.train
         index = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:count]
         x = conform(images.take(index).float(), self.shape)
-        return x.round_().clamp_(0, 255).to(torch.uint8).numpy()
+        names = [self.classes[int(i)] for i in images.labels[index]]
+        return x.round_().clamp_(0, 255).to(torch.uint8).numpy(), names
 
 
 def conform(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:

@@ -52,8 +52,10 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
     app = make_application()
     from .main_window import MainWindow
 
+    spec = design_spec or "default"
+    checkpoint = Path(spec) if spec.lower().endswith(".pt") else None
     try:
-        design = load_design_or_template(design_spec or "default")
+        design = load_design_or_template("default" if checkpoint else spec)
     except DesignFileError as exc:
         if screenshot:
             print(f"convviz: error: {exc}", file=sys.stderr)
@@ -61,10 +63,18 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
         QMessageBox.warning(None, "convviz", f"Cannot open {design_spec}: {exc}\n\nOpening the default design.")
         design = load_design_or_template("default")
     window = MainWindow(design, remember_layout=not screenshot)
-    path = Path(design_spec) if design_spec and Path(design_spec).is_file() else None
+    path = Path(spec) if not checkpoint and Path(spec).is_file() else None
     if path is not None:
         window.document.replace(window.document.design, path)
-    if view != "design":
+    if checkpoint is not None:
+        def report(message: str) -> None:
+            print(f"convviz: error: {message}", file=sys.stderr)
+
+        if not window.open_path(checkpoint, on_error=report if screenshot else None) and screenshot:
+            return 1
+    if view == "train":
+        window.tabs.setCurrentIndex(window.train_tab)
+    elif view != "design":
         if screenshot:  # the same random initial weights every time: README images change only when the app does
             import torch
 
@@ -75,7 +85,9 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
             print(f"convviz: error: {problem}", file=sys.stderr)
             return 1
     if screenshot:
-        return save_screenshot(app, window, Path(screenshot), explain=view != "design")
+        if view == "train" and not train_for_screenshot(app, window):
+            return 1
+        return save_screenshot(app, window, Path(screenshot), explain=view.startswith("explain-"))
 
     install_exception_dialog()
     probe = os.environ.get("CONVVIZ_STARTUP_PROBE")
@@ -94,6 +106,31 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
     return app.exec()
 
 
+def train_for_screenshot(app: QApplication, window, epochs: int = 3, limit_s: float = 300) -> bool:
+    """A short seeded run with the default settings (the user's remembered ones are neither used nor
+    changed), so the picture shows the live views as they end."""
+    from ..train import AugmentConfig, TrainConfig
+
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    panel = window.tab_widget(window.train_tab)
+    panel.form.set_config(TrainConfig(epochs=epochs, augment=AugmentConfig(rotation=15, crop_padding=3)))
+    panel.reload_dataset()
+    deadline = time.perf_counter() + limit_s
+    while panel.dataset is None and time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    panel._update_preview()
+    panel.start()
+    while panel.run is not None and time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    if panel.run is not None or panel.dataset is None:
+        print("convviz: error: the training run for the screenshot did not finish", file=sys.stderr)
+        return False
+    return True
+
+
 def open_explain_view(window, view: str, image: str | None) -> str | None:
     """Show the Explain tab's ``view`` on ``image``; returns why the image cannot be used, if so."""
     panel = window.show_explain()
@@ -106,6 +143,11 @@ def save_screenshot(app: QApplication, window, path: Path, explain: bool = False
     are on screen), save it as PNG (for README and tests)."""
     window.resize(*SCREENSHOT_SIZE)
     window.show()
+    window.start_device_probe()  # the status bar names the device, as it does in a running app
+    deadline = time.perf_counter() + 20
+    while "loading" in window.device_label.text() and time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
     for _ in range(3):
         app.processEvents()
     window.view.fit_all()

@@ -324,7 +324,7 @@ class MainWindow(QMainWindow):
         docks = [self.palette_dock, self.summary_dock, self.issues_dock]
         if index == self.train_tab:
             docks.append(self.inspector_dock)
-        self._docks_hidden_by_tab = [d for d in docks if d.isVisible()]
+        self._docks_hidden_by_tab = [d for d in docks if not d.isHidden()]  # the window may not be shown yet
         for dock in self._docks_hidden_by_tab:
             dock.hide()
 
@@ -575,8 +575,9 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(Path(path))
 
-    def open_path(self, path: Path) -> bool:
-        """Open a design file or a trained checkpoint (.pt); a bad file shows why and changes nothing."""
+    def open_path(self, path: Path, on_error=None) -> bool:
+        """Open a design file or a trained checkpoint (.pt); a bad file shows why (``on_error``, else a
+        message box) and changes nothing."""
         try:
             if path.suffix.lower() == ".pt":
                 from ..export import CheckpointError, load_checkpoint  # torch: only when a model is opened
@@ -588,7 +589,10 @@ class MainWindow(QMainWindow):
             else:
                 design = load_design(path)
         except DesignFileError as exc:
-            QMessageBox.warning(self, "Cannot open", str(exc))
+            if on_error is not None:
+                on_error(str(exc))
+            else:
+                QMessageBox.warning(self, "Cannot open", str(exc))
             return False
         if path.suffix.lower() != ".pt":
             self.open_design(design, path)

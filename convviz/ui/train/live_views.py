@@ -176,8 +176,9 @@ class ConfusionView(QWidget):
         self.title = QLabel("<b>Confusion matrix</b> (after the first epoch)", wordWrap=True)
         self.widget, self.view, self.image = image_view()
         self.image.setColorMap(pg.colormap.get("viridis"))
-        self.bars_plot = themed_plot("Per-class accuracy (%)")
-        self.bars_plot.setYRange(0, 100)
+        self.bars_plot = themed_plot("Per-class validation accuracy (%)")
+        self.bars_plot.setXRange(0, 100, padding=0)
+        self.bars_plot.getPlotItem().invertY(True)  # the first class on top, as in the confusion matrix
         self.bars: pg.BarGraphItem | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -193,12 +194,15 @@ class ConfusionView(QWidget):
         worst = _most_confused(record.confusion, classes)
         self.title.setText(f"<b>Confusion matrix</b>, epoch {record.epoch} (rows: true class, columns: predicted)"
                            + (f" — most confused: {worst}" if worst else ""))
-        heights = np.nan_to_num(100 * record.per_class_acc, nan=0.0)
+        accuracy = np.nan_to_num(100 * record.per_class_acc, nan=0.0)
         if self.bars is not None:
             self.bars_plot.removeItem(self.bars)
-        self.bars = pg.BarGraphItem(x=np.arange(len(heights)), height=heights, width=0.7, brush=TRAIN_COLOR)
+        # Horizontal bars: class names read along the left axis, however many and however long.
+        rows = np.arange(len(accuracy))
+        self.bars = pg.BarGraphItem(x0=0, y=rows, height=0.7, width=accuracy, brush=TRAIN_COLOR)
         self.bars_plot.addItem(self.bars)
-        self.bars_plot.getAxis("bottom").setTicks([[(i, _short(name)) for i, name in enumerate(classes)]])
+        self.bars_plot.getAxis("left").setTicks([[(int(i), _short(name, 16)) for i, name in zip(rows, classes)]])
+        self.bars_plot.setYRange(-0.6, len(accuracy) - 0.4, padding=0)
 
 
 def _short(name: str, limit: int = 10) -> str:

@@ -185,15 +185,17 @@ class TrainPanel(QWidget):
         self._update_buttons()
 
     def _sample_images(self, count: int) -> list[tuple[np.ndarray, str]]:
-        """For the explain views: ``count`` validation images with their class names."""
+        """For the Explain tab: ``count`` random validation images (H×W or H×W×3 uint8) with their classes."""
         dataset = self.dataset
         if dataset is None:
             return []
-        images = dataset.sample_images(count, seed=np.random.randint(1 << 30), split="val")
-        return [(image, "") for image in images]
+        images, names = dataset.samples(count, seed=int(np.random.randint(1 << 30)), split="val")
+        return [(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0), name)
+                for image, name in zip(images, names)]
 
     def _show_data_problem(self, message: str) -> None:
         self.dataset = None
+        self.document.sample_images = None
         self.data_info.setText(f"<span style='color:{BAD}'>Cannot use this data: {message}</span>")
         self.preview.clear()
         self._update_buttons()
