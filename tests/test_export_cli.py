@@ -92,3 +92,14 @@ def test_help_lists_the_commands(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert "export" in out and "import" in out
+
+
+def test_exporting_source_from_a_checkpoint_never_overwrites_it(tmp_path, capsys):
+    from convviz.cli import main as cli_main
+
+    checkpoint = tmp_path / "model.pt"
+    assert cli_main(["export", "lenet5", "--to", str(checkpoint)]) == 0
+    before = checkpoint.read_bytes()
+    assert cli_main(["export", str(checkpoint), "--to", str(tmp_path / "model.py")]) == 0
+    assert checkpoint.read_bytes() == before
+    assert "the weights stay in" in capsys.readouterr().out

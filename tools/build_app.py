@@ -6,6 +6,7 @@ The smoke runs happen outside the source tree, so the binary must find everythin
 the Qt offscreen platform, torch) inside its own folder:
 
 - ``convviz --screenshot out.png`` must exit 0 and write a PNG (the start time is measured here);
+- ``convviz --screenshot … --view explain-features`` must render the Explain tab (pyqtgraph, torch, samples);
 - ``convviz summary lenet5`` must print the template's totals (bundled assets);
 - ``convviz export lenet5 --to lenet5.pt2`` must succeed (torch and torch.export bundled).
 
@@ -52,6 +53,10 @@ def smoke(binary: Path) -> tuple[list[str], float]:
         result, start_time = run_binary(binary, ["--screenshot", str(shot)], cwd)
         if result.returncode != 0 or not shot.is_file() or shot.read_bytes()[:8] != PNG_SIGNATURE:
             problems.append(f"--screenshot: exit {result.returncode}, no PNG: {result.stderr.strip()[-500:]}")
+        explain = cwd / "explain.png"  # the Explain tab: pyqtgraph, torch and the bundled samples
+        result, _ = run_binary(binary, ["--screenshot", str(explain), "lenet5", "--view", "explain-features"], cwd)
+        if result.returncode != 0 or not explain.is_file():
+            problems.append(f"--view explain-features: exit {result.returncode}: {result.stderr.strip()[-500:]}")
         result, _ = run_binary(binary, ["summary", "lenet5"], cwd)
         if result.returncode != 0 or "61,706" not in result.stdout:
             problems.append(f"summary lenet5: exit {result.returncode}: {result.stderr.strip()[-500:]}")

@@ -46,6 +46,7 @@ def register(commands) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from ..export import export_format, export_to, load_checkpoint
+    from ..export.formats import weights_path
 
     # The exporters' deprecation notes are for PyTorch's developers, not for someone exporting a model.
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -73,7 +74,11 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
         print(f"run it with: torchrun --nproc_per_node=N {paths[-1]}")
         return 0
-    for path in export_to(args.to, design, state, seed=args.seed or 0, with_weights=not args.no_weights, **options):
+    with_weights = not args.no_weights
+    if with_weights and source.suffix.lower() == ".pt" and weights_path(args.to).resolve() == source.resolve():
+        with_weights = False  # model.pt → model.py: the weights beside it are the checkpoint itself, kept as it is
+        print(f"the weights stay in {source} (the checkpoint the source reads)")
+    for path in export_to(args.to, design, state, seed=args.seed or 0, with_weights=with_weights, **options):
         print(f"wrote {path}")
     return 0
 
