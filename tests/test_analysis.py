@@ -289,3 +289,13 @@ def test_json_report_has_the_documented_keys():
     assert set(node["receptive_field"]) == {"size", "jump", "start"}
     assert data["total"]["params"] == 61_706
     assert data["total"]["receptive_field"]["size"] == [16, 16]
+
+
+def test_a_final_softmax_is_flagged_with_a_fix():
+    design = chain((1, 8, 8), ("Flatten", {}, "flat"), ("Linear", {"out_features": 3}, "fc"), ("Softmax", {}, "sm"))
+    analysis = analyze(design)
+    assert analysis.ok  # a warning: the model still builds
+    warning = analysis.nodes["sm"].warnings[0]
+    assert "cross-entropy" in warning.message and warning.fix.label == "Remove 'sm'"
+    apply_edits(design, warning.fix.edits)
+    assert "sm" not in design and analyze(design).output == "fc"

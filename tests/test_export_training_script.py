@@ -43,7 +43,7 @@ def test_two_processes_under_torchrun_train_one_epoch(mnist, tmp_path):
     epoch = lines[0]
     assert epoch["processes"] == 2 and epoch["epoch"] == 1
     assert {"train_loss", "train_acc", "val_loss", "val_acc", "samples_per_s"} <= set(epoch)
-    trained = load_checkpoint(tmp_path / "shapes_cnn_trained.pt")
+    trained = load_checkpoint(tmp_path / "shapes_cnn_model_trained.pt")
     start = load_checkpoint(init_file)
     assert trained.design.classes == [str(i) for i in range(10)]  # the dataset's classes
     assert trained.training["config"]["augment"]["rotation"] == 10
@@ -63,8 +63,8 @@ def test_one_plain_process_with_overrides(mnist, tmp_path):
 def test_the_model_file_needs_no_convviz(tmp_path):
     write_training_script(tmp_path, load_template("inception_3a"), None, TrainConfig())
     check = ("import sys; sys.modules['convviz'] = None\n"
-             "import torch, inception_3a\n"
-             "m = inception_3a.Inception3a()\n"
+             "import torch, inception_3a_model\n"
+             "m = inception_3a_model.Inception3a()\n"
              "print(tuple(m(torch.zeros(1, 192, 28, 28)).shape))")
     result = run([sys.executable, "-c", check], tmp_path)
     assert result.returncode == 0, result.stderr
@@ -91,3 +91,22 @@ def test_cli_from_a_checkpoint_keeps_its_settings(tmp_path, capsys):
     assert main(["export", str(tmp_path / "m.pt"), "--train-script", str(tmp_path / "out")]) == 0
     script = (tmp_path / "out" / "train_lenet_5.py").read_text()
     assert '"epochs": 9' in script and '"batch_size": 8' in script
+
+
+def test_a_hostile_design_name_stays_text(tmp_path):
+    design = load_template("lenet5")
+    design.set_name('Net" + str(__import__("os").makedirs("pwned")) + """\nimport os')
+    paths = write_training_script(tmp_path, design, None, TrainConfig())
+    result = run([sys.executable, paths[-1].name, "--help"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_a_design_named_like_a_library_does_not_shadow_it(tmp_path):
+    design = load_template("lenet5")
+    design.set_name("torch")
+    names = script_names(design)
+    assert names[0] == "torch_model.py" and "torch.py" not in names
+    write_training_script(tmp_path, design, None, TrainConfig())
+    result = run([sys.executable, "train_torch.py", "--help"], tmp_path)
+    assert result.returncode == 0, result.stderr

@@ -221,3 +221,10 @@ def test_device_and_precision_choices():
     data = load_dataset(DataSpec(), (1, 32, 32), synthetic_size=40)
     start = next(iter(Trainer(load_template("default"), data, TrainConfig(device="cpu", amp="bf16"))))
     assert start.amp == "off" and "mixed precision (bf16) is for CUDA" in start.notes[0]
+
+
+def test_a_design_ending_in_softmax_is_refused_with_the_fix(shapes):
+    design = load_template("default")
+    design.add_node("Softmax", "probabilities", ["fc"])
+    with pytest.raises(TrainError, match="ends in Softmax.*remove 'probabilities'"):
+        Trainer(design, shapes, TrainConfig(epochs=1))

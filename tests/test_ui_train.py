@@ -159,3 +159,12 @@ def test_the_dataset_feeds_the_explain_tab(panel, window, qtbot):
     qtbot.waitUntil(lambda: explain_input.dataset_button.isEnabled(), timeout=10000)
     explain_input.dataset_button.click()
     qtbot.waitUntil(lambda: "dataset image" in explain_input.caption.text(), timeout=30000)
+
+
+def test_label_changing_augmentation_is_pointed_out(panel):
+    assert panel.augment_warning.isHidden()
+    panel.form.augment.mirror.setChecked(True)
+    assert not panel.augment_warning.isHidden() and "diagonal /" in panel.augment_warning.text()
+    panel.form.augment.mirror.setChecked(False)
+    panel.form.augment.rotation.setValue(10)
+    assert panel.augment_warning.isHidden()

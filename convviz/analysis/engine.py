@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 
 from ..design.catalog import layer_spec
+from ..design.edits import Bridge
 from ..design.graph import Design
 from ..design.structure import wiring
 from .layers import MERGE, PASS, RULES, Ctx, Window
-from .results import INPUT_FIELD, Analysis, Derivation, Issue, NodeAnalysis, ReceptiveField
+from .results import INPUT_FIELD, Analysis, Derivation, Fix, Issue, NodeAnalysis, ReceptiveField
 from .text import grouped, pair, shape as fmt_shape
 
 BYTES_PER_VALUE = 4  # float32 activations
@@ -75,6 +76,8 @@ def analyze(design: Design) -> Analysis:
 
     out_id = facts.output
     out = results.get(out_id) if out_id else None
+    if out is not None and out.valid and out.type == "Softmax":
+        out.warnings.append(softmax_output_warning(out_id))
     valid = [results[nid] for nid in order if results[nid].valid]
     total_field = out.feature_field if out and out.valid else None
     return Analysis(
@@ -88,6 +91,14 @@ def analyze(design: Design) -> Analysis:
         output_shape=out.output_shape if out else None,
         general_issues=general,
     )
+
+
+def softmax_output_warning(node_id: str) -> Issue:
+    """A final Softmax: cross-entropy applies softmax itself, so training on probabilities squashes twice."""
+    return Issue("The model ends in Softmax, but training uses cross-entropy, which applies softmax itself: "
+                 "training would squash the scores twice (and learn far worse).",
+                 "Remove it for training; the scores' softmax gives the probabilities when needed.",
+                 Fix(f"Remove {node_id!r}", (Bridge(node_id),)), "warning")
 
 
 def _analyze_input(design: Design, result: NodeAnalysis) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -62,7 +63,9 @@ class StreamBatches:
         self.loader = torch.utils.data.DataLoader(
             split, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle and len(split) >= batch_size,
             num_workers=workers, pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(seed),
-            collate_fn=collate_images)
+            collate_fn=collate_images,
+            # A packaged app cannot fork itself into workers: they start fresh (freeze_support in the CLI).
+            multiprocessing_context="spawn" if getattr(sys, "frozen", False) and workers else None)
 
     def __len__(self) -> int:
         return len(self.loader)
@@ -74,7 +77,10 @@ class StreamBatches:
                 if isinstance(batch, DatasetError):  # a fresh one: the loader's copy stays behind with it
                     raise DatasetError(str(batch))
                 images, labels = batch
-                yield images.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
+                # Asynchronous copies only from pinned memory, which only CUDA gets (on MPS, a non-blocking
+                # copy from pageable memory can deliver wrong values).
+                fast = self.device.type == "cuda"
+                yield images.to(self.device, non_blocking=fast), labels.to(self.device, non_blocking=fast)
         finally:
             # Workers end with the epoch, and when it is cut short (an error, a stop) they end here, now:
             # left to the garbage collector, their shutdown can stall whichever thread it runs in for seconds.

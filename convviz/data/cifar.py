@@ -78,9 +78,10 @@ def _read_batches(read: Callable[[str], bytes | None], where: str) -> tuple[Tens
     classes = CIFAR10_CLASSES if meta is None else _label_names(meta, f"{where}/{META}")
     merged = TensorImages(torch.cat([b.images for b in train]), torch.cat([b.labels for b in train]))
     for part, name in ((merged, "training"), (test, TEST_BATCH)):
-        if len(part) and int(part.labels.max()) >= len(classes):
-            raise DatasetError(f"{where}: a {name} label is {int(part.labels.max())}, beyond the "
-                               f"{len(classes)} classes")
+        if len(part) and (int(part.labels.max()) >= len(classes) or int(part.labels.min()) < 0):
+            bad = int(part.labels.max()) if int(part.labels.max()) >= len(classes) else int(part.labels.min())
+            raise DatasetError(f"{where}: a {name} label is {bad}, outside the {len(classes)} classes (0…"
+                               f"{len(classes) - 1})")
     return merged, test, classes
 
 

@@ -15,8 +15,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .fitting import LUMA, centre_crop_box
+
 #: ITU-R BT.601 luma weights: RGB → grey as Pillow's convert("L") does it.
-_LUMA = (0.299, 0.587, 0.114)
 _STATS_SAMPLE = 2000
 
 
@@ -88,7 +89,19 @@ class Dataset:
     train: Split
     val: Split
     val_is_test: bool = False         # the dataset's own test set (else a split of the training images)
+    #: Augmentations that change what a label means here: "mirror" → why, "rotation" → (degrees, why).
+    label_changes: dict = field(default_factory=dict)
     _stats: tuple[list[float], list[float]] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def augmentation_warnings(self, augment) -> list[str]:
+        """What ``augment`` (an ``AugmentConfig``) would do to the labels of this dataset, one line each."""
+        warnings = []
+        if augment.mirror and "mirror" in self.label_changes:
+            warnings.append(f"mirroring: {self.label_changes['mirror']}")
+        limit = self.label_changes.get("rotation")
+        if limit is not None and augment.rotation > limit[0]:
+            warnings.append(f"rotation above {limit[0]:g}°: {limit[1]}")
+        return warnings
 
     def mean_std(self) -> tuple[list[float], list[float]]:
         """Per-channel mean and std of the training images (0…1 scale), from up to 2000 of them."""
@@ -114,17 +127,21 @@ class Dataset:
 
 
 def conform(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
-    """A float batch (N×c×h×w) with the design's channels and size: grey ↔ RGB, then a bilinear resize."""
+    """A float batch (N×c×h×w) with the design's channels and size: grey ↔ RGB, a centred crop to the
+    input's aspect ratio, then an antialiased bilinear resize — the fit ``images.fit_image`` gives one
+    user image, so a view explains the pixels training saw."""
     channels, height, width = shape
     if x.shape[1] != channels:
         if x.shape[1] == 1:
             x = x.expand(-1, channels, -1, -1)
         elif channels == 1 and x.shape[1] == 3:
-            x = torch.einsum("nchw,c->nhw", x, x.new_tensor(_LUMA)).unsqueeze(1)
+            x = torch.einsum("nchw,c->nhw", x, x.new_tensor(LUMA)).unsqueeze(1)
         else:
             raise DatasetError(f"cannot turn {x.shape[1]}-channel images into {channels}-channel ones: "
                                "give the design 1 or 3 input channels")
     if tuple(x.shape[-2:]) != (height, width):
+        left, top, right, bottom = centre_crop_box((x.shape[-1], x.shape[-2]), (width, height))
+        x = x[..., top:bottom, left:right]
         x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
     return x
 

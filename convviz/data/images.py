@@ -29,6 +29,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..messages import first_line
+from .fitting import LUMA, centre_crop_box
 
 #: Images with more pixels are refused before decoding (a small file can claim a huge size).
 MAX_PIXELS = 40_000_000
@@ -137,17 +138,6 @@ def normalized_value(value: float, mean: Sequence[float], std: Sequence[float], 
     return torch.from_numpy((value - mean_t) / std_t)
 
 
-def centre_crop_box(size: tuple[int, int], target: tuple[int, int]) -> tuple[int, int, int, int]:
-    """(left, top, right, bottom): the largest centred box of the target's aspect ratio (to the pixel)."""
-    w, h = size
-    tw, th = target
-    if w * th > h * tw:  # wider than the target: crop the sides
-        cw = max(1, round(h * tw / th))
-        return ((w - cw) // 2, 0, (w - cw) // 2 + cw, h)
-    ch = max(1, round(w * th / tw))
-    return (0, (h - ch) // 2, w, (h - ch) // 2 + ch)
-
-
 @dataclass(frozen=True)
 class SampleImage:
     name: str
@@ -247,7 +237,7 @@ def _to_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
     if have == channels:
         return pixels
     if channels == 1:
-        luma = pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        luma = pixels @ np.array(LUMA, dtype=np.float32)
         return luma[..., None]
     return np.repeat(pixels, 3, axis=2)
 

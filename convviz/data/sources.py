@@ -22,6 +22,17 @@ class Source(Protocol):
     path: str
 
 
+#: Augmentations that make a wrong label: a mirrored "/" is a "\\", a bar turned 90° is the other bar.
+SHAPE_LABEL_CHANGES = {
+    "mirror": "it turns 'diagonal /' into 'diagonal \\' and back, so those images get the wrong label",
+    "rotation": (20.0, "it turns vertical bars, horizontal bars and the two diagonals into one another"),
+}
+DIGIT_LABEL_CHANGES = {
+    "mirror": "a mirrored digit is not a digit (a mirrored 2 or 7 is neither)",
+    "rotation": (30.0, "it turns some digits into others (6 and 9)"),
+}
+
+
 def load_dataset(spec: Source, input: InputSpec | tuple[int, int, int], *, val_fraction: float = 0.1,
                  seed: int = 0, synthetic_size: int = SYNTHETIC_SIZE,
                  memory_limit: int = DEFAULT_MEMORY_LIMIT) -> Dataset:
@@ -34,12 +45,13 @@ def load_dataset(spec: Source, input: InputSpec | tuple[int, int, int], *, val_f
     if spec.kind == "synthetic":
         images = TensorImages(*make_shapes(synthetic_size, *shape, seed=seed))
         train, val = random_split(images, val_fraction, seed)
-        return Dataset("synthetic shapes", list(SHAPE_CLASSES), shape, train, val)
+        return Dataset("synthetic shapes", list(SHAPE_CLASSES), shape, train, val, label_changes=SHAPE_LABEL_CHANGES)
     if spec.kind in ("mnist", "fashion"):
         what = "MNIST" if spec.kind == "mnist" else "Fashion-MNIST"
         train, test = (read_idx_split(spec.path, split, what) for split in ("train", "t10k"))
         classes = MNIST_CLASSES if spec.kind == "mnist" else FASHION_CLASSES
-        return Dataset(what, list(classes), shape, train, test, val_is_test=True)
+        changes = DIGIT_LABEL_CHANGES if spec.kind == "mnist" else {}
+        return Dataset(what, list(classes), shape, train, test, val_is_test=True, label_changes=changes)
     if spec.kind == "cifar10":
         train, test, classes = read_cifar10(spec.path)
         return Dataset("CIFAR-10", classes, shape, train, test, val_is_test=True)

@@ -3,6 +3,8 @@ preprocessing, bundled so every view runs on the same module with the same input
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -72,7 +74,10 @@ def open_network(spec: str | os.PathLike) -> Network:
 
         checkpoint = load_checkpoint(path)
         pre = checkpoint.preprocessing
-        return network_from_design(checkpoint.design, checkpoint.state_dict, mean=pre.mean, std=pre.std)
+        network = network_from_design(checkpoint.design, checkpoint.state_dict, mean=pre.mean, std=pre.std)
+        if not checkpoint.trained:  # the file's weights, but initial ones: say so, as for a design
+            network = dataclasses.replace(network, trained=False)
+        return network
     return network_from_design(load_design_or_template(os.fspath(spec)))
 
 

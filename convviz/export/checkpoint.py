@@ -28,7 +28,7 @@ import torch
 from ..atomic import atomic_write
 from ..design import Design, DesignFileError, dumps, loads
 from ..messages import first_line
-from ..model import build_model
+from ..model import seeded_model
 
 FORMAT = "convviz-checkpoint"
 VERSION = 1
@@ -60,6 +60,15 @@ class Checkpoint:
     @property
     def classes(self) -> list[str]:
         return list(self.design.classes)
+
+    @property
+    def trained(self) -> bool:
+        """False when the weights are freshly initialised ones (an export of an untrained design)."""
+        return self.training.get("weights") != INITIAL_WEIGHTS
+
+
+#: ``training["weights"]`` of a checkpoint whose weights were initialised, never trained.
+INITIAL_WEIGHTS = "initial"
 
 
 def checkpoint_dict(checkpoint: Checkpoint) -> dict[str, Any]:
@@ -109,7 +118,11 @@ def checkpoint_from_dict(data: Any, name: str = "checkpoint") -> Checkpoint:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{name}: its state_dict is missing or holds something other than tensors")
     pre = data.get("preprocessing") or {}
-    preprocessing = Preprocessing(list(pre.get("mean", [])), list(pre.get("std", [])))
+    mean, std = pre.get("mean", []) if isinstance(pre, dict) else None, pre.get("std", []) if isinstance(pre, dict) else None
+    for key, values in (("mean", mean), ("std", std)):
+        if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise CheckpointError(f"{name}: its preprocessing {key} must be a list of numbers, got {values!r:.60}")
+    preprocessing = Preprocessing([float(v) for v in mean], [float(v) for v in std])
     training = data.get("training") or {}
     return Checkpoint(design, OrderedDict(state), preprocessing, dict(training))
 
@@ -121,9 +134,7 @@ def model_with_weights(design: Design, state_dict: Mapping[str, torch.Tensor] | 
     Seeded initialisation makes repeated exports of an untrained design agree; it runs on a
     private copy of the random state, so the caller's stream is left alone.
     """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = build_model(design)
+    model = seeded_model(design, seed)
     if state_dict is not None:
         problem = weights_mismatch(model.state_dict(), state_dict)
         if problem:

@@ -15,7 +15,7 @@ import torch
 
 from ..atomic import atomic_write_text
 from ..design import Design
-from .checkpoint import Checkpoint, Preprocessing, model_with_weights, save_checkpoint
+from .checkpoint import INITIAL_WEIGHTS, Checkpoint, Preprocessing, model_with_weights, save_checkpoint
 from .program import ExportError, require_onnx, save_onnx, save_program
 from .pysource import module_source
 
@@ -65,7 +65,10 @@ def export_to(path: str | os.PathLike, design: Design, state_dict: Mapping[str, 
     if kind == ".onnx":
         save_onnx(target, model, design)
         return [target]
-    checkpoint = Checkpoint(design, model.state_dict(), preprocessing or Preprocessing(), dict(training or {}))
+    info = dict(training or {})
+    if state_dict is None:  # freshly initialised: a checkpoint that says so is never shown as "trained"
+        info.update(weights=INITIAL_WEIGHTS, seed=seed)
+    checkpoint = Checkpoint(design, model.state_dict(), preprocessing or Preprocessing(), info)
     if kind == ".pt":
         save_checkpoint(checkpoint, target)
         return [target]

@@ -68,7 +68,7 @@ def module_source(design: Design, analysis: Analysis | None = None, weights_file
         "",
         "",
         f"class {name}(nn.Module):",
-        f'{INDENT}"""{_doc_text(design.name.strip() or "Untitled")}: '
+        f'{INDENT}"""{doc_text(design.name.strip() or "Untitled")}: '
         f'{shape(design.input.shape)} → {shape(analysis.output_shape)}."""',
         "",
         f"{INDENT}def __init__(self):",
@@ -249,7 +249,7 @@ def _file_docstring(design: Design, analysis: Analysis, name: str, weights_file:
         '    model.load_state_dict(checkpoint["state_dict"])',
         "    model.eval()",
     ]
-    return '"""' + "\n".join(_doc_text(line) for line in text) + '\n"""'
+    return '"""' + "\n".join(doc_text(line) for line in text) + '\n"""'
 
 
 def _classes_line(classes: list[str]) -> str:
@@ -260,7 +260,7 @@ def _classes_line(classes: list[str]) -> str:
     return f"Classes ({len(classes)}): {shown}{more}."
 
 
-def _doc_text(text: str) -> str:
+def doc_text(text: str) -> str:
     """One line of user text, safe inside a triple-quoted docstring: it reads back exactly as shown."""
     text = "".join(ch if ch.isprintable() else " " for ch in text).replace("\\", "\\\\")
     return re.sub(r'"(?=")', r'\\"', text)  # no run of quotes can close the docstring

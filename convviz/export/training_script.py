@@ -26,10 +26,10 @@ import torch
 from ..atomic import atomic_write_text
 from ..design import Design, dumps
 from ..train.config import TrainConfig
-from .checkpoint import Checkpoint, Preprocessing, model_with_weights, save_checkpoint
-from .pysource import module_source, source_class_name
+from .checkpoint import INITIAL_WEIGHTS, Checkpoint, Preprocessing, model_with_weights, save_checkpoint
+from .pysource import doc_text, module_source, py_string, source_class_name
 
-SCRIPT = '''"""Train {name} with torchrun: the data, settings and augmentation of convviz's Train tab.
+SCRIPT = '''"""Train {doc_name} with torchrun: the data, settings and augmentation of convviz's Train tab.
 
     torchrun --nproc_per_node=4 {script}      # 4 processes on this machine: one per GPU (or CPU, on gloo)
     torchrun --nnodes=2 --nproc_per_node=8 --rdzv-backend=c10d --rdzv-endpoint=HOST:29500 {script}
@@ -51,10 +51,11 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
+from convviz.analysis import analyze
 from convviz.data import DatasetError, Preprocess, TensorImages, collate_images, load_dataset
 from convviz.design import loads
 from convviz.export import Checkpoint, Preprocessing, save_checkpoint
-from convviz.train import DataSpec, TrainConfig
+from convviz.train import DataSpec, TrainConfig, check_trainable
 from convviz.train.optim import make_optimizer, make_schedule
 
 from {module} import {cls}
@@ -66,18 +67,19 @@ INITIAL_WEIGHTS = {weights!r}
 
 
 def arguments():
-    parser = argparse.ArgumentParser(description="Train {name} (DistributedDataParallel under torchrun).")
+    parser = argparse.ArgumentParser(description={description})
     parser.add_argument("--epochs", type=int, default=CONFIG["epochs"])
     parser.add_argument("--data", default=CONFIG["data"])
     parser.add_argument("--out", default={out!r})
     return parser.parse_args()
 
 
-def loader(split, batch_size, sampler, workers):
+def loader(split, batch_size, sampler, workers, device):
     """A DataLoader over a split: images in memory as a TensorDataset, image files decoded by workers."""
     dataset = TensorDataset(split.images, split.labels) if isinstance(split, TensorImages) else split
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=sampler.shuffle,
-                      num_workers=0 if isinstance(split, TensorImages) else workers, collate_fn=collate_images)
+                      num_workers=0 if isinstance(split, TensorImages) else workers, collate_fn=collate_images,
+                      pin_memory=device.type == "cuda", persistent_workers=not isinstance(split, TensorImages))
 
 
 def main():
@@ -102,6 +104,7 @@ def main():
     channels = dataset.shape[0]
     mean, std = dataset.mean_std() if config.normalize else ([0.0] * channels, [1.0] * channels)
     design.set_classes(dataset.classes)
+    check_trainable(design, analyze(design), dataset)  # one score per class, or a clear message
 
     torch.manual_seed(config.seed)
     model = {cls}()
@@ -112,12 +115,15 @@ def main():
     model.to(device)
     ddp = DistributedDataParallel(model, device_ids=[local] if device.type == "cuda" else None) \\
         if distributed else model
+    forward = torch.compile(ddp) if config.compile else ddp
+    amp = {{"bf16": torch.bfloat16, "fp16": torch.float16}}.get(config.amp) if device.type == "cuda" else None
+    scaler = torch.amp.GradScaler("cuda", enabled=amp is torch.float16)
 
     train_sampler = DistributedSampler(dataset.train, world, rank, shuffle=True, seed=config.seed, drop_last=True)
     val_sampler = DistributedSampler(dataset.val, world, rank, shuffle=False)
     workers = min(4, max(1, (os.cpu_count() or 1) // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", 1))) - 1))
-    train_loader = loader(dataset.train, config.batch_size, train_sampler, workers)
-    val_loader = loader(dataset.val, 2 * config.batch_size, val_sampler, workers)
+    train_loader = loader(dataset.train, config.batch_size, train_sampler, workers, device)
+    val_loader = loader(dataset.val, 2 * config.batch_size, val_sampler, workers, device)
     preprocess = Preprocess(dataset.shape, mean, std, device, config.augment, config.seed + rank)
     optimizer = make_optimizer(ddp, config)
     schedule = make_schedule(optimizer, config, len(train_loader))
@@ -127,39 +133,46 @@ def main():
     for epoch in range(1, config.epochs + 1):
         train_sampler.set_epoch(epoch)
         ddp.train()
-        sums = torch.zeros(3, device=device)  # loss·n, correct, n
+        sums = torch.zeros(2, device=device)  # loss·n, correct: summed on the device, read once per epoch
+        seen = 0
         tick = time.perf_counter()
         for batch in train_loader:
             if isinstance(batch, DatasetError):
                 raise batch
             images, labels = (t.to(device, non_blocking=True) for t in batch)
-            logits = ddp(preprocess(images, train=True))
-            loss = F.cross_entropy(logits, labels)
+            with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+                logits = forward(preprocess(images, train=True))
+            loss = F.cross_entropy(logits.float(), labels)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             if schedule is not None:
                 schedule.step()
-            sums += torch.stack([loss.detach() * len(labels), (logits.argmax(1) == labels).sum(),
-                                 torch.tensor(len(labels), device=device)])
+            sums += torch.stack([loss.detach() * len(labels), (logits.argmax(1) == labels).sum()])
+            seen += len(labels)
         seconds = time.perf_counter() - tick
         ddp.eval()
-        val = torch.zeros(3, device=device)
+        val = torch.zeros(2, device=device)
+        checked = 0
         with torch.no_grad():
             for batch in val_loader:
                 if isinstance(batch, DatasetError):
                     raise batch
                 images, labels = (t.to(device, non_blocking=True) for t in batch)
-                logits = ddp(preprocess(images, train=False))
-                val += torch.stack([F.cross_entropy(logits, labels, reduction="sum"),
-                                    (logits.argmax(1) == labels).sum(), torch.tensor(len(labels), device=device)])
+                with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+                    logits = forward(preprocess(images, train=False)).float()
+                val += torch.stack([F.cross_entropy(logits, labels, reduction="sum"), (logits.argmax(1) == labels).sum()])
+                checked += len(labels)
+        counts = torch.tensor([seen, checked], dtype=torch.float64, device=device)
         if distributed:
             dist.all_reduce(sums)
             dist.all_reduce(val)
-        n, m = max(sums[2].item(), 1), max(val[2].item(), 1)
+            dist.all_reduce(counts)
+        n, m = max(counts[0].item(), 1), max(counts[1].item(), 1)
         line = {{"epoch": epoch, "train_loss": sums[0].item() / n, "train_acc": sums[1].item() / n,
                 "val_loss": val[0].item() / m, "val_acc": val[1].item() / m,
-                "samples_per_s": sums[2].item() / seconds, "processes": world}}
+                "samples_per_s": counts[0].item() / seconds, "processes": world}}
         history.append(line)
         if rank == 0:
             print(json.dumps(line), flush=True)
@@ -179,11 +192,15 @@ if __name__ == "__main__":
 
 
 def script_names(design: Design) -> tuple[str, str, str]:
-    """(model module, training script, initial weights) file names for ``design``."""
-    stem = re.sub(r"[^a-z0-9]+", "_", (design.name or "model").lower()).strip("_") or "model"
+    """(model module, training script, initial weights) file names for ``design``.
+
+    The module always ends in ``_model``: a design called "torch" or "json" must not write a module
+    that shadows the library the script imports.
+    """
+    stem = re.sub(r"[^a-z0-9]+", "_", (design.name or "model").lower()).strip("_") or "net"
     if stem[0].isdigit():
-        stem = f"model_{stem}"
-    return f"{stem}.py", f"train_{stem}.py", f"{stem}_init.pt"
+        stem = f"net_{stem}"
+    return f"{stem}_model.py", f"train_{stem}.py", f"{stem}_init.pt"
 
 
 def write_training_script(folder: str | os.PathLike, design: Design,
@@ -197,9 +214,15 @@ def write_training_script(folder: str | os.PathLike, design: Design,
     model = model_with_weights(design, state_dict, seed)
     module = Path(module_file).stem
     atomic_write_text(target / module_file, module_source(design))
-    save_checkpoint(Checkpoint(design, model.state_dict(), Preprocessing(), {"config": config.to_dict()}),
-                    target / weights_file)
-    script = SCRIPT.format(name=design.name or "the model", script=script_file, module=module,
+    training = {"config": config.to_dict()}
+    if state_dict is None:
+        training.update(weights=INITIAL_WEIGHTS, seed=seed)
+    save_checkpoint(Checkpoint(design, model.state_dict(), Preprocessing(), training), target / weights_file)
+    name = design.name or "the model"
+    # The design's name is user text: a docstring line and a string literal, never code.
+    script = SCRIPT.format(doc_name=doc_text(name), description=py_string(f"Train {name} (DistributedDataParallel "
+                                                                           "under torchrun)."),
+                           script=script_file, module=module,
                            cls=source_class_name(design), config=json.dumps(config.to_dict()), design=dumps(design),
                            weights=weights_file, out=f"{module}_trained.pt")
     atomic_write_text(target / script_file, script)

@@ -39,6 +39,14 @@ def build_model(design: Design, analysis: Analysis | None = None) -> torch.fx.Gr
     return torch.fx.GraphModule(root, graph, class_name=class_name(design.name))
 
 
+def seeded_model(design: Design, seed: int, analysis: Analysis | None = None) -> torch.fx.GraphModule:
+    """``build_model`` with initial weights drawn from ``seed``: the same design and seed give the same
+    weights. The CPU generator is seeded inside ``fork_rng``, so the caller's stream (and CUDA's) is untouched."""
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(seed)
+        return build_model(design, analysis)
+
+
 def make_module(node: Node, inferred: dict[str, int]) -> nn.Module:
     """The PyTorch module for one node: catalog names are PyTorch's, so parameters pass straight through."""
     if node.type == "Input":

@@ -26,7 +26,7 @@ from ..analysis import Analysis, analyze
 from ..data import Dataset, DatasetError, Preprocess, make_batches
 from ..design import Design
 from ..messages import first_line
-from ..model import build_model, carry_over_weights
+from ..model import carry_over_weights, seeded_model
 from .config import TrainConfig
 from .control import TrainControl
 from .devices import describe_device, resolve_device, resolve_precision
@@ -59,9 +59,7 @@ class Trainer:
         check_trainable(self.design, analysis, dataset)
         self.device = resolve_device(config.device)
         self.precision = resolve_precision(config.amp, self.device)
-        with torch.random.fork_rng(devices=[]):  # seeded initial weights, the caller's random state untouched
-            torch.default_generator.manual_seed(config.seed)
-            self.model = build_model(self.design, analysis)
+        self.model = seeded_model(self.design, config.seed, analysis)
         self.carried = carry_over_weights(self.model, initial_state) if initial_state is not None else []
         channels = dataset.shape[0]
         self.mean, self.std = dataset.mean_std() if config.normalize else ([0.0] * channels, [1.0] * channels)
@@ -89,10 +87,15 @@ class Trainer:
 
     # --- the run -------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Record]:
-        try:
-            yield from self._run()
-        finally:
-            self._release()
+        # Dropout draws from the global generators: seed them for the run (so a seed reproduces it) and
+        # give the caller back its own random state afterwards.
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.config.seed)
+            try:
+                yield from self._run()
+            finally:
+                self._release()
 
     def _run(self) -> Iterator[Record]:
         self._started = time.perf_counter()
@@ -121,7 +124,7 @@ class Trainer:
         except DatasetError as exc:
             reason, message = FAILED, str(exc)
         except RuntimeError as exc:
-            if not _is_out_of_memory(exc) and not (self.config.compile and self._global_step == 0):
+            if not _is_out_of_memory(exc) and not (self.config.compile and _is_compile_failure(exc)):
                 raise
             out_of_memory = _is_out_of_memory(exc)
             reason, message = FAILED, self._runtime_failure(exc, out_of_memory)
@@ -252,7 +255,9 @@ class Trainer:
 
     # --- records -------------------------------------------------------------------------------
     def _start_record(self) -> StartRecord:
-        notes = tuple(n for n in (self.precision.note,) if n)
+        notes = tuple(n for n in (self.precision.note,) if n) + tuple(
+            f"augmentation changes labels here — {warning}" for warning in self.dataset.augmentation_warnings(
+                self.config.augment))
         return StartRecord(describe_device(self.device), self.precision.amp, self.config.epochs,
                            self.steps_per_epoch, len(self.dataset.train), len(self.dataset.val),
                            tuple(self.dataset.classes), sum(p.numel() for p in self.model.parameters()),
@@ -329,6 +334,9 @@ def check_trainable(design: Design, analysis: Analysis, dataset: Dataset) -> Non
     if not analysis.ok:
         raise TrainError(f"the design cannot be trained: {analysis.first_error()}")
     out, shape, classes = analysis.output, analysis.output_shape, len(dataset.classes)
+    if design.node(out).type == "Softmax":
+        raise TrainError(f"the design ends in Softmax ({out!r}), but cross-entropy applies softmax itself: remove "
+                         f"{out!r} to train (the Issues list has the fix)")
     if shape is None or len(shape) != 1:
         raise TrainError(f"the design's output {out!r} is {_dims(shape or ())} per image, not one score per class: "
                          f"end with Flatten and a Linear layer with {classes} outputs")
@@ -340,6 +348,13 @@ def check_trainable(design: Design, analysis: Analysis, dataset: Dataset) -> Non
 def first_conv(design: Design, analysis: Analysis) -> str | None:
     """The first Conv2d in execution order: the layer whose filters the live view shows."""
     return next((nid for nid in analysis.order if design.node(nid).type == "Conv2d"), None)
+
+
+def _is_compile_failure(exc: BaseException) -> bool:
+    """An error from torch.compile's machinery, not from the model (a shape error stays a shape error)."""
+    from torch._dynamo.exc import TorchDynamoException
+
+    return isinstance(exc, TorchDynamoException) or type(exc).__module__.startswith(("torch._dynamo", "torch._inductor"))
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:

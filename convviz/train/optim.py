@@ -29,5 +29,10 @@ def make_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig,
     if config.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
     if config.schedule == "onecycle":
+        if config.optimizer == "sgd":  # one-cycle swings the momentum; its top is the user's momentum
+            cycle = config.momentum > 0
+            return torch.optim.lr_scheduler.OneCycleLR(
+                optimizer, max_lr=config.lr, total_steps=total, cycle_momentum=cycle,
+                max_momentum=config.momentum, base_momentum=config.momentum * 0.85 / 0.95)
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total)
     return None

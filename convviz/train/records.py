@@ -66,7 +66,7 @@ class EpochRecord:
     best_val_acc: float
     lr: float
     samples_per_s: float           # training images per second over the epoch (validation excluded)
-    seconds: float                 # the epoch's wall time, validation included
+    seconds: float                 # the epoch's training time (validation excluded, as in samples_per_s)
     #: The weights after this epoch (CPU copies), so the app's views can follow a run epoch by epoch.
     state: OrderedDict[str, torch.Tensor] | None = field(default=None, repr=False, compare=False)
 

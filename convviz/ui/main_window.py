@@ -597,12 +597,15 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() != ".pt":
             self.open_design(design, path)
             return True
-        # A checkpoint opens as an unsaved design (Save writes JSON) carrying the trained weights.
+        # A checkpoint opens as an unsaved design (Save writes JSON) carrying its trained weights.
         self.open_design(checkpoint.design, None)
+        add_recent_file(path)
+        if not checkpoint.trained:
+            self.statusBar().showMessage(f"Opened {path.name}: its weights are initial ones, not trained", 8000)
+            return True
         pre = checkpoint.preprocessing
         self.document.set_weights(checkpoint.state_dict, (pre.mean, pre.std) if pre.mean else None,
                                   checkpoint.training)
-        add_recent_file(path)
         self.statusBar().showMessage(f"Opened {path.name} with its trained weights", 5000)
         return True
 

@@ -86,6 +86,8 @@ class TrainPanel(QWidget):
         self.filters = FiltersView()
         self.confusion = ConfusionView()
         self.data_info = QLabel("Loading the data…", wordWrap=True)
+        self.augment_warning = QLabel(wordWrap=True)
+        self.augment_warning.hide()
         self.preview_widget, _, self.preview = image_view()
         self.preview_widget.setMinimumHeight(120)
 
@@ -115,6 +117,7 @@ class TrainPanel(QWidget):
         middle_layout.addWidget(QLabel("<b>Data</b>: sample training images (top) and the same images augmented "
                                        "(bottom), as the run will see them", wordWrap=True))
         middle_layout.addWidget(self.preview_widget, 1)
+        middle_layout.addWidget(self.augment_warning)
         middle_layout.addWidget(self.data_info)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.filters)
@@ -211,6 +214,9 @@ class TrainPanel(QWidget):
             return
         augmented = preview_augmentation(self._samples, augment, seed=self.form.seed.value())
         self.preview.setImage(image_grid([self._samples, augmented]), levels=(0.0, 1.0), autoLevels=False)
+        warnings = self.dataset.augmentation_warnings(augment)
+        self.augment_warning.setText("".join(f"<span style='color:{NOTE}'>⚠ {w}.</span><br>" for w in warnings))
+        self.augment_warning.setVisible(bool(warnings))
 
     def _on_download(self, kind: str, folder: str) -> None:
         self.data_info.setText(f"Downloading {kind} into {folder or '…'} (this needs the internet)…")
