@@ -41,3 +41,31 @@ def test_only_the_newest_task_of_a_channel_reports(qtbot):
     assert runner.wait(5000)
     qtbot.wait(50)
     assert results == ["new"]
+
+
+def test_a_result_already_on_its_way_is_dropped_when_overtaken(qtbot):
+    """The newest-wins check happens when the result arrives on the GUI thread, not when it is sent."""
+    runner = TaskRunner()
+    results = []
+    runner.run(lambda: "old", channel="view", on_done=results.append)
+    runner.pool.waitForDone(5000)  # "old" is finished and its result queued, not yet delivered
+    runner.cancel("view")          # the state it was computed for is gone
+    qtbot.wait(50)
+    assert results == []
+
+
+def test_cancelling_reaches_work_that_watches_should_stop(qtbot):
+    runner = TaskRunner()
+    stopped = []
+
+    def long_work(should_stop):
+        for _ in range(500):
+            if should_stop():
+                stopped.append(True)
+                return
+            time.sleep(0.01)
+
+    runner.run(long_work)
+    qtbot.wait(50)
+    runner.cancel_all()
+    assert runner.wait(5000) and stopped == [True]

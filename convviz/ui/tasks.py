@@ -4,11 +4,17 @@ the GUI thread as a signal, so the window never freezes and no exception escapes
 ``TaskRunner.run(fn, ..., on_done=..., on_error=...)`` connects the callbacks before the work
 starts (a fast job cannot report to nobody); the task is deleted once it has reported. Only the
 newest task of a ``channel`` reports (a user clicking through layers gets the last click's view,
-not a queue of old ones).
+not a queue of old ones): that is decided on the GUI thread, when the result arrives, so a result
+already on its way when a newer request (or ``cancel``) comes is dropped too. The callbacks run on
+the GUI thread whatever they are (methods, lambdas, closures).
+
+A function that takes ``should_stop`` (a callable) gets one: it turns true when the task is
+cancelled, so long work (an occlusion map) can end early.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
 import traceback
 from collections.abc import Callable
@@ -23,8 +29,9 @@ class Task(QObject):
     done = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, runner: TaskRunner, channel: str | None) -> None:
+        super().__init__(runner)
+        self.channel = channel
         self.cancelled = threading.Event()
 
     def cancel(self) -> None:
@@ -32,67 +39,79 @@ class Task(QObject):
 
 
 class _Job(QRunnable):
-    def __init__(self, task: Task, fn: Callable[..., Any], args: tuple, kwargs: dict, finish: Callable) -> None:
+    def __init__(self, task: Task, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         super().__init__()
-        self.task, self.fn, self.args, self.kwargs, self.finish = task, fn, args, kwargs, finish
+        self.task, self.fn, self.args, self.kwargs = task, fn, args, kwargs
         self.setAutoDelete(True)
 
     def run(self) -> None:
+        result, error = None, None
         try:
             result = self.fn(*self.args, **self.kwargs)
         except (ValueError, OSError, RuntimeError, MemoryError) as exc:
             # Expected failures (bad files, impossible requests, out of memory) carry their own message.
-            self.finish(self.task, error=first_line(exc))
+            error = first_line(exc)
         except Exception as exc:  # a bug: keep the traceback for the log, tell the user in one line
             traceback.print_exc()
-            self.finish(self.task, error=f"{type(exc).__name__}: {first_line(exc)}")
-        else:
-            self.finish(self.task, result=result)
+            error = f"{type(exc).__name__}: {first_line(exc)}"
+        try:
+            self.task.parent()._arrived.emit(self.task, result, error)  # queued to the runner, on the GUI thread
+        except RuntimeError:  # the runner (or the app) is gone: nobody to tell
+            pass
 
 
 class TaskRunner(QObject):
+    #: From worker threads: (task, result, error); received by ``_deliver`` on the GUI thread.
+    _arrived = Signal(object, object, object)
+
     def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
         super().__init__(parent)
         self.pool = pool or QThreadPool.globalInstance()
         self._running: set[Task] = set()
         self._newest: dict[str, Task] = {}
+        self._arrived.connect(self._deliver)
+
+    def _deliver(self, task: Task, result: Any, error: str | None) -> None:
+        """On the GUI thread: report unless cancelled or overtaken by a newer task of its channel."""
+        current = task.channel is None or self._newest.get(task.channel) is task
+        if current and not task.cancelled.is_set():
+            if error is None:
+                task.done.emit(result)
+            else:
+                task.failed.emit(error)
+        if task.channel is not None and self._newest.get(task.channel) is task:
+            del self._newest[task.channel]
+        self._running.discard(task)
+        task.deleteLater()
 
     def run(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[str], None] | None = None, channel: str | None = None, **kwargs: Any) -> Task:
-        task = Task(self)
+        task = Task(self, channel)
         if on_done is not None:
             task.done.connect(on_done)
         if on_error is not None:
             task.failed.connect(on_error)
         if channel is not None:
-            previous = self._newest.get(channel)
-            if previous is not None:
-                previous.cancel()
+            self.cancel(channel)
             self._newest[channel] = task
-        task.channel = channel
+        if "should_stop" in inspect.signature(fn).parameters:
+            given = kwargs.get("should_stop")
+            kwargs["should_stop"] = (lambda: given() or task.cancelled.is_set()) if given else task.cancelled.is_set
         self._running.add(task)
-        self.pool.start(_Job(task, fn, args, kwargs, self._finish))
+        self.pool.start(_Job(task, fn, args, kwargs))
         return task
 
-    def _finish(self, task: Task, result: Any = None, error: str | None = None) -> None:
-        """Called on the worker thread; the signals cross to the GUI thread queued."""
-        stale = task.channel is not None and self._newest.get(task.channel) is not task
-        try:
-            if not stale and not task.cancelled.is_set():
-                if error is None:
-                    task.done.emit(result)
-                else:
-                    task.failed.emit(error)
-            task.deleteLater()  # after the queued signals above: they were posted first
-        except RuntimeError:  # the app quit while this ran: its Qt objects are gone, nobody to tell
-            pass
-        finally:
-            self._running.discard(task)  # not busy only once the result is on its way
+    def cancel(self, channel: str) -> None:
+        """Drop the channel's pending result (the state it was for is gone): nothing reports for it."""
+        previous = self._newest.pop(channel, None)
+        if previous is not None:
+            previous.cancel()
 
     def cancel_all(self) -> None:
-        """Drop every result still to come (closing a panel): the work runs on, nobody is told."""
+        """Drop every result still to come (closing a panel): work that watches ``should_stop`` ends early."""
         for task in list(self._running):
             task.cancel()
+        self._newest.clear()
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until every task has finished (closing the window, tests)."""

@@ -146,6 +146,7 @@ class ExplainController(QObject):
         self._stale = False
         analysis = self.document.analysis
         if not analysis.ok:
+            self.runner.cancel("network")  # a build for an earlier, valid version must not land now
             self._set_network(None, f"The design has errors — {analysis.first_error()}")
             return
         doc = self.document
