@@ -168,3 +168,40 @@ def test_label_changing_augmentation_is_pointed_out(panel):
     panel.form.augment.mirror.setChecked(False)
     panel.form.augment.rotation.setValue(10)
     assert panel.augment_warning.isHidden()
+
+
+def test_opening_another_design_mid_run_keeps_its_results_away(panel, window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    panel.form.epochs.setValue(50)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=60000)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    window.new_action.trigger()
+    wait_for_end(panel, qtbot)
+    assert window.document.design.node_ids == ["input"]
+    assert window.document.weights is None and window.document.design.classes == []
+    assert not window.isWindowModified()
+
+
+def test_runs_do_not_leave_their_worker_and_thread_behind(panel, qtbot):
+    import shiboken6
+
+    panel.form.epochs.setValue(1)
+    runs = []
+    for _ in range(2):
+        panel.start_button.click()
+        runs.append((panel.run, panel.run._thread))
+        wait_for_end(panel, qtbot)
+    qtbot.wait(100)  # the deferred deletes
+    assert not any(shiboken6.isValid(run) or shiboken6.isValid(thread) for run, thread in runs)
+
+
+def test_showing_settings_does_not_overwrite_the_remembered_ones(panel):
+    from convviz.train import TrainConfig
+    from convviz.ui.train.settings_form import remembered_config
+
+    panel.form.epochs.setValue(42)
+    assert remembered_config().epochs == 42
+    panel.form.set_config(TrainConfig(epochs=3))
+    assert panel.form.epochs.value() == 3 and remembered_config().epochs == 42

@@ -140,10 +140,12 @@ class TrainPanel(QWidget):
         self.form.changed.connect(self._update_preview)
         self.form.download_requested.connect(self._on_download)
         self.document.analysisChanged.connect(self._on_analysis)
-        self.document.designReplaced.connect(self._schedule_reload)
+        self.document.designReplaced.connect(self._on_design_replaced)
         self.document.weightsChanged.connect(self._update_buttons)
         window.shutdown_hooks.append(self.shutdown)
         self._pending_steps, self._pending_snapshot = [], None
+        self._detached = False
+        self._run_normalization = None
         self._refresh = QTimer(self, interval=1000 // REFRESH_HZ)
         self._refresh.timeout.connect(self._flush)
         self._reload_timer = QTimer(self, singleShot=True, interval=200)
@@ -156,6 +158,14 @@ class TrainPanel(QWidget):
     # --- data -------------------------------------------------------------------------------------
     def _schedule_reload(self) -> None:
         self._reload_timer.start()
+
+    def _on_design_replaced(self) -> None:
+        """New, Open, a template: a run of the previous design must not hand its weights to this one."""
+        if self.run is not None:
+            self._detached = True
+            self.run.stop()
+            self._set_status("The run of the previous design was stopped: its weights are not kept.", NOTE)
+        self._schedule_reload()
 
     def reload_dataset(self) -> None:
         try:
@@ -265,7 +275,9 @@ class TrainPanel(QWidget):
             self._set_status(str(exc), BAD)
             return
         initial = self.document.weights if self.form.continue_training.isChecked() else None
-        self.normalize = config.normalize
+        self._detached = False
+        # What the run normalises with, fixed now: the panel's dataset may be reloaded while it runs.
+        self._run_normalization = self.dataset.mean_std() if config.normalize else None
         self._max_lr = config.lr
         self.run = TrainingRun(self.document.design.copy(), self.dataset, config, initial)
         self.run.record.connect(self._on_record)
@@ -300,6 +312,8 @@ class TrainPanel(QWidget):
         from ...train import EndRecord, EpochRecord, SnapshotRecord, StartRecord, StepRecord
 
         self.record_received.emit(record)
+        if getattr(self, "_detached", False):
+            return  # a run of a design that is no longer open: nothing of it reaches the new one
         if isinstance(record, StepRecord):
             self._pending_steps.append(record)
         elif isinstance(record, SnapshotRecord):
@@ -309,7 +323,7 @@ class TrainPanel(QWidget):
             self.curves.add_epoch(record)
             self.confusion.show_epoch(record, self.classes)
             if record.state is not None:
-                self.document.set_weights(record.state, self._normalization(), {"epochs_completed": record.epoch})
+                self.document.set_weights(record.state, self._run_normalization, {"epochs_completed": record.epoch})
         elif isinstance(record, StartRecord):
             self.curves.set_epochs(record.epochs, self._max_lr)
             self._epochs, self._device = record.epochs, record.device + ("" if record.amp == "off" else f", {record.amp}")
@@ -345,11 +359,6 @@ class TrainPanel(QWidget):
     def run_design_node(self, node_id: str):
         return self.document.design.get(node_id)
 
-    def _normalization(self):
-        if not getattr(self, "normalize", True) or self.dataset is None:
-            return None
-        return self.dataset.mean_std()
-
     def _on_end(self, end) -> None:
         from ...train import FAILED, STOPPED
 
@@ -371,11 +380,11 @@ class TrainPanel(QWidget):
 
     def _on_finished(self) -> None:
         self._refresh.stop()
-        self._flush()
+        if not self._detached:
+            self._flush()
         run, self.run = self.run, None
         if run is not None:
-            run.wait(5000)
-            run.deleteLater()
+            run.wait(5000)  # the thread's own end deletes the run and the thread
         self.pause_button.setText("Pause")
         self._update_buttons()
 

@@ -145,6 +145,7 @@ class TrainSettingsForm(QWidget):
         layout.addWidget(self.error)
         layout.addStretch(1)
 
+        self._loading = False
         self.set_config(remembered_config())
         self.source.currentIndexChanged.connect(self._on_source)
         self.folder.editingFinished.connect(self.data_changed.emit)
@@ -176,6 +177,8 @@ class TrainSettingsForm(QWidget):
             self.data_changed.emit()
 
     def _on_changed(self, *_) -> None:
+        if self._loading:
+            return
         try:
             config = self.config()
         except ConfigError as exc:
@@ -205,7 +208,9 @@ class TrainSettingsForm(QWidget):
             seed=self.seed.value(), val_fraction=self.val_fraction.value(), normalize=self.normalize.isChecked(),
             augment=self.augment.config())
 
-    def set_config(self, config: TrainConfig) -> None:
+    def set_config(self, config: TrainConfig, remember: bool = False) -> None:
+        """Show ``config``; ``remember`` also makes it the settings the next session starts with."""
+        self._loading = True  # the widgets below signal each change: none of them is the user's
         self.blockSignals(True)
         index = next((i for i, (_, kind, _) in enumerate(SOURCES) if kind == config.data.kind), 0)
         self.source.setCurrentIndex(index)
@@ -226,6 +231,9 @@ class TrainSettingsForm(QWidget):
         self.continue_training.setChecked(True)
         self.augment.set_config(config.augment)
         self.blockSignals(False)
+        self._loading = False
+        if remember:
+            self._on_changed()
 
 
 def remembered_config() -> TrainConfig:

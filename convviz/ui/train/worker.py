@@ -30,6 +30,9 @@ class TrainingRun(QObject):
         self._thread.setObjectName("convviz-training")
         self.moveToThread(self._thread)
         self._thread.started.connect(self._run)
+        # Both go once the thread has ended (deleteLater posted to a finished thread would never run).
+        self._thread.finished.connect(self.deleteLater)
+        self._thread.finished.connect(self._thread.deleteLater)
 
     def start(self) -> None:
         self._thread.start()
@@ -68,5 +71,6 @@ class TrainingRun(QObject):
             traceback.print_exc()
             self.failed.emit(f"{type(exc).__name__}: {first_line(exc)}")
         finally:
+            self._args = None  # the design copy, the dataset and the initial weights are not needed now
             self.finished.emit()
             self._thread.quit()
