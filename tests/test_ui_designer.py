@@ -421,3 +421,13 @@ def test_the_app_refuses_a_bad_checkpoint_in_one_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "convviz", "--screenshot", str(tmp_path / "x.png"), str(bad)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr
+
+
+def test_a_refused_edit_is_reported_and_not_kept_on_the_undo_stack(window):
+    from convviz.ui.commands import RenameNodeCommand
+
+    stack = window.document.undo_stack
+    assert not window.push(RenameNodeCommand(window.document, "conv1", "conv2"))  # conv2 is taken
+    assert stack.count() == 0 and not window.isWindowModified()
+    assert "already taken" in window.statusBar().currentMessage()
+    assert "conv1" in window.document.design

@@ -510,7 +510,7 @@ def _merge_fix(c: Ctx, a: int, b: int, projection: bool) -> Fix | None:
     keeps the size. Else the larger map is brought down to the smaller by an integer stride: a 1×1
     projection conv for Add (ResNet's downsampling shortcut), a max-pool for Concat.
     """
-    (id_a, shape_a), (id_b, shape_b) = c.inputs[a], c.inputs[b]
+    shape_a, shape_b = c.inputs[a][1], c.inputs[b][1]
     if len(shape_a) != 3 or len(shape_b) != 3:
         return None
     if shape_a[1:] != shape_b[1:]:

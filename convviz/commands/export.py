@@ -64,7 +64,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         design, state = load_for_command(args.source, args.input), None
     if args.train_script is not None:
-        from ..export.training_script import script_names, write_training_script
+        from ..export.training_script import write_training_script
         from ..train.config import TrainConfig
 
         recorded = options.get("training", {}).get("config")

@@ -11,21 +11,42 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from ..design import UNSET, Design, InputSpec, Node
+from ..design import UNSET, Design, DesignError, DesignFileError, InputSpec, Node
 from ..design.edits import Edit, apply_edits
+from ..messages import first_line
 from .document import Document
 
 _SET_PARAM_ID = 1001
 
 
 class DesignCommand(QUndoCommand):
+    """Subclasses ``apply`` and ``revert``. An edit the design refuses makes the command obsolete in its
+    first redo, which QUndoStack then drops: a refused edit never sits on the undo stack."""
+
     def __init__(self, document: Document, text: str) -> None:
         super().__init__(text)
         self.document = document
+        self.error: str | None = None
 
     @property
     def design(self) -> Design:
         return self.document.design
+
+    def redo(self) -> None:
+        try:
+            self.apply()
+        except (DesignError, DesignFileError, ValueError, KeyError) as exc:
+            self.error = first_line(exc)
+            self.setObsolete(True)
+
+    def undo(self) -> None:
+        self.revert()
+
+    def apply(self) -> None:
+        raise NotImplementedError
+
+    def revert(self) -> None:
+        raise NotImplementedError
 
 
 class AddNodesCommand(DesignCommand):
@@ -36,12 +57,12 @@ class AddNodesCommand(DesignCommand):
         super().__init__(document, label)
         self.nodes = [n.copy() for n in nodes]
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         with self.design.batch():
             for node in self.nodes:
                 self.design.insert_node(node)
 
-    def undo(self) -> None:
+    def revert(self) -> None:
         self.design.remove_nodes([n.id for n in self.nodes])
 
 
@@ -54,10 +75,10 @@ class RemoveNodesCommand(DesignCommand):
         self.node_ids = ids
         self.removal = None
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         self.removal = self.design.remove_nodes(self.node_ids)
 
-    def undo(self) -> None:
+    def revert(self) -> None:
         self.design.restore(self.removal)
 
 
@@ -67,10 +88,10 @@ class MoveNodesCommand(DesignCommand):
                                             else f"Move {len(after)} layers"))
         self.before, self.after = dict(before), dict(after)
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         self.design.set_positions(self.after)
 
-    def undo(self) -> None:
+    def revert(self) -> None:
         self.design.set_positions(self.before)
 
 
@@ -83,10 +104,10 @@ class SetInputsCommand(DesignCommand):
         self.inputs = list(inputs)
         self.old: list[str] = []
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         self.old = self.design.set_inputs(self.node_id, self.inputs)
 
-    def undo(self) -> None:
+    def revert(self) -> None:
         self.design.set_inputs(self.node_id, self.old)
 
 
@@ -99,10 +120,10 @@ class SetParamCommand(DesignCommand):
     def id(self) -> int:
         return _SET_PARAM_ID
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         self.design.set_param(self.node_id, self.name, self.value)
 
-    def undo(self) -> None:
+    def revert(self) -> None:
         self.design.set_param(self.node_id, self.name, self.old)
 
     def mergeWith(self, other: QUndoCommand) -> bool:
@@ -119,10 +140,10 @@ class RenameNodeCommand(DesignCommand):
         super().__init__(document, f"Rename '{old}' to '{new}'")
         self.old, self.new = old, new
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         self.design.rename_node(self.old, self.new)
 
-    def undo(self) -> None:
+    def revert(self) -> None:
         self.design.rename_node(self.new, self.old)
 
 
@@ -131,10 +152,10 @@ class SetInputSpecCommand(DesignCommand):
         super().__init__(document, f"Set input to {spec.channels}×{spec.height}×{spec.width}")
         self.spec, self.old = spec, document.design.input
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         self.design.set_input_spec(self.spec)
 
-    def undo(self) -> None:
+    def revert(self) -> None:
         self.design.set_input_spec(self.old)
 
 
@@ -143,10 +164,10 @@ class SetClassesCommand(DesignCommand):
         super().__init__(document, "Set class names")
         self.classes, self.old = list(classes), list(document.design.classes)
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         self.design.set_classes(self.classes)
 
-    def undo(self) -> None:
+    def revert(self) -> None:
         self.design.set_classes(self.old)
 
 
@@ -159,17 +180,18 @@ class EditsCommand(DesignCommand):
         self.before: Design | None = None
         self.after: Design | None = None
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         if self.after is None:
             self.before = self.design.copy()
             try:
                 apply_edits(self.design, self.edits)
             except Exception:
                 self.design.replace_with(self.before)  # all or nothing
+                self.after = None
                 raise
             self.after = self.design.copy()
         else:
             self.design.replace_with(self.after)
 
-    def undo(self) -> None:
+    def revert(self) -> None:
         self.design.replace_with(self.before)

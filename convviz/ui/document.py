@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
@@ -15,9 +16,12 @@ from PySide6.QtGui import QUndoStack
 from ..analysis import Analysis, analyze
 from ..design import Change, Design, save_design
 
+if TYPE_CHECKING:
+    import numpy as np  # only for the annotation: the designer starts without numpy
+
 
 #: ``n`` → up to ``n`` (H×W or H×W×C image array, class label) pairs from the current dataset.
-SampleSource = Callable[[int], list[tuple["np.ndarray", str]]]
+SampleSource = Callable[[int], "list[tuple[np.ndarray, str]]"]
 
 
 class Document(QObject):
@@ -31,6 +35,8 @@ class Document(QObject):
     fileChanged = Signal()
     #: Trained weights arrived (a training run, an opened checkpoint) or were dropped.
     weightsChanged = Signal()
+    #: An edit the design refused (one line): the window shows it in the status bar.
+    editRefused = Signal(str)
     #: ``sample_images`` was set or cleared (the Explain tab's "sample from the dataset" button).
     sampleImagesChanged = Signal()
 
@@ -108,6 +114,20 @@ class Document(QObject):
         self.analysisChanged.emit(self._analysis)
         self.fileChanged.emit()
         self.weightsChanged.emit()
+
+    def push(self, command) -> bool:
+        """Do an edit as one undoable step; a refused one (``command.error``) is reported, not kept."""
+        self.undo_stack.push(command)
+        if command.error:
+            self.editRefused.emit(command.error)
+            return False
+        return True
+
+    def apply_fix(self, fix) -> bool:
+        """A suggested fix from the analysis, as one undoable step named after it."""
+        from .commands import EditsCommand
+
+        return self.push(EditsCommand(self, fix.label, fix.edits))
 
     def save(self, path: Path | None = None) -> None:
         target = path or self._path

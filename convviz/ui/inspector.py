@@ -11,8 +11,8 @@ from PySide6.QtWidgets import (QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLab
 
 from ..analysis import Fix, NodeAnalysis
 from ..analysis.text import grouped, pair, size_in_bytes
-from ..design import Change, DesignError, InputSpec, id_problem, layer_spec
-from .commands import EditsCommand, RenameNodeCommand, SetClassesCommand, SetInputSpecCommand, SetParamCommand
+from ..design import Change, InputSpec, id_problem, layer_spec
+from .commands import RenameNodeCommand, SetClassesCommand, SetInputSpecCommand, SetParamCommand
 from .document import Document
 from .icons import layer_icon
 from .param_editors import ParamEditor, make_editor
@@ -213,16 +213,13 @@ class InspectorPanel(QScrollArea):
 
     # --- edits ------------------------------------------------------------------------------------
     def apply_fix(self, fix: Fix) -> None:
-        self.document.undo_stack.push(EditsCommand(self.document, fix.label, fix.edits))
+        self.document.apply_fix(fix)
 
     def _on_param(self, name: str, value) -> None:
         node = self.document.design.node(self.node_id)
         if node.resolved_params().get(name) == value and name in node.params:
             return
-        try:
-            self.document.undo_stack.push(SetParamCommand(self.document, self.node_id, name, value))
-        except DesignError as exc:
-            self.window().statusBar().showMessage(str(exc), 6000)
+        self.document.push(SetParamCommand(self.document, self.node_id, name, value))
 
     def _on_id_edited(self) -> None:
         new = self.id_edit.text().strip()
@@ -235,18 +232,18 @@ class InspectorPanel(QScrollArea):
             self.id_error.show()
             return
         self.id_error.hide()
-        self.document.undo_stack.push(RenameNodeCommand(self.document, self.node_id, new))
+        self.document.push(RenameNodeCommand(self.document, self.node_id, new))
         self.renamed.emit(new)
 
     def _on_input_shape(self) -> None:
         spec = InputSpec(*(self.input_spins[k].value() for k in ("channels", "height", "width")))
         if spec != self.document.design.input:
-            self.document.undo_stack.push(SetInputSpecCommand(self.document, spec))
+            self.document.push(SetInputSpecCommand(self.document, spec))
 
     def _on_classes(self) -> None:
         classes = [c.strip() for c in self.classes_edit.text().split(",") if c.strip()]
         if classes != self.document.design.classes:
-            self.document.undo_stack.push(SetClassesCommand(self.document, classes))
+            self.document.push(SetClassesCommand(self.document, classes))
 
 
 def math_html(result: NodeAnalysis | None) -> str:

@@ -6,7 +6,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from ..analysis import Analysis, Fix
-from .commands import EditsCommand
 from .document import Document
 from .theme import ERROR, WARNING
 
@@ -77,4 +76,4 @@ class IssuesPanel(QWidget):
         item = self.tree.currentItem()
         fix = self.fixes[item.data(0, NODE_ROLE)] if item is not None else None
         if fix is not None:
-            self.document.undo_stack.push(EditsCommand(self.document, fix.label, fix.edits))
+            self.document.apply_fix(fix)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMai
                                QStyle, QTabWidget, QToolBar, QWidget)
 
 from ..analysis.text import compact, pair
-from ..design import (FAMILIES, TEMPLATES, Design, DesignError, DesignFileError, InputSpec, Node, layer_spec,
+from ..design import (FAMILIES, TEMPLATES, Design, DesignFileError, InputSpec, Node, layer_spec,
                       load_design, load_template, types_in_family)
 from ..design.edits import InsertAfter, SetPositions, apply_edits
 from ..design.fragments import MIME_TYPE, copy_fragment, paste_fragment
@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.document.designChanged.connect(self._on_design_changed)
         self.document.analysisChanged.connect(self._update_totals)
         self.document.designReplaced.connect(self._on_design_replaced)
+        self.document.editRefused.connect(self._on_edit_refused)
 
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -411,8 +412,7 @@ class MainWindow(QMainWindow):
             result = self.document.analysis.nodes.get(item.node_id)
             for issue in result.errors + result.warnings if result else []:
                 if issue.fix is not None:
-                    menu.addAction(f"Fix: {issue.fix.label}", lambda fix=issue.fix: self.push(
-                        EditsCommand(self.document, fix.label, fix.edits)))
+                    menu.addAction(f"Fix: {issue.fix.label}", lambda fix=issue.fix: self.document.apply_fix(fix))
             menu.addActions([self.rename_action, self.duplicate_action, self.copy_action, self.cut_action,
                              self.delete_action])
         else:
@@ -429,13 +429,11 @@ class MainWindow(QMainWindow):
 
     # --- editing ----------------------------------------------------------------------------------
     def push(self, command) -> bool:
-        """Push an undo command; a refused edit becomes a status message, never an exception."""
-        try:
-            self.document.undo_stack.push(command)
-            return True
-        except (DesignError, DesignFileError, ValueError) as exc:
-            self.statusBar().showMessage(f"Not done: {exc}", 8000)
-            return False
+        """Do an edit as one undoable step; a refused one shows in the status bar (``_on_edit_refused``)."""
+        return self.document.push(command)
+
+    def _on_edit_refused(self, message: str) -> None:
+        self.statusBar().showMessage(f"Not done: {message}", 8000)
 
     def layout_of(self, design: Design) -> dict[str, tuple[float, float]]:
         view = getattr(self, "view", None)  # not there yet while the first document is made

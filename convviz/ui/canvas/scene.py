@@ -213,7 +213,7 @@ class DesignScene(QGraphicsScene):
                 moved_after[nid] = now
                 moved_before[nid] = design.node(nid).pos
         if moved_after:
-            self.document.undo_stack.push(MoveNodesCommand(self.document, moved_before, moved_after))
+            self.document.push(MoveNodesCommand(self.document, moved_before, moved_after))
 
     # --- wiring ---------------------------------------------------------------------------------
     def _start_wire(self, source: NodeItem, pos: QPointF) -> None:
@@ -274,7 +274,7 @@ class DesignScene(QGraphicsScene):
             inputs = [source]
             if target.inputs == inputs:
                 return
-        self.document.undo_stack.push(
+        self.document.push(
             SetInputsCommand(self.document, target.id, inputs, f"Connect {source} → {target.id}"))
 
     def _set_drop_target(self, item: NodeItem | None) -> None:
@@ -327,12 +327,12 @@ class DesignScene(QGraphicsScene):
         new_id = design.new_id(type_name)
         if edge is not None:
             target, index = edge.key
-            self.document.undo_stack.push(EditsCommand(
+            self.document.push(EditsCommand(
                 self.document, f"Insert {type_name} before '{target}'",
                 [InsertBefore(target, type_name, None, index, new_id)]))
         else:
             node = Node(new_id, type_name, [], layer_spec(type_name).initial_params(), (pos.x(), pos.y()))
-            self.document.undo_stack.push(AddNodesCommand(self.document, [node]))
+            self.document.push(AddNodesCommand(self.document, [node]))
         self.select_nodes([new_id])
         return new_id
 

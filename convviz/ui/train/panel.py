@@ -365,7 +365,7 @@ class TrainPanel(QWidget):
         if end.state_dict:
             self.document.set_weights(end.state_dict, (end.mean, end.std) if end.mean else None, end.training)
         if list(end.design.classes) != list(self.document.design.classes):
-            self.document.undo_stack.push(SetClassesCommand(self.document, end.design.classes))
+            self.document.push(SetClassesCommand(self.document, end.design.classes))
         best = f" Best validation accuracy {100 * end.best_val_acc:.1f} % (epoch {end.best_epoch})." if end.best_epoch else ""
         if end.reason == FAILED:
             self._set_status(f"Training stopped: {end.message}", BAD)
