@@ -431,3 +431,20 @@ def test_a_refused_edit_is_reported_and_not_kept_on_the_undo_stack(window):
     assert stack.count() == 0 and not window.isWindowModified()
     assert "already taken" in window.statusBar().currentMessage()
     assert "conv1" in window.document.design
+
+
+def test_drag_an_input_to_another_slot_of_its_concat_reorders(window):
+    window.open_design(load_template("inception_3a"), None)
+    concat = window.scene.nodes["concat"]
+    mouse_drag(window, concat.input_port_pos(0), concat.input_port_pos(2))
+    assert window.document.design.node("concat").inputs == ["b2_relu", "b3_relu", "b1_relu", "b4_relu"]
+    assert window.document.undo_stack.undoText() == "Reorder the inputs of concat"
+    assert window.document.analysis.nodes["concat"].output_shape == (256, 28, 28)
+
+
+def test_a_refused_reconnect_leaves_the_edge_alone(window):
+    port = window.scene.nodes["bn1"].input_port_pos(0)
+    mouse_drag(window, port, window.scene.nodes["input"].pos())
+    assert window.document.design.node("bn1").inputs == ["conv1"]
+    assert window.document.undo_stack.count() == 0
+    assert "takes no inputs" in window.statusBar().currentMessage()

@@ -101,13 +101,14 @@ def test_drop_an_image_anywhere_on_the_window(explain, window, tmp_path):
     assert explain.controller.capture.name == "dropped.png"
 
 
-def test_drops_on_the_design_tab_open_designs_not_images(window, tmp_path):
+def test_drops_on_the_design_tab_open_designs_not_images(window, tmp_path, qtbot):
     image = write_png(tmp_path / "x.png")
     assert not drop(window.view.viewport(), image)  # the Explain tab is not shown
     design_path = tmp_path / "lenet.json"
     save_design(load_template("lenet5"), design_path)
     assert drop(window.view.viewport(), design_path)
-    assert window.document.design.name == load_template("lenet5").name
+    # Opened just after the drop ends (never inside it).
+    qtbot.waitUntil(lambda: window.document.design.name == load_template("lenet5").name, timeout=5000)
 
 
 def test_paste_an_image_with_ctrl_v_in_the_tab(explain, window, qtbot):

@@ -33,7 +33,7 @@ def test_export_menu_writes_a_checkpoint_with_the_trained_weights(window, qtbot,
     assert torch.all(checkpoint.state_dict["conv1.weight"] == 0.25)
     assert checkpoint.preprocessing.mean == [0.5]
     assert checkpoint.training["epochs"] == 3 and checkpoint.training["untrained_nodes"] == ["bn3", "conv3", "fc"]
-    assert "Exported model.pt (trained weights)" in window.statusBar().currentMessage()
+    assert "Exported model.pt (trained weights, except bn3, conv3, fc (changed since training))" in window.statusBar().currentMessage()
 
 
 def test_export_source_writes_code_and_weights(window, qtbot, tmp_path, monkeypatch):

@@ -17,6 +17,7 @@ Pure geometry: positions are card centres in scene units; the canvas passes its 
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from .graph import Design
@@ -73,15 +74,20 @@ def _extent(members: list[str], xs: dict[str, float], is_dummy: set[str], spacin
     return min(lows), max(highs)
 
 
+#: More columns than this never read well, whatever the aspect ratio (and keeps wrapping linear).
+MAX_COLUMNS = 24
+
+
 def _wrap(layers, is_dummy, xs, spacing: LayoutSpacing, aspect: float) -> list[tuple[int, int]]:
     """Split the layers into columns (ranges of ranks) at single-node cuts, as the viewport suits best."""
     cuts = [r for r, layer in enumerate(layers[:-1]) if len(layer) == 1 and layer[0] not in is_dummy]
     step_y = spacing.node_height + spacing.row_gap
+    bounds = [_extent(layer, xs, is_dummy, spacing) if layer else (0.0, 0.0) for layer in layers]
     best, best_scale = [(0, len(layers))], 0.0
-    for count in range(1, len(cuts) + 2):
+    for count in range(1, min(len(cuts) + 1, MAX_COLUMNS) + 1):
         columns = _balanced(len(layers), cuts, count)
-        widths = [_extent([n for layer in layers[a:b] for n in layer], xs, is_dummy, spacing) for a, b in columns]
-        width = sum(hi - lo for lo, hi in widths) + spacing.wrap_gap * (len(columns) - 1)
+        width = sum(max(hi for _, hi in bounds[a:b]) - min(lo for lo, _ in bounds[a:b]) for a, b in columns)
+        width += spacing.wrap_gap * (len(columns) - 1)
         height = max(b - a for a, b in columns) * step_y
         scale = min(aspect / width, 1.0 / height)  # viewport of height 1, width ``aspect``
         if scale > best_scale * 1.08:  # a wrap must earn its keep: fewer columns unless clearly larger
@@ -91,18 +97,17 @@ def _wrap(layers, is_dummy, xs, spacing: LayoutSpacing, aspect: float) -> list[t
 
 def _balanced(total: int, cuts: list[int], count: int) -> list[tuple[int, int]]:
     """``count`` columns of ranks, each ending just after a cut, as even in height as the cuts allow."""
-    breaks, start = [], 0
+    ends = [c + 1 for c in cuts if 0 < c + 1 < total]  # ascending: where a column may end
+    breaks: list[int] = []
     for i in range(1, count):
         target = total * i / count
-        options = [c + 1 for c in cuts if c + 1 > start and c + 1 < total]
-        if not options:
-            break
-        start = min(options, key=lambda b: abs(b - target))
-        if breaks and start <= breaks[-1]:
+        at = bisect.bisect_left(ends, target)
+        near = [e for e in ends[max(at - 1, 0):at + 1] if not breaks or e > breaks[-1]]
+        if not near:
             continue
-        breaks.append(start)
-    bounds = [0, *breaks, total]
-    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+        breaks.append(min(near, key=lambda e: abs(e - target)))
+    edges = [0, *breaks, total]
+    return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
 
 
 def _ranks(design: Design, order: list[str]) -> dict[str, int]:
@@ -203,7 +208,7 @@ def _assign_x(layers, edges, is_dummy, spacing: LayoutSpacing) -> dict[str, floa
             # edges' lanes yield most.
             through = {nid: depth[nid] + height[nid] for nid in layer}
             longest = max(through.values())
-            weights = [1e-4 if nid in is_dummy else 1.0 if through[nid] == longest else 1e-3 for nid in layer]
+            weights = [1e-7 if nid in is_dummy else 1.0 if through[nid] == longest else 1e-6 for nid in layer]
             for nid, value in zip(layer, _pack(desired, [width(n) for n in layer], spacing.column_gap, weights)):
                 x[nid] = value
     return x

@@ -25,3 +25,16 @@ def is_image_file(path: Path) -> bool:
 
 def is_design_file(path: Path) -> bool:
     return path.suffix.lower() in DESIGN_SUFFIXES
+
+
+def existing_file(text: str | None) -> Path | None:
+    """``text`` as the path of an existing file, or None: pasted prose, a 300-character line or a
+    name with a NUL byte is not a path (``Path.is_file`` raises on some of those)."""
+    text = (text or "").strip()
+    if not text or "\n" in text or len(text) > 4096:
+        return None
+    try:
+        path = Path(text).expanduser()
+        return path if path.is_file() else None
+    except (OSError, ValueError):
+        return None

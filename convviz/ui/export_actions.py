@@ -7,13 +7,28 @@ training start fresh, seeded, so two exports of one design agree) and its normal
 from __future__ import annotations
 
 import ast
+import importlib.util
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLineEdit, QMenu, QMessageBox, QProgressDialog, QPushButton, QSpinBox, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
 
 from ..design import InputSpec
+from .file_dialogs import ask_save_path
 from .tasks import TaskRunner
 
 #: Menu text for each export format (the extension decides the format in the core).
@@ -25,7 +40,7 @@ EXPORT_MENU = {
 }
 
 
-def export_document(path: Path, design, weights, normalization, training: dict) -> list[Path]:
+def export_document(path: Path, design, weights, normalization, training: dict) -> tuple[list[Path], str]:
     """Runs in a worker: the document's model (trained weights where they fit) written to ``path``."""
     from ..export import export_to
     from ..export.checkpoint import Preprocessing, model_with_weights
@@ -38,7 +53,15 @@ def export_document(path: Path, design, weights, normalization, training: dict) 
     if weights:
         info["untrained_nodes"] = [n for n in weighted if n not in carried]
     pre = Preprocessing(*(normalization or ([], [])))
-    return export_to(path, design, model.state_dict(), preprocessing=pre, training=info)
+    # Without trained weights the exporter initialises them itself (seeded) and marks them as such.
+    paths = export_to(path, design, model.state_dict() if weights else None, preprocessing=pre, training=info)
+    if not weights:
+        what = "freshly initialised weights"
+    elif info["untrained_nodes"]:
+        what = f"trained weights, except {', '.join(info['untrained_nodes'])} (changed since training)"
+    else:
+        what = "trained weights"
+    return paths, what
 
 
 def export_training_script(folder: Path, design, weights, config) -> list[Path]:
@@ -126,7 +149,11 @@ class ExportActions(QObject):
     def build_menus(self, file_menu: QMenu, before) -> None:
         export = QMenu("&Export", file_menu)
         for suffix, label in EXPORT_MENU.items():
-            export.addAction(label, lambda s=suffix: self.export_dialog(s))
+            action = export.addAction(label, lambda s=suffix: self.export_dialog(s))
+            if suffix == ".onnx" and importlib.util.find_spec("onnx") is None:
+                action.setEnabled(False)
+                action.setToolTip('ONNX export needs the onnx extra: pip install "convviz[onnx]"')
+        export.setToolTipsVisible(True)
         export.addSeparator()
         export.addAction("&Training Script for torchrun (DDP)…", self.training_script_dialog)
         self.export_menu = export
@@ -142,10 +169,9 @@ class ExportActions(QObject):
             QMessageBox.warning(self.window, "Cannot export", f"The design has errors: {document.analysis.first_error()}")
             return
         stem = document.path.stem if document.path else (document.design.name or "model").replace(" ", "_")
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export", str(Path.home() / f"{stem}{suffix}"),
-                                              f"{suffix} (*{suffix})")
-        if path:
-            self.export(Path(path if path.endswith(suffix) else path + suffix))
+        path = ask_save_path(self.window, "Export", Path.home() / f"{stem}{suffix}", f"{suffix} (*{suffix})", suffix)
+        if path is not None:
+            self.export(path)
 
     def export(self, path: Path) -> None:
         document = self.window.document
@@ -153,11 +179,10 @@ class ExportActions(QObject):
         self.tasks.run(export_document, path, document.design.copy(), document.weights, document.normalization,
                        document.training_info, on_done=self._on_exported, on_error=self._on_failed("Export failed"))
 
-    def _on_exported(self, paths: list[Path]) -> None:
+    def _on_exported(self, result: tuple[list[Path], str]) -> None:
         self._done()
-        names = ", ".join(p.name for p in paths)
-        trained = "trained" if self.window.document.weights else "freshly initialised"
-        self.window.statusBar().showMessage(f"Exported {names} ({trained} weights)", 8000)
+        paths, what = result
+        self.window.statusBar().showMessage(f"Exported {', '.join(p.name for p in paths)} ({what})", 8000)
 
     def training_script_dialog(self) -> None:
         """A folder for the script; the Train tab's settings (data, optimiser, augmentation) go into it."""
@@ -185,9 +210,11 @@ class ExportActions(QObject):
     # --- import -------------------------------------------------------------------------------
     def import_dialog(self) -> None:
         dialog = ImportDialog(self.window)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
         path, class_name, spec = dialog.values()
+        dialog.deleteLater()
+        if not accepted:
+            return
         if not self.window.confirm_discard():
             return
         self._busy(f"Importing {class_name} from {path.name}…")
@@ -212,6 +239,7 @@ class ExportActions(QObject):
 
     # --- progress and errors ------------------------------------------------------------------
     def _busy(self, text: str) -> None:
+        self._done()  # one job's dialog at a time
         self.progress = QProgressDialog(text, None, 0, 0, self.window)
         self.progress.setWindowModality(Qt.WindowModality.WindowModal)
         self.progress.setMinimumDuration(300)
@@ -220,6 +248,7 @@ class ExportActions(QObject):
     def _done(self) -> None:
         if self.progress is not None:
             self.progress.reset()
+            self.progress.deleteLater()
             self.progress = None
 
     def _on_failed(self, title: str):

@@ -6,8 +6,19 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..analysis import Fix, NodeAnalysis
 from ..analysis.text import grouped, pair, size_in_bytes
@@ -51,6 +62,7 @@ class InspectorPanel(QScrollArea):
         # Widgets of the previous page are gone with it: forget them.
         self.editors: dict[str, ParamEditor] = {}
         self.input_spins: dict[str, QSpinBox] = {}
+        self.classes_edit = None
         self.problems: QVBoxLayout | None = None
         body = QWidget()
         self.layout_ = QVBoxLayout(body)
@@ -147,6 +159,9 @@ class InspectorPanel(QScrollArea):
             return
         if change.kind == "structure" and self.node_id is None:
             return
+        if change.kind == "meta" and self.node_id is None:
+            self.show_node(None)  # the overview's name and input follow an undone edit
+            return
         self._refresh_values()
 
     def _on_analysis_changed(self, analysis) -> None:
@@ -160,6 +175,9 @@ class InspectorPanel(QScrollArea):
             spin.blockSignals(True)
             spin.setValue(getattr(design.input, key))
             spin.blockSignals(False)
+        classes = getattr(self, "classes_edit", None)
+        if self.input_spins and classes is not None and not classes.hasFocus():  # undo of a class-name edit
+            classes.setText(", ".join(design.classes))
         if self.node_id is None:
             return
         node = design.node(self.node_id)

@@ -7,12 +7,33 @@ from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox,
-                               QStyle, QTabWidget, QToolBar, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QStyle,
+    QTabWidget,
+    QToolBar,
+    QWidget,
+)
 
 from ..analysis.text import compact, pair
-from ..design import (FAMILIES, TEMPLATES, Design, DesignFileError, InputSpec, Node, layer_spec,
-                      load_design, load_template, types_in_family)
+from ..design import (
+    FAMILIES,
+    TEMPLATES,
+    Design,
+    DesignFileError,
+    InputSpec,
+    Node,
+    layer_spec,
+    load_design,
+    load_template,
+    types_in_family,
+)
 from ..design.edits import InsertAfter, SetPositions, apply_edits
 from ..design.fragments import MIME_TYPE, copy_fragment, paste_fragment
 from ..design.layout import LayoutSpacing, auto_layout
@@ -23,6 +44,7 @@ from .device_probe import DeviceProbe
 from .document import Document
 from .drops import dropped_file, is_design_file, is_image_file
 from .export_actions import ExportActions
+from .file_dialogs import ask_save_path
 from .icons import layer_icon
 from .inspector import InspectorPanel
 from .issues_panel import IssuesPanel
@@ -275,6 +297,8 @@ class MainWindow(QMainWindow):
 
     def _on_design_changed(self, change) -> None:
         self._edits_since_autosave += 1
+        if change.kind == "rename":  # an undone rename changes the selected node's id under the views
+            self._on_canvas_selection()
 
     def _on_design_replaced(self) -> None:
         self._edits_since_autosave = 0
@@ -371,11 +395,12 @@ class MainWindow(QMainWindow):
             return
         event.acceptProposedAction()
         path = dropped_file(event.mimeData())
+        # Later, not inside the drop: a question (save changes?) or loading a model must not hold the
+        # application the file came from waiting for the drag to end.
         if is_design_file(path):
-            if self.confirm_discard():
-                self.open_path(path)
+            QTimer.singleShot(0, lambda: self.confirm_discard() and self.open_path(path))
         else:
-            self.show_explain().load_image(path)
+            QTimer.singleShot(0, lambda: self.show_explain().load_image(path))
 
     # --- selection --------------------------------------------------------------------------------
     def _on_canvas_selection(self) -> None:
@@ -397,6 +422,8 @@ class MainWindow(QMainWindow):
 
     def _focus_rename(self) -> None:
         if self.inspector.node_id is not None:
+            self.tabs.setCurrentIndex(self.tabs.indexOf(self.view))
+            self.inspector_dock.show()
             self.inspector_dock.raise_()
             self.inspector.id_edit.setFocus()
             self.inspector.id_edit.selectAll()
@@ -426,6 +453,7 @@ class MainWindow(QMainWindow):
             menu.addSeparator()
             menu.addActions([self.layout_action, self.fit_action])
         menu.exec(self.view.viewport().mapToGlobal(pos))
+        menu.deleteLater()
 
     # --- editing ----------------------------------------------------------------------------------
     def push(self, command) -> bool:
@@ -533,12 +561,10 @@ class MainWindow(QMainWindow):
     def auto_layout(self) -> None:
         design = self.document.design
         after = self.layout_of(design)
-        before = {n.id: n.pos for n in design}
-        if all(before[k] is not None and abs(before[k][0] - v[0]) < 0.5 and abs(before[k][1] - v[1]) < 0.5
-               for k, v in after.items()):
+        if same_positions(design, after):
             self.view.fit_all()
             return
-        self.push(MoveNodesCommand(self.document, before, after, "Auto-layout"))
+        self.push(MoveNodesCommand(self.document, {n.id: n.pos for n in design}, after, "Auto-layout"))
         self.view.fit_all()
 
     def set_shade_mode(self, mode: str) -> None:
@@ -613,13 +639,9 @@ class MainWindow(QMainWindow):
         return self._save_to(self.document.path)
 
     def save_as(self) -> bool:
-        suggested = str(self.document.path or Path.home() / f"{self.document.design.name or 'design'}.json")
-        path, _ = QFileDialog.getSaveFileName(self, "Save design", suggested, FILE_FILTER)
-        if not path:
-            return False
-        if not path.endswith(".json"):
-            path += ".json"
-        return self._save_to(Path(path))
+        suggested = self.document.path or Path.home() / f"{self.document.design.name or 'design'}.json"
+        path = ask_save_path(self, "Save design", suggested, "convviz designs (*.json)", ".json")
+        return path is not None and self._save_to(path)
 
     def _save_to(self, path: Path) -> bool:
         try:

@@ -7,14 +7,16 @@ Imported only by the panels that plot (Train, Explain), never at start-up.
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QGraphicsItem
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 
-def palette_colors() -> tuple:
-    palette = QGuiApplication.palette()
+def palette_colors(widget=None) -> tuple[QColor, QColor]:
+    """(background, text) of ``widget``'s palette (the application's without one): plots follow light
+    and dark themes."""
+    palette = widget.palette() if widget is not None else QGuiApplication.palette()
     return palette.color(QPalette.ColorRole.Base), palette.color(QPalette.ColorRole.Text)
 
 

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..analysis import Analysis
 from ..analysis.report import SummaryRow, summary_csv, summary_rows, summary_table
-from ..analysis.text import grouped
+from ..analysis.text import grouped, pair
 from .document import Document
 from .theme import ERROR, WARNING
 
@@ -101,7 +110,7 @@ class SummaryPanel(QWidget):
         field = analysis.receptive_field
         self.totals.setText(
             f"<b>Total</b>: {grouped(analysis.params)} params · {grouped(analysis.macs)} MACs · "
-            f"receptive field {'×'.join(str(int(s)) for s in field.size) if field else '—'}")
+            f"receptive field {pair(field.size) if field else '—'}")
 
     def _on_clicked(self, index: QModelIndex) -> None:
         self.nodeActivated.emit(self.model.rows[index.row()].id)

@@ -15,7 +15,8 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication,
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyle, QStyleOptionGraphicsItem, QWidget
 
 from ...analysis import NodeAnalysis
-from ...analysis.text import compact, pair, shape as fmt_shape
+from ...analysis.text import compact, pair
+from ...analysis.text import shape as fmt_shape
 from ...design import Design, Node, layer_spec
 from ...design.describe import key_params_text
 from .. import theme

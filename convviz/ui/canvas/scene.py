@@ -244,12 +244,23 @@ class DesignScene(QGraphicsScene):
             if detached in self.edges:
                 self.edges[detached].setVisible(True)
             old_target, old_index = detached
-            if target is not None and target.node_id == old_target:
-                return  # dropped back where it was
-            stack.beginMacro(f"Reconnect {source}" if target else f"Disconnect {source} → {old_target}")
             inputs = list(design.node(old_target).inputs)
+            if target is not None and target.node_id == old_target:
+                # Dropped on its own node: another slot reorders the inputs (Concat order matters).
+                slot = min(target.slot_for_drop(pos), len(inputs) - 1)
+                if slot != old_index:
+                    inputs.insert(slot, inputs.pop(old_index))
+                    self.document.push(SetInputsCommand(self.document, old_target, inputs,
+                                                        f"Reorder the inputs of {old_target}"))
+                return
+            refusal = self._refusal(source, target) if target is not None else None
+            if refusal:
+                self.problem.emit(refusal)  # the edge stays where it was
+                return
+            stack.beginMacro(f"Reconnect {source}" if target else f"Disconnect {source} → {old_target}")
             inputs.pop(old_index)
-            stack.push(SetInputsCommand(self.document, old_target, inputs, f"Disconnect {source} → {old_target}"))
+            self.document.push(SetInputsCommand(self.document, old_target, inputs,
+                                                f"Disconnect {source} → {old_target}"))
             if target is not None:
                 self._connect(source, target, pos)
             stack.endMacro()
@@ -257,17 +268,22 @@ class DesignScene(QGraphicsScene):
         if target is not None:
             self._connect(source, target, pos)
 
-    def _connect(self, source: str, target_item: NodeItem, pos: QPointF) -> None:
-        design = self.document.design
-        target = design.node(target_item.node_id)
-        spec = layer_spec(target.type)
-        if spec.max_inputs == 0:
-            self.problem.emit(f"{target.id} is the Input: it takes no inputs.")
-            return
+    def _refusal(self, source: str, target_item: NodeItem) -> str | None:
+        """Why ``source`` cannot feed ``target_item``, or None."""
+        target = self.document.design.node(target_item.node_id)
+        if layer_spec(target.type).max_inputs == 0:
+            return f"{target.id} is the Input: it takes no inputs."
         if source == target.id:
-            self.problem.emit("A layer cannot take its own output.")
+            return "A layer cannot take its own output."
+        return None
+
+    def _connect(self, source: str, target_item: NodeItem, pos: QPointF) -> None:
+        refusal = self._refusal(source, target_item)
+        if refusal:
+            self.problem.emit(refusal)
             return
-        if spec.max_inputs is None:
+        target = self.document.design.node(target_item.node_id)
+        if layer_spec(target.type).max_inputs is None:
             inputs = list(target.inputs)
             inputs.insert(min(target_item.slot_for_drop(pos), len(inputs)), source)
         else:

@@ -10,8 +10,18 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider,
-                               QSpinBox, QSplitter, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+)
 
 from ...explain import ClassMaps, OcclusionMap, cam_nodes, default_cam_node, grad_cam, occlusion_map
 from ...explain.hooks import Activations

@@ -8,11 +8,19 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QMimeData, QSize, Qt
 from PySide6.QtGui import QGuiApplication, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...data.images import PreparedImage, SampleImage, sample_images
-from ..drops import dropped_file
+from ..drops import dropped_file, existing_file
 from .base import MessageLabel
 from .controller import Capture, ExplainController
 
@@ -44,8 +52,8 @@ def mime_image(mime: QMimeData) -> tuple[object, str] | None:
         if not image.isNull():
             return qimage_to_array(image), "the pasted image"
     path = dropped_file(mime)
-    if path is None and mime.hasText() and Path(mime.text().strip()).is_file():
-        path = Path(mime.text().strip())
+    if path is None and mime.hasText():
+        path = existing_file(mime.text())
     return (path, path.name) if path is not None else None
 
 
@@ -163,8 +171,9 @@ class ImageInputPanel(QWidget):
     def load_spec(self, spec: str | None) -> str | None:
         """``--image``: a file, a bundled sample's name, or None for a sample with the design's
         number of channels (grey shapes for 1, colour scenes for 3). Returns a problem, or None."""
-        if spec is not None and Path(spec).is_file():
-            self.load(Path(spec), Path(spec).name)
+        path = existing_file(spec)
+        if path is not None:
+            self.load(path, path.name)
             return None
         name = spec or ("scene_garden" if self.controller.document.design.input.channels == 3 else "shape_plus")
         if not any(s.name == name for s in self.sample_list):

@@ -10,12 +10,21 @@ from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QCoreApplication, QIODevice, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...atomic import atomic_write
 from ...explain import keep_freed_memory
 from ..document import Document
+from ..file_dialogs import ask_save_path
 from ..theme import ERROR, WARNING, muted_text
 from .base import ExplainView
 from .cam_view import ClassActivationView
@@ -135,10 +144,9 @@ class ExplainPanel(QWidget):
     def export_view(self) -> None:
         view = self.tabs.currentWidget()
         name = next(n for n, v in self.views.items() if v is view)
-        path, _ = QFileDialog.getSaveFileName(self, "Export the view as PNG", f"explain_{name}.png", "PNG (*.png)")
-        if not path:
+        target = ask_save_path(self, "Export the view as PNG", f"explain_{name}.png", "PNG (*.png)", ".png")
+        if target is None:
             return
-        target = Path(path if path.lower().endswith(".png") else path + ".png")
         try:
             save_png(view, target)
         except OSError as exc:

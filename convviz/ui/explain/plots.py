@@ -11,21 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPalette, QPen
+from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from ...explain.colormaps import lut
 from ...explain.fields import Box
-
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+from ..plots import palette_colors  # also sets pyqtgraph up (row-major images)
 
 COLORMAPS = ("viridis", "inferno", "gray", "coolwarm")
-
-
-def palette_colors(widget) -> tuple[QColor, QColor]:
-    """(background, text) of the widget's palette: plots follow light and dark themes."""
-    palette = widget.palette()
-    return palette.color(QPalette.ColorRole.Base), palette.color(QPalette.ColorRole.Text)
 
 
 def show_array(item: pg.ImageItem, array: np.ndarray, levels: tuple[float, float], cmap: str | None) -> None:

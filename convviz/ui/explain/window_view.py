@@ -13,12 +13,24 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QImage, QPainter, QWheelEvent
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider,
-                               QSpinBox, QStyle, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...explain import Network, WindowAnimation, window_animation
 from ...explain.hooks import Activations
 from ...explain.render import save_gif, save_png_sequence
+from ..file_dialogs import ask_save_path
 from .base import ExplainView, MessageLabel
 from .controller import Capture
 from .window_painter import DEFAULT_CELL, MAX_CELL, MIN_CELL, WindowColours, WindowPainter
@@ -277,8 +289,8 @@ class SlidingWindowView(ExplainView):
         if self.result is None:
             return
         if gif:
-            path, _ = QFileDialog.getSaveFileName(self, "Export the animation as GIF",
-                                                  f"{self.result.node_id}_window.gif", "GIF (*.gif)")
+            path = ask_save_path(self, "Export the animation as GIF", f"{self.result.node_id}_window.gif",
+                                 "GIF (*.gif)", ".gif")
         else:
             path = QFileDialog.getExistingDirectory(self, "Export the frames as PNG files into a folder")
         if not path:
