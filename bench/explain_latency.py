@@ -132,7 +132,7 @@ def app_latency(runs: int) -> None:
 
     app = QApplication.instance() or QApplication([])
     window = MainWindow(load_template("resnet18"), recovery_dir=Path(os.environ.get("TMPDIR", "/tmp")) /
-                       "convviz-bench-recovery", remember_layout=False)
+                       "convviz-bench-recovery", persistent=False)
     window.resize(1600, 1000)
     window.show()
     app.processEvents()

@@ -167,7 +167,7 @@ def gui_stalls(args) -> None:
     train_panel.load_dataset_for = lambda spec, shape, val, seed: load_dataset(
         spec, shape, val_fraction=val, seed=seed, synthetic_size=args.images)
     window = MainWindow(load_design_or_template(args.design), recovery_dir=Path("/tmp/convviz-bench-recovery"),
-                        remember_layout=False)
+                        persistent=False)
     window.resize(1600, 1000)
     window.show()
     window.tabs.setCurrentIndex(window.train_tab)

@@ -486,7 +486,7 @@ def test_startup_imports_neither_torch_nor_pyqtgraph():
               "from PySide6.QtWidgets import QApplication\n"
               "app = QApplication([])\n"
               "from convviz.ui.main_window import MainWindow\n"
-              "w = MainWindow(remember_layout=False)\n"
+              "w = MainWindow(persistent=False)\n"
               "w.show(); app.processEvents()\n"
               "print(sorted(m for m in ('torch', 'pyqtgraph') if m in sys.modules))\n"
               "w.document.undo_stack.setClean(); w.close()\n")

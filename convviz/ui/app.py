@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -62,7 +63,9 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
             return 1
         QMessageBox.warning(None, "convviz", f"Cannot open {design_spec}: {exc}\n\nOpening the default design.")
         design = load_design_or_template("default")
-    window = MainWindow(design, remember_layout=not screenshot)
+    # A screenshot leaves no trace in the user's settings, recent files or recovery folder.
+    window = MainWindow(design, recovery_dir=Path(tempfile.mkdtemp(prefix="convviz-shot-")) if screenshot else None,
+                        persistent=not screenshot)
     path = Path(spec) if not checkpoint and Path(spec).is_file() else None
     if path is not None:
         window.document.replace(window.document.design, path)

@@ -66,10 +66,11 @@ def same_positions(design: Design, layout: dict[str, tuple[float, float]]) -> bo
 
 class MainWindow(QMainWindow):
     def __init__(self, design: Design | None = None, recovery_dir: Path | None = None,
-                 remember_layout: bool = True) -> None:
-        """``remember_layout``: restore and save the window's geometry and docks (off for screenshots)."""
+                 persistent: bool = True) -> None:
+        """``persistent``: remember the window's layout and recent files in the user's settings
+        (off for screenshots and benchmarks, which must leave the user's settings as they are)."""
         super().__init__()
-        self.remember_layout = remember_layout
+        self.persistent = persistent
         self.view_aspect = DEFAULT_ASPECT  # until the window has a size
         self.document = Document(self.laid_out(design or load_template("default")), parent=self)
         self.scene = DesignScene(self.document, self)
@@ -124,7 +125,7 @@ class MainWindow(QMainWindow):
         self._probe_started = False
 
         self.resize(1600, 1000)
-        if remember_layout:
+        if persistent:
             self._restore_window_state()
         self._update_title()
         self._update_totals(self.document.analysis)
@@ -578,7 +579,7 @@ class MainWindow(QMainWindow):
     def open_design(self, design: Design, path: Path | None, modified: bool = False) -> None:
         self.document.replace(self.laid_out(design), path, modified)
         if path is not None:
-            add_recent_file(path)
+            self._remember_file(path)
 
     def new_design(self) -> None:
         if not self.confirm_discard():
@@ -623,7 +624,7 @@ class MainWindow(QMainWindow):
             return True
         # A checkpoint opens as an unsaved design (Save writes JSON) carrying its trained weights.
         self.open_design(checkpoint.design, None)
-        add_recent_file(path)
+        self._remember_file(path)
         if not checkpoint.trained:
             self.statusBar().showMessage(f"Opened {path.name}: its weights are initial ones, not trained", 8000)
             return True
@@ -649,9 +650,13 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             QMessageBox.warning(self, "Cannot save", f"{path}: {exc.strerror or exc}")
             return False
-        add_recent_file(path)
+        self._remember_file(path)
         self.statusBar().showMessage(f"Saved {path}", 4000)
         return True
+
+    def _remember_file(self, path: Path) -> None:
+        if self.persistent:
+            add_recent_file(path)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -714,7 +719,7 @@ class MainWindow(QMainWindow):
         if not self.confirm_discard():
             event.ignore()
             return
-        if self.remember_layout:
+        if self.persistent:
             self._show_designer_docks(self.tabs.indexOf(self.view))  # the saved layout is the designer's
             settings = app_settings()
             settings.setValue("window/geometry", self.saveGeometry())
