@@ -139,6 +139,19 @@ def test_topological_order_keeps_node_order_for_ties():
     assert order == ["input", "late", "early"] and cyclic == []
 
 
+def test_ancestors_follow_every_branch_and_stop_at_missing_nodes():
+    design = Design("t")
+    design.add_node("Input", "input")
+    design.add_node("ReLU", "left", ["input"])
+    design.add_node("ReLU", "right", ["input"])
+    design.add_node("ReLU", "aside", ["input"])
+    design.add_node("Add", "join", ["left", "right"])
+    design.add_node("ReLU", "broken", ["ghost"])
+    assert design.ancestors("join") == {"join", "left", "right", "input"}
+    assert design.ancestors("input") == {"input"}
+    assert design.ancestors("broken") == {"broken", "ghost"}
+
+
 def test_repeated_input_counts_per_edge():
     design = Design("t")
     design.add_node("Input", "input")
@@ -172,8 +185,8 @@ def test_replace_with_reports_only_what_differs():
 
 
 def test_hand_made_nodes_are_stored_canonically():
-    from convviz.design import Node
     from convviz.analysis import analyze
+    from convviz.design import Node
 
     design = Design("t", InputSpec(1, 8, 8), nodes=[
         Node("input", "Input"), Node("c", "Conv2d", ["input"], {"out_channels": 2, "kernel_size": [3, 1]})])

@@ -16,12 +16,11 @@ from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, 
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from convviz.design import InputSpec, load_template, save_design
-from convviz.explain import (effective_field, feature_mosaic, filter_mosaic, grad_cam, occlusion_map,
-                             unit_field)
+from convviz.explain import effective_field, feature_mosaic, filter_mosaic, grad_cam, occlusion_map, unit_field
+from convviz.explain.colormaps import lut
 from convviz.ui.commands import RenameNodeCommand, SetInputSpecCommand, SetParamCommand
 from convviz.ui.explain.controller import ExplainController
 from convviz.ui.explain.features_view import SCALES
-from convviz.explain.colormaps import lut
 
 
 @pytest.fixture
@@ -203,6 +202,25 @@ def test_clicking_a_mosaic_pixel_picks_that_channel_and_unit(explain, window):
     click(view.strip_plot, 0, top + 2, left + 2)
     assert settle(explain)
     assert view.nodes.current == "conv3" and window.scene.selected_node_ids() == ["conv3"]
+
+
+def test_strip_labels_name_each_tile_and_are_kept_while_the_tiles_stay(explain, window):
+    loaded(explain)
+    view = explain.views["features"]
+    explain.controller.select(channel=1)
+    assert settle(explain) and view.strip is not None and view.strip.channel == 1
+    labels = list(view.strip_labels)
+    assert [label.textItem.toPlainText() for label in labels] == view.strip.node_ids
+    assert [(label.pos().y(), label.pos().x()) for label in labels] == \
+        [view.strip.mosaic.origin(i) for i in range(len(labels))]
+    explain.controller.select(channel=2)
+    assert settle(explain) and view.strip.channel == 2
+    assert view.strip_labels == labels  # same tiles: the same items, not 70 new ones
+    window.select_node("relu2")
+    explain.controller.select(channel=10)  # a channel fewer layers have: other tiles, new labels
+    assert settle(explain) and view.strip.channel == 10
+    assert [label.textItem.toPlainText() for label in view.strip_labels] == view.strip.node_ids
+    assert all(label.scene() is None for label in labels if label not in view.strip_labels)
 
 
 # --- filters -------------------------------------------------------------------------------------

@@ -516,7 +516,7 @@ def _merge_fix(c: Ctx, a: int, b: int, projection: bool) -> Fix | None:
     if shape_a[1:] != shape_b[1:]:
         small = a if shape_a[1] * shape_a[2] < shape_b[1] * shape_b[2] else b
         large = b if small == a else a
-        shrinker = _shrinking_layer(c, c.inputs[small][0], _ancestors(c.design, c.inputs[large][0]))
+        shrinker = _shrinking_layer(c, c.inputs[small][0], c.design.ancestors(c.inputs[large][0]))
         if shrinker is not None:
             node_id, keep = shrinker
             return Fix(f"Set padding of {node_id!r} to {_show(keep)} to keep the size",
@@ -538,18 +538,6 @@ def _merge_fix(c: Ctx, a: int, b: int, projection: bool) -> Fix | None:
         return None
     return Fix(f"Insert a {_show(stride)} MaxPool2d on {src!r} to bring it to {target[1]}×{target[2]}",
                (InsertBefore(c.id, "MaxPool2d", {"kernel_size": stride}, large),))
-
-
-def _ancestors(design: Design, node_id: str) -> set[str]:
-    seen = {node_id}
-    stack = [node_id]
-    while stack:
-        node = design.get(stack.pop())
-        for src in node.inputs if node else ():
-            if src not in seen:
-                seen.add(src)
-                stack.append(src)
-    return seen
 
 
 def _shrinking_layer(c: Ctx, start: str, stop: set[str]) -> tuple[str, Any] | None:

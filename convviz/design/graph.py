@@ -148,6 +148,18 @@ class Design:
         """(consumer id, input index) for every edge leaving ``node_id``, in node order."""
         return [(n.id, i) for n in self._nodes.values() for i, src in enumerate(n.inputs) if src == node_id]
 
+    def ancestors(self, node_id: str) -> set[str]:
+        """``node_id`` and every node its output depends on (inputs naming missing nodes included,
+        not followed)."""
+        seen, stack = {node_id}, [node_id]
+        while stack:
+            node = self._nodes.get(stack.pop())
+            for src in node.inputs if node else ():
+                if src not in seen:
+                    seen.add(src)
+                    stack.append(src)
+        return seen
+
     def input_nodes(self) -> list[Node]:
         return [n for n in self._nodes.values() if n.type == "Input"]
 

@@ -27,7 +27,6 @@ from .errors import ExplainError
 from .hooks import Activations, as_batch, capture, leaf_at
 from .network import Network, require_node
 
-
 POOLING = ("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d")
 
 
@@ -79,14 +78,14 @@ def predictions(network: Network, activations: Activations, k: int = 5) -> tuple
 def cam_nodes(network: Network) -> list[str]:
     """Every node Grad-CAM can explain with: the C×H×W maps that feed the class scores, in order."""
     scores, _ = score_node(network)
-    feeding = _ancestors(network, scores)
+    feeding = network.design.ancestors(scores)
     return [nid for nid in network.analysis.order if nid in feeding and _is_map(network, nid, need_area=False)]
 
 
 def default_cam_node(network: Network) -> str:
     """The last spatial map feeding the class scores (see the module docstring)."""
     scores, _ = score_node(network)
-    feeding = _ancestors(network, scores)
+    feeding = network.design.ancestors(scores)
     candidates = [nid for nid in network.analysis.order if nid in feeding and _is_map(network, nid)]
     if not candidates:
         raise ExplainError("Grad-CAM needs a convolutional feature map (H·W > 1) before the classifier, "
@@ -115,7 +114,7 @@ def grad_cam(network: Network, image: torch.Tensor | PreparedImage, *, node_id: 
     scores_id, _ = score_node(network)
     node_id = node_id or default_cam_node(network)
     require_node(network, node_id)
-    if not (_is_map(network, node_id, need_area=False) and node_id in _ancestors(network, scores_id)):
+    if not (_is_map(network, node_id, need_area=False) and node_id in network.design.ancestors(scores_id)):
         raise ExplainError(f"Grad-CAM needs a node with a C×H×W map that feeds the class scores; "
                            f"{node_id!r} is not one")
     batch = as_batch(image)
@@ -159,12 +158,3 @@ def _is_map(network: Network, node_id: str, need_area: bool = True) -> bool:
         return False
     return not need_area or shape[1] * shape[2] > 1
 
-
-def _ancestors(network: Network, node_id: str) -> set[str]:
-    seen, stack = {node_id}, [node_id]
-    while stack:
-        for src in network.design.node(stack.pop()).inputs:
-            if src not in seen:
-                seen.add(src)
-                stack.append(src)
-    return seen

@@ -25,12 +25,12 @@ import torch
 from torch import nn
 
 from ..analysis import ReceptiveField
-from ..analysis.layers import hw
 from ..data.images import PreparedImage
 from ..model import Add, Concat
 from .errors import ExplainError
 from .hooks import as_batch, run_to
 from .network import Network, require_node
+from .sliding import Window, sliding_window
 
 #: Modules whose output unit (c, y, x) depends on input unit (c, y, x) only.
 POINTWISE = (nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh,
@@ -210,14 +210,12 @@ def _backward(module: nn.Module, region: _Region, in_shapes: Sequence[tuple[int,
 
 
 def _conv(module: nn.Conv2d, region: _Region, in_shape: tuple[int, ...], exact: bool) -> _Region:
-    left, _, top, _ = module._reversed_padding_repeated_twice
     groups, mask = module.groups, region.mask
     if mask.shape[0] == 1 or groups == 1:  # every input channel feeds the region
         mask = mask.any(axis=0, keepdims=True)
     else:  # a group's input channels feed only that group's output channels
         mask = mask.reshape(groups, -1, *mask.shape[1:]).any(axis=1)
-    spread = _spread(_Region(mask, region.top, region.left), module.kernel_size, module.stride,
-                     (top, left), module.dilation)
+    spread = _spread(_Region(mask, region.top, region.left), sliding_window(module))
     if spread.mask.shape[0] > 1:  # one mask per group → one per input channel
         spread.mask = np.repeat(spread.mask, in_shape[0] // groups, axis=0)
     if not exact:
@@ -226,17 +224,13 @@ def _conv(module: nn.Conv2d, region: _Region, in_shape: tuple[int, ...], exact: 
 
 
 def _pool(module: nn.Module, region: _Region, in_shape: tuple[int, ...], exact: bool) -> _Region:
-    kernel = hw(module.kernel_size)
-    stride = hw(module.stride if module.stride is not None else module.kernel_size)
-    padding = hw(module.padding)
-    dilation = hw(getattr(module, "dilation", 1))
-    spread = _spread(region, kernel, stride, padding, dilation)
+    spread = _spread(region, sliding_window(module))
     return _fold(spread, in_shape[1:], "zeros") if exact else spread
 
 
-def _spread(region: _Region, kernel, stride, before, dilation) -> _Region:
+def _spread(region: _Region, window: Window) -> _Region:
     """Every input cell under the windows of the region's output cells (padding included)."""
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, before, dilation
+    (kh, kw), (sh, sw), (dh, dw), (ph, pw, _, _) = window
     c, h, w = region.mask.shape
     out = np.zeros((c, (h - 1) * sh + (kh - 1) * dh + 1, (w - 1) * sw + (kw - 1) * dw + 1), dtype=bool)
     for ty in range(kh):

@@ -22,10 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..analysis.layers import hw
 from .errors import ExplainError
 from .hooks import Activations
 from .network import Network
+from .sliding import sliding_window
 
 KINDS = {nn.Conv2d: "conv", nn.MaxPool2d: "max", nn.AvgPool2d: "avg"}
 
@@ -168,19 +168,13 @@ def _divisor(g: WindowGeometry, inside: np.ndarray, in_padding: np.ndarray) -> i
 
 
 def _geometry(module: nn.Module, kind: str, in_shape, out_shape, out_channels: int) -> WindowGeometry:
+    window = sliding_window(module)
     size = tuple(in_shape[1:])
     if kind == "conv":
-        left, right, top, bottom = module._reversed_padding_repeated_twice
-        return WindowGeometry(kind, tuple(module.kernel_size), tuple(module.stride), tuple(module.dilation),
-                              (top, left, bottom, right), size, tuple(out_shape), in_shape[0], out_channels,
+        return WindowGeometry(kind, *window, size, tuple(out_shape), in_shape[0], out_channels,
                               module.groups, padding_mode=module.padding_mode)
-    kernel = hw(module.kernel_size)
-    stride = hw(module.stride) if module.stride else kernel
-    pad = hw(module.padding)
-    dilation = hw(getattr(module, "dilation", 1))
-    return WindowGeometry(kind, kernel, stride, dilation, (pad[0], pad[1], pad[0], pad[1]), size, tuple(out_shape),
-                          in_shape[0], out_channels, ceil_mode=module.ceil_mode,
-                          count_include_pad=getattr(module, "count_include_pad", True),
+    return WindowGeometry(kind, *window, size, tuple(out_shape), in_shape[0], out_channels,
+                          ceil_mode=module.ceil_mode, count_include_pad=getattr(module, "count_include_pad", True),
                           divisor_override=getattr(module, "divisor_override", None))
 
 

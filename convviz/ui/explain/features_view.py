@@ -150,6 +150,8 @@ class FeatureMapsView(ExplainView):
         self.strip_mark = outline("#ff8c00")
         self.strip_plot.box.addItem(self.strip_mark)
         self.strip_labels: list[pg.TextItem] = []
+        #: What the labels were made for (tile origins, names, colours).
+        self._strip_layout: tuple | None = None
 
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
@@ -209,6 +211,7 @@ class FeatureMapsView(ExplainView):
             plot.cell.set_title("")
         for mark in (self.unit_mark, self.channel_mark, self.strip_mark):
             mark.setVisible(False)
+        self._remove_strip_labels()
         self.stats_model.set_stats(None)
         self.stats_label.clear()
         self.message.note(text)
@@ -263,16 +266,7 @@ class FeatureMapsView(ExplainView):
         show_array(self.strip_plot.image, strip.mosaic.image, strip.mosaic.levels, self.cmap.currentText())
         self.strip_plot.cell.set_title(f"channel {strip.channel} through the {len(strip.node_ids)} layers that "
                                        "have it (drag to scroll, click a layer to show it)")
-        _, text = palette_colors(self)
-        for label in self.strip_labels:
-            self.strip_plot.box.removeItem(label)
-        self.strip_labels = []
-        for index, node_id in enumerate(strip.node_ids):
-            label = pg.TextItem(node_id, color=text, fill=pg.mkBrush(palette_colors(self)[0].name() + "b0"))
-            label.setFont(QFont(self.font().family(), 8))
-            label.setPos(*reversed(strip.mosaic.origin(index)))
-            self.strip_plot.box.addItem(label)
-            self.strip_labels.append(label)
+        self._label_strip(strip)
         node_id = self.result.node_id
         index = strip.node_ids.index(node_id) if node_id in strip.node_ids else 0
         top, left = strip.mosaic.origin(index)
@@ -285,6 +279,29 @@ class FeatureMapsView(ExplainView):
         first = min(max(0, index - fit // 2), max(0, len(strip.node_ids) - fit))
         start = first * (tw + strip.mosaic.gap)
         self.strip_plot.box.setRange(QRectF(start, 0, fit * (tw + strip.mosaic.gap), th), padding=0)
+
+    def _label_strip(self, strip: ChannelStrip) -> None:
+        """Name every tile. The labels are made again only when the tiles move or the palette
+        changes: a new image or channel keeps them (making 70 text items stalls the window ~70 ms)."""
+        base, text = palette_colors(self)
+        layout = ([strip.mosaic.origin(i) for i in range(len(strip.node_ids))], strip.node_ids,
+                  base.name(), text.name())
+        if layout == self._strip_layout:
+            return
+        self._remove_strip_labels()
+        font, fill = QFont(self.font().family(), 8), pg.mkBrush(base.name() + "b0")
+        for origin, node_id in zip(layout[0], strip.node_ids):
+            label = pg.TextItem(node_id, color=text, fill=fill)
+            label.setFont(font)
+            label.setPos(*reversed(origin))
+            self.strip_plot.box.addItem(label)
+            self.strip_labels.append(label)
+        self._strip_layout = layout
+
+    def _remove_strip_labels(self) -> None:
+        for label in self.strip_labels:
+            self.strip_plot.box.removeItem(label)
+        self.strip_labels, self._strip_layout = [], None
 
     # --- clicks ------------------------------------------------------------------------------------
     def _on_mosaic_click(self, cell: int, row: int, col: int) -> None:
