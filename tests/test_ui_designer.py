@@ -125,6 +125,22 @@ def test_rename_from_the_inspector(window):
     assert "keyword" in window.inspector.id_error.text() and "stem" in design
 
 
+def test_class_names_edit_in_the_overview_and_undo(window):
+    window.select_node(None)
+    edit = window.inspector.classes_edit
+    original = list(window.document.design.classes)
+    assert edit.text().startswith(original[0]) and edit.cursorPosition() == 0  # the first names in view
+    assert f"9: {original[9]}" in edit.toolTip()
+    edit.setText("cat, dog ,, bird")
+    edit.editingFinished.emit()
+    assert window.document.design.classes == ["cat", "dog", "bird"]
+    assert window.document.undo_stack.undoText() != ""
+    window.document.undo_stack.undo()
+    assert window.document.design.classes == original
+    edit = window.inspector.classes_edit  # the overview is shown afresh for the undone edit
+    assert edit.text() == ", ".join(original) and edit.cursorPosition() == 0
+
+
 def test_every_kind_of_edit_undoes_back_to_the_saved_design(window, tmp_path):
     path = tmp_path / "saved.json"
     window.document.save(path)

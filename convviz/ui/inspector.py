@@ -145,7 +145,8 @@ class InspectorPanel(QScrollArea):
             spin.valueChanged.connect(self._on_input_shape)
             self.input_spins[key] = spin
             form.addRow(label, spin)
-        self.classes_edit = QLineEdit(", ".join(design.classes))
+        self.classes_edit = QLineEdit()
+        show_classes(self.classes_edit, design.classes)
         self.classes_edit.setPlaceholderText("class names, comma-separated (optional)")
         self.classes_edit.editingFinished.connect(self._on_classes)
         form.addRow("Classes", self.classes_edit)
@@ -177,7 +178,7 @@ class InspectorPanel(QScrollArea):
             spin.blockSignals(False)
         classes = getattr(self, "classes_edit", None)
         if self.input_spins and classes is not None and not classes.hasFocus():  # undo of a class-name edit
-            classes.setText(", ".join(design.classes))
+            show_classes(classes, design.classes)
         if self.node_id is None:
             return
         node = design.node(self.node_id)
@@ -262,6 +263,13 @@ class InspectorPanel(QScrollArea):
         classes = [c.strip() for c in self.classes_edit.text().split(",") if c.strip()]
         if classes != self.document.design.classes:
             self.document.push(SetClassesCommand(self.document, classes))
+
+
+def show_classes(edit: QLineEdit, classes: list[str]) -> None:
+    """The names from the first one on (not scrolled to the end), all of them in the tooltip."""
+    edit.setText(", ".join(classes))
+    edit.setCursorPosition(0)
+    edit.setToolTip("\n".join(f"{i}: {name}" for i, name in enumerate(classes)) or "no class names")
 
 
 def math_html(result: NodeAnalysis | None) -> str:

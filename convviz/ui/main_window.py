@@ -607,10 +607,13 @@ class MainWindow(QMainWindow):
             if path.suffix.lower() == ".pt":
                 from ..export import CheckpointError, load_checkpoint  # torch: only when a model is opened
 
+                QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a large model takes a moment
                 try:
                     checkpoint = load_checkpoint(path)
                 except CheckpointError as exc:
                     raise DesignFileError(str(exc)) from None
+                finally:
+                    QGuiApplication.restoreOverrideCursor()
             else:
                 design = load_design(path)
         except DesignFileError as exc:
