@@ -36,6 +36,18 @@ def qt_event_loop_exceptions(request):
         pytest.fail("exception(s) reached the Qt event loop:\n" + "\n".join(caught), pytrace=False)
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Two OpenMP threads on two busy cores can stall each other tenfold; one thread keeps training
+    tests' time steady."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
     """QSettings and recovery files go to a temporary folder, never to the user's."""

@@ -12,12 +12,7 @@ from convviz.model import build_model
 from convviz.train import DataSpec, TrainConfig, Trainer, train
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_checkpoint_round_trip(tmp_path):

@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 
 import pytest
-import torch
 
 from convviz.cli import main
 from convviz.data import MNIST_CLASSES
@@ -24,12 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EPOCH_KEYS = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "samples_per_s"}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

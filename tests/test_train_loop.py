@@ -24,13 +24,7 @@ def shapes():
     return load_dataset(DataSpec(), (1, 32, 32), synthetic_size=400, val_fraction=0.25, seed=0)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Two OpenMP threads on two busy cores can stall each other tenfold; one thread keeps the time steady."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_default_learns_the_synthetic_set_above_95_percent():

@@ -243,13 +243,19 @@ def test_filters_follow_new_weights(explain, window):
 
 # --- receptive field -----------------------------------------------------------------------------
 
-def test_receptive_field_rectangle_is_unit_fields_box(explain, window):
+def field_of_clicked_unit(explain, window, node_id: str, row: int, col: int):
+    """Load a sample, select ``node_id`` and click its unit (row, col) in the field view."""
     capture = loaded(explain)
-    window.select_node("relu2")
+    window.select_node(node_id)
     view = explain.show_view("field")
     assert settle(explain)
-    click(view.grid, 0, 5, 7)
+    click(view.grid, 0, row, col)
     assert settle(explain)
+    return capture, view
+
+
+def test_receptive_field_rectangle_is_unit_fields_box(explain, window):
+    capture, view = field_of_clicked_unit(explain, window, "relu2", 5, 7)
     expected = unit_field(capture.network, "relu2", 5, 7, 0)
     box = expected.input_box
     assert view.input_marks.whole.rect() == view.input_marks.whole.rect().__class__(box.left, box.top, box.width,
@@ -264,12 +270,7 @@ def test_receptive_field_rectangle_is_unit_fields_box(explain, window):
 
 
 def test_a_field_reaching_into_the_padding_is_drawn_outside_the_image(explain, window):
-    capture = loaded(explain)
-    window.select_node("conv3")
-    view = explain.show_view("field")
-    assert settle(explain)
-    click(view.grid, 0, 0, 0)
-    assert settle(explain)
+    capture, view = field_of_clicked_unit(explain, window, "conv3", 0, 0)
     box = unit_field(capture.network, "conv3", 0, 0, 0).input_box
     assert box.top < 0 and box.left < 0
     whole, inside = view.input_marks.whole.rect(), view.input_marks.inside.rect()
