@@ -97,3 +97,6 @@ def test_export_a_torchrun_training_script(window, qtbot, tmp_path, monkeypatch)
     qtbot.waitUntil(lambda: bool(shown), timeout=60000)
     assert (tmp_path / "train_shapes_cnn.py").exists() and (tmp_path / "shapes_cnn_init.pt").exists()
     assert "torchrun --nproc_per_node=N train_shapes_cnn.py" in shown[0]
+    # No trained weights: the starting checkpoint says so, and the model's docstring names it.
+    assert not load_checkpoint(tmp_path / "shapes_cnn_init.pt").trained
+    assert '"shapes_cnn_init.pt"' in (tmp_path / "shapes_cnn_model.py").read_text()

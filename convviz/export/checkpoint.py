@@ -28,7 +28,8 @@ import torch
 from ..atomic import atomic_write
 from ..design import Design, DesignFileError, dumps, loads
 from ..messages import first_line
-from ..model import seeded_model
+from ..analysis import Analysis
+from ..model import carry_over_weights, seeded_model, tensors_by_node
 
 FORMAT = "convviz-checkpoint"
 VERSION = 1
@@ -128,19 +129,43 @@ def checkpoint_from_dict(data: Any, name: str = "checkpoint") -> Checkpoint:
 
 
 def model_with_weights(design: Design, state_dict: Mapping[str, torch.Tensor] | None = None,
-                       seed: int = 0) -> torch.fx.GraphModule:
+                       seed: int = 0, analysis: Analysis | None = None) -> torch.fx.GraphModule:
     """The design's model holding ``state_dict``, or freshly initialised from ``seed`` when None.
 
     Seeded initialisation makes repeated exports of an untrained design agree; it runs on a
     private copy of the random state, so the caller's stream is left alone.
     """
-    model = seeded_model(design, seed)
+    model = seeded_model(design, seed, analysis)
     if state_dict is not None:
         problem = weights_mismatch(model.state_dict(), state_dict)
         if problem:
             raise CheckpointError(f"the weights do not fit the design: {problem}")
         model.load_state_dict(state_dict)
     return model
+
+
+def exported_checkpoint(design: Design, state_dict: Mapping[str, torch.Tensor] | None = None, *, seed: int = 0,
+                        preprocessing: Preprocessing | None = None, training: Mapping[str, Any] | None = None,
+                        analysis: Analysis | None = None) -> tuple[torch.fx.GraphModule, Checkpoint]:
+    """The model (``model_with_weights``) and the checkpoint that carries it. Weights initialised
+    from ``seed`` are marked ``INITIAL_WEIGHTS``: nothing shows them as trained."""
+    model = model_with_weights(design, state_dict, seed, analysis)
+    info = dict(training or {})
+    if state_dict is None:
+        info.update(weights=INITIAL_WEIGHTS, seed=seed)
+    return model, Checkpoint(design, model.state_dict(), preprocessing or Preprocessing(), info)
+
+
+def fitted_weights(design: Design, trained: Mapping[str, torch.Tensor] | None,
+                   seed: int = 0) -> tuple[dict[str, torch.Tensor] | None, list[str]]:
+    """The trained tensors that still fit ``design`` (same node id and shapes), seeded initial ones
+    for the layers changed since training, and those layers' ids (sorted). ``(None, [])`` without
+    trained weights: the exporter then initialises them and marks them as such."""
+    if not trained:
+        return None, []
+    model = seeded_model(design, seed)
+    carried = set(carry_over_weights(model, trained))
+    return model.state_dict(), sorted(n for n in tensors_by_node(model.state_dict()) if n not in carried)
 
 
 def restore_model(checkpoint: Checkpoint) -> torch.fx.GraphModule:

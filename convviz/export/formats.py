@@ -13,9 +13,10 @@ from typing import Any
 
 import torch
 
+from ..analysis import analyze
 from ..atomic import atomic_write_text
 from ..design import Design
-from .checkpoint import INITIAL_WEIGHTS, Checkpoint, Preprocessing, model_with_weights, save_checkpoint
+from .checkpoint import Preprocessing, exported_checkpoint, save_checkpoint
 from .program import ExportError, require_onnx, save_onnx, save_program
 from .pysource import module_source
 
@@ -58,22 +59,20 @@ def export_to(path: str | os.PathLike, design: Design, state_dict: Mapping[str, 
     kind = export_format(target)
     if kind == ".onnx":
         require_onnx()
-    model = model_with_weights(design, state_dict, seed)
+    analysis = analyze(design)
+    model, checkpoint = exported_checkpoint(design, state_dict, seed=seed, preprocessing=preprocessing,
+                                            training=training, analysis=analysis)
     if kind == ".pt2":
         save_program(target, model, design)
         return [target]
     if kind == ".onnx":
         save_onnx(target, model, design)
         return [target]
-    info = dict(training or {})
-    if state_dict is None:  # freshly initialised: a checkpoint that says so is never shown as "trained"
-        info.update(weights=INITIAL_WEIGHTS, seed=seed)
-    checkpoint = Checkpoint(design, model.state_dict(), preprocessing or Preprocessing(), info)
     if kind == ".pt":
         save_checkpoint(checkpoint, target)
         return [target]
     weights = weights_path(target)
-    atomic_write_text(target, module_source(design, weights_file=weights.name if with_weights else None))
+    atomic_write_text(target, module_source(design, analysis, weights_file=weights.name if with_weights else None))
     if not with_weights:
         return [target]
     save_checkpoint(checkpoint, weights)

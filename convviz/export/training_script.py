@@ -23,10 +23,11 @@ from pathlib import Path
 
 import torch
 
+from ..analysis import analyze
 from ..atomic import atomic_write_text
 from ..design import Design, dumps
 from ..train.config import TrainConfig
-from .checkpoint import INITIAL_WEIGHTS, Checkpoint, Preprocessing, model_with_weights, save_checkpoint
+from .checkpoint import exported_checkpoint, save_checkpoint
 from .pysource import doc_text, module_source, py_string, source_class_name
 
 SCRIPT = '''"""Train {doc_name} with torchrun: the data, settings and augmentation of convviz's Train tab.
@@ -183,6 +184,9 @@ def main():
         save_checkpoint(Checkpoint(design, model.state_dict(), Preprocessing(mean, std), training), args.out)
         print(f"saved {{args.out}}", flush=True)
     if distributed:
+        # Every rank waits for rank 0's save: a rank that tears its group down while another still
+        # holds the connection can abort (gloo: "terminate called without an active exception").
+        dist.barrier()
         dist.destroy_process_group()
 
 
@@ -211,13 +215,12 @@ def write_training_script(folder: str | os.PathLike, design: Design,
     target.mkdir(parents=True, exist_ok=True)
     config = config or TrainConfig()
     module_file, script_file, weights_file = script_names(design)
-    model = model_with_weights(design, state_dict, seed)
+    analysis = analyze(design)
+    _, checkpoint = exported_checkpoint(design, state_dict, seed=seed, training={"config": config.to_dict()},
+                                        analysis=analysis)
     module = Path(module_file).stem
-    atomic_write_text(target / module_file, module_source(design))
-    training = {"config": config.to_dict()}
-    if state_dict is None:
-        training.update(weights=INITIAL_WEIGHTS, seed=seed)
-    save_checkpoint(Checkpoint(design, model.state_dict(), Preprocessing(), training), target / weights_file)
+    atomic_write_text(target / module_file, module_source(design, analysis, weights_file=weights_file))
+    save_checkpoint(checkpoint, target / weights_file)
     name = design.name or "the model"
     # The design's name is user text: a docstring line and a string literal, never code.
     script = SCRIPT.format(doc_name=doc_text(name), description=py_string(f"Train {name} (DistributedDataParallel "

@@ -43,22 +43,18 @@ EXPORT_MENU = {
 def export_document(path: Path, design, weights, normalization, training: dict) -> tuple[list[Path], str]:
     """Runs in a worker: the document's model (trained weights where they fit) written to ``path``."""
     from ..export import export_to
-    from ..export.checkpoint import Preprocessing, model_with_weights
-    from ..model import carry_over_weights
+    from ..export.checkpoint import Preprocessing, fitted_weights
 
-    model = model_with_weights(design, None, seed=0)
-    carried = carry_over_weights(model, weights) if weights else []
+    state, untrained = fitted_weights(design, weights)
     info = dict(training)
-    weighted = sorted({key.partition(".")[0] for key in model.state_dict()})
     if weights:
-        info["untrained_nodes"] = [n for n in weighted if n not in carried]
+        info["untrained_nodes"] = untrained
     pre = Preprocessing(*(normalization or ([], [])))
-    # Without trained weights the exporter initialises them itself (seeded) and marks them as such.
-    paths = export_to(path, design, model.state_dict() if weights else None, preprocessing=pre, training=info)
+    paths = export_to(path, design, state, preprocessing=pre, training=info)
     if not weights:
         what = "freshly initialised weights"
-    elif info["untrained_nodes"]:
-        what = f"trained weights, except {', '.join(info['untrained_nodes'])} (changed since training)"
+    elif untrained:
+        what = f"trained weights, except {', '.join(untrained)} (changed since training)"
     else:
         what = "trained weights"
     return paths, what
@@ -66,14 +62,11 @@ def export_document(path: Path, design, weights, normalization, training: dict) 
 
 def export_training_script(folder: Path, design, weights, config) -> list[Path]:
     """Runs in a worker: the torchrun script, the model and its starting weights (trained where they fit)."""
-    from ..export.checkpoint import model_with_weights
+    from ..export.checkpoint import fitted_weights
     from ..export.training_script import write_training_script
-    from ..model import carry_over_weights
 
-    model = model_with_weights(design, None, seed=config.seed)
-    if weights:
-        carry_over_weights(model, weights)
-    return write_training_script(folder, design, model.state_dict(), config)
+    state, _ = fitted_weights(design, weights, seed=config.seed)
+    return write_training_script(folder, design, state, config, seed=config.seed)
 
 
 def import_module_file(path: Path, class_name: str, spec: InputSpec):
