@@ -6,17 +6,15 @@ the trouble started and gets no error of its own, so one typo does not paint the
 
 from __future__ import annotations
 
-import math
 
 from ..design.catalog import layer_spec
 from ..design.edits import Bridge
 from ..design.graph import Design
 from ..design.structure import wiring
-from .layers import MERGE, PASS, RULES, Ctx, Window
+from .layers import MERGE, PASS, RULES, Ctx, Window, activation_size
 from .results import INPUT_FIELD, Analysis, Derivation, Fix, Issue, NodeAnalysis, ReceptiveField
-from .text import grouped, pair, shape as fmt_shape
+from .text import number, pair, shape as fmt_shape
 
-BYTES_PER_VALUE = 4  # float32 activations
 
 
 def analyze(design: Design) -> Analysis:
@@ -105,11 +103,9 @@ def _analyze_input(design: Design, result: NodeAnalysis) -> None:
     spec = design.input
     result.output_shape = spec.shape
     result.receptive_field = result.feature_field = INPUT_FIELD
-    count = math.prod(spec.shape)
-    result.activation_bytes = count * BYTES_PER_VALUE
+    result.activation_bytes, activation = activation_size(spec.shape)
     result.derivations.append(Derivation("shape", f"shape = C×H×W = {fmt_shape(spec.shape)} (the design's input)"))
-    result.derivations.append(Derivation("activation", f"activation = {spec.channels}·{spec.height}·{spec.width}·4 B "
-                                                        f"= {grouped(count * BYTES_PER_VALUE)} B per image"))
+    result.derivations.append(Derivation("activation", activation))
 
 
 def _root_cause(results: dict[str, NodeAnalysis], node_id: str) -> str:
@@ -131,8 +127,9 @@ def _next_field(ctx: Ctx, step: Window | str, inputs: list[NodeAnalysis]) -> Rec
     size = tuple(r + (k - 1) * j for r, k, j in zip(field.size, step.span, field.jump))
     jump = tuple(j * s for j, s in zip(field.jump, step.stride))
     start = tuple(st + o * j for st, o, j in zip(field.start, step.offset, field.jump))
-    lines = [f"RF = {_n(field.size[a])} + ({_n(step.span[a])} − 1)·{_n(field.jump[a])} = {_n(size[a])}" for a in (0, 1)]
-    jumps = [f"jump = {_n(field.jump[a])}·{_n(step.stride[a])} = {_n(jump[a])}" for a in (0, 1)]
+    n = number
+    lines = [f"RF = {n(field.size[a])} + ({n(step.span[a])} − 1)·{n(field.jump[a])} = {n(size[a])}" for a in (0, 1)]
+    jumps = [f"jump = {n(field.jump[a])}·{n(step.stride[a])} = {n(jump[a])}" for a in (0, 1)]
     if lines[0] == lines[1] and jumps[0] == jumps[1]:
         ctx.derive("RF", f"{lines[0]};  {jumps[0]}")
     else:
@@ -140,6 +137,3 @@ def _next_field(ctx: Ctx, step: Window | str, inputs: list[NodeAnalysis]) -> Rec
         ctx.derive("RF", f"RF_w: {lines[1][5:]};  {jumps[1]}")
     return ReceptiveField(size, jump, start)
 
-
-def _n(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:.4g}"

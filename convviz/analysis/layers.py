@@ -108,9 +108,19 @@ class Ctx:
         return None
 
     def activation(self, shape: Shape) -> int:
-        count = math.prod(shape)
-        self.derive("activation", f"activation = {'·'.join(map(str, shape))}·4 B = {grouped(count * 4)} B per image")
-        return count * 4
+        size, text = activation_size(shape)
+        self.derive("activation", text)
+        return size
+
+
+#: float32 activations.
+BYTES_PER_VALUE = 4
+
+
+def activation_size(shape: Shape) -> tuple[int, str]:
+    """Bytes of one image's output of ``shape``, and that sum written out."""
+    size = math.prod(shape) * BYTES_PER_VALUE
+    return size, f"activation = {'·'.join(map(str, shape))}·{BYTES_PER_VALUE} B = {grouped(size)} B per image"
 
 
 def hw(value: Any) -> Pair:

@@ -33,9 +33,6 @@ class ReceptiveField:
         return {"size": list(map(_num, self.size)), "jump": list(map(_num, self.jump)),
                 "start": list(map(_num, self.start))}
 
-    def describe(self) -> str:
-        return _pair(self.size)
-
 
 INPUT_FIELD = ReceptiveField((1, 1), (1, 1), (0, 0))
 
@@ -170,8 +167,3 @@ def node_json(node: NodeAnalysis) -> dict:
 
 def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else round(float(x), 4)
-
-
-def _pair(values: tuple[float, float]) -> str:
-    a, b = (_num(v) for v in values)
-    return str(a) if a == b else f"{a}×{b}"

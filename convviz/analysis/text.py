@@ -18,7 +18,7 @@ def shape(dims: Sequence[int] | None) -> str:
 
 def pair(values: Sequence[float]) -> str:
     """A (h, w) pair as "3" when square, else "3×5"."""
-    a, b = (_num(v) for v in values)
+    a, b = (number(v) for v in values)
     return f"{a}" if a == b else f"{a}×{b}"
 
 
@@ -38,5 +38,6 @@ def size_in_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def _num(x: float) -> str:
+def number(x: float) -> str:
+    """An integer as such, anything else to 4 significant digits (receptive-field jumps and starts)."""
     return str(int(x)) if float(x).is_integer() else f"{x:.4g}"

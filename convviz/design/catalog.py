@@ -57,11 +57,6 @@ class ParamSpec:
     def __post_init__(self) -> None:
         assert self.kind in KINDS, self.kind
 
-    @property
-    def starting_value(self) -> Any:
-        """What a new node gets: the palette's choice for required parameters, else the default."""
-        return self.initial if self.required else self.default
-
     def coerce(self, value: Any) -> Any:
         """Return ``value`` in canonical form (pairs as tuples) or raise ``ParamTypeError``."""
         kind = self.kind

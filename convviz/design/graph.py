@@ -43,10 +43,6 @@ class Node:
     params: dict[str, Any] = field(default_factory=dict)
     pos: tuple[float, float] | None = None
 
-    @property
-    def spec(self):
-        return layer_spec(self.type)
-
     def resolved_params(self) -> dict[str, Any]:
         return layer_spec(self.type).resolve(self.params)
 

@@ -39,10 +39,6 @@ def wiring(design: Design) -> Wiring:
     return Wiring(order, cyclic, sinks, reachable, candidates[-1] if candidates else None)
 
 
-def output_node(design: Design) -> str | None:
-    return wiring(design).output
-
-
 def check_structure(design: Design, facts: Wiring | None = None) -> list[StructuralIssue]:
     from .graph import StructuralIssue
 

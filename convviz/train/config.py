@@ -75,9 +75,6 @@ class AugmentConfig:
     def enabled(self) -> bool:
         return any(getattr(self, f.name) for f in fields(self))
 
-    def names(self) -> list[str]:
-        return [f.name for f in fields(self) if getattr(self, f.name)]
-
     @classmethod
     def parse(cls, text: str) -> AugmentConfig:
         """"rotation=15,mirror,crop=4" → AugmentConfig (the CLI's ``--augment``); "" or "none" → all off."""

@@ -35,7 +35,6 @@ class TrainControl:
     def stopped(self) -> bool:
         return self._stop.is_set()
 
-    def wait_while_paused(self, timeout: float | None = None) -> bool:
-        """Block until resumed or stopped (or ``timeout`` seconds); True when the run may go on."""
-        self._running.wait(timeout)
-        return not self.stopped
+    def wait_while_paused(self) -> None:
+        """Block until resumed or stopped."""
+        self._running.wait()
