@@ -75,3 +75,35 @@ def test_pure_core_never_imports_torch():
             if _imports(path) & {"torch", "numpy", *QT_MODULES}:
                 offenders.append(str(path.relative_to(PACKAGE)))
     assert not offenders, offenders
+
+
+#: What each torch package may import from convviz, besides the helpers at the top (atomic, messages).
+#: ``train.config`` is a plain settings record (no torch): the data pipeline and the exported
+#: training script read it.
+LAYERS = {
+    "model": {"analysis", "design"},
+    "data": {"design", "train.config"},
+    "train": {"model", "data", "analysis", "design"},
+    "explain": {"model", "data", "analysis", "design"},
+    "export": {"model", "data", "analysis", "design", "train.config"},
+}
+
+
+def _package_imports(path: Path) -> set[str]:
+    """The convviz packages a module imports (``..model.weights`` → "model"; ``..train.config`` kept whole)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module:
+            parts = node.module.split(".")
+            names.add(".".join(parts[:2]) if parts[:2] == ["train", "config"] else parts[0])
+    return names
+
+
+def test_torch_packages_import_only_the_layers_below():
+    offenders = []
+    for package, allowed in LAYERS.items():
+        for path in (PACKAGE / package).rglob("*.py"):
+            wrong = _package_imports(path) - allowed - {"atomic", "messages"}
+            if wrong:
+                offenders.append(f"{path.relative_to(PACKAGE)} imports {sorted(wrong)}")
+    assert not offenders, offenders

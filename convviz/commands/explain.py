@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from ..cli import CommandError
@@ -30,8 +30,8 @@ def register(commands) -> None:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from ..atomic import atomic_write_text
-    from ..explain import (ExplainError, feature_maps, feature_mosaic, filter_mosaic, grad_cam, open_network,
-                           score_node, top_predictions)
+    from ..explain import (ExplainError, feature_maps, feature_mosaic, filter_mosaic, grad_cam, score_node,
+                           top_predictions)
     from ..explain.render import overlay, save_png
 
     if args.top_k < 1:
@@ -83,3 +83,20 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def _scale(image) -> int:
     """Enlarge small mosaics so that they are at least about 256 pixels across."""
     return max(1, min(8, 256 // max(image.shape[:2])))
+
+
+def open_network(spec: str):
+    """A ``.pt`` checkpoint (design + weights + preprocessing), or a design file / template name
+    (random weights)."""
+    from ..design import load_design_or_template
+    from ..explain import network_from_design
+
+    if Path(spec).suffix != ".pt":
+        return network_from_design(load_design_or_template(spec))
+    from ..export.checkpoint import load_checkpoint
+
+    checkpoint = load_checkpoint(spec)
+    pre = checkpoint.preprocessing
+    network = network_from_design(checkpoint.design, checkpoint.state_dict, mean=pre.mean, std=pre.std)
+    # The file's weights, but initial ones: say so, as for a design.
+    return network if checkpoint.trained else replace(network, trained=False)

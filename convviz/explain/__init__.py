@@ -11,7 +11,7 @@ from .fields import Box, UnitField, effective_field, unit_field
 from .filters import FilterMosaic, filter_mosaic, weight_mosaic
 from .hooks import Activations, as_batch, capture, feature_maps, keep_freed_memory, run_to
 from .mosaic import ChannelStats, ChannelStrip, Mosaic, channel_stats, channel_strip, feature_mosaic, mosaic
-from .network import Network, network_from_design, open_network
+from .network import Network, network_from_design
 from .occlusion import OcclusionMap, occlusion_map
 from .window import WindowAnimation, WindowFrame, WindowGeometry, window_animation
 
@@ -20,6 +20,6 @@ __all__ = [
     "Mosaic", "Network", "OcclusionMap", "Prediction", "UnitField", "WindowAnimation", "WindowFrame",
     "WindowGeometry", "as_batch", "cam_nodes", "capture", "channel_stats", "channel_strip", "default_cam_node",
     "effective_field", "feature_maps", "feature_mosaic", "filter_mosaic", "grad_cam", "keep_freed_memory",
-    "mosaic", "network_from_design", "occlusion_map", "open_network", "predictions", "probabilities", "run_to",
+    "mosaic", "network_from_design", "occlusion_map", "predictions", "probabilities", "run_to",
     "score_node", "top_predictions", "unit_field", "weight_mosaic", "window_animation",
 ]

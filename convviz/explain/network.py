@@ -3,19 +3,15 @@ preprocessing, bundled so every view runs on the same module with the same input
 
 from __future__ import annotations
 
-import dataclasses
-
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 
 from ..analysis import Analysis, analyze
 from ..data.images import ImageSource, PreparedImage, prepare_image
-from ..design import Design, load_design_or_template
-from ..model import build_model, carry_over_weights
+from ..design import Design
+from ..model import build_model, carry_over_weights, tensors_by_node
 from .errors import ExplainError
 
 
@@ -57,28 +53,12 @@ def network_from_design(design: Design, state_dict: Mapping[str, torch.Tensor] |
     trained, untrained = False, ()
     if state_dict:
         kept = set(carry_over_weights(model, state_dict))
-        weighted = {key.partition(".")[0] for key in model.state_dict()}
+        weighted = set(tensors_by_node(model.state_dict()))
         trained = bool(weighted) and weighted <= kept
         untrained = tuple(nid for nid in analysis.order if nid in weighted - kept)
     for p in model.parameters():
         p.requires_grad_(False)
     return Network(design, model, analysis, trained, list(mean or []), list(std or []), untrained)
-
-
-def open_network(spec: str | os.PathLike) -> Network:
-    """A ``.pt`` checkpoint (design + weights + preprocessing), or a design file / template name
-    (random weights)."""
-    path = Path(spec)
-    if path.suffix == ".pt":
-        from ..export.checkpoint import load_checkpoint
-
-        checkpoint = load_checkpoint(path)
-        pre = checkpoint.preprocessing
-        network = network_from_design(checkpoint.design, checkpoint.state_dict, mean=pre.mean, std=pre.std)
-        if not checkpoint.trained:  # the file's weights, but initial ones: say so, as for a design
-            network = dataclasses.replace(network, trained=False)
-        return network
-    return network_from_design(load_design_or_template(os.fspath(spec)))
 
 
 def require_node(network: Network, node_id: str) -> None:
