@@ -125,6 +125,19 @@ def test_rename_from_the_inspector(window):
     assert "keyword" in window.inspector.id_error.text() and "stem" in design
 
 
+def test_a_window_opened_on_a_file_saves_back_to_it(qtbot, tmp_path):
+    from convviz.ui.commands import SetParamCommand
+
+    path = tmp_path / "given.json"
+    save_design(load_template("lenet5"), path)
+    win = MainWindow(load_design(path), recovery_dir=tmp_path / "recovery", persistent=False, path=path)
+    qtbot.addWidget(win, before_close_func=lambda w: w.document.undo_stack.setClean())
+    assert win.document.path == path and win.windowTitle().startswith("given.json")
+    assert win.document.undo_stack.count() == 0 and not win.document.is_modified
+    win.document.push(SetParamCommand(win.document, "c1", "out_channels", 8))
+    assert win.save() and load_design(path).node("c1").params["out_channels"] == 8
+
+
 def test_class_names_edit_in_the_overview_and_undo(window):
     window.select_node(None)
     edit = window.inspector.classes_edit

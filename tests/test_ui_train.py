@@ -149,6 +149,24 @@ def test_closing_the_window_mid_run_stops_the_worker(panel, window, qtbot):
     assert not run.running and time.perf_counter() - started < 20
 
 
+def test_quitting_the_app_mid_run_stops_the_worker_once(panel, window, qtbot, monkeypatch):
+    """QApplication.quit() with the window still open (a session ending): the run stops too."""
+    from PySide6.QtCore import QCoreApplication
+
+    panel.form.epochs.setValue(50)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=60000)
+    run = panel.run
+    calls = []
+    original = panel.shutdown
+    monkeypatch.setattr(panel, "shutdown", lambda: (calls.append(1), original()))
+    window.shutdown_hooks[window.shutdown_hooks.index(original)] = panel.shutdown
+    QCoreApplication.instance().aboutToQuit.emit()
+    assert not run.running
+    window.document.undo_stack.setClean()
+    assert window.close() and calls == [1]  # closing afterwards does not shut down again
+
+
 def test_the_dataset_feeds_the_explain_tab(panel, window, qtbot):
     samples = window.document.sample_images(3)
     assert len(samples) == 3

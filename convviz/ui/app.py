@@ -64,11 +64,9 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
         QMessageBox.warning(None, "convviz", f"Cannot open {design_spec}: {exc}\n\nOpening the default design.")
         design = load_design_or_template("default")
     # A screenshot leaves no trace in the user's settings, recent files or recovery folder.
-    window = MainWindow(design, recovery_dir=Path(tempfile.mkdtemp(prefix="convviz-shot-")) if screenshot else None,
-                        persistent=not screenshot)
     path = Path(spec) if not checkpoint and Path(spec).is_file() else None
-    if path is not None:
-        window.document.replace(window.document.design, path)
+    window = MainWindow(design, recovery_dir=Path(tempfile.mkdtemp(prefix="convviz-shot-")) if screenshot else None,
+                        persistent=not screenshot, path=path)
     if checkpoint is not None:
         def report(message: str) -> None:
             print(f"convviz: error: {message}", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QMimeData, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -66,13 +66,14 @@ def same_positions(design: Design, layout: dict[str, tuple[float, float]]) -> bo
 
 class MainWindow(QMainWindow):
     def __init__(self, design: Design | None = None, recovery_dir: Path | None = None,
-                 persistent: bool = True) -> None:
-        """``persistent``: remember the window's layout and recent files in the user's settings
-        (off for screenshots and benchmarks, which must leave the user's settings as they are)."""
+                 persistent: bool = True, path: Path | None = None) -> None:
+        """``path``: the file ``design`` was read from (Save writes there). ``persistent``: remember
+        the window's layout and recent files in the user's settings (off for screenshots and
+        benchmarks, which must leave the user's settings as they are)."""
         super().__init__()
         self.persistent = persistent
         self.view_aspect = DEFAULT_ASPECT  # until the window has a size
-        self.document = Document(self.laid_out(design or load_template("default")), parent=self)
+        self.document = Document(self.laid_out(design or load_template("default")), path, parent=self)
         self.scene = DesignScene(self.document, self)
         self.view = DesignView(self.scene)
         self.palette_panel = PalettePanel()
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._on_tab_changed)
         #: Called when the window closes (after the user agreed): stop training runs, background work.
         self.shutdown_hooks: list = []
+        QCoreApplication.instance().aboutToQuit.connect(self._shut_down)
         #: The Explain tab's panel once it has been shown (None before: torch is not loaded yet).
         self.explain_panel = None
         self._docks_hidden_by_tab: list[QDockWidget] = []
@@ -727,11 +729,17 @@ class MainWindow(QMainWindow):
             settings = app_settings()
             settings.setValue("window/geometry", self.saveGeometry())
             settings.setValue("window/state", self.saveState())
-        for hook in self.shutdown_hooks:
-            hook()
+        self._shut_down()
         self.recovery.close()
         self.autosave_timer.stop()
         event.accept()
+
+    def _shut_down(self) -> None:
+        """Closing the window, or quitting the app with it open: each hook (stop training, drop
+        pending explain work) runs once."""
+        hooks, self.shutdown_hooks = self.shutdown_hooks, []
+        for hook in hooks:
+            hook()
 
     def _restore_window_state(self) -> None:
         settings = app_settings()

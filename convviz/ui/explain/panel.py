@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QCoreApplication, QIODevice, Qt, Signal
+from PySide6.QtCore import QBuffer, QIODevice, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -89,7 +89,6 @@ class ExplainPanel(QWidget):
         self.paste_action.triggered.connect(self.image_input.paste)
         self.addAction(self.paste_action)
 
-        QCoreApplication.instance().aboutToQuit.connect(self.shutdown)  # quitting without closing the window
         self.controller.networkChanged.connect(self._on_network_changed)
         self.controller.selectionChanged.connect(self._on_selection_changed)
         self._on_network_changed()
