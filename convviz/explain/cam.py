@@ -23,12 +23,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.images import PreparedImage
+from ..design import layer_spec
 from .errors import ExplainError
 from .hooks import Activations, as_batch, capture, leaf_at
 from .network import Network, require_node
-
-POOLING = ("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d")
-
 
 @dataclass(frozen=True)
 class Prediction:
@@ -84,13 +82,11 @@ def cam_nodes(network: Network) -> list[str]:
 
 def default_cam_node(network: Network) -> str:
     """The last spatial map feeding the class scores (see the module docstring)."""
-    scores, _ = score_node(network)
-    feeding = network.design.ancestors(scores)
-    candidates = [nid for nid in network.analysis.order if nid in feeding and _is_map(network, nid)]
+    candidates = [nid for nid in cam_nodes(network) if _is_map(network, nid)]
     if not candidates:
         raise ExplainError("Grad-CAM needs a convolutional feature map (H·W > 1) before the classifier, "
                            "and this network has none")
-    unpooled = [nid for nid in candidates if network.design.node(nid).type not in POOLING]
+    unpooled = [nid for nid in candidates if layer_spec(network.design.node(nid).type).family != "Pooling"]
     return (unpooled or candidates)[-1]
 
 
@@ -114,7 +110,7 @@ def grad_cam(network: Network, image: torch.Tensor | PreparedImage, *, node_id: 
     scores_id, _ = score_node(network)
     node_id = node_id or default_cam_node(network)
     require_node(network, node_id)
-    if not (_is_map(network, node_id, need_area=False) and node_id in network.design.ancestors(scores_id)):
+    if node_id not in cam_nodes(network):
         raise ExplainError(f"Grad-CAM needs a node with a C×H×W map that feeds the class scores; "
                            f"{node_id!r} is not one")
     batch = as_batch(image)

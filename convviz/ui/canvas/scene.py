@@ -8,7 +8,7 @@ release); drop a palette layer on empty space to add it, or on an edge to insert
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
 from ...design import Change, Node, layer_spec
@@ -352,6 +352,3 @@ class DesignScene(QGraphicsScene):
         self.select_nodes([new_id])
         return new_id
 
-    def wire_path(self) -> QPainterPath | None:
-        """The connection being dragged (tests and screenshots)."""
-        return self._wire.path() if self._wire else None

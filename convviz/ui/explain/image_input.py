@@ -20,11 +20,11 @@ from PySide6.QtWidgets import (
 )
 
 from ...data.images import PreparedImage, SampleImage, sample_images
-from ..drops import dropped_file, existing_file
+from ..drops import IMAGE_SUFFIXES, dropped_file, existing_file
 from .base import MessageLabel
 from .controller import Capture, ExplainController
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.ppm *.pgm);;All files (*)"
+IMAGE_FILTER = f"Images ({' '.join('*' + s for s in sorted(IMAGE_SUFFIXES))});;All files (*)"
 PREVIEW_SIZE = 200
 THUMBNAIL_SIZE = 48
 

@@ -15,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPalette, QPen
 
+from ...analysis.text import pair
 from ...explain import WindowAnimation, WindowFrame
 from ..theme import blend
 
@@ -176,8 +177,8 @@ class WindowPainter:
         pad = g.padding
         pad_text = f"padding {pad[0]}" if len(set(pad)) == 1 else f"padding {pad[0]},{pad[1]},{pad[2]},{pad[3]}"
         self._header(painter, area, f"Input: {self.source_id}",
-                     f"channel {channel} · {g.input_size[0]}×{g.input_size[1]} · {pad_text} · stride {_pair(g.stride)}"
-                     + (f" · dilation {_pair(g.dilation)}" if g.dilation != (1, 1) else "")
+                     f"channel {channel} · {g.input_size[0]}×{g.input_size[1]} · {pad_text} · stride {pair(g.stride)}"
+                     + (f" · dilation {pair(g.dilation)}" if g.dilation != (1, 1) else "")
                      + (" · ceil mode" if g.ceil_mode else ""))
         (r_first, r_last), (c_first, c_last) = self.in_extent
         label_w = cell * 0.9
@@ -358,8 +359,4 @@ def _around(count: int, index: int, most: int) -> list[int]:
     """Up to ``most`` indices of ``range(count)`` around ``index`` (the shown channel stays in view)."""
     start = min(max(0, index - most // 2), max(0, count - most))
     return list(range(start, min(count, start + most)))
-
-
-def _pair(values: tuple[int, int]) -> str:
-    return str(values[0]) if values[0] == values[1] else f"{values[0]}×{values[1]}"
 
