@@ -477,3 +477,25 @@ def test_a_refused_reconnect_leaves_the_edge_alone(window):
     assert window.document.design.node("bn1").inputs == ["conv1"]
     assert window.document.undo_stack.count() == 0
     assert "takes no inputs" in window.statusBar().currentMessage()
+
+
+def test_the_result_key_changes_with_every_edit_weights_and_replacement_but_not_a_move(window):
+    from convviz.ui.commands import SetParamCommand
+
+    doc = window.document
+    before, start = doc.key, window.scene.nodes["fc"].pos()
+    mouse_drag(window, start + QPointF(0, 10), start + QPointF(200, 10), steps=10)
+    assert doc.design.node("fc").pos == pytest.approx((start.x() + 200, start.y()), abs=1)
+    assert doc.key == before  # a move changes no number: every result stays current
+    keys = [doc.key]
+    seen = []
+    doc.keyChanged.connect(seen.append)
+    doc.push(SetParamCommand(doc, "conv1", "out_channels", 8))
+    keys.append(doc.key)
+    doc.set_weights({})
+    keys.append(doc.key)
+    doc.replace(load_template("lenet5"), None)
+    keys.append(doc.key)
+    assert len(set(keys)) == 4 and seen == keys[1:]
+    assert keys[1].weights == keys[0].weights and keys[2].design == keys[1].design
+    assert keys[0].with_input(3) != keys[0] and keys[0].with_input(3).input == 3

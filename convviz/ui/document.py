@@ -7,6 +7,7 @@ this object, which re-analyses (a millisecond or two) and tells the views what c
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace as _with
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,27 @@ if TYPE_CHECKING:
 SampleSource = Callable[[int], "list[tuple[np.ndarray, str]]"]
 
 
+@dataclass(frozen=True)
+class ResultKey:
+    """What a computed result was made from: the design as it was, the weights, the input.
+
+    Every result a view shows (activations, a CAM, occlusion, curves, a confusion matrix) carries
+    the key it was computed with; a view shows it only while it equals the current key
+    (``Document.key``, extended with ``input`` by whoever owns the input image), and otherwise says
+    it has no result yet. One comparison, instead of a staleness check per view.
+    """
+
+    #: Bumped by every edit that can change a number, and by replacing the design.
+    design: int
+    #: Bumped whenever the weights are set or dropped.
+    weights: int
+    #: The input the result was computed on (an image's generation; 0 where there is none).
+    input: int = 0
+
+    def with_input(self, generation: int) -> "ResultKey":
+        return _with(self, input=generation)
+
+
 class Document(QObject):
     #: A ``convviz.design.Change``: which nodes an edit touched.
     designChanged = Signal(object)
@@ -39,6 +61,8 @@ class Document(QObject):
     editRefused = Signal(str)
     #: ``sample_images`` was set or cleared (the Explain tab's "sample from the dataset" button).
     sampleImagesChanged = Signal()
+    #: ``key`` changed (a ``ResultKey``): every result computed before is no longer current.
+    keyChanged = Signal(object)
 
     def __init__(self, design: Design, path: Path | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -56,6 +80,18 @@ class Document(QObject):
         #: What the training run recorded (its settings and results), for checkpoints.
         self.training_info: dict = {}
         self._sample_images: SampleSource | None = None
+        self._design_generation = 0
+        self._weights_generation = 0
+
+    @property
+    def key(self) -> ResultKey:
+        """The key of results computed from the design and weights as they are now."""
+        return ResultKey(self._design_generation, self._weights_generation)
+
+    def _bump(self, design: bool = False, weights: bool = False) -> None:
+        self._design_generation += design
+        self._weights_generation += weights
+        self.keyChanged.emit(self.key)
 
     @property
     def design(self) -> Design:
@@ -93,6 +129,7 @@ class Document(QObject):
         self.weights = weights
         self.normalization = normalization
         self.training_info = dict(training_info or {})
+        self._bump(weights=True)
         self.weightsChanged.emit()
 
     def replace(self, design: Design, path: Path | None, modified: bool = False) -> None:
@@ -107,6 +144,7 @@ class Document(QObject):
         self._path = path
         design.subscribe(self._on_design_change)
         self._analysis = analyze(design)
+        self._bump(design=True, weights=True)
         self.undo_stack.clear()
         if modified:  # unsaved from the start: recovered work, a template
             self.undo_stack.resetClean()
@@ -141,6 +179,7 @@ class Document(QObject):
     def _on_design_change(self, change: Change) -> None:
         if change.affects_analysis:
             self._analysis = analyze(self._design)
+            self._bump(design=True)
         self.designChanged.emit(change)
         if change.affects_analysis:
             self.analysisChanged.emit(self._analysis)
