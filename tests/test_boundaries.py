@@ -77,7 +77,7 @@ def test_pure_core_never_imports_torch():
     assert not offenders, offenders
 
 
-#: What each torch package may import from convviz, besides the helpers at the top (atomic, messages).
+#: What each torch package may import from convviz, besides the helpers at the top (atomic, messages, i18n).
 #: ``train.config`` is a plain settings record (no torch): the data pipeline and the exported
 #: training script read it.
 LAYERS = {
@@ -103,7 +103,11 @@ def test_torch_packages_import_only_the_layers_below():
     offenders = []
     for package, allowed in LAYERS.items():
         for path in (PACKAGE / package).rglob("*.py"):
-            wrong = _package_imports(path) - allowed - {"atomic", "messages"}
+            wrong = _package_imports(path) - allowed - {"atomic", "messages", "i18n"}
             if wrong:
                 offenders.append(f"{path.relative_to(PACKAGE)} imports {sorted(wrong)}")
     assert not offenders, offenders
+
+
+def test_the_message_catalog_imports_nothing_but_the_standard_library():
+    assert _imports(PACKAGE / "i18n.py") <= {"__future__", "gettext", "pathlib"}
