@@ -499,3 +499,20 @@ def test_the_result_key_changes_with_every_edit_weights_and_replacement_but_not_
     assert len(set(keys)) == 4 and seen == keys[1:]
     assert keys[1].weights == keys[0].weights and keys[2].design == keys[1].design
     assert keys[0].with_input(3) != keys[0] and keys[0].with_input(3).input == 3
+
+
+def test_an_edit_hands_on_the_records_of_the_nodes_it_did_not_change(window):
+    """The document re-analyses incrementally: a view can skip every node whose record ``is`` the
+    one it showed; undo gives the numbers back."""
+    from convviz.analysis import analyze
+    from convviz.ui.commands import SetParamCommand
+
+    doc = window.document
+    before = doc.analysis
+    doc.push(SetParamCommand(doc, "conv2", "out_channels", 48))
+    after = doc.analysis
+    assert [nid for nid in after.order if after.nodes[nid] is not before.nodes[nid]] == ["conv2", "bn2", "relu2",
+                                                                                      "pool2", "conv3"]
+    assert after.nodes == analyze(doc.design).nodes and after.params == analyze(doc.design).params
+    doc.undo_stack.undo()
+    assert doc.analysis.nodes == before.nodes and doc.analysis.params == before.params

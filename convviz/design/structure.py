@@ -6,9 +6,11 @@ everything downstream as blocked instead of repeating the same error.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..i18n import ntr, tr
 from .catalog import layer_spec
 
 if TYPE_CHECKING:
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Wiring:
-    """Facts about the graph that several checks need, computed once per analysis."""
+    """Facts about the graph that several checks need, computed once per analysis (linear time)."""
 
     order: list[str]
     #: Nodes on or behind a cycle (not in ``order``).
@@ -27,16 +29,57 @@ class Wiring:
     reachable: set[str]
     #: The node whose output is the model's: the last sink, in topological order, fed by the Input.
     output: str | None
+    #: Each node's distinct consumers, in node order.
+    consumers: dict[str, list[str]]
+    #: Each node's index in ``order`` (nodes on or behind a cycle have none).
+    position: dict[str, int]
 
 
 def wiring(design: Design) -> Wiring:
-    order, cyclic = design.topological_order()
-    sinks = design.sinks()
+    consumers = consumer_lists(design)
+    order, cyclic = topological_order(design, consumers)
+    sinks = [nid for nid, used_by in consumers.items() if not used_by]
     inputs = design.input_nodes()
-    reachable = _reachable_from(design, inputs[0].id) if inputs else set()
-    sink_set = set(sinks)
-    candidates = [nid for nid in order if nid in sink_set and nid in reachable]
-    return Wiring(order, cyclic, sinks, reachable, candidates[-1] if candidates else None)
+    reachable = _reachable_from(consumers, inputs[0].id) if inputs else set()
+    candidates = [nid for nid in order if nid in reachable and not consumers[nid]]
+    return Wiring(order, cyclic, sinks, reachable, candidates[-1] if candidates else None, consumers,
+                  {nid: i for i, nid in enumerate(order)})
+
+
+def consumer_lists(design: Design) -> dict[str, list[str]]:
+    """Every node's distinct consumers, in node order (inputs naming missing nodes are ignored)."""
+    consumers: dict[str, list[str]] = {node.id: [] for node in design}
+    for node in design:
+        for src in dict.fromkeys(node.inputs):
+            if src in consumers:
+                consumers[src].append(node.id)
+    return consumers
+
+
+def topological_order(design: Design, consumers: dict[str, list[str]] | None = None) -> tuple[list[str], list[str]]:
+    """(ordered ids, ids on or behind a cycle). Ties keep node order, so chains read naturally.
+
+    Dangling inputs (ids that name no node) are ignored here; validation reports them.
+    """
+    consumers = consumers if consumers is not None else consumer_lists(design)
+    nodes = {node.id: node for node in design}
+    # x + x is legal for Add: an edge counts once per occurrence.
+    indegree = {nid: sum(1 for s in n.inputs if s in nodes) for nid, n in nodes.items()}
+    position = {nid: i for i, nid in enumerate(nodes)}
+    heap = [(position[nid], nid) for nid, d in indegree.items() if d == 0]
+    heapq.heapify(heap)
+    order: list[str] = []
+    while heap:
+        _, nid = heapq.heappop(heap)
+        order.append(nid)
+        for consumer in consumers[nid]:
+            indegree[consumer] -= nodes[consumer].inputs.count(nid)
+            if indegree[consumer] == 0:
+                heapq.heappush(heap, (position[consumer], consumer))
+    if len(order) == len(nodes):
+        return order, []
+    placed = set(order)
+    return order, [nid for nid in nodes if nid not in placed]
 
 
 def check_structure(design: Design, facts: Wiring | None = None) -> list[StructuralIssue]:
@@ -75,13 +118,12 @@ def check_structure(design: Design, facts: Wiring | None = None) -> list[Structu
                 message = f"{node.id!r} ({node.type}) takes {spec.describe_inputs()}; it has {count}."
             issues.append(StructuralIssue(message, (node.id,), "Remove the extra edges."))
 
-    for cycle in _cycles(design, facts.cyclic):
-        names = ", ".join(repr(nid) for nid in cycle)
-        issues.append(StructuralIssue(f"{names} form a cycle; data must flow one way.", tuple(cycle),
-                                      "Remove one of the edges in the cycle."))
+    for cycle in _cycles(design, facts):
+        issues.append(StructuralIssue(tr("{names} form a cycle; data must flow one way.").format(
+            names=named(cycle)), tuple(cycle), tr("Remove one of the edges in the cycle.")))
 
     out = facts.output
-    for sink in facts.sinks:
+    for sink in facts.sinks if out is not None else ():  # no output at all: the errors above say why
         if sink != out and sink in facts.reachable and design.node(sink).type != "Input":
             issues.append(StructuralIssue(
                 f"The output of {sink!r} is unused (the model's output is {out!r}).", (sink,),
@@ -89,39 +131,54 @@ def check_structure(design: Design, facts: Wiring | None = None) -> list[Structu
     return issues
 
 
-def _reachable_from(design: Design, start: str) -> set[str]:
-    consumers: dict[str, list[str]] = {}
-    for node in design:
-        for src in node.inputs:
-            consumers.setdefault(src, []).append(node.id)
+#: How many nodes a message names before it says how many more there are.
+NAMED_NODES = 6
+
+
+def named(node_ids: list[str]) -> str:
+    """'a', 'b', 'c' — or, for a long list, the first few and how many more (a message stays one line)."""
+    shown = ", ".join(repr(nid) for nid in node_ids[:NAMED_NODES])
+    rest = len(node_ids) - NAMED_NODES
+    if rest <= 0:
+        return shown
+    return ntr("{shown} and {n:,} more node", "{shown} and {n:,} more nodes", rest).format(shown=shown, n=rest)
+
+
+def _reachable_from(consumers: dict[str, list[str]], start: str) -> set[str]:
     seen = {start}
     stack = [start]
     while stack:
-        for nxt in consumers.get(stack.pop(), ()):
+        for nxt in consumers[stack.pop()]:
             if nxt not in seen:
                 seen.add(nxt)
                 stack.append(nxt)
     return seen
 
 
-def _cycles(design: Design, candidates: list[str]) -> list[list[str]]:
-    """Strongly connected components with a loop among ``candidates`` (Tarjan), in node order."""
+def _cycles(design: Design, facts: Wiring) -> list[list[str]]:
+    """Strongly connected components with a loop among the nodes on or behind a cycle (Tarjan,
+    iterative), each in node order; linear in the size of the graph."""
+    candidates = facts.cyclic
+    if not candidates:
+        return []
     pool = set(candidates)
+    consumers = facts.consumers
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     on_stack: set[str] = set()
     found: list[list[str]] = []
     counter = 0
+    place = {nid: i for i, nid in enumerate(design.node_ids)}
 
-    def successors(nid: str) -> list[str]:
-        return [n.id for n in design if n.id in pool and nid in n.inputs]
+    def successors(nid: str):
+        return (c for c in consumers[nid] if c in pool)
 
     for root in candidates:
         if root in index:
             continue
         # Iterative Tarjan: (node, iterator over successors).
-        work = [(root, iter(successors(root)))]
+        work = [(root, successors(root))]
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)
@@ -135,7 +192,7 @@ def _cycles(design: Design, candidates: list[str]) -> list[list[str]]:
                     counter += 1
                     stack.append(nxt)
                     on_stack.add(nxt)
-                    work.append((nxt, iter(successors(nxt))))
+                    work.append((nxt, successors(nxt)))
                     advanced = True
                     break
                 if nxt in on_stack:
@@ -155,6 +212,6 @@ def _cycles(design: Design, candidates: list[str]) -> list[list[str]]:
                     if top == nid:
                         break
                 if len(component) > 1 or nid in design.node(nid).inputs:
-                    order = {n: i for i, n in enumerate(design.node_ids)}
-                    found.append(sorted(component, key=order.__getitem__))
+                    found.append(sorted(component, key=place.__getitem__))
+    found.sort(key=lambda component: place[component[0]])
     return found
