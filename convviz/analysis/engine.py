@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from ..design.catalog import layer_spec
 from ..design.edits import Bridge
@@ -165,8 +166,15 @@ def _analyze_node(design: Design, structure: _Structure, nid: str, results: dict
     for source in sources:
         if source.output_shape is None:
             return NodeAnalysis(nid, node.type, warnings=warnings, blocked_by=source.blocked_by or source.id)
+    if len(sources) == 1:  # most nodes: no generators to build
+        source = sources[0]
+        shapes, fields, collapsed = (source.output_shape,), (source.receptive_field,), source.collapsed
+    else:
+        shapes = tuple(r.output_shape for r in sources)
+        fields = tuple(r.receptive_field for r in sources)
+        collapsed = any(r.collapsed for r in sources)
     spec = layer_spec(node.type)
-    inputs = tuple((r.id, r.output_shape) for r in sources)
+    inputs = tuple(zip(node.inputs, shapes))
     ctx = Ctx(nid, spec, spec.resolve(node.params), inputs, design, results)
     out = RULES[node.type](ctx)
     if ctx.looked_around:
@@ -176,18 +184,16 @@ def _analyze_node(design: Design, structure: _Structure, nid: str, results: dict
         return NodeAnalysis(nid, node.type, errors=ctx.errors, warnings=warnings)
     if nid == structure.facts.output and node.type == "Softmax":
         warnings += (softmax_output_warning(nid),)
-    fields = tuple(r.receptive_field for r in sources)
     field = _next_field(out.field, fields)
-    collapsed = out.collapses or any(r.collapsed for r in sources)
+    collapsed = collapsed or out.collapses
     if collapsed:
         feature = max((r.feature_field for r in sources if r.feature_field),
                       key=lambda f: f.size[0] * f.size[1], default=None)
     else:
         feature = field
-    return NodeAnalysis(
-        nid, node.type, tuple(s for _, s in inputs), out.shape, out.params, out.macs, activation_bytes(out.shape),
-        field, feature, collapsed, (), warnings, None,
-        ctx.inferred or NOTHING_INFERRED, Basis(ctx.p, tuple(r.id for r in sources), fields), _explain)
+    inferred = MappingProxyType(ctx.inferred) if ctx.inferred else NOTHING_INFERRED
+    return NodeAnalysis(nid, node.type, shapes, out.shape, out.params, out.macs, activation_bytes(out.shape),
+                        field, feature, collapsed, (), warnings, None, inferred, Basis(ctx.p, inputs, fields), _explain)
 
 
 def _analyze_cyclic(design: Design, structure: _Structure, results: dict[str, NodeAnalysis],
@@ -234,9 +240,11 @@ def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalys
     else:
         order = [*facts.order, *facts.cyclic]
         nodes = {nid: results[nid] for nid in order}
-        params = sum(r.params for r in nodes.values())
-        macs = sum(r.macs for r in nodes.values())
-        activation = sum(r.activation_bytes for r in nodes.values())
+        params = macs = activation = 0
+        for record in nodes.values():
+            params += record.params
+            macs += record.macs
+            activation += record.activation_bytes
     out = nodes.get(facts.output) if facts.output else None
     return Analysis(
         nodes=nodes,
@@ -266,11 +274,10 @@ def _next_field(step: Window | str, fields: tuple[ReceptiveField, ...]) -> Recep
         return fields[0]
     if step == MERGE:
         return max(fields, key=lambda f: f.size[0] * f.size[1])
-    field = fields[0]
-    size = tuple(r + (k - 1) * j for r, k, j in zip(field.size, step.span, field.jump))
-    jump = tuple(j * s for j, s in zip(field.jump, step.stride))
-    start = tuple(st + o * j for st, o, j in zip(field.start, step.offset, field.jump))
-    return ReceptiveField(size, jump, start)
+    (r_h, r_w), (j_h, j_w), (s_h, s_w) = fields[0].size, fields[0].jump, fields[0].start
+    (k_h, k_w), (o_h, o_w) = step.span, step.offset
+    return ReceptiveField((r_h + (k_h - 1) * j_h, r_w + (k_w - 1) * j_w), (j_h * step.stride[0], j_w * step.stride[1]),
+                          (s_h + o_h * j_h, s_w + o_w * j_w))
 
 
 def _field_math(ctx: Ctx, step: Window | str, fields: tuple[ReceptiveField, ...], result: ReceptiveField) -> None:
@@ -300,7 +307,7 @@ def _explain(record: NodeAnalysis) -> tuple[Derivation, ...]:
                 Derivation("activation", activation_math(record.output_shape)))
     basis = record.basis
     spec = layer_spec(record.type)
-    ctx = Ctx(record.id, spec, basis.params, tuple(zip(basis.inputs, record.input_shapes)), explaining=True)
+    ctx = Ctx(record.id, spec, basis.params, basis.inputs, explaining=True)
     out = RULES[record.type](ctx)
     assert out is not None and out.shape == record.output_shape, f"{record.id}: the rule is not deterministic"
     ctx.derive("activation", activation_math(out.shape))

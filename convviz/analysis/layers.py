@@ -147,6 +147,9 @@ class Ctx:
 
     def check_limits(self) -> bool:
         """Record an error for every parameter outside its limits; True when all are inside."""
+        key = (self.spec.type, *self.p.values())  # most nodes repeat a few settings: checked once each
+        if key in _WITHIN_LIMITS:
+            return True
         ok = True
         for spec in self.spec.params:
             value = self.p[spec.name]
@@ -161,6 +164,10 @@ class Ctx:
                 fixed = _clamp(value, spec.minimum, spec.maximum, spec.exclusive_minimum)
                 fix = self.set_fix(f"Set {spec.name} to {_show(fixed)}", spec.name, fixed) if fixed is not None else None
                 self.error(problem[0].upper() + problem[1:] + ".", "", fix)
+        if ok:
+            if len(_WITHIN_LIMITS) >= 4096:
+                _WITHIN_LIMITS.clear()
+            _WITHIN_LIMITS.add(key)
         return ok
 
     def need_map(self, what: str) -> Shape | None:
@@ -176,6 +183,11 @@ class Ctx:
             self.error(f"{self.spec.type} {what} a C×H×W map, but its input has shape {fmt_shape(x)}.",
                        "Check the Flatten's start_dim and end_dim.")
         return None
+
+
+#: (type, every parameter's value) of settings known to be within their limits. Equal values
+#: (1 and 1.0) share an entry, which is right: the limits compare numbers.
+_WITHIN_LIMITS: set[tuple] = set()
 
 
 #: float32 activations.

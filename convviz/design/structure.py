@@ -36,50 +36,56 @@ class Wiring:
 
 
 def wiring(design: Design) -> Wiring:
-    consumers = consumer_lists(design)
-    order, cyclic = topological_order(design, consumers)
+    edges = _Edges(design)
+    order, cyclic = topological_order(design, edges)
+    consumers = edges.consumers
     sinks = [nid for nid, used_by in consumers.items() if not used_by]
     inputs = design.input_nodes()
     reachable = _reachable_from(consumers, inputs[0].id) if inputs else set()
-    candidates = [nid for nid in order if nid in reachable and not consumers[nid]]
-    return Wiring(order, cyclic, sinks, reachable, candidates[-1] if candidates else None, consumers,
-                  {nid: i for i, nid in enumerate(order)})
+    output = next((nid for nid in reversed(order) if not consumers[nid] and nid in reachable), None)
+    return Wiring(order, cyclic, sinks, reachable, output, consumers, {nid: i for i, nid in enumerate(order)})
 
 
-def consumer_lists(design: Design) -> dict[str, list[str]]:
-    """Every node's distinct consumers, in node order (inputs naming missing nodes are ignored)."""
-    consumers: dict[str, list[str]] = {node.id: [] for node in design}
-    for node in design:
-        for src in dict.fromkeys(node.inputs):
-            if src in consumers:
-                consumers[src].append(node.id)
-    return consumers
+class _Edges:
+    """Every node's distinct consumers (in node order), its number of distinct sources and its place
+    in node order, in one pass (inputs naming missing nodes are ignored)."""
+
+    def __init__(self, design: Design) -> None:
+        consumers: dict[str, list[str]] = {node.id: [] for node in design}
+        sources = dict.fromkeys(consumers, 0)
+        for node in design:
+            nid = node.id
+            for src in node.inputs:
+                used_by = consumers.get(src)
+                if used_by is not None and (not used_by or used_by[-1] != nid):  # x + x: one edge
+                    used_by.append(nid)
+                    sources[nid] += 1
+        self.consumers = consumers
+        self.sources = sources
 
 
-def topological_order(design: Design, consumers: dict[str, list[str]] | None = None) -> tuple[list[str], list[str]]:
+def topological_order(design: Design, edges: _Edges | None = None) -> tuple[list[str], list[str]]:
     """(ordered ids, ids on or behind a cycle). Ties keep node order, so chains read naturally.
 
     Dangling inputs (ids that name no node) are ignored here; validation reports them.
     """
-    consumers = consumers if consumers is not None else consumer_lists(design)
-    nodes = {node.id: node for node in design}
-    # x + x is legal for Add: an edge counts once per occurrence.
-    indegree = {nid: sum(1 for s in n.inputs if s in nodes) for nid, n in nodes.items()}
-    position = {nid: i for i, nid in enumerate(nodes)}
-    heap = [(position[nid], nid) for nid, d in indegree.items() if d == 0]
+    edges = edges or _Edges(design)
+    consumers, waiting = edges.consumers, dict(edges.sources)
+    place = {nid: i for i, nid in enumerate(consumers)}
+    heap = [(place[nid], nid) for nid, count in waiting.items() if count == 0]
     heapq.heapify(heap)
     order: list[str] = []
     while heap:
         _, nid = heapq.heappop(heap)
         order.append(nid)
         for consumer in consumers[nid]:
-            indegree[consumer] -= nodes[consumer].inputs.count(nid)
-            if indegree[consumer] == 0:
-                heapq.heappush(heap, (position[consumer], consumer))
-    if len(order) == len(nodes):
+            waiting[consumer] -= 1
+            if waiting[consumer] == 0:
+                heapq.heappush(heap, (place[consumer], consumer))
+    if len(order) == len(consumers):
         return order, []
     placed = set(order)
-    return order, [nid for nid in nodes if nid not in placed]
+    return order, [nid for nid in consumers if nid not in placed]
 
 
 def check_structure(design: Design, facts: Wiring | None = None) -> list[StructuralIssue]:
@@ -95,9 +101,10 @@ def check_structure(design: Design, facts: Wiring | None = None) -> list[Structu
             f"{extra.id!r} is a second Input; a design has exactly one ({inputs[0].id!r}).",
             (extra.id,), f"Delete {extra.id!r} and connect its consumers to {inputs[0].id!r}."))
 
+    known = facts.consumers  # every node's id
     for node in design:
         spec = layer_spec(node.type)
-        missing = [src for src in node.inputs if src not in design]
+        missing = [src for src in node.inputs if src not in known]
         for src in dict.fromkeys(missing):
             issues.append(StructuralIssue(
                 f"{node.id!r} takes input from {src!r}, which does not exist.",
