@@ -56,8 +56,8 @@ def analyze(design: Design) -> Analysis:
     looked_around: set[str] = set()
     for nid in structure.facts.order:
         results[nid] = _analyze_node(design, structure, nid, results, looked_around)
-    _analyze_cyclic(design, structure, results, {})
-    return _finish(design, structure, results, frozenset(looked_around), None)
+    _analyze_cyclic(design, structure, results, {})  # results are now in the order of Analysis.order
+    return _finish(design, structure, results, frozenset(looked_around), None, ordered=True)
 
 
 def reanalyze(previous: Analysis | None, design: Design, change: Change | None) -> Analysis:
@@ -191,9 +191,26 @@ def _analyze_node(design: Design, structure: _Structure, nid: str, results: dict
                       key=lambda f: f.size[0] * f.size[1], default=None)
     else:
         feature = field
-    inferred = MappingProxyType(ctx.inferred) if ctx.inferred else NOTHING_INFERRED
     return NodeAnalysis(nid, node.type, shapes, out.shape, out.params, out.macs, activation_bytes(out.shape),
-                        field, feature, collapsed, (), warnings, None, inferred, Basis(ctx.p, inputs, fields), _explain)
+                        field, feature, collapsed, (), warnings, None, _shared(ctx.inferred),
+                        Basis(ctx.settings, tuple(node.inputs), fields), _explain)
+
+
+#: One read-only mapping per distinct set of inferred sizes ({"in_channels": 64} is shared by
+#: every conv that reads 64 channels): less to allocate and to keep.
+_INFERRED: dict[tuple, Mapping[str, int]] = {}
+
+
+def _shared(inferred: dict[str, int] | None) -> Mapping[str, int]:
+    if not inferred:
+        return NOTHING_INFERRED
+    key = tuple(inferred.items())
+    found = _INFERRED.get(key)
+    if found is None:
+        if len(_INFERRED) >= 4096:
+            _INFERRED.clear()
+        found = _INFERRED[key] = MappingProxyType(inferred)
+    return found
 
 
 def _analyze_cyclic(design: Design, structure: _Structure, results: dict[str, NodeAnalysis],
@@ -225,9 +242,10 @@ def _analyze_cyclic(design: Design, structure: _Structure, results: dict[str, No
 
 
 def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalysis],
-            looked_around: frozenset[str], update: tuple[Analysis, list] | None) -> Analysis:
+            looked_around: frozenset[str], update: tuple[Analysis, list] | None, ordered: bool = False) -> Analysis:
     """The Analysis around the records; ``update`` (previous analysis, changed records) when the
-    wiring is unchanged, so node order and totals carry over instead of being recounted."""
+    wiring is unchanged, so node order and totals carry over instead of being recounted;
+    ``ordered`` when ``results`` is already in the analysis's order."""
     facts = structure.facts
     if update is not None:
         previous, changed = update
@@ -238,8 +256,8 @@ def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalys
             macs += new.macs - (old.macs if old else 0)
             activation += new.activation_bytes - (old.activation_bytes if old else 0)
     else:
-        order = [*facts.order, *facts.cyclic]
-        nodes = {nid: results[nid] for nid in order}
+        order = [*facts.order, *facts.cyclic] if facts.cyclic else facts.order
+        nodes = results if ordered else {nid: results[nid] for nid in order}
         params = macs = activation = 0
         for record in nodes.values():
             params += record.params
@@ -307,7 +325,7 @@ def _explain(record: NodeAnalysis) -> tuple[Derivation, ...]:
                 Derivation("activation", activation_math(record.output_shape)))
     basis = record.basis
     spec = layer_spec(record.type)
-    ctx = Ctx(record.id, spec, basis.params, basis.inputs, explaining=True)
+    ctx = Ctx(record.id, spec, basis.params, tuple(zip(basis.inputs, record.input_shapes)), explaining=True)
     out = RULES[record.type](ctx)
     assert out is not None and out.shape == record.output_shape, f"{record.id}: the rule is not deterministic"
     ctx.derive("activation", activation_math(out.shape))

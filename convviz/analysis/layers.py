@@ -84,8 +84,8 @@ class Ctx:
     """One node under analysis: its parameters and inputs in; its errors, warnings, inferred
     sizes and (when ``explaining``) derivations out."""
 
-    __slots__ = ("id", "spec", "p", "inputs", "explaining", "errors", "warnings", "inferred", "derivations",
-                 "looked_around", "_design", "_done")
+    __slots__ = ("id", "spec", "p", "inputs", "settings", "explaining", "errors", "warnings", "inferred",
+                 "derivations", "looked_around", "_design", "_done")
 
     def __init__(self, node_id: str, spec: LayerSpec, params: Mapping[str, Any], inputs: tuple[tuple[str, Shape], ...],
                  design: Design | None = None, done: Mapping[str, NodeAnalysis] | None = None,
@@ -94,6 +94,8 @@ class Ctx:
         self.spec = spec
         self.p = params
         self.inputs = inputs
+        #: The type and every parameter's value: what the result depends on besides the inputs.
+        self.settings = (spec.type, *params.values())
         #: True when the analysis wants the derivations (``derive``) and not only the numbers.
         self.explaining = explaining
         self.errors: tuple[Issue, ...] = ()
@@ -147,7 +149,7 @@ class Ctx:
 
     def check_limits(self) -> bool:
         """Record an error for every parameter outside its limits; True when all are inside."""
-        key = (self.spec.type, *self.p.values())  # most nodes repeat a few settings: checked once each
+        key = self.settings  # most nodes repeat a few settings: each is checked once
         if key in _WITHIN_LIMITS:
             return True
         ok = True

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from ..design.catalog import layer_spec
 from ..design.edits import Edit
 
 Shape = tuple[int, ...]
@@ -81,12 +82,17 @@ class Basis(NamedTuple):
     """What a valid node's numbers were computed from, so its derivations can be written later
     exactly as they were then (and two records compare equal only if they would read the same)."""
 
-    #: Every parameter's effective value (``LayerSpec.resolve``); read-only.
-    params: Mapping[str, Any]
-    #: (source id, shape) of each input, in order.
-    inputs: tuple[tuple[str, Shape], ...]
+    #: The layer type and every parameter's effective value, in the catalog's order.
+    settings: tuple[Any, ...]
+    #: The ids of the node's inputs, in order (their shapes: ``NodeAnalysis.input_shapes``).
+    inputs: tuple[str, ...]
     #: The receptive field of each input.
     fields: tuple[ReceptiveField, ...]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Every parameter's effective value by name (``LayerSpec.resolve``)."""
+        return dict(zip(layer_spec(self.settings[0]).param_index, self.settings[1:]))
 
 
 class NodeAnalysis(NamedTuple):
