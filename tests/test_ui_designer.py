@@ -516,3 +516,28 @@ def test_an_edit_hands_on_the_records_of_the_nodes_it_did_not_change(window):
     assert after.nodes == analyze(doc.design).nodes and after.params == analyze(doc.design).params
     doc.undo_stack.undo()
     assert doc.analysis.nodes == before.nodes and doc.analysis.params == before.params
+
+
+def test_a_lazy_tab_says_once_that_it_was_built(window, qtbot):
+    """run_app freezes the heap then (torch's objects stay out of every later collection)."""
+    with qtbot.waitSignal(window.lazyTabBuilt, timeout=60_000) as built:
+        window.tab_widget(window.explain_tab)
+    assert built.args == [window.explain_tab]
+    again = []
+    window.lazyTabBuilt.connect(again.append)
+    window.tab_widget(window.explain_tab)
+    assert again == []
+
+
+def test_freeze_heap_exempts_what_exists_from_later_collections():
+    import gc
+
+    from convviz.ui.heap import freeze_heap
+
+    survivor = [[]]  # a container: the collector tracks it
+    assert any(o is survivor for o in gc.get_objects())
+    try:
+        freeze_heap()
+        assert gc.get_freeze_count() > 0 and not any(o is survivor for o in gc.get_objects())
+    finally:
+        gc.unfreeze()  # the rest of the test session collects as before
