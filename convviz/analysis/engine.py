@@ -74,7 +74,7 @@ def reanalyze(previous: Analysis | None, design: Design, change: Change | None) 
         if change.kind == "params":
             seeds = {nid for nid in change.node_ids if nid in design}
         else:  # the input shape may have changed; name and classes do not matter here
-            seeds = {n.id for n in design.input_nodes()}
+            seeds = set(structure.facts.inputs)
         results = dict(old_nodes)
     else:
         structure = _structure(design)
@@ -135,7 +135,7 @@ def _structural_seeds(design: Design, old: _Structure, new: _Structure, change: 
     old and new output, and every node that has just left a cycle."""
     consumers = new.facts.consumers
     seeds = {nid for nid in change.node_ids if nid in design}
-    seeds.update(n.id for n in design.input_nodes())  # a batch may have changed the input shape too
+    seeds.update(new.facts.inputs)  # a batch may have changed the input shape too
     seeds.update(c for nid in list(seeds) for c in consumers[nid])
     seeds.update(nid for nid in old.issues.keys() | new.issues.keys()
                  if old.issues.get(nid) != new.issues.get(nid) and nid in design)

@@ -33,6 +33,8 @@ class Wiring:
     consumers: dict[str, list[str]]
     #: Each node's index in ``order`` (nodes on or behind a cycle have none).
     position: dict[str, int]
+    #: The Input nodes, in node order (a design has one; the others are errors).
+    inputs: list[str]
 
 
 def wiring(design: Design) -> Wiring:
@@ -40,21 +42,25 @@ def wiring(design: Design) -> Wiring:
     order, cyclic = topological_order(design, edges)
     consumers = edges.consumers
     sinks = [nid for nid, used_by in consumers.items() if not used_by]
-    inputs = design.input_nodes()
-    reachable = _reachable_from(consumers, inputs[0].id) if inputs else set()
+    inputs = edges.inputs
+    reachable = _reachable_from(consumers, inputs[0]) if inputs else set()
     output = next((nid for nid in reversed(order) if not consumers[nid] and nid in reachable), None)
-    return Wiring(order, cyclic, sinks, reachable, output, consumers, {nid: i for i, nid in enumerate(order)})
+    return Wiring(order, cyclic, sinks, reachable, output, consumers, {nid: i for i, nid in enumerate(order)},
+                  inputs)
 
 
 class _Edges:
-    """Every node's distinct consumers (in node order), its number of distinct sources and its place
-    in node order, in one pass (inputs naming missing nodes are ignored)."""
+    """Every node's distinct consumers (in node order) and number of distinct sources, and the Input
+    nodes, in one pass over the design (inputs naming missing nodes are ignored)."""
 
     def __init__(self, design: Design) -> None:
         consumers: dict[str, list[str]] = {node.id: [] for node in design}
         sources = dict.fromkeys(consumers, 0)
+        self.inputs: list[str] = []
         for node in design:
             nid = node.id
+            if node.type == "Input":
+                self.inputs.append(nid)
             for src in node.inputs:
                 used_by = consumers.get(src)
                 if used_by is not None and (not used_by or used_by[-1] != nid):  # x + x: one edge
@@ -93,13 +99,13 @@ def check_structure(design: Design, facts: Wiring | None = None) -> list[Structu
 
     facts = facts or wiring(design)
     issues: list[StructuralIssue] = []
-    inputs = design.input_nodes()
+    inputs = facts.inputs
     if not inputs:
         issues.append(StructuralIssue("The design has no Input node.", (), "Drag an Input from the palette."))
     for extra in inputs[1:]:
         issues.append(StructuralIssue(
-            f"{extra.id!r} is a second Input; a design has exactly one ({inputs[0].id!r}).",
-            (extra.id,), f"Delete {extra.id!r} and connect its consumers to {inputs[0].id!r}."))
+            f"{extra!r} is a second Input; a design has exactly one ({inputs[0]!r}).",
+            (extra,), f"Delete {extra!r} and connect its consumers to {inputs[0]!r}."))
 
     known = facts.consumers  # every node's id
     for node in design:
