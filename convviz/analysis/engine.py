@@ -15,6 +15,7 @@ changed (one linear pass); a parameter edit reuses them.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -135,8 +136,8 @@ def _structural_seeds(design: Design, old: _Structure, new: _Structure, change: 
     old and new output, and every node that has just left a cycle."""
     consumers = new.facts.consumers
     seeds = {nid for nid in change.node_ids if nid in design}
-    seeds.update(new.facts.inputs)  # a batch may have changed the input shape too
     seeds.update(c for nid in list(seeds) for c in consumers[nid])
+    seeds.update(new.facts.inputs)  # a batch may have changed the input shape too
     seeds.update(nid for nid in old.issues.keys() | new.issues.keys()
                  if old.issues.get(nid) != new.issues.get(nid) and nid in design)
     seeds.update(nid for nid in (old.facts.output, new.facts.output) if nid is not None and nid in design)
