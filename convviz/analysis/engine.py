@@ -23,7 +23,9 @@ from ..design.catalog import layer_spec
 from ..design.edits import Bridge
 from ..design.graph import Change, Design
 from ..design.structure import Wiring, check_structure, wiring
-from .layers import MERGE, PASS, RULES, Ctx, Window, activation_bytes, activation_math
+from ..i18n import tr
+from .layers import MERGE, PASS, Ctx, Window, activation_bytes, activation_math
+from .rules import RULES
 from .results import (
     INPUT_FIELD, NOTHING_INFERRED, Analysis, Basis, Derivation, Fix, Issue, NodeAnalysis, ReceptiveField,
 )
@@ -173,7 +175,8 @@ def _analyze_node(design: Design, structure: _Structure, nid: str, results: dict
     else:
         shapes = tuple(r.output_shape for r in sources)
         fields = tuple(r.receptive_field for r in sources)
-        collapsed = any(r.collapsed for r in sources)
+        # A merge still holds a map while any input does (x · gate(x): the gate saw the whole map, x did not).
+        collapsed = all(r.collapsed for r in sources)
     spec = layer_spec(node.type)
     inputs = tuple(zip(node.inputs, shapes))
     ctx = Ctx(nid, spec, spec.resolve(node.params), inputs, design, results)
@@ -185,7 +188,10 @@ def _analyze_node(design: Design, structure: _Structure, nid: str, results: dict
         return NodeAnalysis(nid, node.type, errors=ctx.errors, warnings=warnings)
     if nid == structure.facts.output and node.type == "Softmax":
         warnings += (softmax_output_warning(nid),)
-    field = _next_field(out.field, fields)
+    if out.field == MERGE and any(shape != out.shape for shape in shapes):
+        field = broadcast_union(fields, shapes, out.shape)
+    else:
+        field = _next_field(out.field, fields)
     collapsed = collapsed or out.collapses
     if collapsed:
         feature = max((r.feature_field for r in sources if r.feature_field),
@@ -299,9 +305,44 @@ def _next_field(step: Window | str, fields: tuple[ReceptiveField, ...]) -> Recep
                           (s_h + o_h * j_h, s_w + o_w * j_w))
 
 
+def broadcast_union(fields: tuple[ReceptiveField, ...], shapes: tuple[tuple[int, ...], ...],
+                    out_shape: tuple[int, ...]) -> ReceptiveField:
+    """The field after a broadcasting merge (x · gate, the gate C×1×1): per axis, the output keeps the
+    lattice (jump, start) of the inputs as large as the output, and a unit's field is the union of
+    its window in each input, a broadcast input's one window included (a global gate: the whole
+    image). The size is the widest such union over the map's units (the first or the last)."""
+    if len(out_shape) != 3:
+        return max(fields, key=lambda f: f.size[0] * f.size[1])
+    sizes, jumps, starts = [], [], []
+    for axis in (0, 1):
+        n = out_shape[axis + 1]
+        lattice = [f for f, shape in zip(fields, shapes) if shape[axis + 1] == n]
+        fixed = [f for f, shape in zip(fields, shapes) if shape[axis + 1] != n]
+        jump = lattice[0].jump[axis]
+        start = lattice[0].start[axis]
+        widest, centre = 0.0, start
+        for unit in (0, n - 1):
+            centres = [(f.start[axis] + unit * jump, f.size[axis]) for f in lattice] + \
+                [(f.start[axis], f.size[axis]) for f in fixed]
+            low = min(c - (r - 1) / 2 for c, r in centres)
+            high = max(c + (r - 1) / 2 for c, r in centres)
+            if unit == 0:
+                centre = (low + high) / 2
+            widest = max(widest, high - low + 1)
+        sizes.append(widest)
+        jumps.append(jump)
+        starts.append(centre)
+    return ReceptiveField(tuple(sizes), tuple(jumps), tuple(starts))
+
+
 def _field_math(ctx: Ctx, step: Window | str, fields: tuple[ReceptiveField, ...], result: ReceptiveField) -> None:
     """``_next_field`` written out."""
     if step == PASS:
+        return
+    if step == MERGE and any(f.jump != result.jump for f in fields):
+        sizes = ", ".join(pair(f.size) for f in fields)
+        ctx.derive("RF", tr("RF = {rf}: the union of each unit's windows in its inputs ({sizes}); a broadcast "
+                            "input's one window is in every unit's").format(rf=pair(result.size), sizes=sizes))
         return
     if step == MERGE:
         sizes = ", ".join(pair(f.size) for f in fields)

@@ -40,7 +40,8 @@ def register(commands) -> None:
     imp.add_argument("--input", type=parse_shape, required=True, metavar="CxHxW", help="the input image shape")
     imp.add_argument("--to", required=True, metavar="OUT", help="OUT.json (the design) or OUT.pt (with weights)")
     imp.add_argument("--partial", action="store_true",
-                     help="write the design even where operations could not be imported (Identity placeholders)")
+                     help="write the design even where operations could not be imported: each becomes a "
+                          "Placeholder, an error node to replace")
     imp.set_defaults(run=cmd_import)
 
 
@@ -94,7 +95,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if result.issues and not args.partial:
         count = len(result.issues)
         raise CommandError(f"{count} operation{'s' if count > 1 else ''} could not be imported, first "
-                           f"{result.issues[0]}; nothing written (--partial writes it with placeholders)")
+                           f"{result.issues[0]}; nothing written (--partial writes it with a Placeholder for each, to replace)")
     for issue in result.issues:
         print(f"convviz: warning: {issue}", file=sys.stderr)
     if target.suffix.lower() == ".json":

@@ -26,7 +26,7 @@ from torch import nn
 from ..analysis import Analysis, analyze
 from ..analysis.text import grouped, shape
 from ..design import Design
-from ..model import ModelBuildError, class_name
+from ..model import MERGE_MODULES, ModelBuildError, class_name, module_arguments
 
 LINE_LENGTH = 88
 INDENT = "    "
@@ -37,7 +37,7 @@ _FILE_NAMES = frozenset({"torch", "nn", "INPUT_SHAPE", "CLASSES"})
 #: Leading constructor arguments written positionally, as PyTorch's docs do (``nn.Conv2d(1, 16, …)``);
 #: every other argument is written as a keyword.
 _POSITIONAL = frozenset({"in_channels", "out_channels", "in_features", "out_features", "num_features", "size",
-                         "output_size"})
+                         "output_size", "num_groups", "num_channels", "normalized_shape", "padding"})
 
 #: How many class names the docstring lists before referring to ``CLASSES``.
 _CLASSES_SHOWN = 20
@@ -86,9 +86,10 @@ def _init_lines(design: Design, analysis: Analysis) -> list[str]:
     lines: list[str] = []
     for node_id in analysis.order:
         node = design.node(node_id)
-        if node.type in ("Input", "Add", "Concat"):
+        if node.type == "Input" or node.type in MERGE_MODULES:
             continue  # no module: the input is forward's argument, merges are expressions
-        args = constructor_arguments(node.type, {**analysis.nodes[node_id].inferred, **node.resolved_params()})
+        args = constructor_arguments(node.type, module_arguments(node.type, analysis.nodes[node_id].inferred,
+                                                                 node.resolved_params()))
         call = _Seq("(", args, ")")
         lines += _statement(INDENT * 2, f"self.{node_id} = ", f"nn.{node.type}", call)
     return lines
@@ -147,12 +148,12 @@ def _forward_lines(design: Design, analysis: Analysis) -> list[str]:
             continue
         args = [held[src] for src in node.inputs]
         out = shape(analysis.nodes[nid].output_shape)
-        comment = out if node.type not in ("Add", "Concat") else f"{nid}: {out}"
+        comment = out if node.type not in MERGE_MODULES else f"{nid}: {out}"
         if uses[nid] == 0 and nid != analysis.output:
             comment += " (unused: not on the way to the output)"
         target = f"{held[nid]} = "
-        if node.type == "Add":
-            lines += _sum_statement(body, target, args, comment)
+        if node.type in ("Add", "Multiply"):
+            lines += _sum_statement(body, target, args, comment, " + " if node.type == "Add" else " * ")
         elif node.type == "Concat":
             cat = _Seq("(", [_Seq("[", args, "]", explode=True), "dim=1"], ")")
             lines += _statement(body, target, "torch.cat", cat, comment)
@@ -217,13 +218,14 @@ def _split(indent: str, head: str, seq: _Seq, tail: str) -> list[str]:
     return [f"{indent}{head}{seq.open}", *middle, f"{indent}{seq.close}{tail}"]
 
 
-def _sum_statement(indent: str, target: str, terms: list[str], comment: str) -> list[str]:
-    expression = " + ".join(terms)
+def _sum_statement(indent: str, target: str, terms: list[str], comment: str, operator: str = " + ") -> list[str]:
+    """``a + b + …`` (or ``a * b * …``), split as black splits a long binary expression."""
+    expression = operator.join(terms)
     if _fits(f"{indent}{target}{expression}  # {comment}"):
         return [f"{indent}{target}{expression}  # {comment}"]
     inner = indent + INDENT
     middle = [inner + expression] if _fits(inner + expression) else \
-        [inner + terms[0], *(f"{inner}+ {t}" for t in terms[1:])]
+        [inner + terms[0], *(f"{inner}{operator.lstrip()}{t}" for t in terms[1:])]
     return [f"{indent}# {comment}", f"{indent}{target}(", *middle, f"{indent})"]
 
 

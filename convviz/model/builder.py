@@ -9,13 +9,15 @@ as they read hand-written code.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import torch.fx
 from torch import nn
 
 from ..analysis import Analysis, analyze
 from ..design import Design, Node, layer_spec
-from .layers import Add, Concat
+from .layers import Add, Concat, Multiply
 
 
 class ModelBuildError(ValueError):
@@ -47,16 +49,27 @@ def seeded_model(design: Design, seed: int, analysis: Analysis | None = None) ->
         return build_model(design, analysis)
 
 
+#: The merges' modules (PyTorch has none); every other type is ``nn.<type>``.
+MERGE_MODULES = {"Add": Add, "Concat": Concat, "Multiply": Multiply}
+
+
 def make_module(node: Node, inferred: dict[str, int]) -> nn.Module:
     """The PyTorch module for one node: catalog names are PyTorch's, so parameters pass straight through."""
     if node.type == "Input":
         return nn.Identity()
-    if node.type == "Add":
-        return Add()
-    if node.type == "Concat":
-        return Concat()
-    params = layer_spec(node.type).resolve(node.params)
-    return getattr(nn, node.type)(**inferred, **params)
+    if node.type in MERGE_MODULES:
+        return MERGE_MODULES[node.type]()
+    return getattr(nn, node.type)(**module_arguments(node.type, inferred, layer_spec(node.type).resolve(node.params)))
+
+
+def module_arguments(type_name: str, inferred: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """``nn.<type_name>``'s keyword arguments: the inferred sizes and every parameter, in the few
+    places where a catalog value stands for another PyTorch value translated (the model and the
+    exported source both build from this)."""
+    arguments = {**inferred, **params}
+    if type_name == "Upsample" and not arguments["align_corners"]:
+        arguments["align_corners"] = None  # PyTorch's default; nearest refuses an explicit False
+    return arguments
 
 
 def class_name(name: str) -> str:

@@ -1,4 +1,4 @@
-"""The two merge layers PyTorch has no module for, so they get a submodule (and hooks) like the rest."""
+"""The merge layers PyTorch has no module for, so they get a submodule (and hooks) like the rest."""
 
 from __future__ import annotations
 
@@ -21,3 +21,13 @@ class Concat(nn.Module):
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         return torch.cat(inputs, dim=1)
+
+
+class Multiply(nn.Module):
+    """Element-wise product of all inputs, broadcasting sizes of 1 (a squeeze-and-excitation gate joins here)."""
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = out * x
+        return out

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..design import InputSpec
+from ..i18n import tr
 from .file_dialogs import ask_save_path
 from .tasks import TaskRunner
 
@@ -221,8 +222,9 @@ class ExportActions(QObject):
             more = f"\n… and {len(result.issues) - 20} more" if len(result.issues) > 20 else ""
             answer = QMessageBox.question(
                 self.window, "Some operations cannot be imported",
-                f"These parts of the module have no convviz layer:\n\n{listing}{more}\n\n"
-                "Import the rest, with an Identity placeholder for each?",
+                tr("These parts of the module have no convviz layer:\n\n{listing}{more}\n\nImport the rest, with "
+                   "a placeholder for each? Placeholders are errors to replace with layers that compute the same: "
+                   "until then the design cannot be trained or exported.").format(listing=listing, more=more),
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
             if answer != QMessageBox.StandardButton.Yes:
                 return

@@ -1,4 +1,4 @@
-"""The sliding window of a Conv2d, MaxPool2d or AvgPool2d node, animated over the real input to
+"""The sliding window of a Conv2d, ConvTranspose2d, MaxPool2d or AvgPool2d node, animated over the real input to
 that node: play, pause, step, speed, scrub; input and output channel; zoom; GIF / PNG export.
 
 The frames come from ``convviz.explain.window_animation`` (the layer's own output at each cell);
@@ -30,12 +30,13 @@ from PySide6.QtWidgets import (
 from ...explain import Network, WindowAnimation, window_animation
 from ...explain.hooks import Activations
 from ...explain.render import save_gif, save_png_sequence
+from ...i18n import tr
 from ..file_dialogs import ask_save_path
 from .base import ExplainView, MessageLabel
 from .controller import Capture
 from .window_painter import DEFAULT_CELL, MAX_CELL, MIN_CELL, WindowColours, WindowPainter
 
-WINDOW_TYPES = ("Conv2d", "MaxPool2d", "AvgPool2d")
+WINDOW_TYPES = ("Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d")
 SPEEDS = (1, 2, 4, 8, 15, 30)
 #: An exported animation holds at most this many frames, from the current one on.
 EXPORT_FRAMES = 240
@@ -195,7 +196,7 @@ class SlidingWindowView(ExplainView):
             return
         node_id = self.current_node()
         if node_id is None:
-            self.message.note("This network has no Conv2d, MaxPool2d or AvgPool2d layer.")
+            self.message.note(tr("This network has no Conv2d, ConvTranspose2d, MaxPool2d or AvgPool2d layer."))
             self._set_enabled(False)
             return
         channels = capture.network.analysis.nodes[node_id].output_shape[0]
