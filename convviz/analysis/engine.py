@@ -22,6 +22,7 @@ from types import MappingProxyType
 from ..design.catalog import layer_spec
 from ..design.edits import Bridge
 from ..design.graph import Change, Design
+from ..design.ports import node_of, port_of
 from ..design.structure import Wiring, check_structure, wiring
 from ..i18n import tr
 from .layers import MERGE, PASS, Ctx, Window, activation_bytes, activation_math
@@ -29,7 +30,7 @@ from .rules import RULES
 from .results import (
     INPUT_FIELD, NOTHING_INFERRED, Analysis, Basis, Derivation, Fix, Issue, NodeAnalysis, ReceptiveField,
 )
-from .text import number, pair, shape as fmt_shape
+from .text import grouped, number, pair, shape as fmt_shape
 
 NO_ISSUES: tuple[tuple[Issue, ...], tuple[Issue, ...]] = ((), ())
 
@@ -72,7 +73,8 @@ def reanalyze(previous: Analysis | None, design: Design, change: Change | None) 
         return previous
     memo: _Memo = previous.memo
     old_nodes = previous.nodes
-    if change.kind in ("params", "meta"):  # the wiring is as it was
+    if change.kind == "meta" or change.kind == "params" and not _changes_outputs(design, change):
+        # the wiring is as it was (a Split's parameters decide which outputs its consumers may read)
         structure = memo.structure
         if change.kind == "params":
             seeds = {nid for nid in change.node_ids if nid in design}
@@ -110,6 +112,11 @@ def reanalyze(previous: Analysis | None, design: Design, change: Change | None) 
         return _finish(design, structure, results, frozenset(looked_around), (previous, changed))
     _analyze_cyclic(design, structure, results, old_nodes)
     return _finish(design, structure, results, frozenset(looked_around), None)
+
+
+def _changes_outputs(design: Design, change: Change) -> bool:
+    """The edit set the parameters of a node with several outputs: how many it has may have changed."""
+    return any(nid in design and layer_spec(design.node(nid).type).multi_output for nid in change.node_ids)
 
 
 def _structure(design: Design) -> _Structure:
@@ -150,7 +157,7 @@ def _structural_seeds(design: Design, old: _Structure, new: _Structure, change: 
 def _interface(record: NodeAnalysis) -> tuple:
     """What a node's consumers read of it: if this is unchanged, they need not be re-run."""
     return (record.output_shape, record.receptive_field, record.feature_field, record.collapsed,
-            record.blocked_by)
+            record.blocked_by, record.output_shapes)
 
 
 def _analyze_node(design: Design, structure: _Structure, nid: str, results: dict[str, NodeAnalysis],
@@ -165,15 +172,16 @@ def _analyze_node(design: Design, structure: _Structure, nid: str, results: dict
         return NodeAnalysis(nid, node.type, output_shape=shape, activation_bytes=activation_bytes(shape),
                             receptive_field=INPUT_FIELD, feature_field=INPUT_FIELD, warnings=warnings,
                             explain=_explain)
-    sources = [results[src] for src in node.inputs]
+    sources = [results[src] if ":" not in src else results[node_of(src)] for src in node.inputs]
     for source in sources:
         if source.output_shape is None:
             return NodeAnalysis(nid, node.type, warnings=warnings, blocked_by=source.blocked_by or source.id)
-    if len(sources) == 1:  # most nodes: no generators to build
+    if len(sources) == 1 and not sources[0].output_shapes:  # most nodes: no generators to build
         source = sources[0]
         shapes, fields, collapsed = (source.output_shape,), (source.receptive_field,), source.collapsed
     else:
-        shapes = tuple(r.output_shape for r in sources)
+        shapes = tuple(r.output_shapes[port_of(ref)] if r.output_shapes else r.output_shape
+                       for ref, r in zip(node.inputs, sources))
         fields = tuple(r.receptive_field for r in sources)
         # A merge still holds a map while any input does (x · gate(x): the gate saw the whole map, x did not).
         collapsed = all(r.collapsed for r in sources)
@@ -188,7 +196,7 @@ def _analyze_node(design: Design, structure: _Structure, nid: str, results: dict
         return NodeAnalysis(nid, node.type, errors=ctx.errors, warnings=warnings)
     if nid == structure.facts.output and node.type == "Softmax":
         warnings += (softmax_output_warning(nid),)
-    if out.field == MERGE and any(shape != out.shape for shape in shapes):
+    if out.field == MERGE and any(shape[1:] != out.shape[1:] for shape in shapes):  # x · gate: a broadcast
         field = broadcast_union(fields, shapes, out.shape)
     else:
         field = _next_field(out.field, fields)
@@ -198,6 +206,11 @@ def _analyze_node(design: Design, structure: _Structure, nid: str, results: dict
                       key=lambda f: f.size[0] * f.size[1], default=None)
     else:
         feature = field
+    if out.outputs:  # a Split: each output its own shape; the record's shape is its first
+        return NodeAnalysis(nid, node.type, shapes, out.outputs[0], out.params, out.macs,
+                            sum(activation_bytes(shape) for shape in out.outputs), field, feature, collapsed, (),
+                            warnings, None, _shared(ctx.inferred), Basis(ctx.settings, tuple(node.inputs), fields),
+                            _explain, out.outputs)
     return NodeAnalysis(nid, node.type, shapes, out.shape, out.params, out.macs, activation_bytes(out.shape),
                         field, feature, collapsed, (), warnings, None, _shared(ctx.inferred),
                         Basis(ctx.settings, tuple(node.inputs), fields), _explain)
@@ -281,6 +294,7 @@ def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalys
         receptive_field=out.feature_field if out is not None and out.valid else None,
         output_shape=out.output_shape if out is not None else None,
         general_issues=structure.general,
+        heads=tuple(facts.heads),
         memo=_Memo(structure, looked_around),
     )
 
@@ -370,6 +384,11 @@ def _explain(record: NodeAnalysis) -> tuple[Derivation, ...]:
     ctx = Ctx(record.id, spec, basis.params, tuple(zip(basis.inputs, record.input_shapes)), explaining=True)
     out = RULES[record.type](ctx)
     assert out is not None and out.shape == record.output_shape, f"{record.id}: the rule is not deterministic"
-    ctx.derive("activation", activation_math(out.shape))
+    if out.outputs:
+        ctx.derive("activation", " + ".join(activation_math(shape).partition(" = ")[2].split(" = ")[0]
+                                            for shape in out.outputs)
+                   + f" = {grouped(record.activation_bytes)} B " + tr("per image (all outputs)"))
+    else:
+        ctx.derive("activation", activation_math(out.shape))
     _field_math(ctx, out.field, basis.fields, record.receptive_field)
     return tuple(ctx.derivations)

@@ -80,6 +80,8 @@ class LayerOut:
     field: Window | str = PASS
     #: True for global pooling and Flatten: units after it see the whole map.
     collapses: bool = False
+    #: A layer with several outputs (Split): each one's shape (``shape`` is the first).
+    outputs: tuple[Shape, ...] = ()
 
 
 class Ctx:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..i18n import N_
@@ -149,6 +150,8 @@ class LayerSpec:
     key_params: tuple[str, ...] = ()
     #: Offered in the palette (not the Input, made with the design, nor an import's placeholder).
     in_palette: bool = True
+    #: A layer with several outputs (Split): how many its resolved parameters give. None: one output.
+    outputs: Callable[[Mapping[str, Any]], int] | None = None
     param_index: dict[str, ParamSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -170,6 +173,15 @@ class LayerSpec:
     @property
     def is_merge(self) -> bool:
         return self.max_inputs is None
+
+    @property
+    def multi_output(self) -> bool:
+        """Its outputs are numbered (``split1:0``, ``split1:1``) rather than named by the node's id."""
+        return self.outputs is not None
+
+    def output_count(self, stored: Mapping[str, Any]) -> int:
+        """How many outputs a node with these stored parameters has."""
+        return 1 if self.outputs is None else self.outputs(self.resolve(stored))
 
     def describe_inputs(self) -> str:
         if self.max_inputs is None:
@@ -466,6 +478,20 @@ _SPECS = (
         (ParamSpec("groups", "int", N_("Number of groups whose channels are interleaved (it must divide the "
                                        "channels)."), required=True, initial=2, minimum=1, maximum=65536),),
         key_params=("groups",),
+    ),
+    LayerSpec(
+        "Split", "Reshape",
+        N_("Splits the channels into parts, each its own output (ShuffleNet's two halves, a grouped branch): "
+           "torch.chunk, or torch.split with sizes."),
+        "C = C₀ + C₁ + …",
+        (
+            ParamSpec("chunks", "int", N_("Number of equal parts (they must divide the channels)."), default=2,
+                      minimum=1, maximum=64),
+            ParamSpec("sizes", "int_list", N_("The channels of each part, in order (empty: equal chunks); they must "
+                                              "add up to the input's channels."), minimum=1),
+        ),
+        key_params=("chunks", "sizes"),
+        outputs=lambda p: len(p["sizes"]) if p["sizes"] else p["chunks"],
     ),
     LayerSpec(
         "Placeholder", "Reshape",

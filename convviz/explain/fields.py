@@ -29,7 +29,8 @@ from ..analysis import ReceptiveField
 from ..analysis.layers import hw
 from ..data.images import PreparedImage
 from ..i18n import tr
-from ..model import Add, Concat, Multiply
+from ..design.ports import node_of, output_ref
+from ..model import Add, Concat, Multiply, Split
 from .errors import ExplainError
 from .hooks import as_batch, run_to
 from .network import Network, require_node
@@ -122,7 +123,8 @@ def unit_field(network: Network, node_id: str, y: int = 0, x: int = 0, channel: 
     """The receptive field of unit (y, x) of ``node_id`` (all channels, or ``channel``)."""
     require_node(network, node_id)
     analysis, design = network.analysis, network.design
-    shape = analysis.nodes[node_id].output_shape
+    record = analysis.nodes[node_id]
+    shape = record.input_shapes[0] if record.output_shapes else record.output_shape  # a Split: all its channels
     if len(shape) == 3:
         c, h, w = shape
         if not (0 <= y < h and 0 <= x < w):
@@ -141,7 +143,7 @@ def unit_field(network: Network, node_id: str, y: int = 0, x: int = 0, channel: 
         seed = _Region(mask, spatial=False)
         y = x = 0
     boxes = {nid: _bbox(region) for nid, region in _walk(network, node_id, seed, False).items()
-             if region.spatial and region.mask.any()}
+             if nid in analysis.nodes and region.spatial and region.mask.any()}
     exact = _walk(network, node_id, seed, True)
     masks = {}
     for nid in boxes:
@@ -179,24 +181,48 @@ def effective_field(network: Network, image: torch.Tensor | PreparedImage, node_
 # --- the backward walk ---------------------------------------------------------------------------
 
 def _walk(network: Network, node_id: str, seed: _Region, exact: bool) -> dict[str, _Region]:
+    """The region of every map upstream of the seed, keyed by node id (and ``split1:k`` for a Split's outputs)."""
     design, analysis, model = network.design, network.analysis, network.model
     regions = {node_id: seed}
     for nid in reversed(analysis.order):
-        region = regions.get(nid)
         node = design.node(nid)
+        record = analysis.nodes[nid]
+        if record.output_shapes:  # a Split: its outputs' regions, side by side in its input's channels
+            parts = [(regions.get(output_ref(nid, k)), shape) for k, shape in enumerate(record.output_shapes)]
+            if any(part is not None for part, _ in parts):
+                joined = _join_channels(parts, record.input_shapes[0])
+                regions[nid] = joined if nid not in regions else _union(regions[nid], joined, record.input_shapes[0])
+        region = regions.get(nid)
         if region is None or not node.inputs:
             continue
-        in_shapes = [analysis.nodes[src].output_shape for src in node.inputs]
-        out_shape = analysis.nodes[nid].output_shape
+        in_shapes = [analysis.nodes[node_of(src)].shape_of(src) for src in node.inputs]
+        out_shape = record.input_shapes[0] if record.output_shapes else record.output_shape
         for src, part in zip(node.inputs, _backward(model.get_submodule(nid), region, in_shapes, out_shape, exact)):
             regions[src] = part if src not in regions else _union(regions[src], part, in_shapes[node.inputs.index(src)])
     return regions
 
 
+def _join_channels(parts: list[tuple[_Region | None, tuple[int, ...]]], whole: tuple[int, ...]) -> _Region:
+    """A Split's input region from its outputs' (each in its own channels): they lie side by side."""
+    joined: _Region | None = None
+    start = 0
+    for region, shape in parts:
+        if region is not None:
+            mask = region.mask
+            if region.spatial and mask.shape[0] == 1 and shape[0] > 1:
+                mask = np.repeat(mask, shape[0], axis=0)  # "every channel" of this output
+            full = np.zeros((whole[0], *mask.shape[1:]), dtype=bool)
+            full[start:start + shape[0]] = mask
+            placed = _Region(full, region.top, region.left, region.spatial)
+            joined = placed if joined is None else _union(joined, placed, whole)
+        start += shape[0]
+    return joined
+
+
 def _backward(module: nn.Module, region: _Region, in_shapes: Sequence[tuple[int, ...]],
               out_shape: tuple[int, ...], exact: bool) -> list[_Region]:
     """The units of each input that feed ``region`` of this module's output."""
-    if isinstance(module, POINTWISE):
+    if isinstance(module, (*POINTWISE, Split)):  # a Split's region arrives in its input's channels
         return [region]
     if isinstance(module, Add):
         return [region] * len(in_shapes)

@@ -13,6 +13,7 @@ import torch
 import torch.fx
 from torch import nn
 
+from ..design.ports import node_of, output_ref
 from ..i18n import tr
 
 #: Relative to the largest magnitude of the value compared: float32 sums in another order stay far inside.
@@ -33,7 +34,8 @@ def check_same_function(original: torch.fx.GraphModule, model: nn.Module, values
     for fx_node, node_id in values.items():
         if fx_node in traced and isinstance(traced[fx_node], torch.Tensor):
             expected.setdefault(node_id, traced[fx_node])
-    for node_id in order:
+    position = {nid: i for i, nid in enumerate(order)}
+    for node_id in sorted(expected, key=lambda ref: (position.get(node_of(ref), len(position)), ref)):
         want, got = expected.get(node_id), built.get(node_id)
         if want is None or not isinstance(got, torch.Tensor):
             continue
@@ -69,7 +71,11 @@ def _node_outputs(model: nn.Module, example: torch.Tensor) -> dict[str, object]:
     handles = []
     for name, module in model.named_children():
         def hook(module, args, output, name=name):
-            outputs[name] = output.detach().clone() if isinstance(output, torch.Tensor) else output
+            if isinstance(output, tuple):  # a Split: each output under its reference
+                for port, part in enumerate(output):
+                    outputs[output_ref(name, port)] = part.detach().clone()
+            else:
+                outputs[name] = output.detach().clone() if isinstance(output, torch.Tensor) else output
         handles.append(module.register_forward_hook(hook))
     try:
         with torch.no_grad():

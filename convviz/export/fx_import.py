@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import itertools
+import operator
 import os
 import re
 import sys
@@ -36,6 +37,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 from ..analysis import analyze
 from ..design import Design, InputSpec, fresh_id, id_problem
 from ..design.ids import MAX_ID_LENGTH
+from ..design.ports import output_ref
 from ..i18n import tr
 from ..messages import first_line
 from ..model import build_model, carry_over_weights
@@ -150,6 +152,8 @@ class _Translator:
         self.lost: dict[torch.fx.Node, str] = {}
         #: Submodule name → the fx node of its first call (a second call of a module with state is refused).
         self.first_calls: dict[str, torch.fx.Node] = {}
+        #: fx split/chunk node → the Split node holding its outputs (its items are ``split:k``).
+        self.splits: dict[torch.fx.Node, str] = {}
         #: Channel shuffles under way, by the fx node of their latest step.
         self.shuffles: dict[torch.fx.Node, _Shuffle] = {}
 
@@ -171,6 +175,12 @@ class _Translator:
             return
         if node.op == "get_attr":
             self.lost[node] = f"self.{node.target}, a parameter or buffer used directly"
+            return
+        if ops.is_split(node):
+            self.translate_split(node)
+            return
+        if node.op == "call_function" and node.target is operator.getitem and node.args[0] in self.splits:
+            self.values[node] = output_ref(self.splits[node.args[0]], node.args[1])  # output k of a Split
             return
         if not ops.is_tensor(node):
             return  # sizes and other plumbing: what consumes them is checked where it is used
@@ -228,6 +238,18 @@ class _Translator:
             self.state[f"{node_id}.{key}"] = tensor.detach().clone()
         self.values[node] = node_id
 
+    def translate_split(self, node: torch.fx.Node) -> None:
+        source = node.all_input_nodes[0] if node.all_input_nodes else None
+        try:
+            if source not in self.values:
+                raise ops.Unsupported(f"its input is {self.lost.get(source, 'not a tensor')}")
+            layer, params = ops.split_layer(node)
+        except ops.Unsupported as exc:  # its outputs are lost: what reads them becomes a placeholder
+            self.lost[node] = f"{node.name}, which could not be imported"
+            self.issues.append(ImportIssue(node.name, ops.describe(node, self.gm), str(exc)))
+            return
+        self.splits[node] = self.add(node.name, layer, [self.values[source]], params)
+
     def continue_shuffle(self, node: torch.fx.Node, tensors: list[torch.fx.Node]) -> None:
         """One more step of view(N, g, C/g, H, W) → transpose(1, 2) → view(N, C, H, W): a ChannelShuffle."""
         shuffle = self.shuffles[next(a for a in tensors if a in self.shuffles)]
@@ -238,7 +260,7 @@ class _Translator:
             self.shuffles[node] = shuffle._replace(step="swapped")
         elif alone and shuffle.step == "swapped" and ops.is_reshape(node) and \
                 ops.shape_of(node) == ops.shape_of(shuffle.origin):
-            self.values[node] = self.add(node.name, "ChannelShuffle", [shuffle.source], {"groups": shuffle.groups})
+            self.values[node] = self.add("channel_shuffle", "ChannelShuffle", [shuffle.source], {"groups": shuffle.groups})
         else:
             raise ops.Unsupported(tr("a 5-D view of a map is imported only as a channel shuffle: view(N, g, C/g, H, W), "
                                      "transpose(1, 2), view(N, C, H, W)"))

@@ -256,6 +256,32 @@ def catalog_params(layer: str, values: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+# --- splits: x.chunk(2, dim=1), torch.split(x, 58, dim=1) ---------------------------------------
+
+def is_split(node: torch.fx.Node) -> bool:
+    return (node.op == "call_method" and node.target in ("chunk", "split")) or \
+        (node.op == "call_function" and node.target in (torch.chunk, torch.split))
+
+
+def split_layer(node: torch.fx.Node) -> Layer:
+    """A Split of the channels: equal chunks where the parts are equal, else their sizes (as traced)."""
+    meta = node.meta.get("tensor_meta")
+    parts = [tuple(m.shape) for m in meta] if isinstance(meta, (tuple, list)) else []
+    chunk = node.target in ("chunk", torch.chunk)
+    names = (("input", REQUIRED), ("chunks", REQUIRED), ("dim", 0)) if chunk else \
+        (("input", REQUIRED), ("split_size_or_sections", REQUIRED), ("dim", 0))
+    if node.op == "call_method" and not chunk:
+        names = (("input", REQUIRED), ("split_size", REQUIRED), ("dim", 0))
+    bound = bind(node, names)
+    source = shape_of(node.all_input_nodes[0])
+    if not parts or bound["dim"] % len(source) != 1:
+        raise Unsupported(tr("a split along dim={dim} is not supported (only channels, dim=1)").format(dim=bound["dim"]))
+    sizes = [shape[1] for shape in parts]
+    if len(set(sizes)) == 1:
+        return "Split", catalog_params("Split", {"chunks": len(sizes)})
+    return "Split", catalog_params("Split", {"sizes": tuple(sizes)})
+
+
 # --- the channel shuffle: view(N, g, C/g, H, W), transpose(1, 2), view(N, C, H, W) ---------------
 
 def shuffle_groups(node: torch.fx.Node) -> int | None:

@@ -56,7 +56,8 @@ def require_onnx() -> None:
 
 
 def save_onnx(path: str | os.PathLike, model: nn.Module, design: Design) -> None:
-    """An ``.onnx`` file with one input ``input`` (batch × C × H × W) and one output ``output``."""
+    """An ``.onnx`` file with one input ``input`` (batch × C × H × W) and one output ``output`` (and one
+    more per auxiliary head, named by its node, when the model returns them)."""
     require_onnx()
     import onnx
 
@@ -64,7 +65,8 @@ def save_onnx(path: str | os.PathLike, model: nn.Module, design: Design) -> None
     try:
         with _quiet("torch.onnx"):
             program = torch.onnx.export(model.eval(), example, dynamo=True, dynamic_shapes=dynamic,
-                                        input_names=["input"], output_names=["output"], verbose=False)
+                                        input_names=["input"], output_names=_output_names(model, design),
+                                        verbose=False)
         proto = program.model_proto
         onnx.checker.check_model(proto, full_check=True)
     except ExportError:
@@ -73,6 +75,14 @@ def save_onnx(path: str | os.PathLike, model: nn.Module, design: Design) -> None
         raise ExportError(f"ONNX export failed: {first_line(exc)}") from exc
     with atomic_write(path, "wb") as handle:
         handle.write(proto.SerializeToString())
+
+
+def _output_names(model: nn.Module, design: Design) -> list[str]:
+    """"output", and after it each auxiliary head's node id when the model returns every head."""
+    outputs = next(n for n in model.graph.nodes if n.op == "output").args[0] if hasattr(model, "graph") else None
+    if isinstance(outputs, tuple) and design.heads:
+        return ["output", *(head.node for head in design.heads[1:len(outputs)])]
+    return ["output"]
 
 
 @contextmanager
