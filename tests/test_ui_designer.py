@@ -73,6 +73,40 @@ def test_concat_takes_inputs_in_the_order_of_its_ports(window):
     assert window.document.analysis.nodes["compare"].output_shape == (192 + 64, 28, 28)
 
 
+def _split_design():
+    from convviz.design import Design, InputSpec
+
+    design = Design("halves", InputSpec(8, 6, 6))
+    design.add_node("Input", "input", pos=(0, 0))
+    design.add_node("Split", "split", ["input"], pos=(0, 150))
+    design.add_node("Conv2d", "branch", ["split:1"], {"out_channels": 4, "kernel_size": 1}, pos=(160, 300))
+    design.add_node("Concat", "cat", ["split:0", "branch"], pos=(0, 450))
+    return design
+
+
+def test_a_split_has_a_numbered_port_per_output_and_wires_by_port(window):
+    window.open_design(_split_design(), None)
+    split = window.scene.nodes["split"]
+    assert split.text.outputs == 2 and split.text.line1 == "2 × 4×6×6"
+    assert split.output_port_pos(0).x() < split.output_port_pos(1).x()
+    edge = window.scene.edges[("branch", 0)]
+    assert edge.ref == "split:1" and edge.path().pointAtPercent(0) == split.output_port_pos(1)
+    # Drag output 0 onto the branch: it now reads the first half.
+    mouse_drag(window, split.output_port_pos(0), window.scene.nodes["branch"].input_port_pos(0))
+    assert window.document.design.node("branch").inputs == ["split:0"]
+    assert window.undo_action.text() == "&Undo Connect split:0 → branch"
+    assert window.scene.edges[("branch", 0)].ref == "split:0"
+    issues = [i.message for _, i in window.document.analysis.issues()]
+    assert "Output split:1 of 'split' is unused." in issues
+    window.document.undo_stack.undo()
+    assert window.scene.edges[("branch", 0)].path().pointAtPercent(0) == split.output_port_pos(1)
+    # Fewer chunks: the edge reading output 1 is reported where it is, with the outputs that exist.
+    window.select_node("split")
+    window.inspector.editors["chunks"].spin.setValue(1)
+    assert "'branch' reads output 1 of 'split', which has 1 output (split:0)." in window.document.analysis.first_error()
+    assert window.scene.nodes["split"].text.outputs == 1
+
+
 def test_inspector_edit_updates_downstream_footers_and_summary(window):
     window.select_node("conv2")
     assert window.inspector.node_id == "conv2"

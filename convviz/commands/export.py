@@ -98,6 +98,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                            f"{result.issues[0]}; nothing written (--partial writes it with a Placeholder for each, to replace)")
     for issue in result.issues:
         print(f"convviz: warning: {issue}", file=sys.stderr)
+    for note in result.notes:
+        print(f"convviz: note: {note}", file=sys.stderr)
     if target.suffix.lower() == ".json":
         save_design(result.design, target)
     else:

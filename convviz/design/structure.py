@@ -192,17 +192,19 @@ def _port_problem(design: Design, consumer: str, ref: str, used_ports: dict[str,
             tr("Reconnect {node} to {source}.").format(node=repr(consumer), source=repr(source_id)))
     count = spec.output_count(source.params)
     port = port_of(ref)
+    outputs = f"{source_id}:0" if count == 1 else f"{source_id}:0 … {source_id}:{count - 1}"
     if port is None:
-        return StructuralIssue(tr("{node} reads {source}, a {type} with {n} outputs: it must name one of them "
-                                  "({first} … {last}).").format(node=repr(consumer), source=repr(source_id),
-                                                                type=source.type, n=count, first=f"{source_id}:0",
-                                                                last=f"{source_id}:{count - 1}"), (consumer,),
-                               tr("Connect it to one of the outputs."))
+        return StructuralIssue(ntr("{node} reads {source}, a {type} with {n} output: it must name it ({outputs}).",
+                                   "{node} reads {source}, a {type} with {n} outputs: it must name one of them "
+                                   "({outputs}).", count).format(node=repr(consumer), source=repr(source_id),
+                                                                  type=source.type, n=count, outputs=outputs),
+                               (consumer,), tr("Connect it to one of the outputs."))
     used_ports.setdefault(source_id, set()).add(port)
     if port >= count:
-        return StructuralIssue(tr("{node} reads output {port} of {source}, which has {n} outputs ({first} … {last}).")
-                               .format(node=repr(consumer), port=port, source=repr(source_id), n=count,
-                                       first=f"{source_id}:0", last=f"{source_id}:{count - 1}"), (consumer,),
+        return StructuralIssue(ntr("{node} reads output {port} of {source}, which has {n} output ({outputs}).",
+                                   "{node} reads output {port} of {source}, which has {n} outputs ({outputs}).",
+                                   count).format(node=repr(consumer), port=port, source=repr(source_id), n=count,
+                                                 outputs=outputs), (consumer,),
                                tr("Connect it to an output that exists, or give {source} more parts.").format(
                                    source=repr(source_id)))
     return None

@@ -35,10 +35,10 @@ from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from ..analysis import analyze
-from ..design import Design, InputSpec, fresh_id, id_problem
+from ..design import Design, Head, InputSpec, fresh_id, id_problem
 from ..design.ids import MAX_ID_LENGTH
 from ..design.ports import output_ref
-from ..i18n import tr
+from ..i18n import ntr, tr
 from ..messages import first_line
 from ..model import build_model, carry_over_weights
 from . import fx_ops as ops
@@ -68,6 +68,8 @@ class ImportResult:
     #: the design analyses cleanly, else only the tensors taken from the module.
     state_dict: OrderedDict[str, torch.Tensor]
     issues: list[ImportIssue] = field(default_factory=list)
+    #: What the user should know about a complete import (the loss weights given to auxiliary heads).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -118,9 +120,37 @@ def import_python_file(path: str | os.PathLike, class_name: str, input_spec: Inp
 # --- tracing ---------------------------------------------------------------------------------------
 
 def import_module(module: nn.Module, input_spec: InputSpec, name: str | None = None) -> ImportResult:
-    """Trace ``module`` (a copy, in eval mode: the original is not touched) on ``input_spec`` images."""
+    """Trace ``module`` (a copy, in eval mode: the original is not touched) on ``input_spec`` images.
+
+    A module whose training-mode forward returns more outputs than its eval-mode one (GoogLeNet's
+    and Inception-v3's auxiliary classifiers) is imported with them as heads, when that trace
+    imports completely: the main output first, each auxiliary one with a loss weight of
+    ``AUX_LOSS_WEIGHT`` (said in ``ImportResult.notes``)."""
     name = name or type(module).__name__
-    module = copy.deepcopy(module).eval()
+    result = _Translator(_traced(copy.deepcopy(module).eval(), input_spec, name), input_spec, name).run()
+    if result.issues:
+        return result
+    training = _training_trace(module, input_spec, name)
+    if training is None:
+        return result
+    try:
+        with_heads = _Translator(training, input_spec, name).run()
+    except ModuleImportError:
+        with_heads = None
+    if with_heads is None or with_heads.issues:
+        result.notes.append(tr("{name} returns more outputs in training mode (auxiliary heads), but they could not "
+                               "be imported: the design has its main output only").format(name=name))
+        return result
+    return with_heads
+
+
+#: The loss weight an imported auxiliary head starts with (GoogLeNet's paper: 0.3); the inspector edits it.
+AUX_LOSS_WEIGHT = 0.3
+
+
+def _traced(module: nn.Module, input_spec: InputSpec, name: str) -> torch.fx.GraphModule:
+    """``module`` traced by torch.fx (with the lines of the user's code, for messages) and its
+    values' shapes propagated on a batch of two ``input_spec`` images."""
     tracer = torch.fx.Tracer()
     tracer.record_stack_traces = True  # so a refusal can name the lines of the user's file
     try:
@@ -133,11 +163,28 @@ def import_module(module: nn.Module, input_spec: InputSpec, name: str | None = N
     example = torch.zeros(2, *input_spec.shape)
     try:
         with torch.no_grad():
-            ShapeProp(graph_module).propagate(example)
+            ShapeProp(graph_module.eval()).propagate(example)
     except Exception as exc:
         shape = "×".join(map(str, input_spec.shape))
         raise ModuleImportError(f"{name} does not run on {shape} images: {first_line(exc)}") from exc
-    return _Translator(graph_module, input_spec, name).run()
+    return graph_module
+
+
+def _training_trace(module: nn.Module, input_spec: InputSpec, name: str) -> torch.fx.GraphModule | None:
+    """The training-mode trace (its modules then set to eval), when its forward returns several outputs."""
+    copy_ = copy.deepcopy(module).train()
+    try:
+        graph = torch.fx.Tracer().trace(copy_)
+    except Exception:
+        return None
+    output = next((n for n in graph.nodes if n.op == "output"), None)
+    returned = output.args[0] if output is not None else None
+    if not isinstance(returned, (tuple, list)) or len(returned) < 2:
+        return None
+    try:
+        return _traced(copy_, input_spec, name)
+    except ModuleImportError:
+        return None
 
 
 class _Translator:
@@ -146,6 +193,7 @@ class _Translator:
         self.design = Design(name, input_spec)
         self.state: OrderedDict[str, torch.Tensor] = OrderedDict()
         self.issues: list[ImportIssue] = []
+        self.notes: list[str] = []
         #: fx node → id of the design node holding its tensor (absent: not a tensor, or lost).
         self.values: dict[torch.fx.Node, str] = {}
         #: fx node → why its tensor is not in the design (a parameter used directly).
@@ -165,9 +213,18 @@ class _Translator:
             else:
                 self.translate(node)
         result = output.args[0] if output is not None else None
-        if not isinstance(result, torch.fx.Node) or result not in self.values:
+        returned = list(result) if isinstance(result, (tuple, list)) else [result]
+        if not all(isinstance(r, torch.fx.Node) and r in self.values for r in returned) or \
+                len({self.values[r] for r in returned}) != len(returned):
             raise ModuleImportError(f"{self.design.name}.forward must return one tensor computed from its input")
-        return self.finish(self.values[result])
+        heads = [self.values[r] for r in returned]
+        if len(heads) > 1:  # the training-mode trace of a module with auxiliary heads
+            self.design.set_heads([Head(heads[0]), *(Head(nid, AUX_LOSS_WEIGHT) for nid in heads[1:])])
+            self.notes.append(ntr("its auxiliary head {names} starts with loss weight {w:g}",
+                                  "its {n} auxiliary heads ({names}) start with loss weight {w:g} each",
+                                  len(heads) - 1).format(n=len(heads) - 1, names=", ".join(heads[1:]),
+                                                         w=AUX_LOSS_WEIGHT))
+        return self.finish(heads[0])
 
     def translate(self, node: torch.fx.Node) -> None:
         if node.op == "placeholder":
@@ -272,15 +329,15 @@ class _Translator:
 
     def finish(self, output_id: str) -> ImportResult:
         if self.issues:  # placeholders: the design cannot be built until the user replaces them
-            return ImportResult(self.design, self.state, self.issues)
+            return ImportResult(self.design, self.state, self.issues, self.notes)
         analysis = analyze(self.design)
         if not analysis.ok:
             self.issues.append(ImportIssue("", "", f"the imported design has errors: {analysis.first_error()}"))
-            return ImportResult(self.design, self.state, self.issues)
+            return ImportResult(self.design, self.state, self.issues, self.notes)
         if analysis.output != output_id:
             self.issues.append(ImportIssue("", "", f"the design's output is {analysis.output}, "
                                                    f"but {self.design.name} returns {output_id}"))
-        model = build_model(self.design, analysis)
+        model = build_model(self.design, analysis, heads="all")
         kept = set(carry_over_weights(model, self.state))
         for node_id in dict.fromkeys(key.partition(".")[0] for key in self.state):
             if node_id not in kept:
@@ -293,7 +350,7 @@ class _Translator:
             except Mismatch as exc:
                 raise ModuleImportError(tr("the import does not compute what {name} computes, so nothing is written: "
                                            "{problem}").format(name=self.design.name, problem=exc)) from None
-        return ImportResult(self.design, OrderedDict(model.state_dict()), self.issues)
+        return ImportResult(self.design, OrderedDict(model.state_dict()), self.issues, self.notes)
 
 
 class _Shuffle(NamedTuple):

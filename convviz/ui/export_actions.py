@@ -230,7 +230,9 @@ class ExportActions(QObject):
                 return
         self.window.open_design(result.design, None, modified=True)
         self.window.document.set_weights(result.state_dict)
-        self.window.statusBar().showMessage(f"Imported {len(result.design)} layers with their weights", 8000)
+        notes = "".join(f"; {note}" for note in result.notes)
+        self.window.statusBar().showMessage(
+            tr("Imported {n} layers with their weights").format(n=len(result.design)) + notes, 12000)
 
     # --- progress and errors ------------------------------------------------------------------
     def _busy(self, text: str) -> None:

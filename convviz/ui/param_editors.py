@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -256,6 +256,19 @@ class ListEditor(ParamEditor):
         self.field.blockSignals(False)
 
 
+class TextEditor(ParamEditor):
+    """Words to read, not to edit (what an import's placeholder stands for, and why)."""
+
+    def __init__(self, spec: ParamSpec) -> None:
+        super().__init__()
+        self.label = QLabel(wordWrap=True)
+        self.label.setTextInteractionFlags(self.label.textInteractionFlags() | Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setLayout(_row(self.label))
+
+    def set_value(self, value: Any) -> None:
+        self.label.setText(str(value))
+
+
 def make_editor(spec: ParamSpec) -> ParamEditor:
     if spec.kind == "int":
         return IntEditor(spec)
@@ -271,4 +284,6 @@ def make_editor(spec: ParamSpec) -> ParamEditor:
         return ModeSizeEditor(spec, [("same", "same"), ("valid", "valid")])
     if spec.kind in ("pad4", "scale", "int_list"):
         return ListEditor(spec)
+    if spec.kind == "text":
+        return TextEditor(spec)
     return SizeEditor(spec)

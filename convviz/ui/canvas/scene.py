@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneM
 
 from ...design import Change, Node, layer_spec
 from ...design.edits import InsertBefore
+from ...design.ports import node_of, output_ref, port_of
 from ..commands import AddNodesCommand, EditsCommand, MoveNodesCommand, SetInputsCommand
 from ..document import Document
 from .edge_item import EdgeItem, route
@@ -36,6 +37,7 @@ class DesignScene(QGraphicsScene):
         self.shade_mode = "family"
         self._wire: QGraphicsPathItem | None = None
         self._wire_from: NodeItem | None = None
+        self._wire_port: int | None = None
         self._detached: tuple[str, int] | None = None
         self._drop_target: NodeItem | None = None
         self._drop_edge: EdgeItem | None = None
@@ -99,16 +101,16 @@ class DesignScene(QGraphicsScene):
         wanted = {}
         for node in design:
             for index, src in enumerate(node.inputs):
-                if src in self.nodes:
+                if node_of(src) in self.nodes:
                     wanted[(node.id, index)] = src
-        for key in [k for k, edge in self.edges.items() if wanted.get(k) != edge.source.node_id
-                    or self.nodes.get(k[0]) is not edge.target]:
+        for key in [k for k, edge in self.edges.items() if wanted.get(k) != edge.ref
+                    or self.nodes.get(k[0]) is not edge.target or self.nodes.get(edge.source.node_id) is not edge.source]:
             edge = self.edges.pop(key)
             edge.detach()
             self.removeItem(edge)
         for key, src in wanted.items():
             if key not in self.edges:
-                edge = EdgeItem(self.nodes[src], self.nodes[key[0]], key[1])
+                edge = EdgeItem(self.nodes[node_of(src)], self.nodes[key[0]], key[1], port_of(src))
                 self.edges[key] = edge
                 self.addItem(edge)
         for edge in self.edges.values():
@@ -168,15 +170,17 @@ class DesignScene(QGraphicsScene):
         if event.button() == Qt.MouseButton.LeftButton:
             item = self.node_at(event.scenePos())
             port = item.port_at(event.scenePos()) if item else None
-            if port == ("out", 0):
-                self._start_wire(item, event.scenePos())
+            if port and port[0] == "out":
+                multi = layer_spec(item.type_name).multi_output
+                self._start_wire(item, event.scenePos(), port[1] if multi else None)
                 event.accept()
                 return
             if port and port[0] == "in":
                 target = self.document.design.node(item.node_id)
                 if port[1] < len(target.inputs):  # pick the edge up from this input
                     self._detached = (item.node_id, port[1])
-                    self._start_wire(self.nodes[target.inputs[port[1]]], event.scenePos())
+                    ref = target.inputs[port[1]]
+                    self._start_wire(self.nodes[node_of(ref)], event.scenePos(), port_of(ref))
                     self.edges[self._detached].setVisible(False)
                     event.accept()
                     return
@@ -216,8 +220,8 @@ class DesignScene(QGraphicsScene):
             self.document.push(MoveNodesCommand(self.document, moved_before, moved_after))
 
     # --- wiring ---------------------------------------------------------------------------------
-    def _start_wire(self, source: NodeItem, pos: QPointF) -> None:
-        self._wire_from = source
+    def _start_wire(self, source: NodeItem, pos: QPointF, port: int | None = None) -> None:
+        self._wire_from, self._wire_port = source, port
         self._wire = QGraphicsPathItem()
         pen = QPen(QColor("#3daee9"), 2.2, Qt.PenStyle.DashLine)
         self._wire.setPen(pen)
@@ -229,10 +233,10 @@ class DesignScene(QGraphicsScene):
         target = self.node_at(pos, exclude=self._wire_from)
         self._set_drop_target(target)
         end = target.input_port_pos(target.slot_for_drop(pos)) if target and target.input_slots(target.text) else pos
-        self._wire.setPath(route(self._wire_from.output_port_pos(), end, []))
+        self._wire.setPath(route(self._wire_from.output_port_pos(self._wire_port), end, []))
 
     def _finish_wire(self, pos: QPointF) -> None:
-        source = self._wire_from.node_id
+        source = output_ref(self._wire_from.node_id, self._wire_port)
         target = self.node_at(pos, exclude=self._wire_from)
         detached, self._detached = self._detached, None
         self.removeItem(self._wire)
@@ -273,7 +277,7 @@ class DesignScene(QGraphicsScene):
         target = self.document.design.node(target_item.node_id)
         if layer_spec(target.type).max_inputs == 0:
             return f"{target.id} is the Input: it takes no inputs."
-        if source == target.id:
+        if node_of(source) == target.id:
             return "A layer cannot take its own output."
         return None
 
