@@ -11,6 +11,7 @@ from ..design.catalog import layer_spec
 from ..design.edits import Bridge
 from ..design.graph import Design
 from ..design.structure import wiring
+from .memory import attach_memory_warning
 from .layers import MERGE, PASS, RULES, Ctx, Window, activation_size
 from .results import INPUT_FIELD, Analysis, Derivation, Fix, Issue, NodeAnalysis, ReceptiveField
 from .text import number, pair, shape as fmt_shape
@@ -78,7 +79,7 @@ def analyze(design: Design) -> Analysis:
         out.warnings.append(softmax_output_warning(out_id))
     valid = [results[nid] for nid in order if results[nid].valid]
     total_field = out.feature_field if out and out.valid else None
-    return Analysis(
+    analysis = Analysis(
         nodes={nid: results[nid] for nid in [*order, *behind_cycles]},
         order=[*order, *behind_cycles],
         output=out_id,
@@ -89,6 +90,8 @@ def analyze(design: Design) -> Analysis:
         output_shape=out.output_shape if out else None,
         general_issues=general,
     )
+    attach_memory_warning(design, analysis)
+    return analysis
 
 
 def softmax_output_warning(node_id: str) -> Issue:

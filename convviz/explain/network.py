@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 import torch
 
 from ..analysis import Analysis, analyze
+from ..analysis.memory import explain_memory
 from ..data.images import ImageSource, PreparedImage, prepare_image
 from ..design import Design
 from ..model import build_model, carry_over_weights, tensors_by_node
+from ..model.memory import require_memory
 from .errors import ExplainError
 
 
@@ -49,6 +51,9 @@ def network_from_design(design: Design, state_dict: Mapping[str, torch.Tensor] |
     every node whose shapes still match are used, and the network counts as trained when all
     weighted nodes got theirs."""
     analysis = analyze(design)
+    if analysis.ok:  # every view keeps every layer's output: refuse up front what cannot fit
+        require_memory(explain_memory(design, analysis), "cpu", f"explaining {design.name or 'the design'}",
+                       "use a smaller input: the views keep every layer's output for the image")
     model = build_model(design, analysis).eval()
     trained, untrained = False, ()
     if state_dict:
