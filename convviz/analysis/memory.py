@@ -60,7 +60,7 @@ EXTRA_PER_VALUE = {"MaxPool2d": 8, "AdaptiveMaxPool2d": 8, "Dropout": 1, "Dropou
 
 @dataclass(frozen=True)
 class MemoryEstimate:
-    """Bytes a run needs at its peak, by part; ``total`` is their sum."""
+    """Bytes a run needs at its peak, by part; ``total`` is the peak."""
 
     weights: int
     gradients: int
@@ -70,10 +70,12 @@ class MemoryEstimate:
     batch_size: int
     #: The node responsible for the largest part (its activations × batch, or its weights' share).
     dominant: str | None = None
+    #: The optimiser's temporaries during its step (after the backward pass has freed the activations).
+    step: int = 0
 
     @property
     def total(self) -> int:
-        return self.weights + self.gradients + self.optimizer_state + self.activations
+        return self.fixed + max(self.activations, self.step)
 
     @property
     def fixed(self) -> int:
@@ -87,7 +89,9 @@ class MemoryEstimate:
     def largest_batch(self, free: int) -> int:
         """The largest batch whose estimate fits in ``free`` bytes (0: not even one image)."""
         room = free - self.fixed
-        return max(0, room // self.per_image) if self.per_image else (1 << 30 if room >= 0 else 0)
+        if room < self.step or room < 0:
+            return 0
+        return room // self.per_image if self.per_image else 1 << 30
 
     def describe(self) -> str:
         """ "about 4.2 GiB (weights 45 MiB, gradients 45 MiB, optimiser state 90 MiB, activations
@@ -97,9 +101,12 @@ class MemoryEstimate:
             parts.append(tr("gradients {size}").format(size=size_in_bytes(self.gradients)))
         if self.optimizer_state:
             parts.append(tr("optimiser state {size}").format(size=size_in_bytes(self.optimizer_state)))
-        parts.append(tr("activations {size} for {count}").format(
-            size=size_in_bytes(self.activations),
-            count=tr("one image") if self.batch_size == 1 else tr("a batch of {n}").format(n=self.batch_size)))
+        if self.step > self.activations:
+            parts.append(tr("the optimiser's step {size}").format(size=size_in_bytes(self.step)))
+        else:
+            parts.append(tr("activations {size} for {count}").format(
+                size=size_in_bytes(self.activations),
+                count=tr("one image") if self.batch_size == 1 else tr("a batch of {n}").format(n=self.batch_size)))
         return tr("about {total} ({parts})").format(total=size_in_bytes(self.total), parts=", ".join(parts))
 
 
@@ -174,8 +181,8 @@ def training_memory(design: Design, analysis: Analysis, batch_size: int = REFERE
     # The optimiser's step runs after the backward pass has freed the activations; on the CPU it
     # works one tensor at a time with up to four temporaries the size of that tensor.
     step = 4 * max(parts.params.values(), default=0) * BYTES_PER_VALUE if copies or momentum else 0
-    return MemoryEstimate(weights, weights, copies * weights, max(activations, step), batch_size,
-                          _dominant(parts, batch_size, 2 + copies))
+    return MemoryEstimate(weights, weights, copies * weights, activations, batch_size,
+                          _dominant(parts, batch_size, 2 + copies), step)
 
 
 def weights_memory(design: Design, analysis: Analysis) -> MemoryEstimate:
@@ -215,11 +222,11 @@ def memory_warning(design: Design, analysis: Analysis) -> tuple[str, Issue] | No
     need = tr("Training needs {estimate}: more than most GPUs and computers have.").format(
         estimate=estimate.describe())
     weights_share = result.params * BYTES_PER_VALUE * (estimate.fixed // max(estimate.weights, 1))
-    if weights_share * 2 >= estimate.total:
+    if weights_share >= result.activation_bytes * estimate.batch_size:  # its weights, not its output
         message = tr("{node} holds {count} parameters ({size} with their gradients and optimiser state). {need}").format(
             node=repr(nid), count=grouped(result.params), size=size_in_bytes(weights_share), need=need)
         return nid, _weights_issue(design, analysis, nid, message)
-    message = tr("{node}'s output ({shape}) takes {size} per image, kept for the backward pass. {need}").format(
+    message = tr("The output of {node} ({shape}) takes {size} per image, kept for the backward pass. {need}").format(
         node=repr(nid), shape=fmt_shape(result.output_shape), size=size_in_bytes(result.activation_bytes), need=need)
     if node.type in ("Conv2d", "MaxPool2d", "AvgPool2d") and _stride(node) == (1, 1):
         return nid, Issue(message, tr("Downsample early: a stride of 2 here quarters this map and every map after "

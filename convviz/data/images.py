@@ -89,11 +89,8 @@ def load_image(source: ImageSource, *, name: str | None = None, max_pixels: int 
         image.load()
         image = ImageOps.exif_transpose(image)
         return _standard_mode(image)
-    except NotImplementedError as exc:
-        raise ImageError(tr("{label}: this kind of {format} image cannot be decoded ({reason})").format(
-            label=label, format=image.format or "", reason=first_line(exc))) from None
     except _DECODE_ERRORS as exc:
-        raise ImageError(f"{label}: the image is truncated or corrupt ({first_line(exc)})") from None
+        raise _decode_failure(label, exc, image.format or "") from None
 
 
 @dataclass(frozen=True)
@@ -196,7 +193,15 @@ def _open(source: Any, label: str) -> Image.Image:
     except UnidentifiedImageError:
         raise ImageError(f"{label}: not an image Pillow can read (PNG, JPEG, BMP, GIF, TIFF, WebP…)") from None
     except _DECODE_ERRORS as exc:
-        raise ImageError(f"{label}: the image is truncated or corrupt ({first_line(exc)})") from None
+        raise _decode_failure(label, exc, "") from None
+
+
+def _decode_failure(label: str, exc: BaseException, kind: str) -> ImageError:
+    """One line for an image Pillow could not decode: a variant it does not support, or damage."""
+    if isinstance(exc, NotImplementedError):
+        return ImageError(tr("{label}: a kind of {kind}image Pillow cannot decode ({reason}); convert it to PNG "
+                             "first").format(label=label, kind=f"{kind} " if kind else "", reason=first_line(exc)))
+    return ImageError(f"{label}: the image is truncated or corrupt ({first_line(exc)})")
 
 
 def _from_array(array: np.ndarray, label: str) -> Image.Image:

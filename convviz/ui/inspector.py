@@ -26,7 +26,7 @@ from ..design import Change, InputSpec, id_problem, layer_spec
 from .commands import RenameNodeCommand, SetClassesCommand, SetInputSpecCommand, SetParamCommand
 from .document import Document
 from .icons import layer_icon
-from .param_editors import ParamEditor, make_editor
+from .param_editors import ParamEditor, make_editor, show_int
 from .theme import ERROR, WARNING
 
 #: How derivations are grouped under "The math".
@@ -141,7 +141,7 @@ class InspectorPanel(QScrollArea):
             self.layout_.addWidget(box)
         for key, label in (("channels", "Channels"), ("height", "Height"), ("width", "Width")):
             spin = QSpinBox(minimum=1, maximum=8192, keyboardTracking=False)
-            spin.setValue(getattr(design.input, key))
+            show_int(spin, getattr(design.input, key))
             spin.valueChanged.connect(self._on_input_shape)
             self.input_spins[key] = spin
             form.addRow(label, spin)
@@ -173,9 +173,7 @@ class InspectorPanel(QScrollArea):
     def _refresh_values(self) -> None:
         design = self.document.design
         for key, spin in self.input_spins.items():
-            spin.blockSignals(True)
-            spin.setValue(getattr(design.input, key))
-            spin.blockSignals(False)
+            show_int(spin, getattr(design.input, key))
         classes = getattr(self, "classes_edit", None)
         if self.input_spins and classes is not None and not classes.hasFocus():  # undo of a class-name edit
             show_classes(classes, design.classes)
