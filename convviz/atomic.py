@@ -30,7 +30,9 @@ os.umask(_UMASK)
 #: A leftover without a process id (older convviz) or from a process we cannot check is removed
 #: once it is this old: no save takes an hour.
 STALE_AFTER_S = 3600.0
-_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{6,}(?:\.(?P<pid>\d+))?\.tmp$")
+#: ``.<name>.<random>.<pid>.tmp``, and the older ``.<name>.<random>.tmp``.
+_TEMPORARIES = (re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{6,}\.(?P<pid>\d+)\.tmp$"),
+                re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{6,}\.tmp$"))
 
 
 @contextmanager
@@ -73,13 +75,13 @@ def remove_stale_temporaries(folder: str | os.PathLike, name: str | None = None)
         return removed
     now = time.time()
     for entry in entries:
-        found = _TEMPORARY.match(entry.name)
+        found = next((m for m in (p.match(entry.name) for p in _TEMPORARIES) if m), None)
         if not found or (name is not None and found.group("name") != name):
             continue
         try:
             if not entry.is_file(follow_symlinks=False):
                 continue
-            pid = found.group("pid")
+            pid = found.groupdict().get("pid")
             dead = pid is not None and not _running(int(pid))
             if dead or now - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_S:
                 os.unlink(entry.path)

@@ -159,14 +159,11 @@ def _parts(design: Design, analysis: Analysis) -> _Parts:
 
 
 def _unfolded(node, result) -> int:
-    """Bytes of a conv's input unfolded into columns (the CPU's and many GPU kernels' workspace)."""
-    if node.type != "Conv2d" or not result.output_shape or not result.input_shapes:
+    """Bytes of a conv's input unfolded into columns (the CPU's and many GPU kernels' workspace):
+    C_in/groups·k_h·k_w values per output position, which is its MACs over C_out."""
+    if node.type != "Conv2d" or not result.output_shape or not result.output_shape[0]:
         return 0
-    params = layer_spec(node.type).resolve(node.params)
-    k = params["kernel_size"]
-    kh, kw = (k, k) if isinstance(k, int) else k
-    _, out_h, out_w = result.output_shape
-    return result.input_shapes[0][0] // params["groups"] * kh * kw * out_h * out_w * BYTES_PER_VALUE
+    return result.macs // result.output_shape[0] * BYTES_PER_VALUE
 
 
 def training_memory(design: Design, analysis: Analysis, batch_size: int = REFERENCE_BATCH,

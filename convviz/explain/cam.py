@@ -72,13 +72,13 @@ def top_predictions(network: Network, probs: np.ndarray, k: int = 5) -> list[Pre
         chosen = np.concatenate([above, tied])
     else:
         chosen = np.arange(count)
-    order = chosen[np.lexsort((chosen, -scores[chosen]))]
+    order = chosen[np.lexsort((chosen, -scores[chosen]))].tolist()
+    names, values = network.class_names, probs.tolist()  # plain Python numbers: no numpy scalar per class
+    return [Prediction(i, names[i] if i < len(names) else f"class {i}", float(values[i])) for i in order]
+
+
+def prediction(network: Network, probs: np.ndarray, index: int) -> Prediction:
     names = network.class_names
-    return [prediction(network, probs, int(i), names) for i in order]
-
-
-def prediction(network: Network, probs: np.ndarray, index: int, names: list[str] | None = None) -> Prediction:
-    names = network.class_names if names is None else names
     return Prediction(index, names[index] if index < len(names) else f"class {index}", float(probs[index]))
 
 

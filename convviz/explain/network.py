@@ -13,6 +13,7 @@ from ..analysis.memory import explain_memory
 from ..data.images import ImageSource, PreparedImage, prepare_image
 from ..design import Design
 from ..model import build_model, carry_over_weights, tensors_by_node
+from ..i18n import tr
 from ..model.memory import require_memory
 from .errors import ExplainError
 
@@ -52,8 +53,8 @@ def network_from_design(design: Design, state_dict: Mapping[str, torch.Tensor] |
     weighted nodes got theirs."""
     analysis = analyze(design)
     if analysis.ok:  # every view keeps every layer's output: refuse up front what cannot fit
-        require_memory(explain_memory(design, analysis), "cpu", f"explaining {design.name or 'the design'}",
-                       "use a smaller input: the views keep every layer's output for the image")
+        require_memory(explain_memory(design, analysis), "cpu", tr("explaining {name}").format(name=design.name or tr("the design")),
+                       tr("use a smaller input: the views keep every layer's output for the image"))
     model = build_model(design, analysis).eval()
     trained, untrained = False, ()
     if state_dict:

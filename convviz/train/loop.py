@@ -26,6 +26,7 @@ from ..analysis import Analysis, analyze
 from ..analysis.memory import training_memory
 from ..data import Dataset, DatasetError, Preprocess, make_batches
 from ..design import Design
+from ..i18n import tr
 from ..messages import first_line
 from ..model import carry_over_weights, seeded_model
 from ..model.memory import batch_advice, is_out_of_memory, out_of_memory_message, require_memory
@@ -65,7 +66,7 @@ class Trainer:
         # Before any tensor exists: a run that cannot fit is refused now, in one line, not killed later.
         self.memory = training_memory(self.design, analysis, config.batch_size, config.optimizer, config.momentum,
                                       activation_scale=0.6 if self.precision.dtype is not None else 1.0)
-        require_memory(self.memory, self.device, f"training at batch size {config.batch_size}",
+        require_memory(self.memory, self.device, tr("training at batch size {n}").format(n=config.batch_size),
                        batch_advice(self.memory, self.device))
         self.model = seeded_model(self.design, config.seed, analysis)
         self.carried = carry_over_weights(self.model, initial_state) if initial_state is not None else []
@@ -81,8 +82,7 @@ class Trainer:
             if not is_out_of_memory(exc):
                 raise
             self._release()
-            raise TrainError(out_of_memory_message(exc, self.device, self.memory, "use a smaller dataset or design, "
-                                                   "or train on the CPU")) from None
+            raise TrainError(out_of_memory_message(exc, self.device, self.memory, tr("use a smaller dataset or design, or train on the CPU"))) from None
         self.preprocess = Preprocess(dataset.shape, self.mean, self.std, self.device, config.augment, config.seed)
         self.optimizer = make_optimizer(self.model, config)
         self.schedule = make_schedule(self.optimizer, config, len(self.train_batches))
@@ -305,7 +305,7 @@ class Trainer:
         if out_of_memory:
             size = self.config.batch_size
             return out_of_memory_message(exc, self.device, self.memory,
-                                         f"use a smaller batch size (try {max(1, size // 2)}) or a smaller design")
+                                         tr("use a smaller batch size (try {n}) or a smaller design").format(n=max(1, size // 2)))
         return f"torch.compile failed ({first_line(exc)}): switch compile off"
 
     def _free_device_memory(self) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..analysis import Fix, NodeAnalysis
+from ..analysis.memory import explain_memory, training_memory
 from ..analysis.text import grouped, pair, size_in_bytes
 from ..design import Change, InputSpec, id_problem, layer_spec
 from .commands import RenameNodeCommand, SetClassesCommand, SetInputSpecCommand, SetParamCommand
@@ -193,6 +194,10 @@ class InspectorPanel(QScrollArea):
             rows = [("Parameters", grouped(analysis.params)), ("MACs", grouped(analysis.macs)),
                     ("Activations", f"{size_in_bytes(analysis.activation_bytes)} per image"),
                     ("Receptive field", pair(field.size) if field else "—")]
+            if analysis.ok:  # what training (Adam, float32) and the Explain tab will need
+                train = training_memory(self.document.design, analysis)
+                rows += [("Memory to train", f"{size_in_bytes(train.fixed)} + {size_in_bytes(train.per_image)} per image"),
+                         ("Memory to explain", size_in_bytes(explain_memory(self.document.design, analysis).total))]
             self.math.setText("<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>"
                                                   for k, v in rows) + "</table>")
             return

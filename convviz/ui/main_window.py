@@ -38,6 +38,7 @@ from ..design import (
 from ..design.edits import InsertAfter, SetPositions, apply_edits
 from ..design.fragments import MIME_TYPE, copy_fragment, paste_fragment
 from ..design.layout import LayoutSpacing, auto_layout
+from ..i18n import ntr, tr
 from ..messages import first_line
 from .canvas import DesignScene, DesignView
 from .canvas.node_item import HEIGHT, WIDTH
@@ -623,7 +624,8 @@ class MainWindow(QMainWindow):
         except (DesignFileError, MemoryError, RecursionError) as exc:
             return self._cannot_open(path, first_line(exc), on_error)
         except Exception as exc:  # noqa: BLE001 — a reader's bug: said in one line, the design shown stays
-            return self._cannot_open(path, f"unexpected {type(exc).__name__}: {first_line(exc)}", on_error)
+            return self._cannot_open(path, tr("{path}: unexpected {kind}: {reason}").format(
+                path=path.name, kind=type(exc).__name__, reason=first_line(exc)), on_error)
         if path.suffix.lower() != ".pt":
             self.open_design(design, path)
             return True
@@ -715,9 +717,10 @@ class MainWindow(QMainWindow):
         orphans = self.recovery.orphans()
         if self.recovery.newer:
             count = len(self.recovery.newer)
-            self.statusBar().showMessage(
-                f"Kept {count} recovery file{'s' * (count != 1)} written by a newer convviz in "
-                f"{self.recovery.folder} (open {'them' if count != 1 else 'it'} with that version)", 15000)
+            self.statusBar().showMessage(ntr(
+                "Kept {count} recovery file written by a newer convviz in {folder} (open it with that version)",
+                "Kept {count} recovery files written by a newer convviz in {folder} (open them with that version)",
+                count).format(count=count, folder=self.recovery.folder), 15000)
         if not orphans:
             return False
         work = orphans[0]
@@ -730,7 +733,7 @@ class MainWindow(QMainWindow):
         return restore
 
     def ask_to_recover(self, work: RecoveredWork) -> bool:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(work.saved_at)) if work.saved_at else "an unknown time"
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(work.saved_at)) if work.saved_at else tr("an unknown time")
         name = work.original_path.name if work.original_path else work.design.name
         answer = QMessageBox.question(
             self, "Recover unsaved work?",
