@@ -34,8 +34,13 @@ from ..design import CATALOG, Design, InputSpec, fresh_id, id_problem, layer_spe
 from ..design.catalog import ParamTypeError
 from ..design.ids import MAX_ID_LENGTH
 from ..messages import first_line
+from ..reading import open_regular
 from ..model import build_model, carry_over_weights
 from .pysource import canonical_size
+
+
+#: A Python file larger than this is refused before it is run.
+MAX_SOURCE_BYTES = 16 << 20
 
 
 class ModuleImportError(ValueError):
@@ -128,8 +133,8 @@ _HARMLESS = frozenset({"input", "inplace", "_stacklevel"})
 def load_module(path: str | os.PathLike, class_name: str) -> nn.Module:
     """Run the Python file ``path`` (as ``python`` would) and build ``class_name()`` from it."""
     target = Path(path)
-    if not target.is_file():
-        raise ModuleImportError(f"{target}: no such file")
+    with open_regular(target, MAX_SOURCE_BYTES, ModuleImportError, "a Python file"):
+        pass  # a regular file of a sane size: running a pipe or /dev/zero would never end
     name = f"_convviz_import_{next(_counter)}"
     spec = importlib.util.spec_from_file_location(name, target)
     if spec is None or spec.loader is None:
