@@ -258,3 +258,38 @@ def test_explain_memory_stays_flat_over_100_captures(window):
         alive = sum(isinstance(o, Activations) for o in gc.get_objects())
     assert alive <= 3, f"{alive} captures alive after 100"
     assert grown < 150, f"grew {grown:.0f} MB over 80 captures after warm-up"
+
+
+def test_the_quick_check_on_every_edit_never_misses_a_warning():
+    """The engine checks in O(1) (a sum it keeps up to date) whether the exact estimate could exceed
+    the warning's threshold; the sum must bound the exact estimate on any design."""
+    from convviz.analysis.memory import OVERHEAD, REFERENCE_BATCH, may_need_warning, record_bound
+
+    designs = [load_template(name) for name in TEMPLATES] + [huge_input(size) for size in (512, 2048, 8192)]
+    for design in designs:
+        analysis = analyze(design)
+        bound = sum(record_bound(r) for r in analysis.nodes.values())
+        exact = training_memory(design, analysis)
+        assert exact.per_image <= OVERHEAD * bound + 1, design.name
+        assert exact.total <= 4 * analysis.params * 4 + max(OVERHEAD * bound * REFERENCE_BATCH, 16 * analysis.params) + 1
+        if not may_need_warning(analysis.params, bound):
+            assert memory_warning(design, analysis) is None, design.name
+    assert may_need_warning(analyze(huge_input()).params, sum(record_bound(r) for r in analyze(huge_input()).nodes.values()))
+
+
+def test_an_edit_moves_the_warning_and_an_undo_takes_it_back():
+    from convviz.analysis import reanalyze
+
+    design = huge_input(4096)
+    analysis = analyze(design)
+    assert [nid for nid, i in analysis.issues() if "Training needs" in i.message] == ["conv1"]
+    heard = []
+    design.subscribe(heard.append)
+    design.set_param("conv1", "stride", 4)  # conv1 shrinks: the warning leaves it (or moves on)
+    after = reanalyze(analysis, design, heard[-1])
+    assert after.nodes == analyze(design).nodes
+    assert all("Training needs" not in i.message for i in after.nodes["conv1"].warnings)
+    design.set_param("conv1", "stride", 1)
+    back = reanalyze(after, design, heard[-1])
+    assert back.nodes == analysis.nodes and [nid for nid, i in back.issues() if "Training needs" in i.message] == \
+        ["conv1"]

@@ -22,8 +22,8 @@ Explaining an image keeps every layer's output (the views show them all) and run
 backward pass: weights + every output + what autograd saves, for one image.
 
 ``memory_warning`` turns an estimate into the analysis's warning at the node that dominates, with
-the fix that shrinks it most simply; ``analyze`` attaches it (``attach_memory_warning``, one pass
-over the nodes).
+the fix that shrinks it most simply; the engine adds it to that node's record in every analysis
+(one pass over the records), keeping the record without it for the next incremental analysis.
 """
 
 from __future__ import annotations
@@ -128,45 +128,48 @@ class _Parts:
 
 
 def _parts(design: Design, analysis: Analysis) -> _Parts:
-    """Attribute every kept tensor to the node that made it (a view's to the node it views)."""
+    """Attribute every kept tensor to the node that made it (a view's to the node it views). One
+    pass over the records (their types and input ids): nothing is looked up in the design."""
     owner: dict[str, str] = {}
     saved: dict[str, int] = {}
     shown: dict[str, int] = {}
     params: dict[str, int] = {}
     working = 0
-    valid = [nid for nid in analysis.order if analysis.nodes[nid].valid]
-    for nid in valid:
-        result = analysis.nodes[nid]
-        node = design.node(nid)
-        size = result.activation_bytes
-        inputs = sum(analysis.nodes[src].activation_bytes for src in node.inputs)
-        working = max(working, size + inputs + _unfolded(node, result))
+    nodes = analysis.nodes
+    for nid in analysis.order:
+        result = nodes[nid]
+        if result.output_shape is None:
+            continue
+        kind, size = result.type, result.activation_bytes
+        inputs = result.basis.inputs if result.basis is not None else ()
+        working = max(working, size + sum(nodes[src].activation_bytes for src in inputs) + _unfolded(result))
         params[nid] = result.params
-        is_view = node.type in VIEWS and node.type != "Input"
-        owner[nid] = owner.get(node.inputs[0], node.inputs[0]) if is_view and node.inputs else nid
+        if kind == "Input":
+            owner[nid] = nid
+            saved[nid] = size  # the batch itself is always in memory
+            shown[nid] = size
+            continue
+        is_view = kind in VIEWS
+        owner[nid] = owner.get(inputs[0], inputs[0]) if is_view and inputs else nid
         if not is_view:
-            shown[nid] = shown.get(nid, 0) + size
-        kept = set()
-        if node.type in SAVES_OUTPUT:
-            kept.add(owner[nid])
-        if node.type in SAVES_INPUT:
-            kept.update(owner.get(src, src) for src in node.inputs)
-        for holder in kept:
-            saved[holder] = max(saved.get(holder, 0), analysis.nodes[holder].activation_bytes)
-        extra = EXTRA_PER_VALUE.get(node.type, 0)
-        if extra and result.output_shape:
-            saved[f"{nid}#extra"] = math.prod(result.output_shape) * extra
-    # an Input is always in memory: the batch itself
-    for nid in valid:
-        if analysis.nodes[nid].type == "Input":
-            saved[nid] = analysis.nodes[nid].activation_bytes
+            shown[nid] = size
+        if kind in SAVES_OUTPUT:
+            holder = owner[nid]
+            saved[holder] = nodes[holder].activation_bytes
+        if kind in SAVES_INPUT:
+            for src in inputs:
+                holder = owner.get(src, src)
+                saved[holder] = nodes[holder].activation_bytes
+        extra = EXTRA_PER_VALUE.get(kind, 0)
+        if extra:
+            saved[f"{nid}#extra"] = size // BYTES_PER_VALUE * extra
     return _Parts(saved, shown, params, working)
 
 
-def _unfolded(node, result) -> int:
+def _unfolded(result) -> int:
     """Bytes of a conv's input unfolded into columns (the CPU's and many GPU kernels' workspace):
     C_in/groups·k_h·k_w values per output position, which is its MACs over C_out."""
-    if node.type != "Conv2d" or not result.output_shape or not result.output_shape[0]:
+    if result.type != "Conv2d" or not result.output_shape or not result.output_shape[0]:
         return 0
     return result.macs // result.output_shape[0] * BYTES_PER_VALUE
 
@@ -208,6 +211,26 @@ def _dominant(parts: _Parts, batch: int, weight_copies: int) -> str | None:
     for node, count in parts.params.items():
         share[node] = share.get(node, 0) + count * BYTES_PER_VALUE * (1 + weight_copies)
     return max(share, key=share.get) if share else None
+
+
+def record_bound(result) -> int:
+    """Per image, an upper bound of what one node's record adds to the training estimate: its output
+    (kept, with its extras) and its share of the backward pass's working set. Read from the record
+    alone, so the engine keeps the sum over an analysis up to date as it re-runs nodes."""
+    if result.output_shape is None:
+        return 0
+    size = result.activation_bytes
+    inputs = sum(math.prod(shape) for shape in result.input_shapes) * BYTES_PER_VALUE
+    extra = size // BYTES_PER_VALUE * EXTRA_PER_VALUE.get(result.type, 0)
+    return 2 * size + extra + inputs + _unfolded(result)
+
+
+def may_need_warning(params: int, bound: int) -> bool:
+    """Whether a design with ``params`` parameters and a ``record_bound`` sum of ``bound`` could need
+    the memory warning: when not, ``memory_warning`` has nothing to say (checked in O(1) on every edit)."""
+    weights = params * BYTES_PER_VALUE
+    upper = 4 * weights + max(int(OVERHEAD * bound * REFERENCE_BATCH), 4 * weights)
+    return upper > WARN_BYTES
 
 
 def memory_warning(design: Design, analysis: Analysis) -> tuple[str, Issue] | None:
@@ -260,11 +283,3 @@ def _stride(node) -> tuple[int, int]:
     params = layer_spec(node.type).resolve(node.params)
     value = params["stride"] if params["stride"] is not None else params["kernel_size"]  # pooling: the kernel
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
-
-
-def attach_memory_warning(design: Design, analysis: Analysis) -> None:
-    """The analysis's hook: put ``memory_warning``'s warning on its node."""
-    found = memory_warning(design, analysis)
-    if found is not None:
-        nid, issue = found
-        analysis.nodes[nid].warnings.append(issue)
