@@ -216,13 +216,24 @@ def _dominant(parts: _Parts, batch: int, weight_copies: int) -> str | None:
 def record_bound(result) -> int:
     """Per image, an upper bound of what one node's record adds to the training estimate: its output
     (kept, with its extras) and its share of the backward pass's working set. Read from the record
-    alone, so the engine keeps the sum over an analysis up to date as it re-runs nodes."""
-    if result.output_shape is None:
+    alone, so the engine keeps the sum over an analysis up to date as it re-runs nodes (and cheap:
+    the engine adds it up for every record of a full analysis)."""
+    shape = result.output_shape
+    if shape is None:
         return 0
     size = result.activation_bytes
-    inputs = sum(math.prod(shape) for shape in result.input_shapes) * BYTES_PER_VALUE
-    extra = size // BYTES_PER_VALUE * EXTRA_PER_VALUE.get(result.type, 0)
-    return 2 * size + extra + inputs + _unfolded(result)
+    total = 2 * size
+    for input_shape in result.input_shapes:
+        total += _prod(input_shape) * BYTES_PER_VALUE
+    kind = result.type
+    if kind == "Conv2d":
+        total += result.macs // shape[0] * BYTES_PER_VALUE if shape[0] else 0
+    elif kind in EXTRA_PER_VALUE:
+        total += size // BYTES_PER_VALUE * EXTRA_PER_VALUE[kind]
+    return total
+
+
+_prod = math.prod
 
 
 def may_need_warning(params: int, bound: int) -> bool:
