@@ -75,7 +75,7 @@ def check_cli(entry: Hostile, rc: int, err: str, command: str, works: bool | Non
     lines = [line for line in err.splitlines() if line.startswith("convviz: error: ")]
     assert len(lines) == 1 and one_line(lines[0]) and "Traceback" not in err, f"{entry.name}: {command}: {err!r}"
     assert len(lines[0]) < 600, f"{entry.name}: {command}: a message of {len(lines[0])} characters"
-    tally(command, "one-line error")
+    tally(command, "one-line errors")
 
 
 def test_convviz_summary_on_every_hostile_design(corpus, capsys):
@@ -133,7 +133,7 @@ def test_loading_every_hostile_checkpoint_and_image_directly(corpus):
                 tally("load_checkpoint", "accepted")
             except CheckpointError as exc:
                 assert one_line(str(exc)), (entry.name, str(exc))
-                tally("load_checkpoint", "one-line error")
+                tally("load_checkpoint", "one-line errors")
     for entry in corpus["image"]:
         with watchdog(entry.name):
             try:
@@ -144,7 +144,7 @@ def test_loading_every_hostile_checkpoint_and_image_directly(corpus):
             except ImageError as exc:
                 assert not entry.accepted, (entry.name, str(exc))
                 assert one_line(str(exc)), (entry.name, str(exc))
-                tally("prepare_image", "one-line error")
+                tally("prepare_image", "one-line errors")
 
 
 def test_file_open_on_every_hostile_design_and_checkpoint(window, corpus):
@@ -160,7 +160,7 @@ def test_file_open_on_every_hostile_design_and_checkpoint(window, corpus):
             window.open_design(before.copy(), None)
             continue
         assert entry.accepted is not True and len(errors) == 1 and one_line(errors[0]), (entry.name, errors)
-        tally("File ▸ Open", "one-line error")
+        tally("File ▸ Open", "one-line errors")
 
 
 def test_drops_of_hostile_designs_and_images(window, corpus, qtbot, monkeypatch):
@@ -191,7 +191,7 @@ def test_drops_of_hostile_designs_and_images(window, corpus, qtbot, monkeypatch)
             drop(entry.path)
             qtbot.waitUntil(lambda: len(warnings) > before, timeout=20000)
         assert len(warnings) == before + 1 and one_line(warnings[-1]), (entry.name, warnings[before:])
-        tally("drop on the window", "one-line error")
+        tally("drop on the window", "one-line errors")
     panel = window.show_explain()
     failures: list[str] = []
     panel.controller.imageFailed.connect(failures.append)
@@ -200,7 +200,7 @@ def test_drops_of_hostile_designs_and_images(window, corpus, qtbot, monkeypatch)
         before = len(failures)
         if not is_image_file(entry.path):  # a .dds: the drop is refused (the cursor says so), nothing read
             assert not window._accepts_drop(mime_of(entry.path)), entry.name
-            tally("drop on the window", "refused")
+            tally("drop on the window", "drops refused")
             continue
         with watchdog(entry.name):
             drop(entry.path)
@@ -211,7 +211,7 @@ def test_drops_of_hostile_designs_and_images(window, corpus, qtbot, monkeypatch)
             tally("drop on the window", "accepted")
         else:
             assert len(failures) == before + 1 and one_line(failures[-1]), (entry.name, failures[before:])
-            tally("drop on the window", "one-line error")
+            tally("drop on the window", "one-line errors")
 
 
 @pytest.mark.parametrize("which", ["design: 5,000-digit out_channels", "design: FIFO", "design: nested 100,000 deep",
@@ -225,4 +225,4 @@ def test_the_command_line_start_refuses_in_one_line(corpus, tmp_path, which):
     errors = [line for line in result.stderr.splitlines() if line.startswith("convviz: error: ")]
     assert result.returncode == 1 and len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
     assert not (tmp_path / "shot.png").exists()
-    tally("convviz FILE (start-up)", "one-line error")
+    tally("convviz FILE (start-up)", "one-line errors")
