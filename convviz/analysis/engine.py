@@ -24,6 +24,7 @@ from ..design.edits import Bridge
 from ..design.graph import Change, Design
 from ..design.structure import Wiring, check_structure, wiring
 from .layers import MERGE, PASS, RULES, Ctx, Window, activation_bytes, activation_math
+from .memory import may_need_warning, memory_warning, record_bound
 from .results import (
     INPUT_FIELD, NOTHING_INFERRED, Analysis, Basis, Derivation, Fix, Issue, NodeAnalysis, ReceptiveField,
 )
@@ -49,6 +50,12 @@ class _Memo:
     structure: _Structure
     #: Nodes whose rule looked beyond their inputs (a fix naming an ancestor): re-run on every edit.
     looked_around: frozenset[str]
+    #: The sum of ``memory.record_bound`` over the records: kept up to date like the totals, so that
+    #: an edit checks in O(1) whether the memory warning can apply.
+    memory_bound: int = 0
+    #: (node, its record without the memory warning) when ``analysis.memory`` put one on it: the
+    #: warning belongs to the whole design, so the next analysis starts from the record without it.
+    memory: tuple[str, NodeAnalysis] | None = None
 
 
 def analyze(design: Design) -> Analysis:
@@ -70,6 +77,8 @@ def reanalyze(previous: Analysis | None, design: Design, change: Change | None) 
         return previous
     memo: _Memo = previous.memo
     old_nodes = previous.nodes
+    if memo.memory is not None:
+        old_nodes = {**old_nodes, memo.memory[0]: memo.memory[1]}
     if change.kind in ("params", "meta"):  # the wiring is as it was
         structure = memo.structure
         if change.kind == "params":
@@ -252,21 +261,23 @@ def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalys
         previous, changed = update
         order, nodes = previous.order, results
         params, macs, activation = previous.params, previous.macs, previous.activation_bytes
+        bound = previous.memo.memory_bound
         for old, new in changed:
             params += new.params - (old.params if old else 0)
             macs += new.macs - (old.macs if old else 0)
             activation += new.activation_bytes - (old.activation_bytes if old else 0)
+            bound += record_bound(new) - (record_bound(old) if old else 0)
     else:
         order = [*facts.order, *facts.cyclic] if facts.cyclic else facts.order
         nodes = results if ordered else {nid: results[nid] for nid in order}
-        params = macs = activation = 0
+        params = macs = activation = bound = 0
         for record in nodes.values():
             params += record.params
             macs += record.macs
             activation += record.activation_bytes
+            bound += record_bound(record)
     out = nodes.get(facts.output) if facts.output else None
-    return Analysis(
-        nodes=nodes,
+    totals = dict(
         order=order,
         output=facts.output,
         params=params,
@@ -275,8 +286,26 @@ def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalys
         receptive_field=out.feature_field if out is not None and out.valid else None,
         output_shape=out.output_shape if out is not None else None,
         general_issues=structure.general,
-        memo=_Memo(structure, looked_around),
     )
+    memory = None
+    if may_need_warning(params, bound):  # O(1): only a design near 16 GB pays for the exact estimate
+        memory = _memory_warning(design, Analysis(nodes=nodes, **totals), update[0] if update else None)
+    return Analysis(nodes=nodes, **totals, memo=_Memo(structure, looked_around, bound, memory))
+
+
+def _memory_warning(design: Design, analysis: Analysis, previous: Analysis | None) -> tuple[str, NodeAnalysis] | None:
+    """Put ``analysis.memory``'s warning (training would not fit a 16 GB machine) on the node that
+    dominates, in ``analysis.nodes``; returns (node, its record without it) for the memo."""
+    found = memory_warning(design, analysis)
+    if found is None:
+        return None
+    nid, issue = found
+    clean = analysis.nodes[nid]
+    warned = clean._replace(warnings=clean.warnings + (issue,))
+    if previous is not None and previous.nodes.get(nid) == warned:
+        warned = previous.nodes[nid]  # the same warning as before: the same record object
+    analysis.nodes[nid] = warned
+    return nid, clean
 
 
 def softmax_output_warning(node_id: str) -> Issue:
