@@ -13,6 +13,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..design import DesignFileError, load_design_or_template
+from .display import fatal_qt_messages
 from .guard import install_exception_dialog
 
 SCREENSHOT_SIZE = (1600, 1000)
@@ -22,10 +23,15 @@ def make_application() -> QApplication:
     app = QApplication.instance()
     if app is None:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-        app = QApplication(sys.argv[:1])
+        with fatal_qt_messages():  # a platform plugin that will not start: one line, not Qt's abort
+            app = QApplication(sys.argv[:1])
     app.setOrganizationName("convviz")
     app.setApplicationName("convviz")
     app.setApplicationDisplayName("convviz")
+    app.setDesktopFileName("convviz")  # Wayland and the task bar match the window to convviz.desktop
+    from .icons import app_icon
+
+    app.setWindowIcon(app_icon())
     return app
 
 
