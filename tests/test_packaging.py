@@ -124,3 +124,11 @@ def test_the_window_icon_is_the_app_icon(qapp):
     assert app.desktopFileName() == "convviz"
     assert app.windowIcon().cacheKey() != 0 and not app.windowIcon().isNull()
 
+
+
+def test_the_readme_says_how_to_get_the_cpu_build_and_what_qt_needs():
+    from convviz.ui.display import QT_SYSTEM_PACKAGES
+
+    readme = (ROOT / "README.md").read_text()
+    assert "pip install torch --index-url https://download.pytorch.org/whl/cpu" in readme
+    assert f"sudo apt install {' '.join(QT_SYSTEM_PACKAGES)}" in readme  # the packages the app names too

@@ -98,6 +98,8 @@ def test_export_a_torchrun_training_script(window, qtbot, tmp_path, monkeypatch)
     qtbot.waitUntil(lambda: bool(shown), timeout=60000)
     assert (tmp_path / "train_shapes_cnn.py").exists() and (tmp_path / "shapes_cnn_init.pt").exists()
     assert "torchrun --nproc_per_node=N train_shapes_cnn.py" in shown[0]
+    assert "only torch, numpy and Pillow" in shown[0] and "slurm_shapes_cnn.sbatch" in shown[0]
+    assert (tmp_path / "convviz_runtime" / "data").is_dir()
     # No trained weights: the starting checkpoint says so, and the model's docstring names it.
     assert not load_checkpoint(tmp_path / "shapes_cnn_init.pt").trained
     assert '"shapes_cnn_init.pt"' in (tmp_path / "shapes_cnn_model.py").read_text()

@@ -266,10 +266,14 @@ class ExportActions(QObject):
     def _on_script(self, paths: list[Path]) -> None:
         self._done()
         QMessageBox.information(
-            self.window, "Training script written",
-            f"Wrote {', '.join(p.name for p in paths)} into {paths[0].parent}.\n\n"
-            f"Train on N GPUs (or CPU processes):\n    torchrun --nproc_per_node=N {paths[-1].name}\n\n"
-            "It uses this tab's data, settings and augmentation; the cluster needs torch and convviz.")
+            self.window, tr("Training script written"),
+            tr("Wrote {files} and convviz_runtime/ into {folder}.\n\n"
+               "Train on N GPUs (or CPU processes):\n    torchrun --nproc_per_node=N {script}\n\n"
+               "It uses the Train tab's data, settings and augmentation; the batch size is the global one, "
+               "shared by the processes. The nodes need only torch, numpy and Pillow (requirements.txt); "
+               "{slurm} and {job} start it on Slurm and on Kubernetes (Kubeflow).").format(
+                files=", ".join(p.name for p in paths), folder=paths[0].parent, script=paths[-1].name,
+                slurm=paths[3].name, job=paths[4].name))
 
     # --- import -------------------------------------------------------------------------------
     def import_dialog(self) -> None:
