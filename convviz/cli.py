@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .design import TEMPLATES, Design, DesignError, DesignFileError, InputSpec, load_design_or_template
+from .i18n import tr
 
 #: Modules of ``convviz.commands``, in the order ``convviz --help`` lists them.
 COMMAND_MODULES = ("summary", "train", "explain", "export")
@@ -75,7 +76,7 @@ def version_text() -> str:
 class _VersionAction(argparse.Action):
     def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
         super().__init__(option_strings, dest=dest, default=default, nargs=0,
-                         help=help or "print convviz's version (with Python's, torch's and Qt's) and exit")
+                         help=help or tr("print convviz's version (with Python's, torch's and Qt's) and exit"))
 
     def __call__(self, parser, namespace, values, option_string=None):
         print(version_text())
@@ -123,8 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         return run_command(args.run, args)
     if first is not None and not opens_in_app(first):
-        print(f"convviz: error: {first!r} is not a command ({', '.join(commands)}), a design file or a template; "
-              "see convviz --help", file=sys.stderr)
+        message = tr("{word} is not a command ({commands}), a design file or a template; see convviz --help")
+        print("convviz: error: " + message.format(word=repr(first), commands=", ".join(commands)), file=sys.stderr)
         return 2
     args = app_parser().parse_args(argv)
     return _launch_app(args)

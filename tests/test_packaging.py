@@ -132,3 +132,21 @@ def test_the_readme_says_how_to_get_the_cpu_build_and_what_qt_needs():
     readme = (ROOT / "README.md").read_text()
     assert "pip install torch --index-url https://download.pytorch.org/whl/cpu" in readme
     assert f"sudo apt install {' '.join(QT_SYSTEM_PACKAGES)}" in readme  # the packages the app names too
+
+
+def test_the_bundles_desktop_entry_installs_with_the_folders_path(tmp_path):
+    """tools/build_app.py's Linux extras: the entry, its icon and the installer (run here for real)."""
+    import shutil
+
+    if shutil.which("sh") is None:
+        pytest.skip("needs a POSIX shell")
+    folder = tmp_path / "dist dir" / "convviz"
+    folder.mkdir(parents=True)
+    _load_tool("build_app").add_desktop_entry(folder)
+    home = tmp_path / "data"
+    result = subprocess.run(["sh", str(folder / "install-desktop-entry.sh")], capture_output=True, text=True,
+                            env={"XDG_DATA_HOME": str(home), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    entry = (home / "applications" / "convviz.desktop").read_text()
+    assert f'Exec="{folder}/convviz" %f' in entry  # quoted: the folder may have spaces
+    assert (home / "icons" / "hicolor" / "256x256" / "apps" / "convviz.png").read_bytes()[:4] == b"\x89PNG"

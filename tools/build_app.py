@@ -45,7 +45,7 @@ apps="${XDG_DATA_HOME:-$HOME/.local/share}/applications"
 icons="${XDG_DATA_HOME:-$HOME/.local/share}/icons/hicolor/256x256/apps"
 mkdir -p "$apps" "$icons"
 cp "$here/convviz.png" "$icons/convviz.png"
-sed "s|^Exec=convviz|Exec=\"$here/convviz\"|" "$here/convviz.desktop" > "$apps/convviz.desktop"
+sed "s|^Exec=convviz|Exec=\\"$here/convviz\\"|" "$here/convviz.desktop" > "$apps/convviz.desktop"
 command -v update-desktop-database >/dev/null && update-desktop-database "$apps" || true
 echo "convviz is in the application menu ($apps/convviz.desktop)"
 """
