@@ -124,7 +124,10 @@ def test_windows_and_macos_always_have_a_display():
 def test_the_x11_plugin_loads_here():
     plugin = display.xcb_plugin()
     assert plugin is not None and plugin.name.startswith("libqxcb")
-    assert display.xcb_problem(plugin) is None
+    problem = display.xcb_problem(plugin)
+    if problem is not None:  # a machine without Qt's X11 libraries: the check says which, in one line
+        assert "sudo apt install" in problem and "\n" not in problem
+        pytest.skip(problem)
 
 
 @pytest.mark.parametrize("loader_error, named", [
