@@ -146,7 +146,7 @@ def test_linear_on_a_map_asks_for_flatten():
     issue = analysis.nodes["fc"].errors[0]
     assert "Flatten" in issue.hint and issue.fix.label == "Insert Flatten before 'fc'"
     # Reported once: the node after it is blocked, not in error.
-    assert analysis.nodes["sm"].errors == [] and analysis.nodes["sm"].blocked_by == "fc"
+    assert not analysis.nodes["sm"].errors and analysis.nodes["sm"].blocked_by == "fc"
     apply_edits(design, issue.fix.edits)
     analysis = analyze(design)
     assert analysis.ok and analysis.nodes["fc"].inferred["in_features"] == 4 * 6 * 6
@@ -245,16 +245,30 @@ def test_structural_errors_block_downstream():
     assert not analysis.ok
 
 
-def test_cycle_is_reported_on_its_nodes():
+def test_cycle_is_reported_once_naming_its_nodes():
     design = Design("t", InputSpec(1, 8, 8))
     design.add_node("Input", "input")
     design.add_node("Add", "a", ["input", "b"])
     design.add_node("ReLU", "b", ["a"])
     design.add_node("ReLU", "c", ["b"])
     analysis = analyze(design)
-    assert "cycle" in analysis.nodes["a"].errors[0].message
-    assert "cycle" in analysis.nodes["b"].errors[0].message
-    assert analysis.nodes["c"].blocked_by in ("a", "b")
+    assert analysis.nodes["a"].errors[0].message == "'a', 'b' form a cycle; data must flow one way."
+    assert not analysis.nodes["b"].errors and analysis.nodes["b"].blocked_by == "a"
+    assert analysis.nodes["c"].blocked_by == "a"
+    assert [issue.message for _, issue in analysis.issues()] == [analysis.nodes["a"].errors[0].message]
+
+
+def test_a_long_cycle_names_a_few_of_its_nodes():
+    design = Design("t", InputSpec(1, 8, 8))
+    design.add_node("Input", "input")
+    ids = [f"r{i}" for i in range(50)]
+    for i, nid in enumerate(ids):
+        design.add_node("ReLU", nid, [ids[i - 1]])
+    analysis = analyze(design)
+    (nid, issue), = analysis.issues()
+    assert nid == "r0"
+    assert issue.message == "'r0', 'r1', 'r2', 'r3', 'r4', 'r5' and 44 more nodes form a cycle; data must flow one way."
+    assert all(analysis.nodes[i].blocked_by == "r0" for i in ids[1:])
 
 
 def test_unused_output_is_a_warning_not_an_error():
