@@ -150,6 +150,19 @@ def test_the_runtime_is_what_the_script_imports_and_nothing_of_the_app():
     assert not {"ui", "commands", "cli", "explain", "assets"} & set(modules)
 
 
+def test_every_module_of_the_copied_runtime_imports_on_its_own(tmp_path):
+    """``from .. import sysmem`` is an import too: a helper missed by the copy fails only on the nodes."""
+    from convviz.export.training_script import copy_runtime
+
+    copy_runtime(tmp_path / "convviz_runtime")
+    names = sorted(".".join(("convviz_runtime", *p.relative_to(tmp_path / "convviz_runtime").with_suffix("").parts))
+                   .removesuffix(".__init__") for p in (tmp_path / "convviz_runtime").rglob("*.py"))
+    code = "import importlib, sys\nsys.path.insert(0, '.')\nfor name in sys.argv[1:]: importlib.import_module(name)\n"
+    result = subprocess.run([sys.executable, "-I", "-c", code, *names], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 def test_threads_when_told(mnist, tmp_path):
     paths = write_training_script(tmp_path, load_template("default"), None, TrainConfig(epochs=1, batch_size=32))
     result = run([sys.executable, paths[-1].name, "--data", f"mnist:{mnist}", "--threads", "2"], tmp_path)

@@ -435,15 +435,16 @@ def runtime_modules(package: Path | None = None) -> list[str]:
     wanted, queue = set(), list(RUNTIME_ROOTS)
     while queue:
         name = queue.pop()
-        if name in wanted:
-            continue
+        if name in wanted or not ((root / name).is_dir() or (root / f"{name}.py").is_file()):
+            continue  # seen, or a name from a package's __init__ (``from .. import __version__``)
         wanted.add(name)
         files = sorted((root / name).rglob("*.py")) if (root / name).is_dir() else [root / f"{name}.py"]
         for path in files:
             depth = len(path.relative_to(root).parts)  # 1: a top-level module, 2: in a package, ...
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if isinstance(node, ast.ImportFrom) and node.level == depth and node.module:
-                    queue.append(node.module.split(".")[0])
+                if isinstance(node, ast.ImportFrom) and node.level == depth:
+                    # ``from ..data.x import y`` needs "data"; ``from .. import sysmem`` needs "sysmem"
+                    queue.extend([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
     return sorted(wanted)
 
 
