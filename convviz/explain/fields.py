@@ -146,9 +146,11 @@ def unit_field(network: Network, node_id: str, y: int = 0, x: int = 0, channel: 
 
 
 def effective_field(network: Network, image: torch.Tensor | PreparedImage, node_id: str, y: int = 0, x: int = 0,
-                    channel: int | None = None) -> np.ndarray:
+                    channel: int | None = None, normalized: bool = True) -> np.ndarray:
     """|∂ unit / ∂ input| summed over the input's channels, divided by its maximum: (H, W) float32
-    in [0, 1], the input's size. The unit is (channel, y, x), or the sum over channels at (y, x)."""
+    in [0, 1], the input's size (``normalized=False``: the gradient's own values). The unit is
+    (channel, y, x), or the sum over channels at (y, x). All zeros when no pixel moves the unit
+    (a ReLU on the way outputs 0 for this image)."""
     require_node(network, node_id)
     with torch.inference_mode(False), torch.enable_grad():
         batch = as_batch(image).clone().requires_grad_(True)
@@ -162,7 +164,7 @@ def effective_field(network: Network, image: torch.Tensor | PreparedImage, node_
         (grad,) = torch.autograd.grad(unit, batch)
     heat = grad[0].abs().sum(0)
     peak = float(heat.max())
-    return (heat / peak if peak > 0 else heat).numpy().astype(np.float32)
+    return (heat / peak if peak > 0 and normalized else heat).numpy().astype(np.float32)
 
 
 # --- the backward walk ---------------------------------------------------------------------------

@@ -30,7 +30,7 @@ class ResultKey:
     """What a computed result was made from: the design as it was, the weights, the input.
 
     Every result a view shows (activations, a CAM, occlusion, curves, a confusion matrix) carries
-    the key it was computed with; a view shows it only while it equals the current key
+    the key it was computed with; a view shows it only while it ``matches`` the current key
     (``Document.key``, extended with ``input`` by whoever owns the input image), and otherwise says
     it has no result yet. One comparison, instead of a staleness check per view.
     """
@@ -40,10 +40,25 @@ class ResultKey:
     #: Bumped whenever the weights are set or dropped.
     weights: int
     #: The input the result was computed on (an image's generation; 0 where there is none).
-    input: int = 0
+    #: None: the result does not depend on the input (a model, its filters).
+    input: int | None = 0
 
-    def with_input(self, generation: int) -> "ResultKey":
+    def with_input(self, generation: int | None) -> "ResultKey":
         return _with(self, input=generation)
+
+    def matches(self, current: "ResultKey") -> bool:
+        """True while a result made with this key is current: the same design and weights, and the
+        same input unless the result does not depend on one."""
+        return (self.design, self.weights) == (current.design, current.weights) and \
+            (self.input is None or self.input == current.input)
+
+    def changed(self, current: "ResultKey") -> str:
+        """What differs from ``current`` first ("design", "weights", "input"), or "" when it matches."""
+        if self.design != current.design:
+            return "design"
+        if self.weights != current.weights:
+            return "weights"
+        return "" if self.matches(current) else "input"
 
 
 class Document(QObject):

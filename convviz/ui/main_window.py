@@ -10,7 +10,6 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, Q
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -44,7 +43,7 @@ from .device_probe import DeviceProbe
 from .document import Document
 from .drops import dropped_file, is_design_file, is_image_file
 from .export_actions import ExportActions
-from .file_dialogs import ask_save_path
+from .file_dialogs import ask_open_path, ask_save_path
 from .icons import layer_icon
 from .inspector import InspectorPanel
 from .issues_panel import IssuesPanel
@@ -597,10 +596,9 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         if not self.confirm_discard():
             return
-        start = str(self.document.path.parent) if self.document.path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open design", start, FILE_FILTER)
-        if path:
-            self.open_path(Path(path))
+        path = ask_open_path(self, "Open design", FILE_FILTER, "designs", self.document.path)
+        if path is not None:
+            self.open_path(path)
 
     def open_path(self, path: Path, on_error=None) -> bool:
         """Open a design file or a trained checkpoint (.pt); a bad file shows why (``on_error``, else a
@@ -645,8 +643,8 @@ class MainWindow(QMainWindow):
         return self._save_to(self.document.path)
 
     def save_as(self) -> bool:
-        suggested = self.document.path or Path.home() / f"{self.document.design.name or 'design'}.json"
-        path = ask_save_path(self, "Save design", suggested, "convviz designs (*.json)", ".json")
+        suggested = self.document.path or f"{self.document.design.name or 'design'}.json"
+        path = ask_save_path(self, "Save design", suggested, "convviz designs (*.json)", ".json", "designs")
         return path is not None and self._save_to(path)
 
     def _save_to(self, path: Path) -> bool:

@@ -332,7 +332,8 @@ class TrainPanel(QWidget):
             self.curves.add_epoch(record)
             self.confusion.show_epoch(record, self.classes)
             if record.state is not None:
-                self.document.set_weights(record.state, self._run_normalization, {"epochs_completed": record.epoch})
+                self.document.set_weights(record.state, self._run_normalization,
+                                          {"epochs_completed": record.epoch, "in_progress": True})
         elif isinstance(record, StartRecord):
             self.curves.set_epochs(record.epochs, self._max_lr)
             self._epochs, self._device = record.epochs, record.device + ("" if record.amp == "off" else f", {record.amp}")
