@@ -82,6 +82,39 @@ def test_well_known_totals(name):
         assert analysis.receptive_field.size == (field, field)
 
 
+def test_inception_v3_field_is_the_published_1311():
+    """Asymmetric 1×7 / 7×1 branches: the per-axis union at each Concat gives the published 1311
+    (the largest-area rule gave 1247); the parameters are torchvision's to the last one; the Explain
+    view's exact rectangle of a unit is the same."""
+    from reference_networks import inception_v3
+
+    from convviz.explain import network_from_design, unit_field
+
+    design = inception_v3()
+    analysis = analyze(design)
+    assert analysis.ok and analysis.params == 23_834_568
+    assert analysis.receptive_field.size == (1311, 1311)
+    assert analysis.nodes["Mixed_7c"].receptive_field.size == (1311, 1311)
+    field = unit_field(network_from_design(design), "Mixed_7c", 4, 4)
+    assert field.input_box.height == field.input_box.width == 1311 and field.formula_exact
+
+
+def test_the_network_field_in_the_totals_is_what_the_badges_say():
+    """The totals give the last feature map's field; every layer after global pooling is 'global',
+    not a second, larger number (18 in the totals against 46 on the classifier, before)."""
+    from convviz.analysis.report import field_text, network_field_text, summary_rows, totals_lines
+
+    analysis = analyze(load_template("default"))
+    badges = {row.id: row.field for row in summary_rows(analysis)}
+    assert network_field_text(analysis) == badges["relu3"] == "18"
+    assert [badges[n] for n in ("gap", "flatten", "fc")] == ["global"] * 3
+    assert field_text(analysis.nodes["fc"]) == "global"
+    assert any(line.startswith("Receptive field: 18") for line in totals_lines(analysis))
+    numbers = {b for b in badges.values() if b not in ("global", "—")}
+    assert max(numbers, key=float) == network_field_text(analysis)  # no badge shows a larger field than the network's
+    assert any("global" in d.text for d in analysis.nodes["gap"].derivations)
+
+
 def test_receptive_field_grows_by_k_minus_one_times_jump():
     design = chain((1, 64, 64),
                    ("Conv2d", {"out_channels": 1, "kernel_size": 3}, "a"),           # 3, jump 1

@@ -56,12 +56,16 @@ def analyze(design: Design) -> Analysis:
         result.macs = out.macs
         result.activation_bytes = ctx.activation(out.shape)
         in_fields = [results[src] for src in node.inputs]
-        result.receptive_field = _next_field(ctx, out.field, in_fields)
+        result.receptive_field = _next_field(ctx, out.field, in_fields, out.shape)
         was_collapsed = any(collapsed[src] for src in node.inputs)
-        collapsed[nid] = was_collapsed or out.collapses
+        collapsed[nid] = result.global_field = was_collapsed or out.collapses
         if was_collapsed or out.collapses:
-            result.feature_field = max((r.feature_field for r in in_fields if r.feature_field),
-                                       key=lambda f: f.size[0] * f.size[1], default=None)
+            features = [r.feature_field for r in in_fields if r.feature_field]
+            result.feature_field = union_field(features, (1, 1)) if features else None
+            if out.collapses and result.feature_field is not None:
+                ctx.derive("RF", f"global: every unit of {fmt_shape(ctx.x)} feeds each output, so each sees all the "
+                                 f"input that map sees; the network's receptive field stays "
+                                 f"{pair(result.feature_field.size)} (one unit of the last feature map)")
         else:
             result.feature_field = result.receptive_field
 
@@ -113,16 +117,44 @@ def _root_cause(results: dict[str, NodeAnalysis], node_id: str) -> str:
     return node.blocked_by or node_id
 
 
-def _next_field(ctx: Ctx, step: Window | str, inputs: list[NodeAnalysis]) -> ReceptiveField:
-    """Front to back: r ← r + (k_eff − 1)·j, j ← j·s, start ← start + offset·j."""
+def union_field(fields: list[ReceptiveField], units: tuple[int, int]) -> ReceptiveField:
+    """The field of a merge: per axis, the smallest window holding every input's window (a 1×3 and a
+    3×1 branch give 3×3; windows centred apart widen it and move its centre). ``units``: the merge's
+    output size per axis; with unequal jumps the union grows along the map, and its size is the
+    largest, at the first or the last unit."""
+    size, jump, start = [], [], []
+    for a in (0, 1):
+        def bounds(u: int) -> tuple[float, float]:
+            return (min(f.start[a] + u * f.jump[a] - (f.size[a] - 1) / 2 for f in fields),
+                    max(f.start[a] + u * f.jump[a] + (f.size[a] - 1) / 2 for f in fields))
+
+        lo, hi = bounds(0)
+        jumps = {f.jump[a] for f in fields}
+        if len(jumps) == 1 or units[a] <= 1:
+            size.append(hi - lo + 1)
+            jump.append(max(jumps))
+        else:
+            lo_end, hi_end = bounds(units[a] - 1)
+            size.append(max(hi - lo, hi_end - lo_end) + 1)
+            jump.append(((lo_end + hi_end) / 2 - (lo + hi) / 2) / (units[a] - 1))
+        start.append((lo + hi) / 2)
+    return ReceptiveField(tuple(size), tuple(jump), tuple(start))
+
+
+def _next_field(ctx: Ctx, step: Window | str, inputs: list[NodeAnalysis], shape: tuple[int, ...]) -> ReceptiveField:
+    """Front to back: r ← r + (k_eff − 1)·j, j ← j·s, start ← start + offset·j; at a merge, the union."""
     if step == PASS:
         return inputs[0].receptive_field
     if step == MERGE:
         fields = [r.receptive_field for r in inputs]
-        widest = max(fields, key=lambda f: f.size[0] * f.size[1])
-        sizes = ", ".join(pair(f.size) for f in fields)
-        ctx.derive("RF", f"RF = max({sizes}) = {pair(widest.size)} (the largest field among the inputs)")
-        return widest
+        union = union_field(fields, (shape[1], shape[2]) if len(shape) == 3 else (1, 1))
+        parts = " ∪ ".join(pair(f.size) for f in fields)
+        ctx.derive("RF", f"RF = {parts} = {pair(union.size)} (per axis, the smallest window that holds every "
+                         "input's window)")
+        if len({f.start for f in fields}) > 1:
+            ctx.derive("RF", f"the inputs' windows are centred at {', '.join(pair(f.start) for f in fields)}: "
+                             f"the union is centred at {pair(union.start)}")
+        return union
     field = inputs[0].receptive_field
     size = tuple(r + (k - 1) * j for r, k, j in zip(field.size, step.span, field.jump))
     jump = tuple(j * s for j, s in zip(field.jump, step.stride))

@@ -79,6 +79,9 @@ class NodeAnalysis:
     #: The field of the last spatial feature map behind this node (global pooling and the
     #: classifier see everything; this is what "the network's receptive field" means).
     feature_field: ReceptiveField | None = None
+    #: True after global pooling or a Flatten: each unit reads a whole map (its badge says "global",
+    #: and the network's receptive field is ``feature_field``).
+    global_field: bool = False
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
     blocked_by: str | None = None

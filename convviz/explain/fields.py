@@ -140,7 +140,9 @@ def unit_field(network: Network, node_id: str, y: int = 0, x: int = 0, channel: 
     for nid in boxes:
         h, w = analysis.nodes[nid].output_shape[1:]
         masks[nid] = _dense(exact[nid], h, w).any(axis=0) if nid in exact else np.zeros((h, w), dtype=bool)
-    input_id = next(n.id for n in design.input_nodes() if n.id in boxes)
+    input_id = next((n.id for n in design.input_nodes() if n.id in boxes), None)
+    if input_id is None:  # padding all the way back, past an adaptive pool's uneven windows
+        raise ExplainError(f"unit ({y}, {x}) of {node_id!r} reads only padding: no input pixel reaches it")
     formula = analysis.nodes[node_id].receptive_field
     return UnitField(node_id, (y, x), channel, boxes, masks, input_id, formula)
 
@@ -198,6 +200,10 @@ def _backward(module: nn.Module, region: _Region, in_shapes: Sequence[tuple[int,
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         return [_pool(module, region, in_shapes[0], exact)]
     if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+        (_, n_h, n_w), (_, o_h, o_w) = in_shapes[0], out_shape
+        if not exact and n_h % o_h == 0 and n_w % o_w == 0:  # an ordinary pool: follow padding positions on
+            step = (n_h // o_h, n_w // o_w)
+            return [_spread(region, Window(step, step, (1, 1), (0, 0, 0, 0)))]
         return [_adaptive(region, in_shapes[0], out_shape)]
     if isinstance(module, nn.LocalResponseNorm):
         return [_lrn(module, region, in_shapes[0][0])]

@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..analysis import Fix, NodeAnalysis
-from ..analysis.text import grouped, pair, size_in_bytes
+from ..analysis.report import network_field_text
+from ..analysis.text import grouped, size_in_bytes
+from ..i18n import tr
 from ..design import Change, InputSpec, id_problem, layer_spec
 from .commands import RenameNodeCommand, SetClassesCommand, SetInputSpecCommand, SetParamCommand
 from .document import Document
@@ -191,10 +193,9 @@ class InspectorPanel(QScrollArea):
     def _refresh_math(self) -> None:
         analysis = self.document.analysis
         if self.node_id is None:
-            field = analysis.receptive_field
             rows = [("Parameters", grouped(analysis.params)), ("MACs", grouped(analysis.macs)),
                     ("Activations", f"{size_in_bytes(analysis.activation_bytes)} per image"),
-                    ("Receptive field", pair(field.size) if field else "—")]
+                    ("Receptive field", network_field_text(analysis) + tr(" (one unit of the last feature map)"))]
             self.math.setText("<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>"
                                                   for k, v in rows) + "</table>")
             return

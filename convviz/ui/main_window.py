@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..analysis.text import compact, pair
+from ..analysis.report import network_field_text
+from ..analysis.text import compact
 from ..design import (
     FAMILIES,
     TEMPLATES,
@@ -286,11 +287,10 @@ class MainWindow(QMainWindow):
             self.recovery.clear()
 
     def _update_totals(self, analysis) -> None:
-        field = analysis.receptive_field
         shape = "×".join(map(str, analysis.output_shape)) if analysis.output_shape else "—"
         state = "" if analysis.ok else "  ·  ⚠ has errors"
         self.totals_label.setText(f"{compact(analysis.params)} params · {compact(analysis.macs)} MACs · "
-                                  f"RF {pair(field.size) if field else '—'} · output {shape}{state}")
+                                  f"RF {network_field_text(analysis)} · output {shape}{state}")
 
     def _on_issue_count(self, errors: int, warnings: int) -> None:
         label = "Issues" + (f" ({errors} error{'s' * (errors != 1)})" if errors else

@@ -130,8 +130,8 @@ def describe_field(field: UnitField, input_size: tuple[int, int]) -> str:
         lines.append(f"From the layers' arithmetic: size {pair(f.size)}, jump {pair(f.jump)}, start "
                      f"{pair(f.start)} — unit (i, j) is centred at start + (i, j)·jump = {pair(centre)}.")
         if not field.formula_exact:
-            lines.append("Here the rectangle is the union of the branches' fields (or an adaptive pool's uneven "
-                         "windows), so it differs from size/jump/start.")
+            lines.append(tr("Here the rectangle differs from size/jump/start: the branches' windows drift apart "
+                            "along the map (their strides differ), or an adaptive pool's windows are uneven."))
     lines.append("Right: the effective field, |∂unit/∂input| — how much each pixel actually moves this unit.")
     return "<br>".join(lines)
 
