@@ -10,7 +10,7 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QIODevice, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -27,6 +27,7 @@ from ...explain import keep_freed_memory
 from ...i18n import tr
 from ..document import Document
 from ..file_dialogs import ask_save_path
+from ..shortcuts import key_sequences
 from ..theme import ERROR, WARNING, muted_text
 from .base import ExplainView
 from .cam_view import ClassActivationView
@@ -86,7 +87,7 @@ class ExplainPanel(QWidget):
 
         # Ctrl+V here pastes an image; the canvas's Ctrl+V (layers) is limited to the canvas.
         self.paste_action = QAction("Paste image", self)
-        self.paste_action.setShortcut(QKeySequence.StandardKey.Paste)
+        self.paste_action.setShortcuts(key_sequences("paste"))
         self.paste_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.paste_action.triggered.connect(self.image_input.paste)
         self.addAction(self.paste_action)
