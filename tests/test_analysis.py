@@ -211,7 +211,10 @@ def test_add_mismatch_from_missing_padding_fixes_the_padding():
     design.add_node("Conv2d", "conv", ["input"], {"out_channels": 8, "kernel_size": 3})
     design.add_node("Add", "add", ["conv", "input"])
     issue = fix_of(design, "add")
-    assert issue.fix.label == "Set padding of 'conv' to 1 to keep the size"
+    assert issue.fix.label == "Set padding of 'conv' to 1"
+    from convviz.analysis.fix_outcome import fix_outcome
+
+    assert fix_outcome(design, issue.fix, "add").label == "Set padding of 'conv' to 1 (keeps 28×28)"
     assert_fix_repairs(design, "add")
 
 

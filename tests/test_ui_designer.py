@@ -251,10 +251,38 @@ def test_inspector_fix_button(window):
     window.inspector.editors["kernel_size"].h.setValue(11)  # 11×11 on an 8×8 map padded to 10×10
     assert "padded input is only 10×10" in window.document.analysis.nodes["conv3"].errors[0].message
     fix_buttons = [b for b in window.inspector.findChildren(QPushButton) if b.text().startswith("Fix:")]
-    assert [b.text() for b in fix_buttons] == ["Fix: Set padding to 5 (keeps 8×8)"]
+    assert [b.text() for b in fix_buttons] == ["Fix: Set padding to 5 (keeps 8×8)"]  # measured, not promised
     fix_buttons[0].click()
     assert window.document.analysis.ok
     assert window.document.analysis.nodes["conv3"].output_shape == (64, 8, 8)
+
+
+def test_fix_labels_in_the_app_say_what_the_fix_gives(window, qtbot):
+    from PySide6.QtWidgets import QPushButton
+
+    from convviz.ui.commands import SetParamCommand
+
+    window.select_node("conv1")
+    window.push(SetParamCommand(window.document, "conv1", "stride", 2))
+    window.push(SetParamCommand(window.document, "conv1", "kernel_size", 40))
+    buttons = [b.text() for b in window.inspector.findChildren(QPushButton) if b.text().startswith("Fix:")]
+    assert buttons == ["Fix: Set padding to 19 (gives 16×16)"]  # it promised "keeps 32×32"
+    item = window.issues.tree.topLevelItem(0)
+    qtbot.waitUntil(lambda: item.text(3) == "Set padding to 19 (gives 16×16)", timeout=5000)
+
+
+def test_an_inserted_layer_gets_a_card_of_its_own(window):
+    """The fix inserting a Flatten put it half-way between its neighbours, on top of both cards."""
+    window.scene.select_nodes(["flatten"])
+    window.delete_action.trigger()
+    mouse_drag(window, window.scene.nodes["gap"].output_port_pos(), window.scene.nodes["fc"].input_port_pos(0))
+    window.document.apply_fix(window.document.analysis.nodes["fc"].errors[0].fix)
+    cards = [item.sceneBoundingRect() for item in window.scene.nodes.values()]
+    assert not any(a.intersects(b) for i, a in enumerate(cards) for b in cards[i + 1:])
+    new = window.scene.nodes["flatten1"].pos()
+    assert window.scene.nodes["gap"].pos().y() < new.y() < window.scene.nodes["fc"].pos().y()
+    window.document.undo_stack.undo()
+    assert "flatten1" not in window.document.design
 
 
 def test_save_and_open_round_trip(window, tmp_path):

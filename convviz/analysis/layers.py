@@ -250,8 +250,10 @@ def _kernel_too_large(c: Ctx, keff: Pair, padded: Pair, k: Pair, d: Pair, keep: 
     hint = ""
     keep_pair = hw(keep)
     if size[0] + 2 * keep_pair[0] >= keff[0] and size[1] + 2 * keep_pair[1] >= keff[1] and pad_name:
-        fix = c.set_fix(f"Set padding to {_show(keep)} (keeps {size[0]}×{size[1]})", pad_name, keep)
-        hint = f"Pad by {_show(keep)} to keep the size, or use a smaller kernel."
+        fix = c.set_fix(f"Set padding to {_show(keep)}", pad_name, keep)
+        keeps = hw(c.p.get("stride", 1)) == (1, 1) and keff[0] % 2 == 1 and keff[1] % 2 == 1  # an even window cannot
+        hint = (f"Pad by {_show(keep)} to keep the size, or use a smaller kernel." if keeps else
+                f"Pad by {_show(keep)} so the window fits, or use a smaller kernel.")
     else:
         fit = _same_or_pair(tuple(max(1, min(kk, (pp - 1) // dd + 1)) for kk, pp, dd in zip(k, padded, d)))
         fix = c.set_fix(f"Set kernel_size to {_show(fit)}", "kernel_size", fit)
@@ -529,8 +531,7 @@ def _merge_fix(c: Ctx, a: int, b: int, projection: bool) -> Fix | None:
         shrinker = _shrinking_layer(c, c.inputs[small][0], c.design.ancestors(c.inputs[large][0]))
         if shrinker is not None:
             node_id, keep = shrinker
-            return Fix(f"Set padding of {node_id!r} to {_show(keep)} to keep the size",
-                       (SetParam(node_id, "padding", keep),))
+            return Fix(f"Set padding of {node_id!r} to {_show(keep)}", (SetParam(node_id, "padding", keep),))
     else:  # same H×W, different channels (Add): project ``a`` onto ``b``
         small, large = b, a
     src, shp = c.inputs[large]
@@ -542,11 +543,11 @@ def _merge_fix(c: Ctx, a: int, b: int, projection: bool) -> Fix | None:
     if projection:
         params = {"out_channels": target[0], "kernel_size": 1, "stride": stride, "bias": False}
         how = f"1×1 Conv2d (stride {_show(stride)})" if stride != 1 else "1×1 Conv2d"
-        return Fix(f"Insert a {how} on {src!r} to project it to {fmt_shape(target)}",
-                   (InsertBefore(c.id, "Conv2d", params, large),))
+        return Fix(f"Insert a {how} on {src!r}", (InsertBefore(c.id, "Conv2d", params, large),))
     if stride == 1:
         return None
-    return Fix(f"Insert a {_show(stride)} MaxPool2d on {src!r} to bring it to {target[1]}×{target[2]}",
+    kh, kw = hw(stride)
+    return Fix(f"Insert a {kh}×{kw} MaxPool2d on {src!r}",
                (InsertBefore(c.id, "MaxPool2d", {"kernel_size": stride}, large),))
 
 

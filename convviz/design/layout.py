@@ -241,3 +241,35 @@ def _pack(desired: list[float], widths: list[float], gap: float, weights: list[f
             blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, c1 + c2])
     values = [m for m, _, c in blocks for _ in range(int(c))]
     return [v + o for v, o in zip(values, offsets)]
+
+
+def make_room(design: Design, new_ids: list[str], spacing: LayoutSpacing = LayoutSpacing()) -> dict[str, tuple[float, float]]:
+    """New positions that give nodes just inserted on an edge (``new_ids``) a card of their own: a
+    row below their input; if a card is in that row or below, everything from that row down moves
+    one row lower (a row is inserted: what was apart stays apart), and a card still in the way (an
+    unaligned one just above) pushes the new one sideways. Only nodes that move are returned."""
+    cards = {n.id: n.pos for n in design if n.pos is not None}
+    moved: dict[str, tuple[float, float]] = {}
+    step = spacing.node_height + spacing.row_gap
+
+    def overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
+        return abs(a[0] - b[0]) < spacing.node_width + spacing.column_gap / 2 and \
+            abs(a[1] - b[1]) < spacing.node_height + spacing.row_gap / 2
+
+    for nid in new_ids:
+        node = design.get(nid)
+        if node is None or nid not in cards:
+            continue
+        x, y = cards[nid]
+        sources = [cards[s] for s in node.inputs if s in cards and s not in new_ids]
+        if sources:
+            y = max(sy for _, sy in sources) + step
+        others = {other: pos for other, pos in cards.items() if other != nid}
+        lower = [other for other, (_, oy) in others.items() if oy > y - step / 2]
+        if any(overlaps((x, y), others[o]) for o in lower):
+            for other in lower:
+                cards[other] = moved[other] = (cards[other][0], round(cards[other][1] + step, 1))
+        while any(overlaps((x, y), pos) for other, pos in cards.items() if other != nid):
+            x += spacing.node_width + spacing.column_gap
+        cards[nid] = moved[nid] = (round(x, 1), round(y, 1))
+    return moved

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from ..analysis import Analysis, analyze
+from ..analysis.fix_outcome import fix_outcome
 from ..design import Change, Design, save_design
 
 if TYPE_CHECKING:
@@ -97,6 +98,9 @@ class Document(QObject):
         self._sample_images: SampleSource | None = None
         self._design_generation = 0
         self._weights_generation = 0
+        #: Fix labels of the current analysis (id(fix), node) → (fix, label); the fix is kept so its id stays its own.
+        self._fix_labels: dict = {}
+        self._fix_labels_for: Analysis | None = None
 
     @property
     def key(self) -> ResultKey:
@@ -175,6 +179,16 @@ class Document(QObject):
             self.editRefused.emit(command.error)
             return False
         return True
+
+    def fix_label(self, fix, at: str | None = None) -> str:
+        """What a fix's button says: what it does and what applying it gives, measured on a copy of
+        the design (``analysis.fix_outcome``), once per fix and analysis."""
+        if self._fix_labels_for is not self._analysis:
+            self._fix_labels, self._fix_labels_for = {}, self._analysis
+        key = (id(fix), at)
+        if key not in self._fix_labels:
+            self._fix_labels[key] = (fix, fix_outcome(self._design, fix, at, self._analysis).label)
+        return self._fix_labels[key][1]
 
     def apply_fix(self, fix) -> bool:
         """A suggested fix from the analysis, as one undoable step named after it."""

@@ -222,7 +222,7 @@ class InspectorPanel(QScrollArea):
                           f":</b> {html.escape(issue.message)}<br>{html.escape(issue.hint)}", wordWrap=True)
             box.addWidget(text)
             if issue.fix is not None:
-                button = QPushButton(f"Fix: {issue.fix.label}")
+                button = QPushButton(f"Fix: {self.document.fix_label(issue.fix, result.id)}")
                 button.clicked.connect(lambda _=False, fix=issue.fix: self.apply_fix(fix))
                 box.addWidget(button)
             self.problems.addWidget(frame)

@@ -37,10 +37,10 @@ from ..design import (
 )
 from ..design.edits import InsertAfter, SetPositions, apply_edits
 from ..design.fragments import MIME_TYPE, copy_fragment, paste_fragment
-from ..design.layout import LayoutSpacing, auto_layout
+from ..design.layout import auto_layout
 from ..i18n import N_, tr
 from .canvas import DesignScene, DesignView
-from .canvas.node_item import HEIGHT, WIDTH
+from .card import CARD_SPACING, HEIGHT, WIDTH
 from .commands import AddNodesCommand, EditsCommand, MoveNodesCommand, RemoveNodesCommand, SetInputsCommand
 from .device_probe import DeviceProbe
 from .document import Document
@@ -57,7 +57,7 @@ from .shortcuts import key_sequences, shortcut_text
 from .summary_panel import SummaryPanel
 
 AUTOSAVE_MS = 5000
-SPACING = LayoutSpacing(node_width=WIDTH, node_height=HEIGHT, row_gap=36)
+SPACING = CARD_SPACING
 DEFAULT_ASPECT = 1.6
 #: What the mouse does, for Help ▸ Keyboard Shortcuts.
 MOUSE_ROWS = [(N_("Zoom"), N_("wheel")), (N_("Pan"), N_("middle button, or Space + drag")),
@@ -456,7 +456,8 @@ class MainWindow(QMainWindow):
             result = self.document.analysis.nodes.get(item.node_id)
             for issue in result.errors + result.warnings if result else []:
                 if issue.fix is not None:
-                    menu.addAction(f"Fix: {issue.fix.label}", lambda fix=issue.fix: self.document.apply_fix(fix))
+                    menu.addAction(f"Fix: {self.document.fix_label(issue.fix, item.node_id)}",
+                                   lambda fix=issue.fix: self.document.apply_fix(fix))
             menu.addActions([self.rename_action, self.duplicate_action, self.copy_action, self.cut_action,
                              self.delete_action])
         else:

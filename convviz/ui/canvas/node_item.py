@@ -21,9 +21,8 @@ from ...analysis.text import shape as fmt_shape
 from ...design import Design, Node, layer_spec
 from ...design.describe import key_params_text
 from .. import theme
+from ..card import HEIGHT, WIDTH
 
-WIDTH = 210.0
-HEIGHT = 84.0
 HEADER = 22.0
 PORT_RADIUS = 6.0
 SLOT_SPACING = 26.0
