@@ -59,6 +59,8 @@ from .summary_panel import SummaryPanel
 AUTOSAVE_MS = 5000
 SPACING = CARD_SPACING
 DEFAULT_ASPECT = 1.6
+#: The canvas's height in pixels in a 1600×1000 window, until the window is shown.
+DEFAULT_VIEW_HEIGHT = 676.0
 #: What the mouse does, for Help ▸ Keyboard Shortcuts.
 MOUSE_ROWS = [(N_("Zoom"), N_("wheel")), (N_("Pan"), N_("middle button, or Space + drag")),
               (N_("Connect"), N_("drag from a bottom port to a layer")),
@@ -80,6 +82,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.persistent = persistent
         self.view_aspect = DEFAULT_ASPECT  # until the window has a size
+        self.view_height = DEFAULT_VIEW_HEIGHT
         self.document = Document(self.laid_out(design or load_template("default")), path, parent=self)
         self.scene = DesignScene(self.document, self)
         self.view = DesignView(self.scene)
@@ -482,10 +485,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Not done: {message}", 8000)
 
     def layout_of(self, design: Design) -> dict[str, tuple[float, float]]:
+        """The auto-layout for the canvas as it is now (wrapped into columns only if too deep for it)."""
         view = getattr(self, "view", None)  # not there yet while the first document is made
         if view is not None and view.isVisible() and view.viewport().height() > 50:
             self.view_aspect = self.view.viewport().width() / self.view.viewport().height()
-        return auto_layout(design, SPACING, self.view_aspect)
+            self.view_height = float(self.view.viewport().height())
+        return auto_layout(design, SPACING, self.view_aspect, self.view_height)
 
     def laid_out(self, design: Design) -> Design:
         """``design`` with every node placed: a design without positions (a template) gets the auto-layout."""

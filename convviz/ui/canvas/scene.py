@@ -58,10 +58,14 @@ class DesignScene(QGraphicsScene):
 
     def _on_design_changed(self, change: Change) -> None:
         if change.kind == "position":
+            moved = []
             for nid in change.node_ids:
                 item, node = self.nodes.get(nid), self.document.design.get(nid)
                 if item is not None and node is not None and node.pos is not None:
+                    moved.append(item.sceneBoundingRect())
                     item.setPos(QPointF(*node.pos))
+                    moved.append(item.sceneBoundingRect())
+            self._reroute(moved)
             return
         if change.kind == "params":
             return  # same nodes and edges; the cards follow the analysis that comes next
@@ -113,6 +117,14 @@ class DesignScene(QGraphicsScene):
                 self.addItem(edge)
         for edge in self.edges.values():
             edge.update_path()
+
+    def _reroute(self, changed: list) -> None:
+        """Route again every edge whose ports or band of cards changed (cards moved one by one route
+        their own edges around cards that had not moved yet): the routes follow the final positions."""
+        for edge in self.edges.values():
+            band = edge.band().united(edge.sceneBoundingRect())
+            if any(band.intersects(rect) for rect in changed):
+                edge.update_path()
 
     def _refresh_cards(self) -> None:
         design, analysis = self.document.design, self.document.analysis
