@@ -312,10 +312,17 @@ def test_opening_a_corrupt_file_changes_nothing(window, tmp_path, monkeypatch):
 
 
 def test_templates_menu_opens_each_template_unsaved(window):
-    for action in window.templates_menu.actions():
+    from convviz.design import TEMPLATES
+
+    actions = window.templates_menu.actions()
+    assert [a.data() for a in actions] == list(TEMPLATES)
+    for action in actions:
         action.trigger()
-        assert window.document.design.name == load_template(action.text()).name
+        design = load_template(action.data())
+        assert window.document.design.name == design.name
+        assert action.text() == design.name  # its title ("5×5 conv vs 1×1 bottleneck"), not its file's stem
         assert window.document.path is None and window.document.undo_stack.count() == 0
+    assert "5×5 conv vs 1×1 bottleneck" in [a.text() for a in actions]
 
 
 def test_new_asks_before_dropping_changes(window, monkeypatch):
@@ -548,3 +555,34 @@ def test_wires_route_the_same_after_a_layout_and_after_reopening(window, tmp_pat
         window.document.save(path)
         window.open_path(path)
         assert edge_paths(window) == laid_out, name
+
+
+def test_file_dialogs_start_in_the_folder_last_used_then_the_documents_folder(window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from convviz.ui.file_dialogs import documents_folder
+
+    starts = []
+    chosen = tmp_path / "work" / "net.json"
+    chosen.parent.mkdir()
+    save_design(load_template("lenet5"), chosen)
+    monkeypatch.chdir(tmp_path)  # where the app was started from must not matter
+
+    def answer(parent, title, start, *rest):
+        starts.append(start)
+        return str(chosen), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", answer)
+    window.open_dialog()
+    assert starts[0] == str(documents_folder())
+    window.open_dialog()
+    assert starts[1] == str(chosen)  # this file's folder (the document's own file)
+    window.document.replace(load_template("default"), None)
+    window.open_dialog()
+    assert starts[2] == str(chosen.parent)  # remembered (QSettings), not the process's folder or home
+    window.document.replace(load_template("default"), None)
+    saved = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, start, *rest: (
+        saved.append(start), (str(tmp_path / "work" / "copy.json"), ""))[1])
+    window.save_as()
+    assert saved == [str(chosen.parent / "Shapes CNN.json")]

@@ -33,6 +33,7 @@ from ..design import (
     layer_spec,
     load_design,
     load_template,
+    template_title,
     types_in_family,
 )
 from ..design.edits import InsertAfter, SetPositions, apply_edits
@@ -236,7 +237,8 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self.templates_menu = file_menu.addMenu("&Templates")
         for name, line in TEMPLATES.items():
-            action = self.templates_menu.addAction(name)
+            action = self.templates_menu.addAction(template_title(name))
+            action.setData(name)
             action.setStatusTip(line)
             action.setToolTip(line)
             action.triggered.connect(lambda _=False, n=name: self.open_template(n))
