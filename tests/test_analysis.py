@@ -335,3 +335,33 @@ def test_a_final_softmax_is_flagged_with_a_fix():
     assert "cross-entropy" in warning.message and warning.fix.label == "Remove 'sm'"
     apply_edits(design, warning.fix.edits)
     assert "sm" not in design and analyze(design).output == "fc"
+
+
+# --- the head of a classifier ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("activation", ["ReLU", "Sigmoid", "Tanh", "GELU"])
+def test_an_activation_after_the_final_linear_is_flagged_with_its_removal(activation):
+    design = chain((1, 8, 8), ("Flatten", {}, "flat"), ("Linear", {"out_features": 10}, "fc"),
+                   ("Dropout", {}, "drop"), (activation, {}, "act"))
+    warnings = analyze(design).nodes["act"].warnings
+    assert len(warnings) == 1 and "after the final Linear 'fc'" in warnings[0].message
+    apply_edits(design, warnings[0].fix.edits)
+    assert design.node("drop").inputs == ["fc"] and "act" not in design
+    assert not analyze(design).issues()
+
+
+def test_an_activation_between_linears_is_not_flagged():
+    design = chain((1, 8, 8), ("Flatten", {}, "flat"), ("Linear", {"out_features": 32}, "fc1"),
+                   ("ReLU", {}, "act"), ("Linear", {"out_features": 10}, "fc2"))
+    assert not analyze(design).issues()
+
+
+def test_class_scores_that_do_not_match_the_data_are_flagged_with_the_fix():
+    design = load_template("default")  # fc gives 10 scores
+    analysis = analyze(design, classes=["bird", "cat", "dog"])
+    warning = analysis.nodes["fc"].warnings[0]
+    assert "10 class scores, but the data has 3 classes (bird, cat, dog)" in warning.message
+    assert warning.fix.label == "Set out_features of 'fc' to 3"
+    apply_edits(design, warning.fix.edits)
+    assert analyze(design, classes=["bird", "cat", "dog"]).nodes["fc"].warnings == []
+    assert analyze(design).nodes["fc"].warnings  # the design's own ten names no longer match either

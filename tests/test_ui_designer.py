@@ -586,3 +586,15 @@ def test_file_dialogs_start_in_the_folder_last_used_then_the_documents_folder(wi
         saved.append(start), (str(tmp_path / "work" / "copy.json"), ""))[1])
     window.save_as()
     assert saved == [str(chosen.parent / "Shapes CNN.json")]
+
+
+def test_the_chosen_datas_classes_flag_a_final_layer_of_the_wrong_width(window, qtbot):
+    doc = window.document
+    doc.data_classes = ["bird", "cat", "dog"]  # what the training panel sets when a 3-class folder loads
+    issues = window.issues.tree
+    assert issues.topLevelItemCount() == 1 and "the data has 3 classes" in issues.topLevelItem(0).text(2)
+    qtbot.waitUntil(lambda: issues.topLevelItem(0).text(3) == "Set out_features of 'fc' to 3 (gives 3 features)",
+                    timeout=5000)
+    issues.setCurrentItem(issues.topLevelItem(0))
+    window.issues.fix_button.click()
+    assert doc.analysis.nodes["fc"].output_shape == (3,) and not doc.analysis.issues()

@@ -7,17 +7,21 @@ the trouble started and gets no error of its own, so one typo does not paint the
 from __future__ import annotations
 
 
+from collections.abc import Sequence
+
 from ..design.catalog import layer_spec
 from ..design.edits import Bridge
 from ..design.graph import Design
 from ..design.structure import wiring
+from .head import head_warnings
 from .layers import MERGE, PASS, RULES, Ctx, Window, activation_size
 from .results import INPUT_FIELD, Analysis, Derivation, Fix, Issue, NodeAnalysis, ReceptiveField
 from .text import number, pair, shape as fmt_shape
 
 
 
-def analyze(design: Design) -> Analysis:
+def analyze(design: Design, classes: Sequence[str] | None = None) -> Analysis:
+    """``classes``: the classes of the data the design is to be trained on (default: its own names)."""
     facts = wiring(design)
     order, behind_cycles = facts.order, facts.cyclic
     results: dict[str, NodeAnalysis] = {nid: NodeAnalysis(nid, design.node(nid).type) for nid in design.node_ids}
@@ -80,6 +84,8 @@ def analyze(design: Design) -> Analysis:
     out = results.get(out_id) if out_id else None
     if out is not None and out.valid and out.type == "Softmax":
         out.warnings.append(softmax_output_warning(out_id))
+    for nid, issue in head_warnings(design, results, out_id, design.classes if classes is None else classes):
+        results[nid].warnings.append(issue)
     valid = [results[nid] for nid in order if results[nid].valid]
     total_field = out.feature_field if out and out.valid else None
     return Analysis(

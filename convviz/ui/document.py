@@ -85,6 +85,8 @@ class Document(QObject):
         self.undo_stack = QUndoStack(self)
         self._design = design
         self._path = path
+        #: The classes of the data chosen for training (None: none chosen; the design's own names count).
+        self._data_classes: list[str] | None = None
         self._analysis = analyze(design)
         design.subscribe(self._on_design_change)
         #: Trained weights as a CPU state_dict keyed by node id, or None (random initial weights).
@@ -140,6 +142,21 @@ class Document(QObject):
         self.sampleImagesChanged.emit()
 
     @property
+    def data_classes(self) -> list[str] | None:
+        """The classes of the dataset chosen for training, set by whoever chooses it (the training
+        panel): the analysis warns when the network's class scores do not match them."""
+        return self._data_classes
+
+    @data_classes.setter
+    def data_classes(self, classes: list[str] | None) -> None:
+        classes = list(classes) if classes is not None else None
+        if classes == self._data_classes:
+            return
+        self._data_classes = classes
+        self._analysis = analyze(self._design, classes)  # a warning more or less: no number changes
+        self.analysisChanged.emit(self._analysis)
+
+    @property
     def is_modified(self) -> bool:
         return not self.undo_stack.isClean()
 
@@ -162,7 +179,7 @@ class Document(QObject):
         self._design = design
         self._path = path
         design.subscribe(self._on_design_change)
-        self._analysis = analyze(design)
+        self._analysis = analyze(design, self._data_classes)
         self._bump(design=True, weights=True)
         self.undo_stack.clear()
         if modified:  # unsaved from the start: recovered work, a template
@@ -207,7 +224,7 @@ class Document(QObject):
 
     def _on_design_change(self, change: Change) -> None:
         if change.affects_analysis:
-            self._analysis = analyze(self._design)
+            self._analysis = analyze(self._design, self._data_classes)
             self._bump(design=True)
         self.designChanged.emit(change)
         if change.affects_analysis:

@@ -202,6 +202,7 @@ class TrainPanel(QWidget):
             f"{'×'.join(map(str, dataset.shape))}: {', '.join(dataset.classes[:12])}"
             + ("…" if len(dataset.classes) > 12 else ""))
         self.document.sample_images = self._sample_images
+        self.document.data_classes = list(dataset.classes)  # the design is warned if its scores do not match
         self._samples = dataset.samples(PREVIEW_COUNT, seed=1)[0]
         self._update_preview()
         self._update_buttons()
