@@ -34,7 +34,7 @@ class Window:
 
 
 PASS = "pass"     # element-wise: the field is the input's
-MERGE = "merge"   # the largest field among the inputs
+MERGE = "merge"   # the per-axis union of the inputs' fields (engine.union_field)
 
 
 @dataclass

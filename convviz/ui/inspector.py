@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -222,7 +223,7 @@ class InspectorPanel(QScrollArea):
                           f":</b> {html.escape(issue.message)}<br>{html.escape(issue.hint)}", wordWrap=True)
             box.addWidget(text)
             if issue.fix is not None:
-                button = QPushButton(f"Fix: {self.document.fix_label(issue.fix, result.id)}")
+                button = FixButton(f"Fix: {self.document.fix_label(issue.fix, result.id)}")
                 button.clicked.connect(lambda _=False, fix=issue.fix: self.apply_fix(fix))
                 box.addWidget(button)
             self.problems.addWidget(frame)
@@ -264,6 +265,37 @@ class InspectorPanel(QScrollArea):
         classes = [c.strip() for c in self.classes_edit.text().split(",") if c.strip()]
         if classes != self.document.design.classes:
             self.document.push(SetClassesCommand(self.document, classes))
+
+
+class FixButton(QPushButton):
+    """A fix's button: its label (what it does and gives) wraps to the inspector's width instead of
+    widening the inspector past its dock."""
+
+    def __init__(self, text: str, parent=None) -> None:
+        super().__init__(parent)
+        self.label = QLabel(text, wordWrap=True, alignment=Qt.AlignmentFlag.AlignCenter)
+        self.label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.label)
+        self.setToolTip(text)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def sizeHint(self):
+        return self.label.sizeHint().grownBy(self.layout().contentsMargins())
+
+    def minimumSizeHint(self):
+        return self.label.minimumSizeHint().grownBy(self.layout().contentsMargins())
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        margins = self.layout().contentsMargins()
+        return self.label.heightForWidth(width - margins.left() - margins.right()) + margins.top() + margins.bottom()
 
 
 def show_classes(edit: QLineEdit, classes: list[str]) -> None:

@@ -182,6 +182,8 @@ class ClassActivationView(ExplainView):
         self.occlusion: Occlusion | None = None
         #: The input size the patch and stride were chosen for (they follow a new size).
         self._defaults_for: tuple[int, int] | None = None
+        #: (model key, seconds per occluded copy) of the last occlusion that finished: later estimates use it.
+        self._measured_rate: tuple[ResultKey, float] | None = None
         self.progress_signal = Progress(self)
         self.progress_signal.changed.connect(self._on_progress)
 
@@ -332,6 +334,9 @@ class ClassActivationView(ExplainView):
         count = position_count(height, width, self.patch.value(), self.stride.value())
         result = self.live_result
         per_image = result.seconds_per_image if result is not None else 0.0
+        measured = self._measured_rate
+        if measured is not None and measured[0] == capture.key.with_input(None):
+            per_image = measured[1]  # what the last occlusion on this model really took per copy
         seconds = count * per_image if per_image > 0 else None
         return count, batch_for(per_image), seconds
 
@@ -389,13 +394,15 @@ class ClassActivationView(ExplainView):
             return
         self.occlusion = result
         occlusion = result.map
-        self.progress.setFormat(tr("done in {t}").format(t=duration(time.monotonic() - self._started)))
+        took = time.monotonic() - self._started
+        self._measured_rate = (result.key.with_input(None), took / max(1, occlusion.drops.size))
+        self._show_estimate()
+        self.progress.setFormat(tr("done in {t}").format(t=duration(took)))
         show_array(self.occlusion_plot.image, capture.image.display, (0.0, 1.0), "gray")
         show_array(self.occlusion_heat, occlusion.heatmap, occlusion.levels, "coolwarm")
         self.occlusion_heat.setOpacity(self.opacity.value() / 100)
         low, high = occlusion.levels
-        self.occlusion_plot.cell.show_scale("coolwarm", (100 * low, 100 * high),
-                                            tr("drop of p({name}), points").format(name=occlusion.target.name))
+        self.occlusion_plot.cell.show_scale("coolwarm", (100 * low, 100 * high), tr("drop, points"))
         self.occlusion_plot.box.autoRange(padding=0.02)
         low, high = 100 * float(occlusion.drops.min()), 100 * float(occlusion.drops.max())
         self.occlusion_message.note(

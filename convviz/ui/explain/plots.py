@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QColor, QPen, QTextOption
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from ...explain.colormaps import lut
@@ -91,6 +91,34 @@ class ScaleBar(pg.ColorBarItem):
         left.showLabel(bool(label))
 
 
+class TitleItem(pg.LabelItem):
+    """A map's title that wraps to the map's width instead of widening its column (three Grad-CAM
+    panels with long class names would otherwise push each other out of shape)."""
+
+    MIN_WIDTH = 40.0
+
+    def __init__(self, text: str = "", **options) -> None:
+        super().__init__(text, **options)
+        option = QTextOption(Qt.AlignmentFlag.AlignHCenter)
+        option.setWrapMode(QTextOption.WrapMode.WordWrap)
+        self.item.document().setDefaultTextOption(option)
+
+    def resizeEvent(self, event) -> None:
+        width = max(self.MIN_WIDTH, self.width())
+        if self.item.textWidth() != width:
+            self.item.setTextWidth(width)
+        super().resizeEvent(event)
+
+    def updateMin(self) -> None:
+        bounds = self.itemRect()
+        self.setMinimumWidth(self.MIN_WIDTH)
+        self.setMinimumHeight(bounds.height())
+        self._sizeHint = {Qt.SizeHint.MinimumSize: (self.MIN_WIDTH, bounds.height()),
+                          Qt.SizeHint.PreferredSize: (bounds.width(), bounds.height()),
+                          Qt.SizeHint.MaximumSize: (-1, -1), Qt.SizeHint.MinimumDescent: (0, 0)}
+        self.updateGeometry()
+
+
 class MapCell:
     """A title, an aspect-locked box (row 0 at the top) and an ImageItem, with a colour bar beside
     it once ``show_scale`` is called, in a layout widget."""
@@ -99,7 +127,8 @@ class MapCell:
         _, text = palette_colors(widget)
         self.layout: pg.GraphicsLayout = widget.addLayout(row=row, col=col)
         self.layout.setContentsMargins(0, 0, 0, 0)
-        self.title = self.layout.addLabel(title, row=0, col=0, colspan=2, color=text)
+        self.title = TitleItem(title, color=text)
+        self.layout.addItem(self.title, row=0, col=0, colspan=2)
         self.box: pg.ViewBox = self.layout.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.image = pg.ImageItem()
         self.box.addItem(self.image)
