@@ -13,6 +13,7 @@ from ..design.catalog import layer_spec
 from ..design.edits import Bridge
 from ..design.graph import Design
 from ..design.structure import wiring
+from ..i18n import tr
 from .head import head_warnings
 from .layers import MERGE, PASS, RULES, Ctx, Window, activation_size
 from .results import INPUT_FIELD, Analysis, Derivation, Fix, Issue, NodeAnalysis, ReceptiveField
@@ -67,9 +68,9 @@ def analyze(design: Design, classes: Sequence[str] | None = None) -> Analysis:
             features = [r.feature_field for r in in_fields if r.feature_field]
             result.feature_field = union_field(features, (1, 1)) if features else None
             if out.collapses and result.feature_field is not None:
-                ctx.derive("RF", f"global: every unit of {fmt_shape(ctx.x)} feeds each output, so each sees all the "
-                                 f"input that map sees; the network's receptive field stays "
-                                 f"{pair(result.feature_field.size)} (one unit of the last feature map)")
+                ctx.derive("RF", tr("global: every unit of {shape} feeds each output, so each sees all the input that "
+                                    "map sees; the network's receptive field stays {rf} (one unit of the last "
+                                    "feature map)").format(shape=fmt_shape(ctx.x), rf=pair(result.feature_field.size)))
         else:
             result.feature_field = result.receptive_field
 
@@ -155,11 +156,11 @@ def _next_field(ctx: Ctx, step: Window | str, inputs: list[NodeAnalysis], shape:
         fields = [r.receptive_field for r in inputs]
         union = union_field(fields, (shape[1], shape[2]) if len(shape) == 3 else (1, 1))
         parts = " ∪ ".join(pair(f.size) for f in fields)
-        ctx.derive("RF", f"RF = {parts} = {pair(union.size)} (per axis, the smallest window that holds every "
-                         "input's window)")
+        ctx.derive("RF", tr("RF = {parts} = {rf} (per axis, the smallest window that holds every input's "
+                            "window)").format(parts=parts, rf=pair(union.size)))
         if len({f.start for f in fields}) > 1:
-            ctx.derive("RF", f"the inputs' windows are centred at {', '.join(pair(f.start) for f in fields)}: "
-                             f"the union is centred at {pair(union.start)}")
+            ctx.derive("RF", tr("the inputs' windows are centred at {starts}: the union is centred at {start}").format(
+                starts=", ".join(pair(f.start) for f in fields), start=pair(union.start)))
         return union
     field = inputs[0].receptive_field
     size = tuple(r + (k - 1) * j for r, k, j in zip(field.size, step.span, field.jump))

@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+from ..i18n import tr
 from .results import Analysis, NodeAnalysis
 from .text import compact, grouped, pair, shape as fmt_shape, size_in_bytes
 
@@ -41,7 +42,7 @@ def field_text(node: NodeAnalysis) -> str:
     global pooling or a Flatten (each unit reads a whole map; the network's field is the last map's)."""
     if node.receptive_field is None:
         return "—"
-    return "global" if node.global_field else pair(node.receptive_field.size)
+    return tr("global") if node.global_field else pair(node.receptive_field.size)
 
 
 def network_field_text(analysis: Analysis) -> str:
@@ -75,7 +76,7 @@ def totals_lines(analysis: Analysis) -> list[str]:
         f"Total params: {grouped(analysis.params)}",
         f"Total MACs: {grouped(analysis.macs)} ({compact(analysis.macs)})",
         f"Activations: {grouped(analysis.activation_bytes)} B per image ({size_in_bytes(analysis.activation_bytes)})",
-        f"Receptive field: {network_field_text(analysis)}" + (" (last feature map; 'global' layers see all of it)" if _has_global(analysis) else ""),
+        f"Receptive field: {network_field_text(analysis)}" + (tr(" (last feature map; 'global' layers see all of it)") if _has_global(analysis) else ""),
         f"Output: {fmt_shape(analysis.output_shape)}" + (f" ({analysis.output})" if analysis.output else ""),
     ]
     return lines

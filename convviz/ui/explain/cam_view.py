@@ -144,8 +144,8 @@ class ClassActivationView(ExplainView):
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_occlusion)
         self.estimate = QLabel()
-        self.estimate.setToolTip("Occluded copies of the image to run, and the time they take on this machine "
-                                 "(measured on this model)")
+        self.estimate.setToolTip(tr("Occluded copies of the image to run, and the time they take on this machine "
+                                    "(measured on this model)"))
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
