@@ -263,9 +263,6 @@ class ClassActivationView(ExplainView):
             overlay.setOpacity(self.opacity.value() / 100)
             cell.box.addItem(overlay)
             self.heat_items.append(overlay)
-            # Equal columns: every panel the same size whatever its title says.
-            self.cams.ci.layout.setColumnStretchFactor(i, 1)
-            cell.layout.setPreferredWidth(1)
         self.cams.shared_scale(0, len(maps.maps)).show_scale(
             "inferno", (0.0, 1.0), tr("Grad-CAM ÷ its maximum"))
         self._show_bars(result)

@@ -191,7 +191,10 @@ class MapGrid(pg.GraphicsLayoutWidget):
         self.scene().sigMouseMoved.connect(self._on_move)
 
     def add_cell(self, row: int, col: int, title: str = "") -> MapCell:
+        """A map at (row, col); the columns share the width equally, whatever their titles and bars."""
         cell = MapCell(self, row, col, title)
+        self.ci.layout.setColumnStretchFactor(col, 1)
+        cell.layout.setPreferredWidth(1)
         self.cells.append(cell)
         return cell
 
