@@ -166,9 +166,9 @@ class ExplainView(QWidget):
         self._stale_timer.stop()
 
     def _on_key_changed(self, key: ResultKey) -> None:
-        self._dirty = True
         if self.shown_key is None or self.is_current(self.shown_key):
-            return
+            return  # (the filters stay current for a new image)
+        self._dirty = True
         if self.message is not None:
             self.message.note(tr(UPDATING[self.shown_key.changed(key)]))
         if self.isVisible():
