@@ -179,7 +179,7 @@ def test_linear_on_a_map_asks_for_flatten():
     issue = analysis.nodes["fc"].errors[0]
     assert "Flatten" in issue.hint and issue.fix.label == "Insert Flatten before 'fc'"
     # Reported once: the node after it is blocked, not in error.
-    assert analysis.nodes["sm"].errors == [] and analysis.nodes["sm"].blocked_by == "fc"
+    assert not analysis.nodes["sm"].errors and analysis.nodes["sm"].blocked_by == "fc"
     apply_edits(design, issue.fix.edits)
     analysis = analyze(design)
     assert analysis.ok and analysis.nodes["fc"].inferred["in_features"] == 4 * 6 * 6
@@ -281,16 +281,30 @@ def test_structural_errors_block_downstream():
     assert not analysis.ok
 
 
-def test_cycle_is_reported_on_its_nodes():
+def test_cycle_is_reported_once_naming_its_nodes():
     design = Design("t", InputSpec(1, 8, 8))
     design.add_node("Input", "input")
     design.add_node("Add", "a", ["input", "b"])
     design.add_node("ReLU", "b", ["a"])
     design.add_node("ReLU", "c", ["b"])
     analysis = analyze(design)
-    assert "cycle" in analysis.nodes["a"].errors[0].message
-    assert "cycle" in analysis.nodes["b"].errors[0].message
-    assert analysis.nodes["c"].blocked_by in ("a", "b")
+    assert analysis.nodes["a"].errors[0].message == "'a', 'b' form a cycle; data must flow one way."
+    assert not analysis.nodes["b"].errors and analysis.nodes["b"].blocked_by == "a"
+    assert analysis.nodes["c"].blocked_by == "a"
+    assert [issue.message for _, issue in analysis.issues()] == [analysis.nodes["a"].errors[0].message]
+
+
+def test_a_long_cycle_names_a_few_of_its_nodes():
+    design = Design("t", InputSpec(1, 8, 8))
+    design.add_node("Input", "input")
+    ids = [f"r{i}" for i in range(50)]
+    for i, nid in enumerate(ids):
+        design.add_node("ReLU", nid, [ids[i - 1]])
+    analysis = analyze(design)
+    (nid, issue), = analysis.issues()
+    assert nid == "r0"
+    assert issue.message == "'r0', 'r1', 'r2', 'r3', 'r4', 'r5' and 44 more nodes form a cycle; data must flow one way."
+    assert all(analysis.nodes[i].blocked_by == "r0" for i in ids[1:])
 
 
 def test_unused_output_is_a_warning_not_an_error():
@@ -363,5 +377,27 @@ def test_class_scores_that_do_not_match_the_data_are_flagged_with_the_fix():
     assert "10 class scores, but the data has 3 classes (bird, cat, dog)" in warning.message
     assert warning.fix.label == "Set out_features of 'fc' to 3"
     apply_edits(design, warning.fix.edits)
-    assert analyze(design, classes=["bird", "cat", "dog"]).nodes["fc"].warnings == []
+    assert not analyze(design, classes=["bird", "cat", "dog"]).nodes["fc"].warnings
     assert analyze(design).nodes["fc"].warnings  # the design's own ten names no longer match either
+
+
+def test_head_warnings_follow_edits_after_the_node_they_sit_on():
+    """A ReLU's warning depends on what comes after it: appending a Linear (an edit the ReLU's own
+    record does not see) takes it off in an incremental analysis as in a full one."""
+    from test_analysis_incremental import assert_same_as_full
+
+    from convviz.analysis import reanalyze
+
+    design = chain((1, 8, 8), ("Flatten", {}, "flat"), ("Linear", {"out_features": 10}, "fc"), ("ReLU", {}, "act"))
+    heard = []
+    design.subscribe(heard.append)
+    analysis = analyze(design)
+    assert analysis.nodes["act"].warnings
+    design.add_node("Linear", "fc2", ["act"], {"out_features": 10})
+    after = reanalyze(analysis, design, heard[-1])
+    assert not after.nodes["act"].warnings
+    assert_same_as_full(after, design, analysis)
+    design.remove_nodes(["fc2"])
+    again = reanalyze(after, design, heard[-1])
+    assert again.nodes["act"].warnings and again.issues() == analyze(design).issues()
+    assert_same_as_full(again, design, after)

@@ -598,3 +598,47 @@ def test_the_chosen_datas_classes_flag_a_final_layer_of_the_wrong_width(window, 
     issues.setCurrentItem(issues.topLevelItem(0))
     window.issues.fix_button.click()
     assert doc.analysis.nodes["fc"].output_shape == (3,) and not doc.analysis.issues()
+
+
+def test_an_edit_hands_on_the_records_of_the_nodes_it_did_not_change(window):
+    """The document re-analyses incrementally: a view can skip every node whose record ``is`` the
+    one it showed; undo gives the numbers back."""
+    from convviz.analysis import analyze
+    from convviz.ui.commands import SetParamCommand
+
+    doc = window.document
+    before = doc.analysis
+    doc.push(SetParamCommand(doc, "conv2", "out_channels", 48))
+    after = doc.analysis
+    assert [nid for nid in after.order if after.nodes[nid] is not before.nodes[nid]] == ["conv2", "bn2", "relu2",
+                                                                                      "pool2", "conv3"]
+    assert after.nodes == analyze(doc.design).nodes and after.params == analyze(doc.design).params
+    doc.undo_stack.undo()
+    assert doc.analysis.nodes == before.nodes and doc.analysis.params == before.params
+
+
+def test_a_lazy_tab_says_once_that_it_was_built(window, qtbot):
+    """run_app freezes the heap then (torch's objects stay out of every later collection)."""
+    with qtbot.waitSignal(window.lazyTabBuilt, timeout=60_000) as built:
+        window.tab_widget(window.explain_tab)
+    assert built.args == [window.explain_tab]
+    again = []
+    window.lazyTabBuilt.connect(again.append)
+    window.tab_widget(window.explain_tab)
+    assert again == []
+
+
+def test_freeze_heap_exempts_what_exists_from_later_collections():
+    """In a process of its own: freezing (and unfreezing) this one would change when its later
+    collections fall due, and so the pauses other tests measure."""
+    import subprocess
+    import sys
+
+    script = ("import gc\n"
+              "from convviz.ui.heap import freeze_heap\n"
+              "survivor = [[]]\n"
+              "assert any(o is survivor for o in gc.get_objects())\n"
+              "freeze_heap()\n"
+              "assert gc.get_freeze_count() > 0 and not any(o is survivor for o in gc.get_objects())\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

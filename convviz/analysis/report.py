@@ -42,7 +42,7 @@ def field_text(node: NodeAnalysis) -> str:
     global pooling or a Flatten (each unit reads a whole map; the network's field is the last map's)."""
     if node.receptive_field is None:
         return "—"
-    return tr("global") if node.global_field else pair(node.receptive_field.size)
+    return tr("global") if node.collapsed else pair(node.receptive_field.size)
 
 
 def network_field_text(analysis: Analysis) -> str:
@@ -68,7 +68,7 @@ def _note(node: NodeAnalysis) -> str:
 
 
 def _has_global(analysis: Analysis) -> bool:
-    return any(n.global_field for n in analysis.nodes.values()) and analysis.receptive_field is not None
+    return any(n.collapsed for n in analysis.nodes.values()) and analysis.receptive_field is not None
 
 
 def totals_lines(analysis: Analysis) -> list[str]:

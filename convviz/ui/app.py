@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..design import DesignFileError, load_design_or_template
 from .guard import install_exception_dialog
+from .heap import freeze_heap
 
 SCREENSHOT_SIZE = (1600, 1000)
 
@@ -99,10 +100,12 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
                   flush=True)
             app.quit()
             return
+        freeze_heap()  # start-up's objects are never scanned by the collector again
         window.start_device_probe()
         window.offer_recovery()
 
     FirstPaint(window, on_first_paint)
+    window.lazyTabBuilt.connect(lambda _index: freeze_heap())  # and torch's objects, once a tab loads it
     window.show()
     return app.exec()
 

@@ -1,7 +1,8 @@
 """The open document: a design, its undo stack, its live analysis and its file.
 
 Views never edit the design directly: they push commands on ``undo_stack``; the design notifies
-this object, which re-analyses (a millisecond or two) and tells the views what changed.
+this object, which re-analyses what the edit reaches (``reanalyze``: unchanged nodes keep their
+records) and tells the views what changed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from ..analysis import Analysis, analyze
+from ..analysis import Analysis, analyze, reanalyze
 from ..analysis.fix_outcome import fix_outcome
 from ..design import Change, Design, save_design
 
@@ -224,7 +225,7 @@ class Document(QObject):
 
     def _on_design_change(self, change: Change) -> None:
         if change.affects_analysis:
-            self._analysis = analyze(self._design, self._data_classes)
+            self._analysis = reanalyze(self._analysis, self._design, change, self._data_classes)
             self._bump(design=True)
         self.designChanged.emit(change)
         if change.affects_analysis:

@@ -6,7 +6,7 @@ import html
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QMimeData, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
@@ -75,6 +75,9 @@ def same_positions(design: Design, layout: dict[str, tuple[float, float]]) -> bo
 
 
 class MainWindow(QMainWindow):
+    #: A tab built on first view (its index): its imports (torch, pyqtgraph) have just loaded.
+    lazyTabBuilt = Signal(int)
+
     def __init__(self, design: Design | None = None, recovery_dir: Path | None = None,
                  persistent: bool = True, path: Path | None = None) -> None:
         """``path``: the file ``design`` was read from (Save writes there). ``persistent``: remember
@@ -350,6 +353,7 @@ class MainWindow(QMainWindow):
             self.tabs.insertTab(index, widget, title)
             self.tabs.setCurrentIndex(current)
             self.tabs.blockSignals(False)
+            self.lazyTabBuilt.emit(index)
         return self.tabs.widget(index)
 
     def _on_tab_changed(self, index: int) -> None:
