@@ -401,3 +401,33 @@ def test_head_warnings_follow_edits_after_the_node_they_sit_on():
     again = reanalyze(after, design, heard[-1])
     assert again.nodes["act"].warnings and again.issues() == analyze(design).issues()
     assert_same_as_full(again, design, after)
+
+
+def _pool_fit_by_search(k, pad, d, size):
+    """The old linear search for the largest pool kernel that fits (the reference for the closed form)."""
+    fit = []
+    for kk, pp, dd, n in zip(k, pad, d, size):
+        choice = next((c for c in range(kk, 0, -1) if pp <= c // 2 and dd * (c - 1) + 1 <= n + 2 * pp), None)
+        if choice is None:
+            return None
+        fit.append(choice)
+    return fit[0] if fit[0] == fit[1] else tuple(fit)
+
+
+def test_the_pool_kernel_that_fits_is_the_searched_one_in_closed_form():
+    from itertools import product
+
+    from convviz.analysis.layers import _pool_kernel_that_fits
+
+    for k, p, d, n, m in product(range(1, 14), range(0, 5), range(1, 4), range(1, 9), (1, 5)):
+        args = ((k, k + m - 1), (p, p), (d, d), (n, n + m))
+        assert _pool_kernel_that_fits(*args) == _pool_fit_by_search(*args), args
+
+
+@pytest.mark.parametrize("kernel", [10 ** 9, 10 ** 12, 10 ** 15 - 1])
+def test_a_pool_kernel_of_a_trillion_is_answered_at_once(kernel):
+    """The search took >30 s for 10⁹ and never ended for 10¹² (File ▸ Open froze): now closed form."""
+    design = load_template("default")
+    design.set_param("pool1", "kernel_size", kernel)
+    issue = analyze(design).nodes["pool1"].errors[0]
+    assert issue.fix is not None and issue.fix.label == "Set kernel_size to 32"

@@ -26,6 +26,7 @@ from ..design.structure import Wiring, check_structure, wiring
 from ..i18n import tr
 from .head import head_warnings
 from .layers import MERGE, PASS, RULES, Ctx, Window, activation_bytes, activation_math
+from .memory import may_need_warning, memory_warning, record_bound
 from .results import (
     INPUT_FIELD, NOTHING_INFERRED, Analysis, Basis, Derivation, Fix, Issue, NodeAnalysis, ReceptiveField,
 )
@@ -51,11 +52,15 @@ class _Memo:
     structure: _Structure
     #: Nodes whose rule looked beyond their inputs (a fix naming an ancestor): re-run on every edit.
     looked_around: frozenset[str]
-    #: The records given warnings about the network's head (``head.head_warnings``), which depend on
-    #: the layers after a node, so they are added last, after every node's own record.
-    head: Mapping[str, NodeAnalysis]
-    #: How many warnings each of those got (to take them off again when the head changes).
-    head_added: Mapping[str, int]
+    #: The sum of ``memory.record_bound`` over the records: kept up to date like the totals, so that
+    #: an edit checks in O(1) whether the memory warning can apply.
+    memory_bound: int = 0
+    #: (node, its record without the memory warning) when ``analysis.memory`` put one on it: the
+    #: warning belongs to the whole design, so the next analysis starts from the record without it.
+    memory: tuple[str, NodeAnalysis] | None = None
+    #: Likewise for the warnings about the network's head (``head.head_warnings``: they depend on
+    #: the layers after a node): node → its record without them.
+    head: Mapping[str, NodeAnalysis] | None = None
 
 
 def analyze(design: Design, classes: Sequence[str] | None = None) -> Analysis:
@@ -79,6 +84,10 @@ def reanalyze(previous: Analysis | None, design: Design, change: Change | None,
         return previous
     memo: _Memo = previous.memo
     old_nodes = previous.nodes
+    if memo.memory is not None:
+        old_nodes = {**old_nodes, memo.memory[0]: memo.memory[1]}
+    if memo.head:  # (after the memory warning's: these records are the ones without either)
+        old_nodes = {**old_nodes, **memo.head}
     if change.kind in ("params", "meta"):  # the wiring is as it was
         structure = memo.structure
         if change.kind == "params":
@@ -115,9 +124,10 @@ def reanalyze(previous: Analysis | None, design: Design, change: Change | None,
                     heapq.heappush(heap, (position[consumer], consumer))
     if structure is memo.structure:
         return _finish(design, structure, results, frozenset(looked_around), (previous, changed), classes=classes,
-                       before=memo)
+                       previous_nodes=previous.nodes)
     _analyze_cyclic(design, structure, results, old_nodes)
-    return _finish(design, structure, results, frozenset(looked_around), None, classes=classes, before=memo)
+    return _finish(design, structure, results, frozenset(looked_around), None, classes=classes,
+                   previous_nodes=previous.nodes)
 
 
 def _structure(design: Design) -> _Structure:
@@ -254,32 +264,34 @@ def _analyze_cyclic(design: Design, structure: _Structure, results: dict[str, No
 
 def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalysis],
             looked_around: frozenset[str], update: tuple[Analysis, list] | None, ordered: bool = False,
-            classes: Sequence[str] | None = None, before: _Memo | None = None) -> Analysis:
+            classes: Sequence[str] | None = None, previous_nodes: Mapping[str, NodeAnalysis] | None = None) -> Analysis:
     """The Analysis around the records; ``update`` (previous analysis, changed records) when the
     wiring is unchanged, so node order and totals carry over instead of being recounted;
-    ``ordered`` when ``results`` is already in the analysis's order; ``before``: the previous
-    analysis's memo (whose head warnings come off again where they no longer apply)."""
+    ``ordered`` when ``results`` is already in the analysis's order; ``previous_nodes``: the records
+    of the analysis before, whose objects warned records keep when they read the same."""
     facts = structure.facts
-    head, head_added = _add_head_warnings(design, facts.output, results, classes, before)
+    head = _head_warnings(design, facts.output, results, classes, previous_nodes or {})
     if update is not None:
         previous, changed = update
         order, nodes = previous.order, results
         params, macs, activation = previous.params, previous.macs, previous.activation_bytes
+        bound = previous.memo.memory_bound
         for old, new in changed:
             params += new.params - (old.params if old else 0)
             macs += new.macs - (old.macs if old else 0)
             activation += new.activation_bytes - (old.activation_bytes if old else 0)
+            bound += record_bound(new) - (record_bound(old) if old else 0)
     else:
         order = [*facts.order, *facts.cyclic] if facts.cyclic else facts.order
         nodes = results if ordered else {nid: results[nid] for nid in order}
-        params = macs = activation = 0
+        params = macs = activation = bound = 0
         for record in nodes.values():
             params += record.params
             macs += record.macs
             activation += record.activation_bytes
+            bound += record_bound(record)
     out = nodes.get(facts.output) if facts.output else None
-    return Analysis(
-        nodes=nodes,
+    totals = dict(
         order=order,
         output=facts.output,
         params=params,
@@ -288,37 +300,47 @@ def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalys
         receptive_field=out.feature_field if out is not None and out.valid else None,
         output_shape=out.output_shape if out is not None else None,
         general_issues=structure.general,
-        memo=_Memo(structure, looked_around, head, head_added),
     )
+    memory = None
+    if may_need_warning(params, bound):  # O(1): only a design near 16 GB pays for the exact estimate
+        memory = _memory_warning(design, Analysis(nodes=nodes, **totals), update[0] if update else None)
+    return Analysis(nodes=nodes, **totals, memo=_Memo(structure, looked_around, bound, memory, head))
 
 
-def _add_head_warnings(design: Design, output: str | None, results: dict[str, NodeAnalysis],
-                       classes: Sequence[str] | None, before: _Memo | None):
-    """Give the records at the network's head their warnings (in ``results``, in place). A record
-    carried over from the analysis before still has the warnings it was given then: they come off
-    first. Returns the records given warnings and how many each got, for the next analysis."""
+def _head_warnings(design: Design, output: str | None, results: dict[str, NodeAnalysis],
+                   classes: Sequence[str] | None, previous: Mapping[str, NodeAnalysis]) -> Mapping[str, NodeAnalysis] | None:
+    """Put the warnings about the network's head on their records, in ``results``; returns each
+    warned node's record without them, for the memo (the next analysis starts from those)."""
     found: dict[str, tuple[Issue, ...]] = {}
     for nid, issue in head_warnings(design, results, output, design.classes if classes is None else classes):
         found[nid] = found.get(nid, ()) + (issue,)
-    old_head, old_added = (before.head, before.head_added) if before is not None else ({}, {})
-    head: dict[str, NodeAnalysis] = {}
-    for nid in old_head.keys() | found.keys():
+    clean: dict[str, NodeAnalysis] = {}
+    for nid, given in found.items():
         record = results.get(nid)
         if record is None:
             continue
-        base = record
-        if old_head.get(nid) is record:  # carried over: what it was given then comes off
-            base = record._replace(warnings=record.warnings[:len(record.warnings) - old_added[nid]])
-        given = found.get(nid, ())
-        new = base._replace(warnings=base.warnings + given) if given else base
-        for same in (record, old_head.get(nid)):
-            if same is not None and new == same:
-                new = same  # what it was before: the very same object
-                break
-        results[nid] = new
-        if given:
-            head[nid] = new
-    return head, {nid: len(found[nid]) for nid in head}
+        warned = record._replace(warnings=record.warnings + given)
+        before = previous.get(nid)
+        if before is not None and before == warned:
+            warned = before  # the same warnings as before: the same record object
+        results[nid] = warned
+        clean[nid] = record
+    return MappingProxyType(clean) if clean else None
+
+
+def _memory_warning(design: Design, analysis: Analysis, previous: Analysis | None) -> tuple[str, NodeAnalysis] | None:
+    """Put ``analysis.memory``'s warning (training would not fit a 16 GB machine) on the node that
+    dominates, in ``analysis.nodes``; returns (node, its record without it) for the memo."""
+    found = memory_warning(design, analysis)
+    if found is None:
+        return None
+    nid, issue = found
+    clean = analysis.nodes[nid]
+    warned = clean._replace(warnings=clean.warnings + (issue,))
+    if previous is not None and previous.nodes.get(nid) == warned:
+        warned = previous.nodes[nid]  # the same warning as before: the same record object
+    analysis.nodes[nid] = warned
+    return nid, clean
 
 
 def softmax_output_warning(node_id: str) -> Issue:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from ..analysis.report import network_field_text
 from ..analysis.text import compact
+from ..atomic import remove_stale_temporaries
 from ..design import (
     FAMILIES,
     TEMPLATES,
@@ -39,7 +40,8 @@ from ..design import (
 from ..design.edits import InsertAfter, SetPositions, apply_edits
 from ..design.fragments import MIME_TYPE, copy_fragment, paste_fragment
 from ..design.layout import auto_layout
-from ..i18n import N_, tr
+from ..i18n import N_, ntr, tr
+from ..messages import first_line
 from .canvas import DesignScene, DesignView
 from .card import CARD_SPACING, HEIGHT, WIDTH
 from .commands import AddNodesCommand, EditsCommand, MoveNodesCommand, RemoveNodesCommand, SetInputsCommand
@@ -643,12 +645,11 @@ class MainWindow(QMainWindow):
                     QGuiApplication.restoreOverrideCursor()
             else:
                 design = load_design(path)
-        except DesignFileError as exc:
-            if on_error is not None:
-                on_error(str(exc))
-            else:
-                QMessageBox.warning(self, "Cannot open", str(exc))
-            return False
+        except (DesignFileError, MemoryError, RecursionError) as exc:
+            return self._cannot_open(path, first_line(exc), on_error)
+        except Exception as exc:  # noqa: BLE001 — a reader's bug: said in one line, the design shown stays
+            return self._cannot_open(path, tr("{path}: unexpected {kind}: {reason}").format(
+                path=path.name, kind=type(exc).__name__, reason=first_line(exc)), on_error)
         if path.suffix.lower() != ".pt":
             self.open_design(design, path)
             return True
@@ -663,6 +664,13 @@ class MainWindow(QMainWindow):
                                   checkpoint.training)
         self.statusBar().showMessage(f"Opened {path.name} with its trained weights", 5000)
         return True
+
+    def _cannot_open(self, path: Path, message: str, on_error) -> bool:
+        if on_error is not None:
+            on_error(message)
+        else:
+            QMessageBox.warning(self, "Cannot open", message)
+        return False
 
     def save(self) -> bool:
         if self.document.path is None:
@@ -722,9 +730,21 @@ class MainWindow(QMainWindow):
             except OSError as exc:
                 self.statusBar().showMessage(f"Autosave failed: {exc.strerror or exc}", 8000)
 
+    def clean_interrupted_saves(self) -> None:
+        """At start: remove what saves killed midway left beside the recent files (their temporary
+        files; the recovery folder cleans its own)."""
+        for path in recent_files() if self.persistent else []:
+            remove_stale_temporaries(path.parent, path.name)
+
     def offer_recovery(self) -> bool:
         """After a crash: offer the newest unsaved work left behind. True if it was restored."""
         orphans = self.recovery.orphans()
+        if self.recovery.newer:
+            count = len(self.recovery.newer)
+            self.statusBar().showMessage(ntr(
+                "Kept {count} recovery file written by a newer convviz in {folder} (open it with that version)",
+                "Kept {count} recovery files written by a newer convviz in {folder} (open them with that version)",
+                count).format(count=count, folder=self.recovery.folder), 15000)
         if not orphans:
             return False
         work = orphans[0]
@@ -737,7 +757,7 @@ class MainWindow(QMainWindow):
         return restore
 
     def ask_to_recover(self, work: RecoveredWork) -> bool:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(work.saved_at))
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(work.saved_at)) if work.saved_at else tr("an unknown time")
         name = work.original_path.name if work.original_path else work.design.name
         answer = QMessageBox.question(
             self, "Recover unsaved work?",
