@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -32,7 +31,7 @@ from PySide6.QtWidgets import (
 from ..design import InputSpec
 from ..reading import read_text
 from ..i18n import tr
-from .file_dialogs import ask_save_path
+from .file_dialogs import ask_folder, ask_open_path, ask_save_path
 from .settings import app_settings
 from .tasks import TaskRunner
 from .theme import WARNING
@@ -175,10 +174,9 @@ class ImportDialog(QDialog):
         self._fill_classes()
 
     def _on_browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Python file with an nn.Module", self.file.text(),
-                                              "Python (*.py)")
-        if path:
-            self.file.setText(path)
+        path = ask_open_path(self, "Python file with an nn.Module", "Python (*.py)", "code", self.file.text() or None)
+        if path is not None:
+            self.file.setText(str(path))
             self._fill_classes()
 
     def _fill_classes(self) -> None:
@@ -226,7 +224,7 @@ class ExportActions(QObject):
             QMessageBox.warning(self.window, "Cannot export", f"The design has errors: {document.analysis.first_error()}")
             return
         stem = document.path.stem if document.path else (document.design.name or "model").replace(" ", "_")
-        path = ask_save_path(self.window, "Export", Path.home() / f"{stem}{suffix}", f"{suffix} (*{suffix})", suffix)
+        path = ask_save_path(self.window, "Export", f"{stem}{suffix}", f"{suffix} (*{suffix})", suffix, "exports")
         if path is None:
             return
         opset = None
@@ -266,8 +264,8 @@ class ExportActions(QObject):
         if not document.analysis.ok:
             QMessageBox.warning(self.window, "Cannot export", f"The design has errors: {document.analysis.first_error()}")
             return
-        folder = QFileDialog.getExistingDirectory(self.window, "Folder for the training script", str(Path.home()))
-        if not folder:
+        folder = ask_folder(self.window, "Folder for the training script", "exports")
+        if folder is None:
             return
         self._busy("Writing the training script…")
         self.tasks.run(export_training_script, Path(folder), document.design.copy(), document.weights,
