@@ -51,6 +51,10 @@ def deliberate_rejection(type_name: str, params: dict, inputs: list[torch.Tensor
         return "PyTorch ignores a dilation of 0 where the kernel is 1 wide: still a typo"
     if type_name in ("GroupNorm", "LayerNorm", "InstanceNorm2d") and params["eps"] <= 0:
         return "eps ≤ 0 divides by zero on a constant map (BatchNorm2d's own check, applied to every norm)"
+    if type_name == "Split" and not params["sizes"] and params["chunks"] > 0 and x.shape[1] % params["chunks"]:
+        return "torch.chunk gives unequal (or fewer) parts: convviz asks for sizes"
+    if type_name == "Split" and params["sizes"] and min(params["sizes"]) < 1:
+        return "torch.split gives an empty part for a size of 0"
     if type_name == "ZeroPad2d" and min(_four(params["padding"])) < 0:
         return "negative padding crops: a typo, not a design"
     if type_name == "Flatten" and params["start_dim"] % x.dim() == 0:
@@ -74,7 +78,7 @@ def empty_output(output: torch.Tensor) -> bool:
 
 def torch_module(type_name: str, params: dict, inputs: list[torch.Tensor]) -> nn.Module | None:
     """The module PyTorch builds for one node, sized from the actual input (None for merges)."""
-    if type_name in (*MERGES, "Input"):
+    if type_name in (*MERGES, "Input", "Split"):
         return None
     x = inputs[0]
     sizes = {}
@@ -100,6 +104,10 @@ def run_node(type_name: str, params: dict, inputs: list[torch.Tensor], module: n
         return torch.stack(torch.broadcast_tensors(*inputs)).sum(0)
     if type_name == "Concat":
         return torch.cat(inputs, dim=1)
+    if type_name == "Split":
+        if params["sizes"]:
+            return torch.split(inputs[0], list(params["sizes"]), dim=1)
+        return torch.chunk(inputs[0], params["chunks"], dim=1)
     if type_name == "Multiply":
         out = inputs[0]
         for x in inputs[1:]:
@@ -114,7 +122,7 @@ def torch_reference(design: Design) -> dict | None:
     assert not cycles
     meta: dict[str, torch.Tensor] = {}
     real: dict[str, torch.Tensor] = {}
-    shapes, params = {}, {}
+    shapes, params, parts = {}, {}, {}
     macs = 0
     torch.manual_seed(0)
     with warnings.catch_warnings():
@@ -140,12 +148,17 @@ def torch_reference(design: Design) -> dict | None:
                     return None
                 macs += counter.get_total_flops() // 2 // BATCH
                 params[nid] = sum(p.numel() for p in module.parameters()) if module is not None else 0
+                if isinstance(real[nid], tuple):  # a Split: its outputs, as the inputs that read them name them
+                    parts[nid] = tuple(tuple(t.shape[1:]) for t in meta[nid])
+                    for k, (part_meta, part_real) in enumerate(zip(meta[nid], real[nid])):
+                        meta[f"{nid}:{k}"], real[f"{nid}:{k}"] = part_meta, part_real
+                    meta[nid], real[nid] = meta[nid][0], real[nid][0]
                 if tuple(real[nid].shape) != tuple(meta[nid].shape):
                     raise AssertionError(f"meta and CPU disagree on {nid}")
                 if empty_output(real[nid]):
                     return None
             shapes[nid] = tuple(meta[nid].shape[1:])
-    return {"shapes": shapes, "params": params, "macs": macs}
+    return {"shapes": shapes, "params": params, "macs": macs, "parts": parts}
 
 
 def assert_agree(design: Design) -> None:
@@ -158,6 +171,8 @@ def assert_agree(design: Design) -> None:
                          f"{_describe(design)}")
     for nid, shape in reference["shapes"].items():
         assert analysis.nodes[nid].output_shape == shape, f"{nid}: shape\n{_describe(design)}"
+    for nid, shapes in reference["parts"].items():
+        assert analysis.nodes[nid].output_shapes == shapes, f"{nid}: the outputs' shapes\n{_describe(design)}"
     for nid, count in reference["params"].items():
         assert analysis.nodes[nid].params == count, f"{nid}: params\n{_describe(design)}"
     assert analysis.macs == reference["macs"], f"MACs\n{_describe(design)}"
@@ -232,6 +247,8 @@ def params_for(type_name: str) -> st.SearchStrategy[dict]:
                           "mode": st.sampled_from(["nearest", "nearest-exact", "bilinear", "bicubic"]),
                           "align_corners": st.booleans()}),
         "ChannelShuffle": st.fixed_dictionaries({"groups": st.integers(0, 5)}),
+        "Split": st.one_of(st.fixed_dictionaries({}, optional={"chunks": st.integers(0, 4)}),
+                           st.fixed_dictionaries({"sizes": st.lists(st.integers(0, 5), min_size=1, max_size=3)})),
     }
     return strategies.get(type_name, st.just({}))
 
@@ -290,7 +307,11 @@ def networks(draw, max_nodes: int = 8, dag: bool = True) -> Design:
             params = {}
         node_id = f"n{i}"
         design.add_node(type_name, node_id, inputs, params)
-        ids.append(node_id)
+        if type_name == "Split":  # later layers read its outputs: n3:0, n3:1, …
+            count = len(params["sizes"]) if params.get("sizes") else params.get("chunks", 2)
+            ids += [f"{node_id}:{k}" for k in range(count)] or [node_id]
+        else:
+            ids.append(node_id)
     return design
 
 
@@ -339,6 +360,8 @@ def reference_forward(design: Design, model: nn.Module, x: torch.Tensor) -> torc
             module.load_state_dict(model.get_submodule(nid).state_dict())
             module.eval()
         values[nid] = run_node(node.type, CATALOG[node.type].resolve(node.params), inputs, module)
+        if isinstance(values[nid], tuple):
+            values.update({f"{nid}:{k}": part for k, part in enumerate(values[nid])})
     return values[analyze(design).output]
 
 
@@ -357,4 +380,8 @@ def test_built_models_compute_what_pytorch_does(design):
     x = torch.randn(BATCH, *design.input.shape)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert torch.equal(model(x), reference_forward(design, model, x)), _describe(design)
+        got, want = model(x), reference_forward(design, model, x)
+        if isinstance(want, tuple):  # the design ends in a Split
+            assert len(got) == len(want) and all(map(torch.equal, got, want)), _describe(design)
+        else:
+            assert torch.equal(got, want), _describe(design)

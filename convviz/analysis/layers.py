@@ -69,7 +69,7 @@ class Window:
 
 
 PASS = "pass"     # element-wise: the field is the input's
-MERGE = "merge"   # the largest field among the inputs
+MERGE = "merge"   # the per-axis union of the inputs' fields (engine.union_field)
 
 
 @dataclass(slots=True)
@@ -221,8 +221,8 @@ def _same_or_pair(pair: Pair) -> int | Pair:
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, tuple):
-        return f"({value[0]}, {value[1]})"
+    if isinstance(value, tuple):  # a pair, ZeroPad2d's four sides, a Split's sizes
+        return f"({', '.join(map(str, value))})"
     return str(value)
 
 
@@ -344,8 +344,10 @@ def _kernel_too_large(c: Ctx, keff: Pair, padded: Pair, k: Pair, d: Pair, keep: 
     hint = ""
     keep_pair = hw(keep)
     if size[0] + 2 * keep_pair[0] >= keff[0] and size[1] + 2 * keep_pair[1] >= keff[1] and pad_name:
-        fix = c.set_fix(f"Set padding to {_show(keep)} (keeps {size[0]}×{size[1]})", pad_name, keep)
-        hint = f"Pad by {_show(keep)} to keep the size, or use a smaller kernel."
+        fix = c.set_fix(tr("Set padding to {p}").format(p=_show(keep)), pad_name, keep)
+        keeps = hw(c.p.get("stride", 1)) == (1, 1) and keff[0] % 2 == 1 and keff[1] % 2 == 1  # an even window cannot
+        hint = (tr("Pad by {p} to keep the size, or use a smaller kernel.") if keeps else
+                tr("Pad by {p} so the window fits, or use a smaller kernel.")).format(p=_show(keep))
     else:
         fit = _same_or_pair(tuple(max(1, min(kk, (pp - 1) // dd + 1)) for kk, pp, dd in zip(k, padded, d)))
         fix = c.set_fix(f"Set kernel_size to {_show(fit)}", "kernel_size", fit)
@@ -416,10 +418,13 @@ def pool2d(c: Ctx) -> LayerOut | None:
 
 
 def _pool_kernel_that_fits(k: Pair, pad: Pair, d: Pair, size: Pair) -> Any:
+    """Per axis, the largest kernel ≤ k whose window fits the padded input and that the padding
+    is at most half of: ``d·(c − 1) + 1 ≤ n + 2p`` gives ``c ≤ ⌊(n + 2p − 1) / d⌋ + 1``, and
+    ``p ≤ ⌊c / 2⌋`` needs ``c ≥ 2p``. Closed form: a kernel of 10¹² costs what one of 3 does."""
     fit = []
     for kk, pp, dd, n in zip(k, pad, d, size):
-        choice = next((cand for cand in range(kk, 0, -1) if pp <= cand // 2 and dd * (cand - 1) + 1 <= n + 2 * pp), None)
-        if choice is None:
+        choice = min(kk, (n + 2 * pp - 1) // dd + 1)
+        if choice < max(1, 2 * pp):
             return None
         fit.append(choice)
     return _same_or_pair((fit[0], fit[1]))
@@ -684,7 +689,7 @@ def _merge_fix(c: Ctx, a: int, b: int, projection: bool) -> Fix | None:
         shrinker = _shrinking_layer(c, c.inputs[small][0], c.design.ancestors(c.inputs[large][0]))
         if shrinker is not None:
             node_id, keep = shrinker
-            return Fix(f"Set padding of {node_id!r} to {_show(keep)} to keep the size",
+            return Fix(tr("Set padding of {node} to {p}").format(node=repr(node_id), p=_show(keep)),
                        (SetParam(node_id, "padding", keep),))
     else:  # same H×W, different channels (Add): project ``a`` onto ``b``
         small, large = b, a
@@ -697,11 +702,12 @@ def _merge_fix(c: Ctx, a: int, b: int, projection: bool) -> Fix | None:
     if projection:
         params = {"out_channels": target[0], "kernel_size": 1, "stride": stride, "bias": False}
         how = f"1×1 Conv2d (stride {_show(stride)})" if stride != 1 else "1×1 Conv2d"
-        return Fix(f"Insert a {how} on {src!r} to project it to {fmt_shape(target)}",
+        return Fix(tr("Insert a {layer} on {node}").format(layer=how, node=repr(src)),
                    (InsertBefore(c.id, "Conv2d", params, large),))
     if stride == 1:
         return None
-    return Fix(f"Insert a {_show(stride)} MaxPool2d on {src!r} to bring it to {target[1]}×{target[2]}",
+    kh, kw = hw(stride)
+    return Fix(tr("Insert a {layer} on {node}").format(layer=f"{kh}×{kw} MaxPool2d", node=repr(src)),
                (InsertBefore(c.id, "MaxPool2d", {"kernel_size": stride}, large),))
 
 

@@ -12,6 +12,11 @@ import math
 
 import torch
 
+from .. import sysmem
+from ..i18n import tr
+from ..messages import size_in_bytes
+from .dataset import DatasetError
+
 SHAPE_CLASSES = ("vertical bar", "horizontal bar", "diagonal /", "diagonal \\", "circle", "disk", "square",
                  "triangle", "plus", "cross")
 
@@ -21,9 +26,23 @@ _JITTER_DEGREES = 12.0
 _CHUNK = 2048  # images rendered at once: bounds memory for large sizes; fixed, so results never depend on it
 
 
+def shapes_memory(count: int, channels: int, height: int, width: int) -> int:
+    """Peak bytes of ``make_shapes``: the uint8 images, and a chunk's float32 fields with their
+    temporaries (about seven of them, measured)."""
+    return count * channels * height * width + 8 * min(count, _CHUNK) * height * width * 4
+
+
 def make_shapes(count: int, channels: int = 1, height: int = 32, width: int = 32,
                 seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """``count`` images (uint8, N×C×H×W) and labels (int64, balanced over the ten classes), on the CPU."""
+    """``count`` images (uint8, N×C×H×W) and labels (int64, balanced over the ten classes), on the CPU.
+    ``DatasetError`` when they would not fit the free memory (checked before anything is drawn)."""
+    needed = shapes_memory(count, channels, height, width)
+    free = sysmem.free_memory()
+    if free is not None and needed > free:
+        raise DatasetError(tr("drawing {count} synthetic images of {c}×{h}×{w} needs about {needed}, but {free} is "
+                              "free: use a smaller input size").format(
+            count=f"{count:,}", c=channels, h=height, w=width, needed=size_in_bytes(needed),
+            free=size_in_bytes(free)))
     gen = torch.Generator().manual_seed(seed)
     labels = torch.randperm(count, generator=gen) % len(SHAPE_CLASSES)
     params = _random_params(count, channels, gen)

@@ -17,9 +17,12 @@ import torch.fx
 from torch import nn
 
 from ..analysis import Analysis, analyze
+from ..analysis.memory import weights_memory
 from ..design import Design, Node, layer_spec
 from ..design.ports import node_of, port_of
+from ..i18n import tr
 from .layers import Add, Concat, Multiply, Split
+from .memory import require_memory
 
 
 class ModelBuildError(ValueError):
@@ -36,6 +39,8 @@ def build_model(design: Design, analysis: Analysis | None = None, *, heads: str 
     analysis = analysis or analyze(design)
     if not analysis.ok:
         raise ModelBuildError(f"the design cannot be built: {analysis.first_error()}")
+    # Its weights are allocated next: refuse in one line what the machine cannot hold (MemoryBudgetError).
+    require_memory(weights_memory(design, analysis), "cpu", tr("building the model"))
     outputs = list(analysis.heads) if heads == "all" and len(analysis.heads) > 1 else [analysis.output]
     needed = set().union(*(design.ancestors(nid) for nid in outputs)) if design.heads else None
     root = nn.Module()

@@ -13,6 +13,8 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..design import DesignFileError, load_design_or_template
+from ..design.templates import path_exists
+from .display import fatal_qt_messages
 from .guard import install_exception_dialog
 from .heap import freeze_heap
 
@@ -23,10 +25,15 @@ def make_application() -> QApplication:
     app = QApplication.instance()
     if app is None:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-        app = QApplication(sys.argv[:1])
+        with fatal_qt_messages():  # a platform plugin that will not start: one line, not Qt's abort
+            app = QApplication(sys.argv[:1])
     app.setOrganizationName("convviz")
     app.setApplicationName("convviz")
     app.setApplicationDisplayName("convviz")
+    app.setDesktopFileName("convviz")  # Wayland and the task bar match the window to convviz.desktop
+    from .icons import app_icon
+
+    app.setWindowIcon(app_icon())
     return app
 
 
@@ -65,7 +72,7 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
         QMessageBox.warning(None, "convviz", f"Cannot open {design_spec}: {exc}\n\nOpening the default design.")
         design = load_design_or_template("default")
     # A screenshot leaves no trace in the user's settings, recent files or recovery folder.
-    path = Path(spec) if not checkpoint and Path(spec).is_file() else None
+    path = Path(spec) if not checkpoint and path_exists(spec) else None
     window = MainWindow(design, recovery_dir=Path(tempfile.mkdtemp(prefix="convviz-shot-")) if screenshot else None,
                         persistent=not screenshot, path=path)
     if checkpoint is not None:
@@ -102,6 +109,7 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
             return
         freeze_heap()  # start-up's objects are never scanned by the collector again
         window.start_device_probe()
+        window.clean_interrupted_saves()
         window.offer_recovery()
 
     FirstPaint(window, on_first_paint)

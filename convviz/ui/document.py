@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from ..analysis import Analysis, analyze, reanalyze
+from ..analysis.fix_outcome import fix_outcome
 from ..design import Change, Design, save_design
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ class ResultKey:
     """What a computed result was made from: the design as it was, the weights, the input.
 
     Every result a view shows (activations, a CAM, occlusion, curves, a confusion matrix) carries
-    the key it was computed with; a view shows it only while it equals the current key
+    the key it was computed with; a view shows it only while it ``matches`` the current key
     (``Document.key``, extended with ``input`` by whoever owns the input image), and otherwise says
     it has no result yet. One comparison, instead of a staleness check per view.
     """
@@ -41,10 +42,25 @@ class ResultKey:
     #: Bumped whenever the weights are set or dropped.
     weights: int
     #: The input the result was computed on (an image's generation; 0 where there is none).
-    input: int = 0
+    #: None: the result does not depend on the input (a model, its filters).
+    input: int | None = 0
 
-    def with_input(self, generation: int) -> "ResultKey":
+    def with_input(self, generation: int | None) -> "ResultKey":
         return _with(self, input=generation)
+
+    def matches(self, current: "ResultKey") -> bool:
+        """True while a result made with this key is current: the same design and weights, and the
+        same input unless the result does not depend on one."""
+        return (self.design, self.weights) == (current.design, current.weights) and \
+            (self.input is None or self.input == current.input)
+
+    def changed(self, current: "ResultKey") -> str:
+        """What differs from ``current`` first ("design", "weights", "input"), or "" when it matches."""
+        if self.design != current.design:
+            return "design"
+        if self.weights != current.weights:
+            return "weights"
+        return "" if self.matches(current) else "input"
 
 
 class Document(QObject):
@@ -70,6 +86,8 @@ class Document(QObject):
         self.undo_stack = QUndoStack(self)
         self._design = design
         self._path = path
+        #: The classes of the data chosen for training (None: none chosen; the design's own names count).
+        self._data_classes: list[str] | None = None
         self._analysis = analyze(design)
         design.subscribe(self._on_design_change)
         #: Trained weights as a CPU state_dict keyed by node id, or None (random initial weights).
@@ -83,6 +101,9 @@ class Document(QObject):
         self._sample_images: SampleSource | None = None
         self._design_generation = 0
         self._weights_generation = 0
+        #: Fix labels of the current analysis (id(fix), node) → (fix, label); the fix is kept so its id stays its own.
+        self._fix_labels: dict = {}
+        self._fix_labels_for: Analysis | None = None
 
     @property
     def key(self) -> ResultKey:
@@ -122,6 +143,21 @@ class Document(QObject):
         self.sampleImagesChanged.emit()
 
     @property
+    def data_classes(self) -> list[str] | None:
+        """The classes of the dataset chosen for training, set by whoever chooses it (the training
+        panel): the analysis warns when the network's class scores do not match them."""
+        return self._data_classes
+
+    @data_classes.setter
+    def data_classes(self, classes: list[str] | None) -> None:
+        classes = list(classes) if classes is not None else None
+        if classes == self._data_classes:
+            return
+        self._data_classes = classes
+        self._analysis = analyze(self._design, classes)  # a warning more or less: no number changes
+        self.analysisChanged.emit(self._analysis)
+
+    @property
     def is_modified(self) -> bool:
         return not self.undo_stack.isClean()
 
@@ -144,7 +180,7 @@ class Document(QObject):
         self._design = design
         self._path = path
         design.subscribe(self._on_design_change)
-        self._analysis = analyze(design)
+        self._analysis = analyze(design, self._data_classes)
         self._bump(design=True, weights=True)
         self.undo_stack.clear()
         if modified:  # unsaved from the start: recovered work, a template
@@ -161,6 +197,16 @@ class Document(QObject):
             self.editRefused.emit(command.error)
             return False
         return True
+
+    def fix_label(self, fix, at: str | None = None) -> str:
+        """What a fix's button says: what it does and what applying it gives, measured on a copy of
+        the design (``analysis.fix_outcome``), once per fix and analysis."""
+        if self._fix_labels_for is not self._analysis:
+            self._fix_labels, self._fix_labels_for = {}, self._analysis
+        key = (id(fix), at)
+        if key not in self._fix_labels:
+            self._fix_labels[key] = (fix, fix_outcome(self._design, fix, at, self._analysis).label)
+        return self._fix_labels[key][1]
 
     def apply_fix(self, fix) -> bool:
         """A suggested fix from the analysis, as one undoable step named after it."""
@@ -179,7 +225,7 @@ class Document(QObject):
 
     def _on_design_change(self, change: Change) -> None:
         if change.affects_analysis:
-            self._analysis = reanalyze(self._analysis, self._design, change)
+            self._analysis = reanalyze(self._analysis, self._design, change, self._data_classes)
             self._bump(design=True)
         self.designChanged.emit(change)
         if change.affects_analysis:

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..analysis import Analysis
-from ..analysis.report import SummaryRow, summary_csv, summary_rows, summary_table
-from ..analysis.text import grouped, pair
+from ..analysis.report import SummaryRow, network_field_text, summary_csv, summary_rows, summary_table
+from ..analysis.text import grouped
 from .document import Document
 from .theme import ERROR, WARNING
 
@@ -107,10 +107,9 @@ class SummaryPanel(QWidget):
 
     def _on_analysis(self, analysis: Analysis) -> None:
         self.model.set_analysis(analysis)
-        field = analysis.receptive_field
         self.totals.setText(
             f"<b>Total</b>: {grouped(analysis.params)} params · {grouped(analysis.macs)} MACs · "
-            f"receptive field {pair(field.size) if field else '—'}")
+            f"receptive field {network_field_text(analysis)}")
 
     def _on_clicked(self, index: QModelIndex) -> None:
         self.nodeActivated.emit(self.model.rows[index.row()].id)
@@ -125,7 +124,7 @@ class SummaryPanel(QWidget):
             self.table.clearSelection()
 
     def copy_text(self) -> None:
-        QGuiApplication.clipboard().setText(summary_table(self.document.analysis, self.document.design.name))
+        QGuiApplication.clipboard().setText(summary_table(self.document.analysis, self.document.design.name, self.document.design))
 
     def copy_csv(self) -> None:
         QGuiApplication.clipboard().setText(summary_csv(self.document.analysis))

@@ -15,14 +15,14 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication,
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyle, QStyleOptionGraphicsItem, QWidget
 
 from ...analysis import NodeAnalysis
-from ...analysis.text import compact, pair
+from ...analysis.report import field_text
+from ...analysis.text import compact
 from ...analysis.text import shape as fmt_shape
 from ...design import Design, Node, layer_spec
 from ...design.describe import key_params_text
 from .. import theme
+from ..card import HEIGHT, WIDTH
 
-WIDTH = 210.0
-HEIGHT = 84.0
 HEADER = 22.0
 PORT_RADIUS = 6.0
 SLOT_SPACING = 26.0
@@ -59,7 +59,7 @@ def card_text(node: Node, design: Design, result: NodeAnalysis | None, shade: fl
         line1, line1_right, line2 = "⚠ " + result.errors[0].message, "", ""
     else:
         line1 = _outputs_text(result)
-        line1_right = f"RF {pair(result.receptive_field.size)}" if result.receptive_field else ""
+        line1_right = f"RF {field_text(result)}" if result.receptive_field else ""
         bits = []
         if result.params:
             bits.append(f"{compact(result.params)} params")
@@ -141,7 +141,8 @@ class NodeItem(QGraphicsObject):
         return QRectF(-WIDTH / 2, -HEIGHT / 2, WIDTH, HEIGHT)
 
     def boundingRect(self) -> QRectF:
-        return self.card_rect().adjusted(-PORT_RADIUS - 2, -PORT_RADIUS - 14, PORT_RADIUS + 2, PORT_RADIUS + 16)
+        below = PORT_RADIUS + (16 if self.output_slots() > 1 else 2)  # a Split's output numbers sit below its ports
+        return self.card_rect().adjusted(-PORT_RADIUS - 2, -PORT_RADIUS - 14, PORT_RADIUS + 2, below)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()

@@ -21,6 +21,8 @@ from .node_item import NodeItem, card_text
 
 LAYER_MIME = "application/x-convviz-layer"
 
+#: Moved cards (old and new places) beyond which every edge is routed again rather than the ones near them.
+REROUTE_ALL = 64
 #: Colour nodes by: their family, or their share of the network's MACs or parameters.
 SHADE_MODES = ("family", "macs", "params")
 
@@ -60,10 +62,14 @@ class DesignScene(QGraphicsScene):
 
     def _on_design_changed(self, change: Change) -> None:
         if change.kind == "position":
+            moved = []
             for nid in change.node_ids:
                 item, node = self.nodes.get(nid), self.document.design.get(nid)
                 if item is not None and node is not None and node.pos is not None:
+                    moved.append(item.sceneBoundingRect())
                     item.setPos(QPointF(*node.pos))
+                    moved.append(item.sceneBoundingRect())
+            self._reroute(moved)
             return
         if change.kind == "params":
             return  # same nodes and edges; the cards follow the analysis that comes next
@@ -115,6 +121,18 @@ class DesignScene(QGraphicsScene):
                 self.addItem(edge)
         for edge in self.edges.values():
             edge.update_path()
+
+    def _reroute(self, changed: list) -> None:
+        """Route again every edge whose ports or band of cards changed (cards moved one by one route
+        their own edges around cards that had not moved yet): the routes follow the final positions."""
+        if len(changed) > REROUTE_ALL:  # a layout: every edge (cheaper than testing each against each card)
+            for edge in self.edges.values():
+                edge.update_path()
+            return
+        for edge in self.edges.values():
+            band = edge.band().united(edge.sceneBoundingRect())
+            if any(band.intersects(rect) for rect in changed):
+                edge.update_path()
 
     def _refresh_cards(self) -> None:
         design, analysis = self.document.design, self.document.analysis

@@ -10,6 +10,8 @@ the layers that still fit).
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -28,6 +30,7 @@ from ...analysis.text import grouped
 from ..commands import SetClassesCommand
 from ..plots import image_view
 from ..tasks import TaskRunner
+from ..theme import WARNING
 from .live_views import ConfusionView, CurvesView, FiltersView
 from .settings_form import TrainSettingsForm
 from .worker import TrainingRun
@@ -200,8 +203,12 @@ class TrainPanel(QWidget):
             f"<b>{dataset.name}</b>: {grouped(len(dataset.train))} training and {grouped(len(dataset.val))} "
             f"validation images ({split}), {len(dataset.classes)} classes, fitted to "
             f"{'×'.join(map(str, dataset.shape))}: {', '.join(dataset.classes[:12])}"
-            + ("…" if len(dataset.classes) > 12 else ""))
+            + ("…" if len(dataset.classes) > 12 else "")
+            + (f"<br><span style='color:{WARNING.name()}'>{html.escape(dataset.skipped_note())}</span>"
+               if dataset.skipped else ""))
+        self.data_info.setToolTip("\n".join(f"{s.path}: {s.reason}" for s in dataset.skipped[:50]))
         self.document.sample_images = self._sample_images
+        self.document.data_classes = list(dataset.classes)  # the design is warned if its scores do not match
         self._samples = dataset.samples(PREVIEW_COUNT, seed=1)[0]
         self._update_preview()
         self._update_buttons()
@@ -332,7 +339,8 @@ class TrainPanel(QWidget):
             self.curves.add_epoch(record)
             self.confusion.show_epoch(record, self.classes)
             if record.state is not None:
-                self.document.set_weights(record.state, self._run_normalization, {"epochs_completed": record.epoch})
+                self.document.set_weights(record.state, self._run_normalization,
+                                          {"epochs_completed": record.epoch, "in_progress": True})
         elif isinstance(record, StartRecord):
             self.curves.set_epochs(record.epochs, self._max_lr)
             self._epochs, self._device = record.epochs, record.device + ("" if record.amp == "off" else f", {record.amp}")
