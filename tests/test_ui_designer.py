@@ -676,3 +676,42 @@ def test_freeze_heap_exempts_what_exists_from_later_collections():
               "assert gc.get_freeze_count() > 0 and not any(o is survivor for o in gc.get_objects())\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_heads_are_made_weighted_and_undone_in_the_inspector(window, qtbot):
+    from PySide6.QtWidgets import QPushButton
+
+    from convviz.design import Head
+
+    design = window.document.design
+    design_copy = design.copy()
+    before = design_copy.node_ids.index("conv3")  # a branch off the second block, before the main path goes on
+    design_copy.add_node("AdaptiveAvgPool2d", "aux_pool", ["relu2"], {"output_size": 1}, pos=(400, 400), index=before)
+    design_copy.add_node("Flatten", "aux_flatten", ["aux_pool"], pos=(400, 520), index=before + 1)
+    design_copy.add_node("Linear", "aux_fc", ["aux_flatten"], {"out_features": 10}, pos=(400, 640), index=before + 2)
+    window.open_design(design_copy, None)
+    assert "The output of 'aux_fc' is unused" in window.document.analysis.issues()[0][1].message
+
+    def button(text):
+        return next(b for b in window.inspector.findChildren(QPushButton) if b.text() == text)
+
+    window.select_node("aux_fc")
+    button("Make it an auxiliary head").click()
+    qtbot.waitUntil(lambda: window.inspector.head_weight is not None)
+    assert window.document.design.heads == [Head("fc"), Head("aux_fc", 0.3)]
+    assert not window.document.analysis.issues() and window.document.analysis.heads == ("fc", "aux_fc")
+    assert window.scene.nodes["aux_fc"].text.params.startswith("aux head ×0.3")
+    assert window.scene.nodes["fc"].text.params.startswith("main head")
+    window.inspector.head_weight.setValue(0.5)
+    assert window.document.design.heads[1] == Head("aux_fc", 0.5)
+    button("Make it the main head").click()
+    qtbot.waitUntil(lambda: window.inspector.head_weight is None)
+    assert window.document.design.heads == [Head("aux_fc"), Head("fc", 0.5)]
+    assert window.document.analysis.output == "aux_fc"
+    window.document.undo_stack.undo()
+    window.document.undo_stack.undo()
+    assert window.document.design.heads == [Head("fc"), Head("aux_fc", 0.3)]
+    qtbot.waitUntil(lambda: window.inspector.head_weight is not None)
+    assert window.inspector.head_weight.value() == 0.3
+    button("Not a head").click()
+    assert window.document.design.heads == []

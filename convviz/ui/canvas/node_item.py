@@ -20,6 +20,7 @@ from ...analysis.text import compact
 from ...analysis.text import shape as fmt_shape
 from ...design import Design, Node, layer_spec
 from ...design.describe import key_params_text
+from ...i18n import tr
 from .. import theme
 from ..card import HEIGHT, WIDTH
 
@@ -78,7 +79,12 @@ def card_text(node: Node, design: Design, result: NodeAnalysis | None, shade: fl
             tips.append(f"<b>Warning:</b> {issue.message} {issue.hint}")
         if result.blocked_by:
             tips.append(f"Waiting for <b>{result.blocked_by}</b>, which has an error.")
-    return CardText(node.type, node.id, key_params_text(node, design), line1, line1_right, line2, status,
+    params = key_params_text(node, design)
+    head = next((i for i, h in enumerate(design.heads) if h.node == node.id), None)
+    if head is not None:  # a design with several outputs: say which this is
+        mark = tr("main head") if head == 0 else tr("aux head ×{w:g}").format(w=design.heads[head].loss_weight)
+        params = f"{mark} · {params}" if params else mark
+    return CardText(node.type, node.id, params, line1, line1_right, line2, status,
                     "<br>".join(tips), len(node.inputs), spec.max_inputs, shade,
                     spec.output_count(node.params) if spec.multi_output else 1)
 

@@ -363,8 +363,12 @@ class TrainPanel(QWidget):
             self.progress.setMaximum(last.total_steps)
             self.progress.setValue(last.global_step)
             self.progress.setFormat(f"epoch {last.epoch}/{self._epochs} · step {last.step}/{last.steps_per_epoch}")
+            heads = ""
+            if last.head_losses:  # several heads: the loss trained on is their weighted sum
+                names = self.document.design.heads
+                heads = " (" + ", ".join(f"{h.node} {value:.3f}" for h, value in zip(names, last.head_losses)) + ")"
             self._set_status(f"Training on {self._device}: {grouped(round(last.samples_per_s))} images/s, "
-                             f"loss {last.loss:.3f}, accuracy {100 * last.accuracy:.1f} %, "
+                             f"loss {last.loss:.3f}{heads}, accuracy {100 * last.accuracy:.1f} %, "
                              f"ETA {_duration(last.eta_s)}")
         snapshot, self._pending_snapshot = self._pending_snapshot, None
         if snapshot is not None:
