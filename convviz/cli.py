@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from .design import Design, DesignError, DesignFileError, InputSpec, load_design_or_template
 
 #: Modules of ``convviz.commands``, in the order ``convviz --help`` lists them.
-COMMAND_MODULES = ("summary", "train", "explain", "export")
+COMMAND_MODULES = ("summary", "train", "explain", "export", "runs")
 
 #: ``convviz --view``: the designer, the Train tab, or one view of the Explain tab.
 APP_VIEWS = ("design", "train", "explain-features", "explain-filters", "explain-field", "explain-window",
