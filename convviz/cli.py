@@ -70,6 +70,8 @@ def app_parser() -> argparse.ArgumentParser:
     parser.add_argument("--view", choices=APP_VIEWS, default="design",
                         help="what to show: the designer, the Train tab, or a view of the Explain tab "
                              "(default: design)")
+    parser.add_argument("--runs", metavar="DIR",
+                        help="the run store's folder (default: $CONVVIZ_RUNS, else the app's data folder)")
     parser.add_argument("--image", metavar="PATH_OR_SAMPLE",
                         help="the image the Explain views run on: a file or a bundled sample's name "
                              "(default: a sample with the design's number of channels)")
@@ -109,7 +111,8 @@ def _fail(message: str) -> int:
 def _launch_app(args: argparse.Namespace) -> int:
     from .ui.app import run_app
 
-    return run_app(design_spec=args.design, screenshot=args.screenshot, view=args.view, image=args.image)
+    return run_app(design_spec=args.design, screenshot=args.screenshot, view=args.view, image=args.image,
+                   runs=args.runs)
 
 
 if __name__ == "__main__":

@@ -89,6 +89,7 @@ class ReplayProbe:
         self.image, self.label = images[0], names[0]
         self._cam_node: str | None = None
         self._nodes: list[str] | None = None
+        self._first = True
 
     def __call__(self, model: torch.nn.Module, preprocess: Preprocess) -> dict[str, np.ndarray]:
         network = Network(self.design, model, self.analysis, trained=True)
@@ -130,6 +131,9 @@ class ReplayProbe:
             arrays["filters_node"] = np.array(self.filters_node)
         if self._cam_node:
             arrays["cam_node"] = np.array(self._cam_node)
+        if self._first:   # the live replay learns the image from the first snapshot
+            arrays.update(self.image_arrays())
+            self._first = False
         return arrays
 
     def image_arrays(self) -> dict[str, np.ndarray]:
@@ -142,6 +146,23 @@ def write_snapshot(folder: RunFolder, index: int, arrays: dict[str, np.ndarray])
 
 def write_image(folder: RunFolder, arrays: dict[str, np.ndarray]) -> None:
     folder.write_arrays(folder.path / REPLAY / IMAGE_FILE, arrays)
+
+
+def snapshot_from_arrays(index: int, global_step: int, epoch: int, step: int, x: float,
+                         data: dict[str, np.ndarray]) -> ReplaySnapshot:
+    """A snapshot from the probe's arrays (a file read back, or a live ``ProbeRecord``'s data)."""
+    nodes = [str(n) for n in data.get("map_nodes", np.array([], dtype=str))]
+    maps = {node: data[f"map{i}"].astype(np.float32) for i, node in enumerate(nodes) if f"map{i}" in data}
+    return ReplaySnapshot(
+        index, global_step, epoch, step, x, data.get("filters"), str(data.get("filters_node", "")), maps,
+        data["cam"].astype(np.float32) if "cam" in data else None, str(data.get("cam_node", "")),
+        int(data["cam_class"]) if "cam_class" in data else -1, data.get("probabilities"))
+
+
+def snapshot_from_record(index: int, record, steps_per_epoch: int) -> ReplaySnapshot:
+    """A live ``ProbeRecord`` as a snapshot (the replay of the run training now)."""
+    return snapshot_from_arrays(index, record.global_step, record.epoch, record.step,
+                                record.global_step / max(steps_per_epoch, 1), record.data)
 
 
 def load_replay(folder: RunFolder, rows: list[tuple[int, int, int, int]], steps_per_epoch: int) -> Replay:
@@ -162,13 +183,7 @@ def load_replay(folder: RunFolder, rows: list[tuple[int, int, int, int]], steps_
         except RunFileError as exc:
             problems.append(str(exc))
             continue
-        nodes = [str(n) for n in data.get("map_nodes", np.array([], dtype=str))]
-        maps = {node: data[f"map{i}"].astype(np.float32) for i, node in enumerate(nodes) if f"map{i}" in data}
-        snapshots.append(ReplaySnapshot(
-            index, global_step, epoch, step, global_step / steps_per_epoch,
-            data.get("filters"), str(data.get("filters_node", "")), maps,
-            data["cam"].astype(np.float32) if "cam" in data else None, str(data.get("cam_node", "")),
-            int(data["cam_class"]) if "cam_class" in data else -1, data.get("probabilities")))
+        snapshots.append(snapshot_from_arrays(index, global_step, epoch, step, global_step / steps_per_epoch, data))
     if rows and not snapshots:
         problems.append(tr("run {run}: none of its replay snapshots could be read").format(run=folder.id))
     return Replay(image, label, snapshots, problems)

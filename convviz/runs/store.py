@@ -72,7 +72,9 @@ def default_runs_folder() -> Path:
 
 
 class RunStore:
-    def __init__(self, root: str | os.PathLike) -> None:
+    def __init__(self, root: str | os.PathLike, *, scan: bool = True) -> None:
+        """``scan``: index folders the index lacks, mark dead runs, finish old deletions (the app and the
+        CLI do at opening; a training thread's own store does not need to)."""
         self.root = Path(root)
         #: Lines about what could not be read (a damaged index moved aside, runs skipped), for the user.
         self.problems: list[str] = []
@@ -83,7 +85,8 @@ class RunStore:
             raise RunStoreError(tr("cannot use {folder} for the runs: {why}").format(
                 folder=self.root, why=exc.strerror or first_line(exc))) from None
         self._conn = self._open()
-        self._scan_folders()
+        if scan:
+            self._scan_folders()
 
     # --- opening, repairing -----------------------------------------------------------------------
     @property

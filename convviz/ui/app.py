@@ -45,8 +45,10 @@ class FirstPaint(QObject):
 
 
 def run_app(design_spec: str | None = None, screenshot: str | None = None, view: str = "design",
-            image: str | None = None) -> int:
-    """``view``: "design" or "explain-<name>" (the Explain tab's view on ``image``, a file or a sample's name)."""
+            image: str | None = None, runs: str | None = None) -> int:
+    """``view``: "design" or "explain-<name>" (the Explain tab's view on ``image``, a file or a sample's name).
+    ``runs``: the run store's folder (default: ``CONVVIZ_RUNS``, else the user's data folder; a screenshot
+    without it records into a temporary one)."""
     started = time.perf_counter()
     if screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -65,8 +67,10 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
         design = load_design_or_template("default")
     # A screenshot leaves no trace in the user's settings, recent files or recovery folder.
     path = Path(spec) if not checkpoint and Path(spec).is_file() else None
+    if screenshot and not runs and not os.environ.get("CONVVIZ_RUNS"):
+        runs = tempfile.mkdtemp(prefix="convviz-shot-runs-")
     window = MainWindow(design, recovery_dir=Path(tempfile.mkdtemp(prefix="convviz-shot-")) if screenshot else None,
-                        persistent=not screenshot, path=path)
+                        persistent=not screenshot, path=path, runs_dir=Path(runs) if runs else None)
     if checkpoint is not None:
         def report(message: str) -> None:
             print(f"convviz: error: {message}", file=sys.stderr)
@@ -104,7 +108,19 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
 
     FirstPaint(window, on_first_paint)
     window.show()
-    return app.exec()
+    return leave(app.exec())
+
+
+def leave(code: int) -> int:
+    """After the event loop: the window asked, stopped any run and waited a bounded time; a step still
+    running in torch would be killed inside C++ code by Python's shutdown (an abort), so then the
+    process ends here, everything saved (the run store keeps the run up to its last epoch)."""
+    worker = sys.modules.get("convviz.ui.train.worker")
+    if worker is not None and worker.training_still_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def train_for_screenshot(app: QApplication, window, epochs: int = 3, limit_s: float = 300) -> bool:
