@@ -118,7 +118,7 @@ class RunsPanel(QWidget):
         controller.runsChanged.connect(self.refresh)
         controller.runUpdated.connect(lambda _: self.refresh())
         controller.tickedChanged.connect(self.model.refresh_ticks)
-        controller.undo_stack.canUndoChanged.connect(lambda _: self._update_buttons())
+        controller.undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
         self.refresh()
 
     # --- contents ---------------------------------------------------------------------------------

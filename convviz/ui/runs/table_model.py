@@ -220,8 +220,13 @@ class RunsFilterProxy(QSortFilterProxyModel):
         self._text = ""
 
     def set_text(self, text: str) -> None:
-        self._text = text.strip().lower()
-        self.invalidateFilter()
+        if hasattr(self, "beginFilterChange"):   # Qt 6.9+: invalidateFilter is deprecated there
+            self.beginFilterChange()
+            self._text = text.strip().lower()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self._text = text.strip().lower()
+            self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
         if not self._text:

@@ -254,13 +254,12 @@ class CurvesView(QWidget):
         solid = pg.mkPen(color, width=OVERLAY_WIDTH)
         items = []
 
-        def add(plot, x, y, pen, symbol=None, name=None):
-            item = pg.PlotDataItem(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), pen=pen,
-                                   symbol=symbol, symbolBrush=color, symbolPen=None, symbolSize=5, name=name)
+        def add(plot, x, y, pen, symbol=None):
+            item = plot.plot(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), pen=pen,
+                             symbol=symbol, symbolBrush=color, symbolPen=None, symbolSize=5)
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
             item.setZValue(1)
-            plot.addItem(item)
             items.append((plot, item))
             return item
 
