@@ -8,10 +8,15 @@ schedule, device and precision, trained for ``--epochs`` with a validation pass 
 - plain:   a hand-written loop over device-resident float tensors (already normalised), shuffled
            with ``randperm`` each epoch, reading the validation accuracy with one ``.item()``;
 - convviz: ``Trainer`` with live weight snapshots at the UI's rate (20 per second) and step
-           records (20 per second), every record passed to a callback that reads it.
+           records (20 per second), every record passed to a callback that reads it; gradient
+           statistics off, nothing recorded;
+- recorded: what the app and ``convviz train`` do: the same, plus gradient statistics on every
+           reported step, the replay probe (32 snapshots) and every record written to a run store
+           (SQLite in WAL mode, weights files each epoch) in a temporary folder.
 
-Runs alternate (plain, convviz, plain, …) after one warm-up each; the medians of ``--repeats``
-runs give the training samples per second and their ratio. Goal: convviz ≥ 0.95 × plain.
+Runs alternate (plain, convviz, recorded, plain, …) after one warm-up each; the medians of
+``--repeats`` runs give the training samples per second and their ratios to plain.
+Goal: convviz and recorded ≥ 0.95 × plain.
 
 Then (``--gui``, on by default) the app itself: the main window's Train tab trains the same design
 while a 5 ms QTimer on the GUI thread measures how late each of its ticks fires; the event loop's
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -87,9 +93,19 @@ def plain_loop(design, data, config: TrainConfig, device: torch.device) -> float
     return time.perf_counter() - start
 
 
-def convviz_loop(design, data, config: TrainConfig, device: torch.device) -> tuple[float, dict[str, int]]:
-    """Seconds for the same run through ``Trainer``, and how many records of each kind the callback saw."""
-    trainer = Trainer(design, data, config, report_rate=UI_RATE, snapshot_rate=UI_RATE)
+def convviz_loop(design, data, config: TrainConfig, device: torch.device,
+                 store_folder: Path | None = None) -> tuple[float, dict[str, int]]:
+    """Seconds for the same run through ``Trainer``, and how many records of each kind the callback saw;
+    with ``store_folder``, recorded there as the app records (gradient statistics, replay, run store)."""
+    recorder = None
+    if store_folder is None:
+        trainer = Trainer(design, data, config, report_rate=UI_RATE, snapshot_rate=UI_RATE, gradient_stats=False)
+    else:
+        from convviz.runs import ReplayProbe, RunRecorder, RunStore
+
+        trainer = Trainer(design, data, config, report_rate=UI_RATE, snapshot_rate=UI_RATE, gradient_stats=True,
+                          probe=ReplayProbe(design, data, config.seed))
+        recorder = RunRecorder(RunStore(store_folder, scan=False), trainer, name="bench")
     seen: dict[str, int] = {}
     sink = []
 
@@ -103,7 +119,11 @@ def convviz_loop(design, data, config: TrainConfig, device: torch.device) -> tup
     _sync(device)
     start = time.perf_counter()
     for record in trainer:
+        if recorder is not None:
+            recorder.add(record)
         on_record(record)
+    if recorder is not None and recorder.problem:
+        raise SystemExit(f"recording failed: {recorder.problem}")
     return time.perf_counter() - start, seen
 
 
@@ -135,19 +155,27 @@ def main() -> None:
           f"threads), batch {args.batch_size}, {args.epochs} epochs of {len(data.train)} images + validation")
 
     warm = TrainConfig(epochs=1, batch_size=args.batch_size, device=args.device, amp=args.amp)
+    store_folder = Path(tempfile.mkdtemp(prefix="convviz-bench-store-"))
     plain_loop(design, data, warm, device)
     convviz_loop(design, data, warm, device)
-    plain_times, convviz_times = [], []
+    convviz_loop(design, data, warm, device, store_folder)
+    plain_times, convviz_times, recorded_times = [], [], []
     for run in range(args.repeats):
         plain_times.append(plain_loop(design, data, config, device))
         seconds, seen = convviz_loop(design, data, config, device)
         convviz_times.append(seconds)
+        recorded, _ = convviz_loop(design, data, config, device, store_folder)
+        recorded_times.append(recorded)
         print(f"  run {run + 1}: plain {samples / plain_times[-1]:9,.0f} samples/s   convviz "
-              f"{samples / seconds:9,.0f} samples/s   records {seen}")
-    plain, ours = samples / statistics.median(plain_times), samples / statistics.median(convviz_times)
-    ratio = ours / plain
-    print(f"median: plain {plain:,.0f} samples/s, convviz {ours:,.0f} samples/s, ratio {ratio:.3f} "
-          f"(goal ≥ 0.95: {'ok' if ratio >= 0.95 else 'MISSED'})")
+              f"{samples / seconds:9,.0f} samples/s   recorded {samples / recorded:9,.0f} samples/s   records {seen}")
+    plain = samples / statistics.median(plain_times)
+    for name, times in (("convviz", convviz_times), ("recorded (run store + gradient statistics + replay)",
+                                                     recorded_times)):
+        ours = samples / statistics.median(times)
+        ratio = ours / plain
+        spread = [samples / t / (samples / p) for t, p in zip(times, plain_times)]
+        print(f"median: plain {plain:,.0f} samples/s, {name} {ours:,.0f} samples/s, ratio {ratio:.3f} "
+              f"(pairs {min(spread):.3f}–{max(spread):.3f}; goal ≥ 0.95: {'ok' if ratio >= 0.95 else 'MISSED'})")
     if args.gui:
         gui_stalls(args)
 
@@ -167,7 +195,7 @@ def gui_stalls(args) -> None:
     train_panel.load_dataset_for = lambda spec, shape, val, seed: load_dataset(
         spec, shape, val_fraction=val, seed=seed, synthetic_size=args.images)
     window = MainWindow(load_design_or_template(args.design), recovery_dir=Path("/tmp/convviz-bench-recovery"),
-                        persistent=False)
+                        persistent=False, runs_dir=Path(tempfile.mkdtemp(prefix="convviz-bench-runs-")))
     window.resize(1600, 1000)
     window.show()
     window.tabs.setCurrentIndex(window.train_tab)
@@ -199,7 +227,8 @@ def gui_stalls(args) -> None:
     stalls = np.array(lateness)
     p99, worst = float(np.percentile(stalls, 99)), float(stalls.max())
     ok = p99 < 30 and worst < 100
-    print(f"GUI while training ({args.epochs} epochs, {seconds:.1f} s, {len(stalls)} ticks): event-loop stall "
+    print(f"GUI while training, recorded with gradient statistics ({args.epochs} epochs, {seconds:.1f} s, "
+          f"{len(stalls)} ticks): event-loop stall "
           f"p50 {np.percentile(stalls, 50):.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms "
           f"(goal p99 < 30, max < 100: {'ok' if ok else 'MISSED'})")
 

@@ -18,7 +18,8 @@ from .design import Design, DesignError, DesignFileError, InputSpec, load_design
 COMMAND_MODULES = ("summary", "train", "explain", "export", "runs")
 
 #: ``convviz --view``: the designer, the Train tab, or one view of the Explain tab.
-APP_VIEWS = ("design", "train", "explain-features", "explain-filters", "explain-field", "explain-window",
+APP_VIEWS = ("design", "train", "train-compare", "train-replay", "train-gradients", "explain-features",
+             "explain-filters", "explain-field", "explain-window",
              "explain-cam")
 
 #: Exceptions that mean "the user asked for something that cannot be done": one line, exit 1.
@@ -72,6 +73,10 @@ def app_parser() -> argparse.ArgumentParser:
                              "(default: design)")
     parser.add_argument("--runs", metavar="DIR",
                         help="the run store's folder (default: $CONVVIZ_RUNS, else the app's data folder)")
+    parser.add_argument("--run", metavar="RUN",
+                        help="open a recorded run (its number, id or name): its design, weights and results")
+    parser.add_argument("--overlay", metavar="RUN,RUN", default="",
+                        help="with --run: overlay these recorded runs' curves (train-compare, train-gradients)")
     parser.add_argument("--image", metavar="PATH_OR_SAMPLE",
                         help="the image the Explain views run on: a file or a bundled sample's name "
                              "(default: a sample with the design's number of channels)")
@@ -112,7 +117,7 @@ def _launch_app(args: argparse.Namespace) -> int:
     from .ui.app import run_app
 
     return run_app(design_spec=args.design, screenshot=args.screenshot, view=args.view, image=args.image,
-                   runs=args.runs)
+                   runs=args.runs, run=args.run, overlay=[k for k in args.overlay.split(",") if k.strip()])
 
 
 if __name__ == "__main__":

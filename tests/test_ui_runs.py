@@ -233,10 +233,17 @@ def test_double_click_opens_the_runs_design_with_its_weights(panel, window, qtbo
     assert rows(panel) == ["narrow"]   # its lineage
 
 
-def test_delete_is_undoable_until_the_app_closes(panel, window, qtbot):
+def test_delete_asks_and_is_undoable_until_the_app_closes(panel, window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
     recorder = record(load_template("default"), TrainConfig(epochs=1, batch_size=32), "doomed", panel.runs.lineage)
     panel.runs.runsChanged.emit()
     panel.runs_panel.select_run(recorder.run_id)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: (asked.append(a[2]), QMessageBox.StandardButton.Cancel)[1])
+    panel.runs_panel.delete_button.click()
+    assert rows(panel) == ["doomed"] and "Delete #1 doomed?" in asked[0]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     panel.runs_panel.delete_button.click()
     assert rows(panel) == [] and panel.runs_panel.undo_button.isEnabled()
     panel.runs_panel.undo_button.click()

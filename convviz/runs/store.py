@@ -84,6 +84,7 @@ class RunStore:
         except OSError as exc:
             raise RunStoreError(tr("cannot use {folder} for the runs: {why}").format(
                 folder=self.root, why=exc.strerror or first_line(exc))) from None
+        self._runs_dir = str(self.root / RUNS)
         self._conn = self._open()
         if scan:
             self._scan_folders()
@@ -223,7 +224,7 @@ class RunStore:
             self._note(tr("skipped run #{number}: written by a newer convviz (run format {version})").format(
                 number=number, version=run_format))
             return None
-        if not (self.root / RUNS / run_id).is_dir():
+        if not os.path.isdir(os.path.join(self._runs_dir, run_id)):
             self._note(tr("skipped run #{number} ({name}): its folder {folder} is gone").format(
                 number=number, name=name, folder=run_id))
             return None
@@ -236,6 +237,11 @@ class RunStore:
         return RunSummary(run_id, number, name, created, status, message, design_name, lineage, fingerprint, described,
                           epochs, epochs_done, best_epoch, best_val_acc, params, macs, field, seconds, speed, device,
                           bool(starred), note, parent)
+
+    def summary(self, run_id: str) -> RunSummary | None:
+        """One run's row (None when it is not there, or damaged: see ``problems``)."""
+        row = self._conn.execute(f"SELECT {_SUMMARY_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return self._summary(row) if row is not None else None
 
     def run(self, key: str | int) -> RunSummary:
         """A run by its number ("12"), its id (or the start of it) or its exact name; RunStoreError if none
@@ -255,7 +261,7 @@ class RunStore:
     def detail(self, run_id: str) -> RunDetail:
         row = self._conn.execute("SELECT design, config, dataset, normalization, gradient_layers, steps_per_epoch "
                                  "FROM runs WHERE id = ?", (run_id,)).fetchone()
-        summary = next((r for r in self.runs(include_deleted=True) if r.id == run_id), None)
+        summary = self.summary(run_id)
         if row is None or summary is None:
             raise RunStoreError(tr("no run {key} in {folder}").format(key=run_id, folder=self.root))
         design_text, config_text, dataset_text, normalization, layers, steps_per_epoch = row

@@ -45,7 +45,8 @@ class FirstPaint(QObject):
 
 
 def run_app(design_spec: str | None = None, screenshot: str | None = None, view: str = "design",
-            image: str | None = None, runs: str | None = None) -> int:
+            image: str | None = None, runs: str | None = None, run: str | None = None,
+            overlay: list[str] | None = None) -> int:
     """``view``: "design" or "explain-<name>" (the Explain tab's view on ``image``, a file or a sample's name).
     ``runs``: the run store's folder (default: ``CONVVIZ_RUNS``, else the user's data folder; a screenshot
     without it records into a temporary one)."""
@@ -77,8 +78,17 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
 
         if not window.open_path(checkpoint, on_error=report if screenshot else None) and screenshot:
             return 1
-    if view == "train":
+    if run is not None:
+        problem = open_recorded_run(window, run, overlay or [])
+        if problem:
+            if screenshot:
+                print(f"convviz: error: {problem}", file=sys.stderr)
+                return 1
+            QMessageBox.warning(window, "convviz", problem)
+    if view.startswith("train"):
         window.tabs.setCurrentIndex(window.train_tab)
+        if view != "train":
+            show_train_view(window, view.removeprefix("train-"))
     elif view != "design":
         if screenshot:  # the same random initial weights every time: README images change only when the app does
             import torch
@@ -90,7 +100,7 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
             print(f"convviz: error: {problem}", file=sys.stderr)
             return 1
     if screenshot:
-        if view == "train" and not train_for_screenshot(app, window):
+        if view == "train" and run is None and not train_for_screenshot(app, window):
             return 1
         return save_screenshot(app, window, Path(screenshot), explain=view.startswith("explain-"))
 
@@ -146,6 +156,45 @@ def train_for_screenshot(app: QApplication, window, epochs: int = 3, limit_s: fl
         print("convviz: error: the training run for the screenshot did not finish", file=sys.stderr)
         return False
     return True
+
+
+def open_recorded_run(window, key: str, overlay: list[str]) -> str | None:
+    """Open run ``key`` from the store (its design, weights, results) and tick ``overlay``; why not, if not."""
+    from ..runs import RunStoreError
+
+    store = window.runs.store
+    if store is None:
+        return "; ".join(window.runs.problems) or "the run store cannot be opened"
+    try:
+        run = store.run(key)
+        others = [store.run(k) for k in overlay]
+    except RunStoreError as exc:
+        return str(exc)
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    if not window.open_run(run.id):
+        return f"run {key} cannot be opened"
+    window.document.undo_stack.setClean()
+    panel = window.tab_widget(window.train_tab)
+    panel.runs_panel.scope.setCurrentIndex(1)   # all runs: the overlaid ones may be of other designs
+    for other in others:
+        window.runs.set_ticked(other.id, True)
+    panel.results.update_overlays()
+    return None
+
+
+def show_train_view(window, view: str) -> None:
+    """The Train tab with its comparison (overlays + trade-off), the replay or the gradient flow in front."""
+    panel = window.tab_widget(window.train_tab)
+    if view == "compare":
+        panel.lower_tabs.setCurrentWidget(panel.tradeoff)
+    elif view == "replay":
+        panel.right_tabs.setCurrentWidget(panel.replay)
+        slider = panel.replay.slider
+        slider.setValue(slider.maximum() // 4)   # early on: the filters and the CAM are still forming
+    elif view == "gradients":
+        panel.right_tabs.setCurrentWidget(panel.gradient_view)
+        panel.gradient_view.set_cursor(None)
 
 
 def open_explain_view(window, view: str, image: str | None) -> str | None:

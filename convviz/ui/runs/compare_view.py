@@ -31,9 +31,23 @@ class CompareView(QWidget):
         layout.addWidget(self.caption)
         layout.addWidget(self.table, 1)
         self.differences: list = []
+        self._dirty = False
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self.refresh()
 
     def refresh(self) -> None:
-        from ...runs import RunStoreError, differences
+        """Now if shown; else when next shown."""
+        if not self.isVisible():
+            self._dirty = True
+            return
+        self._dirty = False
+        self._fill()
+
+    def _fill(self) -> None:
+        from ...runs import RunStoreError, differences, status_label
 
         ids = self.controller.ticked
         runs = [self.controller.summary(run_id) for run_id in ids]
@@ -55,8 +69,8 @@ class CompareView(QWidget):
         results = [
             (tr("best val. accuracy"), [f"{100 * r.best_val_acc:.1f} % ({r.best_epoch})" if r.best_val_acc is not None
                                         and r.best_epoch else "—" for r in runs]),
-            (tr("outcome"), [r.status + (f" {r.epochs_done}/{r.epochs}" if r.status != "finished" else "")
-                             for r in runs]),
+            (tr("outcome"), [status_label(r.status) + (f" {r.epochs_done}/{r.epochs}" if r.status != "finished"
+                                                        else "") for r in runs]),
             (tr("parameters"), [compact(r.params) for r in runs]),
             (tr("MACs"), [compact(r.macs) for r in runs]),
             (tr("receptive field"), [r.receptive_field or "—" for r in runs]),

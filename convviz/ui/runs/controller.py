@@ -56,6 +56,7 @@ class RunsController(QObject):
         self._curves: dict[str, object] = {}
         self._details: dict[str, object] = {}
         self._gradients: dict[str, object] = {}
+        self._summaries: dict[str, object] = {}
         #: The run training now (its id), highlighted in the views.
         self.live_run: str | None = None
         document.designReplaced.connect(self._on_design_replaced)
@@ -114,6 +115,7 @@ class RunsController(QObject):
         if store is None:
             return []
         found = store.runs(None if all_runs else self.lineage)
+        self._summaries.update((r.id, r) for r in found)
         self.problemsChanged.emit()
         return found
 
@@ -133,7 +135,12 @@ class RunsController(QObject):
         return self._gradients[run_id]
 
     def summary(self, run_id: str):
-        return next((r for r in self.runs(all_runs=True) if r.id == run_id), None)
+        """One run's row, as the last list had it (or from the store)."""
+        if run_id not in self._summaries and self.store is not None:
+            found = self.store.summary(run_id)
+            if found is not None:
+                self._summaries[run_id] = found
+        return self._summaries.get(run_id)
 
     # --- the live run -----------------------------------------------------------------------------
     def run_started(self, run_id: str) -> None:
@@ -141,13 +148,13 @@ class RunsController(QObject):
         self.runsChanged.emit()
 
     def run_progressed(self, run_id: str) -> None:
-        for cache in (self._curves, self._details, self._gradients):
+        for cache in (self._curves, self._details, self._gradients, self._summaries):
             cache.pop(run_id, None)
         self.runUpdated.emit(run_id)
 
     def run_ended(self, run_id: str | None) -> None:
         if run_id is not None:
-            for cache in (self._curves, self._details, self._gradients):
+            for cache in (self._curves, self._details, self._gradients, self._summaries):
                 cache.pop(run_id, None)
         self.live_run = None
         self.runsChanged.emit()
@@ -182,15 +189,19 @@ class RunsController(QObject):
     # --- changes ----------------------------------------------------------------------------------
     def rename(self, run_id: str, name: str) -> None:
         self.store.rename(run_id, name)
-        self._details.pop(run_id, None)
-        self.runsChanged.emit()
+        self._changed(run_id)
 
     def annotate(self, run_id: str, note: str) -> None:
         self.store.annotate(run_id, note)
-        self.runsChanged.emit()
+        self._changed(run_id)
 
     def star(self, run_id: str, starred: bool) -> None:
         self.store.star(run_id, starred)
+        self._changed(run_id)
+
+    def _changed(self, run_id: str) -> None:
+        self._details.pop(run_id, None)
+        self._summaries.pop(run_id, None)
         self.runsChanged.emit()
 
     def delete(self, run_ids: list[str]) -> None:
@@ -201,6 +212,8 @@ class RunsController(QObject):
 
     def _set_deleted(self, run_ids: list[str], deleted: bool) -> None:
         (self.store.delete if deleted else self.store.restore)(run_ids)
+        for run_id in run_ids:
+            self._summaries.pop(run_id, None)
         if deleted:
             for run_id in run_ids:
                 self._ticked.pop(run_id, None)

@@ -15,13 +15,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from ...i18n import tr
+from ...i18n import ntr, tr
 from .table_model import NAME, NOTE, RUN_ID_ROLE, STAR, TICK, WHEN, RunsFilterProxy, RunsTableModel
 
 THIS_DESIGN, ALL_RUNS = 0, 1
@@ -206,8 +207,19 @@ class RunsPanel(QWidget):
                 self.controller.star(run.id, not run.starred)
 
     def delete_selected(self) -> None:
+        """Delete the selected runs, after asking (and undoable until convviz closes)."""
         ids = [r for r in self.selected_ids() if r != self.controller.live_run]
-        if ids:
+        if not ids:
+            return
+        runs = [self.model.run_at(self.model.row_of(run_id)) for run_id in ids]
+        names = ", ".join(r.label for r in runs[:3]) + ("…" if len(runs) > 3 else "")
+        answer = QMessageBox.question(
+            self, tr("Delete runs"),
+            ntr("Delete {names}? Undo brings it back until convviz closes.",
+                "Delete {n} runs ({names})? Undo brings them back until convviz closes.", len(ids)).format(
+                n=len(ids), names=names),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
+        if answer == QMessageBox.StandardButton.Yes:
             self.controller.delete(ids)
 
     def _rename_current(self) -> None:

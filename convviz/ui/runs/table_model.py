@@ -180,11 +180,8 @@ class RunsTableModel(QAbstractTableModel):
 
     @staticmethod
     def _sort_key(run, column: int):
-        keys = {TICK: 0, STAR: int(run.starred), NAME: run.name.lower(), WHEN: run.created, OUTCOME: run.status,
-                BEST: -1.0 if run.best_val_acc is None else run.best_val_acc, PARAMS: run.params, MACS: run.macs,
-                FIELD: _field_size(run.receptive_field), TIME: run.seconds, SPEED: run.samples_per_s,
-                DATA: run.dataset.lower(), NOTE: run.note.lower()}
-        return keys.get(column, 0)
+        key = _SORT_KEYS.get(column)
+        return key(run) if key is not None else 0
 
     @staticmethod
     def _tip(run, column: int) -> str | None:
@@ -200,6 +197,15 @@ class RunsTableModel(QAbstractTableModel):
         if column == STAR:
             return tr("Click to star or unstar")
         return None
+
+
+_SORT_KEYS = {
+    STAR: lambda r: int(r.starred), NAME: lambda r: r.name.lower(), WHEN: lambda r: r.created,
+    OUTCOME: lambda r: r.status, BEST: lambda r: -1.0 if r.best_val_acc is None else r.best_val_acc,
+    PARAMS: lambda r: r.params, MACS: lambda r: r.macs, FIELD: lambda r: _field_size(r.receptive_field),
+    TIME: lambda r: r.seconds, SPEED: lambda r: r.samples_per_s, DATA: lambda r: r.dataset.lower(),
+    NOTE: lambda r: r.note.lower(),
+}
 
 
 def _field_size(text: str) -> float:

@@ -18,6 +18,7 @@ from ..plots import palette_colors, themed_plot
 
 FRONT_COLOR = QColor("#D62728")
 OTHER_COLOR = QColor(140, 140, 140, 190)
+MAX_LABELS = 30
 
 
 class TradeoffView(QWidget):
@@ -38,6 +39,7 @@ class TradeoffView(QWidget):
         item.addItem(self.points)
         self.labels: list[pg.TextItem] = []
         self._runs: list = []
+        self._dirty = False
         self.front_ids: list[str] = []
         row = QHBoxLayout()
         row.addWidget(self.axis)
@@ -57,7 +59,20 @@ class TradeoffView(QWidget):
         self._runs = [r for r in runs if r.best_val_acc is not None and r.best_epoch]
         self.redraw()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self.redraw()
+
     def redraw(self) -> None:
+        """Draw now if shown; else when next shown (ticking runs must not wait for a hidden plot)."""
+        if not self.isVisible():
+            self._dirty = True
+            return
+        self._dirty = False
+        self._draw()
+
+    def _draw(self) -> None:
         item = self.plot.getPlotItem()
         item.getAxis("bottom").setLabel(tr("parameters (log scale)") if self.by_params else
                                         tr("MACs per image (log scale)"), color=palette_colors()[1].name())
@@ -75,27 +90,39 @@ class TradeoffView(QWidget):
         accs = [100 * float(r.best_val_acc) for r in runs]
         front = pareto_front(list(zip(costs, accs)))
         self.front_ids = [runs[i].id for i in front]
-        spots = []
-        for run, cost, acc in zip(runs, costs, accs):
+        on_front = set(self.front_ids)
+        # Shared brushes and pens (one per colour), arrays for the rest: hundreds of runs draw at once.
+        brushes: dict[str, object] = {}
+        ring, no_pen = pg.mkPen(FRONT_COLOR, width=2), pg.mkPen(None)
+
+        def brush(run):
             colour = self.controller.colour(run.id) or (QColor("#4C78A8") if run.id == self.controller.live_run
                                                         else OTHER_COLOR)
-            on_front = run.id in self.front_ids
-            spots.append({"pos": (math.log10(cost), acc), "data": run.id, "brush": pg.mkBrush(colour),
-                          "pen": pg.mkPen(FRONT_COLOR, width=2) if on_front else pg.mkPen(None),
-                          "symbol": "o" if on_front else "d"})
-        self.points.setData(spots)
+            key = colour.name(QColor.NameFormat.HexArgb)
+            if key not in brushes:
+                brushes[key] = pg.mkBrush(colour)
+            return brushes[key]
+
+        self.points.setData(x=np.log10(costs), y=np.asarray(accs), data=[r.id for r in runs],
+                            brush=[brush(r) for r in runs], pen=[ring if r.id in on_front else no_pen for r in runs],
+                            symbol=["o" if r.id in on_front else "d" for r in runs])
         # The front is a PlotDataItem, which applies the log axis itself; the spots are placed in view
         # coordinates (log₁₀ of the cost) directly.
         self.front.setData([costs[i] for i in front], [accs[i] for i in front])
         low, high = min(accs), max(accs)
         pad = max(2.0, (high - low) * 0.15)
-        item.setYRange(max(0.0, low - pad), min(100.0, high + pad), padding=0)
+        item.setYRange(max(0.0, low - pad), high + pad, padding=0)   # room above the best for its label
         left, right = math.log10(min(costs)), math.log10(max(costs))
         span = max(0.5, (right - left) * 0.15)
         item.setXRange(left - span, right + span, padding=0)
         _, ink = palette_colors()
+        named: set[tuple[float, float]] = set()
         for run, cost, acc in zip(runs, costs, accs):
-            if run.id in self.front_ids or self.controller.is_ticked(run.id):
+            # Labels for the front (one per place: equal runs share it) and the ticked runs, a few dozen at most.
+            if (run.id in on_front and (cost, acc) not in named) or self.controller.is_ticked(run.id):
+                if len(self.labels) >= MAX_LABELS:
+                    break
+                named.add((cost, acc))
                 label = pg.TextItem(f"#{run.number}", color=ink, anchor=(0, 1))
                 label.setPos(math.log10(cost), acc)
                 item.addItem(label)

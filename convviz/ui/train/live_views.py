@@ -49,7 +49,7 @@ class Series:
         self.item.setData([], [])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Overlay:
     """Another run's curves on the plots: ``curves`` is a ``convviz.runs.RunCurves``."""
 
@@ -57,6 +57,12 @@ class Overlay:
     label: str
     color: QColor
     curves: object
+
+    def __eq__(self, other: object) -> bool:   # the same drawing: same run, label, colour and curves object
+        return (isinstance(other, Overlay) and (self.run_id, self.label) == (other.run_id, other.label)
+                and QColor(self.color) == QColor(other.color) and self.curves is other.curves)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def smoothed(values: np.ndarray, factor: float = SMOOTHING) -> np.ndarray:
@@ -119,7 +125,13 @@ class CurvesView(QWidget):
         self._loss_top: float | None = None
         self._epochs = 0
         self._overlay_items: dict[str, list] = {}
+        self._overlays: dict[str, Overlay] = {}
         self._overlay_epochs = 0
+        self._shown_right = 0
+        self._markers = {plot: pg.ScatterPlotItem(size=5, pen=None) for plot in (self.loss_plot, self.acc_plot)}
+        for plot, markers in self._markers.items():
+            markers.setZValue(2)
+            plot.addItem(markers)
 
     @staticmethod
     def _curve(plot, color, name=None, width=LIVE_WIDTH, symbol=None, style=Qt.PenStyle.SolidLine) -> Series:
@@ -162,6 +174,7 @@ class CurvesView(QWidget):
 
     def _set_x_range(self) -> None:
         right = max(self._epochs, self._overlay_epochs, 1)
+        self._shown_right = right
         for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
             plot.setXRange(0, right, padding=0.02)
             plot.enableAutoRange(x=False)
@@ -229,23 +242,26 @@ class CurvesView(QWidget):
     # --- overlays ---------------------------------------------------------------------------------
     def set_overlays(self, overlays: list[Overlay]) -> None:
         """Draw these runs (and no others) under the live curves, each in its colour, named in the legends."""
-        wanted = {o.run_id for o in overlays}
-        for run_id in [r for r in self._overlay_items if r not in wanted]:
-            self._remove_overlay(run_id)
+        wanted = {o.run_id: o for o in overlays}
+        for run_id in [r for r, shown in self._overlays.items() if wanted.get(r) != shown]:
+            self._remove_overlay(run_id)   # unticked, or its colour or its curves changed
         for overlay in overlays:
-            if overlay.run_id in self._overlay_items:
-                self._remove_overlay(overlay.run_id)   # its colour or its curves may have changed
-            self._add_overlay(overlay)
+            if overlay.run_id not in self._overlay_items:
+                self._add_overlay(overlay)
+                self._overlays[overlay.run_id] = overlay
+        self._redraw_markers()
         self._overlay_epochs = max((float(o.curves.epoch[-1]) if len(o.curves.epoch) else
                                     float(o.curves.step_x[-1]) if len(o.curves.step_x) else 0.0 for o in overlays),
                                    default=0)
         self._overlay_epochs = int(np.ceil(self._overlay_epochs))
-        self._set_x_range()
+        if self._overlay_epochs > self._shown_right or not overlays:
+            self._set_x_range()
         self._fit_loss_range(self._overlay_loss_max())
         if self.placeholder.isVisible():
             self.set_placeholder(self.placeholder.toPlainText())
 
     def _add_overlay(self, overlay: Overlay) -> None:
+        """Light items (PlotCurveItems, decimated once): ten overlays draw in a few tens of milliseconds."""
         c = overlay.curves
         color = QColor(overlay.color)
         faint = QColor(color)
@@ -254,32 +270,41 @@ class CurvesView(QWidget):
         solid = pg.mkPen(color, width=OVERLAY_WIDTH)
         items = []
 
-        def add(plot, x, y, pen, symbol=None):
-            item = plot.plot(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), pen=pen,
-                             symbol=symbol, symbolBrush=color, symbolPen=None, symbolSize=5)
-            item.setDownsampling(auto=True, method="peak")
-            item.setClipToView(True)
+        def add(plot, x, y, pen):
+            x, y = _decimated(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+            item = pg.PlotCurveItem(x, y, pen=pen)
             item.setZValue(1)
+            plot.addItem(item)
             items.append((plot, item))
             return item
 
-        steps = len(c.step_x) > 0
-        if steps:
-            add(self.loss_plot, c.step_x, smoothed(c.step_loss), dashed)
-            add(self.acc_plot, c.step_x, 100 * smoothed(c.step_acc), dashed)
+        named = {}
+        if len(c.step_x):
+            named[self.loss_plot] = add(self.loss_plot, c.step_x, smoothed(c.step_loss), dashed)
+            named[self.acc_plot] = add(self.acc_plot, c.step_x, 100 * smoothed(c.step_acc), dashed)
             add(self.lr_plot, c.step_x, c.step_lr, solid)
         if len(c.epoch):
-            loss = add(self.loss_plot, c.epoch, c.val_loss, solid, "o")
-            acc = add(self.acc_plot, c.epoch, 100 * c.val_acc, solid, "o")
-        else:   # no epoch yet: the legend names the training curve
-            loss = items[0][1] if steps else None
-            acc = items[1][1] if steps else None
-        for legend, item in ((self.loss_legend, loss), (self.acc_legend, acc)):
-            if item is not None:
-                legend.addItem(item, overlay.label)
+            named[self.loss_plot] = add(self.loss_plot, c.epoch, c.val_loss, solid)
+            named[self.acc_plot] = add(self.acc_plot, c.epoch, 100 * c.val_acc, solid)
+        for legend, plot in ((self.loss_legend, self.loss_plot), (self.acc_legend, self.acc_plot)):
+            if plot in named:   # the validation curve names the run (the training one before its first epoch)
+                legend.addItem(named[plot], overlay.label)
         self._overlay_items[overlay.run_id] = items
 
+    def _redraw_markers(self) -> None:
+        """The overlays' epoch markers: one scatter item per plot for all of them."""
+        for plot, key in ((self.loss_plot, "val_loss"), (self.acc_plot, "val_acc")):
+            xs, ys, brushes = [], [], []
+            for overlay in self._overlays.values():
+                c = overlay.curves
+                values = getattr(c, key) * (100 if key == "val_acc" else 1)
+                xs += list(c.epoch)
+                ys += list(values)
+                brushes += [pg.mkBrush(overlay.color)] * len(c.epoch)
+            self._markers[plot].setData(x=xs, y=ys, brush=brushes)
+
     def _remove_overlay(self, run_id: str) -> None:
+        self._overlays.pop(run_id, None)
         for plot, item in self._overlay_items.pop(run_id, []):
             for legend in (self.loss_legend, self.acc_legend):
                 legend.removeItem(item)
@@ -308,6 +333,18 @@ class CurvesView(QWidget):
         if not on:
             self._loss_top = None
             self._fit_loss_range(max(max(self.train_loss_raw.y, default=1.0), self._overlay_loss_max()))
+
+
+#: An overlaid curve keeps at most this many points (a long run reports tens of thousands).
+OVERLAY_POINTS = 2000
+
+
+def _decimated(x: np.ndarray, y: np.ndarray, limit: int = OVERLAY_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Every k-th point (and the last), so at most ``limit`` remain; smoothed curves lose nothing visible."""
+    if len(x) <= limit:
+        return x, y
+    keep = np.unique(np.r_[np.arange(0, len(x), int(np.ceil(len(x) / limit))), len(x) - 1])
+    return x[keep], y[keep]
 
 
 def _ema(previous: float | None, value: float) -> float:
