@@ -155,6 +155,8 @@ def test_ticked_runs_are_overlaid_in_their_colours_and_compared(panel, window, q
     assert panel.runs.colour(base.id) != panel.runs.colour(wide_run.id)
     legend = [label.text for _, label in panel.curves.acc_legend.items]
     assert f"#{base.number} base" in legend and f"#{wide_run.number} 5x5" in legend
+    assert panel.compare.differences == []   # not drawn while hidden …
+    panel.lower_tabs.setCurrentWidget(panel.compare)   # … but as soon as it is shown
     found = {d.what: d.values for d in panel.compare.differences}
     assert found["conv2 · kernel_size"] == ("3", "5") and found["learning rate"] == ("0.003", "0.01")
     assert panel.compare.table.columnCount() == 2
@@ -171,6 +173,7 @@ def test_the_trade_off_plot_draws_the_pareto_front(panel, window, qtbot):
     bigger.set_param("conv3", "out_channels", 128)
     record(bigger, TrainConfig(epochs=1, batch_size=32), "big", lineage)
     panel.runs.runsChanged.emit()
+    panel.lower_tabs.setCurrentWidget(panel.tradeoff)
     runs = {r.name: r for r in panel.runs.runs()}
     expected = [runs["small"].id] + ([runs["big"].id] if runs["big"].best_val_acc > runs["small"].best_val_acc else [])
     assert panel.tradeoff.front_ids == expected
