@@ -47,6 +47,8 @@ from convviz.train.devices import resolve_device, resolve_precision  # noqa: E40
 from convviz.train.optim import make_optimizer, make_schedule  # noqa: E402
 
 UI_RATE = 20.0
+#: Seconds spent writing the run store and in the replay probe (the recorded variant), summed over its runs.
+SPENT = {"store": 0.0, "probe": 0.0}
 
 
 def plain_loop(design, data, config: TrainConfig, device: torch.device) -> float:
@@ -103,8 +105,17 @@ def convviz_loop(design, data, config: TrainConfig, device: torch.device,
     else:
         from convviz.runs import ReplayProbe, RunRecorder, RunStore
 
+        probe = ReplayProbe(design, data, config.seed)
+
+        def timed_probe(*args):   # the replay probe's own time, summed
+            start = time.perf_counter()
+            try:
+                return probe(*args)
+            finally:
+                SPENT["probe"] += time.perf_counter() - start
+
         trainer = Trainer(design, data, config, report_rate=UI_RATE, snapshot_rate=UI_RATE, gradient_stats=True,
-                          probe=ReplayProbe(design, data, config.seed))
+                          probe=timed_probe)
         recorder = RunRecorder(RunStore(store_folder, scan=False), trainer, name="bench")
     seen: dict[str, int] = {}
     sink = []
@@ -120,7 +131,9 @@ def convviz_loop(design, data, config: TrainConfig, device: torch.device,
     start = time.perf_counter()
     for record in trainer:
         if recorder is not None:
+            started = time.perf_counter()
             recorder.add(record)
+            SPENT["store"] += time.perf_counter() - started
         on_record(record)
     if recorder is not None and recorder.problem:
         raise SystemExit(f"recording failed: {recorder.problem}")
@@ -160,6 +173,7 @@ def main() -> None:
     convviz_loop(design, data, warm, device)
     convviz_loop(design, data, warm, device, store_folder)
     plain_times, convviz_times, recorded_times = [], [], []
+    SPENT.update(store=0.0, probe=0.0)
     for run in range(args.repeats):
         plain_times.append(plain_loop(design, data, config, device))
         seconds, seen = convviz_loop(design, data, config, device)
@@ -176,6 +190,10 @@ def main() -> None:
         spread = [samples / t / (samples / p) for t, p in zip(times, plain_times)]
         print(f"median: plain {plain:,.0f} samples/s, {name} {ours:,.0f} samples/s, ratio {ratio:.3f} "
               f"(pairs {min(spread):.3f}–{max(spread):.3f}; goal ≥ 0.95: {'ok' if ratio >= 0.95 else 'MISSED'})")
+    total = sum(recorded_times)
+    print(f"inside the recorded runs: the run store {1000 * SPENT['store'] / args.repeats:.0f} ms and the replay probe "
+          f"{1000 * SPENT['probe'] / args.repeats:.0f} ms per run of {total / args.repeats:.1f} s "
+          f"({100 * (SPENT['store'] + SPENT['probe']) / total:.1f} %); gradient statistics: recorded vs convviz above")
     if args.gui:
         gui_stalls(args)
 

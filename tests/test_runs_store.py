@@ -119,6 +119,7 @@ SCRIPT = textwrap.dedent("""
     for record in trainer:
         recorder.add(record)
         if isinstance(record, EpochRecord):
+            recorder.flush()   # written (a moment after the epoch, on the recorder's thread)
             print("epoch", record.epoch, flush=True)
 """)
 

@@ -310,3 +310,24 @@ def test_the_runs_table_sorts_by_value_and_filters_by_text(panel, window, qtbot)
     assert rows(panel) == ["slow learner"]
     panel.runs_panel.scope.setCurrentIndex(1)   # all runs: the same here
     assert rows(panel) == ["slow learner"]
+
+
+def test_runs_export_writes_the_checkpoint_file_export_writes(panel, window, qtbot, tmp_path):
+    from convviz.cli import main
+    from convviz.export import load_checkpoint
+
+    train_once(panel, qtbot, epochs=1)
+    (run,) = panel.runs.runs()
+    window.export_actions.export(tmp_path / "app.pt")
+    qtbot.waitUntil(lambda: (tmp_path / "app.pt").exists(), timeout=30000)
+    assert main(["runs", "export", str(run.number), "--to", str(tmp_path / "cli.pt"), "--weights", "last"]) == 0
+    app, cli = load_checkpoint(tmp_path / "app.pt"), load_checkpoint(tmp_path / "cli.pt")
+    from convviz.design import dumps
+
+    assert dumps(app.design) == dumps(cli.design) and app.classes == cli.classes
+    assert app.state_dict.keys() == cli.state_dict.keys()
+    assert all(torch.equal(app.state_dict[k], cli.state_dict[k]) for k in app.state_dict)
+    assert (app.preprocessing.mean, app.preprocessing.std) == (cli.preprocessing.mean, cli.preprocessing.std)
+    assert app.training["config"] == cli.training["config"] and app.trained and cli.trained
+    for key in ("reason", "epochs_completed", "best_epoch", "best_val_acc", "dataset"):
+        assert app.training["results"][key] == pytest.approx(cli.training["results"][key]), key

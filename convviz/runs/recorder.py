@@ -1,23 +1,29 @@
-"""``RunRecorder``: one run written into the store while it trains, from the training thread.
+"""``RunRecorder``: one run written into the store while it trains.
 
     recorder = RunRecorder(store, trainer, name=..., lineage=...)   # the row, the folder, the manifest
     for record in trainer:
-        recorder.add(record)                                 # cheap: steps are written in batches
+        recorder.add(record)          # a queue put: the writing happens on the recorder's own thread
 
-Per epoch, the weights files first (atomically), then one transaction with the epoch, the steps
-since the last commit and the run's totals: a run killed at any moment keeps everything up to its
-last completed epoch. A failure to record (a full disk) never stops the training: the recorder
-stops recording, keeps the reason in ``problem``, and the run goes on.
+The training thread never waits for the disk: records (CPU copies, immutable) go to a writer
+thread that owns its SQLite connection. Per epoch it writes the weights files first (atomically),
+then one transaction with the epoch, the steps since the last commit and the run's totals, so a
+run killed at any moment keeps everything up to its last completed epoch (written a moment after
+the epoch ends; ``flush`` waits for it). The EndRecord waits until everything is written. A failure
+to record (a full disk) never stops the training: the recorder stops recording, keeps the reason
+in ``problem``, and the run goes on.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import secrets
 import socket
 import sqlite3
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,13 +49,20 @@ def new_run_id() -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
 
 
+_STOP = object()
+
+
 class RunRecorder:
     def __init__(self, store: RunStore, trainer, *, name: str | None = None, lineage: str | None = None,
-                 parent: str | None = None, source: str = "app") -> None:
+                 parent: str | None = None, source: str = "app",
+                 on_written: Callable[[str], None] | None = None) -> None:
         """``trainer``: the ``convviz.train.Trainer`` about to run. ``lineage``: the design's line (default:
         the latest run's with the same design, else a new one); ``parent``: the run whose initial weights
-        this one starts from ("train again from the same start")."""
+        this one starts from ("train again from the same start"). ``on_written(run_id)``: called (from the
+        writer thread) once an epoch or the end is in the store."""
         self.problem = ""
+        self._on_written = on_written
+        self._closed = False
         self.run_id = new_run_id()
         self.folder = RunFolder(store.root / RUNS / self.run_id)
         self._probe: ReplayProbe | None = trainer.probe if isinstance(trainer.probe, ReplayProbe) else None
@@ -79,7 +92,8 @@ class RunRecorder:
             "source": source}
         self.folder.path.mkdir(parents=True)
         self.folder.write_manifest(self._manifest)
-        self._conn = store.connect()
+        self._connect = store.connect
+        self._conn = store.connect()   # this thread's, for the row; the writer thread opens its own
         with self._conn:
             cursor = self._conn.execute(
                 "INSERT INTO runs (id, name, created, updated, status, design_name, design, lineage, fingerprint, "
@@ -96,18 +110,73 @@ class RunRecorder:
                 self._conn.execute("UPDATE runs SET name = ? WHERE id = ?", (self.name, self.run_id))
             else:
                 self.name = name
+        self._conn.close()
+        self._conn = None
         self._manifest["name"] = self.name
         self.folder.write_manifest(self._manifest)
         ACTIVE_RUNS.add(self.run_id)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_loop, name="convviz-run-store", daemon=True)
+        self._writer.start()
 
     @property
     def recording(self) -> bool:
-        return not self.problem and self._conn is not None
+        return not self.problem and not self._closed
 
     # --- records ----------------------------------------------------------------------------------
     def add(self, record) -> None:
-        if not self.recording:
+        """Queue ``record`` for the writer (an EndRecord: and wait until the whole run is written)."""
+        if self._closed:
             return
+        if not self.problem:
+            self._queue.put(record)
+        if isinstance(record, EndRecord):
+            self.close()
+
+    def flush(self, timeout: float | None = 60.0) -> bool:
+        """Wait until everything added so far is in the store; False if the writer did not finish in time."""
+        if self._closed or not self._writer.is_alive():
+            return True
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
+    def _write_loop(self) -> None:
+        try:
+            self._conn = self._connect()
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+            return
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _STOP:
+                    break
+                if isinstance(item, threading.Event):
+                    self._commit(item)
+                    continue
+                if isinstance(item, _Fail):
+                    self._write_failure(item.message)
+                    continue
+                if not self.problem:
+                    self._write(item)
+        finally:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+            ACTIVE_RUNS.discard(self.run_id)
+
+    def _commit(self, done: threading.Event) -> None:
+        try:
+            if not self.problem:
+                with self._conn:
+                    self._write_pending()
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+        done.set()
+
+    def _write(self, record) -> None:
         try:
             if isinstance(record, StepRecord):
                 self._step(record)
@@ -121,6 +190,9 @@ class RunRecorder:
                 self._end(record)
         except (OSError, sqlite3.Error, RuntimeError, ValueError) as exc:
             self._give_up(exc)
+            return
+        if isinstance(record, (EpochRecord, EndRecord)) and self._on_written is not None:
+            self._on_written(self.run_id)
 
     def _start(self, record: StartRecord) -> None:
         if record.state is not None:
@@ -192,7 +264,6 @@ class RunRecorder:
                  time.time(), self.run_id))
         self._manifest["outcome"] = outcome
         self.folder.write_manifest(self._manifest)
-        self.close()
 
     def _write_pending(self) -> None:
         if self._pending_steps:
@@ -208,7 +279,12 @@ class RunRecorder:
     # --- ending -----------------------------------------------------------------------------------
     def fail(self, message: str) -> None:
         """The run ended without an EndRecord (an error in the loop itself): say so in its row."""
-        if not self.recording:
+        if self.recording:
+            self._queue.put(_Fail(message))
+        self.close()
+
+    def _write_failure(self, message: str) -> None:
+        if self.problem:
             return
         try:
             with self._conn:
@@ -217,18 +293,21 @@ class RunRecorder:
                                    (message, time.time(), self.run_id))
         except sqlite3.Error:
             pass
-        self.close()
 
     def _give_up(self, exc: BaseException) -> None:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else first_line(exc)
         self.problem = tr("the run is no longer recorded in the run store: {why}").format(why=why)
-        self.close()
 
-    def close(self) -> None:
-        ACTIVE_RUNS.discard(self.run_id)
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
-            self._conn = None
+    def close(self, timeout: float = 120.0) -> None:
+        """Write what is queued and stop the writer (waits up to ``timeout`` seconds)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        if threading.current_thread() is not self._writer:
+            self._writer.join(timeout)
+
+
+class _Fail:
+    def __init__(self, message: str) -> None:
+        self.message = message

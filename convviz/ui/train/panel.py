@@ -418,6 +418,7 @@ class TrainPanel(QWidget):
         self.run.failed.connect(self._on_failed)
         self.run.finished.connect(self._on_finished)
         self.run.recording.connect(self._on_recording)
+        self.run.written.connect(self._on_written)
         self.run.problem.connect(self._on_store_problem)
         self.results.run_starting()
         self._refresh.start()
@@ -433,6 +434,11 @@ class TrainPanel(QWidget):
         self.results.run_recording(run_id, f"#{number} {name}")
         self.runs.run_started(run_id)
         self.runs_panel.select_run(run_id)
+
+    def _on_written(self, run_id: str) -> None:
+        """The store has the run's newest epoch: the runs table, the trade-off and the comparison follow."""
+        if self.runs.live_run == run_id:
+            self.runs.run_progressed(run_id)
 
     def _on_store_problem(self, message: str) -> None:
         self.window.statusBar().showMessage(message, 10000)
@@ -482,8 +488,6 @@ class TrainPanel(QWidget):
             if record.state is not None:
                 self.document.set_weights(record.state, self._run_normalization,
                                           self.results.weights_info({"epochs_completed": record.epoch}))
-            if self.results.run_id:
-                self.runs.run_progressed(self.results.run_id)
         elif isinstance(record, StartRecord):
             self.curves.set_epochs(record.epochs, self._max_lr)
             self._epochs = record.epochs

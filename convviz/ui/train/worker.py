@@ -40,6 +40,8 @@ class TrainingRun(QObject):
     recording = Signal(str, int, str)
     #: Recording is not possible or stopped (a full disk): one line; the training goes on.
     problem = Signal(str)
+    #: An epoch (or the end) of the run is in the store now: its id.
+    written = Signal(str)
     #: The thread is done (after the EndRecord or the failure).
     finished = Signal()
 
@@ -91,9 +93,10 @@ class TrainingRun(QObject):
             recorder = self._recorder(trainer)
             for record in trainer:
                 if recorder is not None:
-                    recorder.add(record)   # first: the store has the epoch when the views ask for it
+                    recorder.add(record)   # a queue put: the recorder's thread writes it
                     if recorder.problem:
                         self.problem.emit(recorder.problem)
+                        recorder.close()
                         recorder = None
                 self.record.emit(record)
         except (ValueError, RuntimeError, OSError) as exc:  # TrainError, ConfigError, DatasetError, torch
@@ -125,7 +128,8 @@ class TrainingRun(QObject):
         from ...runs import RunRecorder, RunStore, RunStoreError
 
         try:
-            recorder = RunRecorder(RunStore(folder, scan=False), trainer, name=name, lineage=lineage, parent=parent)
+            recorder = RunRecorder(RunStore(folder, scan=False), trainer, name=name, lineage=lineage, parent=parent,
+                                   on_written=self.written.emit)
         except (RunStoreError, OSError, sqlite3.Error) as exc:
             self.problem.emit(tr("this run is not recorded in the run store: {why}").format(why=first_line(exc)))
             return None
