@@ -331,3 +331,14 @@ def test_runs_export_writes_the_checkpoint_file_export_writes(panel, window, qtb
     assert app.training["config"] == cli.training["config"] and app.trained and cli.trained
     for key in ("reason", "epochs_completed", "best_epoch", "best_val_acc", "dataset"):
         assert app.training["results"][key] == pytest.approx(cli.training["results"][key]), key
+
+
+def test_a_design_edited_after_its_run_finds_its_runs_when_reopened(panel, window, qtbot, tmp_path):
+    train_once(panel, qtbot, epochs=1)
+    window.select_node("conv3")
+    window.inspector.editors["out_channels"].spin.setValue(48)   # an edit after the run, then saved
+    window._save_to(tmp_path / "mine.json")
+    window.open_template("lenet5")
+    assert rows(panel) == []
+    window.open_path(tmp_path / "mine.json")
+    assert rows(panel) == ["Shapes CNN #1"]

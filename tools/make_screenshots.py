@@ -35,17 +35,18 @@ VIEW_SHOTS = {
 }
 
 
-#: (run to open, runs to overlay, view): runs named as in ``train_runs``.
+#: (run store, run to open, runs to overlay, view): runs named as in ``train_runs``.
 RUN_SHOTS = {
-    "train_compare.png": ("default", ["narrow", "wide"], "train-compare"),
-    "train_replay.png": ("default", [], "train-replay"),
-    "train_gradients_plain.png": ("plain", ["residual"], "train-gradients"),
-    "train_gradients_residual.png": ("residual", ["plain"], "train-gradients"),
+    "train_compare.png": ("widths", "default", ["narrow", "wide"], "train-compare"),
+    "train_replay.png": ("widths", "default", [], "train-replay"),
+    "train_gradients_plain.png": ("depth", "plain", ["residual"], "train-gradients"),
+    "train_gradients_residual.png": ("depth", "residual", ["plain"], "train-gradients"),
 }
 
 
 def train_runs(folder: Path, scratch: Path, env: dict[str, str]) -> None:
-    """The runs the run-store pictures show, recorded into ``folder``."""
+    """The runs the run-store pictures show, recorded into two stores in ``folder``: ``widths`` (default
+    beside a narrower and a wider variant) and ``depth`` (the plain and the residual deep stack)."""
     from convviz.design import load_template, save_design
 
     variants = {}
@@ -56,11 +57,11 @@ def train_runs(folder: Path, scratch: Path, env: dict[str, str]) -> None:
         design.set_name(f"Shapes CNN, {name}")
         variants[name] = scratch / f"{name}.json"
         save_design(design, variants[name])
-    for name, design, epochs in (("narrow", str(variants["narrow"]), 4), ("wide", str(variants["wide"]), 4),
-                                 ("plain", "deep_plain", 4), ("residual", "deep_residual", 4),
-                                 ("default", "default", 4)):
-        subprocess.run([sys.executable, "-m", "convviz", "train", design, "--epochs", str(epochs), "--name", name,
-                        "--runs", str(folder)], check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    for store, name, design in (("widths", "narrow", str(variants["narrow"])), ("widths", "wide", str(variants["wide"])),
+                                ("depth", "plain", "deep_plain"), ("depth", "residual", "deep_residual"),
+                                ("widths", "default", "default")):
+        subprocess.run([sys.executable, "-m", "convviz", "train", design, "--epochs", "4", "--name", name,
+                        "--runs", str(folder / store)], check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
 def main() -> None:
@@ -81,8 +82,8 @@ def main() -> None:
         if not wanted or wanted & set(RUN_SHOTS):
             store = scratch / "shots"
             train_runs(store, scratch, env)
-            for name, (run, overlay, view) in RUN_SHOTS.items():
-                shots[name] = ["--runs", str(store), "--run", run, "--view", view] + (
+            for name, (folder, run, overlay, view) in RUN_SHOTS.items():
+                shots[name] = ["--runs", str(store / folder), "--run", run, "--view", view] + (
                     ["--overlay", ",".join(overlay)] if overlay else [])
         render({name: args for name, args in shots.items() if not wanted or name in wanted}, env)
 

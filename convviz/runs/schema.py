@@ -64,6 +64,11 @@ CREATE TABLE IF NOT EXISTS steps (
     gradients     BLOB,                          -- float32 L×2: gradient norm, update ratio per layer
     PRIMARY KEY (run, global_step)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files (               -- a saved design file's lineage: reopened, it finds its runs
+    path          TEXT PRIMARY KEY,
+    lineage       TEXT NOT NULL,
+    saved         REAL NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshots (
     run           TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     idx           INTEGER NOT NULL,

@@ -337,6 +337,18 @@ class RunStore:
                                  "ORDER BY number DESC LIMIT 1", (fingerprint,)).fetchone()
         return row[0] if row else None
 
+    def remember_file(self, path: str | os.PathLike, lineage: str) -> None:
+        """A design was saved to ``path`` in ``lineage``: reopening the file continues it."""
+        if self.read_only:
+            return
+        with self._conn:
+            self._conn.execute("INSERT OR REPLACE INTO files (path, lineage, saved) VALUES (?, ?, ?)",
+                               (str(Path(path).resolve()), lineage, time.time()))
+
+    def lineage_of_file(self, path: str | os.PathLike) -> str | None:
+        row = self._conn.execute("SELECT lineage FROM files WHERE path = ?", (str(Path(path).resolve()),)).fetchone()
+        return row[0] if row else None
+
     # --- changes ----------------------------------------------------------------------------------
     def rename(self, run_id: str, name: str) -> None:
         name = name.strip()

@@ -191,7 +191,7 @@ def show_train_view(window, view: str) -> None:
     elif view == "replay":
         panel.right_tabs.setCurrentWidget(panel.replay)
         slider = panel.replay.slider
-        slider.setValue(slider.maximum() // 4)   # early on: the filters and the CAM are still forming
+        slider.setValue(slider.maximum() // 2)   # mid-run: the filters and the CAM are still forming
     elif view == "gradients":
         panel.right_tabs.setCurrentWidget(panel.gradient_view)
         panel.gradient_view.set_cursor(None)

@@ -8,6 +8,7 @@ overlay and in which colour, and caches what the views read (curves, details). D
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -60,6 +61,7 @@ class RunsController(QObject):
         #: The run training now (its id), highlighted in the views.
         self.live_run: str | None = None
         document.designReplaced.connect(self._on_design_replaced)
+        document.fileChanged.connect(self._on_file_changed)
 
     # --- the store --------------------------------------------------------------------------------
     @property
@@ -95,7 +97,11 @@ class RunsController(QObject):
             from ...runs import design_fingerprint, new_lineage
 
             store = self.store
-            found = store.lineage_of(design_fingerprint(self._origin)) if store is not None else None
+            found = None
+            if store is not None:
+                path = self.document.path
+                found = (store.lineage_of_file(path) if path is not None else None) or \
+                    store.lineage_of(design_fingerprint(self._origin))
             self._lineage = found or new_lineage()
         return self._lineage
 
@@ -103,6 +109,16 @@ class RunsController(QObject):
         """The design just opened comes from a run: it continues that run's line."""
         self._lineage = lineage
         self.runsChanged.emit()
+
+    def _on_file_changed(self) -> None:
+        """Saved under a name: the file remembers the design's line (when the store is in use this session)."""
+        path = self.document.path
+        if path is None or self._store is None or self.document.is_modified:
+            return
+        try:
+            self._store.remember_file(path, self.lineage)
+        except (sqlite3.Error, OSError):   # a missing link, never a failed save
+            pass
 
     def _on_design_replaced(self) -> None:
         self._origin = self.document.design.copy()

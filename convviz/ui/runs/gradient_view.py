@@ -16,6 +16,9 @@ from ..plots import palette_colors, themed_plot
 
 GRAD_NORM, UPDATE_RATIO = 0, 1
 FLOOR = 1e-12
+#: The colour scale's log₁₀ range per metric, the same for every run (so two runs compare by eye); the
+#: top grows for a run above it, and what lies below the bottom is black: a gradient that vanished.
+LEVELS = {GRAD_NORM: (-8.0, 1.0), UPDATE_RATIO: (-8.0, 0.0)}
 
 
 class GradientFlowView(QWidget):
@@ -105,9 +108,9 @@ class GradientFlowView(QWidget):
             return
         shown = np.ascontiguousarray(self.shown)
         finite = shown[np.isfinite(shown)]
-        low, high = (float(np.floor(np.percentile(finite, 1))), float(np.ceil(finite.max()))) if finite.size else (-6, 0)
-        if high <= low:
-            high = low + 1
+        low, high = LEVELS[self.metric.currentIndex()]
+        if finite.size:
+            high = max(high, float(np.ceil(finite.max())))
         self.image.setImage(shown, levels=(low, high), autoLevels=False)
         self.bar.setLevels((low, high))
         x0 = float(self.x[0])

@@ -34,6 +34,8 @@ class RunsPanel(QWidget):
     replayRequested = Signal(str)
     #: The run under the cursor changed (None: nothing selected).
     currentChanged = Signal(object)
+    #: The listed runs changed (new, updated, another scope): the trade-off plot shows the same runs.
+    listed = Signal(list)
 
     def __init__(self, controller, parent=None) -> None:
         super().__init__(parent)
@@ -133,6 +135,7 @@ class RunsPanel(QWidget):
         runs = self.controller.runs(all_runs=self.all_runs)
         self.model.set_runs(runs)
         self._restore_selection(selected, current)
+        self.listed.emit(runs)
         problems = self.controller.describe_problems()
         self.problem_label.setText(problems)
         self.problem_label.setToolTip("\n".join(self.controller.problems))

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...analysis.text import compact
-from ...i18n import tr
+from ...i18n import ntr, tr
 from ...runs import pareto_front
 from ..plots import palette_colors, themed_plot
 
@@ -33,6 +33,7 @@ class TradeoffView(QWidget):
         self.plot = themed_plot(tr("Best validation accuracy (%)"), bottom=tr("MACs per image (log scale)"))
         item = self.plot.getPlotItem()
         item.setLogMode(x=True, y=False)
+        item.getAxis("bottom").setStyle(maxTextLevel=0)   # decades only: the minor labels would overlap
         self.front = pg.PlotDataItem([], [], pen=pg.mkPen(FRONT_COLOR, width=1.5))
         self.points = pg.ScatterPlotItem(size=11, hoverable=True, tip=self._tip, hoverSize=14)
         item.addItem(self.front)
@@ -111,7 +112,7 @@ class TradeoffView(QWidget):
         self.front.setData([costs[i] for i in front], [accs[i] for i in front])
         low, high = min(accs), max(accs)
         pad = max(2.0, (high - low) * 0.15)
-        item.setYRange(max(0.0, low - pad), high + pad, padding=0)   # room above the best for its label
+        item.setYRange(max(0.0, low - pad), min(high + pad, 102.0), padding=0)   # room above the best for its label
         left, right = math.log10(min(costs)), math.log10(max(costs))
         span = max(0.5, (right - left) * 0.15)
         item.setXRange(left - span, right + span, padding=0)
@@ -123,12 +124,14 @@ class TradeoffView(QWidget):
                 if len(self.labels) >= MAX_LABELS:
                     break
                 named.add((cost, acc))
-                label = pg.TextItem(f"#{run.number}", color=ink, anchor=(0, 1))
+                label = pg.TextItem(f"#{run.number}", color=ink, anchor=(0, 0))   # below right: the top is full
                 label.setPos(math.log10(cost), acc)
                 item.addItem(label)
                 self.labels.append(label)
-        self.caption.setText(tr("{n} runs; the red line is the Pareto front: no other run is both cheaper and more "
-                                "accurate than the runs on it.").format(n=len(runs)))
+        self.caption.setText(ntr("{n} run; the red line is the Pareto front: no other run is both cheaper and more "
+                                 "accurate than the runs on it.",
+                                 "{n} runs; the red line is the Pareto front: no other run is both cheaper and more "
+                                 "accurate than the runs on it.", len(runs)).format(n=len(runs)))
 
     def _run(self, run_id: str):
         return next((r for r in self._runs if r.id == run_id), None)

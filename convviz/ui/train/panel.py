@@ -199,8 +199,9 @@ class TrainPanel(QWidget):
         self.runs_panel.openRequested.connect(self._on_open_run)
         self.runs_panel.rerunRequested.connect(self.train_again_from)
         self.runs_panel.replayRequested.connect(self._on_replay_run)
-        self.runs.runsChanged.connect(self._on_runs_changed)
-        self.runs.runUpdated.connect(lambda _: self._on_runs_changed())
+        self.runs_panel.listed.connect(self.tradeoff.set_runs)
+        self.runs.runsChanged.connect(self.compare.refresh)
+        self.runs.runUpdated.connect(lambda _: self.compare.refresh())
         self.runs.tickedChanged.connect(self._on_ticks_changed)
         self.tradeoff.runClicked.connect(self._on_tradeoff_click)
         window.shutdown_hooks.append(self.shutdown)
@@ -211,7 +212,7 @@ class TrainPanel(QWidget):
         self._reload_timer.timeout.connect(self.reload_dataset)
         self._input_shape = self.document.design.input.shape
         self._on_analysis(self.document.analysis)
-        self._on_runs_changed()
+        self.tradeoff.set_runs(self.runs_panel.model.runs)
         self.tasks.run(import_training)
         self.reload_dataset()
 
@@ -343,10 +344,6 @@ class TrainPanel(QWidget):
             self._update_buttons()
 
     # --- the runs -----------------------------------------------------------------------------------
-    def _on_runs_changed(self) -> None:
-        self.tradeoff.set_runs(self.runs_panel.model.runs)
-        self.compare.refresh()
-
     def _on_ticks_changed(self) -> None:
         self.tradeoff.redraw()
         self.compare.refresh()
