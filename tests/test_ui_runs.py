@@ -342,3 +342,30 @@ def test_a_design_edited_after_its_run_finds_its_runs_when_reopened(panel, windo
     assert rows(panel) == []
     window.open_path(tmp_path / "mine.json")
     assert rows(panel) == ["Shapes CNN #1"]
+
+
+def test_f2_renames_the_run_and_delete_deletes_it_in_the_runs_table(panel, window, qtbot, monkeypatch):
+    """The window's F2 (rename a layer) and Delete (delete layers) do not take these keys from the table."""
+    from PySide6.QtWidgets import QAbstractItemView, QMessageBox
+
+    recorder = record(load_template("default"), TrainConfig(epochs=1, batch_size=32), "old name", panel.runs.lineage)
+    panel.runs.runsChanged.emit()
+    panel.lower_tabs.setCurrentWidget(panel.runs_panel)
+    table = panel.runs_panel.table
+    panel.runs_panel.select_run(recorder.run_id)
+    table.setFocus()
+    qtbot.waitUntil(table.hasFocus, timeout=5000)
+    qtbot.keyClick(table, Qt.Key.Key_F2)
+    assert table.state() == QAbstractItemView.State.EditingState
+    from PySide6.QtWidgets import QLineEdit
+
+    editor = table.viewport().findChild(QLineEdit)
+    editor.selectAll()
+    qtbot.keyClicks(editor, "new name")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: rows(panel) == ["new name"], timeout=5000)   # the delegate commits queued
+    assert rows(panel) == ["new name"] and window.document.design.node_ids[1] == "conv1"
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    table.setFocus()
+    qtbot.keyClick(table, Qt.Key.Key_Delete)
+    assert rows(panel) == [] and "conv1" in window.document.design

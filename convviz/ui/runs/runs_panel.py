@@ -4,8 +4,8 @@ from its start, replay it, rename, annotate, star, delete (undoable)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -26,6 +26,30 @@ from ...i18n import ntr, tr
 from .table_model import NAME, NOTE, RUN_ID_ROLE, STAR, TICK, WHEN, RunsFilterProxy, RunsTableModel
 
 THIS_DESIGN, ALL_RUNS = 0, 1
+
+
+class RunsTableView(QTableView):
+    """The runs table keeps its own keys: F2 renames the run and Delete deletes it, not the window's layer
+    shortcuts on the same keys (a focused widget takes a key by accepting its ShortcutOverride)."""
+
+    OWN_KEYS = (Qt.Key.Key_F2, Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() in self.OWN_KEYS \
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.state() != self.State.EditingState:
+            self.parent_panel.delete_selected()
+            return
+        if event.key() == Qt.Key.Key_F2 and self.currentIndex().isValid():
+            index = self.currentIndex()
+            self.edit(index.siblingAtColumn(NAME))
+            return
+        super().keyPressEvent(event)
 
 
 class RunsPanel(QWidget):
@@ -67,7 +91,8 @@ class RunsPanel(QWidget):
         self.empty_label = QLabel(wordWrap=True)
         self.empty_label.setStyleSheet("color: palette(mid)")
 
-        self.table = QTableView()
+        self.table = RunsTableView()
+        self.table.parent_panel = self
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(WHEN, Qt.SortOrder.DescendingOrder)
@@ -102,10 +127,8 @@ class RunsPanel(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.empty_label)
 
-        self.delete_action = QAction(tr("Delete Run"), self, shortcut=QKeySequence(QKeySequence.StandardKey.Delete),
-                                     shortcutContext=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.delete_action = QAction(tr("Delete Run"), self)
         self.delete_action.triggered.connect(self.delete_selected)
-        self.table.addAction(self.delete_action)
 
         self.scope.currentIndexChanged.connect(lambda _: self.refresh())
         self.search.textChanged.connect(self.proxy.set_text)
