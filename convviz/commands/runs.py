@@ -23,40 +23,42 @@ from .train import add_runs_argument
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("runs", help="list, show, compare, export and delete recorded training runs",
-                                 description=__doc__.split("\n\n")[0])
+    parser = commands.add_parser(
+        "runs", help=tr("list, show, compare, export and delete recorded training runs"),
+        description=tr("The run store: every run trained in the app or with convviz train. RUN is a run's "
+                       "number (12 or #12), its id (or its start) or its name."))
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    listing = actions.add_parser("list", help="every run, newest first")
+    listing = actions.add_parser("list", help=tr("every run, newest first"))
     listing.add_argument("--design", metavar="DESIGN",
-                         help="only the runs of this design (a file or a template) and of the designs it came from")
+                         help=tr("only the runs of this design (a file or a template) and of the designs it came from"))
     _common(listing)
     listing.set_defaults(run=cmd_list)
 
-    show = actions.add_parser("show", help="one run: settings, data, outcome, epochs")
+    show = actions.add_parser("show", help=tr("one run: settings, data, outcome, epochs"))
     show.add_argument("key", metavar="RUN")
     _common(show)
     show.set_defaults(run=cmd_show)
 
-    compare = actions.add_parser("compare", help="what differs between runs, and their results")
+    compare = actions.add_parser("compare", help=tr("what differs between runs, and their results"))
     compare.add_argument("keys", metavar="RUN", nargs="+")
     _common(compare)
     compare.set_defaults(run=cmd_compare)
 
-    export = actions.add_parser("export", help="a run's model as a checkpoint (as File ▸ Export), .py, .pt2 or .onnx")
+    export = actions.add_parser("export", help=tr("a run's model as a checkpoint (as File ▸ Export), .py, .pt2 or .onnx"))
     export.add_argument("key", metavar="RUN")
-    export.add_argument("--to", required=True, metavar="OUT", help="the file to write (.pt, .py, .pt2 or .onnx)")
+    export.add_argument("--to", required=True, metavar="OUT", help=tr("the file to write (.pt, .py, .pt2 or .onnx)"))
     export.add_argument("--weights", choices=("best", "last", "initial"), default="best",
-                        help="the best epoch's (default), the last ones, or the ones the run started from")
+                        help=tr("the best epoch's (default), the last ones, or the ones the run started from"))
     add_runs_argument(export)
     export.set_defaults(run=cmd_export)
 
-    delete = actions.add_parser("delete", help="delete runs and their files for good")
+    delete = actions.add_parser("delete", help=tr("delete runs and their files for good"))
     delete.add_argument("keys", metavar="RUN", nargs="+")
     _common(delete)
     delete.set_defaults(run=cmd_delete)
 
-    rename = actions.add_parser("rename", help="give a run a new name")
+    rename = actions.add_parser("rename", help=tr("give a run a new name"))
     rename.add_argument("key", metavar="RUN")
     rename.add_argument("name")
     add_runs_argument(rename)
@@ -65,16 +67,15 @@ def register(commands) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     add_runs_argument(parser)
-    parser.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    parser.add_argument("--json", action="store_true", help=tr("one JSON object instead of text"))
 
 
 def _store(args: argparse.Namespace):
-    from ..runs import RunStore, default_runs_folder
-
     from pathlib import Path
 
-    store = RunStore(Path(args.runs) if args.runs else default_runs_folder())
-    return store
+    from ..runs import RunStore, default_runs_folder
+
+    return RunStore(Path(args.runs) if args.runs else default_runs_folder())
 
 
 def _warn(store) -> None:

@@ -43,11 +43,11 @@ def register(commands) -> None:
                         help="first download MNIST, Fashion-MNIST or CIFAR-10 into DIR (needs the internet)")
     parser.add_argument("--init", metavar="CHECKPOINT", help="start from a checkpoint's weights where they fit")
     parser.add_argument("--out", metavar="PATH",
-                        help="write the trained model (the best epoch's weights) as a .pt checkpoint")
-    parser.add_argument("--last", action="store_true", help="write the last epoch's weights to --out, not the best")
+                        help=tr("write the trained model (the best epoch's weights) as a .pt checkpoint"))
+    parser.add_argument("--last", action="store_true", help=tr("write the last epoch's weights to --out, not the best"))
     parser.add_argument("--force", action="store_true",
-                        help="overwrite --out even when it holds a model with a higher validation accuracy")
-    parser.add_argument("--name", help="the run's name in the run store (default: the design's name and a number)")
+                        help=tr("overwrite --out even when it holds a model with a higher validation accuracy"))
+    parser.add_argument("--name", help=tr("the run's name in the run store (default: the design's name and a number)"))
     add_runs_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object per epoch")
     parser.set_defaults(run=cmd_train)
@@ -55,7 +55,7 @@ def register(commands) -> None:
 
 def add_runs_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", metavar="DIR",
-                        help="the run store's folder (default: $CONVVIZ_RUNS, else the app's data folder)")
+                        help=tr("the run store's folder (default: $CONVVIZ_RUNS, else the app's data folder)"))
 
 
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,8 +80,9 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-normalize", dest="normalize", action="store_false", default=None,
                         help="feed pixels as 0…1 instead of subtracting the mean and dividing by the std")
     parser.add_argument("--train-images", type=int, metavar="N",
-                        help="train on only N of the training images, classes balanced (default: all): overfitting "
-                             "on purpose, to see what dropout, batch norm, weight decay and augmentation change")
+                        help=tr("train on only N of the training images, classes balanced (default: all): "
+                                "overfitting on purpose, to see what dropout, batch norm, weight decay and "
+                                "augmentation change"))
 
 
 def config_from_args(args: argparse.Namespace, base: TrainConfig = _DEFAULTS) -> TrainConfig:

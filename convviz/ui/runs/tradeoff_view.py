@@ -21,6 +21,23 @@ OTHER_COLOR = QColor(140, 140, 140, 190)
 MAX_LABELS = 30
 
 
+def _ticks(low: float, high: float) -> list[list[tuple[float, str]]]:
+    """Log-scale ticks in log₁₀ coordinates: every decade ("1 M", "10 M"), and 2× and 5× when the plot
+    spans less than two decades; the minor ones unlabelled."""
+    major, minor = [], []
+    few = high - low < 2
+    for decade in range(math.floor(low), math.ceil(high) + 1):
+        for factor in (1, 2, 3, 4, 5, 6, 7, 8, 9):
+            x = decade + math.log10(factor)
+            if not low <= x <= high:
+                continue
+            if factor == 1 or (few and factor in (2, 5)):
+                major.append((x, compact(factor * 10 ** decade)))
+            else:
+                minor.append((x, ""))
+    return [major, minor]
+
+
 class TradeoffView(QWidget):
     runClicked = Signal(str)
 
@@ -31,9 +48,8 @@ class TradeoffView(QWidget):
         self.axis.addItems([tr("against MACs"), tr("against parameters")])
         self.caption = QLabel(wordWrap=True)
         self.plot = themed_plot(tr("Best validation accuracy (%)"), bottom=tr("MACs per image (log scale)"))
-        item = self.plot.getPlotItem()
-        item.setLogMode(x=True, y=False)
-        item.getAxis("bottom").setStyle(maxTextLevel=0)   # decades only: the minor labels would overlap
+        self.plot.getPlotItem().showGrid(x=True, y=True, alpha=0.25)
+        item = self.plot.getPlotItem()   # x in log₁₀ of the cost, labelled with our own ticks (see _ticks)
         self.front = pg.PlotDataItem([], [], pen=pg.mkPen(FRONT_COLOR, width=1.5))
         self.points = pg.ScatterPlotItem(size=11, hoverable=True, tip=self._tip, hoverSize=14)
         item.addItem(self.front)
@@ -107,15 +123,14 @@ class TradeoffView(QWidget):
         self.points.setData(x=np.log10(costs), y=np.asarray(accs), data=[r.id for r in runs],
                             brush=[brush(r) for r in runs], pen=[ring if r.id in on_front else no_pen for r in runs],
                             symbol=["o" if r.id in on_front else "d" for r in runs])
-        # The front is a PlotDataItem, which applies the log axis itself; the spots are placed in view
-        # coordinates (log₁₀ of the cost) directly.
-        self.front.setData([costs[i] for i in front], [accs[i] for i in front])
+        self.front.setData(np.log10([costs[i] for i in front]), [accs[i] for i in front])
         low, high = min(accs), max(accs)
         pad = max(2.0, (high - low) * 0.15)
         item.setYRange(max(0.0, low - pad), min(high + pad, 102.0), padding=0)   # room above the best for its label
         left, right = math.log10(min(costs)), math.log10(max(costs))
         span = max(0.5, (right - left) * 0.15)
         item.setXRange(left - span, right + span, padding=0)
+        item.getAxis("bottom").setTicks(_ticks(left - span, right + span))
         _, ink = palette_colors()
         named: set[tuple[float, float]] = set()
         for run, cost, acc in zip(runs, costs, accs):
