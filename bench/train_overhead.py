@@ -47,8 +47,14 @@ from convviz.train.devices import resolve_device, resolve_precision  # noqa: E40
 from convviz.train.optim import make_optimizer, make_schedule  # noqa: E402
 
 UI_RATE = 20.0
+#: What the loops are timed with: the process's CPU time (default: other programs on a busy machine do not
+#: count, the recorder's writer thread does) or the wall clock (``--clock wall``, for a GPU or an idle machine).
+CLOCK = [time.process_time]
 #: Seconds spent writing the run store and in the replay probe (the recorded variant), summed over its runs.
 SPENT = {"store": 0.0, "probe": 0.0}
+#: The records of the latest recorded run (written again alone, to time the store without a training beside it).
+LAST_RUN: list = []
+LAST_TRAINER: list = []
 
 
 def plain_loop(design, data, config: TrainConfig, device: torch.device) -> float:
@@ -67,7 +73,7 @@ def plain_loop(design, data, config: TrainConfig, device: torch.device) -> float
     scaler = precision.grad_scaler(device)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     _sync(device)
-    start = time.perf_counter()
+    start = CLOCK[0]()
     for _ in range(config.epochs):
         model.train()
         order = torch.randperm(len(y_train), device=device, generator=generator)
@@ -92,7 +98,7 @@ def plain_loop(design, data, config: TrainConfig, device: torch.device) -> float
                 logits = model(x_val[i:i + 2 * config.batch_size])
                 correct += (logits.argmax(1) == y_val[i:i + 2 * config.batch_size]).sum()
         correct.item()
-    return time.perf_counter() - start
+    return CLOCK[0]() - start
 
 
 def convviz_loop(design, data, config: TrainConfig, device: torch.device,
@@ -117,6 +123,8 @@ def convviz_loop(design, data, config: TrainConfig, device: torch.device,
         trainer = Trainer(design, data, config, report_rate=UI_RATE, snapshot_rate=UI_RATE, gradient_stats=True,
                           probe=timed_probe)
         recorder = RunRecorder(RunStore(store_folder, scan=False), trainer, name="bench")
+        LAST_RUN.clear()
+        LAST_TRAINER[:] = [trainer]
     seen: dict[str, int] = {}
     sink = []
 
@@ -128,16 +136,17 @@ def convviz_loop(design, data, config: TrainConfig, device: torch.device,
             sink.append(record.loss)
 
     _sync(device)
-    start = time.perf_counter()
+    start = CLOCK[0]()
     for record in trainer:
         if recorder is not None:
             started = time.perf_counter()
             recorder.add(record)
             SPENT["store"] += time.perf_counter() - started
+            LAST_RUN.append(record)
         on_record(record)
     if recorder is not None and recorder.problem:
         raise SystemExit(f"recording failed: {recorder.problem}")
-    return time.perf_counter() - start, seen
+    return CLOCK[0]() - start, seen
 
 
 def _sync(device: torch.device) -> None:
@@ -156,7 +165,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (CPU)")
     parser.add_argument("--no-gui", dest="gui", action="store_false", help="skip the in-app event-loop probe")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                        help="time the loops by the process's CPU time (default; robust on a busy machine) or the "
+                             "wall clock (a GPU's work is not the process's CPU time: use wall there)")
     args = parser.parse_args()
+    CLOCK[0] = time.process_time if args.clock == "cpu" else time.perf_counter
     if args.threads:
         torch.set_num_threads(args.threads)
     design = load_design_or_template(args.design)
@@ -165,7 +178,8 @@ def main() -> None:
     data = load_dataset(DataSpec(), design.input, synthetic_size=args.images, seed=0)
     samples = args.epochs * (len(data.train) // args.batch_size) * args.batch_size
     print(f"{design.name} on {device} (amp {resolve_precision(args.amp, device).amp}, {torch.get_num_threads()} "
-          f"threads), batch {args.batch_size}, {args.epochs} epochs of {len(data.train)} images + validation")
+          f"threads), batch {args.batch_size}, {args.epochs} epochs of {len(data.train)} images + validation; "
+          f"timed by {'CPU time' if args.clock == 'cpu' else 'the wall clock'}")
 
     warm = TrainConfig(epochs=1, batch_size=args.batch_size, device=args.device, amp=args.amp)
     store_folder = Path(tempfile.mkdtemp(prefix="convviz-bench-store-"))
@@ -191,9 +205,24 @@ def main() -> None:
         print(f"median: plain {plain:,.0f} samples/s, {name} {ours:,.0f} samples/s, ratio {ratio:.3f} "
               f"(pairs {min(spread):.3f}–{max(spread):.3f}; goal ≥ 0.95: {'ok' if ratio >= 0.95 else 'MISSED'})")
     total = sum(recorded_times)
-    print(f"inside the recorded runs: the run store {1000 * SPENT['store'] / args.repeats:.0f} ms and the replay probe "
+    print(f"inside the recorded runs, on the training thread: the run store {1000 * SPENT['store'] / args.repeats:.0f} ms "
+          f"(queueing, and the wait at the end for its writer thread) and the replay probe "
           f"{1000 * SPENT['probe'] / args.repeats:.0f} ms per run of {total / args.repeats:.1f} s "
           f"({100 * (SPENT['store'] + SPENT['probe']) / total:.1f} %); gradient statistics: recorded vs convviz above")
+    from convviz.runs import RunRecorder, RunStore
+
+    walls, cpus = [], []
+    for _ in range(3):
+        recorder = RunRecorder(RunStore(Path(tempfile.mkdtemp(prefix="convviz-bench-store-")), scan=False),
+                               LAST_TRAINER[0], name="alone")
+        wall, cpu = time.perf_counter(), time.process_time()
+        for record in LAST_RUN:
+            recorder.add(record)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    print(f"the run store alone, writing one run's {len(LAST_RUN)} records: {1000 * statistics.median(walls):.0f} ms wall, "
+          f"{1000 * statistics.median(cpus):.0f} ms CPU ({100 * statistics.median(walls) / (total / args.repeats):.1f} % "
+          f"of the run's time)")
     if args.gui:
         gui_stalls(args)
 

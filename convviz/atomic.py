@@ -15,8 +15,12 @@ os.umask(_UMASK)
 
 
 @contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
-    """Write to a temporary file beside ``path`` and rename it over ``path`` only on success."""
+def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8", *,
+                 sync: bool = True) -> Iterator[IO]:
+    """Write to a temporary file beside ``path`` and rename it over ``path`` only on success.
+
+    ``sync=False`` skips the fsync: still all-or-nothing if the process dies (a kill, a crash), not if
+    the machine loses power; for files written many times a minute (the run store's)."""
     target = Path(path)
     binary = "b" in mode
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
@@ -24,7 +28,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         with os.fdopen(fd, mode, encoding=None if binary else encoding) as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         # mkstemp makes the file private (0600); a saved file gets the permissions any new file would.
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)

@@ -42,6 +42,8 @@ from .store import ACTIVE_RUNS, RUNS, RunStore
 
 #: At most this long between commits of the step records (an epoch always commits).
 COMMIT_INTERVAL_S = 2.0
+#: At most this long between two handoffs of records to the writer thread.
+HANDOFF_INTERVAL_S = 1.0
 
 
 def new_run_id() -> str:
@@ -116,6 +118,8 @@ class RunRecorder:
         self.folder.write_manifest(self._manifest)
         ACTIVE_RUNS.add(self.run_id)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._batch: list = []
+        self._handed_off = time.monotonic()
         self._writer = threading.Thread(target=self._write_loop, name="convviz-run-store", daemon=True)
         self._writer.start()
 
@@ -125,18 +129,32 @@ class RunRecorder:
 
     # --- records ----------------------------------------------------------------------------------
     def add(self, record) -> None:
-        """Queue ``record`` for the writer (an EndRecord: and wait until the whole run is written)."""
+        """Queue ``record`` for the writer (an EndRecord: and wait until the whole run is written).
+
+        Records go to the writer in batches (at the start, each epoch, the end, and at least every
+        ``HANDOFF_INTERVAL_S``): a handoff wakes the writer thread, and every wake-up takes the GIL
+        from the training thread for a moment."""
         if self._closed:
             return
         if not self.problem:
-            self._queue.put(record)
+            self._batch.append(record)
+            if isinstance(record, (StartRecord, EpochRecord, EndRecord)) or \
+                    time.monotonic() - self._handed_off >= HANDOFF_INTERVAL_S:
+                self._hand_off()
         if isinstance(record, EndRecord):
             self.close()
+
+    def _hand_off(self) -> None:
+        if self._batch:
+            self._queue.put(self._batch)
+            self._batch = []
+        self._handed_off = time.monotonic()
 
     def flush(self, timeout: float | None = 60.0) -> bool:
         """Wait until everything added so far is in the store; False if the writer did not finish in time."""
         if self._closed or not self._writer.is_alive():
             return True
+        self._hand_off()
         done = threading.Event()
         self._queue.put(done)
         return done.wait(timeout)
@@ -158,8 +176,9 @@ class RunRecorder:
                 if isinstance(item, _Fail):
                     self._write_failure(item.message)
                     continue
-                if not self.problem:
-                    self._write(item)
+                for record in item:
+                    if not self.problem:
+                        self._write(record)
         finally:
             try:
                 self._conn.close()
@@ -280,6 +299,7 @@ class RunRecorder:
     def fail(self, message: str) -> None:
         """The run ended without an EndRecord (an error in the loop itself): say so in its row."""
         if self.recording:
+            self._hand_off()
             self._queue.put(_Fail(message))
         self.close()
 
@@ -303,6 +323,7 @@ class RunRecorder:
         if self._closed:
             return
         self._closed = True
+        self._hand_off()
         self._queue.put(_STOP)
         if threading.current_thread() is not self._writer:
             self._writer.join(timeout)
