@@ -79,6 +79,8 @@ def test_a_run_is_kept_in_runs_with_its_outcome_curves_gradients_and_replay(pane
     assert window.document.training_info["run"] == run.id
     assert panel.gradient_view.values.shape[1:] == (7, 2) and len(panel.gradient_view.x) > 2
     assert panel.replay.run_id == run.id and len(panel.replay.snapshots) >= 20 and not panel.replay.live
+    assert panel.replay.confusion_title.text() == "<b>Confusion matrix</b>"   # hidden: drawn when shown
+    panel.right_tabs.setCurrentWidget(panel.replay)
     assert "after epoch 2" in panel.replay.confusion_title.text()
 
 

@@ -56,6 +56,7 @@ class GradientFlowView(QWidget):
         self.layers: tuple[str, ...] = ()
         self.x = np.zeros(0)
         self.values = np.zeros((0, 0, 2), dtype=np.float32)   # T × L × (norm, ratio)
+        self._dirty = False
         self.metric.currentIndexChanged.connect(lambda _: self.redraw())
         self.clear(tr("no run yet: train to see each layer's gradients"))
 
@@ -97,7 +98,17 @@ class GradientFlowView(QWidget):
         values = self.values[:, :, self.metric.currentIndex()] if len(self.x) else np.zeros((len(self.layers), 0))
         return np.log10(np.maximum(values, FLOOR)).T.astype(np.float32) if len(self.x) else values
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self.redraw()
+
     def redraw(self) -> None:
+        """Draw now if shown; else when next shown (a live run appends columns all along)."""
+        if not self.isVisible():
+            self._dirty = True
+            return
+        self._dirty = False
         item = self.plot.getPlotItem()
         count = len(self.layers)
         item.getAxis("left").setTicks([[(i + 0.5, name) for i, name in enumerate(self.layers)], []])

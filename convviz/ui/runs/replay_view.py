@@ -74,6 +74,7 @@ class ReplayView(QWidget):
         self._epochs: list[int] = []
         self._confusion: list[np.ndarray] = []
         self._cache: dict[tuple, object] = {}
+        self._dirty = False
         self._base: np.ndarray | None = None
         self.slider.valueChanged.connect(self._on_slider)
         self.map_node.currentIndexChanged.connect(lambda _: self.redraw())
@@ -157,7 +158,17 @@ class ReplayView(QWidget):
         index = self.slider.value()
         return self.snapshots[index] if 0 <= index < len(self.snapshots) else None
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self.redraw()
+
     def redraw(self) -> None:
+        """Draw the current position (when hidden: when next shown; a live run adds positions all along)."""
+        if not self.isVisible():
+            self._dirty = True
+            return
+        self._dirty = False
         snap = self.current()
         if snap is None:
             return
