@@ -45,6 +45,7 @@ from .device_probe import DeviceProbe
 from .document import Document
 from .drops import dropped_file, is_design_file, is_image_file
 from .export_actions import ExportActions
+from .gc_guard import collect_on_gui_thread
 from .file_dialogs import ask_save_path
 from .icons import layer_icon
 from .inspector import InspectorPanel
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         benchmarks, which must leave the user's settings as they are). ``runs_dir``: the run store's
         folder (default: ``CONVVIZ_RUNS``, else the user's data folder)."""
         super().__init__()
+        collect_on_gui_thread()   # before any training, recording or task thread can collect Qt objects
         self.persistent = persistent
         self.view_aspect = DEFAULT_ASPECT  # until the window has a size
         self.document = Document(self.laid_out(design or load_template("default")), path, parent=self)
