@@ -25,15 +25,16 @@ class SummaryRow:
 
 
 def summary_rows(analysis: Analysis) -> list[SummaryRow]:
-    total_params = analysis.params or 1
-    total_macs = analysis.macs or 1
-    rows = []
-    for nid in analysis.order:
-        node = analysis.nodes[nid]
-        rows.append(SummaryRow(
-            nid, node.type, _output(node), node.params, node.params / total_params, node.macs, node.macs / total_macs,
-            pair(node.receptive_field.size) if node.receptive_field else "—", node.status, _note(node)))
-    return rows
+    return [summary_row(analysis, nid) for nid in analysis.order]
+
+
+def summary_row(analysis: Analysis, node_id: str) -> SummaryRow:
+    """One node's row (its shares are of ``analysis``'s totals)."""
+    node = analysis.nodes[node_id]
+    return SummaryRow(
+        node_id, node.type, _output(node), node.params, node.params / (analysis.params or 1), node.macs,
+        node.macs / (analysis.macs or 1), pair(node.receptive_field.size) if node.receptive_field else "—",
+        node.status, _note(node))
 
 
 def _output(node: NodeAnalysis) -> str:
