@@ -18,7 +18,8 @@ noise floor, and figures should be read against it.
    late it fires. Goals: p99 ≤ 1 frame, max ≤ 3 frames. Python's garbage collections during it are
    counted with ``gc.callbacks``.
 3. the Train tab's first visit → the built-in data shown (a fresh process, clicked as soon as the
-   window has painted; with an empty data cache, and with the cache of an earlier launch). Goal ≤ 2 s.
+   window has painted, while torch is still loading; with an empty data cache, and with the cache of an
+   earlier launch; and clicked once the status bar names the device, torch loaded). Goal ≤ 2 s.
 4. peak memory (maximum resident set) of a session that visits the Train tab and then opens ResNet-18
    and returns to the Train tab, against one that stays on ``default``. Goal ≤ 1.2×.
 5. process start → first painted window.
@@ -113,7 +114,8 @@ class Shown:
 
 class PaintWatch:
     """Calls ``check`` when the canvas is about to paint; ``on_painted`` once a paint that began with
-    ``check()`` true has finished (the next turn of the event loop)."""
+    ``check()`` true has finished (the next turn of the event loop). ``overhead``: seconds spent in
+    ``check``, which the measurement subtracts (reading every affected cell is not the app's work)."""
 
     def __init__(self, widget, check, on_painted) -> None:
         from PySide6.QtCore import QEvent, QObject, QTimer
@@ -122,12 +124,17 @@ class PaintWatch:
 
         class Filter(QObject):
             def eventFilter(self, obj, event):
-                if event.type() == QEvent.Type.Paint and watch.armed and check():
-                    watch.armed = False
-                    QTimer.singleShot(0, on_painted)
+                if event.type() == QEvent.Type.Paint and watch.armed:
+                    started = time.perf_counter()
+                    current = check()
+                    watch.overhead += time.perf_counter() - started
+                    if current:
+                        watch.armed = False
+                        QTimer.singleShot(0, on_painted)
                 return False
 
         self.armed = False
+        self.overhead = 0.0
         self.filter = Filter()
         widget.installEventFilter(self.filter)
         self.widget = widget
@@ -166,7 +173,7 @@ def edit_to_paint(window, node_id: str, name: str, values: tuple, edits: int, br
         result = {}
 
         def painted() -> None:
-            result["ms"] = (time.perf_counter() - result["start"]) * 1e3
+            result["ms"] = (time.perf_counter() - result["start"] - watch.overhead) * 1e3
             loop.quit()
 
         watch = PaintWatch(window.view.viewport(), lambda v=value: shown.state(affected) == targets[v], painted)
@@ -292,14 +299,18 @@ def child_train_visit(args) -> dict:
 
     class FirstPaint(QObject):
         def eventFilter(self, obj, event):
-            if event.type() == QEvent.Type.Paint and "start" not in result:
+            if event.type() == QEvent.Type.Paint and "visiting" not in result:
                 QTimer.singleShot(0, visit)
             return False
 
     def visit() -> None:
-        if "start" in result:
+        if "visiting" in result:
             return
+        result["visiting"] = True
         window.start_device_probe()  # what run_app does after the first paint
+        if args.wait_probe:  # a user who looks at the window until the status bar names the device
+            while "loading" in window.device_label.text():
+                spin(10)
         result["start"] = time.perf_counter()
         window.tabs.setCurrentIndex(window.train_tab)
         result["tab built"] = time.perf_counter() - result["start"]
@@ -319,6 +330,7 @@ def child_train_visit(args) -> dict:
         raise RuntimeError("the Train tab never showed its data")
     result["s"] = time.perf_counter() - result["start"]
     result.pop("start")
+    result.pop("visiting")
     window.document.undo_stack.setClean()
     window.close()
     del app
@@ -335,9 +347,10 @@ def child_memory(args) -> dict:
     window = _window()
     spin(300)
 
-    def wait_for_data(panel, limit: float = 600) -> None:
+    def wait_for_data(panel, limit: float = 600, data: bool = True) -> None:
+        """Until the panel has data (``data``) and no background work is left."""
         deadline = time.perf_counter() + limit
-        while panel.dataset is None and time.perf_counter() < deadline:
+        while data and panel.dataset is None and time.perf_counter() < deadline:
             spin(20)
         tasks = getattr(panel, "tasks", None)
         while tasks is not None and tasks.busy and time.perf_counter() < deadline:
@@ -352,7 +365,7 @@ def child_memory(args) -> dict:
     if args.open:
         window.open_design(load_template(args.open), None)
         spin(1000)
-        wait_for_data(panel)  # work the old code starts on its own while the Design tab is shown
+        wait_for_data(panel, data=False)  # work the old code starts on its own while the Design tab is shown
         window.tabs.setCurrentIndex(window.train_tab)
         spin(100)
         wait_for_data(panel)
@@ -429,6 +442,7 @@ def main() -> None:
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--open", help=argparse.SUPPRESS)
+    parser.add_argument("--wait-probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         use_code(args.code)
@@ -467,6 +481,9 @@ def main() -> None:
                 run_child(tree, "train_visit", args, env={"CONVVIZ_CACHE_DIR": str(caches[name])})  # fills it
                 warm = run_child(tree, "train_visit", args, env={"CONVVIZ_CACHE_DIR": str(caches[name])})
                 add(name, "train visit, cached", warm["s"])
+                later = run_child(tree, "train_visit", args, env={"CONVVIZ_CACHE_DIR": str(caches[name])},
+                                  extra=("--wait-probe",))
+                add(name, "train visit, cached, torch loaded", later["s"])
             if "startup" not in skip:
                 for _ in range(3):
                     add(name, "startup", run_child(tree, "startup", args)["s"])
@@ -517,6 +534,8 @@ def report(results: dict, trees: list[str], args) -> None:
     row("Train tab first visit → data shown, empty cache", "train visit, empty cache", "s", "≤ 2 s", frames=False)
     row("Train tab first visit → data shown, cached", "train visit, cached", "s", "≤ 2 s", frames=False)
     row("  of which building the tab", "train visit, tab built", "s", "", frames=False)
+    row("… clicked once the status bar names the device", "train visit, cached, torch loaded", "s", "≤ 2 s",
+        frames=False)
     for name in trees:
         base, big = results[name].get("memory default"), results[name].get("memory resnet18")
         if base and big:

@@ -185,6 +185,10 @@ class MainWindow(QMainWindow):
         self.redo_action = stack.createRedoAction(self, "&Redo")
         self.redo_action.setIcon(self.style().standardIcon(P.SP_ArrowForward))
         self.redo_action.setShortcuts([QKeySequence(K.Redo), QKeySequence("Ctrl+Shift+Z")])
+        # The toolbar says "Undo"/"Redo" (the menu names the step): a button whose width followed each
+        # edit's name would re-lay the toolbar out, and jump, on every edit.
+        self.undo_action.setIconText("Undo")
+        self.redo_action.setIconText("Redo")
         self.copy_action = self._action("&Copy", self.copy_selection, K.Copy, canvas_only=True)
         self.cut_action = self._action("Cu&t", self.cut_selection, K.Cut, canvas_only=True)
         self.paste_action = self._action("&Paste", self.paste, K.Paste, canvas_only=True)
