@@ -16,7 +16,8 @@ noise floor, and figures should be read against it.
 2. the event loop's stall while the inspector's spin box edits the 500-node design 10 times a second:
    a 2 ms timer on the app's own event loop (``QEventLoop.exec``, no processEvents spin) records how
    late it fires. Goals: p99 ≤ 1 frame, max ≤ 3 frames. Python's garbage collections during it are
-   counted with ``gc.callbacks``.
+   counted with ``gc.callbacks``, and over 100 edits with the analysis replayed from a cache (what the
+   GUI side alone allocates: it should cause none).
 3. the Train tab's first visit → the built-in data shown (a fresh process, clicked as soon as the
    window has painted, while torch is still loading; with an empty data cache, and with the cache of an
    earlier launch; and clicked once the status bar names the device, torch loaded). Goal ≤ 2 s.
@@ -289,6 +290,58 @@ def child_stall(args) -> dict:
     return out
 
 
+def child_gc(args) -> dict:
+    """Python's garbage collections during 100 edits of the 500-node design (``gc.callbacks``): as the
+    app runs, and with the analysis replayed from a cache (what the GUI side alone allocates)."""
+    import gc
+
+    _app()
+    from bench.generated import residual_design
+    import convviz.ui.document as document_module
+    from convviz.ui.commands import SetParamCommand
+
+    window = _window()
+    _open(window, residual_design(500))
+    document = window.document
+    analyze = document_module.analyze
+    out = {}
+    for phase in ("with the analysis", "GUI side alone"):
+        if phase == "GUI side alone":
+            replayed = {}
+
+            def cached(design):
+                key = design.node("b35_c1").params.get("out_channels")
+                if key not in replayed:
+                    replayed[key] = analyze(design)
+                return replayed[key]
+
+            document_module.analyze = cached
+        for value in (48, 32, 48, 32):
+            document.undo_stack.push(SetParamCommand(document, "b35_c1", "out_channels", value))
+            spin(20)
+        pauses, started = [], {}
+
+        def on_gc(what, info) -> None:
+            if what == "start":
+                started["t"] = time.perf_counter()
+            elif "t" in started:
+                pauses.append((info["generation"], (time.perf_counter() - started.pop("t")) * 1e3))
+
+        gc.collect()
+        gc.callbacks.append(on_gc)
+        for i in range(100):
+            document.undo_stack.push(SetParamCommand(document, "b35_c1", "out_channels", 48 if i % 2 == 0 else 32))
+            spin(5)
+        gc.callbacks.remove(on_gc)
+        out[phase] = {"runs": [sum(1 for g, _ in pauses if g == k) for k in (0, 1, 2)],
+                      "longest_ms": max((ms for _, ms in pauses), default=0.0),
+                      "total_ms": sum(ms for _, ms in pauses)}
+    document_module.analyze = analyze
+    window.document.undo_stack.setClean()
+    window.close()
+    return out
+
+
 def child_train_visit(args) -> dict:
     """Seconds from switching to the Train tab (right after the first paint) to its data being shown."""
     from PySide6.QtCore import QEvent, QObject, QTimer
@@ -386,7 +439,7 @@ def child_startup(args) -> dict:
     return {}
 
 
-CHILDREN = {"edits": child_edits, "stall": child_stall, "train_visit": child_train_visit,
+CHILDREN = {"edits": child_edits, "stall": child_stall, "gc": child_gc, "train_visit": child_train_visit,
             "memory": child_memory, "startup": child_startup}
 
 
@@ -438,7 +491,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0, help="edits per second in the stall probe")
     parser.add_argument("--seconds", type=float, default=6.0, help="length of each stall probe")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads in every measuring process")
-    parser.add_argument("--skip", default="", help="comma-separated: edits,stall,train_visit,memory,startup")
+    parser.add_argument("--skip", default="", help="comma-separated: edits,stall,gc,train_visit,memory,startup")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--open", help=argparse.SUPPRESS)
@@ -472,6 +525,9 @@ def main() -> None:
                 for phase, figures in stall.items():
                     for figure in ("p99", "max"):
                         add(name, f"stall {phase} {figure}", figures[figure])
+                    add(name, f"gc {phase}", figures)
+            if "gc" not in skip:
+                for phase, figures in run_child(tree, "gc", args).items():
                     add(name, f"gc {phase}", figures)
             if "train_visit" not in skip:
                 empty = tempfile.mkdtemp(prefix="convviz-bench-empty-cache-")
@@ -529,8 +585,15 @@ def report(results: dict, trees: list[str], args) -> None:
             worst = max(s["gc_max_ms"] for s in stats)
             total = statistics.median(s["gc_total_ms"] for s in stats)
             edits = statistics.median(s["edits"] for s in stats)
-            print(f"{'garbage collections while editing':<40}{name:>12}: generation-2 runs {gen2}, longest pause "
+            print(f"{'garbage collections, stall probe':<40}{name:>12}: generation-2 runs {gen2}, longest pause "
                   f"{worst:.1f} ms, {total:.0f} ms in all per {edits:.0f} edits")
+        for phase in ("with the analysis", "GUI side alone"):
+            stats = results[name].get(f"gc {phase}")
+            if stats:
+                runs = [s["runs"] for s in stats]
+                print(f"{'collections per 100 edits, ' + phase:<40}{name:>12}: generations 0/1/2 "
+                      f"{', '.join('/'.join(map(str, r)) for r in runs)}; longest "
+                      f"{max(s['longest_ms'] for s in stats):.1f} ms")
     row("Train tab first visit → data shown, empty cache", "train visit, empty cache", "s", "≤ 2 s", frames=False)
     row("Train tab first visit → data shown, cached", "train visit, cached", "s", "≤ 2 s", frames=False)
     row("  of which building the tab", "train visit, tab built", "s", "", frames=False)

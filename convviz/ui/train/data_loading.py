@@ -65,6 +65,7 @@ class DatasetController(QObject):
             self.ready.emit(dataset)
             return
         self._pending = True
+        self.loading.emit(describe_loading(spec))
         if self.active:
             self._load()
 
@@ -76,7 +77,6 @@ class DatasetController(QObject):
 
     def _load(self) -> None:
         self._pending = False
-        self.loading.emit(tr("Loading {source}…").format(source=self._request[0]))
         self.tasks.run(_keyed_load, self.loader, self._request, channel="dataset", on_done=self._on_loaded,
                        on_error=self._on_failed)
 
@@ -113,6 +113,13 @@ class DatasetController(QObject):
 
         spec, shape, val_fraction, seed = request
         return source_key(spec, shape, val_fraction=val_fraction, seed=seed)
+
+
+def describe_loading(spec) -> str:
+    """What the data summary says while ``spec`` (a ``DataSpec``) loads."""
+    if spec.kind == "synthetic":
+        return tr("Loading the built-in shapes…")
+    return tr("Loading {source}…").format(source=spec)
 
 
 def _keyed_load(loader: Loader, request: tuple) -> tuple:

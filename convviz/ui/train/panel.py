@@ -202,9 +202,8 @@ class TrainPanel(QWidget):
             return
         self.data.request(spec, self.document.design.input.shape, self.form.val_fraction.value(),
                           self.form.seed.value(), reload=reload)
-        if self.data.dataset is None:
+        if self.data.dataset is None:  # the controller said what it is loading
             self.dataset = None
-            self.data_info.setText(f"Loading {spec}…")
             self._update_buttons()
 
     def _on_data_loading(self, text: str) -> None:
