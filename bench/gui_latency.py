@@ -225,10 +225,11 @@ def child_stall(args) -> dict:
     """Lateness of a 2 ms timer while the inspector edits the 500-node design at ``--rate`` edits/s."""
     import gc
 
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
     _app()
     from bench.generated import residual_design
+    from bench.loop_probe import LatenessProbe, quantiles
 
     window = _window()
     spin(200)
@@ -239,7 +240,6 @@ def child_stall(args) -> dict:
     editor = window.inspector.editors["out_channels"]
     out = {}
     for phase, rate in (("idle", 0.0), ("editing", args.rate)):
-        lateness: list[float] = []
         pauses: list[tuple[int, float]] = []
         started = {}
 
@@ -249,16 +249,7 @@ def child_stall(args) -> dict:
             elif "t" in started:
                 pauses.append((info["generation"], (time.perf_counter() - started.pop("t")) * 1e3))
 
-        clock = QElapsedTimer()
-        probe = QTimer(interval=2)
-        probe.setTimerType(Qt.TimerType.PreciseTimer)
-
-        def on_probe() -> None:
-            if clock.isValid():
-                lateness.append(max(0.0, clock.nsecsElapsed() / 1e6 - 2.0))
-            clock.restart()
-
-        probe.timeout.connect(on_probe)
+        probe = LatenessProbe()
         step = {"i": 0}
 
         def on_edit() -> None:
@@ -275,13 +266,11 @@ def child_stall(args) -> dict:
             editing.start()
         QTimer.singleShot(int(args.seconds * 1000), loop.quit)
         loop.exec()
-        probe.stop()
+        lateness = probe.stop()
         if editing is not None:
             editing.stop()
         gc.callbacks.remove(on_gc)
-        lateness.sort()
-        out[phase] = {"p50": lateness[len(lateness) // 2], "p99": lateness[int(len(lateness) * 0.99)],
-                      "max": lateness[-1], "edits": step["i"],
+        out[phase] = {**quantiles(lateness), "edits": step["i"],
                       "gc": {g: sum(1 for gen, _ in pauses if gen == g) for g in (0, 1, 2)},
                       "gc_max_ms": max((ms for _, ms in pauses), default=0.0),
                       "gc_total_ms": sum(ms for _, ms in pauses)}
@@ -433,6 +422,7 @@ def child_memory(args) -> dict:
 
 def child_startup(args) -> dict:
     os.environ["CONVVIZ_STARTUP_PROBE"] = "1"
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from convviz.ui.app import run_app
 
     run_app()

@@ -217,8 +217,10 @@ def main() -> None:
 def gui_stalls(args, config: TrainConfig) -> None:
     """Event-loop stalls of the app's window while its Train tab trains (offscreen unless a display is set)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
+
+    from bench.loop_probe import LatenessProbe
 
     from convviz.ui.main_window import MainWindow
     from convviz.ui.train import panel as train_panel
@@ -247,24 +249,13 @@ def gui_stalls(args, config: TrainConfig) -> None:
                                       device=config.device, amp=config.amp, compile=config.compile))
 
     def probe(until, limit_s: float, start=None) -> tuple[np.ndarray, float]:
-        lateness: list[float] = []
-        clock = QElapsedTimer()
-        tick = QTimer(interval=2)
-        tick.setTimerType(Qt.TimerType.PreciseTimer)
-
-        def on_tick() -> None:
-            if clock.isValid():
-                lateness.append(max(0.0, clock.nsecsElapsed() / 1e6 - 2.0))
-            clock.restart()
-
-        tick.timeout.connect(on_tick)
-        tick.start()
+        lateness = LatenessProbe()
+        lateness.start()
         started = time.perf_counter()
         if start is not None:
             QTimer.singleShot(0, start)
         run_loop(until, limit_s)
-        tick.stop()
-        return np.array(lateness), time.perf_counter() - started
+        return np.array(lateness.stop()), time.perf_counter() - started
 
     idle, idle_s = probe(lambda: False, 3.0)
     started = []
