@@ -52,7 +52,13 @@ def use_code(tree: Path) -> None:
                         and "editable" not in getattr(f, "__name__", "").lower()]
     sys.path_importer_cache.clear()
     sys.path.insert(0, str(tree))
-    sys.path.insert(1, str(HERE.parent))  # bench.generated: only the Design API, the same in both trees
+    # This benchmark's own helpers (bench.generated uses only the Design API, the same in both trees),
+    # whatever bench/ the measured tree has.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench", HERE / "__init__.py", submodule_search_locations=[str(HERE)])
+    sys.modules["bench"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sys.modules["bench"])
     import convviz
 
     assert Path(convviz.__file__).resolve().is_relative_to(tree.resolve()), convviz.__file__

@@ -72,3 +72,13 @@ def test_explain_samples_the_current_designs_data_even_before_the_tab_reloads(wi
     assert source is not None
     samples = source(2)  # Explain calls it in a worker thread; it loads what it needs there
     assert len(samples) == 2 and samples[0][0].shape == (224, 224, 3)
+
+
+def test_a_run_waiting_for_data_loads_it_while_the_tab_is_hidden(window, qtbot, loads):
+    panel = shown_panel(window, qtbot)
+    window.tabs.setCurrentIndex(0)
+    window.open_design(load_template("resnet18"), None)
+    panel.reload_dataset(needed=True)  # what a run started from elsewhere asks for
+    qtbot.waitUntil(lambda: panel.dataset is not None, timeout=30000)
+    assert window.tabs.currentIndex() == 0 and panel.dataset.shape == (3, 224, 224)
+    assert [shape for shape, _ in loads] == [(1, 32, 32), (3, 224, 224)]

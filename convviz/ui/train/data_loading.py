@@ -53,8 +53,10 @@ class DatasetController(QObject):
     def requested(self) -> bool:
         return self._request is not None
 
-    def request(self, spec, shape: tuple[int, int, int], val_fraction: float, seed: int, reload: bool = False) -> None:
-        """The data the settings call for now; ``reload``: read it again even if it is loaded (a download)."""
+    def request(self, spec, shape: tuple[int, int, int], val_fraction: float, seed: int, reload: bool = False,
+                needed: bool = False) -> None:
+        """The data the settings call for now; ``reload``: read it again even if it is loaded (a download);
+        ``needed``: load it now even while the tab is hidden (a run is waiting for it)."""
         self._request = (spec, tuple(shape), val_fraction, seed)
         if reload:
             self._loaded = None
@@ -66,7 +68,7 @@ class DatasetController(QObject):
             return
         self._pending = True
         self.loading.emit(describe_loading(spec))
-        if self.active:
+        if self.active or needed:
             self._load()
 
     def set_active(self, active: bool) -> None:

@@ -193,15 +193,16 @@ class TrainPanel(QWidget):
             self._set_status("The run of the previous design was stopped: its weights are not kept.", NOTE)
         self._schedule_reload()
 
-    def reload_dataset(self, reload: bool = False) -> None:
-        """Ask for the data the settings and the design call for (loaded while the tab is shown)."""
+    def reload_dataset(self, reload: bool = False, needed: bool = False) -> None:
+        """Ask for the data the settings and the design call for: loaded while the tab is shown, or at
+        once when ``needed`` (a run waits for it)."""
         try:
             spec = self.form.data_spec()
         except ValueError as exc:
             self._show_data_problem(str(exc))
             return
         self.data.request(spec, self.document.design.input.shape, self.form.val_fraction.value(),
-                          self.form.seed.value(), reload=reload)
+                          self.form.seed.value(), reload=reload, needed=needed)
         if self.data.dataset is None:  # the controller said what it is loading
             self.dataset = None
             self._update_buttons()
