@@ -553,6 +553,8 @@ def report(results: dict, trees: list[str], args) -> None:
     edit_keys = [k for k in results[trees[0]] if "↔" in k]
 
     def row(label: str, key: str, unit: str, goal: str, scale: float = 1.0, frames: bool = True) -> None:
+        if not any(results[name].get(key) for name in trees):
+            return  # skipped
         cells = "".join(f"{_cell(results[name].get(key), unit, scale):>30}" for name in trees)
         values = results["this"].get(key)
         ratio = f"{statistics.median(values) * scale / FRAME_MS:6.2f}" if values and frames else ""

@@ -172,3 +172,12 @@ def test_the_key_moves_with_every_step_even_before_its_analysis(window, qtbot):
     for value in (40, 41, 42):
         spin.setValue(value)
     assert len(keys) == 3 and len(set(keys)) == 3 and keys[-1] == doc.key
+
+
+def test_a_node_added_under_a_dangling_input_gets_its_edge(window):
+    doc = window.document
+    doc.design.set_inputs("fc", ["ghost"])  # names a node that is not there (a hand-edited file)
+    assert ("fc", 0) not in window.scene.edges
+    doc.push(AddNodesCommand(doc, [Node("ghost", "Flatten", ["gap"], {}, (0.0, 0.0))]))
+    edge = window.scene.edges[("fc", 0)]
+    assert edge.source is window.scene.nodes["ghost"] and edge.target is window.scene.nodes["fc"]

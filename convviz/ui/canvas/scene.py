@@ -44,6 +44,8 @@ class DesignScene(QGraphicsScene):
         self._press_positions: dict[str, tuple[float, float]] | None = None
         self._press_rects: dict[str, QRectF] | None = None
         self._shade_total = None
+        self._dirty: set[str] = set()     # cards whose own text an edit touched, redrawn with the next analysis
+        self._shown = None                # the analysis the cards show
         document.designChanged.connect(self._on_design_changed)
         document.analysisChanged.connect(self._on_analysis_changed)
         document.designReplaced.connect(self.rebuild)
@@ -60,7 +62,7 @@ class DesignScene(QGraphicsScene):
             self.removeItem(edge)
         self.nodes.clear()
         self.edges.clear()
-        self._dirty: set[str] = set()
+        self._dirty = set()
         self._sync(None)
         self._refresh_cards(None)
         self._shown = self.document.analysis
@@ -100,6 +102,7 @@ class DesignScene(QGraphicsScene):
         ids = list(dict.fromkeys([*self.nodes, *design.node_ids])) if node_ids is None else list(node_ids)
         vacated: list[QRectF] = []
         rewire = set(ids)
+        made: set[str] = set()
         for nid in ids:
             node, item = design.get(nid), self.nodes.get(nid)
             if item is not None and (node is None or item.type_name != node.type):
@@ -112,6 +115,7 @@ class DesignScene(QGraphicsScene):
                 item = NodeItem(node.id, node.type)
                 self.nodes[node.id] = item
                 self.addItem(item)
+                made.add(node.id)
                 if node.pos is not None:
                     item.setPos(QPointF(*node.pos))
                 vacated.append(item.sceneBoundingRect())
@@ -119,6 +123,8 @@ class DesignScene(QGraphicsScene):
                 vacated.append(item.sceneBoundingRect())
                 item.setPos(QPointF(*node.pos))
                 vacated.append(item.sceneBoundingRect())
+        if made and node_ids is not None:  # a node that reads a new card's id (a dangling input it now meets)
+            rewire.update(n.id for n in design if any(src in made for src in n.inputs))
         fresh = [edge for nid in rewire for edge in self._sync_inputs(nid)]
         for edge in fresh:
             edge.update_path()
