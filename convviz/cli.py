@@ -9,10 +9,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import multiprocessing
+import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 
 from .design import Design, DesignError, DesignFileError, InputSpec, load_design_or_template
+from .i18n import tr
+from .messages import first_line
 
 #: Modules of ``convviz.commands``, in the order ``convviz --help`` lists them.
 COMMAND_MODULES = ("summary", "train", "explain", "export")
@@ -96,9 +100,24 @@ def run_command(run: Callable[[argparse.Namespace], int], args: argparse.Namespa
     except CommandError as exc:
         return _fail(str(exc))
     except USER_ERRORS as exc:
-        return _fail(str(exc) or type(exc).__name__)
+        return _fail(first_line(exc, 1000))
     except KeyboardInterrupt:
         return _fail("interrupted")
+    except Exception as exc:  # noqa: BLE001 — the last translation layer: one line, never a traceback
+        return _fail(unexpected_failure(exc))
+
+
+def unexpected_failure(exc: BaseException) -> str:
+    """One line for a failure no reader caught: out of memory (CPU or GPU) says so and what to do;
+    anything else is a bug, named with its type (``CONVVIZ_TRACEBACK=1`` prints the traceback)."""
+    if isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and any(
+            word in str(exc).lower() for word in ("out of memory", "can't allocate memory"))):
+        return tr("out of memory ({reason}): use a smaller input, batch size or design").format(
+            reason=first_line(exc, 160) if not isinstance(exc, MemoryError) else "MemoryError")
+    if os.environ.get("CONVVIZ_TRACEBACK"):
+        traceback.print_exception(exc)
+    return tr("unexpected {kind}: {reason} (a bug in convviz; CONVVIZ_TRACEBACK=1 shows where)").format(
+        kind=type(exc).__name__, reason=first_line(exc, 300))
 
 
 def _fail(message: str) -> int:

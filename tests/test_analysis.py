@@ -146,7 +146,7 @@ def test_linear_on_a_map_asks_for_flatten():
     issue = analysis.nodes["fc"].errors[0]
     assert "Flatten" in issue.hint and issue.fix.label == "Insert Flatten before 'fc'"
     # Reported once: the node after it is blocked, not in error.
-    assert analysis.nodes["sm"].errors == [] and analysis.nodes["sm"].blocked_by == "fc"
+    assert not analysis.nodes["sm"].errors and analysis.nodes["sm"].blocked_by == "fc"
     apply_edits(design, issue.fix.edits)
     analysis = analyze(design)
     assert analysis.ok and analysis.nodes["fc"].inferred["in_features"] == 4 * 6 * 6
@@ -245,16 +245,30 @@ def test_structural_errors_block_downstream():
     assert not analysis.ok
 
 
-def test_cycle_is_reported_on_its_nodes():
+def test_cycle_is_reported_once_naming_its_nodes():
     design = Design("t", InputSpec(1, 8, 8))
     design.add_node("Input", "input")
     design.add_node("Add", "a", ["input", "b"])
     design.add_node("ReLU", "b", ["a"])
     design.add_node("ReLU", "c", ["b"])
     analysis = analyze(design)
-    assert "cycle" in analysis.nodes["a"].errors[0].message
-    assert "cycle" in analysis.nodes["b"].errors[0].message
-    assert analysis.nodes["c"].blocked_by in ("a", "b")
+    assert analysis.nodes["a"].errors[0].message == "'a', 'b' form a cycle; data must flow one way."
+    assert not analysis.nodes["b"].errors and analysis.nodes["b"].blocked_by == "a"
+    assert analysis.nodes["c"].blocked_by == "a"
+    assert [issue.message for _, issue in analysis.issues()] == [analysis.nodes["a"].errors[0].message]
+
+
+def test_a_long_cycle_names_a_few_of_its_nodes():
+    design = Design("t", InputSpec(1, 8, 8))
+    design.add_node("Input", "input")
+    ids = [f"r{i}" for i in range(50)]
+    for i, nid in enumerate(ids):
+        design.add_node("ReLU", nid, [ids[i - 1]])
+    analysis = analyze(design)
+    (nid, issue), = analysis.issues()
+    assert nid == "r0"
+    assert issue.message == "'r0', 'r1', 'r2', 'r3', 'r4', 'r5' and 44 more nodes form a cycle; data must flow one way."
+    assert all(analysis.nodes[i].blocked_by == "r0" for i in ids[1:])
 
 
 def test_unused_output_is_a_warning_not_an_error():
@@ -299,3 +313,33 @@ def test_a_final_softmax_is_flagged_with_a_fix():
     assert "cross-entropy" in warning.message and warning.fix.label == "Remove 'sm'"
     apply_edits(design, warning.fix.edits)
     assert "sm" not in design and analyze(design).output == "fc"
+
+
+def _pool_fit_by_search(k, pad, d, size):
+    """The old linear search for the largest pool kernel that fits (the reference for the closed form)."""
+    fit = []
+    for kk, pp, dd, n in zip(k, pad, d, size):
+        choice = next((c for c in range(kk, 0, -1) if pp <= c // 2 and dd * (c - 1) + 1 <= n + 2 * pp), None)
+        if choice is None:
+            return None
+        fit.append(choice)
+    return fit[0] if fit[0] == fit[1] else tuple(fit)
+
+
+def test_the_pool_kernel_that_fits_is_the_searched_one_in_closed_form():
+    from itertools import product
+
+    from convviz.analysis.layers import _pool_kernel_that_fits
+
+    for k, p, d, n, m in product(range(1, 14), range(0, 5), range(1, 4), range(1, 9), (1, 5)):
+        args = ((k, k + m - 1), (p, p), (d, d), (n, n + m))
+        assert _pool_kernel_that_fits(*args) == _pool_fit_by_search(*args), args
+
+
+@pytest.mark.parametrize("kernel", [10 ** 9, 10 ** 12, 10 ** 15 - 1])
+def test_a_pool_kernel_of_a_trillion_is_answered_at_once(kernel):
+    """The search took >30 s for 10⁹ and never ended for 10¹² (File ▸ Open froze): now closed form."""
+    design = load_template("default")
+    design.set_param("pool1", "kernel_size", kernel)
+    issue = analyze(design).nodes["pool1"].errors[0]
+    assert issue.fix is not None and issue.fix.label == "Set kernel_size to 32"

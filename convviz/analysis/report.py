@@ -6,6 +6,9 @@ import csv
 import io
 from dataclasses import dataclass
 
+from ..design.graph import Design
+from ..i18n import tr
+from .memory import explain_memory, training_memory
 from .results import Analysis, NodeAnalysis
 from .text import compact, grouped, pair, shape as fmt_shape, size_in_bytes
 
@@ -53,7 +56,8 @@ def _note(node: NodeAnalysis) -> str:
     return ""
 
 
-def totals_lines(analysis: Analysis) -> list[str]:
+def totals_lines(analysis: Analysis, design: Design | None = None) -> list[str]:
+    """The totals below the table; with ``design``, what training and explaining need in memory too."""
     field = analysis.receptive_field
     lines = [
         f"Total params: {grouped(analysis.params)}",
@@ -62,13 +66,24 @@ def totals_lines(analysis: Analysis) -> list[str]:
         f"Receptive field: {pair(field.size) if field else '—'}",
         f"Output: {fmt_shape(analysis.output_shape)}" + (f" ({analysis.output})" if analysis.output else ""),
     ]
+    if design is not None and analysis.ok:
+        lines += memory_lines(design, analysis)
     return lines
+
+
+def memory_lines(design: Design, analysis: Analysis, batch_size: int = 64) -> list[str]:
+    """ "Memory to train: 134 MiB + 41.6 MiB per image (Adam; a batch of 64: 2.66 GiB)", and to explain."""
+    train = training_memory(design, analysis, batch_size)
+    return [tr("Memory to train: {fixed} + {per_image} per image (Adam; a batch of {n}: {total})").format(
+                fixed=size_in_bytes(train.fixed), per_image=size_in_bytes(train.per_image), n=batch_size,
+                total=size_in_bytes(train.total)),
+            tr("Memory to explain an image: {total}").format(total=size_in_bytes(explain_memory(design, analysis).total))]
 
 
 HEADERS = ("Layer (id)", "Type", "Output shape", "Params", "MACs", "RF")
 
 
-def summary_table(analysis: Analysis, title: str = "") -> str:
+def summary_table(analysis: Analysis, title: str = "", design: Design | None = None) -> str:
     rows = summary_rows(analysis)
     cells = [(r.id, r.type, r.output, grouped(r.params), grouped(r.macs), r.field) for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(HEADERS)]
@@ -84,7 +99,7 @@ def summary_table(analysis: Analysis, title: str = "") -> str:
     out += ["=" * rule_width, line(HEADERS), "=" * rule_width]
     out += [line(c) for c in cells]
     out.append("=" * rule_width)
-    out += totals_lines(analysis)
+    out += totals_lines(analysis, design)
     problems = [(nid, issue) for nid, issue in analysis.issues()]
     if problems:
         out.append("=" * rule_width)

@@ -33,7 +33,8 @@ def register(commands) -> None:
     imp = commands.add_parser(
         "import", help="turn a Python nn.Module (traced with torch.fx) into a design",
         description="Build CLASS() from FILE.py, trace it with torch.fx and write the design (.json) or the "
-                    "design with the module's weights (.pt).")
+                    "design with the module's weights (.pt). Importing runs FILE.py (building the class executes "
+                    "its code): import only files you trust.")
     imp.add_argument("file", metavar="FILE.py", help="the Python file defining the module")
     imp.add_argument("--class", dest="class_name", required=True, metavar="NAME",
                      help="the nn.Module subclass; it must build with no arguments")

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..i18n import ntr, tr
 from .fitting import LUMA, centre_crop_box
 
 #: Training images the normalisation statistics are estimated from, and how many are fitted at once.
@@ -24,6 +25,15 @@ _STATS_SLICE = 64
 
 class DatasetError(ValueError):
     """A dataset that cannot be used: names the file and the reason, in one line."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file left out of a dataset because it cannot be read: its path (relative to the dataset's
+    folder) and why, in one line."""
+
+    path: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -47,8 +57,8 @@ class FileImages(torch.utils.data.Dataset):
     """Image files decoded (and fitted to ``shape`` = C×H×W) one at a time: for ``DataLoader`` workers.
 
     An unreadable file comes back as its ``DatasetError`` instead of an image, so a worker never
-    raises (torch would re-raise it with the worker's traceback folded into the message);
-    ``StreamBatches`` raises it, one line, in the training thread.
+    raises (torch would re-raise it with the worker's traceback folded into the message); the
+    batch leaves it out (``batches.collate_images``).
     """
 
     def __init__(self, paths: list[Path], labels: list[int], shape: tuple[int, int, int]) -> None:
@@ -74,7 +84,14 @@ class FileImages(torch.utils.data.Dataset):
         return FileImages([self.paths[i] for i in index.tolist()], self.labels[index].tolist(), self.shape)
 
     def take(self, index: torch.Tensor) -> torch.Tensor:
-        return torch.stack([self.read(i) for i in index.tolist()])
+        """The images at ``index`` (statistics, previews); one that fails to decode reads as black."""
+        return torch.stack([self._read_or_black(i) for i in index.tolist()])
+
+    def _read_or_black(self, i: int) -> torch.Tensor:
+        try:
+            return self.read(i)
+        except DatasetError:
+            return torch.zeros(self.shape, dtype=torch.uint8)
 
 
 Split = TensorImages | FileImages
@@ -94,7 +111,19 @@ class Dataset:
     label_changes: dict = field(default_factory=dict)
     #: One line for the data summary when the set is not what was asked for (fewer images, to fit memory).
     note: str = ""
+    #: Files left out because they cannot be read (an image folder's truncated JPEG, …).
+    skipped: tuple[Skipped, ...] = ()
     _stats: tuple[list[float], list[float]] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def skipped_note(self, shown: int = 3) -> str:
+        """One line for the data summary: how many files were left out, and which; "" when none."""
+        if not self.skipped:
+            return ""
+        count = len(self.skipped)
+        names = ", ".join(s.path for s in self.skipped[:shown]) + (
+            tr(" and {count} more").format(count=count - shown) if count > shown else "")
+        return ntr("skipped {count} unreadable file: {names}", "skipped {count} unreadable files: {names}",
+                   count).format(count=count, names=names)
 
     def fitted(self, shape: tuple[int, int, int]) -> Dataset:
         """The same images for a design whose input is ``shape`` (batches are fitted as they are made)."""

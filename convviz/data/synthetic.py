@@ -20,6 +20,11 @@ import math
 import numpy as np
 import torch
 
+from .. import sysmem
+from ..i18n import tr
+from ..messages import size_in_bytes
+from .dataset import DatasetError
+
 SHAPE_CLASSES = ("vertical bar", "horizontal bar", "diagonal /", "diagonal \\", "circle", "disk", "square",
                  "triangle", "plus", "cross")
 
@@ -33,11 +38,25 @@ VERSION = 2
 CHUNK = 512
 
 
+def shapes_memory(count: int, channels: int, height: int, width: int) -> int:
+    """Peak bytes of ``make_shapes``: the uint8 images, and one chunk's float32 grids (coordinates, the
+    distance field and its coverage) and C-channel images with their noise."""
+    return count * channels * height * width + (6 + 3 * channels) * CHUNK * height * width * 4
+
+
 def make_shapes(count: int, channels: int = 1, height: int = 32, width: int = 32, seed: int = 0,
                 should_stop=None) -> tuple[torch.Tensor, torch.Tensor]:
     """``count`` images (uint8, N×C×H×W) and labels (int64, balanced over the ten classes), on the CPU.
 
-    ``should_stop``: a callable checked between chunks; when it turns true, ``Cancelled`` is raised."""
+    ``should_stop``: a callable checked between chunks; when it turns true, ``Cancelled`` is raised.
+    ``DatasetError`` when they would not fit the free memory (checked before anything is drawn)."""
+    needed = shapes_memory(count, channels, height, width)
+    free = sysmem.free_memory()
+    if free is not None and needed > free:
+        raise DatasetError(tr("drawing {count} synthetic images of {c}×{h}×{w} needs about {needed}, but {free} is "
+                              "free: close other programs, or use fewer images").format(
+            count=f"{count:,}", c=channels, h=height, w=width, needed=size_in_bytes(needed),
+            free=size_in_bytes(free)))
     images = np.empty((count, channels, height, width), dtype=np.uint8)
     for chunk in range(math.ceil(count / CHUNK)):
         if should_stop is not None and should_stop():

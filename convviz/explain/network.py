@@ -9,9 +9,12 @@ from dataclasses import dataclass, field
 import torch
 
 from ..analysis import Analysis, analyze
+from ..analysis.memory import explain_memory
 from ..data.images import ImageSource, PreparedImage, prepare_image
 from ..design import Design
 from ..model import build_model, carry_over_weights, tensors_by_node
+from ..i18n import tr
+from ..model.memory import require_memory
 from .errors import ExplainError
 
 
@@ -62,6 +65,9 @@ def network_from_design(design: Design, state_dict: Mapping[str, torch.Tensor] |
     every node whose shapes still match are used, and the network counts as trained when all
     weighted nodes got theirs."""
     analysis = analyze(design)
+    if analysis.ok:  # every view keeps every layer's output: refuse up front what cannot fit
+        require_memory(explain_memory(design, analysis), "cpu", tr("explaining {name}").format(name=design.name or tr("the design")),
+                       tr("use a smaller input: the views keep every layer's output for the image"))
     model = build_model(design, analysis).eval()
     trained, untrained = False, ()
     if state_dict:

@@ -13,7 +13,9 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..design import DesignFileError, load_design_or_template
+from ..design.templates import path_exists
 from .guard import install_exception_dialog
+from .heap import freeze_heap
 
 SCREENSHOT_SIZE = (1600, 1000)
 
@@ -64,7 +66,7 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
         QMessageBox.warning(None, "convviz", f"Cannot open {design_spec}: {exc}\n\nOpening the default design.")
         design = load_design_or_template("default")
     # A screenshot leaves no trace in the user's settings, recent files or recovery folder.
-    path = Path(spec) if not checkpoint and Path(spec).is_file() else None
+    path = Path(spec) if not checkpoint and path_exists(spec) else None
     window = MainWindow(design, recovery_dir=Path(tempfile.mkdtemp(prefix="convviz-shot-")) if screenshot else None,
                         persistent=not screenshot, path=path)
     if checkpoint is not None:
@@ -99,10 +101,13 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
                   flush=True)
             app.quit()
             return
+        freeze_heap()  # start-up's objects are never scanned by the collector again
         window.start_device_probe()
+        window.clean_interrupted_saves()
         window.offer_recovery()
 
     FirstPaint(window, on_first_paint)
+    window.lazyTabBuilt.connect(lambda _index: freeze_heap())  # and torch's objects, once a tab loads it
     window.show()
     return app.exec()
 

@@ -1,7 +1,8 @@
 """The open document: a design, its undo stack, its live analysis and its file.
 
 Views never edit the design directly: they push commands on ``undo_stack``; the design notifies
-this object, which re-analyses and tells the views what changed: ``analysisChanged`` carries the new
+this object, which re-analyses what the edit reaches (``reanalyze``: unchanged nodes keep their
+records) and tells the views what changed: ``analysisChanged`` carries the new
 analysis and ``changed_nodes`` says which nodes' results differ from the previous one, so a view
 redraws only those (an edit of one layer of 2,000 repaints a few cards, not all).
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
-from ..analysis import Analysis, NodeAnalysis, analyze
+from ..analysis import Analysis, analyze, reanalyze
 from ..design import Change, Design, save_design
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ class Document(QObject):
         self.changed_nodes: frozenset[str] | None = None
         self._announced: Analysis | None = self._analysis
         self._stale = False      # the design changed since ``_analysis`` was made (a live edit waits)
+        self._pending: list[Change] = []  # the changes since ``_analysis`` was made
         self._live = False       # inside ``push(..., live=True)``
         self._since_analysis = QElapsedTimer()
         self._frame = QTimer(self, singleShot=True)
@@ -167,6 +169,7 @@ class Document(QObject):
         design.subscribe(self._on_design_change)
         self._frame.stop()
         self._stale = False
+        self._pending = []
         self._analysis = analyze(design)
         self._announced = None
         self._since_analysis.start()
@@ -214,6 +217,7 @@ class Document(QObject):
             self.designChanged.emit(change)
             return
         self._stale = True
+        self._pending.append(change)
         waited = self._since_analysis.elapsed() if self._since_analysis.isValid() else FRAME_MS
         if self._live and waited < FRAME_MS:  # the previous step was analysed within this frame
             self._bump(design=True)
@@ -234,7 +238,8 @@ class Document(QObject):
         self._announce()
 
     def _reanalyse(self) -> None:
-        self._analysis = analyze(self._design)
+        changes, self._pending = self._pending, []
+        self._analysis = reanalyze(self._analysis, self._design, merged_change(changes))
         self._stale = False
         self._since_analysis.start()
 
@@ -245,21 +250,19 @@ class Document(QObject):
         self.analysisChanged.emit(self._analysis)
 
 
+def merged_change(changes: list[Change]) -> Change | None:
+    """One change standing for ``changes`` (live steps of parameters: one "params" change); None, a full
+    analysis, when they are of different kinds."""
+    if len(changes) == 1:
+        return changes[0]
+    if changes and all(c.kind == "params" for c in changes):
+        return Change("params", tuple(dict.fromkeys(i for c in changes for i in c.node_ids)))
+    return None
+
+
 def changed_nodes(before: Analysis, after: Analysis) -> frozenset[str]:
-    """Ids whose result in ``after`` shows differently from ``before`` (new nodes included)."""
+    """Ids whose result in ``after`` differs from ``before`` (new nodes included). An unchanged node
+    keeps its record object (``reanalyze``), so most nodes cost an identity test."""
     old = before.nodes
     return frozenset(nid for nid, result in after.nodes.items()
-                     if (kept := old.get(nid)) is not result and not same_result(kept, result))
-
-
-def same_result(a: NodeAnalysis | None, b: NodeAnalysis) -> bool:
-    """The same numbers, shapes, fields and problems. An unchanged node's record is usually the very
-    same object (the identity test before this is what makes most nodes free); derivations are not
-    compared: they follow from these numbers and the node's parameters, and an edited node is in the
-    edit's ``Change`` anyway."""
-    return a is not None and (
-        a.output_shape == b.output_shape and a.params == b.params and a.macs == b.macs
-        and a.receptive_field == b.receptive_field and a.feature_field == b.feature_field
-        and a.activation_bytes == b.activation_bytes and a.blocked_by == b.blocked_by
-        and a.errors == b.errors and a.warnings == b.warnings and a.input_shapes == b.input_shapes
-        and a.type == b.type and a.inferred == b.inferred)
+                     if (kept := old.get(nid)) is not result and kept != result)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QMenu,
     QMessageBox,
@@ -28,8 +29,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..design import InputSpec
+from ..reading import read_text
 from .file_dialogs import ask_save_path
 from .tasks import TaskRunner
+from .theme import WARNING
 
 #: Menu text for each export format (the extension decides the format in the core).
 EXPORT_MENU = {
@@ -75,11 +78,16 @@ def import_module_file(path: Path, class_name: str, spec: InputSpec):
     return import_python_file(path, class_name, spec)
 
 
+#: The import dialog's one warning: importing runs the file (the class is built to be traced).
+RUNS_CODE_NOTE = "Importing runs this Python file: building the class executes its code. Import only files you trust."
+
+
 def classes_in(path: Path) -> list[str]:
-    """Class names defined at the top of a Python file, read without running it."""
+    """Class names defined at the top of a Python file, read without running it (a regular file of at
+    most 16 MiB: typing the name of a pipe here must not freeze the window)."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        tree = ast.parse(read_text(path, 16 << 20, ValueError, "a Python file"))
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     return [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
 
@@ -105,6 +113,9 @@ class ImportDialog(QDialog):
         for spin in self.shape:
             shape_row.addWidget(spin)
         form = QFormLayout(self)
+        note = QLabel(RUNS_CODE_NOTE, wordWrap=True)
+        note.setStyleSheet(f"color: {WARNING.name()}")
+        form.addRow(note)
         form.addRow("Python file", row)
         form.addRow("Class (builds with no arguments)", self.class_name)
         form.addRow("Input C × H × W", shape_row)

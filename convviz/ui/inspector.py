@@ -21,12 +21,13 @@ from PySide6.QtWidgets import (
 )
 
 from ..analysis import Fix, NodeAnalysis
+from ..analysis.memory import explain_memory, training_memory
 from ..analysis.text import grouped, pair, size_in_bytes
 from ..design import Change, InputSpec, id_problem, layer_spec
 from .commands import RenameNodeCommand, SetClassesCommand, SetInputSpecCommand, SetParamCommand
 from .document import Document
 from .icons import layer_icon
-from .param_editors import ParamEditor, make_editor
+from .param_editors import ParamEditor, make_editor, show_int
 from .theme import ERROR, WARNING
 
 _NOTHING = object()
@@ -144,7 +145,7 @@ class InspectorPanel(QScrollArea):
             self.layout_.addWidget(box)
         for key, label in (("channels", "Channels"), ("height", "Height"), ("width", "Width")):
             spin = QSpinBox(minimum=1, maximum=8192, keyboardTracking=False)
-            spin.setValue(getattr(design.input, key))
+            show_int(spin, getattr(design.input, key))
             spin.valueChanged.connect(self._on_input_shape)
             self.input_spins[key] = spin
             form.addRow(label, spin)
@@ -176,9 +177,7 @@ class InspectorPanel(QScrollArea):
     def _refresh_values(self) -> None:
         design = self.document.design
         for key, spin in self.input_spins.items():
-            spin.blockSignals(True)
-            spin.setValue(getattr(design.input, key))
-            spin.blockSignals(False)
+            show_int(spin, getattr(design.input, key))
         classes = getattr(self, "classes_edit", None)
         if self.input_spins and classes is not None and not classes.hasFocus():  # undo of a class-name edit
             show_classes(classes, design.classes)
@@ -198,6 +197,10 @@ class InspectorPanel(QScrollArea):
             rows = [("Parameters", grouped(analysis.params)), ("MACs", grouped(analysis.macs)),
                     ("Activations", f"{size_in_bytes(analysis.activation_bytes)} per image"),
                     ("Receptive field", pair(field.size) if field else "—")]
+            if analysis.ok:  # what training (Adam, float32) and the Explain tab will need
+                train = training_memory(self.document.design, analysis)
+                rows += [("Memory to train", f"{size_in_bytes(train.fixed)} + {size_in_bytes(train.per_image)} per image"),
+                         ("Memory to explain", size_in_bytes(explain_memory(self.document.design, analysis).total))]
             self.math.setText("<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>"
                                                   for k, v in rows) + "</table>")
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QMimeData, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..analysis.text import compact, pair
+from ..atomic import remove_stale_temporaries
 from ..design import (
     FAMILIES,
     TEMPLATES,
@@ -37,6 +38,8 @@ from ..design import (
 from ..design.edits import InsertAfter, SetPositions, apply_edits
 from ..design.fragments import MIME_TYPE, copy_fragment, paste_fragment
 from ..design.layout import LayoutSpacing, auto_layout
+from ..i18n import ntr, tr
+from ..messages import first_line
 from .canvas import DesignScene, DesignView
 from .canvas.node_item import HEIGHT, WIDTH
 from .commands import AddNodesCommand, EditsCommand, MoveNodesCommand, RemoveNodesCommand, SetInputsCommand
@@ -65,6 +68,9 @@ def same_positions(design: Design, layout: dict[str, tuple[float, float]]) -> bo
 
 
 class MainWindow(QMainWindow):
+    #: A tab built on first view (its index): its imports (torch, pyqtgraph) have just loaded.
+    lazyTabBuilt = Signal(int)
+
     def __init__(self, design: Design | None = None, recovery_dir: Path | None = None,
                  persistent: bool = True, path: Path | None = None) -> None:
         """``path``: the file ``design`` was read from (Save writes there). ``persistent``: remember
@@ -335,6 +341,7 @@ class MainWindow(QMainWindow):
             self.tabs.insertTab(index, widget, title)
             self.tabs.setCurrentIndex(current)
             self.tabs.blockSignals(False)
+            self.lazyTabBuilt.emit(index)
         return self.tabs.widget(index)
 
     def _on_tab_changed(self, index: int) -> None:
@@ -622,12 +629,11 @@ class MainWindow(QMainWindow):
                     QGuiApplication.restoreOverrideCursor()
             else:
                 design = load_design(path)
-        except DesignFileError as exc:
-            if on_error is not None:
-                on_error(str(exc))
-            else:
-                QMessageBox.warning(self, "Cannot open", str(exc))
-            return False
+        except (DesignFileError, MemoryError, RecursionError) as exc:
+            return self._cannot_open(path, first_line(exc), on_error)
+        except Exception as exc:  # noqa: BLE001 — a reader's bug: said in one line, the design shown stays
+            return self._cannot_open(path, tr("{path}: unexpected {kind}: {reason}").format(
+                path=path.name, kind=type(exc).__name__, reason=first_line(exc)), on_error)
         if path.suffix.lower() != ".pt":
             self.open_design(design, path)
             return True
@@ -642,6 +648,13 @@ class MainWindow(QMainWindow):
                                   checkpoint.training)
         self.statusBar().showMessage(f"Opened {path.name} with its trained weights", 5000)
         return True
+
+    def _cannot_open(self, path: Path, message: str, on_error) -> bool:
+        if on_error is not None:
+            on_error(message)
+        else:
+            QMessageBox.warning(self, "Cannot open", message)
+        return False
 
     def save(self) -> bool:
         if self.document.path is None:
@@ -701,9 +714,21 @@ class MainWindow(QMainWindow):
             except OSError as exc:
                 self.statusBar().showMessage(f"Autosave failed: {exc.strerror or exc}", 8000)
 
+    def clean_interrupted_saves(self) -> None:
+        """At start: remove what saves killed midway left beside the recent files (their temporary
+        files; the recovery folder cleans its own)."""
+        for path in recent_files() if self.persistent else []:
+            remove_stale_temporaries(path.parent, path.name)
+
     def offer_recovery(self) -> bool:
         """After a crash: offer the newest unsaved work left behind. True if it was restored."""
         orphans = self.recovery.orphans()
+        if self.recovery.newer:
+            count = len(self.recovery.newer)
+            self.statusBar().showMessage(ntr(
+                "Kept {count} recovery file written by a newer convviz in {folder} (open it with that version)",
+                "Kept {count} recovery files written by a newer convviz in {folder} (open them with that version)",
+                count).format(count=count, folder=self.recovery.folder), 15000)
         if not orphans:
             return False
         work = orphans[0]
@@ -716,7 +741,7 @@ class MainWindow(QMainWindow):
         return restore
 
     def ask_to_recover(self, work: RecoveredWork) -> bool:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(work.saved_at))
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(work.saved_at)) if work.saved_at else tr("an unknown time")
         name = work.original_path.name if work.original_path else work.design.name
         answer = QMessageBox.question(
             self, "Recover unsaved work?",

@@ -172,7 +172,7 @@ class SummaryPanel(QWidget):
             self.table.clearSelection()
 
     def copy_text(self) -> None:
-        QGuiApplication.clipboard().setText(summary_table(self.document.analysis, self.document.design.name))
+        QGuiApplication.clipboard().setText(summary_table(self.document.analysis, self.document.design.name, self.document.design))
 
     def copy_csv(self) -> None:
         QGuiApplication.clipboard().setText(summary_csv(self.document.analysis))

@@ -9,6 +9,7 @@ channel is delivered).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 import torch
 from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
-from ...data.images import ImageSource, PreparedImage
+from ...data.images import ImageSource, PreparedImage, read_image_file
 from ...design import Design
 from ...explain import Activations, Network, feature_maps, network_from_design
 from ...model import carry_over_weights, tensors_by_node
@@ -77,8 +78,11 @@ def weights_label(network: Network, has_weights: bool, weighted: list[str]) -> s
     return f"trained weights — except {shown} (changed since training)"
 
 
-def capture_image(network: Network, source: ImageSource, name: str) -> Capture:
-    """Prepare ``source`` for ``network`` and record every node's output. Runs in a worker."""
+def capture_image(network: Network, source: ImageSource, name: str, should_stop=None) -> Capture:
+    """Prepare ``source`` for ``network`` and record every node's output. Runs in a worker; a file is
+    read so that ``should_stop`` (closing the window) abandons a read stuck on a dead drive."""
+    if isinstance(source, (str, os.PathLike)):
+        source = read_image_file(source, should_stop=should_stop)
     prepared = network.prepare(source, name=name)
     return Capture(network, prepared, feature_maps(network, prepared), name)
 

@@ -11,6 +11,8 @@ the layers that still fit).
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -29,6 +31,7 @@ from ...analysis.text import grouped
 from ..commands import SetClassesCommand
 from ..plots import image_view
 from ..tasks import TaskRunner
+from ..theme import WARNING
 from .data_loading import DatasetController
 from .live_views import ConfusionView, CurvesView, FiltersView
 from .settings_form import TrainSettingsForm
@@ -219,7 +222,10 @@ class TrainPanel(QWidget):
             f"validation images ({split}), {len(dataset.classes)} classes, fitted to "
             f"{'×'.join(map(str, dataset.shape))}: {', '.join(dataset.classes[:12])}"
             + ("…" if len(dataset.classes) > 12 else "")
-            + (f"<br><span style='color:{NOTE}'>{dataset.note}.</span>" if dataset.note else ""))
+            + (f"<br><span style='color:{NOTE}'>{html.escape(dataset.note)}.</span>" if dataset.note else "")
+            + (f"<br><span style='color:{WARNING.name()}'>{html.escape(dataset.skipped_note())}</span>"
+               if dataset.skipped else ""))
+        self.data_info.setToolTip("\n".join(f"{s.path}: {s.reason}" for s in dataset.skipped[:50]))
         self.document.sample_images = self._sample_images
         self._samples = dataset.samples(PREVIEW_COUNT, seed=1)[0]
         self._update_preview()
