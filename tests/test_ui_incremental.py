@@ -68,9 +68,12 @@ def test_a_card_shows_a_parameter_that_changes_no_number(window, monkeypatch):
     doc = window.document
     design = doc.design
     design.add_node("Dropout", "drop", [doc.analysis.output])
+    before = doc.analysis.nodes["drop"]
     doc.push(SetParamCommand(doc, "drop", "p", 0.25))
-    assert doc.changed_nodes == frozenset()  # no number moved …
-    assert window.scene.nodes["drop"].text.params == "p = 0.25"  # … yet the card says what was set
+    after = doc.analysis.nodes["drop"]
+    assert doc.changed_nodes <= {"drop"}  # nothing else moved …
+    assert (after.output_shape, after.params, after.macs) == (before.output_shape, before.params, before.macs)
+    assert window.scene.nodes["drop"].text.params == "p = 0.25"  # … and the card says what was set
 
 
 def test_changed_nodes_names_exactly_the_nodes_whose_results_differ(big):
