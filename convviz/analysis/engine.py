@@ -15,7 +15,7 @@ changed (one linear pass); a parameter edit reuses them.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -23,6 +23,8 @@ from ..design.catalog import layer_spec
 from ..design.edits import Bridge
 from ..design.graph import Change, Design
 from ..design.structure import Wiring, check_structure, wiring
+from ..i18n import tr
+from .head import head_warnings
 from .layers import MERGE, PASS, RULES, Ctx, Window, activation_bytes, activation_math
 from .memory import may_need_warning, memory_warning, record_bound
 from .results import (
@@ -56,29 +58,36 @@ class _Memo:
     #: (node, its record without the memory warning) when ``analysis.memory`` put one on it: the
     #: warning belongs to the whole design, so the next analysis starts from the record without it.
     memory: tuple[str, NodeAnalysis] | None = None
+    #: Likewise for the warnings about the network's head (``head.head_warnings``: they depend on
+    #: the layers after a node): node → its record without them.
+    head: Mapping[str, NodeAnalysis] | None = None
 
 
-def analyze(design: Design) -> Analysis:
+def analyze(design: Design, classes: Sequence[str] | None = None) -> Analysis:
+    """``classes``: the classes of the data the design is to be trained on (default: its own names)."""
     structure = _structure(design)
     results: dict[str, NodeAnalysis] = {}
     looked_around: set[str] = set()
     for nid in structure.facts.order:
         results[nid] = _analyze_node(design, structure, nid, results, looked_around)
     _analyze_cyclic(design, structure, results, {})  # results are now in the order of Analysis.order
-    return _finish(design, structure, results, frozenset(looked_around), None, ordered=True)
+    return _finish(design, structure, results, frozenset(looked_around), None, ordered=True, classes=classes)
 
 
-def reanalyze(previous: Analysis | None, design: Design, change: Change | None) -> Analysis:
-    """``analyze(design)`` after ``change``, given the analysis from before it: the same result,
-    re-running only the nodes the change reaches. Unchanged nodes keep their record objects."""
+def reanalyze(previous: Analysis | None, design: Design, change: Change | None,
+              classes: Sequence[str] | None = None) -> Analysis:
+    """``analyze(design, classes)`` after ``change``, given the analysis from before it: the same
+    result, re-running only the nodes the change reaches. Unchanged nodes keep their record objects."""
     if previous is None or previous.memo is None or change is None:
-        return analyze(design)
+        return analyze(design, classes)
     if not change.affects_analysis:
         return previous
     memo: _Memo = previous.memo
     old_nodes = previous.nodes
     if memo.memory is not None:
         old_nodes = {**old_nodes, memo.memory[0]: memo.memory[1]}
+    if memo.head:  # (after the memory warning's: these records are the ones without either)
+        old_nodes = {**old_nodes, **memo.head}
     if change.kind in ("params", "meta"):  # the wiring is as it was
         structure = memo.structure
         if change.kind == "params":
@@ -114,9 +123,11 @@ def reanalyze(previous: Analysis | None, design: Design, change: Change | None) 
                     queued.add(consumer)
                     heapq.heappush(heap, (position[consumer], consumer))
     if structure is memo.structure:
-        return _finish(design, structure, results, frozenset(looked_around), (previous, changed))
+        return _finish(design, structure, results, frozenset(looked_around), (previous, changed), classes=classes,
+                       previous_nodes=previous.nodes)
     _analyze_cyclic(design, structure, results, old_nodes)
-    return _finish(design, structure, results, frozenset(looked_around), None)
+    return _finish(design, structure, results, frozenset(looked_around), None, classes=classes,
+                   previous_nodes=previous.nodes)
 
 
 def _structure(design: Design) -> _Structure:
@@ -194,11 +205,11 @@ def _analyze_node(design: Design, structure: _Structure, nid: str, results: dict
         return NodeAnalysis(nid, node.type, errors=ctx.errors, warnings=warnings)
     if nid == structure.facts.output and node.type == "Softmax":
         warnings += (softmax_output_warning(nid),)
-    field = _next_field(out.field, fields)
+    field = _next_field(out.field, fields, out.shape)
     collapsed = collapsed or out.collapses
     if collapsed:
-        feature = max((r.feature_field for r in sources if r.feature_field),
-                      key=lambda f: f.size[0] * f.size[1], default=None)
+        features = [r.feature_field for r in sources if r.feature_field]
+        feature = union_field(features, (1, 1)) if features else None
     else:
         feature = field
     return NodeAnalysis(nid, node.type, shapes, out.shape, out.params, out.macs, activation_bytes(out.shape),
@@ -252,11 +263,14 @@ def _analyze_cyclic(design: Design, structure: _Structure, results: dict[str, No
 
 
 def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalysis],
-            looked_around: frozenset[str], update: tuple[Analysis, list] | None, ordered: bool = False) -> Analysis:
+            looked_around: frozenset[str], update: tuple[Analysis, list] | None, ordered: bool = False,
+            classes: Sequence[str] | None = None, previous_nodes: Mapping[str, NodeAnalysis] | None = None) -> Analysis:
     """The Analysis around the records; ``update`` (previous analysis, changed records) when the
     wiring is unchanged, so node order and totals carry over instead of being recounted;
-    ``ordered`` when ``results`` is already in the analysis's order."""
+    ``ordered`` when ``results`` is already in the analysis's order; ``previous_nodes``: the records
+    of the analysis before, whose objects warned records keep when they read the same."""
     facts = structure.facts
+    head = _head_warnings(design, facts.output, results, classes, previous_nodes or {})
     if update is not None:
         previous, changed = update
         order, nodes = previous.order, results
@@ -290,7 +304,28 @@ def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalys
     memory = None
     if may_need_warning(params, bound):  # O(1): only a design near 16 GB pays for the exact estimate
         memory = _memory_warning(design, Analysis(nodes=nodes, **totals), update[0] if update else None)
-    return Analysis(nodes=nodes, **totals, memo=_Memo(structure, looked_around, bound, memory))
+    return Analysis(nodes=nodes, **totals, memo=_Memo(structure, looked_around, bound, memory, head))
+
+
+def _head_warnings(design: Design, output: str | None, results: dict[str, NodeAnalysis],
+                   classes: Sequence[str] | None, previous: Mapping[str, NodeAnalysis]) -> Mapping[str, NodeAnalysis] | None:
+    """Put the warnings about the network's head on their records, in ``results``; returns each
+    warned node's record without them, for the memo (the next analysis starts from those)."""
+    found: dict[str, tuple[Issue, ...]] = {}
+    for nid, issue in head_warnings(design, results, output, design.classes if classes is None else classes):
+        found[nid] = found.get(nid, ()) + (issue,)
+    clean: dict[str, NodeAnalysis] = {}
+    for nid, given in found.items():
+        record = results.get(nid)
+        if record is None:
+            continue
+        warned = record._replace(warnings=record.warnings + given)
+        before = previous.get(nid)
+        if before is not None and before == warned:
+            warned = before  # the same warnings as before: the same record object
+        results[nid] = warned
+        clean[nid] = record
+    return MappingProxyType(clean) if clean else None
 
 
 def _memory_warning(design: Design, analysis: Analysis, previous: Analysis | None) -> tuple[str, NodeAnalysis] | None:
@@ -316,12 +351,37 @@ def softmax_output_warning(node_id: str) -> Issue:
                  Fix(f"Remove {node_id!r}", (Bridge(node_id),)), "warning")
 
 
-def _next_field(step: Window | str, fields: tuple[ReceptiveField, ...]) -> ReceptiveField:
-    """Front to back: r ← r + (k_eff − 1)·j, j ← j·s, start ← start + offset·j."""
+def union_field(fields: Sequence[ReceptiveField], units: tuple[int, int]) -> ReceptiveField:
+    """The field of a merge: per axis, the smallest window holding every input's window (a 1×3 and a
+    3×1 branch give 3×3; windows centred apart widen it and move its centre). ``units``: the merge's
+    output size per axis; with unequal jumps the union grows along the map, and its size is the
+    largest, at the first or the last unit."""
+    size, jump, start = [], [], []
+    for a in (0, 1):
+        def bounds(u: int) -> tuple[float, float]:
+            return (min(f.start[a] + u * f.jump[a] - (f.size[a] - 1) / 2 for f in fields),
+                    max(f.start[a] + u * f.jump[a] + (f.size[a] - 1) / 2 for f in fields))
+
+        lo, hi = bounds(0)
+        jumps = {f.jump[a] for f in fields}
+        if len(jumps) == 1 or units[a] <= 1:
+            size.append(hi - lo + 1)
+            jump.append(max(jumps))
+        else:
+            lo_end, hi_end = bounds(units[a] - 1)
+            size.append(max(hi - lo, hi_end - lo_end) + 1)
+            jump.append(((lo_end + hi_end) / 2 - (lo + hi) / 2) / (units[a] - 1))
+        start.append((lo + hi) / 2)
+    return ReceptiveField(tuple(size), tuple(jump), tuple(start))
+
+
+def _next_field(step: Window | str, fields: tuple[ReceptiveField, ...], shape: tuple[int, ...]) -> ReceptiveField:
+    """Front to back: r ← r + (k_eff − 1)·j, j ← j·s, start ← start + offset·j; at a merge, the union."""
     if step == PASS:
         return fields[0]
     if step == MERGE:
-        return max(fields, key=lambda f: f.size[0] * f.size[1])
+        return fields[0] if len(fields) == 1 else \
+            union_field(fields, (shape[1], shape[2]) if len(shape) == 3 else (1, 1))
     (r_h, r_w), (j_h, j_w), (s_h, s_w) = fields[0].size, fields[0].jump, fields[0].start
     (k_h, k_w), (o_h, o_w) = step.span, step.offset
     return ReceptiveField((r_h + (k_h - 1) * j_h, r_w + (k_w - 1) * j_w), (j_h * step.stride[0], j_w * step.stride[1]),
@@ -333,8 +393,12 @@ def _field_math(ctx: Ctx, step: Window | str, fields: tuple[ReceptiveField, ...]
     if step == PASS:
         return
     if step == MERGE:
-        sizes = ", ".join(pair(f.size) for f in fields)
-        ctx.derive("RF", f"RF = max({sizes}) = {pair(result.size)} (the largest field among the inputs)")
+        parts = " ∪ ".join(pair(f.size) for f in fields)
+        ctx.derive("RF", tr("RF = {parts} = {rf} (per axis, the smallest window that holds every input's "
+                            "window)").format(parts=parts, rf=pair(result.size)))
+        if len({f.start for f in fields}) > 1:
+            ctx.derive("RF", tr("the inputs' windows are centred at {starts}: the union is centred at {start}").format(
+                starts=", ".join(pair(f.start) for f in fields), start=pair(result.start)))
         return
     field = fields[0]
     n = number
@@ -360,4 +424,9 @@ def _explain(record: NodeAnalysis) -> tuple[Derivation, ...]:
     assert out is not None and out.shape == record.output_shape, f"{record.id}: the rule is not deterministic"
     ctx.derive("activation", activation_math(out.shape))
     _field_math(ctx, out.field, basis.fields, record.receptive_field)
+    if out.collapses and record.feature_field is not None:
+        ctx.derive("RF", tr("global: every unit of {shape} feeds each output, so each sees all the input that "
+                            "map sees; the network's receptive field stays {rf} (one unit of the last "
+                            "feature map)").format(shape=fmt_shape(record.input_shapes[0]),
+                                                   rf=pair(record.feature_field.size)))
     return tuple(ctx.derivations)

@@ -50,6 +50,7 @@ from typing import Any
 from ..design.catalog import LayerSpec
 from ..design.edits import Bridge, InsertBefore, SetParam
 from ..design.graph import Design
+from ..i18n import tr
 from .results import Derivation, Fix, Issue, NodeAnalysis, Shape
 from .text import grouped, shape as fmt_shape
 
@@ -67,7 +68,7 @@ class Window:
 
 
 PASS = "pass"     # element-wise: the field is the input's
-MERGE = "merge"   # the largest field among the inputs
+MERGE = "merge"   # the per-axis union of the inputs' fields (engine.union_field)
 
 
 @dataclass(slots=True)
@@ -335,8 +336,10 @@ def _kernel_too_large(c: Ctx, keff: Pair, padded: Pair, k: Pair, d: Pair, keep: 
     hint = ""
     keep_pair = hw(keep)
     if size[0] + 2 * keep_pair[0] >= keff[0] and size[1] + 2 * keep_pair[1] >= keff[1] and pad_name:
-        fix = c.set_fix(f"Set padding to {_show(keep)} (keeps {size[0]}×{size[1]})", pad_name, keep)
-        hint = f"Pad by {_show(keep)} to keep the size, or use a smaller kernel."
+        fix = c.set_fix(tr("Set padding to {p}").format(p=_show(keep)), pad_name, keep)
+        keeps = hw(c.p.get("stride", 1)) == (1, 1) and keff[0] % 2 == 1 and keff[1] % 2 == 1  # an even window cannot
+        hint = (tr("Pad by {p} to keep the size, or use a smaller kernel.") if keeps else
+                tr("Pad by {p} so the window fits, or use a smaller kernel.")).format(p=_show(keep))
     else:
         fit = _same_or_pair(tuple(max(1, min(kk, (pp - 1) // dd + 1)) for kk, pp, dd in zip(k, padded, d)))
         fix = c.set_fix(f"Set kernel_size to {_show(fit)}", "kernel_size", fit)
@@ -624,7 +627,7 @@ def _merge_fix(c: Ctx, a: int, b: int, projection: bool) -> Fix | None:
         shrinker = _shrinking_layer(c, c.inputs[small][0], c.design.ancestors(c.inputs[large][0]))
         if shrinker is not None:
             node_id, keep = shrinker
-            return Fix(f"Set padding of {node_id!r} to {_show(keep)} to keep the size",
+            return Fix(tr("Set padding of {node} to {p}").format(node=repr(node_id), p=_show(keep)),
                        (SetParam(node_id, "padding", keep),))
     else:  # same H×W, different channels (Add): project ``a`` onto ``b``
         small, large = b, a
@@ -637,11 +640,12 @@ def _merge_fix(c: Ctx, a: int, b: int, projection: bool) -> Fix | None:
     if projection:
         params = {"out_channels": target[0], "kernel_size": 1, "stride": stride, "bias": False}
         how = f"1×1 Conv2d (stride {_show(stride)})" if stride != 1 else "1×1 Conv2d"
-        return Fix(f"Insert a {how} on {src!r} to project it to {fmt_shape(target)}",
+        return Fix(tr("Insert a {layer} on {node}").format(layer=how, node=repr(src)),
                    (InsertBefore(c.id, "Conv2d", params, large),))
     if stride == 1:
         return None
-    return Fix(f"Insert a {_show(stride)} MaxPool2d on {src!r} to bring it to {target[1]}×{target[2]}",
+    kh, kw = hw(stride)
+    return Fix(tr("Insert a {layer} on {node}").format(layer=f"{kh}×{kw} MaxPool2d", node=repr(src)),
                (InsertBefore(c.id, "MaxPool2d", {"kernel_size": stride}, large),))
 
 

@@ -36,8 +36,21 @@ def summary_row(analysis: Analysis, node_id: str) -> SummaryRow:
     node = analysis.nodes[node_id]
     return SummaryRow(
         node_id, node.type, _output(node), node.params, node.params / (analysis.params or 1), node.macs,
-        node.macs / (analysis.macs or 1), pair(node.receptive_field.size) if node.receptive_field else "—",
-        node.status, _note(node))
+        node.macs / (analysis.macs or 1), field_text(node), node.status, _note(node))
+
+
+def field_text(node: NodeAnalysis) -> str:
+    """A node's receptive field as its badge and the summary show it: "18", "3×5", or "global" after
+    global pooling or a Flatten (each unit reads a whole map; the network's field is the last map's)."""
+    if node.receptive_field is None:
+        return "—"
+    return tr("global") if node.collapsed else pair(node.receptive_field.size)
+
+
+def network_field_text(analysis: Analysis) -> str:
+    """The network's receptive field, as the totals show it (one unit of the last feature map)."""
+    field = analysis.receptive_field
+    return pair(field.size) if field else "—"
 
 
 def _output(node: NodeAnalysis) -> str:
@@ -56,14 +69,17 @@ def _note(node: NodeAnalysis) -> str:
     return ""
 
 
+def _has_global(analysis: Analysis) -> bool:
+    return any(n.collapsed for n in analysis.nodes.values()) and analysis.receptive_field is not None
+
+
 def totals_lines(analysis: Analysis, design: Design | None = None) -> list[str]:
     """The totals below the table; with ``design``, what training and explaining need in memory too."""
-    field = analysis.receptive_field
     lines = [
         f"Total params: {grouped(analysis.params)}",
         f"Total MACs: {grouped(analysis.macs)} ({compact(analysis.macs)})",
         f"Activations: {grouped(analysis.activation_bytes)} B per image ({size_in_bytes(analysis.activation_bytes)})",
-        f"Receptive field: {pair(field.size) if field else '—'}",
+        f"Receptive field: {network_field_text(analysis)}" + (tr(" (last feature map; 'global' layers see all of it)") if _has_global(analysis) else ""),
         f"Output: {fmt_shape(analysis.output_shape)}" + (f" ({analysis.output})" if analysis.output else ""),
     ]
     if design is not None and analysis.ok:

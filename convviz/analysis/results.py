@@ -114,7 +114,8 @@ class NodeAnalysis(NamedTuple):
     #: classifier see everything; this is what "the network's receptive field" means).
     feature_field: ReceptiveField | None = None
     #: True from the first layer that sees the whole map (global pooling, Flatten) on: from there
-    #: ``feature_field`` stays the field of the last spatial map.
+    #: ``feature_field`` stays the field of the last spatial map (the network's receptive field),
+    #: and the node's badge reads "global".
     collapsed: bool = False
     errors: tuple[Issue, ...] = ()
     warnings: tuple[Issue, ...] = ()

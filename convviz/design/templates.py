@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from importlib import resources
 from pathlib import Path
@@ -28,6 +30,15 @@ TEMPLATES: dict[str, str] = {
 
 def template_path(name: str):
     return resources.files("convviz.assets").joinpath("templates", f"{name}.json")
+
+
+@functools.cache
+def template_title(name: str) -> str:
+    """The template's own title ("5×5 conv vs 1×1 bottleneck"), what menus show; its name stays the
+    handle for the command line."""
+    if name not in TEMPLATES:
+        raise DesignFileError(f"no template named {name!r}; templates: {', '.join(TEMPLATES)}")
+    return json.loads(template_path(name).read_text(encoding="utf-8")).get("name") or name
 
 
 def load_template(name: str) -> Design:

@@ -55,6 +55,13 @@ class Preprocessing:
         return {"input_size": list(design.input.shape), "mean": list(map(float, self.mean)),
                 "std": list(map(float, self.std))}
 
+    def per_channel(self, channels: int) -> tuple[list[float], list[float]]:
+        """(mean, std) with one value per channel, as the app applies them: none is 0 and 1, one is shared."""
+        def spread(values: list[float], default: float) -> list[float]:
+            values = [float(v) for v in values] or [default]
+            return values * channels if len(values) == 1 else values
+        return spread(self.mean, 0.0), spread(self.std, 1.0)
+
 
 @dataclass
 class Checkpoint:

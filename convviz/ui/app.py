@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..design import DesignFileError, load_design_or_template
 from ..design.templates import path_exists
+from .display import fatal_qt_messages
 from .guard import install_exception_dialog
 from .heap import freeze_heap
 
@@ -24,10 +25,15 @@ def make_application() -> QApplication:
     app = QApplication.instance()
     if app is None:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-        app = QApplication(sys.argv[:1])
+        with fatal_qt_messages():  # a platform plugin that will not start: one line, not Qt's abort
+            app = QApplication(sys.argv[:1])
     app.setOrganizationName("convviz")
     app.setApplicationName("convviz")
     app.setApplicationDisplayName("convviz")
+    app.setDesktopFileName("convviz")  # Wayland and the task bar match the window to convviz.desktop
+    from .icons import app_icon
+
+    app.setWindowIcon(app_icon())
     return app
 
 

@@ -2,9 +2,9 @@
 
 Views never edit the design directly: they push commands on ``undo_stack``; the design notifies
 this object, which re-analyses what the edit reaches (``reanalyze``: unchanged nodes keep their
-records) and tells the views what changed: ``analysisChanged`` carries the new
-analysis and ``changed_nodes`` says which nodes' results differ from the previous one, so a view
-redraws only those (an edit of one layer of 2,000 repaints a few cards, not all).
+records) and tells the views what changed: ``analysisChanged`` carries the new analysis and
+``changed_nodes`` says which nodes' results differ from the previous one, so a view redraws only
+those (an edit of one layer of 2,000 repaints a few cards, not all).
 
 Live edits (a spin box being dragged: ``push(command, live=True)``) are analysed at most once per
 frame: the design and the undo stack take every step at once, the analysis of a step that comes
@@ -23,6 +23,7 @@ from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from ..analysis import Analysis, analyze, reanalyze
+from ..analysis.fix_outcome import fix_outcome
 from ..design import Change, Design, save_design
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class ResultKey:
     """What a computed result was made from: the design as it was, the weights, the input.
 
     Every result a view shows (activations, a CAM, occlusion, curves, a confusion matrix) carries
-    the key it was computed with; a view shows it only while it equals the current key
+    the key it was computed with; a view shows it only while it ``matches`` the current key
     (``Document.key``, extended with ``input`` by whoever owns the input image), and otherwise says
     it has no result yet. One comparison, instead of a staleness check per view.
     """
@@ -51,10 +52,25 @@ class ResultKey:
     #: Bumped whenever the weights are set or dropped.
     weights: int
     #: The input the result was computed on (an image's generation; 0 where there is none).
-    input: int = 0
+    #: None: the result does not depend on the input (a model, its filters).
+    input: int | None = 0
 
-    def with_input(self, generation: int) -> "ResultKey":
+    def with_input(self, generation: int | None) -> "ResultKey":
         return _with(self, input=generation)
+
+    def matches(self, current: "ResultKey") -> bool:
+        """True while a result made with this key is current: the same design and weights, and the
+        same input unless the result does not depend on one."""
+        return (self.design, self.weights) == (current.design, current.weights) and \
+            (self.input is None or self.input == current.input)
+
+    def changed(self, current: "ResultKey") -> str:
+        """What differs from ``current`` first ("design", "weights", "input"), or "" when it matches."""
+        if self.design != current.design:
+            return "design"
+        if self.weights != current.weights:
+            return "weights"
+        return "" if self.matches(current) else "input"
 
 
 class Document(QObject):
@@ -80,6 +96,8 @@ class Document(QObject):
         self.undo_stack = QUndoStack(self)
         self._design = design
         self._path = path
+        #: The classes of the data chosen for training (None: none chosen; the design's own names count).
+        self._data_classes: list[str] | None = None
         self._analysis = analyze(design)
         #: With ``analysisChanged``: ids of the nodes whose results differ from the analysis announced
         #: before (None: all of them, a new design).
@@ -103,6 +121,9 @@ class Document(QObject):
         self._sample_images: SampleSource | None = None
         self._design_generation = 0
         self._weights_generation = 0
+        #: Fix labels of the current analysis (id(fix), node) → (fix, label); the fix is kept so its id stays its own.
+        self._fix_labels: dict = {}
+        self._fix_labels_for: Analysis | None = None
 
     @property
     def key(self) -> ResultKey:
@@ -145,6 +166,21 @@ class Document(QObject):
         self.sampleImagesChanged.emit()
 
     @property
+    def data_classes(self) -> list[str] | None:
+        """The classes of the dataset chosen for training, set by whoever chooses it (the training
+        panel): the analysis warns when the network's class scores do not match them."""
+        return self._data_classes
+
+    @data_classes.setter
+    def data_classes(self, classes: list[str] | None) -> None:
+        classes = list(classes) if classes is not None else None
+        if classes == self._data_classes:
+            return
+        self._data_classes = classes
+        self._restart_analysis()  # a warning more or less: no number changes
+        self._announce()
+
+    @property
     def is_modified(self) -> bool:
         return not self.undo_stack.isClean()
 
@@ -167,12 +203,8 @@ class Document(QObject):
         self._design = design
         self._path = path
         design.subscribe(self._on_design_change)
-        self._frame.stop()
-        self._stale = False
-        self._pending = []
-        self._analysis = analyze(design)
+        self._restart_analysis()
         self._announced = None
-        self._since_analysis.start()
         self._bump(design=True, weights=True)
         self.undo_stack.clear()
         if modified:  # unsaved from the start: recovered work, a template
@@ -196,6 +228,17 @@ class Document(QObject):
             self.editRefused.emit(command.error)
             return False
         return True
+
+    def fix_label(self, fix, at: str | None = None) -> str:
+        """What a fix's button says: what it does and what applying it gives, measured on a copy of
+        the design (``analysis.fix_outcome``), once per fix and analysis."""
+        analysis = self.analysis
+        if self._fix_labels_for is not analysis:
+            self._fix_labels, self._fix_labels_for = {}, analysis
+        key = (id(fix), at)
+        if key not in self._fix_labels:
+            self._fix_labels[key] = (fix, fix_outcome(self._design, fix, at, analysis).label)
+        return self._fix_labels[key][1]
 
     def apply_fix(self, fix) -> bool:
         """A suggested fix from the analysis, as one undoable step named after it."""
@@ -239,8 +282,15 @@ class Document(QObject):
 
     def _reanalyse(self) -> None:
         changes, self._pending = self._pending, []
-        self._analysis = reanalyze(self._analysis, self._design, merged_change(changes))
+        self._analysis = reanalyze(self._analysis, self._design, merged_change(changes), self._data_classes)
         self._stale = False
+        self._since_analysis.start()
+
+    def _restart_analysis(self) -> None:
+        """A full analysis now (another design, other data classes); a waiting live one is dropped."""
+        self._frame.stop()
+        self._pending, self._stale = [], False
+        self._analysis = analyze(self._design, self._data_classes)
         self._since_analysis.start()
 
     def _announce(self) -> None:

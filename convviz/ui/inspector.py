@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -22,7 +23,9 @@ from PySide6.QtWidgets import (
 
 from ..analysis import Fix, NodeAnalysis
 from ..analysis.memory import explain_memory, training_memory
-from ..analysis.text import grouped, pair, size_in_bytes
+from ..analysis.report import network_field_text
+from ..analysis.text import grouped, size_in_bytes
+from ..i18n import tr
 from ..design import Change, InputSpec, id_problem, layer_spec
 from .commands import RenameNodeCommand, SetClassesCommand, SetInputSpecCommand, SetParamCommand
 from .document import Document
@@ -193,10 +196,9 @@ class InspectorPanel(QScrollArea):
     def _refresh_math(self) -> None:
         analysis = self.document.analysis
         if self.node_id is None:
-            field = analysis.receptive_field
             rows = [("Parameters", grouped(analysis.params)), ("MACs", grouped(analysis.macs)),
                     ("Activations", f"{size_in_bytes(analysis.activation_bytes)} per image"),
-                    ("Receptive field", pair(field.size) if field else "—")]
+                    ("Receptive field", network_field_text(analysis) + tr(" (one unit of the last feature map)"))]
             if analysis.ok:  # what training (Adam, float32) and the Explain tab will need
                 train = training_memory(self.document.design, analysis)
                 rows += [("Memory to train", f"{size_in_bytes(train.fixed)} + {size_in_bytes(train.per_image)} per image"),
@@ -230,7 +232,7 @@ class InspectorPanel(QScrollArea):
                           f":</b> {html.escape(issue.message)}<br>{html.escape(issue.hint)}", wordWrap=True)
             box.addWidget(text)
             if issue.fix is not None:
-                button = QPushButton(f"Fix: {issue.fix.label}")
+                button = FixButton(f"Fix: {self.document.fix_label(issue.fix, result.id)}")
                 button.clicked.connect(lambda _=False, fix=issue.fix: self.apply_fix(fix))
                 box.addWidget(button)
             self.problems.addWidget(frame)
@@ -273,6 +275,37 @@ class InspectorPanel(QScrollArea):
         classes = [c.strip() for c in self.classes_edit.text().split(",") if c.strip()]
         if classes != self.document.design.classes:
             self.document.push(SetClassesCommand(self.document, classes))
+
+
+class FixButton(QPushButton):
+    """A fix's button: its label (what it does and gives) wraps to the inspector's width instead of
+    widening the inspector past its dock."""
+
+    def __init__(self, text: str, parent=None) -> None:
+        super().__init__(parent)
+        self.label = QLabel(text, wordWrap=True, alignment=Qt.AlignmentFlag.AlignCenter)
+        self.label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.label)
+        self.setToolTip(text)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def sizeHint(self):
+        return self.label.sizeHint().grownBy(self.layout().contentsMargins())
+
+    def minimumSizeHint(self):
+        return self.label.minimumSizeHint().grownBy(self.layout().contentsMargins())
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        margins = self.layout().contentsMargins()
+        return self.label.heightForWidth(width - margins.left() - margins.right()) + margins.top() + margins.bottom()
 
 
 def show_classes(edit: QLineEdit, classes: list[str]) -> None:

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..analysis import Analysis
-from ..analysis.report import SummaryRow, summary_csv, summary_row, summary_table
-from ..analysis.text import grouped, pair
+from ..analysis.report import SummaryRow, network_field_text, summary_csv, summary_row, summary_table
+from ..analysis.text import grouped
 from .document import Document
 from .theme import ERROR, WARNING
 
@@ -155,10 +155,9 @@ class SummaryPanel(QWidget):
 
     def _on_analysis(self, analysis: Analysis) -> None:
         self.model.set_analysis(analysis, self.document.changed_nodes)
-        field = analysis.receptive_field
         self.totals.setText(
             f"<b>Total</b>: {grouped(analysis.params)} params · {grouped(analysis.macs)} MACs · "
-            f"receptive field {pair(field.size) if field else '—'}")
+            f"receptive field {network_field_text(analysis)}")
 
     def _on_clicked(self, index: QModelIndex) -> None:
         self.nodeActivated.emit(self.model.ids[index.row()])

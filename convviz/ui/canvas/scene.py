@@ -22,6 +22,8 @@ from .node_item import NodeItem, card_text
 
 LAYER_MIME = "application/x-convviz-layer"
 
+#: Moved cards (old and new places) beyond which every edge is routed again rather than the ones near them.
+REROUTE_ALL = 64
 #: Colour nodes by: their family, or their share of the network's MACs or parameters.
 SHADE_MODES = ("family", "macs", "params")
 
@@ -53,8 +55,9 @@ class DesignScene(QGraphicsScene):
 
     # --- keeping in step with the document ---------------------------------------------------
     # Work follows the edit, not the design's size: an edit creates, removes or re-wires only the items
-    # of the nodes it touched, reroutes only the edges near a card that appeared, went or moved, and
-    # rewrites only the cards whose numbers (``Document.changed_nodes``) or own text changed.
+    # of the nodes it touched, reroutes only the edges whose band a card entered, left or moved in, and
+    # rewrites only the cards whose numbers (``Document.changed_nodes``) or own text changed; a change
+    # of numbers alone moves no edge.
     def rebuild(self) -> None:
         for item in list(self.nodes.values()):
             self.removeItem(item)
@@ -129,7 +132,7 @@ class DesignScene(QGraphicsScene):
         for edge in fresh:
             edge.update_path()
         if node_ids is not None:
-            self._reroute_near(vacated, skip=set(fresh))
+            self._reroute(vacated, skip=set(fresh))
 
     def _remove_node_item(self, item: NodeItem) -> set[str]:
         """Take a card and its edges off the scene; returns the consumers that lost an input edge."""
@@ -178,16 +181,25 @@ class DesignScene(QGraphicsScene):
             vacated.append(before if before is not None else item.sceneBoundingRect())
             item.setPos(QPointF(*node.pos))  # moves its own edges (NodeItem.itemChange)
             vacated.append(item.sceneBoundingRect())
-        self._reroute_near(vacated)
+        self._reroute(vacated)
 
-    def _reroute_near(self, rects: list[QRectF], skip: set | None = None) -> None:
-        """Edges whose route passes where a card appeared, went or moved: they route around it anew."""
-        done = set(skip or ())
-        for rect in rects:
-            for item in self.items(rect):
-                if isinstance(item, EdgeItem) and item not in done:
-                    done.add(item)
-                    item.update_path()
+    def _reroute(self, changed: list[QRectF], skip: set | None = None) -> None:
+        """Route again every edge whose ports or band of cards changed (cards moved one by one route
+        their own edges around cards that had not moved yet): the routes follow the final positions."""
+        done = skip or set()
+        if len(changed) > REROUTE_ALL:  # a layout: every edge (cheaper than testing each against each card)
+            for edge in self.edges.values():
+                if edge not in done:
+                    edge.update_path()
+            return
+        if not changed:
+            return
+        for edge in self.edges.values():
+            if edge in done:
+                continue
+            band = edge.band().united(edge.sceneBoundingRect())
+            if any(band.intersects(rect) for rect in changed):
+                edge.update_path()
 
     def _refresh_cards(self, node_ids) -> None:
         """Card texts of ``node_ids`` (None: all); in a shading mode, every card's shade when the totals moved."""

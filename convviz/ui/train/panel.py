@@ -227,6 +227,7 @@ class TrainPanel(QWidget):
                if dataset.skipped else ""))
         self.data_info.setToolTip("\n".join(f"{s.path}: {s.reason}" for s in dataset.skipped[:50]))
         self.document.sample_images = self._sample_images
+        self.document.data_classes = list(dataset.classes)  # the design is warned if its scores do not match
         self._samples = dataset.samples(PREVIEW_COUNT, seed=1)[0]
         self._update_preview()
         self._update_buttons()
@@ -356,7 +357,8 @@ class TrainPanel(QWidget):
             self.curves.add_epoch(record)
             self.confusion.show_epoch(record, self.classes)
             if record.state is not None:
-                self.document.set_weights(record.state, self._run_normalization, {"epochs_completed": record.epoch})
+                self.document.set_weights(record.state, self._run_normalization,
+                                          {"epochs_completed": record.epoch, "in_progress": True})
         elif isinstance(record, StartRecord):
             self.curves.set_epochs(record.epochs, self._max_lr)
             self._epochs, self._device = record.epochs, record.device + ("" if record.amp == "off" else f", {record.amp}")
