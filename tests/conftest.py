@@ -58,6 +58,13 @@ def isolated_settings(tmp_path, monkeypatch):
     yield
 
 
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """The built-in shapes are cached in a folder of this test session, never in the user's (shared
+    by the session's tests, so each set is drawn once)."""
+    monkeypatch.setenv("CONVVIZ_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
 @pytest.fixture
 def window(qtbot, tmp_path):
     """The main window on the default design, shown offscreen, with its own recovery folder."""

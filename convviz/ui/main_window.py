@@ -209,6 +209,10 @@ class MainWindow(QMainWindow):
         self.redo_action = stack.createRedoAction(self, "&Redo")
         self.redo_action.setIcon(self.style().standardIcon(P.SP_ArrowForward))
         self._with_keys(self.redo_action, "redo")
+        # The toolbar says "Undo"/"Redo" (the menu names the step): a button whose width followed each
+        # edit's name would re-lay the toolbar out, and jump, on every edit.
+        self.undo_action.setIconText("Undo")
+        self.redo_action.setIconText("Redo")
         self.copy_action = self._action("&Copy", self.copy_selection, "copy", canvas_only=True)
         self.cut_action = self._action("Cu&t", self.cut_selection, "cut", canvas_only=True)
         self.paste_action = self._action("&Paste", self.paste, "paste", canvas_only=True)
