@@ -1,7 +1,8 @@
 """``convviz``: no arguments opens the app; sub-commands run the same core headless.
 
 Every failure a user can cause (a missing file, a broken design, bad arguments) ends with exit
-status 1 and one line on stderr, never a traceback.
+status 1 and one line on stderr, never a traceback; a word that is neither a command nor something
+the app can open ends with exit status 2 (a usage error, as argparse's), also in one line.
 """
 
 from __future__ import annotations
@@ -9,10 +10,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import multiprocessing
+import os
+import platform
 import sys
+import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from .design import Design, DesignError, DesignFileError, InputSpec, load_design_or_template
+from . import __version__
+from .design import TEMPLATES, Design, DesignError, DesignFileError, InputSpec, load_design_or_template
+from .i18n import tr
+from .messages import first_line
 
 #: Modules of ``convviz.commands``, in the order ``convviz --help`` lists them.
 COMMAND_MODULES = ("summary", "train", "explain", "export", "runs")
@@ -49,12 +57,43 @@ def load_for_command(spec: str, input_shape: InputSpec | None = None) -> Design:
     return design
 
 
+#: Files the app opens (a design, a trained model): a missing one is the app's to report, not a usage error.
+APP_FILE_SUFFIXES = (".json", ".pt")
+
+#: The app's options that take a value (skipped when looking for the first word).
+_APP_VALUE_OPTIONS = ("--screenshot", "--view", "--image")
+
+
+def version_text() -> str:
+    """``convviz --version``: its version and those a bug report needs (from metadata: nothing imported)."""
+    from importlib import metadata
+
+    found = [f"Python {platform.python_version()}"]
+    for shown, distribution in (("torch", "torch"), ("PySide6", "PySide6-Essentials")):
+        try:
+            found.append(f"{shown} {metadata.version(distribution)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return f"convviz {__version__} ({', '.join(found)})"
+
+
+class _VersionAction(argparse.Action):
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0,
+                         help=help or tr("print convviz's version (with Python's, torch's and Qt's) and exit"))
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The sub-command parser (``convviz summary …``); the app's own options are in ``app_parser``."""
     parser = argparse.ArgumentParser(
         prog="convviz", description="Design, train and understand convolutional neural networks.",
         epilog="Without a command, convviz opens the app: convviz [DESIGN] [--view VIEW] [--image IMAGE] "
                "[--screenshot PATH].")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"convviz.commands.{name}").register(commands)
@@ -63,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def app_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="convviz", description="Open the convviz app.")
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument("design", nargs="?",
                         help="a design file, a template name or a trained model (.pt) to open (default: default)")
     parser.add_argument("--screenshot", metavar="PATH",
@@ -89,12 +129,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    first = next((a for a in argv if not a.startswith("-")), None)
-    if first in commands or (first is None and any(a in ("-h", "--help") for a in argv)):
+    first = first_word(argv)
+    if first in commands or (first is None and any(a in ("-h", "--help", "--version") for a in argv)):
         args = parser.parse_args(argv)
         return run_command(args.run, args)
+    if first is not None and not opens_in_app(first):
+        message = tr("{word} is not a command ({commands}), a design file or a template; see convviz --help")
+        print("convviz: error: " + message.format(word=repr(first), commands=", ".join(commands)), file=sys.stderr)
+        return 2
     args = app_parser().parse_args(argv)
     return _launch_app(args)
+
+
+def first_word(argv: Sequence[str]) -> str | None:
+    """The first argument that is neither an option nor the value of one of the app's options."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _APP_VALUE_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def opens_in_app(word: str) -> bool:
+    """``convviz WORD`` opens the app on WORD: a template, an existing path, or a design or model file."""
+    return word in TEMPLATES or Path(word).suffix.lower() in APP_FILE_SUFFIXES or Path(word).exists()
 
 
 def run_command(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -103,9 +165,24 @@ def run_command(run: Callable[[argparse.Namespace], int], args: argparse.Namespa
     except CommandError as exc:
         return _fail(str(exc))
     except USER_ERRORS as exc:
-        return _fail(str(exc) or type(exc).__name__)
+        return _fail(first_line(exc, 1000))
     except KeyboardInterrupt:
         return _fail("interrupted")
+    except Exception as exc:  # noqa: BLE001 — the last translation layer: one line, never a traceback
+        return _fail(unexpected_failure(exc))
+
+
+def unexpected_failure(exc: BaseException) -> str:
+    """One line for a failure no reader caught: out of memory (CPU or GPU) says so and what to do;
+    anything else is a bug, named with its type (``CONVVIZ_TRACEBACK=1`` prints the traceback)."""
+    if isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and any(
+            word in str(exc).lower() for word in ("out of memory", "can't allocate memory"))):
+        return tr("out of memory ({reason}): use a smaller input, batch size or design").format(
+            reason=first_line(exc, 160) if not isinstance(exc, MemoryError) else "MemoryError")
+    if os.environ.get("CONVVIZ_TRACEBACK"):
+        traceback.print_exception(exc)
+    return tr("unexpected {kind}: {reason} (a bug in convviz; CONVVIZ_TRACEBACK=1 shows where)").format(
+        kind=type(exc).__name__, reason=first_line(exc, 300))
 
 
 def _fail(message: str) -> int:
@@ -114,6 +191,12 @@ def _fail(message: str) -> int:
 
 
 def _launch_app(args: argparse.Namespace) -> int:
+    if not args.screenshot:  # a screenshot renders offscreen: it needs no display
+        from .ui.display import display_problem
+
+        problem = display_problem()
+        if problem:
+            return _fail(problem)
     from .ui.app import run_app
 
     return run_app(design_spec=args.design, screenshot=args.screenshot, view=args.view, image=args.image,

@@ -82,6 +82,39 @@ def test_well_known_totals(name):
         assert analysis.receptive_field.size == (field, field)
 
 
+def test_inception_v3_field_is_the_published_1311():
+    """Asymmetric 1×7 / 7×1 branches: the per-axis union at each Concat gives the published 1311
+    (the largest-area rule gave 1247); the parameters are torchvision's to the last one; the Explain
+    view's exact rectangle of a unit is the same."""
+    from reference_networks import inception_v3
+
+    from convviz.explain import network_from_design, unit_field
+
+    design = inception_v3()
+    analysis = analyze(design)
+    assert analysis.ok and analysis.params == 23_834_568
+    assert analysis.receptive_field.size == (1311, 1311)
+    assert analysis.nodes["Mixed_7c"].receptive_field.size == (1311, 1311)
+    field = unit_field(network_from_design(design), "Mixed_7c", 4, 4)
+    assert field.input_box.height == field.input_box.width == 1311 and field.formula_exact
+
+
+def test_the_network_field_in_the_totals_is_what_the_badges_say():
+    """The totals give the last feature map's field; every layer after global pooling is 'global',
+    not a second, larger number (18 in the totals against 46 on the classifier, before)."""
+    from convviz.analysis.report import field_text, network_field_text, summary_rows, totals_lines
+
+    analysis = analyze(load_template("default"))
+    badges = {row.id: row.field for row in summary_rows(analysis)}
+    assert network_field_text(analysis) == badges["relu3"] == "18"
+    assert [badges[n] for n in ("gap", "flatten", "fc")] == ["global"] * 3
+    assert field_text(analysis.nodes["fc"]) == "global"
+    assert any(line.startswith("Receptive field: 18") for line in totals_lines(analysis))
+    numbers = {b for b in badges.values() if b not in ("global", "—")}
+    assert max(numbers, key=float) == network_field_text(analysis)  # no badge shows a larger field than the network's
+    assert any("global" in d.text for d in analysis.nodes["gap"].derivations)
+
+
 def test_receptive_field_grows_by_k_minus_one_times_jump():
     design = chain((1, 64, 64),
                    ("Conv2d", {"out_channels": 1, "kernel_size": 3}, "a"),           # 3, jump 1
@@ -146,7 +179,7 @@ def test_linear_on_a_map_asks_for_flatten():
     issue = analysis.nodes["fc"].errors[0]
     assert "Flatten" in issue.hint and issue.fix.label == "Insert Flatten before 'fc'"
     # Reported once: the node after it is blocked, not in error.
-    assert analysis.nodes["sm"].errors == [] and analysis.nodes["sm"].blocked_by == "fc"
+    assert not analysis.nodes["sm"].errors and analysis.nodes["sm"].blocked_by == "fc"
     apply_edits(design, issue.fix.edits)
     analysis = analyze(design)
     assert analysis.ok and analysis.nodes["fc"].inferred["in_features"] == 4 * 6 * 6
@@ -178,7 +211,10 @@ def test_add_mismatch_from_missing_padding_fixes_the_padding():
     design.add_node("Conv2d", "conv", ["input"], {"out_channels": 8, "kernel_size": 3})
     design.add_node("Add", "add", ["conv", "input"])
     issue = fix_of(design, "add")
-    assert issue.fix.label == "Set padding of 'conv' to 1 to keep the size"
+    assert issue.fix.label == "Set padding of 'conv' to 1"
+    from convviz.analysis.fix_outcome import fix_outcome
+
+    assert fix_outcome(design, issue.fix, "add").label == "Set padding of 'conv' to 1 (keeps 28×28)"
     assert_fix_repairs(design, "add")
 
 
@@ -245,16 +281,30 @@ def test_structural_errors_block_downstream():
     assert not analysis.ok
 
 
-def test_cycle_is_reported_on_its_nodes():
+def test_cycle_is_reported_once_naming_its_nodes():
     design = Design("t", InputSpec(1, 8, 8))
     design.add_node("Input", "input")
     design.add_node("Add", "a", ["input", "b"])
     design.add_node("ReLU", "b", ["a"])
     design.add_node("ReLU", "c", ["b"])
     analysis = analyze(design)
-    assert "cycle" in analysis.nodes["a"].errors[0].message
-    assert "cycle" in analysis.nodes["b"].errors[0].message
-    assert analysis.nodes["c"].blocked_by in ("a", "b")
+    assert analysis.nodes["a"].errors[0].message == "'a', 'b' form a cycle; data must flow one way."
+    assert not analysis.nodes["b"].errors and analysis.nodes["b"].blocked_by == "a"
+    assert analysis.nodes["c"].blocked_by == "a"
+    assert [issue.message for _, issue in analysis.issues()] == [analysis.nodes["a"].errors[0].message]
+
+
+def test_a_long_cycle_names_a_few_of_its_nodes():
+    design = Design("t", InputSpec(1, 8, 8))
+    design.add_node("Input", "input")
+    ids = [f"r{i}" for i in range(50)]
+    for i, nid in enumerate(ids):
+        design.add_node("ReLU", nid, [ids[i - 1]])
+    analysis = analyze(design)
+    (nid, issue), = analysis.issues()
+    assert nid == "r0"
+    assert issue.message == "'r0', 'r1', 'r2', 'r3', 'r4', 'r5' and 44 more nodes form a cycle; data must flow one way."
+    assert all(analysis.nodes[i].blocked_by == "r0" for i in ids[1:])
 
 
 def test_unused_output_is_a_warning_not_an_error():
@@ -299,3 +349,85 @@ def test_a_final_softmax_is_flagged_with_a_fix():
     assert "cross-entropy" in warning.message and warning.fix.label == "Remove 'sm'"
     apply_edits(design, warning.fix.edits)
     assert "sm" not in design and analyze(design).output == "fc"
+
+
+# --- the head of a classifier ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("activation", ["ReLU", "Sigmoid", "Tanh", "GELU"])
+def test_an_activation_after_the_final_linear_is_flagged_with_its_removal(activation):
+    design = chain((1, 8, 8), ("Flatten", {}, "flat"), ("Linear", {"out_features": 10}, "fc"),
+                   ("Dropout", {}, "drop"), (activation, {}, "act"))
+    warnings = analyze(design).nodes["act"].warnings
+    assert len(warnings) == 1 and "after the final Linear 'fc'" in warnings[0].message
+    apply_edits(design, warnings[0].fix.edits)
+    assert design.node("drop").inputs == ["fc"] and "act" not in design
+    assert not analyze(design).issues()
+
+
+def test_an_activation_between_linears_is_not_flagged():
+    design = chain((1, 8, 8), ("Flatten", {}, "flat"), ("Linear", {"out_features": 32}, "fc1"),
+                   ("ReLU", {}, "act"), ("Linear", {"out_features": 10}, "fc2"))
+    assert not analyze(design).issues()
+
+
+def test_class_scores_that_do_not_match_the_data_are_flagged_with_the_fix():
+    design = load_template("default")  # fc gives 10 scores
+    analysis = analyze(design, classes=["bird", "cat", "dog"])
+    warning = analysis.nodes["fc"].warnings[0]
+    assert "10 class scores, but the data has 3 classes (bird, cat, dog)" in warning.message
+    assert warning.fix.label == "Set out_features of 'fc' to 3"
+    apply_edits(design, warning.fix.edits)
+    assert not analyze(design, classes=["bird", "cat", "dog"]).nodes["fc"].warnings
+    assert analyze(design).nodes["fc"].warnings  # the design's own ten names no longer match either
+
+
+def test_head_warnings_follow_edits_after_the_node_they_sit_on():
+    """A ReLU's warning depends on what comes after it: appending a Linear (an edit the ReLU's own
+    record does not see) takes it off in an incremental analysis as in a full one."""
+    from test_analysis_incremental import assert_same_as_full
+
+    from convviz.analysis import reanalyze
+
+    design = chain((1, 8, 8), ("Flatten", {}, "flat"), ("Linear", {"out_features": 10}, "fc"), ("ReLU", {}, "act"))
+    heard = []
+    design.subscribe(heard.append)
+    analysis = analyze(design)
+    assert analysis.nodes["act"].warnings
+    design.add_node("Linear", "fc2", ["act"], {"out_features": 10})
+    after = reanalyze(analysis, design, heard[-1])
+    assert not after.nodes["act"].warnings
+    assert_same_as_full(after, design, analysis)
+    design.remove_nodes(["fc2"])
+    again = reanalyze(after, design, heard[-1])
+    assert again.nodes["act"].warnings and again.issues() == analyze(design).issues()
+    assert_same_as_full(again, design, after)
+
+
+def _pool_fit_by_search(k, pad, d, size):
+    """The old linear search for the largest pool kernel that fits (the reference for the closed form)."""
+    fit = []
+    for kk, pp, dd, n in zip(k, pad, d, size):
+        choice = next((c for c in range(kk, 0, -1) if pp <= c // 2 and dd * (c - 1) + 1 <= n + 2 * pp), None)
+        if choice is None:
+            return None
+        fit.append(choice)
+    return fit[0] if fit[0] == fit[1] else tuple(fit)
+
+
+def test_the_pool_kernel_that_fits_is_the_searched_one_in_closed_form():
+    from itertools import product
+
+    from convviz.analysis.layers import _pool_kernel_that_fits
+
+    for k, p, d, n, m in product(range(1, 14), range(0, 5), range(1, 4), range(1, 9), (1, 5)):
+        args = ((k, k + m - 1), (p, p), (d, d), (n, n + m))
+        assert _pool_kernel_that_fits(*args) == _pool_fit_by_search(*args), args
+
+
+@pytest.mark.parametrize("kernel", [10 ** 9, 10 ** 12, 10 ** 15 - 1])
+def test_a_pool_kernel_of_a_trillion_is_answered_at_once(kernel):
+    """The search took >30 s for 10⁹ and never ended for 10¹² (File ▸ Open froze): now closed form."""
+    design = load_template("default")
+    design.set_param("pool1", "kernel_size", kernel)
+    issue = analyze(design).nodes["pool1"].errors[0]
+    assert issue.fix is not None and issue.fix.label == "Set kernel_size to 32"

@@ -77,7 +77,11 @@ def test_pure_core_never_imports_torch():
     assert not offenders, offenders
 
 
-#: What each torch package may import from convviz, besides the helpers at the top (atomic, messages, i18n).
+#: The standard-library helpers every layer may use: atomic writes, one-line messages, the message catalog,
+#: size-checked reads of user files, the machine's free memory.
+HELPERS = {"atomic", "messages", "i18n", "reading", "sysmem"}
+
+#: What each torch package may import from convviz, besides the helpers at the top (``HELPERS``).
 #: ``train.config`` is a plain settings record (no torch): the data pipeline and the exported
 #: training script read it.
 LAYERS = {
@@ -98,7 +102,8 @@ def _package_imports(path: Path) -> set[str]:
             parts = node.module.split(".")
             names.add(".".join(parts[:2]) if parts[:2] == ["train", "config"] else parts[0])
         elif isinstance(node, ast.ImportFrom) and node.level == 2 and node.module is None:
-            names |= {alias.name for alias in node.names}
+            # ``from .. import runs``: a package is a layer; ``from .. import __version__`` is not
+            names |= {alias.name for alias in node.names if (PACKAGE / alias.name).is_dir()}
     return names
 
 
@@ -106,7 +111,7 @@ def test_torch_packages_import_only_the_layers_below():
     offenders = []
     for package, allowed in LAYERS.items():
         for path in (PACKAGE / package).rglob("*.py"):
-            wrong = _package_imports(path) - allowed - {"atomic", "messages", "i18n"}
+            wrong = _package_imports(path) - allowed - HELPERS
             if wrong:
                 offenders.append(f"{path.relative_to(PACKAGE)} imports {sorted(wrong)}")
     assert not offenders, offenders
@@ -114,3 +119,14 @@ def test_torch_packages_import_only_the_layers_below():
 
 def test_the_message_catalog_imports_nothing_but_the_standard_library():
     assert _imports(PACKAGE / "i18n.py") <= {"__future__", "gettext", "pathlib"}
+
+
+def test_the_helpers_import_only_the_standard_library_and_each_other():
+    stdlib = set(sys.stdlib_module_names) | {"__future__"}
+    for name in sorted(HELPERS):
+        path = PACKAGE / f"{name}.py"
+        outside = _imports(path) - stdlib
+        inside = _package_imports(path) | {n.module for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                                           if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module}
+        assert not outside, (name, outside)
+        assert inside <= HELPERS, (name, inside - HELPERS)

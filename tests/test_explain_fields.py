@@ -45,7 +45,7 @@ def networks(draw):
     nodes = [Node("input", "Input")]
     current = "input"
     for step in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["conv", "conv", "branches", "branches", "avgpool", "adaptive"]))
+        kind = draw(st.sampled_from(["conv", "conv", "branches", "branches", "skewed", "avgpool", "adaptive"]))
         shape = _shape(nodes, channels, size, current)
         added: list[Node] = []
         if kind == "conv":
@@ -66,6 +66,12 @@ def networks(draw):
                 branch_ids.append(f"br{step}{b}")
             merge = draw(st.sampled_from(["Add", "Concat"]))
             added.append(Node(f"merge{step}", merge, branch_ids))
+        elif kind == "skewed":  # an even kernel's "same" padding centres its windows half a pixel off the other's
+            added = [Node(f"br{step}a", "Conv2d", [current], {"out_channels": 2, "kernel_size": (2, draw(st.integers(1, 3))),
+                                                              "padding": "same"}),
+                     Node(f"br{step}b", "Conv2d", [current], {"out_channels": 2, "kernel_size": (1, 3),
+                                                              "padding": (0, 1)}),
+                     Node(f"merge{step}", draw(st.sampled_from(["Add", "Concat"])), [f"br{step}a", f"br{step}b"])]
         elif kind == "avgpool":
             k = draw(st.integers(2, 3))
             added = [Node(f"pool{step}", "AvgPool2d", [current],
@@ -104,8 +110,12 @@ def units(draw):
 def test_exact_field_is_where_the_gradient_reaches(case):
     design, node_id, y, x, channel = case
     network = positive(network_from_design(design))
-    field = unit_field(network, node_id, y, x, channel)
     grad = reached(network, node_id, y, x, channel)
+    try:
+        field = unit_field(network, node_id, y, x, channel)
+    except ExplainError as exc:  # a unit that reads only padding says so
+        assert "reads only padding" in str(exc) and not grad.any()
+        return
     np.testing.assert_array_equal(field.input_mask, grad, err_msg=f"{node_id} ({y}, {x}) channel {channel}")
     folded = any(n.params.get("padding_mode", "zeros") != "zeros" for n in design)
     if folded or not field.input_mask.any():  # copied padding reaches outside; all-padding windows nothing
@@ -141,7 +151,7 @@ def _path_union(network, target, node_id, rows, cols):
             k = _pair(module.kernel_size)
             s = _pair(module.stride)
             d = _pair(getattr(module, "dilation", 1))
-            p = _pair(module.padding)
+            p = tuple((dd * (kk - 1)) // 2 for dd, kk in zip(d, k)) if module.padding == "same" else _pair(module.padding)
             r = (r[0] * s[0] - p[0], r[1] * s[0] - p[0] + (k[0] - 1) * d[0])
             c = (c[0] * s[1] - p[1], c[1] * s[1] - p[1] + (k[1] - 1) * d[1])
         elif isinstance(module, nn.AdaptiveAvgPool2d):
@@ -158,6 +168,8 @@ def _path_union(network, target, node_id, rows, cols):
 
 
 def _adaptive(interval, n, o):
+    if n % o == 0:  # an ordinary pool (kernel = stride = n / o): padding positions go on as units
+        return (interval[0] * (n // o), (interval[1] + 1) * (n // o) - 1)
     a, b = max(interval[0], 0), min(interval[1], o - 1)
     return ((a * n) // o, -((-(b + 1) * n) // o) - 1)
 
@@ -186,6 +198,52 @@ def test_resnet_field_reaches_435_and_beyond_the_image():
     assert field.input_mask[:100, :100].all()
     assert set(field.boxes) >= {"input", "conv1", "maxpool", "layer3_1_out", "layer4_1_out"}
     assert field.boxes["layer4_1_out"] == Box(0, 0, 0, 0)
+
+
+@settings(max_examples=60)
+@given(units())
+def test_the_analysis_field_is_the_exact_rectangle_of_every_unit(case):
+    """The summary's size/jump/start, merges included (per-axis union, uncentred branches), give the
+    same rectangle as the walk through the real modules — except behind an adaptive pool whose
+    windows are uneven, which no size/jump/start can describe."""
+    design, node_id, y, x, _ = case
+    analysis = analyze(design)
+    uneven = [n for n in design if n.type == "AdaptiveAvgPool2d" and
+              analysis.nodes[n.inputs[0]].output_shape[1] % analysis.nodes[n.id].output_shape[1]]
+    if any(n.id == node_id or n.id in design.ancestors(node_id) for n in uneven):
+        return
+    field = unit_field(network_from_design(design), node_id, y, x)
+    assert field.formula_box == field.input_box, (node_id, field.formula, field.input_box)
+
+
+def test_branches_of_1x3_and_3x1_concatenated_see_3x3():
+    design = Design("cross", InputSpec(1, 9, 9), [], [
+        Node("input", "Input"),
+        Node("row", "Conv2d", ["input"], {"out_channels": 1, "kernel_size": (1, 3), "padding": (0, 1)}),
+        Node("column", "Conv2d", ["input"], {"out_channels": 1, "kernel_size": (3, 1), "padding": (1, 0)}),
+        Node("merge", "Concat", ["row", "column"]),
+    ])
+    analysis = analyze(design)
+    assert analysis.nodes["merge"].receptive_field.size == (3, 3)  # the largest-area rule said 1×3
+    assert analysis.receptive_field.size == (3, 3)
+    field = unit_field(network_from_design(design), "merge", 4, 4)
+    assert field.input_box == Box(3, 3, 5, 5) == field.formula_box
+    assert any("∪" in d.text for d in analysis.nodes["merge"].derivations)
+
+
+def test_branches_centred_apart_widen_the_field_and_move_its_centre():
+    """u…u+2 (two even "same" kernels) joined with u−1…u+1 (a 3×3): u−1…u+2, 4 wide, centred at u + ½."""
+    design = Design("skew", InputSpec(1, 9, 9), [], [
+        Node("input", "Input"),
+        Node("even1", "Conv2d", ["input"], {"out_channels": 1, "kernel_size": 2, "padding": "same"}),
+        Node("even2", "Conv2d", ["even1"], {"out_channels": 1, "kernel_size": 2, "padding": "same"}),
+        Node("odd", "Conv2d", ["input"], {"out_channels": 1, "kernel_size": 3, "padding": 1}),
+        Node("merge", "Add", ["even2", "odd"]),
+    ])
+    field = analyze(design).nodes["merge"].receptive_field
+    assert field.size == (4, 4) and field.start == (0.5, 0.5) and field.jump == (1, 1)
+    exact = unit_field(network_from_design(design), "merge", 4, 4)
+    assert exact.input_box == Box(3, 3, 6, 6) == exact.formula_box
 
 
 def _merge_design(merge, order=("wide", "point")):

@@ -31,3 +31,9 @@ def test_the_app_builds_and_its_smoke_runs_pass(tmp_path):
     assert (bundled / "convviz" / "assets" / "templates" / "lenet5.json").is_file()
     assert list((bundled / "PySide6").rglob("libqoffscreen*"))
     assert not (bundled / "tkinter").exists() and not (bundled / "torch" / "test").exists()
+    assert (bundled / "convviz" / "assets" / "app" / "convviz.png").is_file()  # the window icon
+    assert (bundled / "convviz" / "data" / "augment.py").is_file()  # the training script's runtime, as source
+    assert not [p for p in bundled.rglob("*") if p.name.startswith(("libgtk-", "libglib-2.0", "libgobject-2.0"))]
+    folder = tmp_path / "dist" / "convviz"
+    if sys.platform.startswith("linux"):
+        assert (folder / "convviz.desktop").is_file() and (folder / "install-desktop-entry.sh").is_file()

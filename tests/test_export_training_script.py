@@ -34,7 +34,7 @@ def test_two_processes_under_torchrun_train_one_epoch(mnist, tmp_path):
                          augment=AugmentConfig(rotation=10, crop_padding=2))
     model_file, script_file, init_file = (tmp_path / name for name in script_names(design))
     written = write_training_script(tmp_path, design, None, config)
-    assert written == [model_file, init_file, script_file]
+    assert written[:2] == [model_file, init_file] and written[-1] == script_file
     result = run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                   script_file.name], tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -42,6 +42,7 @@ def test_two_processes_under_torchrun_train_one_epoch(mnist, tmp_path):
     assert len(lines) == 1  # rank 0 reports, once per epoch
     epoch = lines[0]
     assert epoch["processes"] == 2 and epoch["epoch"] == 1
+    assert epoch["global_batch"] == 16 and epoch["threads"] == 1  # 8 images per process, one thread each
     assert {"train_loss", "train_acc", "val_loss", "val_acc", "samples_per_s"} <= set(epoch)
     trained = load_checkpoint(tmp_path / "shapes_cnn_model_trained.pt")
     start = load_checkpoint(init_file)
@@ -110,3 +111,149 @@ def test_a_design_named_like_a_library_does_not_shadow_it(tmp_path):
     write_training_script(tmp_path, design, None, TrainConfig())
     result = run([sys.executable, "train_torch.py", "--help"], tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+#: The cluster's side: torch, numpy and Pillow only; the GUI packages and the installed convviz are absent.
+BARE_NODE = r"""
+import runpy, sys
+BLOCKED = {"PySide6", "pyqtgraph", "shiboken6", "convviz"}
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError("not on this node: " + name)
+sys.meta_path.insert(0, Blocker())
+script = sys.argv[1]
+sys.argv = sys.argv[1:]
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def epochs_of(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def test_the_folder_trains_with_only_torch_numpy_and_pillow(mnist, tmp_path):
+    paths = write_training_script(tmp_path, load_template("default"), None, TrainConfig(epochs=1, batch_size=16))
+    assert (tmp_path / "requirements.txt").read_text().split("\n")[1:4] == ["torch>=2.4", "numpy>=1.24", "Pillow>=10"]
+    result = run([sys.executable, "-c", BARE_NODE, paths[-1].name, "--data", f"mnist:{mnist}"], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (epoch,) = epochs_of(result.stdout)
+    assert epoch["threads"] == 1  # one thread per process unless told
+    assert load_checkpoint(tmp_path / "shapes_cnn_model_trained.pt").training["results"]["epochs_completed"] == 1
+
+
+def test_the_runtime_is_what_the_script_imports_and_nothing_of_the_app():
+    from convviz.export.training_script import runtime_modules
+
+    modules = runtime_modules()
+    assert {"data", "design", "analysis", "train", "export", "model", "atomic"} <= set(modules)
+    assert not {"ui", "commands", "cli", "explain", "assets"} & set(modules)
+
+
+def test_every_module_of_the_copied_runtime_imports_on_its_own(tmp_path):
+    """``from .. import sysmem`` is an import too: a helper missed by the copy fails only on the nodes."""
+    from convviz.export.training_script import copy_runtime
+
+    copy_runtime(tmp_path / "convviz_runtime")
+    names = sorted(".".join(("convviz_runtime", *p.relative_to(tmp_path / "convviz_runtime").with_suffix("").parts))
+                   .removesuffix(".__init__") for p in (tmp_path / "convviz_runtime").rglob("*.py"))
+    code = "import importlib, sys\nsys.path.insert(0, '.')\nfor name in sys.argv[1:]: importlib.import_module(name)\n"
+    result = subprocess.run([sys.executable, "-I", "-c", code, *names], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_threads_when_told(mnist, tmp_path):
+    paths = write_training_script(tmp_path, load_template("default"), None, TrainConfig(epochs=1, batch_size=32))
+    result = run([sys.executable, paths[-1].name, "--data", f"mnist:{mnist}", "--threads", "2"], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert epochs_of(result.stdout)[0]["threads"] == 2
+
+
+def test_resume_after_a_kill_ends_where_an_uninterrupted_run_ends(mnist, tmp_path):
+    config = TrainConfig(epochs=3, batch_size=16, augment=AugmentConfig(rotation=10, crop_padding=2))
+    args = ["--data", f"mnist:{mnist}"]
+    straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
+    for folder in (straight, interrupted):
+        write_training_script(folder, load_template("default"), None, config)
+    script = script_names(load_template("default"))[1]
+    whole = run([sys.executable, script, *args], straight)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    # Killed as soon as the first epoch is reported (a pre-empted job), then started again with --resume.
+    job = subprocess.Popen([sys.executable, script, *args], cwd=interrupted, stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)
+    first = job.stdout.readline()
+    job.kill()
+    job.wait(timeout=60)
+    assert json.loads(first)["epoch"] == 1
+    assert (interrupted / "shapes_cnn_model_trained_last.pt").is_file()
+    again = run([sys.executable, script, *args, "--resume"], interrupted)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resumed from shapes_cnn_model_trained_last.pt after epoch" in again.stderr
+    done = [line["epoch"] for line in epochs_of(again.stdout)]
+    assert done and done[-1] == 3 and 1 not in done
+    a = load_checkpoint(straight / "shapes_cnn_model_trained.pt")
+    b = load_checkpoint(interrupted / "shapes_cnn_model_trained.pt")
+    for key, value in a.state_dict.items():
+        assert torch.equal(value, b.state_dict[key]), key
+    assert [h["epoch"] for h in b.training["results"]["history"]] == [1, 2, 3]
+
+
+def test_resume_without_a_checkpoint_starts_afresh(mnist, tmp_path):
+    paths = write_training_script(tmp_path, load_template("default"), None, TrainConfig(epochs=1, batch_size=32))
+    result = run([sys.executable, paths[-1].name, "--data", f"mnist:{mnist}", "--resume"], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "starting from the first epoch" in result.stderr
+    assert [e["epoch"] for e in epochs_of(result.stdout)] == [1]
+
+
+def test_the_help_says_how_the_batch_and_threads_are_shared(tmp_path):
+    paths = write_training_script(tmp_path, load_template("lenet5"), None, TrainConfig())
+    result = run([sys.executable, paths[-1].name, "--help"], tmp_path)
+    text = " ".join(result.stdout.split())
+    assert "The batch size is the global batch" in text and "same learning rate" in text
+    assert "one CPU thread unless --threads" in text and "--resume" in text
+
+
+def test_slurm_and_kubeflow_files_start_the_script(tmp_path):
+    import shutil
+
+    from convviz.export.training_script import cluster_names
+
+    design = load_template("lenet5")
+    write_training_script(tmp_path, design, None, TrainConfig())
+    slurm_file, job_file = (tmp_path / name for name in cluster_names(design))
+    script = script_names(design)[1]
+    slurm = slurm_file.read_text()
+    assert slurm.startswith("#!/bin/bash") and "#SBATCH --nodes=2" in slurm and "#SBATCH --requeue" in slurm
+    assert '--rdzv-id="$SLURM_JOB_ID"' in slurm and f"{script} --resume" in slurm
+    if shutil.which("bash"):
+        assert subprocess.run(["bash", "-n", str(slurm_file)]).returncode == 0
+    job = job_file.read_text()
+    assert "kind: PyTorchJob" in job and "apiVersion: kubeflow.org/v1" in job
+    assert f"torchrun {script} --resume" in job and "requirements.txt" in job and "name: pytorch" in job
+    yaml = pytest.importorskip("yaml")
+    spec = yaml.safe_load(job)["spec"]
+    assert set(spec["pytorchReplicaSpecs"]) == {"Master", "Worker"}
+    container = spec["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
+    assert container["name"] == "pytorch" and "--resume" in container["args"][0]
+
+
+@pytest.mark.slow
+def test_two_processes_reach_what_one_does_on_the_built_in_data(request, tmp_path):
+    """The app's defaults (global batch 64, one-cycle, 5 epochs) on the built-in shapes: two gloo
+    processes of one thread each end within 1 percentage point of one process (minutes)."""
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("trains twice on the built-in data (minutes): run with -m slow")
+    design = load_template("default")
+    write_training_script(tmp_path, design, None, TrainConfig())
+    script = script_names(design)[1]
+    one = run([sys.executable, script, "--out", "one.pt"], tmp_path, timeout=1800)
+    assert one.returncode == 0, one.stderr[-2000:]
+    two = run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", script,
+               "--out", "two.pt"], tmp_path, timeout=1800)
+    assert two.returncode == 0, two.stderr[-2000:]
+    single, double = epochs_of(one.stdout)[-1], epochs_of(two.stdout)[-1]
+    assert single["processes"] == 1 and double["processes"] == 2
+    assert single["global_batch"] == double["global_batch"] == 64
+    assert abs(single["val_acc"] - double["val_acc"]) <= 0.01, (single, double)

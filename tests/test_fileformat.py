@@ -211,3 +211,52 @@ def test_saved_files_get_ordinary_permissions(tmp_path):
     umask = os.umask(0o022)
     os.umask(umask)
     assert (tmp_path / "d.json").stat().st_mode & 0o777 == 0o666 & ~umask != 0o600
+
+
+def test_saving_through_a_symlink_keeps_the_link(tmp_path):
+    real = tmp_path / "real" / "d.json"
+    real.parent.mkdir()
+    save_design(load_template("lenet5"), real)
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    save_design(load_template("resnet18"), link)
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert loads(real.read_text()).name == load_template("resnet18").name
+    assert sorted(p.name for p in real.parent.iterdir()) == ["d.json"]
+
+
+def test_saving_keeps_the_files_permissions(tmp_path):
+    path = tmp_path / "private.json"
+    save_design(load_template("lenet5"), path)
+    path.chmod(0o600)
+    save_design(load_template("resnet18"), path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o640)
+    save_design(load_template("lenet5"), path)
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_the_next_save_removes_what_killed_saves_left(tmp_path):
+    """A save killed midway (kill -9) leaves its temporary file; the next save of that file removes
+    those of processes that are gone, and keeps one a running process is still writing."""
+    import subprocess
+    import sys
+    import time
+
+    from convviz.atomic import STALE_AFTER_S, remove_stale_temporaries
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    path = tmp_path / "model.json"
+    dead = tmp_path / f".model.json.abc123xy.{gone}.tmp"
+    running = tmp_path / f".model.json.def456zz.{os.getpid()}.tmp"
+    old_style = tmp_path / ".model.json.q1w2e3r4.tmp"
+    other = tmp_path / f".other.json.abc123xy.{gone}.tmp"
+    for leftover in (dead, running, old_style, other):
+        leftover.write_bytes(b"\0" * 1000)
+    save_design(load_template("lenet5"), path)
+    assert not dead.exists() and running.exists() and old_style.exists() and other.exists()
+    stale = time.time() - STALE_AFTER_S - 10
+    os.utime(old_style, (stale, stale))
+    removed = remove_stale_temporaries(tmp_path)  # a whole folder (the app at start): any name, and by age
+    assert sorted(removed) == sorted([other, old_style]) and running.exists() and path.exists()

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from convviz.design import TEMPLATES, Design, InputSpec, load_template
-from convviz.design.layout import MAX_COLUMNS, LayoutSpacing, auto_layout
+from convviz.design.layout import MAX_COLUMNS, READABLE_ZOOM, LayoutSpacing, auto_layout
 
 SPACING = LayoutSpacing(node_width=210, node_height=84, row_gap=36)
 
@@ -61,3 +61,47 @@ def test_a_deep_chain_wraps_into_columns_for_a_wide_view():
     assert 2 < columns <= MAX_COLUMNS
     assert overlaps(positions) == []
     assert auto_layout(design, SPACING, aspect=1.6) == positions  # deterministic
+
+
+def chain_of(n: int) -> Design:
+    design = Design("chain", InputSpec(1, 8, 8))
+    last = design.add_node("Input", "input").id
+    for _ in range(n - 1):
+        last = design.add_node("ReLU", None, [last]).id
+    return design
+
+
+def columns_of(positions) -> int:
+    return len({x for x, _ in positions.values()})
+
+
+def test_a_chain_that_fits_the_view_is_not_wrapped():
+    """A 6-layer chain fits a 676-pixel-high canvas at 80 %: one column, not two with a long back-wire."""
+    positions = auto_layout(chain_of(6), SPACING, aspect=1.6, view_height=676)
+    assert columns_of(positions) == 1
+    assert columns_of(auto_layout(chain_of(6), SPACING, aspect=1.6)) == 2  # the old rule: as large as possible
+
+
+def test_a_chain_too_deep_wraps_into_the_fewest_readable_columns():
+    step = SPACING.node_height + SPACING.row_gap
+    for n in (8, 15):  # (deeper ones cannot read at READABLE_ZOOM in any number of columns here)
+        positions = auto_layout(chain_of(n), SPACING, aspect=1.5, view_height=676)
+        columns = columns_of(positions)
+        rows = max(y for _, y in positions.values()) / step + 1
+        assert (columns == 1) == (n * step * READABLE_ZOOM <= 676), n
+        if columns > 1:  # the fewest: one column fewer would not read at READABLE_ZOOM
+            assert rows * step * READABLE_ZOOM <= 676 < (n / (columns - 1)) * step * READABLE_ZOOM, n
+
+
+@pytest.mark.parametrize("view_height", [None, 476, 676])
+def test_residual_skips_stay_beside_their_block(view_height):
+    """A column ends only where one wire leaves one node: every Add's inputs are in its column."""
+    design = load_template("resnet18")
+    positions = auto_layout(design, SPACING, aspect=1.5, view_height=view_height)
+    assert overlaps(positions) == []
+    for node in design:
+        if node.type == "Add":
+            for src in node.inputs:
+                assert positions[src][1] < positions[node.id][1], (src, node.id)  # above it, not in another column
+    assert columns_of(positions) > 1
+    assert auto_layout(design, SPACING, aspect=1.5, view_height=view_height) == positions

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
 import torch
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
@@ -97,6 +98,69 @@ def test_export_a_torchrun_training_script(window, qtbot, tmp_path, monkeypatch)
     qtbot.waitUntil(lambda: bool(shown), timeout=60000)
     assert (tmp_path / "train_shapes_cnn.py").exists() and (tmp_path / "shapes_cnn_init.pt").exists()
     assert "torchrun --nproc_per_node=N train_shapes_cnn.py" in shown[0]
+    assert "only torch, numpy and Pillow" in shown[0] and "slurm_shapes_cnn.sbatch" in shown[0]
+    assert (tmp_path / "convviz_runtime" / "data").is_dir()
     # No trained weights: the starting checkpoint says so, and the model's docstring names it.
     assert not load_checkpoint(tmp_path / "shapes_cnn_init.pt").trained
     assert '"shapes_cnn_init.pt"' in (tmp_path / "shapes_cnn_model.py").read_text()
+
+
+def test_onnx_export_asks_the_opset_and_carries_the_normalisation(window, qtbot, tmp_path, monkeypatch):
+    pytest.importorskip("onnxscript")
+    import json
+
+    import onnx
+
+    from convviz.ui import export_actions
+
+    window.document.set_weights(build_model(window.document.design).state_dict(), ([0.5], [0.25]), {"epochs": 1})
+    target = tmp_path / "net.onnx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    asked = []
+
+    def answer(dialog):
+        asked.append((dialog.opset.minimum(), dialog.opset.maximum(), dialog.opset.value()))
+        dialog.opset.setValue(18)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(export_actions.OnnxOptionsDialog, "exec", answer)
+    window.export_actions.export_dialog(".onnx")
+    wait_idle(window, qtbot)
+    lowest, highest, shown = asked[0]
+    assert lowest <= 18 <= highest and lowest <= shown <= highest
+    proto = onnx.load(target)
+    assert 18 in [o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")]
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert json.loads(meta["mean"]) == [0.5] and json.loads(meta["std"]) == [0.25]
+    assert json.loads(meta["classes"]) == list(window.document.design.classes)
+    # The choice is remembered for the next export.
+    window.export_actions.export_dialog(".onnx")
+    wait_idle(window, qtbot)
+    assert asked[1][2] == 18
+
+
+def test_cancelling_the_opset_writes_nothing(window, tmp_path, monkeypatch):
+    pytest.importorskip("onnxscript")
+    from convviz.ui import export_actions
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "net.onnx"), ""))
+    monkeypatch.setattr(export_actions.OnnxOptionsDialog, "exec", lambda dialog: QDialog.DialogCode.Rejected)
+    window.export_actions.export_dialog(".onnx")
+    assert not window.export_actions.tasks.busy and not (tmp_path / "net.onnx").exists()
+
+
+@pytest.mark.parametrize("frozen, words", [(False, 'pip install "convviz[onnx]"'),
+                                           (True, "standalone app is built without the ONNX exporter")])
+def test_without_the_onnx_exporter_the_app_says_why_and_what_to_do(window, monkeypatch, frozen, words):
+    import sys
+
+    from convviz.ui import export_actions
+
+    monkeypatch.setattr(export_actions, "onnx_available", lambda: False)
+    if frozen:
+        monkeypatch.setattr(sys, "frozen", True, raising=False)
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text, *a: shown.append(text))
+    window.export_actions.export_dialog(".onnx")
+    assert len(shown) == 1 and words in shown[0]
+    assert "convviz export model.pt --to model.onnx" in shown[0] or not frozen

@@ -69,3 +69,29 @@ def test_cancelling_reaches_work_that_watches_should_stop(qtbot):
     qtbot.wait(50)
     runner.cancel_all()
     assert runner.wait(5000) and stopped == [True]
+
+
+def test_finished_tasks_release_their_arguments(qtbot):
+    """Nothing a task was given outlives it. PySide6 keeps the Python side of an auto-deleted QRunnable
+    alive when the pool runs it before ``start`` returns: a few percent of fast jobs, and with them
+    their arguments (Explain captures: 800 MB after 150 images)."""
+    import gc
+    import weakref
+
+    class Payload:
+        pass
+
+    runner = TaskRunner()
+    refs, done = [], []
+    for i in range(2000):
+        payload = Payload()
+        refs.append(weakref.ref(payload))
+        runner.run(lambda p: None, payload, on_done=done.append)
+        del payload
+        if i % 7 == 0:
+            time.sleep(0.0005)  # let the pool overtake ``start`` now and then, as it does in the app
+    qtbot.waitUntil(lambda: len(done) == 2000 and not runner.busy, timeout=60000)
+    assert runner.wait()
+    gc.collect()
+    alive = sum(ref() is not None for ref in refs)
+    assert alive == 0, f"{alive} of 2000 tasks' arguments are still alive"

@@ -102,8 +102,11 @@ def test_a_missing_dataset_folder_is_named(panel, qtbot, tmp_path):
 
 
 def test_the_design_must_fit_the_classes(panel, window, qtbot):
+    assert window.document.data_classes == list(panel.dataset.classes)  # the designer is told the data's classes
     window.select_node("fc")
     window.inspector.editors["out_features"].spin.setValue(7)
+    warning = window.document.analysis.nodes["fc"].warnings[0]  # said at the layer, before a run fails
+    assert "7 class scores, but the data has 10 classes" in warning.message and "out_features" in warning.fix.label
     panel.start_button.click()
     wait_for_end(panel, qtbot)
     assert "Cannot train" in panel.status.text() and "10" in panel.status.text()

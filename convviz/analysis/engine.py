@@ -1,94 +1,346 @@
-"""``analyze(design)``: every node's numbers, in topological order, in pure Python.
+"""``analyze(design)``: every node's numbers, in topological order, in pure Python; and
+``reanalyze(previous, design, change)``: the same after an edit, re-running only what it reaches.
 
 An error is reported once, at its cause. A node whose input failed is "blocked by" the node where
 the trouble started and gets no error of its own, so one typo does not paint the whole graph red.
+
+How an edit is re-analysed: a node's record depends on its own definition, its structural issues
+and its inputs' records, so after an edit the nodes it touched (``Change.node_ids``) are re-run in
+topological order, and a re-run node passes the work on to its consumers only when what they read
+of it (shape, receptive fields, blocked or not) changed. A node whose new record equals its old one
+keeps the old object. Wiring facts and structural checks are recomputed only when the structure
+changed (one linear pass); a parameter edit reuses them.
 """
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from ..design.catalog import layer_spec
 from ..design.edits import Bridge
-from ..design.graph import Design
-from ..design.structure import wiring
-from .layers import MERGE, PASS, RULES, Ctx, Window, activation_size
-from .results import INPUT_FIELD, Analysis, Derivation, Fix, Issue, NodeAnalysis, ReceptiveField
+from ..design.graph import Change, Design
+from ..design.structure import Wiring, check_structure, wiring
+from ..i18n import tr
+from .head import head_warnings
+from .layers import MERGE, PASS, RULES, Ctx, Window, activation_bytes, activation_math
+from .memory import may_need_warning, memory_warning, record_bound
+from .results import (
+    INPUT_FIELD, NOTHING_INFERRED, Analysis, Basis, Derivation, Fix, Issue, NodeAnalysis, ReceptiveField,
+)
 from .text import number, pair, shape as fmt_shape
 
+NO_ISSUES: tuple[tuple[Issue, ...], tuple[Issue, ...]] = ((), ())
 
 
-def analyze(design: Design) -> Analysis:
+@dataclass(frozen=True, slots=True)
+class _Structure:
+    """What depends on the wiring only: reused by every edit that leaves the wiring alone."""
+
+    facts: Wiring
+    #: (errors, warnings) from the structural checks, per node that has any.
+    issues: dict[str, tuple[tuple[Issue, ...], tuple[Issue, ...]]]
+    general: tuple[Issue, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Memo:
+    """What ``reanalyze`` continues from."""
+
+    structure: _Structure
+    #: Nodes whose rule looked beyond their inputs (a fix naming an ancestor): re-run on every edit.
+    looked_around: frozenset[str]
+    #: The sum of ``memory.record_bound`` over the records: kept up to date like the totals, so that
+    #: an edit checks in O(1) whether the memory warning can apply.
+    memory_bound: int = 0
+    #: (node, its record without the memory warning) when ``analysis.memory`` put one on it: the
+    #: warning belongs to the whole design, so the next analysis starts from the record without it.
+    memory: tuple[str, NodeAnalysis] | None = None
+    #: Likewise for the warnings about the network's head (``head.head_warnings``: they depend on
+    #: the layers after a node): node → its record without them.
+    head: Mapping[str, NodeAnalysis] | None = None
+
+
+def analyze(design: Design, classes: Sequence[str] | None = None) -> Analysis:
+    """``classes``: the classes of the data the design is to be trained on (default: its own names)."""
+    structure = _structure(design)
+    results: dict[str, NodeAnalysis] = {}
+    looked_around: set[str] = set()
+    for nid in structure.facts.order:
+        results[nid] = _analyze_node(design, structure, nid, results, looked_around)
+    _analyze_cyclic(design, structure, results, {})  # results are now in the order of Analysis.order
+    return _finish(design, structure, results, frozenset(looked_around), None, ordered=True, classes=classes)
+
+
+def reanalyze(previous: Analysis | None, design: Design, change: Change | None,
+              classes: Sequence[str] | None = None) -> Analysis:
+    """``analyze(design, classes)`` after ``change``, given the analysis from before it: the same
+    result, re-running only the nodes the change reaches. Unchanged nodes keep their record objects."""
+    if previous is None or previous.memo is None or change is None:
+        return analyze(design, classes)
+    if not change.affects_analysis:
+        return previous
+    memo: _Memo = previous.memo
+    old_nodes = previous.nodes
+    if memo.memory is not None:
+        old_nodes = {**old_nodes, memo.memory[0]: memo.memory[1]}
+    if memo.head:  # (after the memory warning's: these records are the ones without either)
+        old_nodes = {**old_nodes, **memo.head}
+    if change.kind in ("params", "meta"):  # the wiring is as it was
+        structure = memo.structure
+        if change.kind == "params":
+            seeds = {nid for nid in change.node_ids if nid in design}
+        else:  # the input shape may have changed; name and classes do not matter here
+            seeds = set(structure.facts.inputs)
+        results = dict(old_nodes)
+    else:
+        structure = _structure(design)
+        seeds = _structural_seeds(design, memo.structure, structure, change, old_nodes)
+        results = {nid: old_nodes[nid] for nid in structure.facts.order if nid in old_nodes}
+    seeds |= {nid for nid in memo.looked_around if nid in design}
+
+    facts = structure.facts
+    position, consumers = facts.position, facts.consumers
+    looked_around: set[str] = set()  # refilled: every node in it before is a seed, so re-run
+    heap = [(position[nid], nid) for nid in seeds if nid in position]
+    heapq.heapify(heap)
+    queued = {nid for _, nid in heap}
+    changed: list[tuple[NodeAnalysis | None, NodeAnalysis]] = []
+    while heap:
+        _, nid = heapq.heappop(heap)
+        record = _analyze_node(design, structure, nid, results, looked_around)
+        old = old_nodes.get(nid)
+        if record == old:
+            record = old
+        else:
+            changed.append((old, record))
+        results[nid] = record
+        if old is None or _interface(old) != _interface(record):
+            for consumer in consumers[nid]:
+                if consumer not in queued and consumer in position:
+                    queued.add(consumer)
+                    heapq.heappush(heap, (position[consumer], consumer))
+    if structure is memo.structure:
+        return _finish(design, structure, results, frozenset(looked_around), (previous, changed), classes=classes,
+                       previous_nodes=previous.nodes)
+    _analyze_cyclic(design, structure, results, old_nodes)
+    return _finish(design, structure, results, frozenset(looked_around), None, classes=classes,
+                   previous_nodes=previous.nodes)
+
+
+def _structure(design: Design) -> _Structure:
     facts = wiring(design)
-    order, behind_cycles = facts.order, facts.cyclic
-    results: dict[str, NodeAnalysis] = {nid: NodeAnalysis(nid, design.node(nid).type) for nid in design.node_ids}
+    issues: dict[str, tuple[tuple[Issue, ...], tuple[Issue, ...]]] = {}
     general: list[Issue] = []
-    for issue in design.validate(facts):
+    for issue in check_structure(design, facts):
         converted = Issue(issue.message, issue.fix, None, issue.severity)
         if not issue.node_ids:
             general.append(converted)
-        for nid in issue.node_ids:
-            bucket = results[nid].errors if issue.severity == "error" else results[nid].warnings
-            bucket.append(converted)
-
-    collapsed: dict[str, bool] = {}
-    for nid in order:
-        node = design.node(nid)
-        result = results[nid]
-        if result.errors:
             continue
-        if node.type == "Input":
-            _analyze_input(design, result)
-            collapsed[nid] = False
-            continue
-        blocker = next((_root_cause(results, src) for src in node.inputs if not results[src].valid), None)
-        if blocker is not None:
-            result.blocked_by = blocker
-            continue
-        spec = layer_spec(node.type)
-        inputs = [(src, results[src].output_shape) for src in node.inputs]
-        ctx = Ctx(design, nid, spec, spec.resolve(node.params), inputs, results, result)
-        out = RULES[node.type](ctx)
-        if out is None or result.errors:
-            continue
-        result.input_shapes = tuple(s for _, s in inputs)
-        result.output_shape = out.shape
-        result.params = out.params
-        result.macs = out.macs
-        result.activation_bytes = ctx.activation(out.shape)
-        in_fields = [results[src] for src in node.inputs]
-        result.receptive_field = _next_field(ctx, out.field, in_fields)
-        was_collapsed = any(collapsed[src] for src in node.inputs)
-        collapsed[nid] = was_collapsed or out.collapses
-        if was_collapsed or out.collapses:
-            result.feature_field = max((r.feature_field for r in in_fields if r.feature_field),
-                                       key=lambda f: f.size[0] * f.size[1], default=None)
+        # Reported once, at the node it names first (a cycle: its first node; the rest are blocked).
+        errors, warnings = issues.get(issue.node_ids[0], NO_ISSUES)
+        if issue.severity == "error":
+            errors += (converted,)
         else:
-            result.feature_field = result.receptive_field
+            warnings += (converted,)
+        issues[issue.node_ids[0]] = (errors, warnings)
+    return _Structure(facts, issues, tuple(general))
 
-    for nid in behind_cycles:
-        result = results[nid]
-        if not result.errors:
-            upstream = next((src for src in design.node(nid).inputs if src in results and results[src].errors), None)
-            result.blocked_by = _root_cause(results, upstream) if upstream else next(
-                (c for c in behind_cycles if results[c].errors), None)
 
-    out_id = facts.output
-    out = results.get(out_id) if out_id else None
-    if out is not None and out.valid and out.type == "Softmax":
-        out.warnings.append(softmax_output_warning(out_id))
-    valid = [results[nid] for nid in order if results[nid].valid]
-    total_field = out.feature_field if out and out.valid else None
-    return Analysis(
-        nodes={nid: results[nid] for nid in [*order, *behind_cycles]},
-        order=[*order, *behind_cycles],
-        output=out_id,
-        params=sum(r.params for r in valid),
-        macs=sum(r.macs for r in valid),
-        activation_bytes=sum(r.activation_bytes for r in valid),
-        receptive_field=total_field,
-        output_shape=out.output_shape if out else None,
-        general_issues=general,
+def _structural_seeds(design: Design, old: _Structure, new: _Structure, change: Change,
+                      old_nodes: dict[str, NodeAnalysis]) -> set[str]:
+    """The nodes to re-run after a structural edit: the ones it touched and their consumers (a
+    rename rewrites the consumers' inputs), the Input, those whose structural issues changed, the
+    old and new output, and every node that has just left a cycle."""
+    consumers = new.facts.consumers
+    seeds = {nid for nid in change.node_ids if nid in design}
+    seeds.update(c for nid in list(seeds) for c in consumers[nid])
+    seeds.update(new.facts.inputs)  # a batch may have changed the input shape too
+    seeds.update(nid for nid in old.issues.keys() | new.issues.keys()
+                 if old.issues.get(nid) != new.issues.get(nid) and nid in design)
+    seeds.update(nid for nid in (old.facts.output, new.facts.output) if nid is not None and nid in design)
+    seeds.update(nid for nid in new.facts.order if nid not in old.facts.position or nid not in old_nodes)
+    return seeds
+
+
+def _interface(record: NodeAnalysis) -> tuple:
+    """What a node's consumers read of it: if this is unchanged, they need not be re-run."""
+    return (record.output_shape, record.receptive_field, record.feature_field, record.collapsed,
+            record.blocked_by)
+
+
+def _analyze_node(design: Design, structure: _Structure, nid: str, results: dict[str, NodeAnalysis],
+                  looked_around: set[str]) -> NodeAnalysis:
+    """One node's record, from its definition and its inputs' records (already in ``results``)."""
+    node = design.node(nid)
+    errors, warnings = structure.issues.get(nid, NO_ISSUES)
+    if errors:
+        return NodeAnalysis(nid, node.type, errors=errors, warnings=warnings)
+    if node.type == "Input":
+        shape = design.input.shape
+        return NodeAnalysis(nid, node.type, output_shape=shape, activation_bytes=activation_bytes(shape),
+                            receptive_field=INPUT_FIELD, feature_field=INPUT_FIELD, warnings=warnings,
+                            explain=_explain)
+    sources = [results[src] for src in node.inputs]
+    for source in sources:
+        if source.output_shape is None:
+            return NodeAnalysis(nid, node.type, warnings=warnings, blocked_by=source.blocked_by or source.id)
+    if len(sources) == 1:  # most nodes: no generators to build
+        source = sources[0]
+        shapes, fields, collapsed = (source.output_shape,), (source.receptive_field,), source.collapsed
+    else:
+        shapes = tuple(r.output_shape for r in sources)
+        fields = tuple(r.receptive_field for r in sources)
+        collapsed = any(r.collapsed for r in sources)
+    spec = layer_spec(node.type)
+    inputs = tuple(zip(node.inputs, shapes))
+    ctx = Ctx(nid, spec, spec.resolve(node.params), inputs, design, results)
+    out = RULES[node.type](ctx)
+    if ctx.looked_around:
+        looked_around.add(nid)
+    warnings += ctx.warnings
+    if out is None or ctx.errors:
+        return NodeAnalysis(nid, node.type, errors=ctx.errors, warnings=warnings)
+    if nid == structure.facts.output and node.type == "Softmax":
+        warnings += (softmax_output_warning(nid),)
+    field = _next_field(out.field, fields, out.shape)
+    collapsed = collapsed or out.collapses
+    if collapsed:
+        features = [r.feature_field for r in sources if r.feature_field]
+        feature = union_field(features, (1, 1)) if features else None
+    else:
+        feature = field
+    return NodeAnalysis(nid, node.type, shapes, out.shape, out.params, out.macs, activation_bytes(out.shape),
+                        field, feature, collapsed, (), warnings, None, _shared(ctx.inferred),
+                        Basis(ctx.settings, tuple(node.inputs), fields), _explain)
+
+
+#: One read-only mapping per distinct set of inferred sizes ({"in_channels": 64} is shared by
+#: every conv that reads 64 channels): less to allocate and to keep.
+_INFERRED: dict[tuple, Mapping[str, int]] = {}
+
+
+def _shared(inferred: dict[str, int] | None) -> Mapping[str, int]:
+    if not inferred:
+        return NOTHING_INFERRED
+    key = tuple(inferred.items())
+    found = _INFERRED.get(key)
+    if found is None:
+        if len(_INFERRED) >= 4096:
+            _INFERRED.clear()
+        found = _INFERRED[key] = MappingProxyType(inferred)
+    return found
+
+
+def _analyze_cyclic(design: Design, structure: _Structure, results: dict[str, NodeAnalysis],
+                    old_nodes: dict[str, NodeAnalysis]) -> None:
+    """Nodes on or behind a cycle: each cycle's error sits on its first node (in node order), and
+    everything the errors reach is blocked by them. One breadth-first walk: linear in the graph."""
+    cyclic = structure.facts.cyclic
+    if not cyclic:
+        return
+    pool = set(cyclic)
+    consumers = structure.facts.consumers
+    blocker: dict[str, str] = {}
+    queue: list[str] = []
+    for nid in cyclic:
+        if structure.issues.get(nid, NO_ISSUES)[0]:
+            blocker[nid] = nid
+            queue.append(nid)
+    for nid in queue:  # grows while walked: breadth first from every error at once
+        for consumer in consumers[nid]:
+            if consumer in pool and consumer not in blocker:
+                blocker[consumer] = blocker[nid]
+                queue.append(consumer)
+    for nid in cyclic:
+        errors, warnings = structure.issues.get(nid, NO_ISSUES)
+        record = NodeAnalysis(nid, design.node(nid).type, errors=errors, warnings=warnings,
+                              blocked_by=None if errors else blocker.get(nid))
+        old = old_nodes.get(nid)
+        results[nid] = old if record == old else record
+
+
+def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalysis],
+            looked_around: frozenset[str], update: tuple[Analysis, list] | None, ordered: bool = False,
+            classes: Sequence[str] | None = None, previous_nodes: Mapping[str, NodeAnalysis] | None = None) -> Analysis:
+    """The Analysis around the records; ``update`` (previous analysis, changed records) when the
+    wiring is unchanged, so node order and totals carry over instead of being recounted;
+    ``ordered`` when ``results`` is already in the analysis's order; ``previous_nodes``: the records
+    of the analysis before, whose objects warned records keep when they read the same."""
+    facts = structure.facts
+    head = _head_warnings(design, facts.output, results, classes, previous_nodes or {})
+    if update is not None:
+        previous, changed = update
+        order, nodes = previous.order, results
+        params, macs, activation = previous.params, previous.macs, previous.activation_bytes
+        bound = previous.memo.memory_bound
+        for old, new in changed:
+            params += new.params - (old.params if old else 0)
+            macs += new.macs - (old.macs if old else 0)
+            activation += new.activation_bytes - (old.activation_bytes if old else 0)
+            bound += record_bound(new) - (record_bound(old) if old else 0)
+    else:
+        order = [*facts.order, *facts.cyclic] if facts.cyclic else facts.order
+        nodes = results if ordered else {nid: results[nid] for nid in order}
+        params = macs = activation = bound = 0
+        for record in nodes.values():
+            params += record.params
+            macs += record.macs
+            activation += record.activation_bytes
+            bound += record_bound(record)
+    out = nodes.get(facts.output) if facts.output else None
+    totals = dict(
+        order=order,
+        output=facts.output,
+        params=params,
+        macs=macs,
+        activation_bytes=activation,
+        receptive_field=out.feature_field if out is not None and out.valid else None,
+        output_shape=out.output_shape if out is not None else None,
+        general_issues=structure.general,
     )
+    memory = None
+    if may_need_warning(params, bound):  # O(1): only a design near 16 GB pays for the exact estimate
+        memory = _memory_warning(design, Analysis(nodes=nodes, **totals), update[0] if update else None)
+    return Analysis(nodes=nodes, **totals, memo=_Memo(structure, looked_around, bound, memory, head))
+
+
+def _head_warnings(design: Design, output: str | None, results: dict[str, NodeAnalysis],
+                   classes: Sequence[str] | None, previous: Mapping[str, NodeAnalysis]) -> Mapping[str, NodeAnalysis] | None:
+    """Put the warnings about the network's head on their records, in ``results``; returns each
+    warned node's record without them, for the memo (the next analysis starts from those)."""
+    found: dict[str, tuple[Issue, ...]] = {}
+    for nid, issue in head_warnings(design, results, output, design.classes if classes is None else classes):
+        found[nid] = found.get(nid, ()) + (issue,)
+    clean: dict[str, NodeAnalysis] = {}
+    for nid, given in found.items():
+        record = results.get(nid)
+        if record is None:
+            continue
+        warned = record._replace(warnings=record.warnings + given)
+        before = previous.get(nid)
+        if before is not None and before == warned:
+            warned = before  # the same warnings as before: the same record object
+        results[nid] = warned
+        clean[nid] = record
+    return MappingProxyType(clean) if clean else None
+
+
+def _memory_warning(design: Design, analysis: Analysis, previous: Analysis | None) -> tuple[str, NodeAnalysis] | None:
+    """Put ``analysis.memory``'s warning (training would not fit a 16 GB machine) on the node that
+    dominates, in ``analysis.nodes``; returns (node, its record without it) for the memo."""
+    found = memory_warning(design, analysis)
+    if found is None:
+        return None
+    nid, issue = found
+    clean = analysis.nodes[nid]
+    warned = clean._replace(warnings=clean.warnings + (issue,))
+    if previous is not None and previous.nodes.get(nid) == warned:
+        warned = previous.nodes[nid]  # the same warning as before: the same record object
+    analysis.nodes[nid] = warned
+    return nid, clean
 
 
 def softmax_output_warning(node_id: str) -> Issue:
@@ -99,41 +351,82 @@ def softmax_output_warning(node_id: str) -> Issue:
                  Fix(f"Remove {node_id!r}", (Bridge(node_id),)), "warning")
 
 
-def _analyze_input(design: Design, result: NodeAnalysis) -> None:
-    spec = design.input
-    result.output_shape = spec.shape
-    result.receptive_field = result.feature_field = INPUT_FIELD
-    result.activation_bytes, activation = activation_size(spec.shape)
-    result.derivations.append(Derivation("shape", f"shape = C×H×W = {fmt_shape(spec.shape)} (the design's input)"))
-    result.derivations.append(Derivation("activation", activation))
+def union_field(fields: Sequence[ReceptiveField], units: tuple[int, int]) -> ReceptiveField:
+    """The field of a merge: per axis, the smallest window holding every input's window (a 1×3 and a
+    3×1 branch give 3×3; windows centred apart widen it and move its centre). ``units``: the merge's
+    output size per axis; with unequal jumps the union grows along the map, and its size is the
+    largest, at the first or the last unit."""
+    size, jump, start = [], [], []
+    for a in (0, 1):
+        def bounds(u: int) -> tuple[float, float]:
+            return (min(f.start[a] + u * f.jump[a] - (f.size[a] - 1) / 2 for f in fields),
+                    max(f.start[a] + u * f.jump[a] + (f.size[a] - 1) / 2 for f in fields))
+
+        lo, hi = bounds(0)
+        jumps = {f.jump[a] for f in fields}
+        if len(jumps) == 1 or units[a] <= 1:
+            size.append(hi - lo + 1)
+            jump.append(max(jumps))
+        else:
+            lo_end, hi_end = bounds(units[a] - 1)
+            size.append(max(hi - lo, hi_end - lo_end) + 1)
+            jump.append(((lo_end + hi_end) / 2 - (lo + hi) / 2) / (units[a] - 1))
+        start.append((lo + hi) / 2)
+    return ReceptiveField(tuple(size), tuple(jump), tuple(start))
 
 
-def _root_cause(results: dict[str, NodeAnalysis], node_id: str) -> str:
-    node = results[node_id]
-    return node.blocked_by or node_id
-
-
-def _next_field(ctx: Ctx, step: Window | str, inputs: list[NodeAnalysis]) -> ReceptiveField:
-    """Front to back: r ← r + (k_eff − 1)·j, j ← j·s, start ← start + offset·j."""
+def _next_field(step: Window | str, fields: tuple[ReceptiveField, ...], shape: tuple[int, ...]) -> ReceptiveField:
+    """Front to back: r ← r + (k_eff − 1)·j, j ← j·s, start ← start + offset·j; at a merge, the union."""
     if step == PASS:
-        return inputs[0].receptive_field
+        return fields[0]
     if step == MERGE:
-        fields = [r.receptive_field for r in inputs]
-        widest = max(fields, key=lambda f: f.size[0] * f.size[1])
-        sizes = ", ".join(pair(f.size) for f in fields)
-        ctx.derive("RF", f"RF = max({sizes}) = {pair(widest.size)} (the largest field among the inputs)")
-        return widest
-    field = inputs[0].receptive_field
-    size = tuple(r + (k - 1) * j for r, k, j in zip(field.size, step.span, field.jump))
-    jump = tuple(j * s for j, s in zip(field.jump, step.stride))
-    start = tuple(st + o * j for st, o, j in zip(field.start, step.offset, field.jump))
+        return fields[0] if len(fields) == 1 else \
+            union_field(fields, (shape[1], shape[2]) if len(shape) == 3 else (1, 1))
+    (r_h, r_w), (j_h, j_w), (s_h, s_w) = fields[0].size, fields[0].jump, fields[0].start
+    (k_h, k_w), (o_h, o_w) = step.span, step.offset
+    return ReceptiveField((r_h + (k_h - 1) * j_h, r_w + (k_w - 1) * j_w), (j_h * step.stride[0], j_w * step.stride[1]),
+                          (s_h + o_h * j_h, s_w + o_w * j_w))
+
+
+def _field_math(ctx: Ctx, step: Window | str, fields: tuple[ReceptiveField, ...], result: ReceptiveField) -> None:
+    """``_next_field`` written out."""
+    if step == PASS:
+        return
+    if step == MERGE:
+        parts = " ∪ ".join(pair(f.size) for f in fields)
+        ctx.derive("RF", tr("RF = {parts} = {rf} (per axis, the smallest window that holds every input's "
+                            "window)").format(parts=parts, rf=pair(result.size)))
+        if len({f.start for f in fields}) > 1:
+            ctx.derive("RF", tr("the inputs' windows are centred at {starts}: the union is centred at {start}").format(
+                starts=", ".join(pair(f.start) for f in fields), start=pair(result.start)))
+        return
+    field = fields[0]
     n = number
-    lines = [f"RF = {n(field.size[a])} + ({n(step.span[a])} − 1)·{n(field.jump[a])} = {n(size[a])}" for a in (0, 1)]
-    jumps = [f"jump = {n(field.jump[a])}·{n(step.stride[a])} = {n(jump[a])}" for a in (0, 1)]
+    lines = [f"RF = {n(field.size[a])} + ({n(step.span[a])} − 1)·{n(field.jump[a])} = {n(result.size[a])}"
+             for a in (0, 1)]
+    jumps = [f"jump = {n(field.jump[a])}·{n(step.stride[a])} = {n(result.jump[a])}" for a in (0, 1)]
     if lines[0] == lines[1] and jumps[0] == jumps[1]:
         ctx.derive("RF", f"{lines[0]};  {jumps[0]}")
     else:
         ctx.derive("RF", f"RF_h: {lines[0][5:]};  {jumps[0]}")
         ctx.derive("RF", f"RF_w: {lines[1][5:]};  {jumps[1]}")
-    return ReceptiveField(size, jump, start)
 
+
+def _explain(record: NodeAnalysis) -> tuple[Derivation, ...]:
+    """A valid record's derivations: its rule run again, explaining, on what it was computed from."""
+    if record.type == "Input":
+        return (Derivation("shape", f"shape = C×H×W = {fmt_shape(record.output_shape)} (the design's input)"),
+                Derivation("activation", activation_math(record.output_shape)))
+    basis = record.basis
+    spec = layer_spec(record.type)
+    ctx = Ctx(record.id, spec, basis.params, tuple(zip(basis.inputs, record.input_shapes)), explaining=True)
+    out = RULES[record.type](ctx)
+    assert out is not None and out.shape == record.output_shape, f"{record.id}: the rule is not deterministic"
+    ctx.derive("activation", activation_math(out.shape))
+    _field_math(ctx, out.field, basis.fields, record.receptive_field)
+    if out.collapses and record.feature_field is not None:
+        ctx.derive("RF", tr("global: every unit of {shape} feeds each output, so each sees all the input that "
+                            "map sees; the network's receptive field stays {rf} (one unit of the last "
+                            "feature map)").format(shape=fmt_shape(record.input_shapes[0]),
+                                                   rf=pair(record.feature_field.size)))
+    return tuple(ctx.derivations)

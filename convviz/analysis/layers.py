@@ -1,29 +1,63 @@
 """Per-layer arithmetic: output shape, parameters, MACs, the receptive-field step, errors and fixes.
 
-Each rule reads one node's resolved parameters and its inputs' shapes, and either returns a
-``LayerOut`` or records errors on the context and returns None. Rules agree with PyTorch on what
-is valid (tests/test_analysis_vs_torch.py checks thousands of random cases) and are deliberately
-stricter in a few places where PyTorch would silently do something else than the user means
-(a Linear applied to the last axis of a 4-D map, a convolution reading a 3-D tensor as unbatched).
+Rules agree with PyTorch on what is valid (tests/test_analysis_vs_torch.py checks thousands of
+random cases) and are deliberately stricter in a few places where PyTorch would silently do
+something else than the user means (a Linear applied to the last axis of a 4-D map, a
+convolution reading a 3-D tensor as unbatched).
+
+Writing a rule (one function per layer type, registered in ``RULES`` under the catalog's type name):
+
+    def conv2d(c: Ctx) -> LayerOut | None:
+        if not c.check_limits():              # every parameter inside its catalog limits
+            return None
+        x = c.need_map("needs")               # the input as C×H×W, or an error saying so
+        if x is None:
+            return None
+        ...                                   # the numbers, from c.p (resolved parameters) and c.x
+        if cin % groups:
+            c.error("…", "…", c.set_fix("Set groups to 2", "groups", 2))   # at its cause, with a fix
+            return None
+        c.infer("in_channels", cin)           # a size the design does not store but the module needs
+        if c.explaining:                      # "the math": only when someone reads it
+            c.derive("params", f"params = … = {grouped(params)}")
+        return LayerOut(shape, params, macs, Window(span, stride, offset))
+
+- ``c.p``: every parameter's effective value; ``c.inputs``: (source id, shape) per input, ``c.x`` the
+  first shape, ``c.source`` its id. A rule returns a ``LayerOut`` (shape, params, MACs, how it moves
+  the receptive field: ``PASS``, ``MERGE`` or a ``Window``; ``collapses`` for layers after which a
+  unit sees the whole map), or records an error (``c.error``) and returns None. Warnings
+  (``c.warn``) go with a valid result.
+- Derivations: the analysis runs each rule on every edit with ``c.explaining`` False, for the numbers
+  and errors only, and again with it True when a node's derivations are first read (the inspector's
+  selected node). Write every ``c.derive`` inside ``if c.explaining:`` (a test checks no derivation is
+  built on an edit); the rule must compute the same numbers both times. The engine adds the
+  activation size and the receptive-field step itself.
+- A rule depends on its parameters and its inputs' shapes only, which is what lets an edit
+  re-analyse just the nodes it reaches. A fix may look further (``c.design``, ``c.done``: an
+  ancestor whose padding shrank a branch); reading them marks the node so that every later edit
+  re-runs it too. Use them on error paths only.
+- Quantities a derivation may name (the inspector groups by them): shape, H_out, W_out, C_out,
+  features, stride, params, MACs, note (RF and activation are the engine's).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..design.catalog import LayerSpec
 from ..design.edits import Bridge, InsertBefore, SetParam
 from ..design.graph import Design
+from ..i18n import tr
 from .results import Derivation, Fix, Issue, NodeAnalysis, Shape
 from .text import grouped, shape as fmt_shape
 
 Pair = tuple[int, int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Window:
     """How a layer moves the receptive field: per axis, window span, stride, and the offset of
     the first window's centre from the first input unit (in input units)."""
@@ -34,10 +68,10 @@ class Window:
 
 
 PASS = "pass"     # element-wise: the field is the input's
-MERGE = "merge"   # the largest field among the inputs
+MERGE = "merge"   # the per-axis union of the inputs' fields (engine.union_field)
 
 
-@dataclass
+@dataclass(slots=True)
 class LayerOut:
     shape: Shape
     params: int = 0
@@ -48,17 +82,31 @@ class LayerOut:
 
 
 class Ctx:
-    """One node under analysis: its parameters, inputs and what the rule reports."""
+    """One node under analysis: its parameters and inputs in; its errors, warnings, inferred
+    sizes and (when ``explaining``) derivations out."""
 
-    def __init__(self, design: Design, node_id: str, spec: LayerSpec, params: dict[str, Any],
-                 inputs: list[tuple[str, Shape]], done: dict[str, NodeAnalysis], result: NodeAnalysis) -> None:
-        self.design = design
+    __slots__ = ("id", "spec", "p", "inputs", "settings", "explaining", "errors", "warnings", "inferred",
+                 "derivations", "looked_around", "_design", "_done")
+
+    def __init__(self, node_id: str, spec: LayerSpec, params: Mapping[str, Any], inputs: tuple[tuple[str, Shape], ...],
+                 design: Design | None = None, done: Mapping[str, NodeAnalysis] | None = None,
+                 explaining: bool = False) -> None:
         self.id = node_id
         self.spec = spec
         self.p = params
         self.inputs = inputs
-        self.done = done
-        self.result = result
+        #: The type and every parameter's value: what the result depends on besides the inputs.
+        self.settings = (spec.type, *params.values())
+        #: True when the analysis wants the derivations (``derive``) and not only the numbers.
+        self.explaining = explaining
+        self.errors: tuple[Issue, ...] = ()
+        self.warnings: tuple[Issue, ...] = ()
+        self.inferred: dict[str, int] | None = None
+        self.derivations: list[Derivation] | None = [] if explaining else None
+        #: The rule read the design or other nodes' results (``design``, ``done``).
+        self.looked_around = False
+        self._design = design
+        self._done = done
 
     @property
     def x(self) -> Shape:
@@ -68,29 +116,61 @@ class Ctx:
     def source(self) -> str:
         return self.inputs[0][0]
 
+    @property
+    def design(self) -> Design:
+        """The whole design, for fixes that look beyond this node's inputs (error paths only)."""
+        self.looked_around = True
+        return self._design
+
+    @property
+    def done(self) -> Mapping[str, NodeAnalysis]:
+        """Every node analysed so far (error paths only, like ``design``)."""
+        self.looked_around = True
+        return self._done
+
     def error(self, message: str, hint: str = "", fix: Fix | None = None) -> None:
-        self.result.errors.append(Issue(message, hint, fix, "error"))
+        self.errors += (Issue(message, hint, fix, "error"),)
 
     def warn(self, message: str, hint: str = "", fix: Fix | None = None) -> None:
-        self.result.warnings.append(Issue(message, hint, fix, "warning"))
+        self.warnings += (Issue(message, hint, fix, "warning"),)
+
+    def infer(self, name: str, value: int) -> None:
+        """A size the module needs but the design does not store (``in_channels``, ``in_features``)."""
+        if self.inferred is None:
+            self.inferred = {}
+        self.inferred[name] = value
 
     def derive(self, quantity: str, text: str) -> None:
-        self.result.derivations.append(Derivation(quantity, text))
+        """One line of "the math" (call it inside ``if c.explaining:``)."""
+        if self.explaining:
+            self.derivations.append(Derivation(quantity, text))
 
     def set_fix(self, label: str, name: str, value: Any) -> Fix:
         return Fix(label, (SetParam(self.id, name, value),))
 
     def check_limits(self) -> bool:
         """Record an error for every parameter outside its limits; True when all are inside."""
+        key = self.settings  # most nodes repeat a few settings: each is checked once
+        if key in _WITHIN_LIMITS:
+            return True
         ok = True
         for spec in self.spec.params:
             value = self.p[spec.name]
+            if value is None and spec.required:  # a hand-made node or a cleared value: no default to take
+                ok = False
+                self.error(f"{spec.name} is not set, and PyTorch has no default for it.", "",
+                           self.set_fix(f"Set {spec.name} to {_show(spec.initial)}", spec.name, spec.initial))
+                continue
             problem = spec.limit_error(value)
             if problem:
                 ok = False
                 fixed = _clamp(value, spec.minimum, spec.maximum, spec.exclusive_minimum)
                 fix = self.set_fix(f"Set {spec.name} to {_show(fixed)}", spec.name, fixed) if fixed is not None else None
                 self.error(problem[0].upper() + problem[1:] + ".", "", fix)
+        if ok:
+            if len(_WITHIN_LIMITS) >= 4096:
+                _WITHIN_LIMITS.clear()
+            _WITHIN_LIMITS.add(key)
         return ok
 
     def need_map(self, what: str) -> Shape | None:
@@ -107,20 +187,25 @@ class Ctx:
                        "Check the Flatten's start_dim and end_dim.")
         return None
 
-    def activation(self, shape: Shape) -> int:
-        size, text = activation_size(shape)
-        self.derive("activation", text)
-        return size
+
+#: (type, every parameter's value) of settings known to be within their limits. Equal values
+#: (1 and 1.0) share an entry, which is right: the limits compare numbers.
+_WITHIN_LIMITS: set[tuple] = set()
 
 
 #: float32 activations.
 BYTES_PER_VALUE = 4
 
 
-def activation_size(shape: Shape) -> tuple[int, str]:
-    """Bytes of one image's output of ``shape``, and that sum written out."""
-    size = math.prod(shape) * BYTES_PER_VALUE
-    return size, f"activation = {'·'.join(map(str, shape))}·{BYTES_PER_VALUE} B = {grouped(size)} B per image"
+def activation_bytes(shape: Shape) -> int:
+    """Bytes of one image's output of ``shape``."""
+    return math.prod(shape) * BYTES_PER_VALUE
+
+
+def activation_math(shape: Shape) -> str:
+    """``activation_bytes`` written out."""
+    return (f"activation = {'·'.join(map(str, shape))}·{BYTES_PER_VALUE} B = "
+            f"{grouped(activation_bytes(shape))} B per image")
 
 
 def hw(value: Any) -> Pair:
@@ -173,7 +258,7 @@ def conv2d(c: Ctx) -> LayerOut | None:
     if x is None:
         return None
     cin, height, width = x
-    c.result.inferred["in_channels"] = cin
+    c.infer("in_channels", cin)
     k, s, d = hw(p["kernel_size"]), hw(p["stride"]), hw(p["dilation"])
     groups, cout, bias = p["groups"], p["out_channels"], p["bias"]
     if cin % groups or cout % groups:
@@ -216,25 +301,26 @@ def conv2d(c: Ctx) -> LayerOut | None:
     out_h = (padded[0] - keff[0]) // s[0] + 1
     out_w = (padded[1] - keff[1]) // s[1] + 1
     shape = (cout, out_h, out_w)
-
-    if padding == "same":
-        c.derive("H_out", f"H_out = H = {height}, W_out = W = {width} (padding \"same\": "
-                          f"{_show(_same_or_pair(before))} before, {_show(_same_or_pair(after))} after)")
-    else:
-        pad = (before if padding != "valid" else (0, 0))
-        for line in _axes("{axis}_out = ⌊({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = {o}",
-                          dict(n=height, p=pad[0], d=d[0], k=k[0], s=s[0], o=out_h),
-                          dict(n=width, p=pad[1], d=d[1], k=k[1], s=s[1], o=out_w)):
-            c.derive("H_out" if line.startswith("H") else "W_out", line)
-    c.derive("C_out", f"C_out = out_channels = {cout}")
     per_group = cin // groups
-    fan = f"{k[0]}·{k[1]}·{cin}" + (f"/{groups}" if groups > 1 else "")
     params = (k[0] * k[1] * per_group + (1 if bias else 0)) * cout
-    c.derive("params", f"params = ({fan}{' + 1' if bias else ''})·{cout} = {grouped(params)}"
-                       + ("" if bias else " (no bias)"))
     macs = cout * out_h * out_w * per_group * k[0] * k[1]
-    c.derive("MACs", f"MACs = C_out·H_out·W_out·(C_in/groups)·k_h·k_w = "
-                     f"{cout}·{out_h}·{out_w}·{per_group}·{k[0]}·{k[1]} = {grouped(macs)}")
+
+    if c.explaining:
+        if padding == "same":
+            c.derive("H_out", f"H_out = H = {height}, W_out = W = {width} (padding \"same\": "
+                              f"{_show(_same_or_pair(before))} before, {_show(_same_or_pair(after))} after)")
+        else:
+            pad = (before if padding != "valid" else (0, 0))
+            for line in _axes("{axis}_out = ⌊({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = {o}",
+                              dict(n=height, p=pad[0], d=d[0], k=k[0], s=s[0], o=out_h),
+                              dict(n=width, p=pad[1], d=d[1], k=k[1], s=s[1], o=out_w)):
+                c.derive("H_out" if line.startswith("H") else "W_out", line)
+        c.derive("C_out", f"C_out = out_channels = {cout}")
+        fan = f"{k[0]}·{k[1]}·{cin}" + (f"/{groups}" if groups > 1 else "")
+        c.derive("params", f"params = ({fan}{' + 1' if bias else ''})·{cout} = {grouped(params)}"
+                           + ("" if bias else " (no bias)"))
+        c.derive("MACs", f"MACs = C_out·H_out·W_out·(C_in/groups)·k_h·k_w = "
+                         f"{cout}·{out_h}·{out_w}·{per_group}·{k[0]}·{k[1]} = {grouped(macs)}")
     offset = ((keff[0] - 1) / 2 - before[0], (keff[1] - 1) / 2 - before[1])
     return LayerOut(shape, params, macs, Window(keff, s, offset))
 
@@ -250,8 +336,10 @@ def _kernel_too_large(c: Ctx, keff: Pair, padded: Pair, k: Pair, d: Pair, keep: 
     hint = ""
     keep_pair = hw(keep)
     if size[0] + 2 * keep_pair[0] >= keff[0] and size[1] + 2 * keep_pair[1] >= keff[1] and pad_name:
-        fix = c.set_fix(f"Set padding to {_show(keep)} (keeps {size[0]}×{size[1]})", pad_name, keep)
-        hint = f"Pad by {_show(keep)} to keep the size, or use a smaller kernel."
+        fix = c.set_fix(tr("Set padding to {p}").format(p=_show(keep)), pad_name, keep)
+        keeps = hw(c.p.get("stride", 1)) == (1, 1) and keff[0] % 2 == 1 and keff[1] % 2 == 1  # an even window cannot
+        hint = (tr("Pad by {p} to keep the size, or use a smaller kernel.") if keeps else
+                tr("Pad by {p} so the window fits, or use a smaller kernel.")).format(p=_show(keep))
     else:
         fit = _same_or_pair(tuple(max(1, min(kk, (pp - 1) // dd + 1)) for kk, pp, dd in zip(k, padded, d)))
         fix = c.set_fix(f"Set kernel_size to {_show(fit)}", "kernel_size", fit)
@@ -301,30 +389,34 @@ def pool2d(c: Ctx) -> LayerOut | None:
                 f"({height + 2 * pad[0]}×{width + 2 * pad[1]}): the output would be empty.",
                 "Use a smaller window, or remove this pooling." if fix else "Remove this pooling.", fix)
         return None
-    left, right = ("⌈", "⌉") if ceil_mode else ("⌊", "⌋")
-    if is_max:
-        template = "{axis}_out = " + left + "({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}" + right + " + 1{drop} = {o}"
-    else:
-        template = "{axis}_out = " + left + "({n} + 2·{p} − {k}) / {s}" + right + " + 1{drop} = {o}"
+    if c.explaining:
+        left, right = ("⌈", "⌉") if ceil_mode else ("⌊", "⌋")
+        if is_max:
+            template = "{axis}_out = " + left + "({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}" + right + " + 1{drop} = {o}"
+        else:
+            template = "{axis}_out = " + left + "({n} + 2·{p} − {k}) / {s}" + right + " + 1{drop} = {o}"
 
-    def axis(n: int, i: int, o: int) -> dict[str, Any]:
-        full = (n + 2 * pad[i] - keff[i] + (s[i] - 1 if ceil_mode else 0)) // s[i] + 1
-        drop = " − 1 (the last window would start in the padding)" if ceil_mode and full != o else ""
-        return dict(n=n, p=pad[i], d=d[i], k=k[i], s=s[i], o=o, drop=drop)
+        def axis(n: int, i: int, o: int) -> dict[str, Any]:
+            full = (n + 2 * pad[i] - keff[i] + (s[i] - 1 if ceil_mode else 0)) // s[i] + 1
+            drop = " − 1 (the last window would start in the padding)" if ceil_mode and full != o else ""
+            return dict(n=n, p=pad[i], d=d[i], k=k[i], s=s[i], o=o, drop=drop)
 
-    for line in _axes(template, axis(height, 0, out_h), axis(width, 1, out_w)):
-        c.derive("H_out" if line.startswith("H") else "W_out", line)
-    if p["stride"] is None:
-        c.derive("stride", f"stride = kernel_size = {_show(_same_or_pair(k))} (not set)")
+        for line in _axes(template, axis(height, 0, out_h), axis(width, 1, out_w)):
+            c.derive("H_out" if line.startswith("H") else "W_out", line)
+        if p["stride"] is None:
+            c.derive("stride", f"stride = kernel_size = {_show(_same_or_pair(k))} (not set)")
     offset = ((keff[0] - 1) / 2 - pad[0], (keff[1] - 1) / 2 - pad[1])
     return LayerOut((channels, out_h, out_w), 0, 0, Window(keff, s, offset))
 
 
 def _pool_kernel_that_fits(k: Pair, pad: Pair, d: Pair, size: Pair) -> Any:
+    """Per axis, the largest kernel ≤ k whose window fits the padded input and that the padding
+    is at most half of: ``d·(c − 1) + 1 ≤ n + 2p`` gives ``c ≤ ⌊(n + 2p − 1) / d⌋ + 1``, and
+    ``p ≤ ⌊c / 2⌋`` needs ``c ≥ 2p``. Closed form: a kernel of 10¹² costs what one of 3 does."""
     fit = []
     for kk, pp, dd, n in zip(k, pad, d, size):
-        choice = next((cand for cand in range(kk, 0, -1) if pp <= cand // 2 and dd * (cand - 1) + 1 <= n + 2 * pp), None)
-        if choice is None:
+        choice = min(kk, (n + 2 * pp - 1) // dd + 1)
+        if choice < max(1, 2 * pp):
             return None
         fit.append(choice)
     return _same_or_pair((fit[0], fit[1]))
@@ -345,6 +437,8 @@ def adaptive_pool(c: Ctx) -> LayerOut | None:
         spans.append(span)
         strides.append(n / out)
         offsets.append((windows[0] - 1) / 2)
+        if not c.explaining:
+            continue
         kind = f"{span}-row" if axis == "H" else f"{span}-column"
         if n % out == 0:
             c.derive(f"{axis}_out", f"{axis}_out = output_size = {out} ({kind} windows, stride {n // out})")
@@ -352,7 +446,7 @@ def adaptive_pool(c: Ctx) -> LayerOut | None:
             c.derive(f"{axis}_out", f"{axis}_out = output_size = {out} (window i: ⌊i·{n}/{out}⌋ … "
                                     f"⌈(i + 1)·{n}/{out}⌉ − 1, up to {span} wide, overlapping)")
     collapses = o == (1, 1)
-    if collapses:
+    if collapses and c.explaining:
         c.derive("note", f"global pooling: each of the {channels} outputs summarises a whole {height}×{width} map")
     return LayerOut((channels, o[0], o[1]), 0, 0,
                     Window(tuple(spans), tuple(strides), tuple(offsets)), collapses=collapses)
@@ -376,13 +470,12 @@ def batchnorm2d(c: Ctx) -> LayerOut | None:
                 f"(from {c.source!r}).", "Move it before the Flatten (or use it on maps only).", fix)
         return None
     channels = x[0]
-    c.result.inferred["num_features"] = channels
+    c.infer("num_features", channels)
     params = 2 * channels if c.p["affine"] else 0
-    if c.p["affine"]:
+    if c.explaining:
         c.derive("params", f"params = 2·C = 2·{channels} = {grouped(params)} (γ and β; the running mean and "
-                           "variance are buffers, not parameters)")
-    else:
-        c.derive("params", "params = 0 (affine is off: no γ, β)")
+                           "variance are buffers, not parameters)" if c.p["affine"]
+                 else "params = 0 (affine is off: no γ, β)")
     return LayerOut(x, params)
 
 
@@ -393,7 +486,8 @@ def local_response_norm(c: Ctx) -> LayerOut | None:
         c.error(f"LocalResponseNorm compares neighbouring channels of a map, but its input is a flat vector "
                 f"(from {c.source!r}).", "Place it before the Flatten.")
         return None
-    c.derive("note", f"each value is divided by the activity of {c.p['size']} neighbouring channels")
+    if c.explaining:
+        c.derive("note", f"each value is divided by the activity of {c.p['size']} neighbouring channels")
     return LayerOut(c.x)
 
 
@@ -449,8 +543,9 @@ def flatten(c: Ctx) -> LayerOut | None:
         return None
     merged = math.prod(x[s - 1:e])
     shape = x[:s - 1] + (merged,) + x[e:]
-    c.derive("features", f"features = {'·'.join(map(str, x[s - 1:e]))} = {grouped(merged)}" if e > s
-             else f"nothing to flatten: shape stays {fmt_shape(shape)}")
+    if c.explaining:
+        c.derive("features", f"features = {'·'.join(map(str, x[s - 1:e]))} = {grouped(merged)}" if e > s
+                 else f"nothing to flatten: shape stays {fmt_shape(shape)}")
     if len(x) == 3 and len(shape) < 3 and s <= 2:
         _, height, width = x
         return LayerOut(shape, field=Window((height, width), (height, width), ((height - 1) / 2, (width - 1) / 2)),
@@ -469,11 +564,12 @@ def linear(c: Ctx) -> LayerOut | None:
                 Fix(f"Insert Flatten before {c.id!r}", (InsertBefore(c.id, "Flatten"),)))
         return None
     fan_in, out, bias = x[0], c.p["out_features"], c.p["bias"]
-    c.result.inferred["in_features"] = fan_in
+    c.infer("in_features", fan_in)
     params = (fan_in + (1 if bias else 0)) * out
-    c.derive("params", f"params = ({fan_in}{' + 1' if bias else ''})·{out} = {grouped(params)}")
     macs = fan_in * out
-    c.derive("MACs", f"MACs = in·out = {fan_in}·{out} = {grouped(macs)}")
+    if c.explaining:
+        c.derive("params", f"params = ({fan_in}{' + 1' if bias else ''})·{out} = {grouped(params)}")
+        c.derive("MACs", f"MACs = in·out = {fan_in}·{out} = {grouped(macs)}")
     return LayerOut((out,), params, macs)
 
 
@@ -488,7 +584,8 @@ def add(c: Ctx) -> LayerOut | None:
             c.error(f"Add needs equal shapes, but {src!r} gives {fmt_shape(shp)} and {target_id!r} gives "
                     f"{fmt_shape(target)}.", fix.label + "." if fix else "Make both branches end in the same shape.", fix)
             return None
-    c.derive("shape", f"shape = {fmt_shape(target)} (all {len(c.inputs)} inputs)")
+    if c.explaining:
+        c.derive("shape", f"shape = {fmt_shape(target)} (all {len(c.inputs)} inputs)")
     return LayerOut(target, field=MERGE)
 
 
@@ -504,7 +601,8 @@ def concat(c: Ctx) -> LayerOut | None:
             return None
     shapes = [shp for _, shp in c.inputs]
     total = sum(shp[0] for shp in shapes)
-    c.derive("C_out", f"C_out = {' + '.join(str(shp[0]) for shp in shapes)} = {total}")
+    if c.explaining:
+        c.derive("C_out", f"C_out = {' + '.join(str(shp[0]) for shp in shapes)} = {total}")
     return LayerOut((total, *first[1:]), field=MERGE)
 
 
@@ -529,7 +627,7 @@ def _merge_fix(c: Ctx, a: int, b: int, projection: bool) -> Fix | None:
         shrinker = _shrinking_layer(c, c.inputs[small][0], c.design.ancestors(c.inputs[large][0]))
         if shrinker is not None:
             node_id, keep = shrinker
-            return Fix(f"Set padding of {node_id!r} to {_show(keep)} to keep the size",
+            return Fix(tr("Set padding of {node} to {p}").format(node=repr(node_id), p=_show(keep)),
                        (SetParam(node_id, "padding", keep),))
     else:  # same H×W, different channels (Add): project ``a`` onto ``b``
         small, large = b, a
@@ -542,11 +640,12 @@ def _merge_fix(c: Ctx, a: int, b: int, projection: bool) -> Fix | None:
     if projection:
         params = {"out_channels": target[0], "kernel_size": 1, "stride": stride, "bias": False}
         how = f"1×1 Conv2d (stride {_show(stride)})" if stride != 1 else "1×1 Conv2d"
-        return Fix(f"Insert a {how} on {src!r} to project it to {fmt_shape(target)}",
+        return Fix(tr("Insert a {layer} on {node}").format(layer=how, node=repr(src)),
                    (InsertBefore(c.id, "Conv2d", params, large),))
     if stride == 1:
         return None
-    return Fix(f"Insert a {_show(stride)} MaxPool2d on {src!r} to bring it to {target[1]}×{target[2]}",
+    kh, kw = hw(stride)
+    return Fix(tr("Insert a {layer} on {node}").format(layer=f"{kh}×{kw} MaxPool2d", node=repr(src)),
                (InsertBefore(c.id, "MaxPool2d", {"kernel_size": stride}, large),))
 
 

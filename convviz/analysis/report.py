@@ -6,6 +6,9 @@ import csv
 import io
 from dataclasses import dataclass
 
+from ..design.graph import Design
+from ..i18n import tr
+from .memory import explain_memory, training_memory
 from .results import Analysis, NodeAnalysis
 from .text import compact, grouped, pair, shape as fmt_shape, size_in_bytes
 
@@ -25,15 +28,29 @@ class SummaryRow:
 
 
 def summary_rows(analysis: Analysis) -> list[SummaryRow]:
-    total_params = analysis.params or 1
-    total_macs = analysis.macs or 1
-    rows = []
-    for nid in analysis.order:
-        node = analysis.nodes[nid]
-        rows.append(SummaryRow(
-            nid, node.type, _output(node), node.params, node.params / total_params, node.macs, node.macs / total_macs,
-            pair(node.receptive_field.size) if node.receptive_field else "—", node.status, _note(node)))
-    return rows
+    return [summary_row(analysis, nid) for nid in analysis.order]
+
+
+def summary_row(analysis: Analysis, node_id: str) -> SummaryRow:
+    """One node's row (its shares are of ``analysis``'s totals)."""
+    node = analysis.nodes[node_id]
+    return SummaryRow(
+        node_id, node.type, _output(node), node.params, node.params / (analysis.params or 1), node.macs,
+        node.macs / (analysis.macs or 1), field_text(node), node.status, _note(node))
+
+
+def field_text(node: NodeAnalysis) -> str:
+    """A node's receptive field as its badge and the summary show it: "18", "3×5", or "global" after
+    global pooling or a Flatten (each unit reads a whole map; the network's field is the last map's)."""
+    if node.receptive_field is None:
+        return "—"
+    return tr("global") if node.collapsed else pair(node.receptive_field.size)
+
+
+def network_field_text(analysis: Analysis) -> str:
+    """The network's receptive field, as the totals show it (one unit of the last feature map)."""
+    field = analysis.receptive_field
+    return pair(field.size) if field else "—"
 
 
 def _output(node: NodeAnalysis) -> str:
@@ -52,22 +69,37 @@ def _note(node: NodeAnalysis) -> str:
     return ""
 
 
-def totals_lines(analysis: Analysis) -> list[str]:
-    field = analysis.receptive_field
+def _has_global(analysis: Analysis) -> bool:
+    return any(n.collapsed for n in analysis.nodes.values()) and analysis.receptive_field is not None
+
+
+def totals_lines(analysis: Analysis, design: Design | None = None) -> list[str]:
+    """The totals below the table; with ``design``, what training and explaining need in memory too."""
     lines = [
         f"Total params: {grouped(analysis.params)}",
         f"Total MACs: {grouped(analysis.macs)} ({compact(analysis.macs)})",
         f"Activations: {grouped(analysis.activation_bytes)} B per image ({size_in_bytes(analysis.activation_bytes)})",
-        f"Receptive field: {pair(field.size) if field else '—'}",
+        f"Receptive field: {network_field_text(analysis)}" + (tr(" (last feature map; 'global' layers see all of it)") if _has_global(analysis) else ""),
         f"Output: {fmt_shape(analysis.output_shape)}" + (f" ({analysis.output})" if analysis.output else ""),
     ]
+    if design is not None and analysis.ok:
+        lines += memory_lines(design, analysis)
     return lines
+
+
+def memory_lines(design: Design, analysis: Analysis, batch_size: int = 64) -> list[str]:
+    """ "Memory to train: 134 MiB + 41.6 MiB per image (Adam; a batch of 64: 2.66 GiB)", and to explain."""
+    train = training_memory(design, analysis, batch_size)
+    return [tr("Memory to train: {fixed} + {per_image} per image (Adam; a batch of {n}: {total})").format(
+                fixed=size_in_bytes(train.fixed), per_image=size_in_bytes(train.per_image), n=batch_size,
+                total=size_in_bytes(train.total)),
+            tr("Memory to explain an image: {total}").format(total=size_in_bytes(explain_memory(design, analysis).total))]
 
 
 HEADERS = ("Layer (id)", "Type", "Output shape", "Params", "MACs", "RF")
 
 
-def summary_table(analysis: Analysis, title: str = "") -> str:
+def summary_table(analysis: Analysis, title: str = "", design: Design | None = None) -> str:
     rows = summary_rows(analysis)
     cells = [(r.id, r.type, r.output, grouped(r.params), grouped(r.macs), r.field) for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(HEADERS)]
@@ -83,7 +115,7 @@ def summary_table(analysis: Analysis, title: str = "") -> str:
     out += ["=" * rule_width, line(HEADERS), "=" * rule_width]
     out += [line(c) for c in cells]
     out.append("=" * rule_width)
-    out += totals_lines(analysis)
+    out += totals_lines(analysis, design)
     problems = [(nid, issue) for nid, issue in analysis.issues()]
     if problems:
         out.append("=" * rule_width)

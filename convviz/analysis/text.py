@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..messages import size_in_bytes  # noqa: F401  (the one way sizes read; re-exported for the views)
+
 
 def grouped(n: int | float) -> str:
     """Thousands separators: 120,422,400."""
@@ -29,13 +31,6 @@ def compact(n: float) -> str:
             value = n / limit
             return f"{value:.3g} {suffix}" if value < 100 else f"{value:.0f} {suffix}"
     return f"{int(n)}" if float(n).is_integer() else f"{n:.3g}"
-
-
-def size_in_bytes(n: int) -> str:
-    for limit, suffix in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
-        if n >= limit:
-            return f"{n / limit:.3g} {suffix}"
-    return f"{n} B"
 
 
 def number(x: float) -> str:

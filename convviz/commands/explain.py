@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -66,18 +67,25 @@ def cmd_explain(args: argparse.Namespace) -> int:
     else:
         cams = grad_cam(network, prepared, node_id=args.cam_node, top_k=1)
         ranked = top_predictions(network, cams.probabilities, len(cams.probabilities))
-        report["predictions"] = [asdict(p) for p in ranked]
+        report["predictions"] = [_json_safe(asdict(p)) for p in ranked]
+        if any(p["probability"] is None for p in report["predictions"]):
+            print("note: the network's output holds NaN or infinity (its weights?): those probabilities are null")
         top = cams.predictions[0]
         written.append(save_png(overlay(prepared.display, cams.maps[0]), out / "gradcam.png"))
         report["grad_cam"] = {"node": cams.node_id, "class": top.name, "index": top.index, "file": "gradcam.png"}
         for p in ranked[:args.top_k]:
             print(f"{p.probability:8.2%}  {p.name}")
-    atomic_write_text(out / "predictions.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(out / "predictions.json", json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     written.append(out / "predictions.json")
     if not network.trained:
         print("note: random initial weights (no trained checkpoint): the views show an untrained network")
     print(f"wrote {len(written)} files to {out}")
     return 0
+
+
+def _json_safe(entry: dict) -> dict:
+    """NaN and infinity are not JSON: such a probability is written as null."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in entry.items()}
 
 
 def _scale(image) -> int:

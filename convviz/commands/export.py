@@ -26,6 +26,8 @@ def register(commands) -> None:
                              "starting weights into DIR; the settings below (or a checkpoint's) go into it")
     export.add_argument("--input", type=parse_shape, metavar="CxHxW", help="override the design's input shape")
     export.add_argument("--no-weights", action="store_true", help="for .py: write the source only")
+    export.add_argument("--opset", type=int, metavar="N",
+                        help="for .onnx: the ONNX opset to write (default: the exporter's own; 16 and newer)")
     # Its --seed also seeds the weights of a design exported without any (default 0).
     add_settings_arguments(export.add_argument_group("training settings (with --train-script)"))
     export.set_defaults(run=cmd_export)
@@ -33,7 +35,8 @@ def register(commands) -> None:
     imp = commands.add_parser(
         "import", help="turn a Python nn.Module (traced with torch.fx) into a design",
         description="Build CLASS() from FILE.py, trace it with torch.fx and write the design (.json) or the "
-                    "design with the module's weights (.pt).")
+                    "design with the module's weights (.pt). Importing runs FILE.py (building the class executes "
+                    "its code): import only files you trust.")
     imp.add_argument("file", metavar="FILE.py", help="the Python file defining the module")
     imp.add_argument("--class", dest="class_name", required=True, metavar="NAME",
                      help="the nn.Module subclass; it must build with no arguments")
@@ -52,7 +55,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
 
     if args.train_script is None:
-        export_format(args.to)  # an unknown extension fails before anything is loaded
+        kind = export_format(args.to)  # an unknown extension fails before anything is loaded
+        if args.opset is not None and kind != ".onnx":
+            raise CommandError(f"--opset is for ONNX files (.onnx), not {kind}")
     source = Path(args.source)
     options = {}
     if source.suffix.lower() == ".pt":
@@ -78,7 +83,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if with_weights and source.suffix.lower() == ".pt" and weights_path(args.to).resolve() == source.resolve():
         with_weights = False  # model.pt → model.py: the weights beside it are the checkpoint itself, kept as it is
         print(f"the weights stay in {source} (the checkpoint the source reads)")
-    for path in export_to(args.to, design, state, seed=args.seed or 0, with_weights=with_weights, **options):
+    for path in export_to(args.to, design, state, seed=args.seed or 0, with_weights=with_weights, opset=args.opset,
+                          **options):
         print(f"wrote {path}")
     return 0
 

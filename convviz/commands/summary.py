@@ -29,7 +29,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
         print(json.dumps(analysis.to_json(), indent=2, ensure_ascii=False))
     else:
         title = f"{design.name} — input {'×'.join(map(str, design.input.shape))}"
-        print(summary_table(analysis, title))
+        print(summary_table(analysis, title, design))
     problem = analysis.first_error()
     if problem:
         raise CommandError(f"the design has errors: {problem}")

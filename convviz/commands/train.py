@@ -114,6 +114,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         download_dataset(config.data.kind, config.data.path, _progress)
     initial = load_checkpoint(args.init).state_dict if args.init else None
     dataset = load_dataset(config.data, design.input, val_fraction=config.val_fraction, seed=config.seed)
+    if dataset.skipped:
+        _info(dataset.skipped_note())
     store = open_store(args.runs)
     control = TrainControl()
     probe = None

@@ -7,12 +7,13 @@ from .dataset import Dataset, DatasetError, FileImages, TensorImages, balanced_s
 from .download import DownloadError, download_dataset
 from .folder import read_image
 from .idx import FASHION_CLASSES, MNIST_CLASSES
-from .sources import SYNTHETIC_SIZE, load_dataset
+from .sources import SYNTHETIC_SIZE, load_dataset, source_key
 from .synthetic import SHAPE_CLASSES, make_shapes
 
 __all__ = [
     "CIFAR10_CLASSES", "FASHION_CLASSES", "MNIST_CLASSES", "SHAPE_CLASSES", "SYNTHETIC_SIZE",
     "Dataset", "DatasetError", "DeviceBatches", "DownloadError", "FileImages", "Preprocess", "StreamBatches",
-    "TensorImages", "augment", "balanced_subset", "collate_images", "conform", "download_dataset", "load_dataset", "make_batches", "make_shapes",
+    "TensorImages", "augment", "balanced_subset", "collate_images", "conform", "download_dataset", "load_dataset",
+    "make_batches", "make_shapes", "source_key",
     "preview_augmentation", "read_image",
 ]

@@ -74,8 +74,8 @@ class StreamBatches:
         batches = iter(self.loader)
         try:
             for batch in batches:
-                if isinstance(batch, DatasetError):  # a fresh one: the loader's copy stays behind with it
-                    raise DatasetError(str(batch))
+                if batch is None:  # every file of this batch failed to decode: skipped like each of them
+                    continue
                 images, labels = batch
                 # Asynchronous copies only from pinned memory, which only CUDA gets (on MPS, a non-blocking
                 # copy from pageable memory can deliver wrong values).
@@ -121,7 +121,9 @@ class Preprocess:
         return (x - self.mean) / self.std
 
 
-def collate_images(items: list) -> Batch | DatasetError:
-    """A batch, or the first unreadable file's error (see ``FileImages``)."""
-    error = next((item for item in items if isinstance(item, DatasetError)), None)
-    return error if error is not None else torch.utils.data.default_collate(items)
+def collate_images(items: list) -> Batch | None:
+    """A batch of the files that decoded (see ``FileImages``): one whose pixels fail although its
+    header passed the check at load is left out, as the check would have left it out; None when
+    none of them decoded."""
+    images = [item for item in items if not isinstance(item, DatasetError)]
+    return torch.utils.data.default_collate(images) if images else None

@@ -10,13 +10,16 @@ import codecs
 import io
 import pickle
 import tarfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..messages import first_line
+from ..i18n import tr
+from ..messages import first_line, size_in_bytes
+from ..reading import open_regular, read_bytes
 from .dataset import DatasetError, TensorImages
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -25,6 +28,11 @@ TEST_BATCH = "test_batch"
 META = "batches.meta"
 FOLDER = "cifar-10-batches-py"
 ARCHIVE = "cifar-10-python.tar.gz"
+#: A batch file is about 30 MB (10,000 images of 3,072 bytes, pickled); a member or file announcing
+#: more is refused before it is read, and an archive is read no further than this in all.
+MAX_BATCH_BYTES = 256 << 20
+MAX_ARCHIVE_BYTES = 1 << 30
+_WANTED = frozenset((*TRAIN_BATCHES, TEST_BATCH, META))
 
 
 def read_cifar10(source: str | Path) -> tuple[TensorImages, TensorImages, list[str]]:
@@ -43,25 +51,35 @@ def read_cifar10(source: str | Path) -> tuple[TensorImages, TensorImages, list[s
 
 
 def _read_file(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
+    if not path.exists():
         return None
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return read_bytes(path, MAX_BATCH_BYTES, DatasetError, tr("a CIFAR-10 batch"))
 
 
 def _read_archive(path: Path) -> tuple[TensorImages, TensorImages, list[str]]:
+    """The batches straight from the .tar.gz, each member's declared size checked before it is read;
+    the archive is read only as far as the seven files it needs (or ``MAX_ARCHIVE_BYTES``)."""
     try:
-        with tarfile.open(path, "r:*") as archive:
-            members = {Path(m.name).name: m for m in archive.getmembers() if m.isfile()}
-
-            def read(name: str) -> bytes | None:
-                member = members.get(name)
-                return None if member is None else archive.extractfile(member).read()
-
-            return _read_batches(read, str(path))
-    except (tarfile.TarError, EOFError, OSError) as exc:
+        with open_regular(path, None, DatasetError, tr("a CIFAR-10 archive")) as raw, \
+                tarfile.open(fileobj=raw, mode="r:*") as archive:
+            found: dict[str, bytes] = {}
+            announced = 0
+            for member in archive:
+                name = Path(member.name).name
+                announced += max(member.size, 0)
+                if announced > MAX_ARCHIVE_BYTES:
+                    raise DatasetError(tr("{path}: the archive holds more than {limit} before all of the CIFAR-10 "
+                                          "batches are found").format(path=path, limit=size_in_bytes(MAX_ARCHIVE_BYTES)))
+                if not member.isfile() or name not in _WANTED or name in found:
+                    continue
+                if member.size > MAX_BATCH_BYTES:
+                    raise DatasetError(tr("{path}: {name} announces {size}, more than a CIFAR-10 batch can be").format(
+                        path=path, name=member.name, size=size_in_bytes(member.size)))
+                found[name] = archive.extractfile(member).read()
+                if len(found) == len(_WANTED):
+                    break
+            return _read_batches(found.get, str(path))
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise DatasetError(f"{path}: not a readable CIFAR-10 archive ({first_line(exc)})") from None
 
 

@@ -8,21 +8,32 @@ either to the design's channels and size, on whatever device the batch is on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..i18n import ntr, tr
 from .fitting import LUMA, centre_crop_box
 
-#: ITU-R BT.601 luma weights: RGB → grey as Pillow's convert("L") does it.
+#: Training images the normalisation statistics are estimated from, and how many are fitted at once.
 _STATS_SAMPLE = 2000
+_STATS_SLICE = 64
 
 
 class DatasetError(ValueError):
     """A dataset that cannot be used: names the file and the reason, in one line."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file left out of a dataset because it cannot be read: its path (relative to the dataset's
+    folder) and why, in one line."""
+
+    path: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -46,8 +57,8 @@ class FileImages(torch.utils.data.Dataset):
     """Image files decoded (and fitted to ``shape`` = C×H×W) one at a time: for ``DataLoader`` workers.
 
     An unreadable file comes back as its ``DatasetError`` instead of an image, so a worker never
-    raises (torch would re-raise it with the worker's traceback folded into the message);
-    ``StreamBatches`` raises it, one line, in the training thread.
+    raises (torch would re-raise it with the worker's traceback folded into the message); the
+    batch leaves it out (``batches.collate_images``).
     """
 
     def __init__(self, paths: list[Path], labels: list[int], shape: tuple[int, int, int]) -> None:
@@ -73,7 +84,14 @@ class FileImages(torch.utils.data.Dataset):
         return FileImages([self.paths[i] for i in index.tolist()], self.labels[index].tolist(), self.shape)
 
     def take(self, index: torch.Tensor) -> torch.Tensor:
-        return torch.stack([self.read(i) for i in index.tolist()])
+        """The images at ``index`` (statistics, previews); one that fails to decode reads as black."""
+        return torch.stack([self._read_or_black(i) for i in index.tolist()])
+
+    def _read_or_black(self, i: int) -> torch.Tensor:
+        try:
+            return self.read(i)
+        except DatasetError:
+            return torch.zeros(self.shape, dtype=torch.uint8)
 
 
 Split = TensorImages | FileImages
@@ -91,7 +109,26 @@ class Dataset:
     val_is_test: bool = False         # the dataset's own test set (else a split of the training images)
     #: Augmentations that change what a label means here: "mirror" → why, "rotation" → (degrees, why).
     label_changes: dict = field(default_factory=dict)
+    #: One line for the data summary when the set is not what was asked for (fewer images, to fit memory).
+    note: str = ""
+    #: Files left out because they cannot be read (an image folder's truncated JPEG, …).
+    skipped: tuple[Skipped, ...] = ()
     _stats: tuple[list[float], list[float]] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def skipped_note(self, shown: int = 3) -> str:
+        """One line for the data summary: how many files were left out, and which; "" when none."""
+        if not self.skipped:
+            return ""
+        count = len(self.skipped)
+        names = ", ".join(s.path for s in self.skipped[:shown]) + (
+            tr(" and {count} more").format(count=count - shown) if count > shown else "")
+        return ntr("skipped {count} unreadable file: {names}", "skipped {count} unreadable files: {names}",
+                   count).format(count=count, names=names)
+
+    def fitted(self, shape: tuple[int, int, int]) -> Dataset:
+        """The same images for a design whose input is ``shape`` (batches are fitted as they are made)."""
+        shape = tuple(shape)
+        return self if shape == self.shape else replace(self, shape=shape)
 
     def augmentation_warnings(self, augment) -> list[str]:
         """What ``augment`` (an ``AugmentConfig``) would do to the labels of this dataset, one line each."""
@@ -108,9 +145,20 @@ class Dataset:
         if self._stats is None:
             count = min(len(self.train), _STATS_SAMPLE)
             index = torch.randperm(len(self.train), generator=torch.Generator().manual_seed(0))[:count]
-            x = conform(self.train.take(index).float().div_(255), self.shape)
-            std, mean = torch.std_mean(x.transpose(0, 1).reshape(self.shape[0], -1), dim=1)
-            self._stats = (mean.tolist(), std.clamp(min=1e-3).tolist())
+            channels = self.shape[0]
+            total = torch.zeros(channels, dtype=torch.float64)
+            squares = torch.zeros(channels, dtype=torch.float64)
+            values = 0
+            # In slices, fitted to the design's size as training sees them: 2000 images at 3×224×224 are
+            # 1.2 GB of floats at once, a slice of 64 is 40 MB.
+            for part in index.split(_STATS_SLICE):
+                x = conform(self.train.take(part).float().div_(255), self.shape).transpose(0, 1).reshape(channels, -1)
+                total += x.sum(1, dtype=torch.float64)
+                squares += x.double().square().sum(1)
+                values += x.shape[1]
+            mean = total / values
+            var = (squares - values * mean.square()) / max(1, values - 1)
+            self._stats = (mean.tolist(), var.clamp(min=0).sqrt().clamp(min=1e-3).tolist())
         return self._stats
 
     def sample_images(self, count: int, seed: int = 0, split: str = "train") -> np.ndarray:

@@ -6,6 +6,11 @@ design's aspect ratio and resized with antialiasing. A folder whose decoded imag
 once (in threads) and held as tensors; a larger one is decoded per batch by ``DataLoader``
 workers. ``train/`` and ``val/`` (or ``test/``) sub-folders, each with class folders, are used as
 the split when present.
+
+Unreadable files (a truncated JPEG, a text file named .png) are skipped, not fatal: the dataset
+names them (``Dataset.skipped``) and the data summary counts them; only a split with no readable
+image at all is an error. A folder decoded up front knows every such file; a streamed one checks
+each file's header at load and drops a file whose pixels later fail to decode from its batch.
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .dataset import Dataset, DatasetError, FileImages, TensorImages, random_split
-from .images import ImageError, fit_image
+from PIL import Image
+
+from ..i18n import tr
+from .dataset import Dataset, DatasetError, FileImages, Skipped, TensorImages, random_split
+from .images import MAX_PIXELS, ImageError, fit_image, read_image_file
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 SPLIT_NAMES = ("val", "validation", "test")
@@ -38,10 +46,17 @@ def load_folder(root: str | Path, shape: tuple[int, int, int], val_fraction: flo
         val = FileImages(val_paths, val_names, shape)
     else:
         classes, paths, labels = scan_folder(root)
-        train, val = random_split(FileImages(paths, labels, shape), val_fraction, seed)
-    if (len(train) + len(val)) * int(np.prod(shape)) <= memory_limit:
-        train, val = decode_all(train), decode_all(val)
-    return Dataset(f"folder {root.name}", classes, tuple(shape), train, val, val_is_test=bool(split))
+        train, val = FileImages(paths, labels, shape), None
+    in_memory = (len(paths) + (len(val) if val is not None else 0)) * int(np.prod(shape)) <= memory_limit
+    prepare = decode_all if in_memory else check_headers
+    train, skipped = prepare(train, split[0] if split else root)
+    if val is None:
+        train, val = random_split(train, val_fraction, seed)
+    else:
+        val, skipped_val = prepare(val, split[1])
+        skipped += skipped_val
+    return Dataset(f"folder {root.name}", classes, tuple(shape), train, val, val_is_test=bool(split),
+                   skipped=tuple(skipped))
 
 
 def _split_folders(root: Path) -> tuple[Path, Path] | None:
@@ -76,20 +91,65 @@ def scan_folder(root: Path, classes: list[str] | None = None) -> tuple[list[str]
     return classes, paths, labels
 
 
-def decode_all(files: FileImages) -> TensorImages:
-    """Every image decoded once, in threads (Pillow releases the GIL while decoding and resizing)."""
+def decode_all(files: FileImages, root: Path | None = None) -> tuple[TensorImages, list[Skipped]]:
+    """Every image decoded once, in threads (Pillow releases the GIL while decoding and resizing),
+    and the files that could not be (skipped; ``DatasetError`` when none could)."""
+    def decode(path: Path) -> np.ndarray | str:
+        try:
+            return read_image(path, files.shape)
+        except DatasetError as exc:
+            return str(exc)
+
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        arrays = list(pool.map(lambda p: read_image(p, files.shape), files.paths))
+        results = list(pool.map(decode, files.paths))
+    keep = [i for i, r in enumerate(results) if not isinstance(r, str)]
+    skipped = [Skipped(_relative(files.paths[i], root), results[i]) for i, r in enumerate(results) if isinstance(r, str)]
+    _require_some(files, keep, skipped, root)
+    arrays = [results[i] for i in keep]
     images = torch.from_numpy(np.stack(arrays)) if arrays else torch.empty(0, *files.shape, dtype=torch.uint8)
-    return TensorImages(images, files.labels.clone())
+    return TensorImages(images, files.labels[keep].clone()), skipped
+
+
+def check_headers(files: FileImages, root: Path | None = None) -> tuple[FileImages, list[Skipped]]:
+    """The files whose header Pillow reads (type, size within the pixel budget), without decoding
+    their pixels: a streamed folder's check at load, a few kilobytes per file."""
+    def problem(path: Path) -> str | None:
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+            if width * height > MAX_PIXELS:
+                return tr("{path}: {width}×{height} pixels is too large").format(path=path, width=width, height=height)
+            if width < 1 or height < 1:
+                return tr("{path}: the image is empty").format(path=path)
+            return None
+        except Exception as exc:  # noqa: BLE001 — any decoder failure means "unreadable", said in one line
+            return str(ImageError(f"{path}: not a readable image ({type(exc).__name__}: {str(exc)[:120]})"))
+
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        problems = list(pool.map(problem, files.paths))
+    keep = [i for i, p in enumerate(problems) if p is None]
+    skipped = [Skipped(_relative(files.paths[i], root), p) for i, p in enumerate(problems) if p is not None]
+    _require_some(files, keep, skipped, root)
+    return files.subset(torch.as_tensor(keep, dtype=torch.int64)), skipped
+
+
+def _require_some(files: FileImages, keep: list[int], skipped: list[Skipped], root: Path | None) -> None:
+    if files.paths and not keep:
+        raise DatasetError(tr("{root}: none of the {count} images can be read (the first: {reason})").format(
+            root=root or files.paths[0].parent, count=len(files.paths), reason=skipped[0].reason))
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    try:
+        return str(path.relative_to(root)) if root is not None else str(path)
+    except ValueError:
+        return str(path)
 
 
 def read_image(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
     """One image file as uint8 C×H×W, decoded and fitted exactly as the explain views fit a user's image."""
     try:
-        pixels = fit_image(path, shape).pixels
+        pixels = fit_image(read_image_file(path), shape, name=str(path)).pixels
     except ImageError as exc:
         raise DatasetError(str(exc)) from None
     return np.ascontiguousarray((pixels * 255).round().astype(np.uint8).transpose(2, 0, 1))
-
-

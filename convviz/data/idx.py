@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..messages import first_line
+from ..i18n import tr
+from ..messages import first_line, size_in_bytes
+from ..reading import open_regular
 from .dataset import DatasetError, TensorImages
 
 MNIST_CLASSES = [str(d) for d in range(10)]
@@ -19,6 +21,10 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 #: Where the files may sit under the folder given: itself, or torchvision's layout.
 _SUBFOLDERS = ("", "raw", "MNIST/raw", "FashionMNIST/raw")
 _IDX_UBYTE = 0x08
+#: An idx file's data may announce at most this many bytes (MNIST's training images: 47 MB). The
+#: header is read first and the data only up to what it announces, so a 6 MB .gz that inflates to
+#: 6 GiB costs what its header claims, never more.
+MAX_IDX_BYTES = 1 << 30
 
 
 def idx_file_names(split: str) -> tuple[str, str]:
@@ -53,31 +59,36 @@ def find_idx_file(folder: str | Path, name: str, what: str) -> Path:
 
 
 def read_idx(path: Path, ndim: int) -> np.ndarray:
-    """An idx file of unsigned bytes with ``ndim`` dimensions, checked against its own header."""
-    data = read_maybe_gzip(path)
-    if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        raise DatasetError(f"{path}: not an idx file (it does not start with the idx magic number)")
-    if data[2] != _IDX_UBYTE or data[3] != ndim:
-        raise DatasetError(f"{path}: expected unsigned bytes in {ndim} dimension(s), the header says type "
-                           f"0x{data[2]:02x} in {data[3]}")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DatasetError(f"{path}: truncated inside its header")
-    shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    expected, found = int(np.prod(shape)), len(data) - header
-    if found != expected:
-        raise DatasetError(f"{path}: the header announces {'×'.join(map(str, shape))} = {expected} bytes of data, "
-                           f"the file holds {found}{' (truncated)' if found < expected else ''}")
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape).copy()
-
-
-def read_maybe_gzip(path: Path) -> bytes:
+    """An idx file of unsigned bytes with ``ndim`` dimensions, checked against its own header before
+    its data is read (plain or gzip-compressed; a regular file only)."""
+    gzipped = path.suffix == ".gz"
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
-        return path.read_bytes()
+        with open_regular(path, None if gzipped else MAX_IDX_BYTES + 4 + 4 * ndim, DatasetError,
+                          tr("an idx file")) as raw:
+            handle = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
+            head = handle.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0:
+                raise DatasetError(f"{path}: not an idx file (it does not start with the idx magic number)")
+            if head[2] != _IDX_UBYTE or head[3] != ndim:
+                raise DatasetError(f"{path}: expected unsigned bytes in {ndim} dimension(s), the header says type "
+                                   f"0x{head[2]:02x} in {head[3]}")
+            dims = handle.read(4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise DatasetError(f"{path}: truncated inside its header")
+            shape = tuple(int(d) for d in np.frombuffer(dims, dtype=">u4", count=ndim))
+            expected = int(np.prod(shape, dtype=np.int64)) if shape else 0
+            if expected > MAX_IDX_BYTES:
+                raise DatasetError(tr("{path}: the header announces {shape} = {size} of data, more than an idx "
+                                      "dataset can be ({limit})").format(
+                    path=path, shape="×".join(map(str, shape)), size=size_in_bytes(expected), limit=size_in_bytes(MAX_IDX_BYTES)))
+            data = handle.read(expected + 1)  # one byte more: a file longer than announced is refused too
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise DatasetError(f"{path}: not a complete gzip file ({first_line(exc)})") from None
     except OSError as exc:
         raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    found = len(data)
+    if found != expected:
+        holds = f"{found} (truncated)" if found < expected else tr("more")
+        raise DatasetError(f"{path}: the header announces {'×'.join(map(str, shape))} = {expected} bytes of data, "
+                           f"the file holds {holds}")
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape).copy()

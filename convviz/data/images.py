@@ -21,18 +21,28 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..i18n import tr
 from ..messages import first_line
+from ..reading import read_bytes
 from .fitting import LUMA, centre_crop_box
 
 #: Images with more pixels are refused before decoding (a small file can claim a huge size).
 MAX_PIXELS = 40_000_000
+#: Image files larger than this are refused before they are read: 40 M pixels of 16-bit RGBA,
+#: uncompressed, with room for metadata (a sparse 6 GiB "image" is never read).
+MAX_FILE_BYTES = 512 << 20
+
+#: What Pillow's decoders raise on files they cannot make sense of, besides OSError: a damaged or
+#: hostile file must become one ``ImageError`` line whatever the plugin (DDS: NotImplementedError;
+#: some TIFF and ICO variants: struct errors, IndexError, KeyError, ZeroDivisionError …).
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, NotImplementedError, IndexError, KeyError,
+                  TypeError, ZeroDivisionError, OverflowError, MemoryError, AttributeError, AssertionError)
 
 BACKGROUNDS = {"white": 1.0, "black": 0.0}
 
@@ -78,9 +88,9 @@ def load_image(source: ImageSource, *, name: str | None = None, max_pixels: int 
     try:
         image.load()
         image = ImageOps.exif_transpose(image)
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(f"{label}: the image is truncated or corrupt ({first_line(exc)})") from None
-    return _standard_mode(image)
+        return _standard_mode(image)
+    except _DECODE_ERRORS as exc:
+        raise _decode_failure(label, exc, image.format or "") from None
 
 
 @dataclass(frozen=True)
@@ -155,18 +165,25 @@ def sample_images() -> list[SampleImage]:
 
 # --- decoding ------------------------------------------------------------------------------------
 
+def read_image_file(path: str | os.PathLike, *, should_stop=None) -> bytes:
+    """The bytes of an image file: a regular file of at most ``MAX_FILE_BYTES`` (``ImageError``
+    otherwise). ``should_stop``: give up (``convviz.reading.ReadCancelled``) when it turns true."""
+    return read_bytes(path, MAX_FILE_BYTES, ImageError, tr("an image"), should_stop=should_stop)
+
+
 def _open(source: Any, label: str) -> Image.Image:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-    elif hasattr(source, "read_bytes"):  # Path or importlib.resources Traversable
+    elif isinstance(source, (str, os.PathLike)):
+        data = read_image_file(source)
+    elif hasattr(source, "read_bytes"):  # an importlib.resources Traversable (a bundled sample)
         try:
             data = source.read_bytes()
-        except FileNotFoundError:
-            raise ImageError(f"{label}: no such file") from None
         except OSError as exc:
             raise ImageError(f"{label}: cannot be read ({exc.strerror or exc})") from None
     else:
-        return _open(Path(source), label)
+        raise ImageError(tr("{label}: not an image file, bytes or pixels ({kind})").format(
+            label=label, kind=type(source).__name__))
     if not data:
         raise ImageError(f"{label}: the file is empty")
     try:
@@ -175,8 +192,16 @@ def _open(source: Any, label: str) -> Image.Image:
         raise ImageError(f"{label}: refused: {first_line(exc)}; scale it down first") from None
     except UnidentifiedImageError:
         raise ImageError(f"{label}: not an image Pillow can read (PNG, JPEG, BMP, GIF, TIFF, WebP…)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(f"{label}: the image is truncated or corrupt ({first_line(exc)})") from None
+    except _DECODE_ERRORS as exc:
+        raise _decode_failure(label, exc, "") from None
+
+
+def _decode_failure(label: str, exc: BaseException, kind: str) -> ImageError:
+    """One line for an image Pillow could not decode: a variant it does not support, or damage."""
+    if isinstance(exc, NotImplementedError):
+        return ImageError(tr("{label}: a kind of {kind}image Pillow cannot decode ({reason}); convert it to PNG "
+                             "first").format(label=label, kind=f"{kind} " if kind else "", reason=first_line(exc)))
+    return ImageError(f"{label}: the image is truncated or corrupt ({first_line(exc)})")
 
 
 def _from_array(array: np.ndarray, label: str) -> Image.Image:
@@ -223,6 +248,8 @@ def _as_float(image: Image.Image, background: float) -> np.ndarray:
         a = a / 65535.0
     elif image.mode != "F":
         a = a / 255.0
+    else:  # float images may hold NaN and ±inf: no such pixel reaches the model (or a JSON file)
+        a = np.nan_to_num(a, nan=0.0, posinf=1.0, neginf=0.0)
     a = np.clip(a, 0.0, 1.0)
     if a.ndim == 2:
         a = a[..., None]

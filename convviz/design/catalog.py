@@ -60,28 +60,30 @@ class ParamSpec:
     def coerce(self, value: Any) -> Any:
         """Return ``value`` in canonical form (pairs as tuples) or raise ``ParamTypeError``."""
         kind = self.kind
+        if _too_long(value):
+            raise ParamTypeError(f"expected a whole number of at most {len(str(MAX_INT))} digits, got {_short(value)}")
         if kind == "bool":
             if isinstance(value, bool):
                 return value
-            raise ParamTypeError(f"expected true or false, got {value!r}")
+            raise ParamTypeError(f"expected true or false, got {_short(value)}")
         if kind == "int":
             if _is_int(value):
                 return int(value)
-            raise ParamTypeError(f"expected an integer, got {value!r}")
+            raise ParamTypeError(f"expected an integer, got {_short(value)}")
         if kind == "float":
             if _is_int(value) or (isinstance(value, float) and value == value and abs(value) != float("inf")):
                 return float(value)
-            raise ParamTypeError(f"expected a finite number, got {value!r}")
+            raise ParamTypeError(f"expected a finite number, got {_short(value)}")
         if kind == "choice":
             if isinstance(value, str) and value in self.choices:
                 return value
-            raise ParamTypeError(f"expected one of {', '.join(map(repr, self.choices))}, got {value!r}")
+            raise ParamTypeError(f"expected one of {', '.join(map(repr, self.choices))}, got {_short(value)}")
         if kind == "optional_size" and value is None:
             return None
         if kind == "padding" and isinstance(value, str):
             if value in PADDING_WORDS:
                 return value
-            raise ParamTypeError(f"expected an integer, [h, w], \"same\" or \"valid\", got {value!r}")
+            raise ParamTypeError(f"expected an integer, [h, w], \"same\" or \"valid\", got {_short(value)}")
         if _is_int(value):
             return int(value)
         if isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_int(v) for v in value):
@@ -91,7 +93,7 @@ class ParamSpec:
             what += " or null"
         elif kind == "padding":
             what = "an integer, [h, w], \"same\" or \"valid\""
-        raise ParamTypeError(f"expected {what}, got {value!r}")
+        raise ParamTypeError(f"expected {what}, got {_short(value)}")
 
     def limit_error(self, value: Any) -> str | None:
         """A sentence saying why ``value`` is outside this parameter's limits, or None."""
@@ -150,8 +152,28 @@ class LayerSpec:
         return f"{self.min_inputs}–{self.max_inputs} inputs"
 
 
+#: Whole-number parameters have at most 15 digits: more is no size, and overflows every float it meets.
+MAX_INT = 10 ** 15 - 1
+
+
 def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and -MAX_INT <= value <= MAX_INT
+
+
+def _too_long(value: Any) -> bool:
+    """An int (or a pair holding one) beyond ``MAX_INT``."""
+    values = value if isinstance(value, (list, tuple)) and len(value) <= 2 else (value,)
+    return any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_INT for v in values)
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters for a message (a pasted list may be megabytes)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        text = str(value)
+        return f"{text[:8]}… ({len(text.lstrip('-')):,} digits)"
+    text = repr(value) if not isinstance(value, (list, tuple, dict)) or len(value) <= 8 else \
+        f"{type(value).__name__} of {len(value)} items"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _fmt_limit(limit: float) -> str:

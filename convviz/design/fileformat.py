@@ -8,13 +8,15 @@ field at fault, so a user can find the mistake in a file they edited by hand.
 from __future__ import annotations
 
 import json
-import math
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_text
+from ..i18n import tr
+from ..reading import read_text
 from .catalog import CATALOG, ParamTypeError
 from .graph import Design, InputSpec, Node
 from .ids import id_problem
@@ -25,6 +27,14 @@ VERSION = 1
 #: ``MIGRATIONS[n]`` turns a version-n document into version n + 1. Empty while only v1 exists;
 #: the first format change adds ``MIGRATIONS[1]`` and bumps VERSION (tests keep one file per version).
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+#: A design file larger than this is refused before it is read (a 10,000-node design is about 1.5 MB).
+MAX_FILE_BYTES = 64 << 20
+#: Whole numbers in a design file have at most this many digits (no size, count or position needs more;
+#: Python refuses to parse more than 4,300, and larger ones overflow every float they meet).
+MAX_DIGITS = 15
+#: Canvas positions stay within ±this (further out, a view cannot show them).
+MAX_POSITION = 1e7
 
 _NODE_KEYS = ("id", "type", "inputs", "params", "pos")
 _TOP_KEYS = ("format", "version", "name", "input", "classes", "nodes")
@@ -88,16 +98,8 @@ def _tidy(value: float) -> float | int:
 # --- reading -------------------------------------------------------------------------------------
 
 def load_design(path: str | os.PathLike) -> Design:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DesignFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DesignFileError(f"{path}: is a folder, not a design file") from None
-    except UnicodeDecodeError:
-        raise DesignFileError(f"{path}: not a text file (a design file is JSON)") from None
-    except OSError as exc:
-        raise DesignFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    """Read a design file: a regular file of at most ``MAX_FILE_BYTES`` (never a pipe or a device)."""
+    text = read_text(path, MAX_FILE_BYTES, DesignFileError, tr("a design file"))
     try:
         return loads(text)
     except DesignFileError as exc:
@@ -105,13 +107,41 @@ def load_design(path: str | os.PathLike) -> Design:
 
 
 def loads(text: str) -> Design:
+    return design_from_dict(parse_json(text))
+
+
+class _TooManyDigits(Exception):
+    pass
+
+
+def _parse_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise _TooManyDigits(digits)
+    return int(digits)
+
+
+def parse_json(text: str) -> Any:
+    """JSON text as Python data, or a ``DesignFileError`` saying where it is broken. Whole numbers
+    longer than ``MAX_DIGITS`` digits are refused with their line and column."""
+    if not isinstance(text, str):
+        raise DesignFileError(tr("not valid JSON (expected text, got {kind})").format(kind=type(text).__name__))
     try:
-        data = json.loads(text)
+        return json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise DesignFileError(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except RecursionError:
         raise DesignFileError("not valid JSON (nested too deeply)") from None
-    return design_from_dict(data)
+    except _TooManyDigits as exc:
+        digits = str(exc.args[0])
+        found = re.search(rf"-?\d{{{len(digits.lstrip('-'))}}}", text)
+        where = ""
+        if found:
+            line = text.count("\n", 0, found.start()) + 1
+            column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+            where = tr("line {line}, column {column}: ").format(line=line, column=column)
+        raise DesignFileError(tr("{where}a whole number of {count} digits ({start}…) is too large to be a size "
+                                 "or a count (at most {limit} digits)").format(
+            where=where, count=f"{len(digits.lstrip('-')):,}", start=digits[:8], limit=MAX_DIGITS)) from None
 
 
 def design_from_dict(data: Any) -> Design:
@@ -169,7 +199,7 @@ def _read_input(raw: Any) -> InputSpec:
     values = {}
     for key in ("channels", "height", "width"):
         value = raw.get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value < 10 ** MAX_DIGITS:
             raise DesignFileError(f"expected a positive integer, got {_show(value)}", field=f"input.{key}")
         values[key] = value
     extra = [k for k in raw if k not in values]
@@ -219,8 +249,10 @@ def read_node(raw: Any, number: int) -> Node:
     pos = raw.get("pos")
     if pos is not None:
         if (not isinstance(pos, list) or len(pos) != 2
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in pos)):
-            raise DesignFileError(f"expected [x, y], got {_show(pos)}", node=label, field="pos")
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= MAX_POSITION
+                           for v in pos)):
+            raise DesignFileError(tr("expected [x, y] with coordinates within ±{limit:,.0f}, got {value}").format(
+                limit=MAX_POSITION, value=_show(pos)), node=label, field="pos")
         pos = (float(pos[0]), float(pos[1]))
     return Node(node_id, type_name, list(inputs), params, pos)
 

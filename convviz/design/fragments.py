@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from .catalog import CATALOG
-from .fileformat import DesignFileError, read_node
+from .fileformat import DesignFileError, parse_json, read_node
 from .graph import Design, Node
 from .ids import fresh_id, id_prefix
 
@@ -38,8 +38,8 @@ def paste_fragment(design: Design, text: str, offset: tuple[float, float] = (40.
     Raises DesignFileError when ``text`` is not a fragment.
     """
     try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, TypeError):
+        data = parse_json(text)
+    except DesignFileError:
         raise DesignFileError("the clipboard holds no convviz layers") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("nodes"), list):
         raise DesignFileError("the clipboard holds no convviz layers")

@@ -9,7 +9,6 @@ the analysis derives them, so one edit reshapes everything downstream.
 from __future__ import annotations
 
 import copy
-import heapq
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -168,27 +167,9 @@ class Design:
 
         Dangling inputs (ids that name no node) are ignored here; validation reports them.
         """
-        nodes = self._nodes
-        indegree = {nid: sum(1 for s in n.inputs if s in nodes) for nid, n in nodes.items()}
-        consumers: dict[str, list[str]] = {nid: [] for nid in nodes}
-        for n in nodes.values():
-            for src in dict.fromkeys(n.inputs):  # one edge per distinct source, like indegree below
-                if src in nodes:
-                    consumers[src].append(n.id)
-        position = {nid: i for i, nid in enumerate(nodes)}
-        heap = [(position[nid], nid) for nid, d in indegree.items() if d == 0]
-        heapq.heapify(heap)
-        order: list[str] = []
-        while heap:
-            _, nid = heapq.heappop(heap)
-            order.append(nid)
-            for consumer in consumers[nid]:
-                # x + x is legal for Add: the edge counts once per occurrence.
-                indegree[consumer] -= nodes[consumer].inputs.count(nid)
-                if indegree[consumer] == 0:
-                    heapq.heappush(heap, (position[consumer], consumer))
-        placed = set(order)
-        return order, [nid for nid in nodes if nid not in placed]
+        from .structure import topological_order
+
+        return topological_order(self)
 
     # --- notification --------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:

@@ -7,10 +7,15 @@
 4. x by isotonic regression towards the parents'/children's mean: nodes as close to their
    neighbours as the minimum spacing allows, chains perfectly straight.
 
-5. Optionally, a deep network wraps into columns, like a newspaper: it is cut only where the
-   graph narrows to a single node (so one edge crosses to the next column), and the number of
-   columns is the one that shows the whole network largest in the viewport's aspect ratio. A
-   15-layer chain then reads at full size instead of as a sliver.
+5. Optionally, a network too deep for the view wraps into columns, like a newspaper. It wraps only
+   when one column, fitted to the view's height, would be smaller than ``READABLE_ZOOM`` (a 6-layer
+   chain stays one column), and then into the fewest columns that read at that zoom. It is cut only
+   where a single edge leaves a single node (a residual block's output goes on to its next block in
+   the same column: no skip is sent across), so one wire crosses to the next column. Without the
+   view's height, the number of columns is the one that shows the network largest in its aspect.
+
+The result depends on the design and the view alone (no randomness, no earlier positions), so the
+same design is laid out, and routed, the same way every time.
 
 Pure geometry: positions are card centres in scene units; the canvas passes its card size.
 """
@@ -34,10 +39,12 @@ class LayoutSpacing:
 
 
 def auto_layout(design: Design, spacing: LayoutSpacing = LayoutSpacing(),
-                aspect: float | None = None) -> dict[str, tuple[float, float]]:
+                aspect: float | None = None, view_height: float | None = None) -> dict[str, tuple[float, float]]:
     """Centre positions for every node, keyed by id (nodes on cycles go below the rest).
 
     ``aspect``: the viewport's width / height; given, a deep network wraps into columns to suit it.
+    ``view_height``: the viewport's height in scene units at 100 % zoom; given, it wraps only when
+    one column does not fit it at ``READABLE_ZOOM``.
     """
     order, cyclic = design.topological_order()
     if not order and not cyclic:
@@ -52,7 +59,7 @@ def auto_layout(design: Design, spacing: LayoutSpacing = LayoutSpacing(),
     _order_layers(layers, edges)
     xs = _assign_x(layers, edges, is_dummy, spacing)
     step_y = spacing.node_height + spacing.row_gap
-    columns = _wrap(layers, is_dummy, xs, spacing, aspect) if aspect else [(0, len(layers))]
+    columns = _wrap(layers, edges, is_dummy, xs, spacing, aspect, view_height) if aspect else [(0, len(layers))]
     shift = xs.get(order[0], 0.0) if order else 0.0
     positions: dict[str, tuple[float, float]] = {}
     left = 0.0
@@ -76,12 +83,22 @@ def _extent(members: list[str], xs: dict[str, float], is_dummy: set[str], spacin
 
 #: More columns than this never read well, whatever the aspect ratio (and keeps wrapping linear).
 MAX_COLUMNS = 24
+#: The smallest zoom at which a card's text still reads: a column that fits the view at this zoom
+#: or larger is not wrapped.
+READABLE_ZOOM = 0.8
 
 
-def _wrap(layers, is_dummy, xs, spacing: LayoutSpacing, aspect: float) -> list[tuple[int, int]]:
-    """Split the layers into columns (ranges of ranks) at single-node cuts, as the viewport suits best."""
-    cuts = [r for r, layer in enumerate(layers[:-1]) if len(layer) == 1 and layer[0] not in is_dummy]
+def _wrap(layers, edges, is_dummy, xs, spacing: LayoutSpacing, aspect: float,
+          view_height: float | None) -> list[tuple[int, int]]:
+    """Split the layers into columns (ranges of ranks) at single-edge cuts, when the view needs it."""
+    leaving: dict[str, int] = {}
+    for a, _ in edges:
+        leaving[a] = leaving.get(a, 0) + 1
+    cuts = [r for r, layer in enumerate(layers[:-1])
+            if len(layer) == 1 and layer[0] not in is_dummy and leaving.get(layer[0], 0) == 1]
     step_y = spacing.node_height + spacing.row_gap
+    if view_height is not None and len(layers) * step_y * READABLE_ZOOM <= view_height:
+        return [(0, len(layers))]  # it fits: no wrap, however wide the view
     bounds = [_extent(layer, xs, is_dummy, spacing) if layer else (0.0, 0.0) for layer in layers]
     best, best_scale = [(0, len(layers))], 0.0
     for count in range(1, min(len(cuts) + 1, MAX_COLUMNS) + 1):
@@ -89,6 +106,10 @@ def _wrap(layers, is_dummy, xs, spacing: LayoutSpacing, aspect: float) -> list[t
         width = sum(max(hi for _, hi in bounds[a:b]) - min(lo for lo, _ in bounds[a:b]) for a, b in columns)
         width += spacing.wrap_gap * (len(columns) - 1)
         height = max(b - a for a, b in columns) * step_y
+        if view_height is not None:  # the fewest columns that read at READABLE_ZOOM, when some do
+            zoom = min(view_height * aspect / width, view_height / height)
+            if zoom >= READABLE_ZOOM:
+                return columns
         scale = min(aspect / width, 1.0 / height)  # viewport of height 1, width ``aspect``
         if scale > best_scale * 1.08:  # a wrap must earn its keep: fewer columns unless clearly larger
             best, best_scale = columns, scale
@@ -241,3 +262,35 @@ def _pack(desired: list[float], widths: list[float], gap: float, weights: list[f
             blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, c1 + c2])
     values = [m for m, _, c in blocks for _ in range(int(c))]
     return [v + o for v, o in zip(values, offsets)]
+
+
+def make_room(design: Design, new_ids: list[str], spacing: LayoutSpacing = LayoutSpacing()) -> dict[str, tuple[float, float]]:
+    """New positions that give nodes just inserted on an edge (``new_ids``) a card of their own: a
+    row below their input; if a card is in that row or below, everything from that row down moves
+    one row lower (a row is inserted: what was apart stays apart), and a card still in the way (an
+    unaligned one just above) pushes the new one sideways. Only nodes that move are returned."""
+    cards = {n.id: n.pos for n in design if n.pos is not None}
+    moved: dict[str, tuple[float, float]] = {}
+    step = spacing.node_height + spacing.row_gap
+
+    def overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
+        return abs(a[0] - b[0]) < spacing.node_width + spacing.column_gap / 2 and \
+            abs(a[1] - b[1]) < spacing.node_height + spacing.row_gap / 2
+
+    for nid in new_ids:
+        node = design.get(nid)
+        if node is None or nid not in cards:
+            continue
+        x, y = cards[nid]
+        sources = [cards[s] for s in node.inputs if s in cards and s not in new_ids]
+        if sources:
+            y = max(sy for _, sy in sources) + step
+        others = {other: pos for other, pos in cards.items() if other != nid}
+        lower = [other for other, (_, oy) in others.items() if oy > y - step / 2]
+        if any(overlaps((x, y), others[o]) for o in lower):
+            for other in lower:
+                cards[other] = moved[other] = (cards[other][0], round(cards[other][1] + step, 1))
+        while any(overlaps((x, y), pos) for other, pos in cards.items() if other != nid):
+            x += spacing.node_width + spacing.column_gap
+        cards[nid] = moved[nid] = (round(x, 1), round(y, 1))
+    return moved

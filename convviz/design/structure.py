@@ -6,9 +6,11 @@ everything downstream as blocked instead of repeating the same error.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..i18n import ntr, tr
 from .catalog import layer_spec
 
 if TYPE_CHECKING:
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Wiring:
-    """Facts about the graph that several checks need, computed once per analysis."""
+    """Facts about the graph that several checks need, computed once per analysis (linear time)."""
 
     order: list[str]
     #: Nodes on or behind a cycle (not in ``order``).
@@ -27,16 +29,69 @@ class Wiring:
     reachable: set[str]
     #: The node whose output is the model's: the last sink, in topological order, fed by the Input.
     output: str | None
+    #: Each node's distinct consumers, in node order.
+    consumers: dict[str, list[str]]
+    #: Each node's index in ``order`` (nodes on or behind a cycle have none).
+    position: dict[str, int]
+    #: The Input nodes, in node order (a design has one; the others are errors).
+    inputs: list[str]
 
 
 def wiring(design: Design) -> Wiring:
-    order, cyclic = design.topological_order()
-    sinks = design.sinks()
-    inputs = design.input_nodes()
-    reachable = _reachable_from(design, inputs[0].id) if inputs else set()
-    sink_set = set(sinks)
-    candidates = [nid for nid in order if nid in sink_set and nid in reachable]
-    return Wiring(order, cyclic, sinks, reachable, candidates[-1] if candidates else None)
+    edges = _Edges(design)
+    order, cyclic = topological_order(design, edges)
+    consumers = edges.consumers
+    sinks = [nid for nid, used_by in consumers.items() if not used_by]
+    inputs = edges.inputs
+    reachable = _reachable_from(consumers, inputs[0]) if inputs else set()
+    output = next((nid for nid in reversed(order) if not consumers[nid] and nid in reachable), None)
+    return Wiring(order, cyclic, sinks, reachable, output, consumers, {nid: i for i, nid in enumerate(order)},
+                  inputs)
+
+
+class _Edges:
+    """Every node's distinct consumers (in node order) and number of distinct sources, and the Input
+    nodes, in one pass over the design (inputs naming missing nodes are ignored)."""
+
+    def __init__(self, design: Design) -> None:
+        consumers: dict[str, list[str]] = {node.id: [] for node in design}
+        sources = dict.fromkeys(consumers, 0)
+        self.inputs: list[str] = []
+        for node in design:
+            nid = node.id
+            if node.type == "Input":
+                self.inputs.append(nid)
+            for src in node.inputs:
+                used_by = consumers.get(src)
+                if used_by is not None and (not used_by or used_by[-1] != nid):  # x + x: one edge
+                    used_by.append(nid)
+                    sources[nid] += 1
+        self.consumers = consumers
+        self.sources = sources
+
+
+def topological_order(design: Design, edges: _Edges | None = None) -> tuple[list[str], list[str]]:
+    """(ordered ids, ids on or behind a cycle). Ties keep node order, so chains read naturally.
+
+    Dangling inputs (ids that name no node) are ignored here; validation reports them.
+    """
+    edges = edges or _Edges(design)
+    consumers, waiting = edges.consumers, dict(edges.sources)
+    place = {nid: i for i, nid in enumerate(consumers)}
+    heap = [(place[nid], nid) for nid, count in waiting.items() if count == 0]
+    heapq.heapify(heap)
+    order: list[str] = []
+    while heap:
+        _, nid = heapq.heappop(heap)
+        order.append(nid)
+        for consumer in consumers[nid]:
+            waiting[consumer] -= 1
+            if waiting[consumer] == 0:
+                heapq.heappush(heap, (place[consumer], consumer))
+    if len(order) == len(consumers):
+        return order, []
+    placed = set(order)
+    return order, [nid for nid in consumers if nid not in placed]
 
 
 def check_structure(design: Design, facts: Wiring | None = None) -> list[StructuralIssue]:
@@ -44,17 +99,18 @@ def check_structure(design: Design, facts: Wiring | None = None) -> list[Structu
 
     facts = facts or wiring(design)
     issues: list[StructuralIssue] = []
-    inputs = design.input_nodes()
+    inputs = facts.inputs
     if not inputs:
         issues.append(StructuralIssue("The design has no Input node.", (), "Drag an Input from the palette."))
     for extra in inputs[1:]:
         issues.append(StructuralIssue(
-            f"{extra.id!r} is a second Input; a design has exactly one ({inputs[0].id!r}).",
-            (extra.id,), f"Delete {extra.id!r} and connect its consumers to {inputs[0].id!r}."))
+            f"{extra!r} is a second Input; a design has exactly one ({inputs[0]!r}).",
+            (extra,), f"Delete {extra!r} and connect its consumers to {inputs[0]!r}."))
 
+    known = facts.consumers  # every node's id
     for node in design:
         spec = layer_spec(node.type)
-        missing = [src for src in node.inputs if src not in design]
+        missing = [src for src in node.inputs if src not in known]
         for src in dict.fromkeys(missing):
             issues.append(StructuralIssue(
                 f"{node.id!r} takes input from {src!r}, which does not exist.",
@@ -75,13 +131,12 @@ def check_structure(design: Design, facts: Wiring | None = None) -> list[Structu
                 message = f"{node.id!r} ({node.type}) takes {spec.describe_inputs()}; it has {count}."
             issues.append(StructuralIssue(message, (node.id,), "Remove the extra edges."))
 
-    for cycle in _cycles(design, facts.cyclic):
-        names = ", ".join(repr(nid) for nid in cycle)
-        issues.append(StructuralIssue(f"{names} form a cycle; data must flow one way.", tuple(cycle),
-                                      "Remove one of the edges in the cycle."))
+    for cycle in _cycles(design, facts):
+        issues.append(StructuralIssue(tr("{names} form a cycle; data must flow one way.").format(
+            names=named(cycle)), tuple(cycle), tr("Remove one of the edges in the cycle.")))
 
     out = facts.output
-    for sink in facts.sinks:
+    for sink in facts.sinks if out is not None else ():  # no output at all: the errors above say why
         if sink != out and sink in facts.reachable and design.node(sink).type != "Input":
             issues.append(StructuralIssue(
                 f"The output of {sink!r} is unused (the model's output is {out!r}).", (sink,),
@@ -89,39 +144,54 @@ def check_structure(design: Design, facts: Wiring | None = None) -> list[Structu
     return issues
 
 
-def _reachable_from(design: Design, start: str) -> set[str]:
-    consumers: dict[str, list[str]] = {}
-    for node in design:
-        for src in node.inputs:
-            consumers.setdefault(src, []).append(node.id)
+#: How many nodes a message names before it says how many more there are.
+NAMED_NODES = 6
+
+
+def named(node_ids: list[str]) -> str:
+    """'a', 'b', 'c' — or, for a long list, the first few and how many more (a message stays one line)."""
+    shown = ", ".join(repr(nid) for nid in node_ids[:NAMED_NODES])
+    rest = len(node_ids) - NAMED_NODES
+    if rest <= 0:
+        return shown
+    return ntr("{shown} and {n:,} more node", "{shown} and {n:,} more nodes", rest).format(shown=shown, n=rest)
+
+
+def _reachable_from(consumers: dict[str, list[str]], start: str) -> set[str]:
     seen = {start}
     stack = [start]
     while stack:
-        for nxt in consumers.get(stack.pop(), ()):
+        for nxt in consumers[stack.pop()]:
             if nxt not in seen:
                 seen.add(nxt)
                 stack.append(nxt)
     return seen
 
 
-def _cycles(design: Design, candidates: list[str]) -> list[list[str]]:
-    """Strongly connected components with a loop among ``candidates`` (Tarjan), in node order."""
+def _cycles(design: Design, facts: Wiring) -> list[list[str]]:
+    """Strongly connected components with a loop among the nodes on or behind a cycle (Tarjan,
+    iterative), each in node order; linear in the size of the graph."""
+    candidates = facts.cyclic
+    if not candidates:
+        return []
     pool = set(candidates)
+    consumers = facts.consumers
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     on_stack: set[str] = set()
     found: list[list[str]] = []
     counter = 0
+    place = {nid: i for i, nid in enumerate(design.node_ids)}
 
-    def successors(nid: str) -> list[str]:
-        return [n.id for n in design if n.id in pool and nid in n.inputs]
+    def successors(nid: str):
+        return (c for c in consumers[nid] if c in pool)
 
     for root in candidates:
         if root in index:
             continue
         # Iterative Tarjan: (node, iterator over successors).
-        work = [(root, iter(successors(root)))]
+        work = [(root, successors(root))]
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)
@@ -135,7 +205,7 @@ def _cycles(design: Design, candidates: list[str]) -> list[list[str]]:
                     counter += 1
                     stack.append(nxt)
                     on_stack.add(nxt)
-                    work.append((nxt, iter(successors(nxt))))
+                    work.append((nxt, successors(nxt)))
                     advanced = True
                     break
                 if nxt in on_stack:
@@ -155,6 +225,6 @@ def _cycles(design: Design, candidates: list[str]) -> list[list[str]]:
                     if top == nid:
                         break
                 if len(component) > 1 or nid in design.node(nid).inputs:
-                    order = {n: i for i, n in enumerate(design.node_ids)}
-                    found.append(sorted(component, key=order.__getitem__))
+                    found.append(sorted(component, key=place.__getitem__))
+    found.sort(key=lambda component: place[component[0]])
     return found

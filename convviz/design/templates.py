@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from importlib import resources
 from pathlib import Path
@@ -34,18 +36,37 @@ def template_path(name: str):
     return resources.files("convviz.assets").joinpath("templates", f"{name}.json")
 
 
+@functools.cache
+def template_title(name: str) -> str:
+    """The template's own title ("5×5 conv vs 1×1 bottleneck"), what menus show; its name stays the
+    handle for the command line."""
+    if name not in TEMPLATES:
+        raise DesignFileError(f"no template named {name!r}; templates: {', '.join(TEMPLATES)}")
+    return json.loads(template_path(name).read_text(encoding="utf-8")).get("name") or name
+
+
 def load_template(name: str) -> Design:
     if name not in TEMPLATES:
         raise DesignFileError(f"no template named {name!r}; templates: {', '.join(TEMPLATES)}")
     return loads(template_path(name).read_text(encoding="utf-8"))
 
 
+def path_exists(text: str) -> bool:
+    """Whether ``text`` names something on disk; False for what cannot be a path at all (a NUL byte,
+    a name too long for the file system) instead of raising."""
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):
+        return False
+
+
 def load_design_or_template(spec: str | os.PathLike) -> Design:
     """A design file path, or a template name when no such file exists (what the CLI accepts)."""
     text = os.fspath(spec)
-    if text in TEMPLATES and not Path(text).exists():
+    exists = path_exists(text)
+    if text in TEMPLATES and not exists:
         return load_template(text)
-    if not Path(text).exists() and not text.endswith(".json") and os.sep not in text:
+    if not exists and not text.endswith(".json") and os.sep not in text:
         raise DesignFileError(f"{text!r} is neither a design file nor a template "
                               f"(templates: {', '.join(TEMPLATES)})")
     return load_design(text)

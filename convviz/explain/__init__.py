@@ -12,11 +12,11 @@ from .filters import FilterMosaic, filter_mosaic, weight_mosaic
 from .hooks import Activations, as_batch, capture, feature_maps, keep_freed_memory, run_to
 from .mosaic import ChannelStats, ChannelStrip, Mosaic, channel_stats, channel_strip, feature_mosaic, mosaic
 from .network import Network, network_from_design
-from .occlusion import OcclusionMap, occlusion_map
+from .occlusion import OcclusionMap, batch_for, default_patch, occlusion_map, position_count, seconds_per_image
 from .window import WindowAnimation, WindowFrame, WindowGeometry, window_animation
 
 __all__ = [
-    "Activations", "Box", "Cancelled", "ChannelStats", "ChannelStrip", "ClassMaps", "ExplainError", "FilterMosaic",
+    "Activations", "Box", "batch_for", "default_patch", "position_count", "seconds_per_image", "Cancelled", "ChannelStats", "ChannelStrip", "ClassMaps", "ExplainError", "FilterMosaic",
     "Mosaic", "Network", "OcclusionMap", "Prediction", "UnitField", "WindowAnimation", "WindowFrame",
     "WindowGeometry", "as_batch", "cam_nodes", "capture", "channel_stats", "channel_strip", "default_cam_node",
     "effective_field", "feature_maps", "feature_mosaic", "filter_mosaic", "grad_cam", "keep_freed_memory",

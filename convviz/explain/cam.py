@@ -57,9 +57,24 @@ def probabilities(network: Network, output: torch.Tensor | np.ndarray) -> np.nda
 
 
 def top_predictions(network: Network, probs: np.ndarray, k: int = 5) -> list[Prediction]:
-    """The ``k`` most probable classes, most probable first, with the design's class names."""
-    order = np.argsort(-probs, kind="stable")[:max(1, k)]
-    return [prediction(network, probs, int(i)) for i in order]
+    """The ``k`` most probable classes, most probable first (ties in class order, NaN last), with
+    the design's class names. Linear in the number of classes, plus k·log k to order the k."""
+    probs = np.asarray(probs)
+    count = len(probs)
+    k = min(max(1, k), count)
+    if count == 0:
+        return []
+    scores = np.nan_to_num(probs.astype(np.float64), nan=-np.inf)
+    if k < count:
+        threshold = np.partition(scores, count - k)[count - k]  # the k-th largest
+        above = np.flatnonzero(scores > threshold)
+        tied = np.flatnonzero(scores == threshold)[:k - len(above)]
+        chosen = np.concatenate([above, tied])
+    else:
+        chosen = np.arange(count)
+    order = chosen[np.lexsort((chosen, -scores[chosen]))].tolist()
+    names, values = network.class_names, probs.tolist()  # plain Python numbers: no numpy scalar per class
+    return [Prediction(i, names[i] if i < len(names) else f"class {i}", float(values[i])) for i in order]
 
 
 def prediction(network: Network, probs: np.ndarray, index: int) -> Prediction:
@@ -113,8 +128,8 @@ def grad_cam(network: Network, image: torch.Tensor | PreparedImage, *, node_id: 
     if node_id not in cam_nodes(network):
         raise ExplainError(f"Grad-CAM needs a node with a C×H×W map that feeds the class scores; "
                            f"{node_id!r} is not one")
-    batch = as_batch(image)
     model = network.model
+    batch = as_batch(image, model)
     with torch.inference_mode(False), torch.enable_grad():
         with leaf_at(model, node_id) as leaf, capture(model, [scores_id]) as store:
             model(batch.clone())
@@ -128,7 +143,7 @@ def grad_cam(network: Network, image: torch.Tensor | PreparedImage, *, node_id: 
     maps, coarse = [], []
     a = activation.detach()[0].float()
     for grad in grads:
-        weights = grad[0].float().mean(dim=(1, 2)) if grad is not None else torch.zeros(a.shape[0], device=a.device)
+        weights = grad[0].float().mean(dim=(1, 2)) if grad is not None else a.new_zeros(a.shape[0])
         cam = torch.relu((weights[:, None, None] * a).sum(0))
         up = F.interpolate(cam[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
         maps.append(_unit_max(up))

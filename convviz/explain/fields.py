@@ -140,29 +140,33 @@ def unit_field(network: Network, node_id: str, y: int = 0, x: int = 0, channel: 
     for nid in boxes:
         h, w = analysis.nodes[nid].output_shape[1:]
         masks[nid] = _dense(exact[nid], h, w).any(axis=0) if nid in exact else np.zeros((h, w), dtype=bool)
-    input_id = next(n.id for n in design.input_nodes() if n.id in boxes)
+    input_id = next((n.id for n in design.input_nodes() if n.id in boxes), None)
+    if input_id is None:  # padding all the way back, past an adaptive pool's uneven windows
+        raise ExplainError(f"unit ({y}, {x}) of {node_id!r} reads only padding: no input pixel reaches it")
     formula = analysis.nodes[node_id].receptive_field
     return UnitField(node_id, (y, x), channel, boxes, masks, input_id, formula)
 
 
 def effective_field(network: Network, image: torch.Tensor | PreparedImage, node_id: str, y: int = 0, x: int = 0,
-                    channel: int | None = None) -> np.ndarray:
+                    channel: int | None = None, normalized: bool = True) -> np.ndarray:
     """|∂ unit / ∂ input| summed over the input's channels, divided by its maximum: (H, W) float32
-    in [0, 1], the input's size. The unit is (channel, y, x), or the sum over channels at (y, x)."""
+    in [0, 1], the input's size (``normalized=False``: the gradient's own values). The unit is
+    (channel, y, x), or the sum over channels at (y, x). All zeros when no pixel moves the unit
+    (a ReLU on the way outputs 0 for this image)."""
     require_node(network, node_id)
     with torch.inference_mode(False), torch.enable_grad():
-        batch = as_batch(image).clone().requires_grad_(True)
+        batch = as_batch(image, network.model).clone().requires_grad_(True)
         out = run_to(network.model, batch, node_id)[0]
         if out.dim() == 3:
             unit = out[:, y, x].sum() if channel is None else out[channel, y, x]
         else:
             unit = out.reshape(-1)[0 if channel is None else channel]
         if not unit.requires_grad:
-            return np.zeros(batch.shape[2:], dtype=np.float32)
+            return np.zeros(tuple(batch.shape[2:]), dtype=np.float32)
         (grad,) = torch.autograd.grad(unit, batch)
     heat = grad[0].abs().sum(0)
     peak = float(heat.max())
-    return (heat / peak if peak > 0 else heat).numpy().astype(np.float32)
+    return (heat / peak if peak > 0 and normalized else heat).cpu().numpy().astype(np.float32)
 
 
 # --- the backward walk ---------------------------------------------------------------------------
@@ -196,6 +200,10 @@ def _backward(module: nn.Module, region: _Region, in_shapes: Sequence[tuple[int,
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         return [_pool(module, region, in_shapes[0], exact)]
     if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+        (_, n_h, n_w), (_, o_h, o_w) = in_shapes[0], out_shape
+        if not exact and n_h % o_h == 0 and n_w % o_w == 0:  # an ordinary pool: follow padding positions on
+            step = (n_h // o_h, n_w // o_w)
+            return [_spread(region, Window(step, step, (1, 1), (0, 0, 0, 0)))]
         return [_adaptive(region, in_shapes[0], out_shape)]
     if isinstance(module, nn.LocalResponseNorm):
         return [_lrn(module, region, in_shapes[0][0])]

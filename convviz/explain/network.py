@@ -9,16 +9,20 @@ from dataclasses import dataclass, field
 import torch
 
 from ..analysis import Analysis, analyze
+from ..analysis.memory import explain_memory
 from ..data.images import ImageSource, PreparedImage, prepare_image
 from ..design import Design
 from ..model import build_model, carry_over_weights, tensors_by_node
+from ..i18n import tr
+from ..model.memory import require_memory
 from .errors import ExplainError
 
 
 @dataclass
 class Network:
     design: Design
-    #: The built model in eval mode on the CPU; hooks attach per node (``model.get_submodule(id)``).
+    #: The built model in eval mode (on the CPU unless ``to`` moved it); hooks attach per node
+    #: (``model.get_submodule(id)``).
     model: torch.fx.GraphModule
     analysis: Analysis
     #: False when the weights are PyTorch's random initial ones: the UI labels every view with it.
@@ -37,6 +41,18 @@ class Network:
         names = list(self.design.classes)
         return [names[i] if i < len(names) and names[i] else f"class {i}" for i in range(count)]
 
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs (the CPU unless ``to`` moved it); every view takes its input there."""
+        from .hooks import model_device
+
+        return model_device(self.model)
+
+    def to(self, device: torch.device | str) -> Network:
+        """The model moved to ``device`` (a GPU for ``bench/explain_latency.py --device cuda``); returns self."""
+        self.model.to(device)
+        return self
+
     def prepare(self, source: ImageSource, *, background: str = "white", name: str | None = None) -> PreparedImage:
         """The image as this network's input (see convviz.data.images for the choices made);
         ``name`` labels error messages (a pasted image has no file name)."""
@@ -49,6 +65,9 @@ def network_from_design(design: Design, state_dict: Mapping[str, torch.Tensor] |
     every node whose shapes still match are used, and the network counts as trained when all
     weighted nodes got theirs."""
     analysis = analyze(design)
+    if analysis.ok:  # every view keeps every layer's output: refuse up front what cannot fit
+        require_memory(explain_memory(design, analysis), "cpu", tr("explaining {name}").format(name=design.name or tr("the design")),
+                       tr("use a smaller input: the views keep every layer's output for the image"))
     model = build_model(design, analysis).eval()
     trained, untrained = False, ()
     if state_dict:

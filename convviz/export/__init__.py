@@ -15,14 +15,16 @@ from .checkpoint import (
 )
 from .formats import EXPORT_FORMATS, export_format, export_to, weights_path
 from .fx_import import ImportIssue, ImportResult, ModuleImportError, import_module, import_python_file, load_module
-from .program import ONNX_INSTALL, ExportError, export_program, require_onnx
+from .metadata import PT2_METADATA_FILE, inference_metadata
+from .program import ONNX_INSTALL, ExportError, export_program, onnx_opsets, require_onnx
 from .pysource import module_source, py_string, source_class_name
 
 __all__ = [
-    "EXPORT_FORMATS", "ONNX_INSTALL",
+    "EXPORT_FORMATS", "ONNX_INSTALL", "PT2_METADATA_FILE",
     "Checkpoint", "CheckpointError", "ExportError", "ImportIssue", "ImportResult", "ModuleImportError",
     "Preprocessing",
-    "export_format", "export_program", "export_to", "import_module", "import_python_file", "load_checkpoint",
-    "load_module", "model_with_weights", "module_source", "py_string", "require_onnx", "restore_model",
+    "export_format", "export_program", "export_to", "import_module", "import_python_file", "inference_metadata",
+    "load_checkpoint",
+    "load_module", "model_with_weights", "module_source", "onnx_opsets", "py_string", "require_onnx", "restore_model",
     "save_checkpoint", "source_class_name", "weights_path",
 ]

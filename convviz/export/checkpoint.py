@@ -13,9 +13,11 @@ opens it without convviz and without running any pickled code:
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import re
+import warnings
 import zipfile
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -25,9 +27,12 @@ from typing import Any
 
 import torch
 
+from .. import sysmem
 from ..atomic import atomic_write
 from ..design import Design, DesignFileError, dumps, loads
-from ..messages import first_line
+from ..i18n import tr
+from ..messages import first_line, size_in_bytes
+from ..reading import open_regular
 from ..analysis import Analysis
 from ..model import carry_over_weights, seeded_model, tensors_by_node
 
@@ -49,6 +54,13 @@ class Preprocessing:
     def to_dict(self, design: Design) -> dict[str, Any]:
         return {"input_size": list(design.input.shape), "mean": list(map(float, self.mean)),
                 "std": list(map(float, self.std))}
+
+    def per_channel(self, channels: int) -> tuple[list[float], list[float]]:
+        """(mean, std) with one value per channel, as the app applies them: none is 0 and 1, one is shared."""
+        def spread(values: list[float], default: float) -> list[float]:
+            values = [float(v) for v in values] or [default]
+            return values * channels if len(values) == 1 else values
+        return spread(self.mean, 0.0), spread(self.std, 1.0)
 
 
 @dataclass
@@ -92,40 +104,94 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> None:
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Read a convviz checkpoint; anything else (or anything unsafe) is refused before it runs."""
+    """Read a convviz checkpoint; anything else (or anything unsafe) is refused before it runs.
+
+    A regular file only (never a pipe or a device), a zip archive whose members' declared sizes fit
+    the file and the free memory, read with ``torch.load(weights_only=True)``; whatever a damaged
+    file makes PyTorch's reader raise becomes one ``CheckpointError`` line."""
     target = Path(path)
-    if not target.is_file():
-        raise CheckpointError(f"{target}: no such file")
-    try:
-        data = torch.load(target, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(_refusal(target.name, exc)) from None
-    except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{target.name}: not a readable PyTorch file ({first_line(exc)})") from None
+    with open_regular(target, None, CheckpointError, tr("a checkpoint")) as handle:
+        _check_archive(handle, os.fstat(handle.fileno()).st_size, target.name)
+        handle.seek(0)
+        try:
+            with warnings.catch_warnings():  # its deprecation notes are PyTorch's business, not the user's
+                warnings.simplefilter("ignore")
+                data = torch.load(handle, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            raise CheckpointError(_refusal(target.name, exc)) from None
+        except Exception as exc:  # noqa: BLE001 — a damaged pickle makes the reader raise anything at all
+            raise CheckpointError(f"{target.name}: not a readable PyTorch file ({first_line(exc)})") from None
     return checkpoint_from_dict(data, target.name)
+
+
+def _check_archive(handle, size: int, name: str) -> None:
+    """A PyTorch file is a zip archive of stored (uncompressed) members: refuse one whose members
+    claim more than the file holds (a small file inflating to gigabytes) or than the machine has
+    free. Anything else (PyTorch's legacy format, junk) is left to ``torch.load`` to judge."""
+    try:
+        members = zipfile.ZipFile(handle).infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return
+    declared = sum(max(m.file_size, 0) for m in members)
+    if declared > 4 * size + (16 << 20):
+        raise CheckpointError(tr("{name}: its parts claim {declared} in a file of {size}: refused as damaged").format(
+            name=name, declared=size_in_bytes(declared), size=size_in_bytes(size)))
+    free = sysmem.free_memory()
+    if free is not None and declared > free:
+        raise CheckpointError(tr("{name}: it holds {declared}, but {free} of memory is free").format(
+            name=name, declared=size_in_bytes(declared), free=size_in_bytes(free)))
 
 
 def checkpoint_from_dict(data: Any, name: str = "checkpoint") -> Checkpoint:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{name}: not a convviz checkpoint (a plain state_dict or another tool's file)")
     version = data.get("version")
-    if not isinstance(version, int) or version > VERSION:
-        raise CheckpointError(f"{name}: checkpoint version {version!r} is newer than this convviz reads ({VERSION})")
+    if not isinstance(version, int) or isinstance(version, bool) or version > VERSION:
+        raise CheckpointError(f"{name}: checkpoint version {version!r:.40} is newer than this convviz reads ({VERSION})")
     try:
-        design = loads(data["design"])
-    except (KeyError, TypeError, DesignFileError) as exc:
+        design = loads(data.get("design"))
+    except DesignFileError as exc:
         raise CheckpointError(f"{name}: its design cannot be read ({exc})") from None
     state = data.get("state_dict")
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in state.items()):
         raise CheckpointError(f"{name}: its state_dict is missing or holds something other than tensors")
-    pre = data.get("preprocessing") or {}
-    mean, std = pre.get("mean", []) if isinstance(pre, dict) else None, pre.get("std", []) if isinstance(pre, dict) else None
-    for key, values in (("mean", mean), ("std", std)):
-        if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            raise CheckpointError(f"{name}: its preprocessing {key} must be a list of numbers, got {values!r:.60}")
-    preprocessing = Preprocessing([float(v) for v in mean], [float(v) for v in std])
+    broken = next((k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
+    if broken is not None:
+        raise CheckpointError(tr("{name}: its weights hold NaN or infinity ({key}): the run that wrote it had "
+                                 "diverged").format(name=name, key=broken))
+    preprocessing = _read_preprocessing(data.get("preprocessing") or {}, design, name)
     training = data.get("training") or {}
+    if not isinstance(training, dict):
+        raise CheckpointError(tr("{name}: its training record is {kind}, not a dict").format(
+            name=name, kind=type(training).__name__))
     return Checkpoint(design, OrderedDict(state), preprocessing, dict(training))
+
+
+def _read_preprocessing(pre: Any, design: Design, name: str) -> Preprocessing:
+    """Mean and std: finite numbers, one or one per input channel, std above zero."""
+    if not isinstance(pre, dict):
+        raise CheckpointError(tr("{name}: its preprocessing is {kind}, not a dict").format(
+            name=name, kind=type(pre).__name__))
+    values = {}
+    channels = design.input.channels
+    for key in ("mean", "std"):
+        given = pre.get(key, [])
+        if not isinstance(given, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                  for v in given):
+            raise CheckpointError(f"{name}: its preprocessing {key} must be a list of numbers, got {given!r:.60}")
+        numbers = [float(v) for v in given]
+        if not all(math.isfinite(v) for v in numbers):
+            raise CheckpointError(tr("{name}: its preprocessing {key} holds NaN or infinity ({values})").format(
+                name=name, key=key, values=", ".join(map(str, numbers[:4]))))
+        if len(numbers) not in (0, 1, channels):
+            raise CheckpointError(tr("{name}: its preprocessing {key} has {count} values for {channels} input "
+                                     "channels").format(name=name, key=key, count=len(numbers), channels=channels))
+        values[key] = numbers
+    if any(v <= 0 for v in values["std"]):
+        raise CheckpointError(tr("{name}: its preprocessing std must be above 0, got {values}").format(
+            name=name, values=", ".join(map(str, values["std"][:4]))))
+    return Preprocessing(values["mean"], values["std"])
 
 
 def model_with_weights(design: Design, state_dict: Mapping[str, torch.Tensor] | None = None,

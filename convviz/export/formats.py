@@ -17,6 +17,7 @@ from ..analysis import analyze
 from ..atomic import atomic_write_text
 from ..design import Design
 from .checkpoint import Preprocessing, exported_checkpoint, save_checkpoint
+from .metadata import inference_metadata
 from .program import ExportError, require_onnx, save_onnx, save_program
 from .pysource import module_source
 
@@ -45,10 +46,13 @@ def weights_path(source_path: str | os.PathLike) -> Path:
 
 def export_to(path: str | os.PathLike, design: Design, state_dict: Mapping[str, torch.Tensor] | None = None, *,
               preprocessing: Preprocessing | None = None, training: dict[str, Any] | None = None,
-              seed: int = 0, with_weights: bool = True) -> list[Path]:
+              seed: int = 0, with_weights: bool = True, opset: int | None = None) -> list[Path]:
     """Write ``design`` (with ``state_dict``, or weights initialised from ``seed``) to ``path``.
 
-    The format follows the extension (``EXPORT_FORMATS``). A ``.py`` also writes its weights to
+    The format follows the extension (``EXPORT_FORMATS``). Every format carries the
+    preprocessing: the ``.py`` defines ``MEAN``, ``STD`` and ``preprocess()``; ``.onnx`` and
+    ``.pt2`` hold ``inference_metadata`` (classes, mean, std, input layout). ``opset`` is the
+    ONNX opset (None: the exporter's default). A ``.py`` also writes its weights to
     ``weights_path(path)`` unless ``with_weights`` is False. Returns the files written, each
     written atomically. Raises ``ExportError``, ``CheckpointError`` (weights that do not fit),
     ``ModelBuildError`` (a design with errors, naming the node) or ``OSError``; all ValueErrors
@@ -62,17 +66,19 @@ def export_to(path: str | os.PathLike, design: Design, state_dict: Mapping[str, 
     analysis = analyze(design)
     model, checkpoint = exported_checkpoint(design, state_dict, seed=seed, preprocessing=preprocessing,
                                             training=training, analysis=analysis)
+    metadata = inference_metadata(design, checkpoint.preprocessing)
     if kind == ".pt2":
-        save_program(target, model, design)
+        save_program(target, model, design, metadata)
         return [target]
     if kind == ".onnx":
-        save_onnx(target, model, design)
+        save_onnx(target, model, design, metadata, opset=opset)
         return [target]
     if kind == ".pt":
         save_checkpoint(checkpoint, target)
         return [target]
     weights = weights_path(target)
-    atomic_write_text(target, module_source(design, analysis, weights_file=weights.name if with_weights else None))
+    atomic_write_text(target, module_source(design, analysis, weights_file=weights.name if with_weights else None,
+                                            preprocessing=checkpoint.preprocessing))
     if not with_weights:
         return [target]
     save_checkpoint(checkpoint, weights)

@@ -27,15 +27,20 @@ import torch
 import torch.fx
 import torch.nn.functional as F
 from torch import nn
-from torch.fx.passes.shape_prop import ShapeProp
+from torch.fx.passes.shape_prop import ShapeProp, _extract_tensor_metadata
 
 from ..analysis import analyze
 from ..design import CATALOG, Design, InputSpec, fresh_id, id_problem, layer_spec
 from ..design.catalog import ParamTypeError
 from ..design.ids import MAX_ID_LENGTH
 from ..messages import first_line
+from ..reading import open_regular
 from ..model import build_model, carry_over_weights
 from .pysource import canonical_size
+
+
+#: A Python file larger than this is refused before it is run.
+MAX_SOURCE_BYTES = 16 << 20
 
 
 class ModuleImportError(ValueError):
@@ -128,8 +133,8 @@ _HARMLESS = frozenset({"input", "inplace", "_stacklevel"})
 def load_module(path: str | os.PathLike, class_name: str) -> nn.Module:
     """Run the Python file ``path`` (as ``python`` would) and build ``class_name()`` from it."""
     target = Path(path)
-    if not target.is_file():
-        raise ModuleImportError(f"{target}: no such file")
+    with open_regular(target, MAX_SOURCE_BYTES, ModuleImportError, "a Python file"):
+        pass  # a regular file of a sane size: running a pipe or /dev/zero would never end
     name = f"_convviz_import_{next(_counter)}"
     spec = importlib.util.spec_from_file_location(name, target)
     if spec is None or spec.loader is None:
@@ -178,13 +183,61 @@ def import_module(module: nn.Module, input_spec: InputSpec, name: str | None = N
     if len(placeholders) != 1:
         raise ModuleImportError(f"{name}.forward takes {len(placeholders)} inputs; a design has one image input")
     example = torch.zeros(2, *input_spec.shape)
+    shape = "×".join(map(str, input_spec.shape))
     try:
         with torch.no_grad():
-            ShapeProp(graph_module).propagate(example)
+            _QuietShapeProp(graph_module).propagate(example)
+    except _LayerFailed as failed:  # fx's interpreter appends its node dump on further lines
+        raise ModuleImportError(f"{name} does not run on {shape} images: {first_line(failed, 600)}") from None
     except Exception as exc:
-        shape = "×".join(map(str, input_spec.shape))
-        raise ModuleImportError(f"{name} does not run on {shape} images: {first_line(exc)}") from exc
+        raise ModuleImportError(f"{name} does not run on {shape} images: {first_line(exc)}") from None
     return _Translator(graph_module, input_spec, name).run()
+
+
+class _LayerFailed(Exception):
+    """Which layer failed on which input shapes, and PyTorch's first line about it."""
+
+
+class _QuietShapeProp(ShapeProp):
+    """``ShapeProp`` that names the failing layer and its input shapes in one line, instead of
+    printing PyTorch's traceback and raising a message that dumps the node's metadata."""
+
+    def run_node(self, n: torch.fx.Node) -> Any:
+        try:
+            result = torch.fx.Interpreter.run_node(self, n)
+        except Exception as exc:  # noqa: BLE001 — whatever the user's module raises is reported, not re-raised
+            args, _ = self.fetch_args_kwargs_from_env(n)
+            # the example batch holds 2 images: say what one image's tensor is, as the user wrote the input
+            shapes = ", ".join("×".join(map(str, a.shape[1:] if a.dim() > 1 and a.shape[0] == 2 else a.shape))
+                               for a in args if isinstance(a, torch.Tensor)) or "no tensor"
+            raise _LayerFailed(f"{_describe_node(self.module, n)} gets {shapes} per image: {first_line(exc)}") from None
+        metas = []
+
+        def meta_of(value: Any) -> Any:
+            if isinstance(value, torch.Tensor):
+                metas.append(value)
+                return _extract_tensor_metadata(value)
+            return value
+
+        meta = torch.fx.node.map_aggregate(result, meta_of)
+        if metas:
+            n.meta["tensor_meta"] = meta
+        n.meta["type"] = type(result)
+        return result
+
+
+def _describe_node(module: nn.Module, n: torch.fx.Node) -> str:
+    """ "layer conv1 (Conv2d)", "flatten (torch.flatten)", "x.view" """
+    if n.op == "call_module":
+        try:
+            kind = type(module.get_submodule(str(n.target))).__name__
+        except AttributeError:
+            kind = "module"
+        return f"layer {n.target} ({kind})"
+    if n.op == "call_function":
+        return f"{n.name} ({getattr(n.target, '__module__', '') or ''}.{getattr(n.target, '__name__', n.target)})".replace(
+            "(.", "(")
+    return f"{n.name} ({n.op} {n.target})"
 
 
 class _Translator:

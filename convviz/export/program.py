@@ -6,8 +6,10 @@ with a dynamic batch dimension, so one file serves any batch size.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from collections.abc import Mapping
 from contextlib import contextmanager
 
 import torch
@@ -19,6 +21,10 @@ from ..messages import first_line
 
 #: What ``pip`` installs for ONNX export (the ``onnx`` extra in pyproject.toml).
 ONNX_INSTALL = "pip install 'convviz[onnx]'"
+
+#: The oldest opset torch's ONNX exporter writes (torch 2.13: older requests come out as 18,
+#: which ``save_onnx`` refuses rather than hand back a file of another opset).
+LOWEST_ONNX_OPSET = 16
 
 
 class ExportError(ValueError):
@@ -39,11 +45,19 @@ def export_program(model: nn.Module, design: Design) -> torch.export.ExportedPro
         raise ExportError(f"torch.export could not trace the model: {first_line(exc)}") from exc
 
 
-def save_program(path: str | os.PathLike, model: nn.Module, design: Design) -> None:
-    """A ``.pt2`` file: ``torch.export.load(path).module()`` runs it, with plain PyTorch."""
+def save_program(path: str | os.PathLike, model: nn.Module, design: Design,
+                 metadata: Mapping[str, str] | None = None) -> None:
+    """A ``.pt2`` file: ``torch.export.load(path).module()`` runs it, with plain PyTorch.
+
+    ``metadata`` (classes, mean, std, input layout) goes in as the extra file ``convviz.json``:
+    ``torch.export.load(path, extra_files={"convviz.json": ""})`` fills it in.
+    """
+    from .metadata import PT2_METADATA_FILE
+
     program = export_program(model, design)
+    extra = {PT2_METADATA_FILE: json.dumps(dict(metadata), ensure_ascii=False)} if metadata else None
     with atomic_write(path, "wb") as handle:
-        torch.export.save(program, handle)
+        torch.export.save(program, handle, extra_files=extra)
 
 
 def require_onnx() -> None:
@@ -55,17 +69,47 @@ def require_onnx() -> None:
         raise ExportError(f"ONNX export needs the onnx and onnxscript packages: {ONNX_INSTALL}") from None
 
 
-def save_onnx(path: str | os.PathLike, model: nn.Module, design: Design) -> None:
-    """An ``.onnx`` file with one input ``input`` (batch × C × H × W) and one output ``output``."""
+def onnx_opsets() -> tuple[int, int, int | None]:
+    """(lowest, highest, default) opset for ``save_onnx`` here; default None when torch does not say."""
     require_onnx()
     import onnx
 
+    try:
+        from torch.onnx._constants import ONNX_DEFAULT_OPSET as default
+    except ImportError:  # a private constant: a later torch may move it
+        default = None
+    return LOWEST_ONNX_OPSET, onnx.defs.onnx_opset_version(), default
+
+
+def save_onnx(path: str | os.PathLike, model: nn.Module, design: Design,
+              metadata: Mapping[str, str] | None = None, opset: int | None = None) -> None:
+    """An ``.onnx`` file with one input ``input`` (batch × C × H × W) and one output ``output``.
+
+    ``metadata`` goes into the model's ``metadata_props`` (onnxruntime:
+    ``session.get_modelmeta().custom_metadata_map``); ``opset`` is the ONNX opset to write
+    (None: the exporter's default). An opset the exporter cannot write is refused, never swapped.
+    """
+    require_onnx()
+    import onnx
+
+    lowest, highest, _ = onnx_opsets()
+    if opset is not None and not lowest <= opset <= highest:
+        raise ExportError(f"ONNX opset {opset} cannot be written here: choose one from {lowest} to {highest}")
     example, dynamic = _trace_arguments(design)
     try:
         with _quiet("torch.onnx"):
             program = torch.onnx.export(model.eval(), example, dynamo=True, dynamic_shapes=dynamic,
-                                        input_names=["input"], output_names=["output"], verbose=False)
+                                        input_names=["input"], output_names=["output"], verbose=False,
+                                        opset_version=opset)
         proto = program.model_proto
+        written = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+        if opset is not None and written != opset:
+            raise ExportError(f"torch's ONNX exporter cannot write opset {opset} for this model (it gave "
+                              f"{written}); choose a newer one, up to {highest}")
+        for key, value in (metadata or {}).items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        proto.doc_string = f"{design.name}: exported from convviz" if design.name else "exported from convviz"
         onnx.checker.check_model(proto, full_check=True)
     except ExportError:
         raise

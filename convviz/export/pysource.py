@@ -25,14 +25,16 @@ from torch import nn
 
 from ..analysis import Analysis, analyze
 from ..analysis.text import grouped, shape
+from ..data.fitting import LUMA
 from ..design import Design
 from ..model import ModelBuildError, class_name
+from .checkpoint import Preprocessing
 
 LINE_LENGTH = 88
 INDENT = "    "
 
 #: Module-level names the generated file defines; a class must not take one of them.
-_FILE_NAMES = frozenset({"torch", "nn", "INPUT_SHAPE", "CLASSES"})
+_FILE_NAMES = frozenset({"torch", "nn", "INPUT_SHAPE", "CLASSES", "MEAN", "STD", "preprocess"})
 
 #: Leading constructor arguments written positionally, as PyTorch's docs do (``nn.Conv2d(1, 16, …)``);
 #: every other argument is written as a keyword.
@@ -49,22 +51,28 @@ def source_class_name(design: Design) -> str:
     return f"{name}Net" if keyword.iskeyword(name) or name in _FILE_NAMES else name
 
 
-def module_source(design: Design, analysis: Analysis | None = None, weights_file: str | None = None) -> str:
-    """The whole ``.py`` file for ``design``; ``weights_file`` names the ``.pt`` the docstring loads."""
+def module_source(design: Design, analysis: Analysis | None = None, weights_file: str | None = None,
+                  preprocessing: Preprocessing | None = None) -> str:
+    """The whole ``.py`` file for ``design``; ``weights_file`` names the ``.pt`` the docstring loads.
+
+    With ``preprocessing`` (an empty one: not normalised), the file also defines ``MEAN``, ``STD``
+    and ``preprocess(image)``: an image as the model's input, exactly as convviz prepares it.
+    """
     analysis = analysis or analyze(design)
     if not analysis.ok:
         raise ModelBuildError(f"the design cannot be exported: {analysis.first_error()}")
     name = source_class_name(design)
     forward = _forward_lines(design, analysis)
-    uses_torch = any("torch." in line for line in forward)
+    uses_torch = preprocessing is not None or any("torch." in line for line in forward)
     parts = [
-        _file_docstring(design, analysis, name, weights_file),
+        _file_docstring(design, analysis, name, weights_file, preprocessing),
         "",
         *(["import torch"] if uses_torch else []),
         "from torch import nn",
         "",
         f"INPUT_SHAPE = {_value(design.input.shape)}",
         *_statement("", "CLASSES = ", "", _Seq("[", [py_string(c) for c in design.classes], "]", explode=True)),
+        *(_preprocess_lines(design, preprocessing) if preprocessing is not None else []),
         "",
         "",
         f"class {name}(nn.Module):",
@@ -227,15 +235,99 @@ def _sum_statement(indent: str, target: str, terms: list[str], comment: str) -> 
     return [f"{indent}# {comment}", f"{indent}{target}(", *middle, f"{indent})"]
 
 
+# --- preprocessing -----------------------------------------------------------------------------
+
+#: ``preprocess()``: convviz.data.images' fitting and normalisation in plain torch and Pillow. Kept
+#: black-formatted by hand (tests/test_export_source.py checks); ``{luma}`` is ``LUMA``.
+_PREPROCESS = '''
+
+def preprocess(image):
+    """An image (a path or a PIL image) as this model's input: a (1, C, H, W) tensor.
+
+    As convviz prepares it: centre-cropped to the input's aspect ratio, resized to
+    INPUT_SHAPE (bilinear), transparency on white, RGB for 3 channels or ITU-R 601 grey
+    for 1, values in [0, 1], then normalised per channel as (x - MEAN) / STD.
+    Needs Pillow; the model itself needs only torch.
+    """
+    from PIL import Image, ImageOps
+
+    if not isinstance(image, Image.Image):
+        image = Image.open(image)
+    image = ImageOps.exif_transpose(image)
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif image.mode.startswith("I;16"):
+        image = image.convert("I")
+    elif image.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
+        modes = {{"1": "L", "La": "LA", "PA": "RGBA", "RGBa": "RGBA"}}
+        image = image.convert(modes.get(image.mode, "RGB"))
+    channels, height, width = INPUT_SHAPE
+    w, h = image.size
+    if w * height > h * width:  # wider than the input: crop the sides
+        side = max(1, round(h * width / height))
+        box = ((w - side) // 2, 0, (w - side) // 2 + side, h)
+    else:
+        side = max(1, round(w * height / width))
+        box = (0, (h - side) // 2, w, (h - side) // 2 + side)
+    image = image.crop(box)
+    image = image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    dtype, scale = {{"I": (torch.int32, 65535.0), "F": (torch.float32, 1.0)}}.get(
+        image.mode, (torch.uint8, 255.0)
+    )
+    x = torch.frombuffer(bytearray(image.tobytes()), dtype=dtype).float() / scale
+    x = x.clamp(0, 1).reshape(height, width, -1)
+    if image.mode in ("LA", "RGBA"):  # transparency on white
+        x = x[..., :-1] * x[..., -1:] + (1 - x[..., -1:])
+    if channels == 1 and x.shape[2] == 3:
+        x = (x @ torch.tensor({luma}))[..., None]
+    elif channels == 3 and x.shape[2] == 1:
+        x = x.expand(height, width, 3)
+    mean = torch.tensor(MEAN).view(-1, 1, 1)
+    std = torch.tensor(STD).view(-1, 1, 1)
+    return ((x.permute(2, 0, 1) - mean) / std).unsqueeze(0)'''
+
+
+def _preprocess_lines(design: Design, preprocessing: Preprocessing) -> list[str]:
+    """``MEAN``, ``STD`` and, for an image input (1 or 3 channels), ``preprocess()``."""
+    mean, std = preprocessing.per_channel(design.input.channels)
+    lines = [*_constant("MEAN", mean), *_constant("STD", std)]
+    if design.input.channels in (1, 3):
+        lines += _PREPROCESS.format(luma=_value(list(LUMA))).split("\n")
+    return lines
+
+
+def _constant(name: str, values: list[float]) -> list[str]:
+    if len(values) == 1:
+        return [f"{name} = ({values[0]!r},)"]
+    return _statement("", f"{name} = ", "", _Seq("(", [repr(v) for v in values], ")"))
+
+
+def _normalisation_line(design: Design, preprocessing: Preprocessing) -> str:
+    mean, std = preprocessing.per_channel(design.input.channels)
+    fits = "preprocess(image) fits an image to the input" if design.input.channels in (1, 3) else \
+        "the input is"
+    if not preprocessing.mean and not preprocessing.std:
+        return f"Preprocessing: {fits}; not normalised (MEAN is 0, STD is 1)."
+    verb = "normalises it" if design.input.channels in (1, 3) else "normalised"
+    return (f"Preprocessing: {fits} and {verb} with mean {_plain(mean)} and std {_plain(std)} per "
+            "channel, as in training (MEAN and STD below).")
+
+
+def _plain(values: list[float]) -> str:
+    return ", ".join(f"{v:.4g}" for v in values)
+
+
 # --- text --------------------------------------------------------------------------------------
 
-def _file_docstring(design: Design, analysis: Analysis, name: str, weights_file: str | None) -> str:
+def _file_docstring(design: Design, analysis: Analysis, name: str, weights_file: str | None,
+                    preprocessing: Preprocessing | None = None) -> str:
     c, h, w = design.input.shape
     facts = [
         f"Input: {c}×{h}×{w} (channels × height × width); a batch is (N, {c}, {h}, {w}).",
         f"Output: {shape(analysis.output_shape)} per image.",
         _classes_line(design.classes),
         f"Parameters: {grouped(analysis.params)}; multiply-accumulates per image: {grouped(analysis.macs)}.",
+        *([_normalisation_line(design, preprocessing)] if preprocessing is not None else []),
     ]
     text = [f"{design.name.strip() or 'Untitled'}: exported from convviz as plain PyTorch.", ""]
     text += [wrapped for fact in facts for wrapped in textwrap.wrap(fact, LINE_LENGTH - 4, subsequent_indent=INDENT)]
@@ -249,6 +341,12 @@ def _file_docstring(design: Design, analysis: Analysis, name: str, weights_file:
         '    model.load_state_dict(checkpoint["state_dict"])',
         "    model.eval()",
     ]
+    if preprocessing is not None:
+        text += [
+            '    probabilities = model(preprocess("photo.png")).softmax(1)',
+            "    print(CLASSES[probabilities.argmax()])" if design.classes else
+            "    print(int(probabilities.argmax()))",
+        ]
     return '"""' + "\n".join(doc_text(line) for line in text) + '\n"""'
 
 
@@ -288,4 +386,6 @@ def _value(value: Any) -> str:
         return py_string(value)
     if isinstance(value, tuple):
         return "(" + ", ".join(_value(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
     return repr(value)

@@ -14,8 +14,11 @@ import torch.fx
 from torch import nn
 
 from ..analysis import Analysis, analyze
+from ..analysis.memory import weights_memory
 from ..design import Design, Node, layer_spec
 from .layers import Add, Concat
+from ..i18n import tr
+from .memory import require_memory
 
 
 class ModelBuildError(ValueError):
@@ -26,6 +29,8 @@ def build_model(design: Design, analysis: Analysis | None = None) -> torch.fx.Gr
     analysis = analysis or analyze(design)
     if not analysis.ok:
         raise ModelBuildError(f"the design cannot be built: {analysis.first_error()}")
+    # Its weights are allocated next: refuse in one line what the machine cannot hold (MemoryBudgetError).
+    require_memory(weights_memory(design, analysis), "cpu", tr("building the model"))
     root = nn.Module()
     graph = torch.fx.Graph()
     image = graph.placeholder("x")

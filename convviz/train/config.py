@@ -159,13 +159,22 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Settings as ``to_dict`` wrote them (a checkpoint's, a pasted JSON's); anything malformed is a
+        ``ConfigError`` naming it, whatever its type."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"training settings must be a JSON object, not {type(data).__name__}")
         known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
+        unknown = set(map(str, data)) - known
         if unknown:
             raise ConfigError(f"unknown training setting {sorted(unknown)[0]!r}")
         values = dict(data)
-        if "data" in values:
-            values["data"] = DataSpec.parse(values["data"])
-        if "augment" in values:
-            values["augment"] = AugmentConfig(**values["augment"])
-        return cls(**values)
+        try:
+            if "data" in values:
+                values["data"] = DataSpec.parse(values["data"])
+            if "augment" in values:
+                values["augment"] = AugmentConfig(**values["augment"])
+            return cls(**values)
+        except ConfigError:
+            raise
+        except (TypeError, AttributeError, ValueError) as exc:
+            raise ConfigError(f"malformed training settings ({type(exc).__name__}: {str(exc)[:120]})") from None

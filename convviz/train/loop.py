@@ -23,11 +23,13 @@ import torch
 import torch.nn.functional as F
 
 from ..analysis import Analysis, analyze
+from ..analysis.memory import training_memory
 from ..data import Dataset, DatasetError, Preprocess, balanced_subset, make_batches
 from ..design import Design
 from ..i18n import ntr, tr
 from ..messages import first_line
 from ..model import carry_over_weights, seeded_model
+from ..model.memory import batch_advice, is_out_of_memory, out_of_memory_message, require_memory
 from .config import TrainConfig
 from .control import TrainControl
 from .devices import describe_device, resolve_device, resolve_precision
@@ -63,8 +65,9 @@ class _LossNotFinite(Exception):
 
 
 class Trainer:
-    """One training run. The constructor checks and prepares (and raises ``TrainError``, ``ConfigError``
-    or ``DatasetError``); iterating trains and yields records. Iterate once, in a worker thread."""
+    """One training run. The constructor checks and prepares (and raises ``TrainError``, ``ConfigError``,
+    ``DatasetError`` or ``MemoryBudgetError``: the run would not fit the device's free memory);
+    iterating trains and yields records. Iterate once, in a worker thread."""
 
     def __init__(self, design: Design, dataset: Dataset, config: TrainConfig | None = None, *,
                  control: TrainControl | None = None, initial_state: Mapping[str, torch.Tensor] | None = None,
@@ -83,6 +86,11 @@ class Trainer:
         check_trainable(self.design, analysis, dataset)
         self.device = resolve_device(config.device)
         self.precision = resolve_precision(config.amp, self.device)
+        # Before any tensor exists: a run that cannot fit is refused now, in one line, not killed later.
+        self.memory = training_memory(self.design, analysis, config.batch_size, config.optimizer, config.momentum,
+                                      activation_scale=0.6 if self.precision.dtype is not None else 1.0)
+        require_memory(self.memory, self.device, tr("training at batch size {n}").format(n=config.batch_size),
+                       batch_advice(self.memory, self.device))
         self.model = seeded_model(self.design, config.seed, analysis)
         self.carried = carry_over_weights(self.model, initial_state) if initial_state is not None else []
         channels = dataset.shape[0]
@@ -94,10 +102,11 @@ class Trainer:
                                               seed=config.seed, workers=workers)
             self.val_batches = make_batches(dataset.val, 2 * config.batch_size, self.device, shuffle=False,
                                             workers=workers)
-        except torch.cuda.OutOfMemoryError:
+        except (RuntimeError, MemoryError) as exc:
+            if not is_out_of_memory(exc):
+                raise
             self._release()
-            raise TrainError(f"the data or the model does not fit in {self.device.type} memory: use a smaller "
-                             "dataset or design, or train on the CPU") from None
+            raise TrainError(out_of_memory_message(exc, self.device, self.memory, tr("use a smaller dataset or design, or train on the CPU"))) from None
         self.preprocess = Preprocess(dataset.shape, self.mean, self.std, self.device, config.augment, config.seed)
         self.optimizer = make_optimizer(self.model, config)
         self.schedule = make_schedule(self.optimizer, config, len(self.train_batches))
@@ -169,10 +178,10 @@ class Trainer:
             reason, message, fell_back = FAILED, str(exc), True
         except DatasetError as exc:
             reason, message = FAILED, str(exc)
-        except RuntimeError as exc:
-            if not _is_out_of_memory(exc) and not (self.config.compile and _is_compile_failure(exc)):
+        except (RuntimeError, MemoryError) as exc:
+            if not is_out_of_memory(exc) and not (self.config.compile and _is_compile_failure(exc)):
                 raise
-            out_of_memory = _is_out_of_memory(exc)
+            out_of_memory = is_out_of_memory(exc)
             reason, message = FAILED, self._runtime_failure(exc, out_of_memory)
         if out_of_memory:  # outside the handler, so the traceback no longer holds the step's tensors
             self._free_device_memory()
@@ -389,11 +398,11 @@ class Trainer:
             acc=f"{100 * record.val_acc:.1f}", chance=f"{100 * chance:.0f}", lr=f"{lr:g}", lower=f"{lr / 10:g}",
             kept=self._kept())
 
-    def _runtime_failure(self, exc: RuntimeError, out_of_memory: bool) -> str:
+    def _runtime_failure(self, exc: BaseException, out_of_memory: bool) -> str:
         if out_of_memory:
             size = self.config.batch_size
-            return (f"out of memory on {self.device.type} with batch size {size}: use a smaller batch size "
-                    f"(try {max(1, size // 2)}) or a smaller design")
+            return out_of_memory_message(exc, self.device, self.memory,
+                                         tr("use a smaller batch size (try {n}) or a smaller design").format(n=max(1, size // 2)))
         return f"torch.compile failed ({first_line(exc)}): switch compile off"
 
     def _free_device_memory(self) -> None:
@@ -453,10 +462,6 @@ def _is_compile_failure(exc: BaseException) -> bool:
     from torch._dynamo.exc import TorchDynamoException
 
     return isinstance(exc, TorchDynamoException) or type(exc).__module__.startswith(("torch._dynamo", "torch._inductor"))
-
-
-def _is_out_of_memory(exc: BaseException) -> bool:
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
 
 
 def _dims(shape) -> str:

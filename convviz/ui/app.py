@@ -13,7 +13,10 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..design import DesignFileError, load_design_or_template
+from ..design.templates import path_exists
+from .display import fatal_qt_messages
 from .guard import install_exception_dialog
+from .heap import freeze_heap
 
 SCREENSHOT_SIZE = (1600, 1000)
 
@@ -22,10 +25,15 @@ def make_application() -> QApplication:
     app = QApplication.instance()
     if app is None:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-        app = QApplication(sys.argv[:1])
+        with fatal_qt_messages():  # a platform plugin that will not start: one line, not Qt's abort
+            app = QApplication(sys.argv[:1])
     app.setOrganizationName("convviz")
     app.setApplicationName("convviz")
     app.setApplicationDisplayName("convviz")
+    app.setDesktopFileName("convviz")  # Wayland and the task bar match the window to convviz.desktop
+    from .icons import app_icon
+
+    app.setWindowIcon(app_icon())
     return app
 
 
@@ -67,7 +75,7 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
         QMessageBox.warning(None, "convviz", f"Cannot open {design_spec}: {exc}\n\nOpening the default design.")
         design = load_design_or_template("default")
     # A screenshot leaves no trace in the user's settings, recent files or recovery folder.
-    path = Path(spec) if not checkpoint and Path(spec).is_file() else None
+    path = Path(spec) if not checkpoint and path_exists(spec) else None
     if screenshot and not runs and not os.environ.get("CONVVIZ_RUNS"):
         runs = tempfile.mkdtemp(prefix="convviz-shot-runs-")
     window = MainWindow(design, recovery_dir=Path(tempfile.mkdtemp(prefix="convviz-shot-")) if screenshot else None,
@@ -113,10 +121,13 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
                   flush=True)
             app.quit()
             return
+        freeze_heap()  # start-up's objects are never scanned by the collector again
         window.start_device_probe()
+        window.clean_interrupted_saves()
         window.offer_recovery()
 
     FirstPaint(window, on_first_paint)
+    window.lazyTabBuilt.connect(lambda _index: freeze_heap())  # and torch's objects, once a tab loads it
     window.show()
     return leave(app.exec())
 

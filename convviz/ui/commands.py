@@ -12,7 +12,9 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from ..design import UNSET, Design, DesignError, DesignFileError, InputSpec, Node
-from ..design.edits import Edit, apply_edits
+from ..design.edits import Edit, SetPositions, apply_edits
+from ..design.layout import make_room
+from .card import CARD_SPACING
 from ..messages import first_line
 from .document import Document
 
@@ -184,7 +186,9 @@ class EditsCommand(DesignCommand):
         if self.after is None:
             self.before = self.design.copy()
             try:
-                apply_edits(self.design, self.edits)
+                with self.design.batch():
+                    apply_edits(self.design, self.edits)
+                    self._make_room()
             except Exception:
                 self.design.replace_with(self.before)  # all or nothing
                 self.after = None
@@ -195,3 +199,13 @@ class EditsCommand(DesignCommand):
 
     def revert(self) -> None:
         self.design.replace_with(self.before)
+
+    def _make_room(self) -> None:
+        """A layer inserted on an edge gets a card of its own: what it feeds moves down (unless the
+        edits lay the whole design out themselves)."""
+        if any(isinstance(e, SetPositions) for e in self.edits):
+            return
+        new = [nid for nid in self.design.node_ids if nid not in self.before]
+        new += [e.new_id for e in self.edits if getattr(e, "new_id", None) in self.before]  # a moved node
+        if new:
+            self.design.set_positions(make_room(self.design, new, CARD_SPACING))

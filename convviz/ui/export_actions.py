@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
@@ -15,9 +16,9 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QMenu,
     QMessageBox,
@@ -28,8 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from ..design import InputSpec
-from .file_dialogs import ask_save_path
+from ..reading import read_text
+from ..i18n import tr
+from .file_dialogs import ask_folder, ask_open_path, ask_save_path
+from .settings import app_settings
 from .tasks import TaskRunner
+from .theme import WARNING
 
 #: Menu text for each export format (the extension decides the format in the core).
 EXPORT_MENU = {
@@ -40,7 +45,53 @@ EXPORT_MENU = {
 }
 
 
-def export_document(path: Path, design, weights, normalization, training: dict) -> tuple[list[Path], str]:
+def onnx_available() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxscript"))
+
+
+def onnx_absence() -> str:
+    """Why ONNX export is not offered here, and what to do instead, in the user's words."""
+    if getattr(sys, "frozen", False):  # the standalone app (PyInstaller) is built without the exporter
+        return tr("This standalone app is built without the ONNX exporter (onnx and onnxscript). Export a "
+                  "checkpoint (.pt) here, then convert it where convviz is installed with pip:\n\n"
+                  "    pip install \"convviz[onnx]\"\n    convviz export model.pt --to model.onnx")
+    return tr("ONNX export needs the onnx and onnxscript packages:\n\n    pip install \"convviz[onnx]\"\n\n"
+              "Restart convviz after installing them.")
+
+
+#: QSettings key of the last ONNX opset chosen.
+ONNX_OPSET_KEY = "export/onnxOpset"
+
+
+class OnnxOptionsDialog(QDialog):
+    """The ONNX opset to write: the exporter's default, or an older one for an older runtime."""
+
+    def __init__(self, parent: QWidget, lowest: int, highest: int, default: int | None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("ONNX export"))
+        self.default = default
+        self.opset = QSpinBox(minimum=lowest, maximum=highest)
+        remembered = app_settings().value(ONNX_OPSET_KEY)
+        start = int(remembered) if str(remembered or "").isdigit() else (default or highest)
+        self.opset.setValue(min(max(start, lowest), highest))
+        note = QLabel(tr("Opset {default} is the exporter's default. A runtime older than the file's opset "
+                         "cannot read it: choose the newest your runtime reads.").format(default=default or highest))
+        note.setWordWrap(True)
+        form = QFormLayout(self)
+        form.addRow(tr("Opset version"), self.opset)
+        form.addRow(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def chosen(self) -> int:
+        app_settings().setValue(ONNX_OPSET_KEY, self.opset.value())
+        return self.opset.value()
+
+
+def export_document(path: Path, design, weights, normalization, training: dict,
+                    opset: int | None = None) -> tuple[list[Path], str]:
     """Runs in a worker: the document's model (trained weights where they fit) written to ``path``."""
     from ..export import export_to
     from ..export.checkpoint import Preprocessing, fitted_weights
@@ -50,7 +101,7 @@ def export_document(path: Path, design, weights, normalization, training: dict) 
     if weights:
         info["untrained_nodes"] = untrained
     pre = Preprocessing(*(normalization or ([], [])))
-    paths = export_to(path, design, state, preprocessing=pre, training=info)
+    paths = export_to(path, design, state, preprocessing=pre, training=info, opset=opset)
     if not weights:
         what = "freshly initialised weights"
     elif untrained:
@@ -75,11 +126,16 @@ def import_module_file(path: Path, class_name: str, spec: InputSpec):
     return import_python_file(path, class_name, spec)
 
 
+#: The import dialog's one warning: importing runs the file (the class is built to be traced).
+RUNS_CODE_NOTE = "Importing runs this Python file: building the class executes its code. Import only files you trust."
+
+
 def classes_in(path: Path) -> list[str]:
-    """Class names defined at the top of a Python file, read without running it."""
+    """Class names defined at the top of a Python file, read without running it (a regular file of at
+    most 16 MiB: typing the name of a pipe here must not freeze the window)."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        tree = ast.parse(read_text(path, 16 << 20, ValueError, "a Python file"))
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     return [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
 
@@ -105,6 +161,9 @@ class ImportDialog(QDialog):
         for spin in self.shape:
             shape_row.addWidget(spin)
         form = QFormLayout(self)
+        note = QLabel(RUNS_CODE_NOTE, wordWrap=True)
+        note.setStyleSheet(f"color: {WARNING.name()}")
+        form.addRow(note)
         form.addRow("Python file", row)
         form.addRow("Class (builds with no arguments)", self.class_name)
         form.addRow("Input C × H × W", shape_row)
@@ -115,10 +174,9 @@ class ImportDialog(QDialog):
         self._fill_classes()
 
     def _on_browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Python file with an nn.Module", self.file.text(),
-                                              "Python (*.py)")
-        if path:
-            self.file.setText(path)
+        path = ask_open_path(self, "Python file with an nn.Module", "Python (*.py)", "code", self.file.text() or None)
+        if path is not None:
+            self.file.setText(str(path))
             self._fill_classes()
 
     def _fill_classes(self) -> None:
@@ -143,9 +201,10 @@ class ExportActions(QObject):
         export = QMenu("&Export", file_menu)
         for suffix, label in EXPORT_MENU.items():
             action = export.addAction(label, lambda s=suffix: self.export_dialog(s))
-            if suffix == ".onnx" and importlib.util.find_spec("onnx") is None:
-                action.setEnabled(False)
-                action.setToolTip('ONNX export needs the onnx extra: pip install "convviz[onnx]"')
+            if suffix == ".onnx" and not onnx_available():
+                # Left enabled: choosing it explains why there is no exporter and what to do instead.
+                action.setText(label.replace("…", "") + tr(" (not installed)…"))
+                action.setToolTip(onnx_absence().splitlines()[0])
         export.setToolTipsVisible(True)
         export.addSeparator()
         export.addAction("&Training Script for torchrun (DDP)…", self.training_script_dialog)
@@ -158,20 +217,39 @@ class ExportActions(QObject):
     # --- export -------------------------------------------------------------------------------
     def export_dialog(self, suffix: str) -> None:
         document = self.window.document
+        if suffix == ".onnx" and not onnx_available():
+            QMessageBox.information(self.window, tr("ONNX export is not available"), onnx_absence())
+            return
         if not document.analysis.ok:
             QMessageBox.warning(self.window, "Cannot export", f"The design has errors: {document.analysis.first_error()}")
             return
         stem = document.path.stem if document.path else (document.design.name or "model").replace(" ", "_")
-        path = ask_save_path(self.window, "Export", Path.home() / f"{stem}{suffix}", f"{suffix} (*{suffix})", suffix)
-        if path is not None:
-            self.export(path)
+        path = ask_save_path(self.window, "Export", f"{stem}{suffix}", f"{suffix} (*{suffix})", suffix, "exports")
+        if path is None:
+            return
+        opset = None
+        if suffix == ".onnx":
+            opset = self.ask_onnx_opset()
+            if opset is None:
+                return
+        self.export(path, opset=opset)
 
-    def export(self, path: Path) -> None:
+    def ask_onnx_opset(self) -> int | None:
+        """The opset for an ONNX export (None: cancelled)."""
+        from ..export.program import onnx_opsets
+
+        dialog = OnnxOptionsDialog(self.window, *onnx_opsets())
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        opset = dialog.chosen() if accepted else None
+        dialog.deleteLater()
+        return opset
+
+    def export(self, path: Path, opset: int | None = None) -> None:
         document = self.window.document
         self._busy(f"Exporting {path.name}…")
         key = document.key
         self.tasks.run(export_document, path, document.design.copy(), document.weights, document.normalization,
-                       document.training_info, on_done=lambda result: self._on_exported(result, key),
+                       document.training_info, opset, on_done=lambda result: self._on_exported(result, key),
                        on_error=self._on_failed("Export failed"))
 
     def _on_exported(self, result: tuple[list[Path], str], key=None) -> None:
@@ -189,8 +267,8 @@ class ExportActions(QObject):
         if not document.analysis.ok:
             QMessageBox.warning(self.window, "Cannot export", f"The design has errors: {document.analysis.first_error()}")
             return
-        folder = QFileDialog.getExistingDirectory(self.window, "Folder for the training script", str(Path.home()))
-        if not folder:
+        folder = ask_folder(self.window, "Folder for the training script", "exports")
+        if folder is None:
             return
         self._busy("Writing the training script…")
         self.tasks.run(export_training_script, Path(folder), document.design.copy(), document.weights,
@@ -199,10 +277,14 @@ class ExportActions(QObject):
     def _on_script(self, paths: list[Path]) -> None:
         self._done()
         QMessageBox.information(
-            self.window, "Training script written",
-            f"Wrote {', '.join(p.name for p in paths)} into {paths[0].parent}.\n\n"
-            f"Train on N GPUs (or CPU processes):\n    torchrun --nproc_per_node=N {paths[-1].name}\n\n"
-            "It uses this tab's data, settings and augmentation; the cluster needs torch and convviz.")
+            self.window, tr("Training script written"),
+            tr("Wrote {files} and convviz_runtime/ into {folder}.\n\n"
+               "Train on N GPUs (or CPU processes):\n    torchrun --nproc_per_node=N {script}\n\n"
+               "It uses the Train tab's data, settings and augmentation; the batch size is the global one, "
+               "shared by the processes. The nodes need only torch, numpy and Pillow (requirements.txt); "
+               "{slurm} and {job} start it on Slurm and on Kubernetes (Kubeflow).").format(
+                files=", ".join(p.name for p in paths), folder=paths[0].parent, script=paths[-1].name,
+                slurm=paths[3].name, job=paths[4].name))
 
     # --- import -------------------------------------------------------------------------------
     def import_dialog(self) -> None:

@@ -1,8 +1,10 @@
-"""Layer icons drawn in code (no image files): a family-coloured tile with a glyph of what the layer does."""
+"""Layer icons drawn in code (no image files): a family-coloured tile with a glyph of what the layer does;
+and the application's own icon (``assets/app``, drawn by ``tools/make_icon.py``)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib import resources
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
@@ -17,6 +19,13 @@ _GLYPHS = {
     "Dropout": "drop", "Dropout2d": "drop", "Flatten": "flat", "Linear": "fc", "Identity": "id", "Add": "+",
     "Concat": "cat",
 }
+
+
+def app_icon() -> QIcon:
+    """convviz's icon, for the windows and the task bar (the bundle's .ico/.icns are the same picture)."""
+    image = resources.files("convviz.assets").joinpath("app", "convviz.png")
+    with resources.as_file(image) as path:
+        return QIcon(QPixmap(str(path)))
 
 
 @lru_cache(maxsize=None)

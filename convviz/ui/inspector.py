@@ -15,19 +15,25 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from ..analysis import Fix, NodeAnalysis
-from ..analysis.text import grouped, pair, size_in_bytes
+from ..analysis.memory import explain_memory, training_memory
+from ..analysis.report import network_field_text
+from ..analysis.text import grouped, size_in_bytes
+from ..i18n import tr
 from ..design import Change, InputSpec, id_problem, layer_spec
 from .commands import RenameNodeCommand, SetClassesCommand, SetInputSpecCommand, SetParamCommand
 from .document import Document
 from .icons import layer_icon
-from .param_editors import ParamEditor, make_editor
+from .param_editors import ParamEditor, make_editor, show_int
 from .theme import ERROR, WARNING
+
+_NOTHING = object()
 
 #: How derivations are grouped under "The math".
 MATH_SECTIONS = (
@@ -64,6 +70,7 @@ class InspectorPanel(QScrollArea):
         self.input_spins: dict[str, QSpinBox] = {}
         self.classes_edit = None
         self.problems: QVBoxLayout | None = None
+        self._shown = _NOTHING  # what "The math" and the problems show: none yet on a new page
         body = QWidget()
         self.layout_ = QVBoxLayout(body)
         self.layout_.setAlignment(Qt.AlignmentFlag.AlignTop)
@@ -141,7 +148,7 @@ class InspectorPanel(QScrollArea):
             self.layout_.addWidget(box)
         for key, label in (("channels", "Channels"), ("height", "Height"), ("width", "Width")):
             spin = QSpinBox(minimum=1, maximum=8192, keyboardTracking=False)
-            spin.setValue(getattr(design.input, key))
+            show_int(spin, getattr(design.input, key))
             spin.valueChanged.connect(self._on_input_shape)
             self.input_spins[key] = spin
             form.addRow(label, spin)
@@ -173,9 +180,7 @@ class InspectorPanel(QScrollArea):
     def _refresh_values(self) -> None:
         design = self.document.design
         for key, spin in self.input_spins.items():
-            spin.blockSignals(True)
-            spin.setValue(getattr(design.input, key))
-            spin.blockSignals(False)
+            show_int(spin, getattr(design.input, key))
         classes = getattr(self, "classes_edit", None)
         if self.input_spins and classes is not None and not classes.hasFocus():  # undo of a class-name edit
             show_classes(classes, design.classes)
@@ -191,14 +196,20 @@ class InspectorPanel(QScrollArea):
     def _refresh_math(self) -> None:
         analysis = self.document.analysis
         if self.node_id is None:
-            field = analysis.receptive_field
             rows = [("Parameters", grouped(analysis.params)), ("MACs", grouped(analysis.macs)),
                     ("Activations", f"{size_in_bytes(analysis.activation_bytes)} per image"),
-                    ("Receptive field", pair(field.size) if field else "—")]
+                    ("Receptive field", network_field_text(analysis) + tr(" (one unit of the last feature map)"))]
+            if analysis.ok:  # what training (Adam, float32) and the Explain tab will need
+                train = training_memory(self.document.design, analysis)
+                rows += [("Memory to train", f"{size_in_bytes(train.fixed)} + {size_in_bytes(train.per_image)} per image"),
+                         ("Memory to explain", size_in_bytes(explain_memory(self.document.design, analysis).total))]
             self.math.setText("<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>"
                                                   for k, v in rows) + "</table>")
             return
         result = analysis.nodes.get(self.node_id)
+        if result is self._shown or result == self._shown:
+            return  # an edit elsewhere: this layer's numbers are as shown
+        self._shown = result
         self._refresh_problems(result)
         self.math.setText(math_html(result))
 
@@ -221,7 +232,7 @@ class InspectorPanel(QScrollArea):
                           f":</b> {html.escape(issue.message)}<br>{html.escape(issue.hint)}", wordWrap=True)
             box.addWidget(text)
             if issue.fix is not None:
-                button = QPushButton(f"Fix: {issue.fix.label}")
+                button = FixButton(f"Fix: {self.document.fix_label(issue.fix, result.id)}")
                 button.clicked.connect(lambda _=False, fix=issue.fix: self.apply_fix(fix))
                 box.addWidget(button)
             self.problems.addWidget(frame)
@@ -238,7 +249,8 @@ class InspectorPanel(QScrollArea):
         node = self.document.design.node(self.node_id)
         if node.resolved_params().get(name) == value and name in node.params:
             return
-        self.document.push(SetParamCommand(self.document, self.node_id, name, value))
+        # Live: a spin box held down or wheeled is analysed at most once a frame (Document.push).
+        self.document.push(SetParamCommand(self.document, self.node_id, name, value), live=True)
 
     def _on_id_edited(self) -> None:
         new = self.id_edit.text().strip()
@@ -257,12 +269,43 @@ class InspectorPanel(QScrollArea):
     def _on_input_shape(self) -> None:
         spec = InputSpec(*(self.input_spins[k].value() for k in ("channels", "height", "width")))
         if spec != self.document.design.input:
-            self.document.push(SetInputSpecCommand(self.document, spec))
+            self.document.push(SetInputSpecCommand(self.document, spec), live=True)
 
     def _on_classes(self) -> None:
         classes = [c.strip() for c in self.classes_edit.text().split(",") if c.strip()]
         if classes != self.document.design.classes:
             self.document.push(SetClassesCommand(self.document, classes))
+
+
+class FixButton(QPushButton):
+    """A fix's button: its label (what it does and gives) wraps to the inspector's width instead of
+    widening the inspector past its dock."""
+
+    def __init__(self, text: str, parent=None) -> None:
+        super().__init__(parent)
+        self.label = QLabel(text, wordWrap=True, alignment=Qt.AlignmentFlag.AlignCenter)
+        self.label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.label)
+        self.setToolTip(text)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def sizeHint(self):
+        return self.label.sizeHint().grownBy(self.layout().contentsMargins())
+
+    def minimumSizeHint(self):
+        return self.label.minimumSizeHint().grownBy(self.layout().contentsMargins())
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        margins = self.layout().contentsMargins()
+        return self.label.heightForWidth(width - margins.left() - margins.right()) + margins.top() + margins.bottom()
 
 
 def show_classes(edit: QLineEdit, classes: list[str]) -> None:

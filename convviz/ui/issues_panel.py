@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+import time
+
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from ..analysis import Analysis, Fix
@@ -10,6 +12,8 @@ from .document import Document
 from .theme import ERROR, WARNING
 
 NODE_ROLE = Qt.ItemDataRole.UserRole + 1
+#: GUI-thread time per event-loop turn for measuring fixes' outcomes.
+LABEL_BUDGET_S = 0.02
 
 
 class IssuesPanel(QWidget):
@@ -21,6 +25,7 @@ class IssuesPanel(QWidget):
         super().__init__(parent)
         self.document = document
         self.fixes: list[Fix | None] = []
+        self._listed: list | None = None
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["", "Layer", "Problem", "Suggested fix"])
         self.tree.setRootIsDecorated(False)
@@ -28,6 +33,9 @@ class IssuesPanel(QWidget):
         self.tree.setColumnWidth(1, 140)
         self.tree.setColumnWidth(2, 520)
         self.tree.itemDoubleClicked.connect(self._on_double_clicked)
+        self._unlabelled: list[tuple[QTreeWidgetItem, Fix, str | None]] = []
+        self._label_timer = QTimer(self, singleShot=True, interval=0)
+        self._label_timer.timeout.connect(self._label_fixes)
         self.tree.currentItemChanged.connect(self._on_current)
         self.fix_button = QPushButton("Apply fix")
         self.fix_button.setEnabled(False)
@@ -44,15 +52,22 @@ class IssuesPanel(QWidget):
         self._on_analysis(document.analysis)
 
     def _on_analysis(self, analysis: Analysis) -> None:
+        listed = analysis.issues()
+        if listed == self._listed:
+            return  # the same problems (most edits): the list, its selection and scroll stay as they are
+        self._listed = listed
         self.tree.clear()
         self.fixes = []
+        self._unlabelled = []
         errors = warnings = 0
-        for node_id, issue in analysis.issues():
+        for node_id, issue in listed:
             is_error = issue.severity == "error"
             errors += is_error
             warnings += not is_error
             item = QTreeWidgetItem(["Error" if is_error else "Warning", node_id or "—", issue.message,
                                     issue.fix.label if issue.fix else issue.hint])
+            if issue.fix is not None:
+                self._unlabelled.append((item, issue.fix, node_id))
             item.setForeground(0, ERROR if is_error else WARNING)
             item.setToolTip(2, issue.text())
             item.setData(0, NODE_ROLE, len(self.fixes))
@@ -62,6 +77,20 @@ class IssuesPanel(QWidget):
         self.empty.setVisible(errors + warnings == 0)
         self.fix_button.setEnabled(False)
         self.countChanged.emit(errors, warnings)
+        if self._unlabelled:
+            self._label_timer.start()
+
+    def _label_fixes(self) -> None:
+        """Each fix's outcome (a copy of the design analysed per fix), a few at a time after the list is
+        shown, so a design with many problems does not hold up the edit that made them."""
+        deadline = time.perf_counter() + LABEL_BUDGET_S
+        while self._unlabelled and time.perf_counter() < deadline:
+            item, fix, node_id = self._unlabelled.pop(0)
+            label = self.document.fix_label(fix, node_id)
+            item.setText(3, label)
+            item.setToolTip(3, label)
+        if self._unlabelled:
+            self._label_timer.start()
 
     def _on_current(self, item: QTreeWidgetItem | None, _previous) -> None:
         self.fix_button.setEnabled(item is not None and self.fixes[item.data(0, NODE_ROLE)] is not None)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QMimeData, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QCoreApplication, QMimeData, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..analysis.text import compact, pair
+from ..analysis.report import network_field_text
+from ..analysis.text import compact
+from ..atomic import remove_stale_temporaries
 from ..design import (
     FAMILIES,
     TEMPLATES,
@@ -32,21 +34,23 @@ from ..design import (
     layer_spec,
     load_design,
     load_template,
+    template_title,
     types_in_family,
 )
 from ..design.edits import InsertAfter, SetPositions, apply_edits
 from ..design.fragments import MIME_TYPE, copy_fragment, paste_fragment
-from ..design.layout import LayoutSpacing, auto_layout
-from ..i18n import tr
+from ..design.layout import auto_layout
+from ..i18n import N_, ntr, tr
+from ..messages import first_line
 from .canvas import DesignScene, DesignView
-from .canvas.node_item import HEIGHT, WIDTH
+from .card import CARD_SPACING, HEIGHT, WIDTH
 from .commands import AddNodesCommand, EditsCommand, MoveNodesCommand, RemoveNodesCommand, SetInputsCommand
 from .device_probe import DeviceProbe
 from .document import Document
 from .drops import dropped_file, is_design_file, is_image_file
 from .export_actions import ExportActions
+from .file_dialogs import ask_open_path, ask_save_path
 from .gc_guard import collect_on_gui_thread
-from .file_dialogs import ask_save_path
 from .icons import layer_icon
 from .inspector import InspectorPanel
 from .issues_panel import IssuesPanel
@@ -55,11 +59,18 @@ from .recovery import RecoveredWork, RecoveryStore, default_recovery_dir
 from .runs.controller import RunsController
 from .runs.location import runs_folder
 from .settings import add_recent_file, app_settings, clear_recent_files, recent_files
+from .shortcuts import key_sequences, shortcut_text
 from .summary_panel import SummaryPanel
 
 AUTOSAVE_MS = 5000
-SPACING = LayoutSpacing(node_width=WIDTH, node_height=HEIGHT, row_gap=36)
+SPACING = CARD_SPACING
 DEFAULT_ASPECT = 1.6
+#: The canvas's height in pixels in a 1600×1000 window, until the window is shown.
+DEFAULT_VIEW_HEIGHT = 676.0
+#: What the mouse does, for Help ▸ Keyboard Shortcuts.
+MOUSE_ROWS = [(N_("Zoom"), N_("wheel")), (N_("Pan"), N_("middle button, or Space + drag")),
+              (N_("Connect"), N_("drag from a bottom port to a layer")),
+              (N_("Disconnect"), N_("drag an edge's end off its port"))]
 FILE_FILTER = "convviz designs and trained models (*.json *.pt);;Designs (*.json);;Trained models (*.pt);;All files (*)"
 
 
@@ -69,6 +80,9 @@ def same_positions(design: Design, layout: dict[str, tuple[float, float]]) -> bo
 
 
 class MainWindow(QMainWindow):
+    #: A tab built on first view (its index): its imports (torch, pyqtgraph) have just loaded.
+    lazyTabBuilt = Signal(int)
+
     def __init__(self, design: Design | None = None, recovery_dir: Path | None = None,
                  persistent: bool = True, path: Path | None = None, runs_dir: Path | None = None) -> None:
         """``path``: the file ``design`` was read from (Save writes there). ``persistent``: remember
@@ -79,6 +93,7 @@ class MainWindow(QMainWindow):
         collect_on_gui_thread()   # before any training, recording or task thread can collect Qt objects
         self.persistent = persistent
         self.view_aspect = DEFAULT_ASPECT  # until the window has a size
+        self.view_height = DEFAULT_VIEW_HEIGHT
         self.document = Document(self.laid_out(design or load_template("default")), path, parent=self)
         self.scene = DesignScene(self.document, self)
         self.view = DesignView(self.scene)
@@ -171,7 +186,7 @@ class MainWindow(QMainWindow):
             action.setIcon(self.style().standardIcon(icon))
         action.triggered.connect(slot)
         if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
+            self._with_keys(action, shortcut)
         if tip:
             action.setStatusTip(tip)
             action.setToolTip(f"{text.replace('&', '').replace('…', '')} ({action.shortcut().toString()})"
@@ -181,38 +196,50 @@ class MainWindow(QMainWindow):
             self.view.addAction(action)
         return action
 
+    def _with_keys(self, action: QAction, name: str) -> None:
+        """Bind the keys of ``name`` (``shortcuts.SHORTCUTS``); Help lists the action under its name as
+        it reads now (Undo and Redo rename themselves after the command)."""
+        action.setShortcuts(key_sequences(name))
+        action.setProperty("help_label", action.text().replace("&", "").replace("…", ""))
+        self.shortcut_actions.append(action)
+
     def _build_actions(self) -> None:
         stack = self.document.undo_stack
-        K = QKeySequence.StandardKey
         P = QStyle.StandardPixmap
-        self.new_action = self._action("&New", self.new_design, K.New, "Start a new design", icon=P.SP_FileIcon)
-        self.open_action = self._action("&Open…", self.open_dialog, K.Open, "Open a design file",
+        #: Every action with a keyboard shortcut, in menu order: Help ▸ Keyboard Shortcuts lists them.
+        self.shortcut_actions: list[QAction] = []
+        self.new_action = self._action("&New", self.new_design, "new", "Start a new design", icon=P.SP_FileIcon)
+        self.open_action = self._action("&Open…", self.open_dialog, "open", "Open a design file",
                                         icon=P.SP_DialogOpenButton)
-        self.save_action = self._action("&Save", self.save, K.Save, "Save the design", icon=P.SP_DialogSaveButton)
-        self.save_as_action = self._action("Save &As…", self.save_as, K.SaveAs, "Save under a new name")
-        self.quit_action = self._action("&Quit", self.close, K.Quit)
+        self.save_action = self._action("&Save", self.save, "save", "Save the design", icon=P.SP_DialogSaveButton)
+        self.save_as_action = self._action("Save &As…", self.save_as, "save_as", "Save under a new name")
+        self.quit_action = self._action("&Quit", self.close, "quit")
         self.undo_action = stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(K.Undo)
+        self._with_keys(self.undo_action, "undo")
         self.undo_action.setIcon(self.style().standardIcon(P.SP_ArrowBack))
         self.redo_action = stack.createRedoAction(self, "&Redo")
         self.redo_action.setIcon(self.style().standardIcon(P.SP_ArrowForward))
-        self.redo_action.setShortcuts([QKeySequence(K.Redo), QKeySequence("Ctrl+Shift+Z")])
-        self.copy_action = self._action("&Copy", self.copy_selection, K.Copy, canvas_only=True)
-        self.cut_action = self._action("Cu&t", self.cut_selection, K.Cut, canvas_only=True)
-        self.paste_action = self._action("&Paste", self.paste, K.Paste, canvas_only=True)
-        self.duplicate_action = self._action("&Duplicate", self.duplicate_selection, "Ctrl+D",
+        self._with_keys(self.redo_action, "redo")
+        # The toolbar says "Undo"/"Redo" (the menu names the step): a button whose width followed each
+        # edit's name would re-lay the toolbar out, and jump, on every edit.
+        self.undo_action.setIconText("Undo")
+        self.redo_action.setIconText("Redo")
+        self.copy_action = self._action("&Copy", self.copy_selection, "copy", canvas_only=True)
+        self.cut_action = self._action("Cu&t", self.cut_selection, "cut", canvas_only=True)
+        self.paste_action = self._action("&Paste", self.paste, "paste", canvas_only=True)
+        self.duplicate_action = self._action("&Duplicate", self.duplicate_selection, "duplicate",
                                              "Copy the selected layers beside them", canvas_only=True)
-        self.delete_action = self._action("&Delete", self.delete_selection, K.Delete,
+        self.delete_action = self._action("&Delete", self.delete_selection, "delete",
                                           "Delete the selected layers and edges", canvas_only=True)
-        self.select_all_action = self._action("Select &All", self._select_all, K.SelectAll, canvas_only=True)
-        self.rename_action = self._action("&Rename…", self._focus_rename, "F2", "Rename the selected layer")
-        self.fit_action = self._action("&Fit to View", self.view.fit_all, "F", "Show the whole design",
+        self.select_all_action = self._action("Select &All", self._select_all, "select_all", canvas_only=True)
+        self.rename_action = self._action("&Rename…", self._focus_rename, "rename", "Rename the selected layer")
+        self.fit_action = self._action("&Fit to View", self.view.fit_all, "fit", "Show the whole design",
                                        canvas_only=True)
-        self.layout_action = self._action("Auto-&Layout", self.auto_layout, "L",
+        self.layout_action = self._action("Auto-&Layout", self.auto_layout, "layout",
                                           "Arrange top to bottom, branches side by side", canvas_only=True)
-        self.zoom_in_action = self._action("Zoom &In", lambda: self.view.zoom_by(1), K.ZoomIn)
-        self.zoom_out_action = self._action("Zoom &Out", lambda: self.view.zoom_by(-1), K.ZoomOut)
-        self.zoom_reset_action = self._action("&Actual Size", lambda: self.view.set_zoom(1.0), "Ctrl+0")
+        self.zoom_in_action = self._action("Zoom &In", lambda: self.view.zoom_by(1), "zoom_in")
+        self.zoom_out_action = self._action("Zoom &Out", lambda: self.view.zoom_by(-1), "zoom_out")
+        self.zoom_reset_action = self._action("&Actual Size", lambda: self.view.set_zoom(1.0), "zoom_reset")
         self.shade_group = QActionGroup(self)
         self.shade_actions = {}
         for mode, label in (("family", "By Layer Family"), ("macs", "By Share of MACs"),
@@ -230,7 +257,8 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self.templates_menu = file_menu.addMenu("&Templates")
         for name, line in TEMPLATES.items():
-            action = self.templates_menu.addAction(name)
+            action = self.templates_menu.addAction(template_title(name))
+            action.setData(name)
             action.setStatusTip(line)
             action.setToolTip(line)
             action.triggered.connect(lambda _=False, n=name: self.open_template(n))
@@ -301,11 +329,10 @@ class MainWindow(QMainWindow):
             self.recovery.clear()
 
     def _update_totals(self, analysis) -> None:
-        field = analysis.receptive_field
         shape = "×".join(map(str, analysis.output_shape)) if analysis.output_shape else "—"
         state = "" if analysis.ok else "  ·  ⚠ has errors"
         self.totals_label.setText(f"{compact(analysis.params)} params · {compact(analysis.macs)} MACs · "
-                                  f"RF {pair(field.size) if field else '—'} · output {shape}{state}")
+                                  f"RF {network_field_text(analysis)} · output {shape}{state}")
 
     def _on_issue_count(self, errors: int, warnings: int) -> None:
         label = "Issues" + (f" ({errors} error{'s' * (errors != 1)})" if errors else
@@ -345,6 +372,7 @@ class MainWindow(QMainWindow):
             self.tabs.insertTab(index, widget, title)
             self.tabs.setCurrentIndex(current)
             self.tabs.blockSignals(False)
+            self.lazyTabBuilt.emit(index)
         return self.tabs.widget(index)
 
     def _on_tab_changed(self, index: int) -> None:
@@ -456,7 +484,8 @@ class MainWindow(QMainWindow):
             result = self.document.analysis.nodes.get(item.node_id)
             for issue in result.errors + result.warnings if result else []:
                 if issue.fix is not None:
-                    menu.addAction(f"Fix: {issue.fix.label}", lambda fix=issue.fix: self.document.apply_fix(fix))
+                    menu.addAction(f"Fix: {self.document.fix_label(issue.fix, item.node_id)}",
+                                   lambda fix=issue.fix: self.document.apply_fix(fix))
             menu.addActions([self.rename_action, self.duplicate_action, self.copy_action, self.cut_action,
                              self.delete_action])
         else:
@@ -481,10 +510,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Not done: {message}", 8000)
 
     def layout_of(self, design: Design) -> dict[str, tuple[float, float]]:
+        """The auto-layout for the canvas as it is now (wrapped into columns only if too deep for it)."""
         view = getattr(self, "view", None)  # not there yet while the first document is made
         if view is not None and view.isVisible() and view.viewport().height() > 50:
             self.view_aspect = self.view.viewport().width() / self.view.viewport().height()
-        return auto_layout(design, SPACING, self.view_aspect)
+            self.view_height = float(self.view.viewport().height())
+        return auto_layout(design, SPACING, self.view_aspect, self.view_height)
 
     def laid_out(self, design: Design) -> Design:
         """``design`` with every node placed: a design without positions (a template) gets the auto-layout."""
@@ -611,10 +642,9 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         if not self.confirm_discard():
             return
-        start = str(self.document.path.parent) if self.document.path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open design", start, FILE_FILTER)
-        if path:
-            self.open_path(Path(path))
+        path = ask_open_path(self, "Open design", FILE_FILTER, "designs", self.document.path)
+        if path is not None:
+            self.open_path(path)
 
     def open_path(self, path: Path, on_error=None) -> bool:
         """Open a design file or a trained checkpoint (.pt); a bad file shows why (``on_error``, else a
@@ -632,12 +662,11 @@ class MainWindow(QMainWindow):
                     QGuiApplication.restoreOverrideCursor()
             else:
                 design = load_design(path)
-        except DesignFileError as exc:
-            if on_error is not None:
-                on_error(str(exc))
-            else:
-                QMessageBox.warning(self, "Cannot open", str(exc))
-            return False
+        except (DesignFileError, MemoryError, RecursionError) as exc:
+            return self._cannot_open(path, first_line(exc), on_error)
+        except Exception as exc:  # noqa: BLE001 — a reader's bug: said in one line, the design shown stays
+            return self._cannot_open(path, tr("{path}: unexpected {kind}: {reason}").format(
+                path=path.name, kind=type(exc).__name__, reason=first_line(exc)), on_error)
         if path.suffix.lower() != ".pt":
             self.open_design(design, path)
             return True
@@ -652,6 +681,13 @@ class MainWindow(QMainWindow):
                                   checkpoint.training, saved=True)
         self.statusBar().showMessage(f"Opened {path.name} with its trained weights", 5000)
         return True
+
+    def _cannot_open(self, path: Path, message: str, on_error) -> bool:
+        if on_error is not None:
+            on_error(message)
+        else:
+            QMessageBox.warning(self, "Cannot open", message)
+        return False
 
     def open_run(self, run_id: str) -> bool:
         """A recorded run's design with the weights it ended with, as a new unsaved document (the Runs
@@ -684,8 +720,8 @@ class MainWindow(QMainWindow):
         return self._save_to(self.document.path)
 
     def save_as(self) -> bool:
-        suggested = self.document.path or Path.home() / f"{self.document.design.name or 'design'}.json"
-        path = ask_save_path(self, "Save design", suggested, "convviz designs (*.json)", ".json")
+        suggested = self.document.path or f"{self.document.design.name or 'design'}.json"
+        path = ask_save_path(self, "Save design", suggested, "convviz designs (*.json)", ".json", "designs")
         return path is not None and self._save_to(path)
 
     def _save_to(self, path: Path) -> bool:
@@ -739,9 +775,21 @@ class MainWindow(QMainWindow):
             except OSError as exc:
                 self.statusBar().showMessage(f"Autosave failed: {exc.strerror or exc}", 8000)
 
+    def clean_interrupted_saves(self) -> None:
+        """At start: remove what saves killed midway left beside the recent files (their temporary
+        files; the recovery folder cleans its own)."""
+        for path in recent_files() if self.persistent else []:
+            remove_stale_temporaries(path.parent, path.name)
+
     def offer_recovery(self) -> bool:
         """After a crash: offer the newest unsaved work left behind. True if it was restored."""
         orphans = self.recovery.orphans()
+        if self.recovery.newer:
+            count = len(self.recovery.newer)
+            self.statusBar().showMessage(ntr(
+                "Kept {count} recovery file written by a newer convviz in {folder} (open it with that version)",
+                "Kept {count} recovery files written by a newer convviz in {folder} (open them with that version)",
+                count).format(count=count, folder=self.recovery.folder), 15000)
         if not orphans:
             return False
         work = orphans[0]
@@ -754,7 +802,7 @@ class MainWindow(QMainWindow):
         return restore
 
     def ask_to_recover(self, work: RecoveredWork) -> bool:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(work.saved_at))
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(work.saved_at)) if work.saved_at else tr("an unknown time")
         name = work.original_path.name if work.original_path else work.design.name
         answer = QMessageBox.question(
             self, "Recover unsaved work?",
@@ -798,15 +846,18 @@ class MainWindow(QMainWindow):
             self._probe_started = True
             self.device_probe.start()
 
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """Help ▸ Keyboard Shortcuts: every action's name and the keys bound to it (read from the
+        actions, so the list is what works), then what the mouse does."""
+        rows = [(a.property("help_label"), shortcut_text(a.shortcuts())) for a in self.shortcut_actions]
+        rows.append((tr("Paste an image (Explain tab)"), shortcut_text(key_sequences("paste"))))
+        rows += [(tr(a), tr(b)) for a, b in MOUSE_ROWS]
+        return rows
+
     def _show_shortcuts(self) -> None:
-        rows = [("New / Open / Save / Save As", "Ctrl+N / Ctrl+O / Ctrl+S / Ctrl+Shift+S"),
-                ("Undo / Redo", "Ctrl+Z / Ctrl+Shift+Z"), ("Copy / Paste / Duplicate", "Ctrl+C / Ctrl+V / Ctrl+D"),
-                ("Delete", "Delete"), ("Fit to view / Auto-layout", "F / L"), ("Rename", "F2"),
-                ("Zoom", "wheel, Ctrl++ / Ctrl+−, Ctrl+0"), ("Pan", "middle button, or Space + drag"),
-                ("Connect", "drag from a bottom port to a layer"), ("Disconnect", "drag an edge's end off its port")]
-        QMessageBox.information(self, "Keyboard shortcuts",
-                                "<table>" + "".join(f"<tr><td><b>{a}</b>&nbsp;&nbsp;</td><td>{b}</td></tr>"
-                                                    for a, b in rows) + "</table>")
+        QMessageBox.information(self, "Keyboard shortcuts", "<table>" + "".join(
+            f"<tr><td><b>{html.escape(a)}</b>&nbsp;&nbsp;</td><td>{html.escape(b)}</td></tr>"
+            for a, b in self.shortcut_rows()) + "</table>")
 
     def _show_about(self) -> None:
         from .. import __version__

@@ -46,6 +46,23 @@ def _spin(minimum: float | None, maximum: float | None) -> QSpinBox:
     return spin
 
 
+#: What a QSpinBox can hold (a C int).
+SPIN_MAX = 2**31 - 1
+
+
+def show_int(spin: QSpinBox, value: int) -> None:
+    """Show ``value`` without emitting. A value outside the box's limits (from a file) is shown as it
+    is, so its error makes sense, as far as a spin box can hold it (±2³¹); beyond that the box shows
+    its end and the tool tip says what the design holds."""
+    shown = max(-SPIN_MAX, min(SPIN_MAX, int(value)))
+    spin.blockSignals(True)
+    spin.setRange(min(spin.minimum(), shown), max(spin.maximum(), shown))
+    spin.setValue(shown)
+    spin.setToolTip("" if shown == value else f"The design holds {value}, more than this box can show; "
+                                             "the Issues list has the fix")
+    spin.blockSignals(False)
+
+
 def _row(*widgets: QWidget) -> QHBoxLayout:
     layout = QHBoxLayout()
     layout.setContentsMargins(0, 0, 0, 0)
@@ -63,11 +80,7 @@ class IntEditor(ParamEditor):
         self.setLayout(_row(self.spin))
 
     def set_value(self, value: Any) -> None:
-        self.spin.blockSignals(True)
-        # A value outside the limits (from a file) is shown as it is, so its error makes sense.
-        self.spin.setRange(min(self.spin.minimum(), value), max(self.spin.maximum(), value))
-        self.spin.setValue(value)
-        self.spin.blockSignals(False)
+        show_int(self.spin, value)
 
 
 class FloatEditor(ParamEditor):
@@ -174,10 +187,7 @@ class SizeEditor(ParamEditor):
     def set_value(self, value: Any) -> None:
         pair = value if isinstance(value, tuple) else (value, value)
         for spin, number in zip((self.h, self.w), pair):
-            spin.blockSignals(True)
-            spin.setRange(min(spin.minimum(), number), max(spin.maximum(), number))
-            spin.setValue(number)
-            spin.blockSignals(False)
+            show_int(spin, number)
         self.link.blockSignals(True)
         self.link.setChecked(not isinstance(value, tuple))
         self._show_pair(isinstance(value, tuple))

@@ -17,6 +17,9 @@ class EdgeItem(QGraphicsPathItem):
         self.source, self.target, self.index = source, target, index
         self.highlighted = False
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        # Drawn once per route and zoom, then copied: an edit that rewrites the cards above repaints
+        # the whole view, and stroking every antialiased curve again was half of that paint.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setZValue(0)
         source.edges.append(self)
         target.edges.append(self)
@@ -34,16 +37,21 @@ class EdgeItem(QGraphicsPathItem):
         self.setPath(route(self.source.output_port_pos(), self.target.input_port_pos(self.index),
                            self._obstacles()))
 
+    def band(self) -> QRectF:
+        """Where cards make this edge go around them: between its two ports. The route is a function
+        of the ports and the cards in this band alone, so it is the same however the cards got there."""
+        start, end = self.source.output_port_pos(), self.target.input_port_pos(self.index)
+        top, bottom = sorted((start.y(), end.y()))
+        return QRectF(QPointF(min(start.x(), end.x()) - 4, top + 8), QPointF(max(start.x(), end.x()) + 4, bottom - 8))
+
     def _obstacles(self) -> list[QRectF]:
         scene = self.scene()
         start, end = self.source.output_port_pos(), self.target.input_port_pos(self.index)
         if scene is None or 0 <= end.y() - start.y() < 60:
             return []
-        top, bottom = sorted((start.y(), end.y()))
-        band = QRectF(QPointF(min(start.x(), end.x()) - 4, top + 8), QPointF(max(start.x(), end.x()) + 4, bottom - 8))
         from .node_item import NodeItem
 
-        return [item.sceneBoundingRect() for item in scene.items(band)
+        return [item.sceneBoundingRect() for item in scene.items(self.band())
                 if isinstance(item, NodeItem) and item is not self.source and item is not self.target]
 
     def shape(self) -> QPainterPath:

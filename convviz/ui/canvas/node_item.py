@@ -15,14 +15,14 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication,
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyle, QStyleOptionGraphicsItem, QWidget
 
 from ...analysis import NodeAnalysis
-from ...analysis.text import compact, pair
+from ...analysis.report import field_text
+from ...analysis.text import compact
 from ...analysis.text import shape as fmt_shape
 from ...design import Design, Node, layer_spec
 from ...design.describe import key_params_text
 from .. import theme
+from ..card import HEIGHT, WIDTH
 
-WIDTH = 210.0
-HEIGHT = 84.0
 HEADER = 22.0
 PORT_RADIUS = 6.0
 SLOT_SPACING = 26.0
@@ -57,7 +57,7 @@ def card_text(node: Node, design: Design, result: NodeAnalysis | None, shade: fl
         line1, line1_right, line2 = "⚠ " + result.errors[0].message, "", ""
     else:
         line1 = fmt_shape(result.output_shape)
-        line1_right = f"RF {pair(result.receptive_field.size)}" if result.receptive_field else ""
+        line1_right = f"RF {field_text(result)}" if result.receptive_field else ""
         bits = []
         if result.params:
             bits.append(f"{compact(result.params)} params")

@@ -5,6 +5,7 @@ progress, cancel)."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,8 +24,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ...explain import ClassMaps, OcclusionMap, cam_nodes, default_cam_node, grad_cam, occlusion_map
+from ...explain import (ClassMaps, OcclusionMap, batch_for, cam_nodes, default_cam_node, default_patch, grad_cam,
+                        occlusion_map, position_count, seconds_per_image)
 from ...explain.hooks import Activations
+from ...i18n import N_, ntr, tr
+from ..document import ResultKey
 from .base import ExplainView, MessageLabel
 from .controller import Capture
 from .plots import MapGrid, MapPlot, palette_colors, show_array
@@ -41,13 +45,45 @@ class CamResult:
     #: (id, every node Grad-CAM can use) — the layer combo's choices.
     default: str
     choices: list[str]
+    #: The capture's key.
+    key: ResultKey = ResultKey(-1, -1, -1)
+    #: One image's share of a batched forward pass: what the occlusion estimate is made from.
+    seconds_per_image: float = 0.0
+
+
+@dataclass(frozen=True)
+class Occlusion:
+    """An occlusion map with the key of the capture it was computed on."""
+
+    map: OcclusionMap
+    key: ResultKey
 
 
 def make_cams(capture: Capture, node_id: str | None, top_k: int) -> CamResult:
-    """Worker: Grad-CAM of the ``top_k`` classes at ``node_id`` (None: chosen automatically)."""
+    """Worker: Grad-CAM of the ``top_k`` classes at ``node_id`` (None: chosen automatically), and
+    the time of one image in a batched forward pass (for the occlusion estimate)."""
     network = capture.network
     maps = grad_cam(network, capture.image, node_id=node_id, top_k=top_k)
-    return CamResult(capture.activations, maps, default_cam_node(network), cam_nodes(network))
+    return CamResult(capture.activations, maps, default_cam_node(network), cam_nodes(network), capture.key,
+                     seconds_per_image(network, capture.image))
+
+
+def make_occlusion(capture: Capture, patch: int, stride: int, batch_size: int, *, progress, should_stop) -> Occlusion:
+    """Worker: the occlusion map of the capture's image, in batches that each take about a quarter second."""
+    result = occlusion_map(capture.network, capture.image, patch=patch, stride=stride, batch_size=batch_size,
+                           progress=progress, should_stop=should_stop)
+    return Occlusion(result, capture.key)
+
+
+def duration(seconds: float) -> str:
+    """"about 40 s", "about 3 min" (estimates are rounded: their precision is not better)."""
+    if seconds < 1:
+        return tr("under a second")
+    if seconds < 90:
+        return tr("about {n} s").format(n=max(1, round(seconds)))
+    if seconds < 5400:
+        return tr("about {n} min").format(n=round(seconds / 60))
+    return tr("about {n} h").format(n=round(seconds / 3600, 1))
 
 
 class Progress(QObject):
@@ -96,26 +132,33 @@ class ClassActivationView(ExplainView):
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 1)
 
-        self.patch = QSpinBox(minimum=1, maximum=512, value=8)
+        self.patch = QSpinBox(minimum=1, maximum=4096, value=4)
         self.patch.setToolTip("Side of the grey square hiding part of the image, in input pixels")
-        self.stride = QSpinBox(minimum=1, maximum=512, value=4)
+        self.stride = QSpinBox(minimum=1, maximum=4096, value=2)
         self.stride.setToolTip("How far the square moves between positions")
+        for spin in (self.patch, self.stride):
+            spin.valueChanged.connect(lambda _: self._show_estimate())
         self.occlude_button = QPushButton("Compute")
         self.occlude_button.clicked.connect(self.start_occlusion)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_occlusion)
+        self.estimate = QLabel()
+        self.estimate.setToolTip(tr("Occluded copies of the image to run, and the time they take on this machine "
+                                    "(measured on this model)"))
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
+        self.progress.setFormat("")
         self.occlusion_plot = MapPlot()
         self.occlusion_heat = pg.ImageItem()
         self.occlusion_plot.box.addItem(self.occlusion_heat)
         self.occlusion_message = MessageLabel()
-        self.occlusion_message.note("Hide one patch at a time behind grey and watch the top class's probability.")
+        self.occlusion_message.note(tr(OCCLUSION_HINT))
         row = QHBoxLayout()
         for label, widget in (("Patch", self.patch), ("Stride", self.stride)):
             row.addWidget(QLabel(label))
             row.addWidget(widget)
+        row.addWidget(self.estimate)
         row.addWidget(self.occlude_button)
         row.addWidget(self.cancel_button)
         row.addWidget(self.progress, 1)
@@ -135,11 +178,42 @@ class ClassActivationView(ExplainView):
         layout.addWidget(split, 1)
 
         self._stop: threading.Event | None = None
-        self._occlusion_for: Activations | None = None
-        self.occlusion: OcclusionMap | None = None
+        self._started = 0.0
+        self.occlusion: Occlusion | None = None
+        #: The input size the patch and stride were chosen for (they follow a new size).
+        self._defaults_for: tuple[int, int] | None = None
+        #: (model key, seconds per occluded copy) of the last occlusion that finished: later estimates use it.
+        self._measured_rate: tuple[ResultKey, float] | None = None
         self.progress_signal = Progress(self)
         self.progress_signal.changed.connect(self._on_progress)
-        controller.captureChanged.connect(self.cancel_occlusion)
+
+    # --- what is current ---------------------------------------------------------------------------
+    def _on_key_changed(self, key) -> None:
+        super()._on_key_changed(key)
+        if self._stop is not None:
+            self.cancel_occlusion()  # its image or model is gone: stop spending the CPU on it
+        if self.occlusion is not None and not self.is_current(self.occlusion):
+            self._clear_occlusion(tr("No occlusion map for this image and model yet: Compute makes one."))
+
+    def clear(self) -> None:
+        self.result = None
+        self.cams.clear_cells()
+        self.heat_items = []
+        if self.bar_item is not None:
+            self.bars.removeItem(self.bar_item)
+            self.bar_item = None
+        self.bars.getAxis("left").setTicks(None)
+        self.bars.setTitle("")
+        self.message.note(tr("No class activation yet for the design, weights and image as they are now."))
+
+    def _clear_occlusion(self, text: str) -> None:
+        self.occlusion = None
+        self.occlusion_plot.image.clear()
+        self.occlusion_heat.clear()
+        self.occlusion_plot.cell.hide_scale()
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.occlusion_message.note(text)
 
     # --- Grad-CAM ----------------------------------------------------------------------------------
     def network_changed(self) -> None:
@@ -149,45 +223,50 @@ class ClassActivationView(ExplainView):
         """The layer is Grad-CAM's own choice (automatic, or picked here)."""
 
     def refresh(self) -> None:
-        capture = self.controller.capture
+        capture = self.capture
         if capture is None:
-            self.message.note("Load an image to see which classes the network sees, and where.")
+            self.message.note(tr("Load an image to see which classes the network sees, and where."))
             return
         node_id = self.layer.currentData()
         self.controller.run(make_cams, capture, node_id, self.top_k.value(), channel="cam",
                             on_done=self._on_result, on_error=self._on_error)
-        size = min(capture.image.display.shape[:2])
-        if self.occlusion is None and self._stop is None:  # defaults that fit this input
-            self.patch.setValue(max(1, size // 8))
-            self.stride.setValue(max(1, size // 16))
+        size = tuple(capture.image.display.shape[:2])
+        if size != self._defaults_for and self._stop is None:  # defaults that fit this input
+            self._defaults_for = size
+            patch, stride = default_patch(*size)
+            self.patch.setValue(patch)
+            self.stride.setValue(stride)
+        self._show_estimate()
 
     def _on_error(self, message: str) -> None:
+        self.clear()
         self.message.problem(message)
-        self.cams.clear_cells()
-        self.heat_items = []
-        if self.bar_item is not None:
-            self.bars.removeItem(self.bar_item)
-            self.bar_item = None
 
     def _on_result(self, result: CamResult) -> None:
-        capture = self.controller.capture
-        if capture is None or result.activations is not capture.activations:
+        capture = self.capture
+        if capture is None or not self.is_current(result):
             return
         self.result = result
+        self.shown(result.key)
         self._fill_layers(result)
         maps = result.maps
         self.cams.clear_cells()
         self.heat_items = []
         display = capture.image.display
         for i, (p, heat) in enumerate(zip(maps.predictions, maps.maps)):
-            cell = self.cams.add_cell(0, i, f"{i + 1}. {p.name} — {p.probability:.1%}")
+            empty = not heat.any()
+            title = f"{i + 1}. {p.name} — {p.probability:.1%}" + (tr(" (map 0: no evidence here)") if empty else "")
+            cell = self.cams.add_cell(0, i, title)
             show_array(cell.image, display, (0.0, 1.0), "gray")
             overlay = pg.ImageItem()
             show_array(overlay, heat, (0.0, 1.0), "inferno")
             overlay.setOpacity(self.opacity.value() / 100)
             cell.box.addItem(overlay)
             self.heat_items.append(overlay)
+        self.cams.shared_scale(0, len(maps.maps)).show_scale(
+            "inferno", (0.0, 1.0), tr("Grad-CAM ÷ its maximum"))
         self._show_bars(result)
+        self._show_estimate()
         trained = self.controller.built.trained if self.controller.built else False
         self.message.note(f"Grad-CAM at {maps.node_id}: where the evidence for each class lies in that layer"
                           + ("" if trained else " — with random initial weights the classes mean nothing yet")
@@ -206,7 +285,7 @@ class ClassActivationView(ExplainView):
 
     def _show_bars(self, result: CamResult) -> None:
         probs = result.maps.probabilities
-        names = self.controller.capture.network.class_names
+        names = self.capture.network.class_names
         order = np.argsort(-probs, kind="stable")[:BARS]
         if self.bar_item is not None:
             self.bars.removeItem(self.bar_item)
@@ -215,7 +294,8 @@ class ClassActivationView(ExplainView):
         self.bar_item = pg.BarGraphItem(x0=0, y=np.arange(len(order)), height=0.7, width=percent,
                                         brush=pg.mkBrush("#4C78A8"), pen=pg.mkPen(None))
         self.bars.addItem(self.bar_item)
-        self.bars.getAxis("left").setTicks([[(i, names[k]) for i, k in enumerate(order)]])
+        self.bars.getAxis("left").setTicks([[(i, names[k] if k < len(names) else f"class {k}")
+                                             for i, k in enumerate(order)]])
         self.bars.setXRange(0, max(1e-3, float(percent.max())) * 1.1, padding=0)
         self.bars.setYRange(-0.5, len(order) - 0.5, padding=0)
         self.bars.setTitle(f"top {len(order)} of {len(probs)} classes" if len(probs) > BARS else "class probabilities",
@@ -241,20 +321,49 @@ class ClassActivationView(ExplainView):
         self.start_occlusion()
 
     # --- occlusion ---------------------------------------------------------------------------------
-    def start_occlusion(self) -> None:
-        capture = self.controller.capture
+    def occlusion_plan(self) -> tuple[int, int, float | None] | None:
+        """(occluded copies, batch size, estimated seconds or None) for the settings shown, or None
+        without an image."""
+        capture = self.capture
         if capture is None:
+            return None
+        height, width = capture.image.display.shape[:2]
+        count = position_count(height, width, self.patch.value(), self.stride.value())
+        result = self.live_result
+        per_image = result.seconds_per_image if result is not None else 0.0
+        measured = self._measured_rate
+        if measured is not None and measured[0] == capture.key.with_input(None):
+            per_image = measured[1]  # what the last occlusion on this model really took per copy
+        seconds = count * per_image if per_image > 0 else None
+        return count, batch_for(per_image), seconds
+
+    def _show_estimate(self) -> None:
+        plan = self.occlusion_plan()
+        if plan is None:
+            self.estimate.clear()
+            return
+        count, _, seconds = plan
+        text = ntr("{n} position", "{n} positions", count).format(n=f"{count:,}")
+        self.estimate.setText(text + (f" · {duration(seconds)}" if seconds is not None else ""))
+
+    def start_occlusion(self) -> None:
+        capture = self.capture
+        plan = self.occlusion_plan()
+        if capture is None or plan is None:
             return
         self.cancel_occlusion()
+        count, batch, seconds = plan
         stop = threading.Event()
-        self._stop, self._occlusion_for = stop, capture.activations
+        self._stop, self._started = stop, time.monotonic()
         self.occlude_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        self.progress.setMaximum(count)
         self.progress.setValue(0)
-        self.occlusion_message.note("Occluding…")
-        self.controller.run(occlusion_map, capture.network, capture.image, patch=self.patch.value(),
-                            stride=self.stride.value(), progress=self.progress_signal.changed.emit,
-                            should_stop=stop.is_set, channel="occlusion",
+        self.progress.setFormat(f"0 / {count:,}" + (f" · {duration(seconds)} left" if seconds is not None else ""))
+        self.occlusion_message.note(tr("Occluding: {n} copies of the image, {b} at a time…").format(
+            n=f"{count:,}", b=batch))
+        self.controller.run(make_occlusion, capture, self.patch.value(), self.stride.value(), batch,
+                            progress=self.progress_signal.changed.emit, should_stop=stop.is_set, channel="occlusion",
                             on_done=self._on_occlusion, on_error=self._on_occlusion_error)
 
     def cancel_occlusion(self) -> None:
@@ -267,31 +376,46 @@ class ClassActivationView(ExplainView):
         self.cancel_button.setEnabled(False)
 
     def _on_progress(self, done: int, total: int) -> None:
-        if self._stop is not None and not self._stop.is_set():
-            self.progress.setMaximum(total)
-            self.progress.setValue(done)
+        if self._stop is None or self._stop.is_set():
+            return
+        self.progress.setMaximum(total)
+        self.progress.setValue(done)
+        elapsed = time.monotonic() - self._started
+        left = elapsed / done * (total - done) if done else None
+        self.progress.setFormat(f"{done:,} / {total:,}" + (f" · {duration(left)} left" if left is not None else ""))
 
-    def _on_occlusion(self, result: OcclusionMap) -> None:
+    def _on_occlusion(self, result: Occlusion) -> None:
         self._finish_occlusion()
-        capture = self.controller.capture
-        if capture is None or self._occlusion_for is not capture.activations:
+        capture = self.capture
+        if capture is None or not self.is_current(result):
             return
         self.occlusion = result
+        occlusion = result.map
+        took = time.monotonic() - self._started
+        self._measured_rate = (result.key.with_input(None), took / max(1, occlusion.drops.size))
+        self._show_estimate()
+        self.progress.setFormat(tr("done in {t}").format(t=duration(took)))
         show_array(self.occlusion_plot.image, capture.image.display, (0.0, 1.0), "gray")
-        show_array(self.occlusion_heat, result.heatmap, result.levels, "coolwarm")
+        show_array(self.occlusion_heat, occlusion.heatmap, occlusion.levels, "coolwarm")
         self.occlusion_heat.setOpacity(self.opacity.value() / 100)
+        low, high = occlusion.levels
+        self.occlusion_plot.cell.show_scale("coolwarm", (100 * low, 100 * high), tr("drop, points"))
         self.occlusion_plot.box.autoRange(padding=0.02)
-        low, high = 100 * float(result.drops.min()), 100 * float(result.drops.max())
+        low, high = 100 * float(occlusion.drops.min()), 100 * float(occlusion.drops.max())
         self.occlusion_message.note(
-            f"{result.target.name} ({result.target.probability:.1%} on the whole image): a {result.patch[0]}×"
-            f"{result.patch[1]} patch at {result.drops.size} positions changes it by {-high:+.2g} … {-low:+.2g} "
+            f"{occlusion.target.name} ({occlusion.target.probability:.1%} on the whole image): a {occlusion.patch[0]}×"
+            f"{occlusion.patch[1]} patch at {occlusion.drops.size} positions changes it by {-high:+.2g} … {-low:+.2g} "
             "percentage points. Red: hiding the patch lowers it; blue: raises it.")
 
     def _on_occlusion_error(self, message: str) -> None:
         stopped = self._stop is not None and self._stop.is_set()
         self._finish_occlusion()
         self.progress.setValue(0)
+        self.progress.setFormat("")
         if stopped:
             self.occlusion_message.note("Occlusion stopped.")
         else:
             self.occlusion_message.problem(message)
+
+
+OCCLUSION_HINT = N_("Hide one patch at a time behind grey and watch the top class's probability.")

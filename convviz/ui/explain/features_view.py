@@ -24,8 +24,11 @@ from PySide6.QtWidgets import (
 from ...explain import ChannelStats, ChannelStrip, Mosaic, Network, channel_stats, channel_strip, feature_mosaic
 from ...explain.colormaps import lut
 from ...explain.hooks import Activations
+from ...i18n import ntr, tr
+from ..document import ResultKey
 from .base import ExplainView, MessageLabel
-from .plots import COLORMAPS, MapPlot, outline, palette_colors, show_array, show_map
+from .controller import Capture
+from .plots import COLORMAPS, MapPlot, colour_map, outline, palette_colors, show_array, show_map
 
 SCALES = {"per channel": "tile", "shared": "shared"}
 
@@ -36,12 +39,28 @@ class FeatureMaps:
     node_id: str
     mosaic: Mosaic
     stats: ChannelStats
+    #: The capture's key: the design, weights and image these maps are of.
+    key: ResultKey
+    #: "tile" (each channel on its own range) or "shared".
+    scale: str = "tile"
 
 
-def make_feature_maps(activations: Activations, node_id: str, scale: str) -> FeatureMaps:
+def make_feature_maps(capture: Capture, node_id: str, scale: str) -> FeatureMaps:
     """Worker: the mosaic and statistics of one node."""
-    array = activations[node_id]
-    return FeatureMaps(activations, node_id, feature_mosaic(array, scale=scale), channel_stats(array))
+    array = capture.activations[node_id]
+    return FeatureMaps(capture.activations, node_id, feature_mosaic(array, scale=scale), channel_stats(array),
+                       capture.key, scale)
+
+
+def dead_channel_note(stats: ChannelStats, channel: int) -> str:
+    """Why a channel shows as one flat colour: every value is zero (a ReLU zeroed it) or the same."""
+    low, high = float(stats.min[channel]), float(stats.max[channel])
+    if low == high == 0.0:
+        return tr("channel {c} is 0 everywhere for this image: the ReLU (or what came before) zeroed all of it, "
+                  "so it carries nothing to the next layer").format(c=channel)
+    if low == high:
+        return tr("channel {c} is {v:.4g} everywhere for this image: a flat map").format(c=channel, v=low)
+    return ""
 
 
 def first_conv(network: Network, ids: list[str]) -> str | None:
@@ -98,6 +117,7 @@ class FeatureMapsView(ExplainView):
         super().__init__(controller, parent)
         self.result: FeatureMaps | None = None
         self.strip: ChannelStrip | None = None
+        self._mosaic_shape: tuple | None = None
         self.node_combo(lambda network, node_id: True, first_conv)
         self.scale = QComboBox()
         self.scale.addItems(list(SCALES))
@@ -168,22 +188,27 @@ class FeatureMapsView(ExplainView):
 
     # --- computing ---------------------------------------------------------------------------------
     def refresh(self) -> None:
-        capture = self.controller.capture
+        capture = self.capture
         node_id = self.current_node() if capture is not None else None
         if capture is None or node_id is None:
-            self._clear("Load an image to see what every layer makes of it." if self.controller.network else "")
+            self._clear(tr("Load an image to see what every layer makes of it.") if self.network else "")
             return
-        self.controller.run(make_feature_maps, capture.activations, node_id, SCALES[self.scale.currentText()],
+        self.controller.run(make_feature_maps, capture, node_id, SCALES[self.scale.currentText()],
                             channel="features", on_done=self._on_result, on_error=self.message.problem)
 
+    def clear(self) -> None:
+        self._clear(tr("No feature maps yet for the design, weights and image as they are now."))
+
     def _on_result(self, result: FeatureMaps) -> None:
-        capture = self.controller.capture
-        if capture is None or result.activations is not capture.activations or result.node_id != self.nodes.current:
+        capture = self.capture
+        if capture is None or not self.is_current(result) or result.node_id != self.nodes.current:
             return
-        first = self.result is None or self.result.mosaic.image.shape != result.mosaic.image.shape
-        self.result = result
+        first = self._mosaic_shape != result.mosaic.image.shape
+        self.result, self._mosaic_shape = result, result.mosaic.image.shape
+        self.shown(result.key)
         m = result.mosaic
         show_array(self.mosaic_plot.image, m.image, m.levels, self.cmap.currentText())
+        self._show_mosaic_scale(result)
         if first:
             self.mosaic_plot.box.autoRange(padding=0.01)
         array = capture.activations[result.node_id]
@@ -194,21 +219,36 @@ class FeatureMapsView(ExplainView):
         # The rest after the mosaic's first paint: the mosaic is what the user waits for.
         QTimer.singleShot(0, lambda: self._show_details(result))
 
+    def _show_mosaic_scale(self, result: FeatureMaps) -> None:
+        cmap = self.cmap.currentText()
+        if result.scale == "shared":
+            self.mosaic_plot.cell.show_scale(cmap, result.mosaic.levels, tr("value"))
+        else:
+            self.mosaic_plot.cell.show_scale(cmap, (0.0, 1.0), tr("each channel: its own min … max"),
+                                             [(0.0, tr("min")), (1.0, tr("max"))])
+
     def _show_details(self, result: FeatureMaps) -> None:
-        if result is not self.result:
+        if result is not self.result or not self.is_current(result):
             return
         self.stats_model.set_stats(result.stats)
-        self.message.note("Click a channel to enlarge it; click a unit of the enlarged map to choose it for the "
-                          "receptive-field view.")
+        dead = int(((result.stats.min == 0) & (result.stats.max == 0)).sum())
+        self.message.note(tr("Click a channel to enlarge it; click a unit of the enlarged map to choose it for the "
+                             "receptive-field view.")
+                          + (" " + ntr("{n} channel is 0 everywhere for this image (a ReLU zeroed it): its tile is "
+                                       "one flat colour.",
+                                       "{n} channels are 0 everywhere for this image (a ReLU zeroed them): their "
+                                       "tiles are one flat colour.", dead).format(n=dead) if dead else ""))
         self._show_channel()
         self.strip = None
         self._request_strip()
 
     def _clear(self, text: str) -> None:
         self.result = self.strip = None
+        self._mosaic_shape = None
         for plot in (self.mosaic_plot, self.channel_plot, self.strip_plot):
             plot.image.clear()
             plot.cell.set_title("")
+            plot.cell.hide_scale()
         for mark in (self.unit_mark, self.channel_mark, self.strip_mark):
             mark.setVisible(False)
         self._remove_strip_labels()
@@ -223,16 +263,18 @@ class FeatureMapsView(ExplainView):
         return self.controller.channel if self.controller.channel < count else 0
 
     def _show_channel(self) -> None:
-        result, capture = self.result, self.controller.capture
-        if result is None or capture is None:
+        result = self.live_result
+        if result is None:
             return
-        array = capture.activations[result.node_id]
+        array = result.activations[result.node_id]
         c = self.channel
         plane = channel_plane(array, c)
-        show_map(self.channel_plot.image, plane, self.cmap.currentText())
+        low, high = show_map(self.channel_plot.image, plane, self.cmap.currentText())
+        self.channel_plot.cell.show_scale(self.cmap.currentText(), (low, high), tr("value"))
         self.channel_plot.box.autoRange(padding=0.02)
+        flat = dead_channel_note(result.stats, c)
         if array.ndim == 3:
-            self.channel_plot.cell.set_title(f"channel {c} of {result.node_id}")
+            self.channel_plot.cell.set_title(flat or tr("channel {c} of {node}").format(c=c, node=result.node_id))
             top, left = result.mosaic.origin(c)
             th, tw = result.mosaic.tile
             self.channel_mark.setRect(left - 0.5, top - 0.5, tw + 1, th + 1)
@@ -253,17 +295,20 @@ class FeatureMapsView(ExplainView):
         self.table.selectRow(c)
 
     def _request_strip(self) -> None:
-        capture = self.controller.capture
-        if capture is None or self.result is None:
+        result = self.live_result
+        if result is None:
             return
-        self.controller.run(channel_strip, capture.activations, self.channel, channel="strip",
-                            on_done=self._on_strip, on_error=lambda msg: self.strip_plot.cell.set_title(msg))
+        key = result.key
+        self.controller.run(channel_strip, result.activations, self.channel, channel="strip",
+                            on_done=lambda strip: self._on_strip(strip, key),
+                            on_error=lambda msg: self.strip_plot.cell.set_title(msg))
 
-    def _on_strip(self, strip: ChannelStrip) -> None:
-        if self.result is None or strip.channel != self.channel:
+    def _on_strip(self, strip: ChannelStrip, key: ResultKey | None = None) -> None:
+        if self.live_result is None or strip.channel != self.channel or (key is not None and not self.is_current(key)):
             return
         self.strip = strip
         show_array(self.strip_plot.image, strip.mosaic.image, strip.mosaic.levels, self.cmap.currentText())
+        self.strip_plot.cell.show_scale(self.cmap.currentText(), (0.0, 1.0), "", [(0.0, tr("min")), (1.0, tr("max"))])
         self.strip_plot.cell.set_title(f"channel {strip.channel} through the {len(strip.node_ids)} layers that "
                                        "have it (drag to scroll, click a layer to show it)")
         self._label_strip(strip)
@@ -305,29 +350,31 @@ class FeatureMapsView(ExplainView):
 
     # --- clicks ------------------------------------------------------------------------------------
     def _on_mosaic_click(self, cell: int, row: int, col: int) -> None:
-        hit = self.result.mosaic.locate(row, col) if self.result else None
+        result = self.live_result
+        hit = result.mosaic.locate(row, col) if result else None
         if hit is None:
             return
         channel, y, x = hit
-        array = self.controller.capture.activations[self.result.node_id]
-        self.controller.select(self.result.node_id, channel=channel, unit=(y, x) if array.ndim == 3 else None)
+        array = result.activations[result.node_id]
+        self.controller.select(result.node_id, channel=channel, unit=(y, x) if array.ndim == 3 else None)
 
     def _on_channel_click(self, cell: int, row: int, col: int) -> None:
-        if self.result is None:
+        result = self.live_result
+        if result is None:
             return
-        array = self.controller.capture.activations[self.result.node_id]
+        array = result.activations[result.node_id]
         if array.ndim == 3:
-            self.controller.select(self.result.node_id, unit=(row, col))
+            self.controller.select(result.node_id, unit=(row, col))
         else:
-            self.controller.select(self.result.node_id, channel=col)
+            self.controller.select(result.node_id, channel=col)
 
     def _on_strip_click(self, cell: int, row: int, col: int) -> None:
-        hit = self.strip.locate(row, col) if self.strip else None
+        hit = self.strip.locate(row, col) if self.strip and self.live_result else None
         if hit is not None:
             self.controller.select(hit[0])
 
     def _on_strip_hover(self, cell: int, row: int, col: int) -> None:
-        hit = self.strip.locate(row, col) if self.strip else None
+        hit = self.strip.locate(row, col) if self.strip and self.live_result else None
         if hit is not None:
             self.strip_plot.setToolTip(f"{hit[0]} ({hit[1]}, {hit[2]})")
 
@@ -335,3 +382,5 @@ class FeatureMapsView(ExplainView):
         for plot in (self.mosaic_plot, self.channel_plot, self.strip_plot):
             if plot.image.image is not None:
                 plot.image.setLookupTable(lut(name))
+                if plot.cell.bar is not None:
+                    plot.cell.bar.setColorMap(colour_map(name))

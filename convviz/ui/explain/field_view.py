@@ -16,6 +16,8 @@ from ...design import layer_spec
 from ...explain import Network, UnitField, effective_field, unit_field
 from ...explain.fields import Box
 from ...explain.hooks import Activations
+from ...i18n import tr
+from ..document import ResultKey
 from ..theme import muted_text
 from .base import ExplainView, MessageLabel
 from .controller import Capture
@@ -35,16 +37,38 @@ class FieldResult:
     effective: np.ndarray
     #: The upstream maps shown (mean |activation| over channels, per map in [0, 1]), in order.
     upstream: dict[str, np.ndarray]
+    #: The capture's key.
+    key: ResultKey = ResultKey(-1, -1, -1)
+    #: The largest |∂ unit / ∂ input| (what 1 on ``effective`` stands for); 0: no pixel moves the unit.
+    peak: float = 1.0
+    #: The unit's value for this image (summed over channels for "all").
+    value: float = 0.0
 
 
 def make_field(capture: Capture, node_id: str, y: int, x: int, channel: int | None) -> FieldResult:
     """Worker: both fields of one unit and the maps they are drawn on."""
     network = capture.network
     field = unit_field(network, node_id, y, x, channel)
-    heat = effective_field(network, capture.image, node_id, y, x, channel)
+    heat = effective_field(network, capture.image, node_id, y, x, channel, normalized=False)
+    peak = float(heat.max())
+    if peak > 0:
+        heat = heat / peak
     shown = [n for n in network.analysis.order if n in field.boxes and
              (n == node_id or layer_spec(network.design.node(n).type).family in GEOMETRY_FAMILIES)]
-    return FieldResult(capture.activations, field, heat, {n: _magnitude(capture.activations[n]) for n in shown})
+    plane = capture.activations[node_id]
+    value = float(plane[:, y, x].sum() if channel is None else plane[channel, y, x])
+    return FieldResult(capture.activations, field, heat, {n: _magnitude(capture.activations[n]) for n in shown},
+                       capture.key, peak, value)
+
+
+def zero_gradient_note(result: FieldResult) -> str:
+    """Why the effective field is empty: the unit is 0 (a ReLU zeroed it), or nothing upstream moves it."""
+    if result.peak > 0:
+        return ""
+    if result.value == 0:
+        return tr("This unit is 0 for this image: its gradient is 0 everywhere (the ReLU cuts it off), so no pixel "
+                  "moves it. Pick another unit or channel, or another image.")
+    return tr("No input pixel moves this unit for this image: its gradient is 0 everywhere.")
 
 
 def _magnitude(array: np.ndarray) -> np.ndarray:
@@ -68,7 +92,9 @@ class FieldMarks:
     def place(self, box: Box, height: int, width: int) -> None:
         extent = QRectF(0, 0, width, height)
         self.extent.setRect(extent)
+        self.extent.setVisible(True)
         self.whole.setRect(box_rect(box))
+        self.whole.setVisible(True)
         clipped = box.clipped(height, width)
         self.inside.setVisible(clipped is not None)
         if clipped is not None:
@@ -104,8 +130,8 @@ def describe_field(field: UnitField, input_size: tuple[int, int]) -> str:
         lines.append(f"From the layers' arithmetic: size {pair(f.size)}, jump {pair(f.jump)}, start "
                      f"{pair(f.start)} — unit (i, j) is centred at start + (i, j)·jump = {pair(centre)}.")
         if not field.formula_exact:
-            lines.append("Here the rectangle is the union of the branches' fields (or an adaptive pool's uneven "
-                         "windows), so it differs from size/jump/start.")
+            lines.append(tr("Here the rectangle differs from size/jump/start: the branches' windows drift apart "
+                            "along the map (their strides differ), or an adaptive pool's windows are uneven."))
     lines.append("Right: the effective field, |∂unit/∂input| — how much each pixel actually moves this unit.")
     return "<br>".join(lines)
 
@@ -163,6 +189,20 @@ class ReceptiveFieldView(ExplainView):
         if not self.follow_selected_node() and c.node_id == self.nodes.current and c.unit is not None:
             self.invalidate()  # another unit of this map
 
+    def clear(self) -> None:
+        self.result = None
+        for cell in (self.unit_cell, self.input_cell, self.effective_cell):
+            cell.image.clear()
+            cell.hide_scale()
+        for item in (self.unit_mark, self.input_marks.extent, self.input_marks.whole, self.input_marks.inside,
+                     self.effective_marks.extent, self.effective_marks.whole, self.effective_marks.inside):
+            item.setVisible(False)
+        self.upstream.clear_cells()
+        self.upstream_marks = {}
+        self.numbers.clear()
+        self.upstream_title.clear()
+        self.message.note(tr("No receptive field yet for the design, weights and image as they are now."))
+
     def current_unit(self, network: Network, node_id: str) -> tuple[int, int]:
         c, h, w = network.analysis.nodes[node_id].output_shape
         unit = self.controller.unit if self.controller.node_id == node_id else None
@@ -172,7 +212,7 @@ class ReceptiveFieldView(ExplainView):
 
     # --- computing ---------------------------------------------------------------------------------
     def refresh(self) -> None:
-        capture = self.controller.capture
+        capture = self.capture
         node_id = self.current_node() if capture is not None else None
         if capture is None or node_id is None:
             self.message.note("Load an image, then click a unit of a feature map." if capture is None else
@@ -188,29 +228,37 @@ class ReceptiveFieldView(ExplainView):
                             on_done=self._on_result, on_error=self.message.problem)
 
     def _on_result(self, result: FieldResult) -> None:
-        capture = self.controller.capture
-        if capture is None or result.activations is not capture.activations or \
-                result.field.node_id != self.nodes.current:
+        capture = self.capture
+        if capture is None or not self.is_current(result) or result.field.node_id != self.nodes.current:
             return
         self.result = result
+        self.shown(result.key)
         field = result.field
         node_id = field.node_id
         plane = capture.activations[node_id]
         plane = plane[field.channel] if field.channel is not None else plane.mean(axis=0)
-        show_map(self.unit_cell.image, plane, "viridis")
-        self.unit_cell.set_title(f"{node_id}: click a unit")
+        levels = show_map(self.unit_cell.image, plane, "viridis")
+        self.unit_cell.show_scale("viridis", levels, tr("value") if field.channel is not None else tr("channel mean"))
+        self.unit_cell.set_title(tr("{node}: click a unit").format(node=node_id))
         self.unit_mark.setRect(field.unit[1], field.unit[0], 1, 1)
+        self.unit_mark.setVisible(True)
         display = capture.image.display
         show_array(self.input_cell.image, display, (0.0, 1.0), "gray")
         show_array(self.effective_cell.image, result.effective, (0.0, 1.0), "inferno")
+        self.effective_cell.show_scale("inferno", (0.0, result.peak if result.peak > 0 else 1.0), "|∂unit/∂input|")
         height, width = display.shape[:2]
         for marks in (self.input_marks, self.effective_marks):
             marks.place(field.input_box, height, width)
         self.input_cell.set_title(f"input {width}×{height}: field {field.input_box.height}×{field.input_box.width}")
-        self.effective_cell.set_title("effective field |∂unit/∂input|")
+        zero = zero_gradient_note(result)
+        self.effective_cell.set_title(tr("effective field: 0 everywhere") if zero else
+                                      tr("effective field |∂unit/∂input|"))
         self.unit_cell.box.autoRange(padding=0.02)
         self.numbers.setText(describe_field(field, (height, width)))
-        self.message.note("Click any unit of the map on the left.")
+        if zero:
+            self.message.problem(zero)
+        else:
+            self.message.note(tr("Click any unit of the map on the left."))
         self._show_upstream(result)
 
     def _show_upstream(self, result: FieldResult) -> None:
@@ -230,6 +278,7 @@ class ReceptiveFieldView(ExplainView):
                                     "or grow it; mean |activation| over channels)")
 
     def _on_click(self, cell: int, row: int, col: int) -> None:
-        if cell == 0 and self.result is not None:
-            self.controller.select(self.result.field.node_id, unit=(row, col))
+        result = self.live_result
+        if cell == 0 and result is not None:
+            self.controller.select(result.field.node_id, unit=(row, col))
 

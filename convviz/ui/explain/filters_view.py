@@ -11,8 +11,10 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from ...explain import FilterMosaic, Network, filter_mosaic
 from ...explain.colormaps import lut
+from ...i18n import tr
+from ..document import ResultKey
 from .base import ExplainView, MessageLabel
-from .plots import MapPlot, outline, show_array
+from .plots import MapPlot, colour_map, outline, show_array
 
 COLOUR = "colour (RGB)"
 
@@ -24,12 +26,15 @@ class Filters:
     shown: FilterMosaic
     #: (C_out, C_in / groups, kh, kw): the values under the pointer.
     weights: np.ndarray
+    #: The model's key (filters depend on no image).
+    key: ResultKey = ResultKey(-1, -1, None)
 
 
-def make_filters(network: Network, node_id: str, input_channel: int | None) -> Filters:
+def make_filters(network: Network, node_id: str, input_channel: int | None,
+                 key: ResultKey = ResultKey(-1, -1, None)) -> Filters:
     """Worker: the mosaic of one conv node's filters."""
     module = network.model.get_submodule(node_id)
-    return Filters(network, node_id, filter_mosaic(module, input_channel), module.weight.detach().numpy())
+    return Filters(network, node_id, filter_mosaic(module, input_channel), module.weight.detach().numpy(), key)
 
 
 def is_conv(network: Network, node_id: str) -> bool:
@@ -68,7 +73,7 @@ class FiltersView(ExplainView):
         layout.addWidget(self.plot, 1)
 
     def selection_changed(self) -> None:
-        if not self.follow_selected_node() and self.result is not None:
+        if not self.follow_selected_node() and self.live_result is not None:
             self._mark(self.controller.channel)
 
     @property
@@ -77,17 +82,25 @@ class FiltersView(ExplainView):
         return None if data is None or data < 0 else int(data)
 
     def refresh(self) -> None:
-        network = self.controller.network
+        network = self.network
         if network is None:
             return
         node_id = self.current_node()
         if node_id is None:
-            self.plot.image.clear()
-            self.message.note("This network has no Conv2d layer: there are no filters to show.")
+            self.clear()
+            self.message.note(tr("This network has no Conv2d layer: there are no filters to show."))
             return
         self._fill_input_channels(network, node_id)
-        self.controller.run(make_filters, network, node_id, self.chosen_input_channel, channel="filters",
-                            on_done=self._on_result, on_error=self.message.problem)
+        self.controller.run(make_filters, network, node_id, self.chosen_input_channel, self.controller.built.key,
+                            channel="filters", on_done=self._on_result, on_error=self.message.problem)
+
+    def clear(self) -> None:
+        self.result = None
+        self.plot.image.clear()
+        self.plot.cell.set_title("")
+        self.plot.cell.hide_scale()
+        self.mark.setVisible(False)
+        self.message.note(tr("No filters yet for the design and weights as they are now."))
 
     def _fill_input_channels(self, network: Network, node_id: str) -> None:
         """The selector's choices for this node: colour (3 inputs per group) and each input channel."""
@@ -102,13 +115,19 @@ class FiltersView(ExplainView):
             self.input_channel.addItem(text, data)
 
     def _on_result(self, result: Filters) -> None:
-        if result.network is not self.controller.network or result.node_id != self.nodes.current:
+        if not self.is_current(result) or result.node_id != self.nodes.current:
             return
         first = self.result is None or self.result.shown.mosaic.image.shape != result.shown.mosaic.image.shape
         self.result = result
+        self.shown(result.key)
         m = result.shown.mosaic
         show_array(self.plot.image, m.image, m.levels, self.cmap.currentText())
         self.cmap.setEnabled(not result.shown.colour)
+        if result.shown.colour:
+            self.plot.cell.hide_scale()  # colour tiles: R, G, B are the three input channels, not a colour map
+        else:
+            self.plot.cell.show_scale(self.cmap.currentText(), (0.0, 1.0), tr("each filter: ± its largest |weight|"),
+                                      [(0.0, "−max|w|"), (0.5, "0"), (1.0, "+max|w|")])
         if first:
             self.plot.box.autoRange(padding=0.01)
         f = result.shown
@@ -129,12 +148,14 @@ class FiltersView(ExplainView):
             self.mark.setRect(left - 0.5, top - 0.5, m.tile[1] + 1, m.tile[0] + 1)
 
     def _on_click(self, cell: int, row: int, col: int) -> None:
-        hit = self.result.shown.mosaic.locate(row, col) if self.result else None
+        result = self.live_result
+        hit = result.shown.mosaic.locate(row, col) if result else None
         if hit is not None:
             self.controller.select(channel=hit[0])
 
     def _on_hover(self, cell: int, row: int, col: int) -> None:
-        hit = self.result.shown.mosaic.locate(row, col) if self.result else None
+        result = self.live_result
+        hit = result.shown.mosaic.locate(row, col) if result else None
         if hit is None:
             return
         out, ky, kx = hit
@@ -150,3 +171,5 @@ class FiltersView(ExplainView):
     def _on_cmap(self, name: str) -> None:
         if self.plot.image.image is not None and self.plot.image.image.ndim == 2:
             self.plot.image.setLookupTable(lut(name))
+            if self.plot.cell.bar is not None:
+                self.plot.cell.bar.setColorMap(colour_map(name))

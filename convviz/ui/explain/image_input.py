@@ -3,13 +3,11 @@ training data — and showing it as the model receives it, with what was done to
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QMimeData, QSize, Qt
 from PySide6.QtGui import QGuiApplication, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -21,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from ...data.images import PreparedImage, SampleImage, sample_images
 from ..drops import IMAGE_SUFFIXES, dropped_file, existing_file
+from ..file_dialogs import ask_open_path
 from .base import MessageLabel
 from .controller import Capture, ExplainController
 
@@ -150,9 +149,9 @@ class ImageInputPanel(QWidget):
         self.controller.load(source, name)
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open an image", "", IMAGE_FILTER)
-        if path:
-            self.load(Path(path), Path(path).name)
+        path = ask_open_path(self, "Open an image", IMAGE_FILTER, "images")
+        if path is not None:
+            self.load(path, path.name)
 
     def paste(self) -> None:
         found = mime_image(QGuiApplication.clipboard().mimeData())

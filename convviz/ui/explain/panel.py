@@ -6,10 +6,11 @@ Built on first view (``MainWindow.add_lazy_tab``): importing this module loads p
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QIODevice, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -23,8 +24,10 @@ from PySide6.QtWidgets import (
 
 from ...atomic import atomic_write
 from ...explain import keep_freed_memory
+from ...i18n import tr
 from ..document import Document
 from ..file_dialogs import ask_save_path
+from ..shortcuts import key_sequences
 from ..theme import ERROR, WARNING, muted_text
 from .base import ExplainView
 from .cam_view import ClassActivationView
@@ -84,12 +87,13 @@ class ExplainPanel(QWidget):
 
         # Ctrl+V here pastes an image; the canvas's Ctrl+V (layers) is limited to the canvas.
         self.paste_action = QAction("Paste image", self)
-        self.paste_action.setShortcut(QKeySequence.StandardKey.Paste)
+        self.paste_action.setShortcuts(key_sequences("paste"))
         self.paste_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.paste_action.triggered.connect(self.image_input.paste)
         self.addAction(self.paste_action)
 
         self.controller.networkChanged.connect(self._on_network_changed)
+        self.controller.keyChanged.connect(self._describe_weights)
         self.controller.selectionChanged.connect(self._on_selection_changed)
         self._on_network_changed()
 
@@ -115,17 +119,30 @@ class ExplainPanel(QWidget):
         c = self.controller
         if c.built is None:
             waiting = c.problem is None
-            self.problem.setText("Building the model…" if waiting else c.problem)
+            self.problem.setText(tr("Building the model…") if waiting else c.problem)
             self.problem.setStyleSheet(f"color: {(muted_text() if waiting else ERROR).name()}; font-size: 15px")
             self.stack.setCurrentWidget(self.problem)
             self.weights_label.setText("")
             return
         self.stack.setCurrentWidget(self.tabs)
-        colour = muted_text() if c.built.trained else WARNING
-        name = c.built.network.design.name or "the design"
+        self._describe_weights()
+
+    def _describe_weights(self, *_) -> None:
+        """The header names the model and weights the views run on, or says they are being remade."""
+        built = self.controller.built
+        if built is None:
+            return
+        name = html.escape(built.network.design.name or tr("the design"))
+        if not self.controller.is_current(built.key):
+            changed = built.key.changed(self.controller.key)
+            self.weights_label.setText(f"<b>{name}</b>: " + html.escape(
+                tr("updating the model for the new weights…") if changed == "weights" else
+                tr("updating the model for the edited design…")))
+            return
+        colour = muted_text() if built.trained else WARNING
         self.weights_label.setText(f"<b>{name}</b> with <span style='color:{colour.name()}'><b>"
-                                   f"{c.built.label}</b></span>"
-                                   + ("" if c.built.trained else " — train it to see what it learns"))
+                                   f"{html.escape(built.label)}</b></span>"
+                                   + ("" if built.trained else html.escape(tr(" — train it to see what it learns"))))
 
     def _on_selection_changed(self) -> None:
         if self.controller.node_id is not None:

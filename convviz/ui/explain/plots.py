@@ -8,10 +8,12 @@ is drawn as ``QRectF(left, top, width, height)``.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QColor, QPen, QTextOption
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from ...explain.colormaps import lut
@@ -29,10 +31,12 @@ def show_array(item: pg.ImageItem, array: np.ndarray, levels: tuple[float, float
     item.setImage(array, levels=levels, autoLevels=False)
 
 
-def show_map(item: pg.ImageItem, plane: np.ndarray, cmap: str) -> None:
-    """One map on its own range (a constant map shows as the low colour)."""
+def show_map(item: pg.ImageItem, plane: np.ndarray, cmap: str) -> tuple[float, float]:
+    """One map on its own range (a constant map shows as the low colour); returns the levels used."""
     low, high = float(np.nanmin(plane)), float(np.nanmax(plane))
-    show_array(item, np.ascontiguousarray(plane, dtype=np.float32), (low, high if high > low else low + 1.0), cmap)
+    levels = (low, high if high > low else low + 1.0)
+    show_array(item, np.ascontiguousarray(plane, dtype=np.float32), levels, cmap)
+    return levels
 
 
 def box_rect(box: Box) -> QRectF:
@@ -51,19 +55,110 @@ def outline(color: QColor | str, width: float = 2.0, dashed: bool = False) -> QG
     return item
 
 
+@functools.cache
+def colour_map(name: str) -> pg.ColorMap:
+    """One of the explain core's colour maps (its lookup table) as a pyqtgraph ColorMap, for bars."""
+    table = lut(name)
+    return pg.ColorMap(np.linspace(0.0, 1.0, len(table)), table)
+
+
+class ScaleBar(pg.ColorBarItem):
+    """A colour bar that only shows what a map's colours mean (the map sets its own levels):
+    not interactive, styled in the palette's text colour."""
+
+    def __init__(self, text: QColor) -> None:
+        super().__init__(values=(0.0, 1.0), width=12, interactive=False, colorMapMenu=False)
+        self.setMenuEnabled(False)
+        self.style(text)
+
+    def style(self, text: QColor) -> None:
+        self.text_colour = text
+        for side in ("left", "right", "top", "bottom"):
+            self.getAxis(side).setPen(text)
+            self.getAxis(side).setTextPen(text)
+
+    def show_scale(self, cmap: str, levels: tuple[float, float], label: str = "",
+                   ticks: list[tuple[float, str]] | None = None) -> None:
+        """``cmap`` from ``levels[0]`` to ``levels[1]``, with values on its axis (or ``ticks``,
+        (value, text) pairs, where the colours do not stand for the data's own values)."""
+        self.setVisible(True)
+        self.setColorMap(colour_map(cmap))
+        low, high = levels
+        self.setLevels((low, high if high > low else low + 1.0))
+        self.axis.setTicks(None if ticks is None else [ticks])
+        left = self.getAxis("left")
+        left.setLabel(label, color=self.text_colour.name())
+        left.showLabel(bool(label))
+
+
+class TitleItem(pg.LabelItem):
+    """A map's title that wraps to the map's width instead of widening its column (three Grad-CAM
+    panels with long class names would otherwise push each other out of shape)."""
+
+    MIN_WIDTH = 40.0
+
+    def __init__(self, text: str = "", **options) -> None:
+        super().__init__(text, **options)
+        option = QTextOption(Qt.AlignmentFlag.AlignHCenter)
+        option.setWrapMode(QTextOption.WrapMode.WordWrap)
+        self.item.document().setDefaultTextOption(option)
+
+    def resizeEvent(self, event) -> None:
+        width = max(self.MIN_WIDTH, self.width())
+        if self.item.textWidth() != width:
+            self.item.setTextWidth(width)
+        super().resizeEvent(event)
+
+    def updateMin(self) -> None:
+        bounds = self.itemRect()
+        self.setMinimumWidth(self.MIN_WIDTH)
+        self.setMinimumHeight(bounds.height())
+        self._sizeHint = {Qt.SizeHint.MinimumSize: (self.MIN_WIDTH, bounds.height()),
+                          Qt.SizeHint.PreferredSize: (bounds.width(), bounds.height()),
+                          Qt.SizeHint.MaximumSize: (-1, -1), Qt.SizeHint.MinimumDescent: (0, 0)}
+        self.updateGeometry()
+
+
 class MapCell:
-    """A title, an aspect-locked box (row 0 at the top) and an ImageItem, in a layout widget."""
+    """A title, an aspect-locked box (row 0 at the top) and an ImageItem, with a colour bar beside
+    it once ``show_scale`` is called, in a layout widget."""
 
     def __init__(self, widget: pg.GraphicsLayoutWidget, row: int, col: int, title: str = "") -> None:
         _, text = palette_colors(widget)
-        self.title = widget.addLabel(title, row=2 * row, col=col, color=text)
-        self.box: pg.ViewBox = widget.addViewBox(row=2 * row + 1, col=col, lockAspect=True, invertY=True,
-                                                 enableMenu=False)
+        self.layout: pg.GraphicsLayout = widget.addLayout(row=row, col=col)
+        self.layout.setContentsMargins(0, 0, 0, 0)
+        self.title = TitleItem(title, color=text)
+        self.layout.addItem(self.title, row=0, col=0, colspan=2)
+        self.box: pg.ViewBox = self.layout.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.image = pg.ImageItem()
         self.box.addItem(self.image)
+        self.bar: ScaleBar | None = None
+        self._text = text
 
     def set_title(self, text: str) -> None:
         self.title.setText(text)
+
+    def show_scale(self, cmap: str, levels: tuple[float, float], label: str = "",
+                   ticks: list[tuple[float, str]] | None = None) -> None:
+        """The colour bar beside the map (``ScaleBar.show_scale``)."""
+        if self.bar is None:
+            self.bar = ScaleBar(self._text)
+            self.layout.addItem(self.bar, row=1, col=1)
+        self.bar.show_scale(cmap, levels, label, ticks)
+
+    def hide_scale(self) -> None:
+        if self.bar is not None:
+            self.bar.setVisible(False)
+
+    @property
+    def scale_levels(self) -> tuple[float, float] | None:
+        """(low, high) of the colour bar shown, or None (tests read it)."""
+        return tuple(self.bar.values) if self.bar is not None and self.bar.isVisible() else None
+
+    def style_scale(self, text: QColor) -> None:
+        self._text = text
+        if self.bar is not None:
+            self.bar.style(text)
 
     def pixel_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
         """(row, col) of the pixel under a scene position, or None outside the image."""
@@ -89,19 +184,32 @@ class MapGrid(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.cells: list[MapCell] = []
+        self.shared_bar: ScaleBar | None = None
         self.ci.setContentsMargins(4, 4, 4, 4)
         self._apply_palette()
         self.scene().sigMouseClicked.connect(self._on_click)
         self.scene().sigMouseMoved.connect(self._on_move)
 
     def add_cell(self, row: int, col: int, title: str = "") -> MapCell:
+        """A map at (row, col); the columns share the width equally, whatever their titles and bars."""
         cell = MapCell(self, row, col, title)
+        self.ci.layout.setColumnStretchFactor(col, 1)
+        cell.layout.setPreferredWidth(1)
         self.cells.append(cell)
         return cell
 
     def clear_cells(self) -> None:
         self.clear()
         self.cells = []
+        self.shared_bar = None
+
+    def shared_scale(self, row: int, col: int) -> ScaleBar:
+        """One colour bar for several maps drawn alike (Grad-CAM's panels), in its own column, so the
+        maps keep one size."""
+        if self.shared_bar is None:
+            self.shared_bar = ScaleBar(palette_colors(self)[1])
+            self.ci.addItem(self.shared_bar, row=row, col=col)
+        return self.shared_bar
 
     def viewport_point(self, cell: int, row: float, col: float):
         """Viewport coordinates of pixel (row, col) of ``cells[cell]`` (tests click there)."""
@@ -132,6 +240,9 @@ class MapGrid(pg.GraphicsLayoutWidget):
         for cell in self.cells:
             cell.title.setAttr("color", text.name())
             cell.title.setText(cell.title.text)
+            cell.style_scale(text)
+        if getattr(self, "shared_bar", None) is not None:
+            self.shared_bar.style(text)
 
     def changeEvent(self, event) -> None:
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "cells"):  # not during __init__

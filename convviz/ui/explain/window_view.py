@@ -15,7 +15,6 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QImage, QPainter, QWheelEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -30,7 +29,9 @@ from PySide6.QtWidgets import (
 from ...explain import Network, WindowAnimation, window_animation
 from ...explain.hooks import Activations
 from ...explain.render import save_gif, save_png_sequence
-from ..file_dialogs import ask_save_path
+from ...i18n import tr
+from ..document import ResultKey
+from ..file_dialogs import ask_folder, ask_save_path
 from .base import ExplainView, MessageLabel
 from .controller import Capture
 from .window_painter import DEFAULT_CELL, MAX_CELL, MIN_CELL, WindowColours, WindowPainter
@@ -47,6 +48,8 @@ class Animation:
     node_id: str
     source_id: str
     animation: WindowAnimation
+    #: The capture's key.
+    key: ResultKey = ResultKey(-1, -1, -1)
 
 
 def make_animation(capture: Capture, node_id: str, out_channel: int) -> Animation:
@@ -54,7 +57,7 @@ def make_animation(capture: Capture, node_id: str, out_channel: int) -> Animatio
     network = capture.network
     source = network.design.node(node_id).inputs[0]
     return Animation(capture.activations, node_id, source, window_animation(network, capture.activations, node_id,
-                                                                            out_channel))
+                                                                            out_channel), capture.key)
 
 
 def render_frames(painter: WindowPainter, indices: range, size: QSize) -> list[np.ndarray]:
@@ -188,8 +191,16 @@ class SlidingWindowView(ExplainView):
             self.canvas.update()
 
     # --- computing ---------------------------------------------------------------------------------
+    def clear(self) -> None:
+        self.result = None
+        self.painter = None
+        self.canvas.show_frame(None, None)
+        self.position.clear()
+        self._set_enabled(False)
+        self.message.note(tr("No animation yet for the design, weights and image as they are now."))
+
     def refresh(self) -> None:
-        capture = self.controller.capture
+        capture = self.capture
         if capture is None:
             self.message.note("Load an image to watch a window slide over the real data.")
             return
@@ -206,12 +217,12 @@ class SlidingWindowView(ExplainView):
                             on_done=self._on_result, on_error=self.message.problem)
 
     def _on_result(self, result: Animation) -> None:
-        capture = self.controller.capture
-        if capture is None or result.activations is not capture.activations or result.node_id != self.nodes.current:
+        if not self.is_current(result) or result.node_id != self.nodes.current:
             return
         same_place = self.result is not None and self.result.node_id == result.node_id and \
             len(self.result.animation) == len(result.animation)
         self.result = result
+        self.shown(result.key)
         animation = result.animation
         cell = self.painter.cell if self.painter is not None else DEFAULT_CELL
         slot = self.in_channel.currentIndex() if same_place else 0
@@ -292,7 +303,7 @@ class SlidingWindowView(ExplainView):
             path = ask_save_path(self, "Export the animation as GIF", f"{self.result.node_id}_window.gif",
                                  "GIF (*.gif)", ".gif")
         else:
-            path = QFileDialog.getExistingDirectory(self, "Export the frames as PNG files into a folder")
+            path = ask_folder(self, tr("Export the frames as PNG files into a folder"))
         if not path:
             return
         start = self.scrub.value()

@@ -9,8 +9,6 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from ...explain import feature_mosaic, weight_mosaic
-from ...explain.render import overlay
 from ...i18n import tr
 from ..plots import image_view
 from ..train.live_views import ConfusionMatrixView
@@ -165,6 +163,10 @@ class ReplayView(QWidget):
 
     def redraw(self) -> None:
         """Draw the current position (when hidden: when next shown; a live run adds positions all along)."""
+        from ...explain.filters import weight_mosaic   # torch: only once there is a replay to draw
+        from ...explain.mosaic import feature_mosaic
+        from ...explain.render import overlay
+
         if not self.isVisible():
             self._dirty = True
             return

@@ -16,7 +16,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ...explain import weight_mosaic
 from ...i18n import tr
 from ..plots import image_view, palette_colors, themed_plot
 
@@ -364,6 +363,8 @@ class FiltersView(QWidget):
         layout.addWidget(self.widget, 1)
 
     def show_weights(self, node_id: str, weights: np.ndarray, groups: int = 1, caption: str = "") -> None:
+        from ...explain.filters import weight_mosaic  # torch: not needed to build the tab
+
         shown = weight_mosaic(weights, groups)
         self.image.setImage(shown.mosaic.image, levels=(0.0, 1.0), autoLevels=False)
         what = tr("in colour (R, G, B input channels)") if shown.colour else tr("input channel 0")

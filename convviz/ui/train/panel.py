@@ -2,16 +2,18 @@
 their comparison, the trade-off plot and the data; the live filters and confusion matrix, the
 gradient flow and the replay on the right; Train / Pause / Stop above.
 
-The dataset loads in the background as soon as the source (or the design's input) changes, so
-its samples and the augmentation preview are there before the run starts. The run trains a
-frozen copy of the design in a ``TrainingRun`` thread and is recorded in the run store as it
-goes; its weights become the document's after every epoch (the explain views follow) and at the
-end (editing the design keeps the weights of the layers that still fit). What the result views
-show, and when, is ``RunResults``'s.
+The dataset loads in the background when the source (or the design's input) changes and the tab is
+shown (``DatasetController``: a design opened while the tab is hidden loads nothing until it is
+needed), so its samples and the augmentation preview are there before the run starts. The run trains
+a frozen copy of the design in a ``TrainingRun`` thread and is recorded in the run store as it goes;
+its weights become the document's after every epoch (the explain views follow) and at the end
+(editing the design keeps the weights of the layers that still fit). What the result views show,
+and when, is ``RunResults``'s.
 """
 
 from __future__ import annotations
 
+import html
 import sys
 
 import numpy as np
@@ -40,6 +42,8 @@ from ..runs.replay_view import ReplayView
 from ..runs.runs_panel import RunsPanel
 from ..runs.tradeoff_view import TradeoffView
 from ..tasks import TaskRunner
+from ..theme import WARNING
+from .data_loading import DatasetController
 from .live_views import ConfusionView, CurvesView, FiltersView
 from .results import RunResults
 from .settings_form import TrainSettingsForm
@@ -56,6 +60,10 @@ def load_dataset_for(spec, shape, val_fraction: float, seed: int):
     from ...data import load_dataset
 
     return load_dataset(spec, shape, val_fraction=val_fraction, seed=seed)
+
+
+def _load_for_request(spec, shape, val_fraction: float, seed: int):
+    return load_dataset_for(spec, shape, val_fraction, seed)  # looked up when called: tests replace it
 
 
 def import_training() -> None:
@@ -102,7 +110,11 @@ class TrainPanel(QWidget):
         self.runs = window.runs
         self.tasks = TaskRunner(self)
         self.dataset = None
-        self.dataset_key = None
+        self.data = DatasetController(self.tasks, _load_for_request, self)
+        self.data.ready.connect(self._on_dataset)
+        self.data.failed.connect(self._show_data_problem)
+        self.data.loading.connect(self._on_data_loading)
+        self._training_imported = False
         self.run: TrainingRun | None = None
         self.classes: list[str] = []
 
@@ -213,8 +225,15 @@ class TrainPanel(QWidget):
         self._input_shape = self.document.design.input.shape
         self._on_analysis(self.document.analysis)
         self.tradeoff.set_runs(self.runs_panel.model.runs)
-        self.tasks.run(import_training)
         self.reload_dataset()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.data.set_active(True)
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self.data.set_active(False)
 
     # --- data -------------------------------------------------------------------------------------
     def _schedule_reload(self) -> None:
@@ -230,21 +249,22 @@ class TrainPanel(QWidget):
             self._set_status(tr("The run of the previous design was stopped; it is kept in Runs."), NOTE)
         self._schedule_reload()
 
-    def reload_dataset(self) -> None:
+    def reload_dataset(self, reload: bool = False, needed: bool = False) -> None:
+        """Ask for the data the settings and the design call for: loaded while the tab is shown, or at
+        once when ``needed`` (a run waits for it)."""
         try:
             spec = self.form.data_spec()
         except ValueError as exc:
             self._show_data_problem(str(exc))
             return
-        shape = self.document.design.input.shape
-        key = (str(spec), shape, self.form.val_fraction.value(), self.form.seed.value())
-        if key == self.dataset_key and self.dataset is not None:
-            return
-        self.dataset, self.dataset_key = None, key
-        self.data_info.setText(f"Loading {spec}…")
-        self._update_buttons()
-        self.tasks.run(load_dataset_for, spec, shape, key[2], key[3], channel="dataset",
-                       on_done=self._on_dataset, on_error=self._show_data_problem)
+        self.data.request(spec, self.document.design.input.shape, self.form.val_fraction.value(),
+                          self.form.seed.value(), reload=reload, needed=needed)
+        if self.data.dataset is None:  # the controller said what it is loading
+            self.dataset = None
+            self._update_buttons()
+
+    def _on_data_loading(self, text: str) -> None:
+        self.data_info.setText(text)
 
     def _on_dataset(self, dataset) -> None:
         self.dataset = dataset
@@ -254,20 +274,25 @@ class TrainPanel(QWidget):
             f"<b>{dataset.name}</b>: {grouped(len(dataset.train))} training and {grouped(len(dataset.val))} "
             f"validation images ({split}), {len(dataset.classes)} classes, fitted to "
             f"{'×'.join(map(str, dataset.shape))}: {', '.join(dataset.classes[:12])}"
-            + ("…" if len(dataset.classes) > 12 else ""))
+            + ("…" if len(dataset.classes) > 12 else "")
+            + (f"<br><span style='color:{NOTE}'>{html.escape(dataset.note)}.</span>" if dataset.note else "")
+            + (f"<br><span style='color:{WARNING.name()}'>{html.escape(dataset.skipped_note())}</span>"
+               if dataset.skipped else ""))
+        self.data_info.setToolTip("\n".join(f"{s.path}: {s.reason}" for s in dataset.skipped[:50]))
         self.document.sample_images = self._sample_images
+        self.document.data_classes = list(dataset.classes)  # the design is warned if its scores do not match
         self._samples = dataset.samples(PREVIEW_COUNT, seed=1)[0]
         self._update_preview()
         self._update_buttons()
+        if not self._training_imported:  # after the data, not beside it: both want the two cores
+            self._training_imported = True
+            self.tasks.run(import_training)
         if self._pending_start is not None and self.run is None:
             self._start_pending()
 
     def _sample_images(self, count: int) -> list[tuple[np.ndarray, str]]:
         """For the Explain tab: ``count`` random validation images (H×W or H×W×3 uint8) with their classes."""
-        dataset = self.dataset
-        if dataset is None:
-            return []
-        images, names = dataset.samples(count, seed=int(np.random.randint(1 << 30)), split="val")
+        images, names = self.data.samples(count, seed=int(np.random.randint(1 << 30)), split="val")
         return [(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0), name)
                 for image, name in zip(images, names)]
 
@@ -299,8 +324,7 @@ class TrainPanel(QWidget):
                        on_error=lambda message: self._show_data_problem(f"download failed: {message}"))
 
     def _after_download(self) -> None:
-        self.dataset_key = None
-        self.reload_dataset()
+        self.reload_dataset(reload=True)
 
     # --- state ------------------------------------------------------------------------------------
     def _on_analysis(self, analysis) -> None:
@@ -373,7 +397,7 @@ class TrainPanel(QWidget):
             return
         self.form.set_config(detail.config)
         self._pending_start = (initial, run_id)
-        self.reload_dataset()
+        self.reload_dataset(needed=True)
         if self.dataset is not None:
             self._start_pending()
         else:
@@ -484,7 +508,8 @@ class TrainPanel(QWidget):
             self._flush()
             if record.state is not None:
                 self.document.set_weights(record.state, self._run_normalization,
-                                          self.results.weights_info({"epochs_completed": record.epoch}))
+                                          self.results.weights_info({"epochs_completed": record.epoch,
+                                                                     "in_progress": True}))
         elif isinstance(record, StartRecord):
             self.curves.set_epochs(record.epochs, self._max_lr)
             self._epochs = record.epochs

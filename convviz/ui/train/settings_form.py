@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from ...train.config import AMP_MODES, DEVICES, OPTIMIZERS, SCHEDULES, AugmentConfig, ConfigError, DataSpec, TrainConfig
 from ...i18n import tr
+from ..file_dialogs import ask_folder
 from ..settings import app_settings
 
 #: Data sources in the combo: (label, DataSpec kind, downloadable).
@@ -207,9 +207,9 @@ class TrainSettingsForm(QWidget):
         self._on_changed()
 
     def _on_browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.folder.text())
-        if folder:
-            self.folder.setText(folder)
+        folder = ask_folder(self, "Dataset folder", "data", self.folder.text() or None)
+        if folder is not None:
+            self.folder.setText(str(folder))
             self.data_changed.emit()
 
     def _on_changed(self, *_) -> None:
