@@ -6,7 +6,7 @@ import html
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QMimeData, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QCoreApplication, QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QSizePolicy,
     QStyle,
     QTabWidget,
     QToolBar,
@@ -120,6 +121,7 @@ class MainWindow(QMainWindow):
         #: The Explain tab's panel once it has been shown (None before: torch is not loaded yet).
         self.explain_panel = None
         self._docks_hidden_by_tab: list[QDockWidget] = []
+        self._designer_layout = QByteArray()
         self.train_tab = self.add_lazy_tab("Train", self._make_train_panel)
         self.explain_tab = self.add_lazy_tab("Explain", self._build_explain_panel)
         self.setAcceptDrops(True)
@@ -379,7 +381,16 @@ class MainWindow(QMainWindow):
         """The designer's docks belong to the Design tab; Train and Explain get the whole window."""
         if index in self._lazy_tabs:
             self.tab_widget(index)
+        self._size_by_current_tab(index)
         self._show_designer_docks(index)
+
+    def _size_by_current_tab(self, index: int) -> None:
+        """A tab widget is as large as its largest page: the Explain panel's minimum width would
+        squeeze the designer's docks for good once it has been built. Hidden pages ignore their
+        size hints, so the window's layout follows the page that is shown."""
+        for i in range(self.tabs.count()):
+            policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
+            self.tabs.widget(i).setSizePolicy(policy, policy)
 
     def _show_designer_docks(self, index: int) -> None:
         """The palette, summary and issues serve the canvas: other tabs get their room while shown.
@@ -388,6 +399,9 @@ class MainWindow(QMainWindow):
             dock.show()
         if self._docks_hidden_by_tab:
             self.summary_dock.raise_()
+            # Docks shown again come back at default sizes, and the inspector was squeezed beside
+            # Explain: the layout the user left on the Design tab is restored as it was.
+            self.restoreState(self._designer_layout)
         self._docks_hidden_by_tab = []
         if index == self.tabs.indexOf(self.view):
             return
@@ -395,6 +409,8 @@ class MainWindow(QMainWindow):
         if index == self.train_tab:
             docks.append(self.inspector_dock)
         self._docks_hidden_by_tab = [d for d in docks if not d.isHidden()]  # the window may not be shown yet
+        if self._docks_hidden_by_tab:
+            self._designer_layout = self.saveState()
         for dock in self._docks_hidden_by_tab:
             dock.hide()
 
