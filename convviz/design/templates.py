@@ -34,6 +34,10 @@ TEMPLATES: dict[str, str] = {
     "efficientnet_b0": "EfficientNet-B0 as in torchvision: MBConv blocks with SiLU and squeeze-and-excitation.",
     "squeezenet1_1": "SqueezeNet 1.1 as in torchvision: fire modules (1×1 squeeze, 1×1 and 3×3 expand), 1.2 M parameters.",
     "unet_small": "A small U-Net-style encoder–decoder: transposed convs upsample, skips join by Concat, a class per pixel.",
+    "deep_plain": "Twenty plain 3×3 convs (no batch norm) on the shapes: the first layers' gradients vanish, it stays "
+                  "at chance (see Train ▸ Gradient Flow).",
+    "deep_residual": "The same twenty convs with a residual shortcut around every pair: the gradients reach the "
+                     "first layer and it learns.",
 }
 
 

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ExplainError
-from .hooks import Activations
+from .hooks import Activations, model_device
 from .network import Network
 from ..analysis.layers import hw
 from .sliding import sliding_window
@@ -107,7 +107,7 @@ class WindowAnimation:
         if kind is None:
             raise ExplainError(f"the sliding window is shown for Conv2d, ConvTranspose2d, MaxPool2d and AvgPool2d "
                                f"nodes; this node is a {type(module).__name__}")
-        x = inputs.detach().to(torch.float32).cpu()
+        x = inputs.detach().to(model_device(module), torch.float32)  # the layer runs where its weights are
         if x.dim() == 3:
             x = x.unsqueeze(0)
         with torch.inference_mode():
@@ -121,19 +121,19 @@ class WindowAnimation:
         if transposed:
             x = _insert_zeros(x, hw(module.stride))
         #: (C, H, W) float32: the node's input (a transposed conv's: with its zeros inserted).
-        self.input = x[0].numpy().copy()
+        self.input = x[0].cpu().numpy().copy()
         #: (H_out, W_out) float32: the module's output for ``out_channel``.
-        self.output = out[out_channel].numpy().copy()
+        self.output = out[out_channel].cpu().numpy().copy()
         self.geometry = _geometry(module, kind, self.input.shape, self.output.shape, channels)
         self._padded, self._offset = _padded_input(x, self.geometry, module)
         if kind == "conv" and transposed:
             per_out = channels // module.groups
             group, local = divmod(out_channel, per_out)
             per_in = module.in_channels // module.groups
-            weight = module.weight.detach().to(torch.float32)[group * per_in:(group + 1) * per_in, local]
+            weight = module.weight.detach().to("cpu", torch.float32)[group * per_in:(group + 1) * per_in, local]
             self._weight = weight.flip(-2, -1).numpy().copy()  # the equivalent convolution's kernel
         elif kind == "conv":
-            self._weight = module.weight.detach().to(torch.float32)[out_channel].numpy()
+            self._weight = module.weight.detach().to("cpu", torch.float32)[out_channel].numpy()
         if kind == "conv":
             self._bias = float(module.bias.detach()[out_channel]) if module.bias is not None else 0.0
 
@@ -223,10 +223,10 @@ def _padded_input(x: torch.Tensor, g: WindowGeometry, module: nn.Module) -> tupl
     extra_h, extra_w = max(0, need_h - bottom), max(0, need_w - right)
     if g.kind == "conv":
         mode = "constant" if g.padding_mode == "zeros" else g.padding_mode
-        padded = F.pad(x, (left, right, top, bottom), mode=mode)[0].numpy()
+        padded = F.pad(x, (left, right, top, bottom), mode=mode)[0].cpu().numpy()
     else:
         fill = -np.inf if g.kind == "max" else 0.0
-        padded = np.pad(x[0].numpy(), ((0, 0), (top, bottom), (left, right)), constant_values=fill)
+        padded = np.pad(x[0].cpu().numpy(), ((0, 0), (top, bottom), (left, right)), constant_values=fill)
     padded = np.pad(padded, ((0, 0), (0, extra_h), (0, extra_w)), constant_values=np.nan)
     return padded.astype(np.float32), (top, left)
 

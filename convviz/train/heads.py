@@ -16,6 +16,12 @@ from ..analysis import Analysis
 from ..design import Design
 
 
+def compute_loss(scores: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """One head's objective, for the training steps and the validation pass alike: cross-entropy,
+    computed in float32 under autocast."""
+    return F.cross_entropy(scores.float(), labels, reduction=reduction)
+
+
 @dataclass(frozen=True)
 class HeadLoss:
     """The loss of a model built with ``build_model(design, heads=...)`` for these heads."""
@@ -38,8 +44,7 @@ class HeadLoss:
                  reduction: str = "mean") -> tuple[torch.Tensor, torch.Tensor]:
         """(the weighted total, each head's loss as a 1-D tensor): both stay on the device, unsynchronised."""
         scores = outputs if isinstance(outputs, tuple) else (outputs,)
-        parts = torch.stack([F.cross_entropy(s.float() if reduction == "sum" else s, labels, reduction=reduction)
-                             for s in scores])
+        parts = torch.stack([compute_loss(s, labels, reduction) for s in scores])
         if not self.several:
             return parts[0], parts
         weights = torch.tensor(self.weights, device=parts.device, dtype=parts.dtype)
