@@ -10,12 +10,16 @@ precision, trained for ``--epochs`` with a validation pass per epoch, by each lo
            tensors (fitted to the design and normalised once, up front), shuffled with ``randperm``
            each epoch, reading the validation accuracy with one ``.item()``;
 - convviz: ``Trainer`` with live weight snapshots at the UI's rate (20 per second) and step records
-           (20 per second), every record passed to a callback that reads it.
+           (20 per second), every record passed to a callback that reads it; gradient statistics off;
+- recorded: what the app and ``convviz train`` do: the same with gradient statistics on every reported
+           step, the replay probe (32 snapshots) and every record written to a run store (SQLite in WAL
+           mode, the weights files each epoch) in a temporary folder, by the recorder's own thread.
 
 Runs are interleaved in pairs (plain, convviz, then convviz, plain, …) after one warm-up run each;
 each pair gives a ratio of training throughput (samples per second over the whole run, and over the
 epochs after the first, which excludes ``--compile``'s compilation). Printed: the median and range of
-each over ``--pairs`` pairs. Goal: convviz ≥ 0.95 × plain.
+each over ``--pairs`` pairs. Goal: convviz and recorded ≥ 0.95 × plain. Afterwards, the run store alone:
+one recorded run's records written again with no training beside them.
 
 Then (``--gui``, on by default) the app itself: the main window's Train tab trains the same design
 while a 2 ms timer on the app's own event loop (``QEventLoop.exec``, no processEvents spin) records how
@@ -30,6 +34,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -121,15 +126,28 @@ def plain_loop(design, data, config: TrainConfig, device: torch.device) -> Run:
     return Run(seconds, steps * config.batch_size)
 
 
-def convviz_loop(design, data, config: TrainConfig, device: torch.device) -> Run:
-    """The same run through ``Trainer``, with a callback that looks at every record as the UI's worker does."""
-    trainer = Trainer(design, data, config, report_rate=UI_RATE, snapshot_rate=UI_RATE)
+def convviz_loop(design, data, config: TrainConfig, device: torch.device, recorded: bool = False) -> Run:
+    """The same run through ``Trainer``, with a callback that looks at every record as the UI's worker does;
+    ``recorded``: as the app and the CLI train, recorded in a (temporary) run store."""
+    recorder = None
+    if recorded:
+        from convviz.runs import ReplayProbe, RunRecorder, RunStore
+
+        trainer = Trainer(design, data, config, report_rate=UI_RATE, snapshot_rate=UI_RATE, gradient_stats=True,
+                          probe=ReplayProbe(design, data, config.seed))
+        recorder = RunRecorder(RunStore(STORE, scan=False), trainer, name="bench")
+        LAST_RUN[:] = [trainer]
+    else:
+        trainer = Trainer(design, data, config, report_rate=UI_RATE, snapshot_rate=UI_RATE, gradient_stats=False)
     seen: dict[str, int] = {}
     sink = []
     seconds = []
     _sync(device)
     start = time.perf_counter()
     for record in trainer:
+        if recorder is not None:
+            recorder.add(record)
+            LAST_RUN.append(record)
         seen[type(record).__name__] = seen.get(type(record).__name__, 0) + 1
         if isinstance(record, SnapshotRecord):
             sink.append(float(np.abs(record.weights).max()))
@@ -143,11 +161,36 @@ def convviz_loop(design, data, config: TrainConfig, device: torch.device) -> Run
                " ".join(f"{k.removesuffix('Record')}:{v}" for k, v in seen.items()))
 
 
+def recorded_loop(design, data, config: TrainConfig, device: torch.device) -> Run:
+    return convviz_loop(design, data, config, device, recorded=True)
+
+
 #: The loops compared, as (name → function(design, data, config, device) → Run). The first is the baseline.
 VARIANTS = {
     "plain": plain_loop,
     "convviz": convviz_loop,
+    "recorded": recorded_loop,
 }
+#: The recorded variant's run store (a temporary folder), and its latest run: [trainer, records…].
+STORE = Path(tempfile.mkdtemp(prefix="convviz-bench-store-"))
+LAST_RUN: list = []
+
+
+def store_alone() -> str:
+    """The latest recorded run's records written again, alone: what the recorder's thread does per run."""
+    from convviz.runs import RunRecorder, RunStore
+
+    trainer, records = LAST_RUN[0], LAST_RUN[1:]
+    walls, cpus = [], []
+    for _ in range(3):
+        recorder = RunRecorder(RunStore(STORE, scan=False), trainer, name="alone")
+        wall, cpu = time.perf_counter(), time.process_time()
+        for record in records:
+            recorder.add(record)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return (f"the run store alone: one run's {len(records)} records written in {1000 * statistics.median(walls):.0f} ms "
+            f"({1000 * statistics.median(cpus):.0f} ms of CPU)")
 
 
 def _sync(device: torch.device) -> None:
@@ -210,6 +253,8 @@ def main() -> None:
     for name in names[1:]:
         ratio = statistics.median(r.throughput / b.throughput for r, b in zip(runs[name], runs[baseline]))
         print(f"{name}: {ratio:.3f} × {baseline} over the whole run (goal ≥ 0.95: {'ok' if ratio >= 0.95 else 'MISSED'})")
+    seconds = statistics.median(sum(r.epoch_seconds) for r in runs["recorded"])
+    print(f"{store_alone()}, beside a {seconds:.1f} s run")
     if args.gui:
         gui_stalls(args, config)
 
@@ -229,7 +274,7 @@ def gui_stalls(args, config: TrainConfig) -> None:
     train_panel.load_dataset_for = lambda spec, shape, val, seed: load_dataset(
         spec, shape, val_fraction=val, seed=seed, synthetic_size=args.images)
     window = MainWindow(load_design_or_template(args.design), recovery_dir=Path("/tmp/convviz-bench-recovery"),
-                        persistent=False)
+                        persistent=False, runs_dir=Path(tempfile.mkdtemp(prefix="convviz-bench-runs-")))
     window.resize(1600, 1000)
     window.show()
     window.tabs.setCurrentIndex(window.train_tab)
@@ -274,7 +319,7 @@ def gui_stalls(args, config: TrainConfig) -> None:
 
     p99 = float(np.percentile(busy, 99))
     print(line("GUI idle, the noise floor", idle, idle_s))
-    print(line(f"GUI while the Train tab trains on {config.device}", busy, seconds)
+    print(line(f"GUI while the Train tab trains on {config.device} (recorded, gradient statistics on)", busy, seconds)
           + f" (goal p99 ≤ {FRAME_MS:.1f} ms: {'ok' if p99 <= FRAME_MS else 'MISSED'}; {p99 / FRAME_MS:.2f} frames)")
     print(f"the run: {panel.status.text()}")
 

@@ -194,6 +194,25 @@ def conform(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
     return x
 
 
+def balanced_subset(images: Split, count: int, seed: int) -> Split:
+    """``count`` images drawn (seeded) with the classes as even as the split allows: "train on only N
+    images" still shows every class. The whole split when ``count`` is 0 or not smaller."""
+    total = len(images)
+    if count <= 0 or count >= total:
+        return images
+    labels = images.labels
+    order = torch.randperm(total, generator=torch.Generator().manual_seed(seed))
+    # Each image's rank among the images of its class, in the shuffled order: take rank 0 of every
+    # class first, then rank 1, … (ties by the shuffled position).
+    shuffled = labels[order]
+    rank = torch.empty(total, dtype=torch.int64)
+    for value in shuffled.unique():
+        where = (shuffled == value).nonzero().flatten()
+        rank[where] = torch.arange(len(where))
+    chosen = order[torch.argsort(rank * total + torch.arange(total), stable=True)[:count]]
+    return images.subset(chosen.sort().values)
+
+
 def random_split(images: Split, fraction: float, seed: int) -> tuple[Split, Split]:
     """(train, validation): a seeded shuffle, with at least one image on each side."""
     count = len(images)

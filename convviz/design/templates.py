@@ -25,6 +25,10 @@ TEMPLATES: dict[str, str] = {
     "two3x3_vs_5x5": "Two stacked 3×3 convs vs one 5×5: the same receptive field, fewer parameters.",
     "dilated": "Dilated 3×3 convs (d = 1, 2, 4): the receptive field grows fast at the same cost.",
     "grouped": "A 3×3 conv with 1, 4 and 64 (depthwise) groups side by side: parameters and MACs divide by the groups.",
+    "deep_plain": "Twenty plain 3×3 convs (no batch norm) on the shapes: the first layers' gradients vanish, it stays "
+                  "at chance (see Train ▸ Gradient Flow).",
+    "deep_residual": "The same twenty convs with a residual shortcut around every pair: the gradients reach the "
+                     "first layer and it learns.",
 }
 
 

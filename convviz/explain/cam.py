@@ -141,9 +141,9 @@ def grad_cam(network: Network, image: torch.Tensor | PreparedImage, *, node_id: 
                  for p in chosen]
     size = tuple(batch.shape[2:])
     maps, coarse = [], []
-    a = activation.detach()[0]
+    a = activation.detach()[0].float()
     for grad in grads:
-        weights = grad[0].mean(dim=(1, 2)) if grad is not None else a.new_zeros(a.shape[0])
+        weights = grad[0].float().mean(dim=(1, 2)) if grad is not None else a.new_zeros(a.shape[0])
         cam = torch.relu((weights[:, None, None] * a).sum(0))
         up = F.interpolate(cam[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
         maps.append(_unit_max(up))

@@ -116,8 +116,11 @@ class Document(QObject):
         self.weights: dict | None = None
         #: Normalisation the weights were trained with: (mean, std) per channel, or None.
         self.normalization: tuple[list[float], list[float]] | None = None
-        #: What the training run recorded (its settings and results), for checkpoints.
+        #: What the training run recorded (its settings and results, ``"run"``: its id in the run store),
+        #: for checkpoints and for the Train tab's views (whose run the weights are).
         self.training_info: dict = {}
+        #: False while the weights are ones no file holds (trained here, not exported): the title says so.
+        self.weights_saved = True
         self._sample_images: SampleSource | None = None
         self._design_generation = 0
         self._weights_generation = 0
@@ -185,12 +188,21 @@ class Document(QObject):
         return not self.undo_stack.isClean()
 
     def set_weights(self, weights: dict | None, normalization: tuple[list[float], list[float]] | None = None,
-                    training_info: dict | None = None) -> None:
+                    training_info: dict | None = None, *, saved: bool = False) -> None:
+        """``saved``: the weights come from a file (an opened checkpoint), not from training here."""
         self.weights = weights
         self.normalization = normalization
         self.training_info = dict(training_info or {})
+        self.weights_saved = saved or weights is None
         self._bump(weights=True)
         self.weightsChanged.emit()
+
+    def mark_weights_saved(self, key: ResultKey | None = None) -> None:
+        """The weights were written to a file (an export); with ``key``, only if they are still the ones
+        of that key (a run may have moved on meanwhile)."""
+        if (key is None or key.weights == self.key.weights) and not self.weights_saved:
+            self.weights_saved = True
+            self.fileChanged.emit()
 
     def replace(self, design: Design, path: Path | None, modified: bool = False) -> None:
         """Show another design (a file, a template, recovered work); the undo history starts afresh.
@@ -199,6 +211,7 @@ class Document(QObject):
         (``set_weights`` after ``replace`` for an opened checkpoint).
         """
         self.weights, self.normalization, self.training_info = None, None, {}
+        self.weights_saved = True
         self._design.unsubscribe(self._on_design_change)
         self._design = design
         self._path = path

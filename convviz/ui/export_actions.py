@@ -247,13 +247,16 @@ class ExportActions(QObject):
     def export(self, path: Path, opset: int | None = None) -> None:
         document = self.window.document
         self._busy(f"Exporting {path.name}…")
+        key = document.key
         self.tasks.run(export_document, path, document.design.copy(), document.weights, document.normalization,
-                       document.training_info, opset, on_done=self._on_exported,
+                       document.training_info, opset, on_done=lambda result: self._on_exported(result, key),
                        on_error=self._on_failed("Export failed"))
 
-    def _on_exported(self, result: tuple[list[Path], str]) -> None:
+    def _on_exported(self, result: tuple[list[Path], str], key=None) -> None:
         self._done()
         paths, what = result
+        if any(p.suffix.lower() == ".pt" for p in paths):   # a checkpoint now holds the trained weights
+            self.window.document.mark_weights_saved(key)
         self.window.statusBar().showMessage(f"Exported {', '.join(p.name for p in paths)} ({what})", 8000)
 
     def training_script_dialog(self) -> None:
@@ -310,7 +313,7 @@ class ExportActions(QObject):
             if answer != QMessageBox.StandardButton.Yes:
                 return
         self.window.open_design(result.design, None, modified=True)
-        self.window.document.set_weights(result.state_dict)
+        self.window.document.set_weights(result.state_dict, saved=True)
         self.window.statusBar().showMessage(f"Imported {len(result.design)} layers with their weights", 8000)
 
     # --- progress and errors ------------------------------------------------------------------

@@ -51,11 +51,14 @@ from .document import Document
 from .drops import dropped_file, is_design_file, is_image_file
 from .export_actions import ExportActions
 from .file_dialogs import ask_open_path, ask_save_path
+from .gc_guard import collect_on_gui_thread
 from .icons import layer_icon
 from .inspector import InspectorPanel
 from .issues_panel import IssuesPanel
 from .palette import PalettePanel
 from .recovery import RecoveredWork, RecoveryStore, default_recovery_dir
+from .runs.controller import RunsController
+from .runs.location import runs_folder
 from .settings import add_recent_file, app_settings, clear_recent_files, recent_files
 from .shortcuts import key_sequences, shortcut_text
 from .summary_panel import SummaryPanel
@@ -82,11 +85,13 @@ class MainWindow(QMainWindow):
     lazyTabBuilt = Signal(int)
 
     def __init__(self, design: Design | None = None, recovery_dir: Path | None = None,
-                 persistent: bool = True, path: Path | None = None) -> None:
+                 persistent: bool = True, path: Path | None = None, runs_dir: Path | None = None) -> None:
         """``path``: the file ``design`` was read from (Save writes there). ``persistent``: remember
         the window's layout and recent files in the user's settings (off for screenshots and
-        benchmarks, which must leave the user's settings as they are)."""
+        benchmarks, which must leave the user's settings as they are). ``runs_dir``: the run store's
+        folder (default: ``CONVVIZ_RUNS``, else the user's data folder)."""
         super().__init__()
+        collect_on_gui_thread()   # before any training, recording or task thread can collect Qt objects
         self.persistent = persistent
         self.view_aspect = DEFAULT_ASPECT  # until the window has a size
         self.view_height = DEFAULT_VIEW_HEIGHT
@@ -98,6 +103,8 @@ class MainWindow(QMainWindow):
         self.summary = SummaryPanel(self.document)
         self.issues = IssuesPanel(self.document)
         self.recovery = RecoveryStore(recovery_dir or default_recovery_dir())
+        #: The run store's side in the app (opened on first use): runs, lineage, overlays, deletions.
+        self.runs = RunsController(self.document, runs_folder(runs_dir), self)
         self._edits_since_autosave = 0
 
         self.tabs = QTabWidget()
@@ -107,6 +114,9 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._on_tab_changed)
         #: Called when the window closes (after the user agreed): stop training runs, background work.
         self.shutdown_hooks: list = []
+        #: Asked before the design is dropped (closing, New, Open, a template): False keeps it (a run
+        #: training that the user does not want stopped).
+        self.discard_guards: list = []
         QCoreApplication.instance().aboutToQuit.connect(self._shut_down)
         #: The Explain tab's panel once it has been shown (None before: torch is not loaded yet).
         self.explain_panel = None
@@ -132,6 +142,7 @@ class MainWindow(QMainWindow):
         self.palette_panel.appendRequested.connect(self.append_layer)
         self.document.undo_stack.cleanChanged.connect(self._update_title)
         self.document.fileChanged.connect(self._update_title)
+        self.document.weightsChanged.connect(self._update_title)
         self.document.designChanged.connect(self._on_design_changed)
         self.document.analysisChanged.connect(self._update_totals)
         self.document.designReplaced.connect(self._on_design_replaced)
@@ -312,7 +323,9 @@ class MainWindow(QMainWindow):
 
     # --- document state ---------------------------------------------------------------------------
     def _update_title(self, *_) -> None:
-        self.setWindowTitle(f"{self.document.display_name}[*] — convviz")
+        unsaved = self.document.weights is not None and not self.document.weights_saved
+        mark = tr(" (trained weights not saved: File ▸ Export)") if unsaved else ""
+        self.setWindowTitle(f"{self.document.display_name}[*]{mark} — convviz")
         self.setWindowModified(self.document.is_modified)
         if not self.document.is_modified:
             self.recovery.clear()
@@ -681,7 +694,7 @@ class MainWindow(QMainWindow):
             return True
         pre = checkpoint.preprocessing
         self.document.set_weights(checkpoint.state_dict, (pre.mean, pre.std) if pre.mean else None,
-                                  checkpoint.training)
+                                  checkpoint.training, saved=True)
         self.statusBar().showMessage(f"Opened {path.name} with its trained weights", 5000)
         return True
 
@@ -691,6 +704,31 @@ class MainWindow(QMainWindow):
         else:
             QMessageBox.warning(self, "Cannot open", message)
         return False
+
+    def open_run(self, run_id: str) -> bool:
+        """A recorded run's design with the weights it ended with, as a new unsaved document (the Runs
+        panel's double-click); its results become the Train tab's current ones."""
+        from ..runs import RunStoreError
+
+        if not self.confirm_discard():
+            return False
+        try:
+            detail = self.runs.detail(run_id)
+            weights = self.runs.store.weights(run_id, "last")
+        except (RunStoreError, AttributeError) as exc:
+            self.statusBar().showMessage(tr("Cannot open the run: {why}").format(why=exc), 8000)
+            return False
+        from ..runs.export import checkpoint_training
+
+        self.open_design(detail.design.copy(), None, modified=True)
+        self.runs.adopt_lineage(detail.summary.lineage)
+        training = {**checkpoint_training(detail, self.runs.curves(run_id), "last"), "run": run_id}
+        self.document.set_weights(weights, (detail.mean, detail.std) if detail.mean else None, training)
+        panel = self.tab_widget(self.train_tab)
+        panel.show_stored_run(run_id)
+        self.statusBar().showMessage(tr("Opened {run} with the weights it ended with").format(
+            run=detail.summary.label), 6000)
+        return True
 
     def save(self) -> bool:
         if self.document.path is None:
@@ -730,7 +768,10 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("Clear", clear_recent_files)
 
     def confirm_discard(self) -> bool:
-        """True when it is fine to drop the current design (saved, or the user says so)."""
+        """True when it is fine to drop the current design (saved, or the user says so; a run in flight
+        stops only if the user agrees)."""
+        if not all(guard() for guard in list(self.discard_guards)):
+            return False
         if not self.document.is_modified:
             return True
         answer = QMessageBox.question(
@@ -801,10 +842,11 @@ class MainWindow(QMainWindow):
 
     def _shut_down(self) -> None:
         """Closing the window, or quitting the app with it open: each hook (stop training, drop
-        pending explain work) runs once."""
+        pending explain work) runs once; then the runs deleted in this session go for good."""
         hooks, self.shutdown_hooks = self.shutdown_hooks, []
         for hook in hooks:
             hook()
+        self.runs.shutdown()
 
     def _restore_window_state(self) -> None:
         settings = app_settings()
