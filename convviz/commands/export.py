@@ -26,6 +26,10 @@ def register(commands) -> None:
                              "starting weights into DIR; the settings below (or a checkpoint's) go into it")
     export.add_argument("--input", type=parse_shape, metavar="CxHxW", help="override the design's input shape")
     export.add_argument("--no-weights", action="store_true", help="for .py: write the source only")
+    export.add_argument("--aux-heads", action="store_true",
+                        help="a design with auxiliary heads: export them too (every format returns all heads, main "
+                             "first); by default inference computes the main head only, as torchvision does in eval "
+                             "mode, and the .py returns the others in training mode")
     export.add_argument("--opset", type=int, metavar="N",
                         help="for .onnx: the ONNX opset to write (default: the exporter's own; 16 and newer)")
     # Its --seed also seeds the weights of a design exported without any (default 0).
@@ -43,7 +47,8 @@ def register(commands) -> None:
     imp.add_argument("--input", type=parse_shape, required=True, metavar="CxHxW", help="the input image shape")
     imp.add_argument("--to", required=True, metavar="OUT", help="OUT.json (the design) or OUT.pt (with weights)")
     imp.add_argument("--partial", action="store_true",
-                     help="write the design even where operations could not be imported (Identity placeholders)")
+                     help="write the design even where operations could not be imported: each becomes a "
+                          "Placeholder, an error node to replace")
     imp.set_defaults(run=cmd_import)
 
 
@@ -84,7 +89,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         with_weights = False  # model.pt → model.py: the weights beside it are the checkpoint itself, kept as it is
         print(f"the weights stay in {source} (the checkpoint the source reads)")
     for path in export_to(args.to, design, state, seed=args.seed or 0, with_weights=with_weights, opset=args.opset,
-                          **options):
+                          aux_heads=args.aux_heads, **options):
         print(f"wrote {path}")
     return 0
 
@@ -100,9 +105,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     if result.issues and not args.partial:
         count = len(result.issues)
         raise CommandError(f"{count} operation{'s' if count > 1 else ''} could not be imported, first "
-                           f"{result.issues[0]}; nothing written (--partial writes it with placeholders)")
+                           f"{result.issues[0]}; nothing written (--partial writes it with a Placeholder for each, to replace)")
     for issue in result.issues:
         print(f"convviz: warning: {issue}", file=sys.stderr)
+    for note in result.notes:
+        print(f"convviz: note: {note}", file=sys.stderr)
     if target.suffix.lower() == ".json":
         save_design(result.design, target)
     else:

@@ -252,8 +252,11 @@ def _better_checkpoint(path: Path, accuracy: float | None) -> tuple[float, str] 
 
 
 def _epoch_line(r) -> str:
+    heads = "".join(f"\n    {name}: train loss {train:.4f}  val loss {val:.4f}" for name, train, val in
+                    zip(r.heads, r.head_losses, r.val_head_losses))
     return (f"epoch {r.epoch}/{r.epochs}  train loss {r.train_loss:.4f} acc {r.train_acc:6.2%}  "
-            f"val loss {r.val_loss:.4f} acc {r.val_acc:6.2%}  {r.samples_per_s:,.0f} samples/s  {r.seconds:.1f} s")
+            f"val loss {r.val_loss:.4f} acc {r.val_acc:6.2%}  {r.samples_per_s:,.0f} samples/s  {r.seconds:.1f} s"
+            + heads)
 
 
 @contextmanager

@@ -25,6 +25,15 @@ TEMPLATES: dict[str, str] = {
     "two3x3_vs_5x5": "Two stacked 3×3 convs vs one 5×5: the same receptive field, fewer parameters.",
     "dilated": "Dilated 3×3 convs (d = 1, 2, 4): the receptive field grows fast at the same cost.",
     "grouped": "A 3×3 conv with 1, 4 and 64 (depthwise) groups side by side: parameters and MACs divide by the groups.",
+    "googlenet": "GoogLeNet as in torchvision: nine inception modules, 6,624,904 parameters (a tenth of AlexNet's).",
+    "googlenet_aux": "GoogLeNet with its two auxiliary classifiers as heads: loss = final + 0.3·aux1 + 0.3·aux2.",
+    "resnet50": "ResNet-50 as in torchvision: bottleneck blocks, 25,557,032 parameters, 4.09 G MACs.",
+    "densenet121": "DenseNet-121 as in torchvision: every layer reads all earlier ones of its block (Concat).",
+    "mobilenet_v2": "MobileNetV2 as in torchvision: inverted residuals with linear bottlenecks, ReLU6.",
+    "mobilenet_v3_small": "MobileNetV3-Small as in torchvision: Hardswish, squeeze-and-excitation gates (Multiply).",
+    "efficientnet_b0": "EfficientNet-B0 as in torchvision: MBConv blocks with SiLU and squeeze-and-excitation.",
+    "squeezenet1_1": "SqueezeNet 1.1 as in torchvision: fire modules (1×1 squeeze, 1×1 and 3×3 expand), 1.2 M parameters.",
+    "unet_small": "A small U-Net-style encoder–decoder: transposed convs upsample, skips join by Concat, a class per pixel.",
     "deep_plain": "Twenty plain 3×3 convs (no batch norm) on the shapes: the first layers' gradients vanish, it stays "
                   "at chance (see Train ▸ Gradient Flow).",
     "deep_residual": "The same twenty convs with a residual shortcut around every pair: the gradients reach the "

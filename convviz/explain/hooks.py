@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ..data.images import PreparedImage
+from ..design.ports import output_ref
 from .errors import ExplainError
 
 
@@ -57,6 +58,10 @@ def capture(model: nn.Module, nodes: Iterable[str] | None = None) -> Iterator[di
         for node_id in (node_ids(model) if nodes is None else nodes):
             def hook(module, args, output, node_id=node_id):
                 if threading.get_ident() == owner:
+                    if isinstance(output, tuple):  # a Split: the whole (its input again), and each output
+                        for port, part in enumerate(output):
+                            store[output_ref(node_id, port)] = part
+                        output = torch.cat(output, dim=1)
                     store[node_id] = output
             handles.append(_module(model, node_id).register_forward_hook(hook))
         yield store
@@ -78,7 +83,7 @@ def run_to(model: nn.Module, image: torch.Tensor, node_id: str) -> torch.Tensor:
 
     def stop(module, args, output):
         if threading.get_ident() == owner:
-            raise _Reached(output)
+            raise _Reached(torch.cat(output, dim=1) if isinstance(output, tuple) else output)
 
     handle = _module(model, node_id).register_forward_hook(stop)
     try:
@@ -136,7 +141,8 @@ class Activations(Mapping):
         return len(self._order)
 
     def tensor(self, node_id: str) -> torch.Tensor:
-        """The captured (1, …) tensor itself (no copy): what the next layer received."""
+        """The captured (1, …) tensor itself (no copy): what the next layer received. ``node_id`` may
+        name one output of a Split (``split1:1``); the Split's own id gives all its channels."""
         return self._tensors[node_id]
 
 

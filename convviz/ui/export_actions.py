@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..design import InputSpec
-from ..reading import read_text
 from ..i18n import tr
+from ..reading import read_text
 from .file_dialogs import ask_folder, ask_open_path, ask_save_path
 from .settings import app_settings
 from .tasks import TaskRunner
@@ -307,14 +307,17 @@ class ExportActions(QObject):
             more = f"\n… and {len(result.issues) - 20} more" if len(result.issues) > 20 else ""
             answer = QMessageBox.question(
                 self.window, "Some operations cannot be imported",
-                f"These parts of the module have no convviz layer:\n\n{listing}{more}\n\n"
-                "Import the rest, with an Identity placeholder for each?",
+                tr("These parts of the module have no convviz layer:\n\n{listing}{more}\n\nImport the rest, with "
+                   "a placeholder for each? Placeholders are errors to replace with layers that compute the same: "
+                   "until then the design cannot be trained or exported.").format(listing=listing, more=more),
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
             if answer != QMessageBox.StandardButton.Yes:
                 return
         self.window.open_design(result.design, None, modified=True)
         self.window.document.set_weights(result.state_dict, saved=True)
-        self.window.statusBar().showMessage(f"Imported {len(result.design)} layers with their weights", 8000)
+        notes = "".join(f"; {note}" for note in result.notes)
+        self.window.statusBar().showMessage(
+            tr("Imported {n} layers with their weights").format(n=len(result.design)) + notes, 12000)
 
     # --- progress and errors ------------------------------------------------------------------
     def _busy(self, text: str) -> None:

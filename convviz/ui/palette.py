@@ -20,9 +20,9 @@ class LayerModel(QStandardItemModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         for family in FAMILIES:
-            specs = types_in_family(family)
-            if family == "Input" or not specs:
-                continue  # a design has exactly one Input, made with the design
+            specs = [spec for spec in types_in_family(family) if spec.in_palette]
+            if not specs:
+                continue  # a design has exactly one Input, made with the design; placeholders come from imports
             heading = QStandardItem(family)
             heading.setFlags(Qt.ItemFlag.ItemIsEnabled)
             font = heading.font()

@@ -17,6 +17,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPalet
 
 from ...analysis.text import pair
 from ...explain import WindowAnimation, WindowFrame
+from ...i18n import tr
 from ..theme import blend
 
 MIN_CELL, MAX_CELL, DEFAULT_CELL = 14, 80, 36
@@ -176,10 +177,15 @@ class WindowPainter:
         channel = self.input_channel
         pad = g.padding
         pad_text = f"padding {pad[0]}" if len(set(pad)) == 1 else f"padding {pad[0]},{pad[1]},{pad[2]},{pad[3]}"
-        self._header(painter, area, f"Input: {self.source_id}",
-                     f"channel {channel} · {g.input_size[0]}×{g.input_size[1]} · {pad_text} · stride {pair(g.stride)}"
-                     + (f" · dilation {pair(g.dilation)}" if g.dilation != (1, 1) else "")
-                     + (" · ceil mode" if g.ceil_mode else ""))
+        if g.transposed:
+            inserted = tr("{zeros} zero(s) between pixels").format(zeros=pair((g.inserted[0] - 1, g.inserted[1] - 1)))
+            detail = tr("channel {c} · {inserted} · {padding} · flipped kernel, stride 1").format(
+                c=channel, inserted=inserted, padding=pad_text)
+        else:
+            detail = (f"channel {channel} · {g.input_size[0]}×{g.input_size[1]} · {pad_text} · stride {pair(g.stride)}"
+                      + (f" · dilation {pair(g.dilation)}" if g.dilation != (1, 1) else "")
+                      + (" · ceil mode" if g.ceil_mode else ""))
+        self._header(painter, area, f"Input: {self.source_id}", detail)
         (r_first, r_last), (c_first, c_last) = self.in_extent
         label_w = cell * 0.9
         rows = self.in_rows.follow(int(frame.rows.min()), int(frame.rows.max()), r_first, r_last,
@@ -199,10 +205,11 @@ class WindowPainter:
                     tap_values[(int(r), int(cc))] = float(frame.window[slot, i, j])
         self._index_labels(painter, rows, cols, top, left)
         pad_value = {"conv": "0" if g.padding_mode == "zeros" else "", "max": "−∞", "avg": "0"}[g.kind]
+        holds_value = g.real(np.asarray(rows), np.asarray(cols))  # an inserted zero (transposed conv) holds none
         for i, r in enumerate(rows):
             for j, cc in enumerate(cols):
                 rect = QRectF(left + j * cell, top + i * cell, cell, cell)
-                real = 0 <= r < height and 0 <= cc < width
+                real = bool(holds_value[i, j])
                 padded = (-pad[0] <= r < height + pad[2]) and (-pad[1] <= cc < width + pad[3]) and not real
                 label: float | str = ""  # beyond the padding: only a ceil-mode window reaches there, reading nothing
                 if real:
@@ -275,14 +282,17 @@ class WindowPainter:
 
     def _paint_middle(self, painter: QPainter, frame: WindowFrame, area: QRectF, cell: int) -> None:
         g, x, w = self.animation.geometry, area.left(), area.width()
-        kind = {"conv": "convolution", "max": "max-pool", "avg": "average-pool"}[g.kind]
+        kind = tr("transposed convolution") if g.transposed else \
+            {"conv": "convolution", "max": "max-pool", "avg": "average-pool"}[g.kind]
         self._header(painter, area, f"At output ({frame.out_pos[0]}, {frame.out_pos[1]})",
                      f"{kind} {g.kernel[0]}×{g.kernel[1]}" + (f", groups {g.groups}" if g.groups > 1 else ""))
         y = area.top() + HEADER
         channel = self.input_channel
         slot = int(np.flatnonzero(frame.input_channels == channel)[0]) if channel in frame.input_channels else 0
         if g.kind == "conv":
-            y = self._line(painter, x, y, w, f"filter {frame.out_channel} × input channel {channel}:", muted=True)
+            y = self._line(painter, x, y, w, tr("filter {o} (flipped) × input channel {c}:").format(
+                o=frame.out_channel, c=channel) if g.transposed else
+                f"filter {frame.out_channel} × input channel {channel}:", muted=True)
             kernel, products = frame.kernel[slot], frame.products[slot]
             side = x + g.kernel[1] * cell + 16
             self._line(painter, x, y, side - x, "kernel", muted=True)
