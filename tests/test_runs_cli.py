@@ -165,3 +165,28 @@ def test_a_corrupt_index_gives_a_warning_not_a_traceback(tmp_path, capsys):
     assert main(["runs", "list"]) == 0
     captured = capsys.readouterr()
     assert "convviz: warning: the runs index was damaged" in captured.err and "no runs in" in captured.out
+
+
+def _break_a_run(config) -> str:
+    """The first run's manifest gets a malformed field and the index goes: the store rebuilds it from folders."""
+    folder = Path(os.environ["CONVVIZ_RUNS"])
+    (run_folder,) = (folder / "runs").iterdir()
+    manifest = json.loads((run_folder / "run.json").read_text())
+    manifest["config"] = config
+    (run_folder / "run.json").write_text(json.dumps(manifest))
+    for path in folder.glob("runs.sqlite3*"):
+        path.unlink()
+    return run_folder.name
+
+
+@pytest.mark.parametrize("config", [[1], "x"])
+def test_a_damaged_run_folder_is_a_warning_for_runs_and_train(mnist, capsys, config):
+    assert train(mnist, "--epochs", "1", "--name", "first") == 0
+    broken = _break_a_run(config)
+    capsys.readouterr()
+    assert main(["runs", "list"]) == 0
+    captured = capsys.readouterr()
+    assert f"convviz: warning: skipped {broken}" in captured.err and "no runs in" in captured.out
+    assert train(mnist, "--epochs", "1", "--name", "second") == 0
+    assert f"convviz: warning: skipped {broken}" in capsys.readouterr().err
+    assert [r.name for r in store().runs()] == ["second"]

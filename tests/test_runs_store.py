@@ -284,3 +284,54 @@ def test_the_lineage_of_a_design_is_found_again(tmp_path, shapes):
 ])
 def test_pareto_front_on_hand_made_points(points, front):
     assert pareto_front(points) == front
+
+
+def _damage(folder: Path, run_id: str, **fields) -> None:
+    """Rewrite fields of a run's manifest and drop the index, so the store rebuilds it from the folders."""
+    manifest_path = folder / "runs" / run_id / "run.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest.update(fields)
+    manifest_path.write_text(json.dumps(manifest))
+    for path in folder.glob("runs.sqlite3*"):
+        path.unlink()
+
+
+@pytest.mark.parametrize("fields, named", [
+    ({"config": [1]}, "config has the wrong type (list)"),
+    ({"outcome": "x"}, "outcome has the wrong type (str)"),
+    ({"outcome": {"epochs_done": "3"}}, "outcome.epochs_done has the wrong type (str)"),
+    ({"dataset": [1]}, "dataset has the wrong type (list)"),
+    ({"name": 5}, "name has the wrong type (int)"),
+    ({"created": "yesterday"}, "created has the wrong type (str)"),
+    ({"design": {"nodes": 1}}, "design has the wrong type (dict)"),
+    ({"config": {"lr": "fast"}}, "malformed training settings"),
+    ({"lineage": 7}, "lineage has the wrong type (int)"),
+])
+def test_a_manifest_of_the_wrong_shape_is_skipped_with_a_message(tmp_path, shapes, fields, named):
+    folder = tmp_path / "store"
+    store = RunStore(folder)
+    config = TrainConfig(epochs=1, batch_size=32)
+    kept, _ = record_run(store, load_template("default"), shapes, config, name="kept")
+    damaged, _ = record_run(store, load_template("default"), shapes, config, name="damaged")
+    store.close()
+    _damage(folder, damaged.run_id, **fields)
+    store = RunStore(folder)
+    assert [r.name for r in store.runs()] == ["kept"]
+    (problem,) = store.problems
+    assert problem.startswith(f"skipped {damaged.run_id}: {damaged.run_id}: its run.json is damaged")
+    assert named in problem
+
+
+def test_a_killed_run_rebuilt_from_its_folder_keeps_its_progress(tmp_path, shapes):
+    folder = tmp_path / "store"
+    store = RunStore(folder)
+    recorder, _ = record_run(store, load_template("default"), shapes, TrainConfig(epochs=2, batch_size=32))
+    store.close()
+    manifest = json.loads((folder / "runs" / recorder.run_id / "run.json").read_text())
+    del manifest["outcome"]   # as a run killed after its second epoch leaves it
+    (folder / "runs" / recorder.run_id / "run.json").write_text(json.dumps(manifest))
+    for path in folder.glob("runs.sqlite3*"):
+        path.unlink()
+    (run,) = RunStore(folder).runs()
+    assert run.status == INTERRUPTED and run.epochs_done == 2 and run.best_epoch in (1, 2)
+    assert run.best_val_acc is not None and run.seconds > 0

@@ -280,6 +280,32 @@ def test_a_corrupt_index_is_reported_and_the_app_still_trains(qtbot, tmp_path, s
     assert "Done" in panel.status.text() and rows(panel) == ["Shapes CNN #1"]
 
 
+@pytest.mark.parametrize("damage", [{"config": [1]}, {"outcome": "x"}])
+def test_a_damaged_run_folder_is_reported_and_the_tab_still_works(qtbot, tmp_path, small_data, damage):
+    import json
+
+    from convviz.ui.main_window import MainWindow
+
+    folder = Path(os.environ["CONVVIZ_RUNS"])
+    good = record(load_template("default"), TrainConfig(epochs=1, batch_size=32), "good")
+    bad = record(load_template("default"), TrainConfig(epochs=1, batch_size=32), "bad", good.lineage)
+    manifest_path = folder / "runs" / bad.run_id / "run.json"
+    manifest_path.write_text(json.dumps({**json.loads(manifest_path.read_text()), **damage}))
+    for path in folder.glob("runs.sqlite3*"):
+        path.unlink()
+    win = MainWindow(load_template("default"), recovery_dir=tmp_path / "recovery")
+    qtbot.addWidget(win, before_close_func=lambda w: w.document.undo_stack.setClean())
+    win.show()
+    win.tabs.setCurrentIndex(win.train_tab)
+    panel = win.tab_widget(win.train_tab)
+    label = panel.runs_panel.problem_label
+    assert label.isVisibleTo(panel) and f"skipped {bad.run_id}" in label.text()
+    assert rows(panel) == ["good"]
+    qtbot.waitUntil(lambda: panel.dataset is not None, timeout=30000)
+    train_once(panel, qtbot, epochs=1)
+    assert "Done" in panel.status.text() and sorted(rows(panel)) == ["Shapes CNN #2", "good"]
+
+
 def test_the_title_marks_trained_weights_until_they_are_exported(panel, window, qtbot, tmp_path):
     assert "not saved" not in window.windowTitle()
     train_once(panel, qtbot, epochs=1)

@@ -18,6 +18,7 @@ from ..design import Design, Node
 from ..design.describe import key_params_text
 from ..i18n import N_, tr
 from .results import RunDetail
+from .start import describe as describe_start, normalized
 
 ABSENT = "—"
 
@@ -83,8 +84,8 @@ def setting_differences(runs: Sequence[RunDetail]) -> list[Difference]:
         values = [_setting(key, f.get(key)) for f in flat]
         if len(set(values)) > 1:
             found.append(Difference("setting", tr(label), tuple(values)))
-    starts = [tr("the same start as #{number}").format(number=_number(runs, r.summary.parent)) if r.summary.parent
-              else tr("fresh (seed {seed})").format(seed=r.config.seed) for r in runs]
+    starts = [describe_start(normalized(r.summary.start, r.summary.parent), r.config.seed,
+                             lambda run_id: _number(runs, run_id)) for r in runs]
     if len(set(starts)) > 1:
         found.append(Difference("setting", tr("initial weights"), tuple(starts)))
     return found
