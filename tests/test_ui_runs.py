@@ -397,3 +397,56 @@ def test_f2_renames_the_run_and_delete_deletes_it_in_the_runs_table(panel, windo
     table.setFocus()
     qtbot.keyClick(table, Qt.Key.Key_Delete)
     assert rows(panel) == [] and "conv1" in window.document.design
+
+
+def _reopen_read_only(panel) -> None:
+    """The index is rewritten by a newer convviz (a higher schema): the app's store reopens it read-only."""
+    import sqlite3
+
+    panel.runs.shutdown()
+    panel.runs._closed = False
+    with sqlite3.connect(Path(os.environ["CONVVIZ_RUNS"]) / "runs.sqlite3") as db:
+        db.execute("PRAGMA user_version = 99")
+    panel.runs.runsChanged.emit()
+
+
+def test_a_read_only_store_offers_no_edits_and_a_refused_one_is_shown(panel, window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from convviz.ui.runs.table_model import STAR
+
+    rec = record(load_template("default"), TrainConfig(epochs=1, batch_size=32), "x", panel.runs.lineage)
+    _reopen_read_only(panel)
+    runs_panel = panel.runs_panel
+    assert panel.runs.store.read_only and not panel.runs.editable
+    assert "newer convviz" in runs_panel.problem_label.text()
+    runs_panel.select_run(rec.run_id)
+    name = runs_panel._proxy_index(rec.run_id)
+    assert not (runs_panel.proxy.flags(name) & Qt.ItemFlag.ItemIsEditable)
+    runs_panel.table.clicked.emit(runs_panel._proxy_index(rec.run_id, STAR))
+    assert not runs_panel.delete_button.isEnabled() and not runs_panel.delete_action.isEnabled()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    runs_panel.delete_selected()
+    runs_panel._annotate_current()
+    # A change the store refuses anyway (another process made it read-only meanwhile) is shown, not raised.
+    assert not panel.runs.star(rec.run_id, True) and not panel.runs.rename(rec.run_id, "y")
+    panel.runs.delete([rec.run_id])
+    assert panel.runs.undo_stack.count() == 0
+    assert runs_panel.problem_label.text().startswith("⚠ cannot change the runs: the runs index")
+    assert [r.name for r in panel.runs.runs()] == ["x"] and not panel.runs.runs()[0].starred
+
+
+def test_a_delete_the_store_refuses_leaves_nothing_to_undo(panel, window, qtbot, monkeypatch):
+    from convviz.runs import RunStore, RunStoreError
+
+    rec = record(load_template("default"), TrainConfig(epochs=1, batch_size=32), "x", panel.runs.lineage)
+    panel.runs.runsChanged.emit()
+
+    def full(self, run_ids):
+        raise RunStoreError("database or disk is full")
+
+    monkeypatch.setattr(RunStore, "delete", full)
+    panel.runs.delete([rec.run_id])
+    assert panel.runs.undo_stack.count() == 0 and not panel.runs.undo_stack.canUndo()
+    assert "database or disk is full" in panel.runs_panel.problem_label.text()
+    assert rows(panel) == ["x"]
