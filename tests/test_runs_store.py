@@ -335,3 +335,22 @@ def test_a_killed_run_rebuilt_from_its_folder_keeps_its_progress(tmp_path, shape
     (run,) = RunStore(folder).runs()
     assert run.status == INTERRUPTED and run.epochs_done == 2 and run.best_epoch in (1, 2)
     assert run.best_val_acc is not None and run.seconds > 0
+
+
+@pytest.mark.parametrize("arrays, why", [
+    ({"map_nodes": np.array(["a", "b"]), "cam_class": np.array([1, 2])}, "cam_class has 1 dimensions, not 0"),
+    ({"map_nodes": np.array(["a"]), "map0": np.zeros(5)}, "the map of a has 1 dimensions, not 3"),
+    ({"filters": np.zeros((3, 3))}, "filters has 2 dimensions, not 4"),
+    ({"cam": np.array(["x", "y"])}, "cam has 1 dimensions, not 2"),
+    ({"probabilities": np.array(["high"])}, "could not convert"),
+])
+def test_a_malformed_replay_snapshot_is_skipped_with_a_message(tmp_path, shapes, arrays, why):
+    store = RunStore(tmp_path / "store")
+    recorder, _ = record_run(store, load_template("default"), shapes, TrainConfig(epochs=1, batch_size=32))
+    before = len(store.replay(recorder.run_id).snapshots)
+    np.savez(tmp_path / "store" / "runs" / recorder.run_id / "replay" / "0003.npz", **arrays)
+    replay = store.replay(recorder.run_id)
+    assert len(replay.snapshots) == before - 1 and 3 not in [s.index for s in replay.snapshots]
+    (problem,) = replay.problems
+    assert problem.startswith(f"run {recorder.run_id}: replay snapshot 3 is damaged") and why in problem
+    assert problem in store.problems

@@ -200,6 +200,18 @@ def test_replaying_a_run_moves_through_its_snapshots(panel, window, qtbot):
     assert panel.gradient_view.cursor.isVisible()
 
 
+def test_replaying_a_run_with_a_malformed_snapshot_skips_it_and_says_so(panel, window, qtbot):
+    rec = record(load_template("default"), TrainConfig(epochs=1, batch_size=32), "x", panel.runs.lineage)
+    folder = Path(os.environ["CONVVIZ_RUNS"]) / "runs" / rec.run_id / "replay"
+    np.savez(folder / "0003.npz", map_nodes=np.array(["a", "b"]), cam_class=np.array([1, 2]))
+    panel.runs.runsChanged.emit()
+    panel.runs_panel.select_run(rec.run_id)
+    panel.runs_panel.replay_button.click()
+    assert panel.replay.run_id == rec.run_id and panel.replay.snapshots
+    assert 3 not in [s.index for s in panel.replay.snapshots]
+    assert "replay snapshot 3 is damaged" in panel.runs_panel.problem_label.toolTip()
+
+
 def test_train_again_from_the_same_start_after_a_one_layer_edit(panel, window, qtbot):
     panel.form.seed.setValue(5)
     train_once(panel, qtbot, epochs=1)

@@ -212,6 +212,8 @@ class RunResults(QObject):
         except RunStoreError as exc:
             self.replay.clear(str(exc))
             return False
+        if replay.problems:   # snapshots skipped: the runs panel's problem line names them
+            self.controller.problemsChanged.emit()
         name = detail.summary.label
         if replay.empty:
             self.replay.clear(tr("<b>Replay of {name}</b>: it has no snapshots (a run recorded before replays "
