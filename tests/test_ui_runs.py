@@ -44,7 +44,7 @@ def panel(window, qtbot, small_data):
 def train_once(panel, qtbot, epochs: int = 2):
     panel.form.epochs.setValue(epochs)
     panel.start_button.click()
-    qtbot.waitUntil(lambda: panel.run is None, timeout=120000)
+    qtbot.waitUntil(lambda: panel.run is None and panel._pending_start is None, timeout=120000)
 
 
 def record(design, config: TrainConfig, name: str, lineage: str | None = None, folder=None):
@@ -231,6 +231,85 @@ def test_train_again_from_the_same_start_after_a_one_layer_edit(panel, window, q
     assert all(a[f"{n}.weight"].shape != b[f"{n}.weight"].shape for n in changed)
     unchanged = [key for key in a if key.split(".")[0] not in changed]
     assert len(unchanged) > 8 and all(torch.equal(a[key], b[key]) for key in unchanged)
+
+
+def test_rerun_keeps_the_settings_the_user_changed_and_the_comparison_shows_them(panel, window, qtbot):
+    panel.form.seed.setValue(5)
+    panel.form.train_images.setValue(300)
+    train_once(panel, qtbot, epochs=1)
+    first = panel.runs.runs()[0]
+    panel.form.weight_decay.setText("0.05")   # the change to compare
+    panel.form.seed.setValue(9)              # not the start's: the rerun takes the first run's
+    panel.form.train_images.setValue(0)
+    panel.runs_panel.select_run(first.id)
+    panel.runs_panel.rerun_button.click()
+    assert panel.form.weight_decay.text() == "0.05"
+    assert (panel.form.seed.value(), panel.form.train_images.value()) == (5, 300)
+    qtbot.waitUntil(lambda: panel.run is None and len(panel.runs.runs()) == 2, timeout=120000)
+    second = next(r for r in panel.runs.runs() if r.id != first.id)
+    config = panel.runs.detail(second.id).config
+    assert (config.weight_decay, config.seed, config.train_images) == (0.05, 5, 300)
+    from convviz.runs import differences
+
+    found = {d.what: d.values for d in differences([panel.runs.detail(first.id), panel.runs.detail(second.id)])}
+    assert found["weight decay"] == ("0", "0.05") and "seed" not in found
+    assert found["initial weights"] == ("fresh (seed 5)", f"the same start as #{first.number}")
+
+
+def test_a_rerun_without_an_edit_reproduces_the_same_curves(panel, window, qtbot):
+    panel.form.seed.setValue(3)
+    train_once(panel, qtbot, epochs=2)
+    first = panel.runs.runs()[0]
+    panel.form.seed.setValue(8)   # the rerun takes the first run's seed back
+    panel.runs_panel.select_run(first.id)
+    panel.runs_panel.rerun_button.click()
+    qtbot.waitUntil(lambda: panel.run is None and len(panel.runs.runs()) == 2, timeout=120000)
+    second = next(r for r in panel.runs.runs() if r.id != first.id)
+    a, b = panel.runs.curves(first.id), panel.runs.curves(second.id)
+    assert len(a.epoch) == len(b.epoch) == 2
+    for name in ("train_loss", "train_acc", "val_loss", "val_acc"):
+        assert np.allclose(getattr(a, name), getattr(b, name), rtol=1e-5, atol=1e-6), name
+    store = panel.runs.store
+    last_a, last_b = store.weights(first.id, "last"), store.weights(second.id, "last")
+    assert all(torch.allclose(last_a[k].float(), last_b[k].float(), atol=1e-5) for k in last_a)
+
+
+def _point_run_at_missing_data(run_id: str, tmp_path) -> None:
+    import json
+    import sqlite3
+
+    with sqlite3.connect(Path(os.environ["CONVVIZ_RUNS"]) / "runs.sqlite3") as db:
+        config = json.loads(db.execute("SELECT config FROM runs WHERE id = ?", (run_id,)).fetchone()[0])
+        config["data"] = f"mnist:{tmp_path / 'nothing-here'}"
+        db.execute("UPDATE runs SET config = ? WHERE id = ?", (json.dumps(config), run_id))
+
+
+def test_a_rerun_whose_data_fails_does_not_start_later_by_itself(panel, window, qtbot, tmp_path):
+    rec = record(load_template("default"), TrainConfig(epochs=1, batch_size=32), "x", panel.runs.lineage)
+    _point_run_at_missing_data(rec.run_id, tmp_path)
+    panel.runs.runsChanged.emit()
+    panel.runs_panel.select_run(rec.run_id)
+    panel.runs_panel.rerun_button.click()
+    qtbot.waitUntil(lambda: "Cannot use" in panel.data_info.text(), timeout=30000)
+    assert panel._pending_start is None
+    panel.form.source.setCurrentIndex(0)   # the user goes back to the built-in shapes
+    qtbot.waitUntil(lambda: panel.dataset is not None, timeout=30000)
+    qtbot.wait(300)
+    assert panel.run is None and len(panel.runs.runs()) == 1
+
+
+def test_a_rerun_waiting_for_its_data_is_abandoned_when_the_data_setting_changes(panel, window, qtbot, tmp_path):
+    rec = record(load_template("default"), TrainConfig(epochs=1, batch_size=32, val_fraction=0.3), "x",
+                 panel.runs.lineage)
+    panel.runs.runsChanged.emit()
+    panel.runs_panel.select_run(rec.run_id)
+    panel.runs_panel.rerun_button.click()   # the validation share differs: its data loads first
+    assert panel._pending_start is not None and panel.run is None
+    panel.form.val_fraction.setValue(0.2)
+    assert panel._pending_start is None
+    qtbot.waitUntil(lambda: panel.dataset is not None, timeout=30000)
+    qtbot.wait(300)
+    assert panel.run is None and len(panel.runs.runs()) == 1
 
 
 def test_double_click_opens_the_runs_design_with_its_weights(panel, window, qtbot):
