@@ -190,3 +190,15 @@ def test_a_damaged_run_folder_is_a_warning_for_runs_and_train(mnist, capsys, con
     assert train(mnist, "--epochs", "1", "--name", "second") == 0
     assert f"convviz: warning: skipped {broken}" in capsys.readouterr().err
     assert [r.name for r in store().runs()] == ["second"]
+
+
+def test_a_run_from_a_checkpoint_is_recorded_so_and_compared(mnist, tmp_path, capsys):
+    out = tmp_path / "first.pt"
+    assert train(mnist, "--epochs", "1", "--out", str(out)) == 0
+    assert train(mnist, "--epochs", "1", "--init", str(out)) == 0
+    capsys.readouterr()
+    assert main(["runs", "show", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["start"] == {"kind": "checkpoint", "path": str(out)}
+    assert main(["runs", "compare", "1", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "fresh (seed 0)" in text and "from the checkpoint first.pt" in text

@@ -312,6 +312,27 @@ def test_a_rerun_waiting_for_its_data_is_abandoned_when_the_data_setting_changes
     assert panel.run is None and len(panel.runs.runs()) == 1
 
 
+def test_a_run_from_the_trained_weights_is_recorded_as_continued_and_compared_so(panel, window, qtbot, tmp_path):
+    from convviz.runs import differences
+
+    train_once(panel, qtbot, epochs=1)
+    first = panel.runs.runs()[0]
+    assert panel.form.continue_training.isChecked()   # the default: start from the trained weights
+    train_once(panel, qtbot, epochs=1)
+    second = next(r for r in panel.runs.runs() if r.id != first.id)
+    assert second.start == {"kind": "continued", "run": first.id} and second.parent is None
+    found = {d.what: d.values for d in differences([panel.runs.detail(first.id), panel.runs.detail(second.id)])}
+    assert found["initial weights"] == ("fresh (seed 0)", f"continued from #{first.number}")
+    window.export_actions.export(tmp_path / "model.pt")
+    qtbot.waitUntil(lambda: (tmp_path / "model.pt").is_file(), timeout=30000)
+    window.document.undo_stack.setClean()
+    assert window.open_path(tmp_path / "model.pt")
+    qtbot.waitUntil(lambda: panel.dataset is not None, timeout=30000)
+    train_once(panel, qtbot, epochs=1)
+    third = panel.runs.runs(all_runs=True)[0]
+    assert third.start == {"kind": "checkpoint", "path": str(tmp_path / "model.pt")}
+
+
 def test_double_click_opens_the_runs_design_with_its_weights(panel, window, qtbot):
     wide = load_template("default")
     wide.set_param("conv1", "out_channels", 8)

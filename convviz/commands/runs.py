@@ -92,7 +92,7 @@ def summary_json(run) -> dict[str, Any]:
             "best_val_acc": run.best_val_acc, "params": run.params, "macs": run.macs,
             "receptive_field": run.receptive_field, "seconds": run.seconds, "samples_per_s": run.samples_per_s,
             "device": run.device, "starred": run.starred, "note": run.note, "lineage": run.lineage,
-            "parent": run.parent}
+            "parent": run.parent, "start": run.start}
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -451,14 +451,17 @@ class TrainPanel(QWidget):
         except ValueError as exc:
             self._set_status(str(exc), BAD)
             return
-        if initial is None and self.form.continue_training.isChecked():
+        start = None   # the recorder's default: the parent's start, else fresh
+        if initial is None and self.form.continue_training.isChecked() and self.document.weights is not None:
             initial = self.document.weights
+            start = self._weights_start()
         self._detached = False
         # What the run normalises with, fixed now: the panel's dataset may be reloaded while it runs.
         self._run_normalization = self.dataset.mean_std() if config.normalize else None
         self._max_lr = config.lr
         self.run = TrainingRun(self.document.design.copy(), self.dataset, config, initial,
-                               runs_folder=self.runs.recording_folder, lineage=self.runs.lineage, parent=parent)
+                               runs_folder=self.runs.recording_folder, lineage=self.runs.lineage, parent=parent,
+                               start=start)
         self.run.record.connect(self._on_record)
         self.run.failed.connect(self._on_failed)
         self.run.finished.connect(self._on_finished)
@@ -472,6 +475,18 @@ class TrainPanel(QWidget):
         self._set_status(tr("Starting…"), kind="run")
         self._update_buttons()
         self.run.start()
+
+    def _weights_start(self) -> dict:
+        """What the design's weights are, for the run that starts from them: a checkpoint file's (opened), a
+        run's (trained here or opened from Runs), or other (imported)."""
+        from ...runs import start
+
+        run_id = self.document.training_info.get("run")
+        if self.document.weights_origin:
+            return start.checkpoint(self.document.weights_origin)
+        if isinstance(run_id, str) and run_id:
+            return start.continued(run_id)
+        return start.other_weights()
 
     def _on_recording(self, run_id: str, number: int, name: str) -> None:
         if self._detached:
