@@ -55,6 +55,8 @@ def register(commands) -> None:
 
     delete = actions.add_parser("delete", help=tr("delete runs and their files for good"))
     delete.add_argument("keys", metavar="RUN", nargs="+")
+    delete.add_argument("--force", action="store_true",
+                        help=tr("delete runs that another process is training now, too (that run is lost)"))
     _common(delete)
     delete.set_defaults(run=cmd_delete)
 
@@ -203,7 +205,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_delete(args: argparse.Namespace) -> int:
     store = _store(args)
     runs = [store.run(key) for key in args.keys]
-    store.purge([r.id for r in runs])
+    store.purge([r.id for r in runs], force=args.force)
     if args.json:
         print(json.dumps({"deleted": [summary_json(r) for r in runs]}))
     else:

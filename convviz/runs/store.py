@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..design import Design, DesignFileError, loads
-from ..i18n import tr
+from ..i18n import ntr, tr
 from ..messages import first_line
 from ..train.config import ConfigError, TrainConfig
 from . import schema
@@ -184,8 +184,10 @@ class RunStore:
                                   "WHERE deleted IS NOT NULL").fetchall()
         me = this_process()
         deleters = [(run_id, ProcessId(pid, host, started)) for run_id, pid, host, started in rows]
-        self.purge([run_id for run_id, deleter in deleters
-                    if deleter.here and deleter.pid != me.pid and not deleter.alive()])
+        abandoned = [run_id for run_id, deleter in deleters if deleter.here and deleter.pid != me.pid
+                     and not deleter.alive()]
+        training = {run.id for run in self.training_now(abandoned)}
+        self.purge([run_id for run_id in abandoned if run_id not in training], force=True)
 
     def close(self) -> None:
         self._conn.close()
@@ -387,9 +389,25 @@ class RunStore:
         except (RunFileError, OSError):
             pass   # the index has it; a damaged manifest is reported when it matters
 
-    def delete(self, run_ids: Iterable[str]) -> None:
-        """Hide runs (undo with ``restore``); ``purge`` removes them for good (the app does at closing)."""
+    def training_now(self, run_ids: Iterable[str]) -> list[RunSummary]:
+        """The runs among ``run_ids`` that a live process is recording (this one's or another's)."""
+        found = (self.summary(run_id) for run_id in run_ids)
+        return [run for run in found if run is not None and run.status == RUNNING]
+
+    def _refuse_training(self, run_ids: list[str]) -> None:
+        busy = self.training_now(run_ids)
+        if busy:
+            raise RunStoreError(ntr("{runs} is training now: stop it first (deleting it would lose the run)",
+                                    "{runs} are training now: stop them first (deleting them would lose the runs)",
+                                    len(busy)).format(runs=", ".join(r.label for r in busy)))
+
+    def delete(self, run_ids: Iterable[str], *, force: bool = False) -> None:
+        """Hide runs (undo with ``restore``); ``purge`` removes them for good (the app does at closing).
+        A run a live process is training is refused (RunStoreError) unless ``force``."""
         self._writable()
+        run_ids = list(run_ids)
+        if not force:
+            self._refuse_training(run_ids)
         me = this_process()
         with self._conn:
             self._conn.executemany("UPDATE runs SET deleted = ?, deleted_pid = ?, deleted_host = ?, deleted_started = ? "
@@ -402,12 +420,16 @@ class RunStore:
                                    "deleted_started = NULL WHERE id = ?",
                                    [(run_id,) for run_id in run_ids])
 
-    def purge(self, run_ids: Iterable[str] | None = None) -> None:
-        """Remove runs and their folders for good (by default the ones this process deleted)."""
+    def purge(self, run_ids: Iterable[str] | None = None, *, force: bool = False) -> None:
+        """Remove runs and their folders for good (by default the ones this process deleted). Runs given
+        by id that a live process is training are refused (RunStoreError) unless ``force``."""
         if run_ids is None:
             run_ids = [row[0] for row in self._conn.execute(
                 "SELECT id FROM runs WHERE deleted IS NOT NULL AND deleted_pid = ? AND deleted_host IN ('', ?)",
                 (os.getpid(), socket.gethostname()))]
+        elif not force:
+            run_ids = list(run_ids)
+            self._refuse_training(run_ids)
         run_ids = [run_id for run_id in run_ids if run_id not in ACTIVE_RUNS]
         if not run_ids:
             return
