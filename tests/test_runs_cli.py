@@ -202,3 +202,20 @@ def test_a_run_from_a_checkpoint_is_recorded_so_and_compared(mnist, tmp_path, ca
     assert main(["runs", "compare", "1", "2"]) == 0
     text = capsys.readouterr().out
     assert "fresh (seed 0)" in text and "from the checkpoint first.pt" in text
+
+
+def test_runs_list_design_follows_the_line_a_saved_file_remembers(mnist, tmp_path, capsys):
+    from convviz.design import save_design
+
+    assert train(mnist, "--epochs", "1", "--name", "before the edit") == 0
+    (run,) = store().runs()
+    edited = load_template("default")
+    edited.set_param("conv1", "out_channels", 8)   # another fingerprint: only the file knows its line
+    path = tmp_path / "edited.json"
+    save_design(edited, path)
+    capsys.readouterr()
+    assert main(["runs", "list", "--design", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["runs"] == []
+    store().remember_file(path, run.lineage)   # as the app does when it saves the design
+    assert main(["runs", "list", "--design", str(path), "--json"]) == 0
+    assert [r["name"] for r in json.loads(capsys.readouterr().out)["runs"]] == ["before the edit"]

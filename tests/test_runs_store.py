@@ -431,3 +431,30 @@ def test_a_deletion_is_finished_only_by_a_store_on_the_deleters_host(tmp_path, s
     reopened = RunStore(folder)
     assert [r.name for r in reopened.runs(include_deleted=True)] == ["there"]
     assert not (folder / "runs" / here.run_id).exists() and (folder / "runs" / there.run_id).exists()
+
+
+@pytest.mark.parametrize("why", ["disk I/O error", "attempt to write a readonly database", "database is locked"])
+def test_an_index_that_cannot_be_used_now_is_an_error_and_is_not_moved_aside(tmp_path, monkeypatch, why):
+    from convviz.runs import schema
+
+    folder = tmp_path / "store"
+    RunStore(folder).close()
+
+    def refuse(connection):
+        raise sqlite3.OperationalError(why)
+
+    monkeypatch.setattr(schema, "create_or_migrate", refuse)
+    with pytest.raises(RunStoreError, match=f"cannot be opened: {why}"):
+        RunStore(folder)
+    assert not list(folder.glob("runs.sqlite3.damaged-*")) and (folder / "runs.sqlite3").is_file()
+
+
+@pytest.mark.parametrize("content", [b"this is not a database" * 100, b"SQLite format 3\x00" + b"\xff" * 4000])
+def test_an_index_that_is_not_a_database_is_rebuilt(tmp_path, content):
+    folder = tmp_path / "store"
+    RunStore(folder).close()
+    for path in folder.glob("runs.sqlite3-*"):
+        path.unlink()
+    (folder / "runs.sqlite3").write_bytes(content)
+    store = RunStore(folder)
+    assert "damaged" in store.problems[0] and list(folder.glob("runs.sqlite3.damaged-*"))

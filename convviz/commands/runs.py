@@ -101,9 +101,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     store = _store(args)
     lineage = None
     if args.design:
+        from pathlib import Path
+
         from ..runs import design_fingerprint
 
-        lineage = store.lineage_of(design_fingerprint(load_for_command(args.design)))
+        design = load_for_command(args.design)
+        # A saved file remembers its line (edited since its last run, its fingerprint finds nothing).
+        lineage = (store.lineage_of_file(args.design) if Path(args.design).is_file() else None) or \
+            store.lineage_of(design_fingerprint(design))
     runs = store.runs() if not args.design else (store.runs(lineage) if lineage else [])
     _warn(store)
     if args.json:

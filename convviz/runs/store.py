@@ -114,13 +114,12 @@ class RunStore:
             schema.create_or_migrate(connection)
             connection.execute("SELECT count(*) FROM runs").fetchone()
             return connection
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "unable to open" in str(exc):
-                raise RunStoreError(tr("the runs index {path} cannot be opened: {why}").format(
-                    path=self.index_path, why=first_line(exc))) from None
-            return self._rebuild(exc)
         except sqlite3.DatabaseError as exc:
-            return self._rebuild(exc)
+            if _damaged(exc):
+                return self._rebuild(exc)
+            # A lock, a read-only file, a disk error: the index is healthy, it must not be moved aside.
+            raise RunStoreError(tr("the runs index {path} cannot be opened: {why}").format(
+                path=self.index_path, why=first_line(exc))) from None
 
     def _rebuild(self, exc: BaseException) -> sqlite3.Connection:
         """Move the unreadable index aside (with its WAL) and start a new one from the runs' manifests."""
@@ -521,6 +520,15 @@ def _manifest_row(run_id: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
         "parent": manifest.get("parent"), "start": json.dumps(normalized(start, manifest.get("parent"))), "starred": int(bool(manifest.get("starred"))),
         "note": manifest.get("note") or "",
     }
+
+
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    """Is this SQLite error about the file's content (corrupt, not a database), not about using it?"""
+    code = getattr(exc, "sqlite_errorname", "")
+    if code:
+        return code in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
 
 
 def _alive(run_id: str, process: ProcessId) -> bool:
