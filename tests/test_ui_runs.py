@@ -460,7 +460,10 @@ def test_runs_export_writes_the_checkpoint_file_export_writes(panel, window, qtb
     (run,) = panel.runs.runs()
     window.export_actions.export(tmp_path / "app.pt")
     qtbot.waitUntil(lambda: (tmp_path / "app.pt").exists(), timeout=30000)
-    assert main(["runs", "export", str(run.number), "--to", str(tmp_path / "cli.pt"), "--weights", "last"]) == 0
+    # The best epoch's weights told apart from the last ones (one epoch: they are the same).
+    folder = panel.runs.store.folder(run.id)
+    folder.write_weights("best", {k: torch.zeros_like(v) for k, v in folder.read_weights("last").items()})
+    assert main(["runs", "export", str(run.number), "--to", str(tmp_path / "cli.pt")]) == 0   # the default
     app, cli = load_checkpoint(tmp_path / "app.pt"), load_checkpoint(tmp_path / "cli.pt")
     from convviz.design import dumps
 

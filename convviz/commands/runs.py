@@ -4,6 +4,7 @@
     convviz runs show RUN [--json]               settings, data, outcome and every epoch
     convviz runs compare RUN RUN… [--json]       what differs between their designs and settings
     convviz runs export RUN --to model.pt        the checkpoint File ▸ Export writes (also .py, .pt2, .onnx)
+                                                 (the last weights; --weights best: the best epoch's)
     convviz runs delete RUN…                     for good (the app's delete can be undone)
     convviz runs rename RUN NAME
 
@@ -48,8 +49,11 @@ def register(commands) -> None:
     export = actions.add_parser("export", help=tr("a run's model as a checkpoint (as File ▸ Export), .py, .pt2 or .onnx"))
     export.add_argument("key", metavar="RUN")
     export.add_argument("--to", required=True, metavar="OUT", help=tr("the file to write (.pt, .py, .pt2 or .onnx)"))
-    export.add_argument("--weights", choices=("best", "last", "initial"), default="best",
-                        help=tr("the best epoch's (default), the last ones, or the ones the run started from"))
+    # The default is File ▸ Export's: the weights the run ended with (the design's after the run, what
+    # Explain shows and training continues from).
+    export.add_argument("--weights", choices=("last", "best", "initial"), default="last",
+                        help=tr("the weights the run ended with (default, as File ▸ Export writes them), the best "
+                                "epoch's, or the ones the run started from"))
     add_runs_argument(export)
     export.set_defaults(run=cmd_export)
 
