@@ -54,7 +54,7 @@ def register(commands) -> None:
     export.add_argument("--weights", choices=("last", "best", "initial"), default="last",
                         help=tr("the weights the run ended with (default, as File ▸ Export writes them), the best "
                                 "epoch's, or the ones the run started from"))
-    add_runs_argument(export)
+    _common(export)
     export.set_defaults(run=cmd_export)
 
     delete = actions.add_parser("delete", help=tr("delete runs and their files for good"))
@@ -67,7 +67,7 @@ def register(commands) -> None:
     rename = actions.add_parser("rename", help=tr("give a run a new name"))
     rename.add_argument("key", metavar="RUN")
     rename.add_argument("name")
-    add_runs_argument(rename)
+    _common(rename)
     rename.set_defaults(run=cmd_rename)
 
 
@@ -91,9 +91,15 @@ def _warn(store) -> None:
         print(f"convviz: warning: {problem}", file=sys.stderr)
 
 
+def _print_json(store, data: dict[str, Any]) -> None:
+    """One JSON object: stable keys, raw values, and the store's ``problems`` (also said on stderr)."""
+    print(json.dumps({**data, "problems": list(store.problems)}, indent=1, ensure_ascii=False))
+
+
 def summary_json(run) -> dict[str, Any]:
+    """A run for programs: raw values under stable keys (``dataset``: as recorded, not a sentence)."""
     return {"number": run.number, "id": run.id, "name": run.name, "created": run.created,
-            "status": run.status, "message": run.message, "design": run.design_name, "dataset": run.dataset,
+            "status": run.status, "message": run.message, "design": run.design_name, "dataset": run.data,
             "epochs": run.epochs, "epochs_done": run.epochs_done, "best_epoch": run.best_epoch,
             "best_val_acc": run.best_val_acc, "params": run.params, "macs": run.macs,
             "receptive_field": run.receptive_field, "seconds": run.seconds, "samples_per_s": run.samples_per_s,
@@ -116,7 +122,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     runs = store.runs() if not args.design else (store.runs(lineage) if lineage else [])
     _warn(store)
     if args.json:
-        print(json.dumps({"folder": str(store.root), "runs": [summary_json(r) for r in runs]}, indent=1))
+        _print_json(store, {"folder": str(store.root), "runs": [summary_json(r) for r in runs]})
         return 0
     if not runs:
         print(tr("no runs in {folder}").format(folder=store.root))
@@ -143,8 +149,7 @@ def cmd_show(args: argparse.Namespace) -> int:
               for e, tl, ta, vl, va, lr in zip(curves.epoch, curves.train_loss, curves.train_acc, curves.val_loss,
                                                 curves.val_acc, curves.epoch_lr)]
     if args.json:
-        print(json.dumps({**summary_json(run), "config": detail.config.to_dict(), "data": detail.dataset,
-                          "epochs_table": epochs}, indent=1))
+        _print_json(store, {**summary_json(run), "config": detail.config.to_dict(), "epochs_table": epochs})
         return 0
     from ..analysis.text import grouped
 
@@ -180,9 +185,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     found = differences(details)
     _warn(store)
     if args.json:
-        print(json.dumps({"runs": [summary_json(r) for r in runs],
-                          "differences": [{"kind": d.kind, "what": d.what, "values": list(d.values)} for d in found]},
-                         indent=1))
+        _print_json(store, {"runs": [summary_json(r) for r in runs],
+                            "differences": [{"kind": d.kind, "key": d.key, "values": list(d.raw)} for d in found]})
         return 0
     header = ("", *(f"#{r.number}" for r in runs))
     rows = [(d.what, *d.values) for d in found] or [(tr("(designs and settings are the same)"), *("" for _ in runs))]
@@ -206,6 +210,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     paths = export_to(args.to, detail.design, state, preprocessing=Preprocessing(detail.mean, detail.std),
                       training=training)
     _warn(store)
+    if args.json:
+        _print_json(store, {"run": summary_json(run), "weights": args.weights, "wrote": [str(p) for p in paths]})
+        return 0
     for path in paths:
         print(tr("wrote {path}").format(path=path))
     return 0
@@ -215,8 +222,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
     store = _store(args)
     runs = [store.run(key) for key in args.keys]
     store.purge([r.id for r in runs], force=args.force)
+    _warn(store)
     if args.json:
-        print(json.dumps({"deleted": [summary_json(r) for r in runs]}))
+        _print_json(store, {"deleted": [summary_json(r) for r in runs]})
     else:
         for r in runs:
             print(tr("deleted #{number} {name}").format(number=r.number, name=r.name))
@@ -227,6 +235,10 @@ def cmd_rename(args: argparse.Namespace) -> int:
     store = _store(args)
     run = store.run(args.key)
     store.rename(run.id, args.name)
+    _warn(store)
+    if args.json:
+        _print_json(store, {"run": summary_json(store.run(run.id))})
+        return 0
     print(tr("#{number} is now called {name}").format(number=run.number, name=args.name.strip()))
     return 0
 
