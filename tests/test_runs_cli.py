@@ -247,3 +247,11 @@ def test_every_runs_command_answers_in_json_with_raw_values_and_the_problems(mni
     assert main(["runs", "export", "2", "--to", str(out), "--json"]) == 0
     exported = json.loads(capsys.readouterr().out)
     assert exported["wrote"] == [str(out)] and exported["weights"] == "last" and exported["run"]["id"]
+
+
+def test_runs_show_counts_in_words(mnist, capsys):
+    assert train(mnist, "--epochs", "1") == 0
+    capsys.readouterr()
+    assert main(["runs", "show", "1"]) == 0
+    settings = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("settings:"))
+    assert ", 1 epoch," in settings and "1 epochs" not in settings

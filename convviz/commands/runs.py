@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from ..cli import CommandError, load_for_command
-from ..i18n import tr
+from ..i18n import ntr, tr
 from .train import add_runs_argument
 
 
@@ -265,8 +265,9 @@ def _duration(seconds: float) -> str:
 
 
 def _settings_line(config) -> str:
-    parts = [f"{config.optimizer} lr {config.lr:g}", f"{config.schedule}", tr("batch {n}").format(n=config.batch_size),
-             tr("{n} epochs").format(n=config.epochs), tr("seed {n}").format(n=config.seed)]
+    parts = [tr("{optimizer} lr {lr}").format(optimizer=config.optimizer, lr=f"{config.lr:g}"), f"{config.schedule}",
+             tr("batch {n}").format(n=config.batch_size),
+             ntr("{n} epoch", "{n} epochs", config.epochs).format(n=config.epochs), tr("seed {n}").format(n=config.seed)]
     if config.weight_decay:
         parts.append(tr("weight decay {wd}").format(wd=f"{config.weight_decay:g}"))
     if config.augment.enabled:

@@ -177,7 +177,7 @@ def open_store(folder: str | None):
     try:
         store = RunStore(Path(folder) if folder else default_runs_folder())
     except RunStoreError as exc:
-        _info(f"convviz: warning: {exc}; the run is not recorded")
+        _info("convviz: warning: " + tr("{why}; the run is not recorded").format(why=exc))
         return None
     for problem in store.problems:
         _info(f"convviz: warning: {problem}")
@@ -193,7 +193,7 @@ def _recorder(store, trainer, name: str | None, init: str | None):
     try:
         return RunRecorder(store, trainer, name=name, source="cli", start=checkpoint(init) if init else None)
     except (RunStoreError, OSError, sqlite3.Error) as exc:
-        _info(f"convviz: warning: the run is not recorded: {exc}")
+        _info("convviz: warning: " + tr("the run is not recorded: {why}").format(why=exc))
         return None
 
 

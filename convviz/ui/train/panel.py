@@ -636,7 +636,7 @@ class TrainPanel(QWidget):
             self.run.stop()
             self.run.control.resume()
             if not self.run.wait(SHUTDOWN_WAIT_MS):
-                print("convviz: the training step still running was left to end with the app", file=sys.stderr)
+                print("convviz: " + tr("the training step still running was left to end with the app"), file=sys.stderr)
         self.tasks.wait(10000)
 
 
