@@ -150,9 +150,11 @@ def test_ticked_runs_are_overlaid_in_their_colours_and_compared(panel, window, q
     record(wide, TrainConfig(epochs=1, batch_size=32, lr=1e-2), "5x5", lineage)
     panel.runs.runsChanged.emit()
     assert rows(panel) == ["5x5", "base"]
+    assert panel.curves.placeholder.isVisible()   # "No run of this design yet"
     tick(panel, "base")
     tick(panel, "5x5")
     qtbot.waitUntil(lambda: len(panel.curves.overlay_ids) == 2, timeout=5000)
+    assert not panel.curves.placeholder.isVisible()   # it would sit on their curves
     base, wide_run = (next(r for r in panel.runs.runs() if r.name == n) for n in ("base", "5x5"))
     assert panel.runs.colour(base.id) != panel.runs.colour(wide_run.id)
     legend = [label.text for _, label in panel.curves.acc_legend.items]
@@ -165,6 +167,9 @@ def test_ticked_runs_are_overlaid_in_their_colours_and_compared(panel, window, q
     tick(panel, "base", False)
     qtbot.waitUntil(lambda: panel.curves.overlay_ids == [wide_run.id], timeout=5000)
     assert "Tick two or more" in panel.compare.caption.text()
+    tick(panel, "5x5", False)
+    qtbot.waitUntil(lambda: panel.curves.overlay_ids == [], timeout=5000)
+    assert panel.curves.placeholder.isVisible()
 
 
 def test_the_trade_off_plot_draws_the_pareto_front(panel, window, qtbot):
@@ -210,6 +215,34 @@ def test_replaying_a_run_with_a_malformed_snapshot_skips_it_and_says_so(panel, w
     assert panel.replay.run_id == rec.run_id and panel.replay.snapshots
     assert 3 not in [s.index for s in panel.replay.snapshots]
     assert "replay snapshot 3 is damaged" in panel.runs_panel.problem_label.toolTip()
+
+
+def test_the_replay_position_moves_the_cursor_of_the_curves_and_the_gradient_flow(panel, window, qtbot):
+    recorder = record(load_template("default"), TrainConfig(epochs=2, batch_size=32), "long", panel.runs.lineage)
+    panel.runs.runsChanged.emit()
+    tick(panel, "long")
+    panel.runs_panel.select_run(recorder.run_id)
+    panel.runs_panel.replay_button.click()
+    replay = panel.replay
+    replay.slider.setValue(replay.slider.maximum() // 2)
+    x = replay.snapshots[replay.slider.value()].x
+    assert 0 < x < 2
+    for plot, cursor in panel.curves.cursors.items():
+        assert cursor.isVisible() and cursor.value() == pytest.approx(x)
+    assert panel.gradient_view.cursor.value() == pytest.approx(x)
+    panel.right_tabs.setCurrentWidget(panel.gradient_view)
+    caption = panel.gradient_view.caption.text()
+    assert caption.startswith(f"#{recorder.number} long at its end:") and "Now" not in caption
+    tick(panel, "long", False)   # no longer drawn: no cursor on the curves
+    panel.right_tabs.setCurrentWidget(replay)
+    replay.slider.setValue(0)
+    assert not any(c.isVisible() for c in panel.curves.cursors.values())
+
+
+def test_the_learning_rate_plot_keeps_room_for_its_labels_at_1280_by_800(panel, window, qtbot):
+    window.resize(1280, 800)
+    qtbot.wait(50)
+    assert panel.curves.lr_plot.height() >= 110
 
 
 def test_train_again_from_the_same_start_after_a_one_layer_edit(panel, window, qtbot):

@@ -224,12 +224,17 @@ class RunResults(QObject):
             if history.empty:
                 self.gradients.clear(tr("{name} has no gradient statistics").format(name=name))
             else:
-                self.gradients.set_history(history.layers, history.x, history.grad_norm, history.update_ratio)
+                self.gradients.set_history(history.layers, history.x, history.grad_norm, history.update_ratio,
+                                           run=name)
         return not replay.empty
 
     def _on_replay_position(self, x: float) -> None:
         if not self.live or self.replay.run_id != self.run_id:
-            self.gradients.set_cursor(x if not self.replay.live else None)
+            shown = x if not self.replay.live else None
+            self.gradients.set_cursor(shown)
+            # On the curves too, where the replayed run is drawn (as the shown run or ticked as an overlay).
+            on_plots = self.replay.run_id == self.run_id or self.controller.is_ticked(self.replay.run_id or "")
+            self.curves.set_cursor(shown if on_plots else None)
 
     # --- overlays ---------------------------------------------------------------------------------
     def _on_run_updated(self, run_id: str) -> None:
