@@ -188,6 +188,25 @@ def test_the_trade_off_plot_draws_the_pareto_front(panel, window, qtbot):
     assert panel.tradeoff.front_ids == expected   # more parameters too
 
 
+def test_the_trade_off_plot_draws_one_front_per_dataset(panel, window, qtbot):
+    from convviz.runs import RunSummary
+
+    def run(number, macs, acc, spec):
+        data = {"name": spec, "spec": spec, "val": 100, "val_is_test": True, "shape": [1, 32, 32]}
+        return RunSummary(f"run-{number}", number, f"r{number}", 0.0, "finished", "", "d", "line", "f", spec, 1, 1, 1,
+                          acc, macs, macs, "5×5", 1.0, 1.0, "cpu", data=data)
+
+    # On MNIST, #2 beats #1 on both; on CIFAR-10 (far lower accuracies) #3 and #4 are a front of their own.
+    runs = [run(1, 2e6, 0.90, "mnist:x"), run(2, 1e6, 0.95, "mnist:x"), run(3, 1e6, 0.40, "cifar10:y"),
+            run(4, 4e6, 0.60, "cifar10:y")]
+    panel.lower_tabs.setCurrentWidget(panel.tradeoff)
+    panel.tradeoff.set_runs(runs)
+    assert sorted(panel.tradeoff.front_ids) == ["run-2", "run-3", "run-4"]
+    assert "One front per dataset (2 datasets)" in panel.tradeoff.caption.text()
+    x, y = panel.tradeoff.front.getData()
+    assert int(np.isnan(y).sum()) == 1 and len(y) == 4   # two polylines, unconnected
+
+
 def test_replaying_a_run_moves_through_its_snapshots(panel, window, qtbot):
     recorder = record(load_template("default"), TrainConfig(epochs=2, batch_size=8), "long", panel.runs.lineage)
     panel.runs.runsChanged.emit()
