@@ -458,3 +458,24 @@ def test_an_index_that_is_not_a_database_is_rebuilt(tmp_path, content):
     (folder / "runs.sqlite3").write_bytes(content)
     store = RunStore(folder)
     assert "damaged" in store.problems[0] and list(folder.glob("runs.sqlite3.damaged-*"))
+
+
+def test_a_rename_while_the_run_trains_survives_its_next_manifest_write(tmp_path, shapes):
+    from convviz.train import EpochRecord
+
+    folder = tmp_path / "store"
+    store = RunStore(folder)
+    design = load_template("default")
+    trainer = Trainer(design, shapes, TrainConfig(epochs=2, batch_size=32), report_rate=1000, snapshot_rate=0)
+    recorder = RunRecorder(store, trainer, name="before")
+    for record in trainer:
+        recorder.add(record)
+        if isinstance(record, EpochRecord) and record.epoch == 1:
+            recorder.flush()
+            store.rename(recorder.run_id, "renamed while training")
+            store.annotate(recorder.run_id, "a note")
+    store.close()
+    for path in folder.glob("runs.sqlite3*"):
+        path.unlink()
+    (run,) = RunStore(folder).runs()
+    assert (run.name, run.note, run.epochs_done) == ("renamed while training", "a note", 2)

@@ -272,7 +272,7 @@ class RunRecorder:
             self._manifest["progress"] = {"epochs_done": record.epoch, "best_epoch": best_epoch,
                                           "best_val_acc": best_acc, "seconds": self._seconds,
                                           "samples_per_s": float(np.mean(self._speeds))}
-            self.folder.write_manifest(self._manifest)
+            self._write_manifest()
 
     def _end(self, end: EndRecord) -> None:
         if end.state_dict:
@@ -292,6 +292,14 @@ class RunRecorder:
                 (end.reason, end.message, end.epochs_completed, end.best_epoch, best_acc, end.seconds, speed,
                  time.time(), self.run_id))
         self._manifest["outcome"] = outcome
+        self._write_manifest()
+
+    def _write_manifest(self) -> None:
+        """The manifest with what the user changed meanwhile (a rename, a note, a star: the index has them),
+        so that this write does not undo theirs."""
+        row = self._conn.execute("SELECT name, note, starred FROM runs WHERE id = ?", (self.run_id,)).fetchone()
+        if row is not None:
+            self._manifest.update(name=row[0], note=row[1], starred=bool(row[2]))
         self.folder.write_manifest(self._manifest)
 
     def _write_pending(self) -> None:
