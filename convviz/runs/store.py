@@ -25,15 +25,15 @@ from typing import Any
 
 import numpy as np
 
-from ..design import Design, DesignFileError, loads
+from ..design import DesignFileError, loads
 from ..i18n import ntr, tr
 from ..messages import first_line
 from ..train.config import ConfigError, TrainConfig
 from . import schema
-from .start import normalized
 from .files import MANIFEST, VERSION as RUN_FORMAT, RunFileError, RunFolder
 from .process import ProcessId, this_process
 from .results import INTERRUPTED, RUNNING, GradientHistory, RunCurves, RunDetail, RunSummary
+from .start import normalized
 
 #: The environment variable that puts the runs somewhere else (the app, the CLI and the tests read it).
 ENV = "CONVVIZ_RUNS"
