@@ -479,3 +479,20 @@ def test_a_rename_while_the_run_trains_survives_its_next_manifest_write(tmp_path
         path.unlink()
     (run,) = RunStore(folder).runs()
     assert (run.name, run.note, run.epochs_done) == ("renamed while training", "a note", 2)
+
+
+def test_an_index_of_the_first_schema_is_migrated_and_keeps_its_runs(tmp_path, shapes):
+    folder = tmp_path / "store"
+    store = RunStore(folder)
+    recorder, _ = record_run(store, load_template("default"), shapes, TrainConfig(epochs=1, batch_size=32), name="old")
+    store.close()
+    with sqlite3.connect(folder / "runs.sqlite3") as db:   # as convviz wrote it before schema 2
+        for column in ("start", "pid_started", "deleted_host", "deleted_started"):
+            db.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+        db.execute("PRAGMA user_version = 1")
+    store = RunStore(folder)
+    assert not store.read_only and not store.problems
+    (run,) = store.runs()
+    assert (run.name, run.start) == ("old", {"kind": "fresh"})
+    with sqlite3.connect(folder / "runs.sqlite3") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
