@@ -203,6 +203,8 @@ def test_a_run_from_a_checkpoint_is_recorded_so_and_compared(mnist, tmp_path, ca
     assert main(["runs", "compare", "1", "2"]) == 0
     text = capsys.readouterr().out
     assert "fresh (seed 0)" in text and "from the checkpoint first.pt" in text
+    assert main(["runs", "show", "2"]) == 0
+    assert "initial weights: from the checkpoint first.pt" in capsys.readouterr().out
 
 
 def test_runs_list_design_follows_the_line_a_saved_file_remembers(mnist, tmp_path, capsys):

@@ -159,6 +159,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             name=run.design_name, params=grouped(run.params), macs=grouped(run.macs), rf=run.receptive_field or "—"),
         tr("data: {data}").format(data=run.dataset),
         tr("settings: {settings}").format(settings=_settings_line(detail.config)),
+        tr("initial weights: {start}").format(start=_start_line(store, run, detail.config.seed)),
         tr("outcome: {status}: {message}").format(status=_status(run), message=run.message),
         tr("best validation accuracy: {best}; {time} on {device}, {speed} samples/s").format(
             best=_best(run), time=_duration(run.seconds), device=run.device or "—", speed=f"{run.samples_per_s:,.0f}"),
@@ -262,6 +263,16 @@ def _duration(seconds: float) -> str:
     minutes, seconds = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def _start_line(store, run, seed: int) -> str:
+    from ..runs.start import describe, normalized
+
+    def number_of(run_id: str) -> str:
+        found = store.summary(run_id)
+        return str(found.number) if found is not None else run_id[:15]
+
+    return describe(normalized(run.start, run.parent), seed, number_of)
 
 
 def _settings_line(config) -> str:
