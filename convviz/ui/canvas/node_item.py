@@ -108,6 +108,7 @@ class NodeItem(QGraphicsObject):
         self.family = layer_spec(type_name).family
         self.text: CardText | None = None
         self._colors: dict | None = None
+        self._bounds = self._bounding_rect(1)
         self.hovered_port: tuple[str, int] | None = None
         self.drop_target = False
         self.edges: list = []  # EdgeItems touching this node, updated when it moves
@@ -125,9 +126,13 @@ class NodeItem(QGraphicsObject):
             or self.text.outputs != text.outputs
         if geometry_changed:
             self.prepareGeometryChange()
+        tooltip_changed = self.text is None or self.text.tooltip != text.tooltip
         self.text = text
         self._colors = None
-        self.setToolTip(text.tooltip)
+        if geometry_changed:
+            self._bounds = self._bounding_rect(text.outputs)
+        if tooltip_changed:  # (Qt tells the item of every tooltip set: an itemChange call each)
+            self.setToolTip(text.tooltip)
         self.update()
         if geometry_changed:
             for edge in self.edges:
@@ -147,7 +152,11 @@ class NodeItem(QGraphicsObject):
         return QRectF(-WIDTH / 2, -HEIGHT / 2, WIDTH, HEIGHT)
 
     def boundingRect(self) -> QRectF:
-        below = PORT_RADIUS + (16 if self.output_slots() > 1 else 2)  # a Split's output numbers sit below its ports
+        # Asked several times per card and frame by the scene: made when the ports change, not per call.
+        return self._bounds
+
+    def _bounding_rect(self, outputs: int) -> QRectF:
+        below = PORT_RADIUS + (16 if outputs > 1 else 2)  # a Split's output numbers sit below its ports
         return self.card_rect().adjusted(-PORT_RADIUS - 2, -PORT_RADIUS - 14, PORT_RADIUS + 2, below)
 
     def shape(self) -> QPainterPath:
@@ -220,7 +229,18 @@ class NodeItem(QGraphicsObject):
 
     # --- painting ------------------------------------------------------------------------------
     def _look(self) -> dict:
-        """Colours for the current state, worked out once per change rather than per paint."""
+        """Colours for the current state: shared by every card of the same family, shade and state (an
+        edit that rewrites 70 cards works them out a few times, not 70), redone for another palette."""
+        text = self.text
+        key = (self.family, text.shade, text.status, QGuiApplication.palette().cacheKey())
+        look = _LOOKS.get(key)
+        if look is None:
+            if len(_LOOKS) > 512:  # shades are continuous: keep the table small
+                _LOOKS.clear()
+            look = _LOOKS[key] = self._work_out_look()
+        return look
+
+    def _work_out_look(self) -> dict:
         text = self.text
         accent = theme.family_color(self.family)
         body = theme.card_background(accent)
@@ -359,6 +379,8 @@ class _Shapes:
 
 
 _SHAPES: _Shapes | None = None
+#: (family, shade, status, palette) → a card's colours (``NodeItem._look``).
+_LOOKS: dict[tuple, dict] = {}
 
 
 def _shapes() -> _Shapes:
