@@ -86,9 +86,15 @@ def _window():
         from convviz.ui.heap import freeze_heap
     except ImportError:
         return window
+    try:  # after a lazy tab's imports (newer code: without a full collection first)
+        from convviz.ui.heap import freeze_imports
+    except ImportError:
+        freeze_imports = freeze_heap
     spin(50)
     freeze_heap()
-    window.lazyTabBuilt.connect(lambda _index: freeze_heap())
+    window.lazyTabBuilt.connect(lambda _index: freeze_imports())
+    if freeze_imports is not freeze_heap:
+        window.device_probe.found.connect(lambda _text: freeze_imports())
     return window
 
 

@@ -16,7 +16,7 @@ from ..design import DesignFileError, load_design_or_template
 from ..design.templates import path_exists
 from .display import fatal_qt_messages
 from .guard import install_exception_dialog
-from .heap import freeze_heap
+from .heap import freeze_heap, freeze_imports
 
 SCREENSHOT_SIZE = (1600, 1000)
 
@@ -127,7 +127,8 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
         window.offer_recovery()
 
     FirstPaint(window, on_first_paint)
-    window.lazyTabBuilt.connect(lambda _index: freeze_heap())  # and torch's objects, once a tab loads it
+    window.lazyTabBuilt.connect(lambda _index: freeze_imports())  # and torch's objects, once a tab loads it
+    window.device_probe.found.connect(lambda _text: freeze_imports())  # (the probe imports torch)
     window.show()
     return leave(app.exec())
 
