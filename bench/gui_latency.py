@@ -92,9 +92,13 @@ def _window():
         freeze_imports = freeze_heap
     spin(50)
     freeze_heap()
+    try:
+        from convviz.ui.gc_guard import freeze_after_imports
+    except ImportError:
+        pass
+    else:
+        freeze_after_imports()
     window.lazyTabBuilt.connect(lambda _index: freeze_imports())
-    if freeze_imports is not freeze_heap:
-        window.device_probe.found.connect(lambda _text: freeze_imports())
     return window
 
 

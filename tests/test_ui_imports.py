@@ -41,3 +41,43 @@ def test_freezing_after_an_import_walks_nothing():
               "assert gc.get_freeze_count() > 0 and not any(o is survivor for o in gc.get_objects())\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_gui_collector_waits_for_a_background_import_and_then_freezes_it(qapp, monkeypatch):
+    """While the device probe imports torch, the GUI thread's collector does not walk the import's
+    young objects every 500 ms; they are frozen when it ends, and a forgotten hold runs out."""
+    import gc
+
+    from convviz.ui import gc_guard
+
+    collector = gc_guard.collect_on_gui_thread()
+    walks, frozen = [], []
+    monkeypatch.setattr(gc, "collect", lambda generation=2: walks.append(generation) or 0)
+    monkeypatch.setattr(gc_guard, "freeze_imports", lambda: frozen.append(1))
+    monkeypatch.setattr(gc, "get_count", lambda: (10**6, 10**6, 10**6))  # an import's worth of objects
+    monkeypatch.setattr(collector, "freezes_imports", True)  # as run_app has it
+    collector.hold()
+    collector.collect()
+    assert walks == [] and frozen == []
+    collector.release()
+    assert frozen == [1] and not collector.held
+    collector.collect()
+    assert walks == [0, 1, 2]  # collections as before
+    walks.clear()
+    collector.hold()
+    monkeypatch.setattr(gc_guard.time, "monotonic", lambda: 10**9)  # long after HOLD_LIMIT_S
+    collector.collect()
+    assert walks == [0, 1, 2]
+    collector.release()
+
+
+def test_the_device_probe_holds_collections_until_torch_is_in(window, qtbot, monkeypatch):
+    from convviz.ui import gc_guard
+
+    collector = gc_guard.collect_on_gui_thread()
+    monkeypatch.setattr(window.device_probe, "start", lambda: None)  # the probe's thread, reported by hand
+    window._probe_started = False
+    window.start_device_probe()
+    assert collector.held
+    window.device_probe.found.emit("CPU")
+    assert not collector.held

@@ -860,6 +860,10 @@ class MainWindow(QMainWindow):
     def start_device_probe(self) -> None:
         if not self._probe_started:
             self._probe_started = True
+            collector = collect_on_gui_thread()
+            if collector is not None:  # the probe imports torch: frozen once it is in, not walked meanwhile
+                collector.hold()
+                self.device_probe.found.connect(lambda _text: collector.release())
             self.device_probe.start()
 
     def shortcut_rows(self) -> list[tuple[str, str]]:

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from ...analysis.text import grouped
 from ...i18n import ntr, tr
 from ..commands import SetClassesCommand
+from ..gc_guard import collect_on_gui_thread
 from ..plots import image_view
 from ..runs.compare_view import CompareView
 from ..runs.gradient_view import GradientFlowView
@@ -286,7 +287,13 @@ class TrainPanel(QWidget):
         self._update_buttons()
         if not self._training_imported:  # after the data, not beside it: both want the two cores
             self._training_imported = True
-            self.tasks.run(import_training)
+            collector = collect_on_gui_thread()
+            if collector is not None:  # torch._dynamo's 800 modules: frozen once in, not walked meanwhile
+                collector.hold()
+                self.tasks.run(import_training, on_done=lambda _: collector.release(),
+                               on_error=lambda _: collector.release())
+            else:
+                self.tasks.run(import_training)
         if self._pending_start is not None and self.run is None:
             self._start_pending()
 
