@@ -265,8 +265,8 @@ class NodeItem(QGraphicsObject):
             self._colors = self._look()
         look = self._colors
         shapes = _shapes()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.setRenderHint(_ANTIALIASING)
+        selected = bool(option.state & _SELECTED)
         if text.status == "blocked":
             painter.setOpacity(0.55)
 
@@ -278,22 +278,21 @@ class NodeItem(QGraphicsObject):
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.strokePath(shapes.card, pen)
 
-        rect = self.card_rect()
-        inner = QRectF(rect.left() + 9, rect.top(), rect.width() - 18, HEADER)
+        rect = shapes.rect
+        inner = shapes.inner
         painter.setFont(shapes.title_font)
-        painter.setPen(QColor("white"))
-        painter.drawText(inner, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text.title)
+        painter.setPen(_WHITE)
+        painter.drawText(inner, _LEFT, text.title)
         if option.levelOfDetailFromTransform(painter.worldTransform()) < FINE_DETAIL:
             # Zoomed far out, small print is a blur: the type and the output shape, large, say enough.
             painter.setFont(shapes.overview_font)
             painter.setPen(look["error_ink"] if text.status == "error" else look["ink"])
-            painter.drawText(rect.adjusted(9, HEADER, -9, -4), Qt.AlignmentFlag.AlignCenter,
-                             "error" if text.status == "error" else text.line1)
+            painter.drawText(shapes.overview, _CENTRE, "error" if text.status == "error" else text.line1)
             return
         title_width = shapes.title_metrics.horizontalAdvance(text.title) + 12
         painter.setFont(shapes.font)
         metrics = shapes.metrics
-        painter.drawText(inner, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+        painter.drawText(inner, _RIGHT,
                          metrics.elidedText(text.node_id, Qt.TextElideMode.ElideMiddle, inner.width() - title_width))
 
         y = rect.top() + HEADER + 2
@@ -312,9 +311,9 @@ class NodeItem(QGraphicsObject):
             line = QRectF(rect.left() + 9, y, rect.width() - 18, 18)
             painter.setFont(shapes.bold_font)
             painter.setPen(look["ink"])
-            painter.drawText(line, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text.line1)
+            painter.drawText(line, _LEFT, text.line1)
             painter.setFont(shapes.font)
-            painter.drawText(line, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text.line1_right)
+            painter.drawText(line, _RIGHT, text.line1_right)
             painter.setPen(look["muted"])
             painter.drawText(QRectF(rect.left() + 9, y + 18, rect.width() - 18, 17),
                              Qt.AlignmentFlag.AlignVCenter, text.line2)
@@ -354,10 +353,13 @@ class NodeItem(QGraphicsObject):
 
 
 class _Shapes:
-    """Paths and fonts every card shares, made once (a QApplication must exist)."""
+    """Paths, rectangles and fonts every card shares, made once (a QApplication must exist)."""
 
     def __init__(self) -> None:
         rect = QRectF(-WIDTH / 2, -HEIGHT / 2, WIDTH, HEIGHT)
+        self.rect = rect
+        self.inner = QRectF(rect.left() + 9, rect.top(), rect.width() - 18, HEADER)  # the header's text
+        self.overview = rect.adjusted(9, HEADER, -9, -4)  # the output shape, zoomed far out
         self.card = QPainterPath()
         self.card.addRoundedRect(rect, 8, 8)
         band = QPainterPath()
@@ -379,6 +381,13 @@ class _Shapes:
 
 
 _SHAPES: _Shapes | None = None
+# Flags and colours a paint uses, made once: combining PySide's enum flags costs a Python call each time.
+_ANTIALIASING = QPainter.RenderHint.Antialiasing
+_SELECTED = QStyle.StateFlag.State_Selected
+_LEFT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+_RIGHT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
+_CENTRE = Qt.AlignmentFlag.AlignCenter
+_WHITE = QColor("white")
 #: (family, shade, status, palette) → a card's colours (``NodeItem._look``).
 _LOOKS: dict[tuple, dict] = {}
 
