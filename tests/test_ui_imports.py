@@ -56,19 +56,21 @@ def test_the_gui_collector_waits_for_a_background_import_and_then_freezes_it(qap
     monkeypatch.setattr(gc_guard, "freeze_imports", lambda: frozen.append(1))
     monkeypatch.setattr(gc, "get_count", lambda: (10**6, 10**6, 10**6))  # an import's worth of objects
     monkeypatch.setattr(collector, "freezes_imports", True)  # as run_app has it
-    collector.hold()
+    token = collector.hold()
     collector.collect()
     assert walks == [] and frozen == []
-    collector.release()
+    collector.release(token)
     assert frozen == [1] and not collector.held
+    collector.release(token)  # twice: nothing more
+    assert frozen == [1]
     collector.collect()
     assert walks == [0, 1, 2]  # collections as before
     walks.clear()
-    collector.hold()
+    token = collector.hold()
     monkeypatch.setattr(gc_guard.time, "monotonic", lambda: 10**9)  # long after HOLD_LIMIT_S
     collector.collect()
     assert walks == [0, 1, 2]
-    collector.release()
+    collector.release(token)
 
 
 def test_the_device_probe_holds_collections_until_torch_is_in(window, qtbot, monkeypatch):
@@ -81,3 +83,17 @@ def test_the_device_probe_holds_collections_until_torch_is_in(window, qtbot, mon
     assert collector.held
     window.device_probe.found.emit("CPU")
     assert not collector.held
+
+
+def test_a_hold_ends_with_the_object_whose_work_it_was(qtbot):
+    """A task cancelled with its panel never reports: its hold ends when it is deleted."""
+    from PySide6.QtCore import QObject
+
+    from convviz.ui import gc_guard
+
+    collector = gc_guard.collect_on_gui_thread()
+    owner = QObject()
+    gc_guard.hold_collections_while(owner)
+    assert collector.held
+    owner.deleteLater()
+    qtbot.waitUntil(lambda: not collector.held, timeout=2000)
