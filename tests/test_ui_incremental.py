@@ -243,3 +243,33 @@ def test_a_node_added_under_a_dangling_input_gets_its_edge(window):
     doc.push(AddNodesCommand(doc, [Node("ghost", "Flatten", ["gap"], {}, (0.0, 0.0))]))
     edge = window.scene.edges[("fc", 0)]
     assert edge.source is window.scene.nodes["ghost"] and edge.target is window.scene.nodes["fc"]
+
+
+def test_zoomed_far_out_cards_that_look_alike_are_drawn_once(big, monkeypatch):
+    """A card far out shows its type and output shape: one picture per look, copied to every card
+    that has it (an edit that reshapes 70 cards copies pictures it has mostly drawn before)."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QImage, QPainter, QPixmapCache
+
+    from convviz.ui.canvas import node_item
+
+    QPixmapCache.clear()
+    drawn = count_calls(monkeypatch, node_item.NodeItem, "_paint_card")
+    scene = big.scene
+    for item in scene.nodes.values():  # straight onto the picture, not through each card's own cache
+        item.setCacheMode(node_item.QGraphicsItem.CacheMode.NoCache)
+    source = scene.itemsBoundingRect()
+
+    def render() -> QImage:
+        image = QImage(int(source.width() * 0.3) + 1, int(source.height() * 0.3) + 1, QImage.Format.Format_ARGB32)
+        image.fill(0)
+        painter = QPainter(image)
+        scene.render(painter, QRectF(image.rect()), source)
+        painter.end()
+        return image
+
+    looks = {(item.text.title, item.text.line1, item.text.status) for item in scene.nodes.values()}
+    first = render()
+    assert 0 < len(drawn) <= len(looks) < len(scene.nodes)
+    drawn.clear()
+    assert render() == first and drawn == []  # drawn again from the pictures alone, the same

@@ -8,10 +8,14 @@ output ports at the bottom (one; a Split has one per output, numbered from 0 as 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QPainter, QPainterPath, QPen
+from PySide6.QtGui import (
+    QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QPainter, QPainterPath, QPen, QPixmap, QPixmapCache,
+    QTransform,
+)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyle, QStyleOptionGraphicsItem, QWidget
 
 from ...analysis import NodeAnalysis
@@ -265,11 +269,28 @@ class NodeItem(QGraphicsObject):
             self._colors = self._look()
         look = self._colors
         shapes = _shapes()
-        painter.setRenderHint(_ANTIALIASING)
         selected = bool(option.state & _SELECTED)
+        transform = painter.worldTransform()
+        if option.levelOfDetailFromTransform(transform) < FINE_DETAIL and transform.type().value <= _SCALING:
+            # Zoomed far out a card shows only its type and output shape, and many cards show the same:
+            # one picture per look, drawn once and copied (an edit that reshapes 70 cards copies them).
+            sprite, origin = _overview_sprite(self, look, selected, transform)
+            painter.setWorldTransform(_DEVICE)
+            painter.drawPixmap(origin, sprite)
+            painter.setWorldTransform(transform)
+            return
+        painter.setRenderHint(_ANTIALIASING)
+        self._paint_card(painter, look, selected, shapes)
+        if option.levelOfDetailFromTransform(transform) < FINE_DETAIL:  # (rotated: drawn as it is)
+            self._paint_overview_text(painter, look, shapes)
+            return
+        self._paint_details(painter, look, shapes)
+
+    def _paint_card(self, painter: QPainter, look: dict, selected: bool, shapes: _Shapes) -> None:
+        """The body, header, border and type: what every zoom shows."""
+        text = self.text
         if text.status == "blocked":
             painter.setOpacity(0.55)
-
         painter.fillPath(shapes.card, look["body"])
         painter.fillPath(shapes.header, look["header"])
         border = QGuiApplication.palette().highlight().color() if selected else look["border"]
@@ -283,12 +304,17 @@ class NodeItem(QGraphicsObject):
         painter.setFont(shapes.title_font)
         painter.setPen(_WHITE)
         painter.drawText(inner, _LEFT, text.title)
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < FINE_DETAIL:
-            # Zoomed far out, small print is a blur: the type and the output shape, large, say enough.
-            painter.setFont(shapes.overview_font)
-            painter.setPen(look["error_ink"] if text.status == "error" else look["ink"])
-            painter.drawText(shapes.overview, _CENTRE, "error" if text.status == "error" else text.line1)
-            return
+
+    def _paint_overview_text(self, painter: QPainter, look: dict, shapes: _Shapes) -> None:
+        """Zoomed far out, small print is a blur: the type and the output shape, large, say enough."""
+        text = self.text
+        painter.setFont(shapes.overview_font)
+        painter.setPen(look["error_ink"] if text.status == "error" else look["ink"])
+        painter.drawText(shapes.overview, _CENTRE, "error" if text.status == "error" else text.line1)
+
+    def _paint_details(self, painter: QPainter, look: dict, shapes: _Shapes) -> None:
+        text = self.text
+        rect, inner = shapes.rect, shapes.inner
         title_width = shapes.title_metrics.horizontalAdvance(text.title) + 12
         painter.setFont(shapes.font)
         metrics = shapes.metrics
@@ -388,8 +414,37 @@ _LEFT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
 _RIGHT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
 _CENTRE = Qt.AlignmentFlag.AlignCenter
 _WHITE = QColor("white")
+_SCALING = QTransform.TransformationType.TxScale.value
+_DEVICE = QTransform()  # identity: a sprite is drawn in device pixels
 #: (family, shade, status, palette) → a card's colours (``NodeItem._look``).
 _LOOKS: dict[tuple, dict] = {}
+
+
+def _overview_sprite(item: NodeItem, look: dict, selected: bool, transform: QTransform) -> tuple[QPixmap, QPointF]:
+    """The card as zoomed far out, in device pixels, from ``QPixmapCache`` (keyed by all it shows and the
+    scale), and where it goes on the device (the bounding rectangle's corner, on a whole pixel)."""
+    text, bounds = item.text, item.boundingRect()
+    shown = "error" if text.status == "error" else text.line1
+    scale = transform.m11()
+    key = (f"convviz-card|{item.family}|{text.status}|{text.shade}|{selected}|{text.title}|{shown}|"
+           f"{bounds.width()}x{bounds.height()}|{scale:.5f}|{QGuiApplication.palette().cacheKey()}")
+    corner = transform.map(bounds.topLeft())
+    origin = QPointF(round(corner.x()), round(corner.y()))
+    sprite = QPixmapCache.find(key)
+    if sprite is None or sprite.isNull():
+        sprite = QPixmap(max(1, math.ceil(bounds.width() * scale) + 1), max(1, math.ceil(bounds.height() * scale) + 1))
+        sprite.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(sprite)
+        painter.setRenderHint(_ANTIALIASING)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        painter.scale(scale, scale)
+        painter.translate(-bounds.left(), -bounds.top())
+        shapes = _shapes()
+        item._paint_card(painter, look, selected, shapes)
+        item._paint_overview_text(painter, look, shapes)
+        painter.end()
+        QPixmapCache.insert(key, sprite)
+    return sprite, origin
 
 
 def _shapes() -> _Shapes:
