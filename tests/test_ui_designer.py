@@ -383,6 +383,21 @@ def test_palette_filter_and_double_click_append(window):
     assert window.scene.selected_node_ids() == ["drop1"]
 
 
+def test_every_layer_name_in_the_palette_shows_whole(window):
+    window.resize(1280, 800)
+    tree = window.palette_panel.tree
+    metrics, proxy = tree.fontMetrics(), tree.model()
+    cut = []
+    for r in range(proxy.rowCount()):
+        family = proxy.index(r, 0)
+        for c in range(proxy.rowCount(family)):
+            index = proxy.index(c, 0, family)
+            needed = tree.iconSize().width() + metrics.horizontalAdvance(index.data())
+            if tree.visualRect(index).width() < needed + metrics.averageCharWidth():
+                cut.append(index.data())
+    assert cut == []
+
+
 def test_shading_by_share_of_macs(window):
     window.set_shade_mode("macs")
     shades = {nid: item.text.shade for nid, item in window.scene.nodes.items()}

@@ -57,6 +57,14 @@ def test_train_tab_trains_and_hands_the_weights_to_the_design(panel, window, qtb
     assert panel.save_button.isEnabled()
 
 
+def test_the_empty_confusion_matrix_names_its_axes_without_a_scale_prefix(panel, window):
+    window.tabs.setCurrentWidget(panel)
+    item = panel.confusion.matrix_view.plot.getPlotItem()
+    labels = [item.getAxis("left").labelString(), item.getAxis("bottom").labelString()]
+    assert "true class" in labels[0] and "predicted class" in labels[1]
+    assert not any("x0.001" in label or "×" in label for label in labels), labels
+
+
 def test_the_train_button_says_why_it_is_disabled(panel, window):
     window.document.design.set_inputs("fc", ["gap"])
     assert not panel.start_button.isEnabled()

@@ -87,6 +87,19 @@ class PalettePanel(QWidget):
         layout.addWidget(self.filter)
         layout.addWidget(self.tree)
 
+    def content_width(self) -> int:
+        """The panel's width that shows every layer name whole: the widest name with its icon and
+        indentation, the tree's frame and scroll bar, the margins (the dock starts at this width)."""
+        metrics, tree = self.tree.fontMetrics(), self.tree
+        names = [self.model.item(row).child(child).text() for row in range(self.model.rowCount())
+                 for child in range(self.model.item(row).rowCount())]
+        widest = max((metrics.horizontalAdvance(name) for name in names), default=0)
+        row = 2 * tree.indentation() + tree.iconSize().width()  # a layer sits one level below its family
+        row += widest + 3 * metrics.averageCharWidth()
+        margins = self.layout().contentsMargins()
+        return (row + 2 * tree.frameWidth() + tree.verticalScrollBar().sizeHint().width()
+                + margins.left() + margins.right())
+
     def _on_filter(self, text: str) -> None:
         self.proxy.setFilterFixedString(text.strip())
         self.tree.expandAll()
