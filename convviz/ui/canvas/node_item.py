@@ -274,7 +274,7 @@ class NodeItem(QGraphicsObject):
         if option.levelOfDetailFromTransform(transform) < FINE_DETAIL and transform.type().value <= _SCALING:
             # Zoomed far out a card shows only its type and output shape, and many cards show the same:
             # one picture per look, drawn once and copied (an edit that reshapes 70 cards copies them).
-            sprite, origin = _overview_sprite(self, look, selected, transform)
+            sprite, origin = _overview_sprite(self, look, selected, transform, painter.device().devicePixelRatioF())
             painter.setWorldTransform(_DEVICE)
             painter.drawPixmap(origin, sprite)
             painter.setWorldTransform(transform)
@@ -420,16 +420,18 @@ _DEVICE = QTransform()  # identity: a sprite is drawn in device pixels
 _LOOKS: dict[tuple, dict] = {}
 
 
-def _overview_sprite(item: NodeItem, look: dict, selected: bool, transform: QTransform) -> tuple[QPixmap, QPointF]:
-    """The card as zoomed far out, in device pixels, from ``QPixmapCache`` (keyed by all it shows and the
-    scale), and where it goes on the device (the bounding rectangle's corner, on a whole pixel)."""
+def _overview_sprite(item: NodeItem, look: dict, selected: bool, transform: QTransform,
+                     dpr: float) -> tuple[QPixmap, QPointF]:
+    """The card as zoomed far out, in the device's pixels (``dpr`` of them per logical pixel), from
+    ``QPixmapCache`` (keyed by all it shows and the scale), and where it goes under an identity world
+    transform (the bounding rectangle's corner, on a whole device pixel)."""
     text, bounds = item.text, item.boundingRect()
     shown = "error" if text.status == "error" else text.line1
-    scale = transform.m11()
+    scale = transform.m11() * dpr  # device pixels per item unit
     key = (f"convviz-card|{item.family}|{text.status}|{text.shade}|{selected}|{text.title}|{shown}|"
-           f"{bounds.width()}x{bounds.height()}|{scale:.5f}|{QGuiApplication.palette().cacheKey()}")
+           f"{bounds.width()}x{bounds.height()}|{scale:.5f}|{dpr}|{QGuiApplication.palette().cacheKey()}")
     corner = transform.map(bounds.topLeft())
-    origin = QPointF(round(corner.x()), round(corner.y()))
+    origin = QPointF(round(corner.x() * dpr) / dpr, round(corner.y() * dpr) / dpr)
     sprite = QPixmapCache.find(key)
     if sprite is None or sprite.isNull():
         sprite = QPixmap(max(1, math.ceil(bounds.width() * scale) + 1), max(1, math.ceil(bounds.height() * scale) + 1))
@@ -443,6 +445,7 @@ def _overview_sprite(item: NodeItem, look: dict, selected: bool, transform: QTra
         item._paint_card(painter, look, selected, shapes)
         item._paint_overview_text(painter, look, shapes)
         painter.end()
+        sprite.setDevicePixelRatio(dpr)  # drawn at its logical size, every device pixel its own
         QPixmapCache.insert(key, sprite)
     return sprite, origin
 
