@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import torch
 import torch.fx
 from torch import nn
 
@@ -69,6 +70,11 @@ def build_model(design: Design, analysis: Analysis | None = None, *, heads: str 
     for node_id in unused:  # an auxiliary head's layers: weights kept, not run
         model.add_submodule(node_id, getattr(root, node_id))
     return model
+
+
+def main_output(outputs: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """The main head's output of a model built with ``heads="all"`` (a tuple, main first, when it has several)."""
+    return outputs[0] if isinstance(outputs, tuple) else outputs
 
 
 def seeded_model(design: Design, seed: int, analysis: Analysis | None = None, *,
