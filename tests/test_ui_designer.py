@@ -730,3 +730,22 @@ def test_heads_are_made_weighted_and_undone_in_the_inspector(window, qtbot):
     assert window.inspector.head_weight.value() == 0.3
     button("Not a head").click()
     assert window.document.design.heads == []
+
+
+def test_deleting_the_main_head_says_the_heads_are_cleared(window):
+    from convviz.design import Head
+
+    design = load_template("googlenet_aux")
+    design.add_node("Softmax", "probs", ["fc"], {"dim": 1})
+    design.set_heads([Head("probs"), *design.heads[1:]])
+    window.open_design(design, None)
+    window.select_node("probs")
+    window.delete_selection()  # the Linear before it gives the same scores: it takes the main head
+    assert [h.node for h in window.document.design.heads] == ["fc", "aux1_fc2", "aux2_fc2"]
+    window.select_node("fc")
+    window.delete_selection()  # was: aux1_fc2 made the main head without a word
+    assert window.document.design.heads == [] and window.document.analysis.output != "aux1_fc2"
+    assert "'fc' was the main output head" in window.statusBar().currentMessage()
+    window.document.undo_stack.undo()
+    window.document.undo_stack.undo()
+    assert window.document.design.heads[0] == Head("probs")

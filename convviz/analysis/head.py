@@ -9,7 +9,7 @@ them), so the wrong classes cannot be pushed down; a final layer with 10 outputs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from ..design.catalog import layer_spec
 from ..design.edits import Bridge, SetParam
@@ -54,6 +54,32 @@ def head_warnings(design: Design, nodes: dict[str, NodeAnalysis], output: str | 
                "needs one score per class.").format(width=width, n=len(classes), names=names),
             tr("Give the final Linear {n} outputs.").format(n=len(classes)), fix, "warning")))
     return found
+
+
+def main_head_successor(design: Design, nodes: dict[str, NodeAnalysis], removed: Collection[str]) -> str | None:
+    """What takes the main head when the nodes ``removed`` go (``design.heads``' first among them): the
+    layer that fed it, found up its chain of removed single-input layers, when it is then a sink that gives
+    the same scores (a vector as long as the head's: a final Softmax deleted leaves the Linear). None: no
+    such layer (deleting the final Linear leaves features, not scores), and the heads are cleared."""
+    if not design.heads or node_of(design.heads[0].node) not in removed:
+        return None
+    main = design.heads[0].node
+    head = nodes.get(node_of(main))
+    if head is None or not head.valid or len(head.output_shape) != 1:
+        return None
+    current = node_of(main)
+    while current in removed:
+        node = design.node(current)
+        if len(node.inputs) != 1:
+            return None
+        source = node.inputs[0]
+        current = node_of(source)
+    fed = nodes.get(current)
+    if source != current or fed is None or not fed.valid or fed.output_shape != head.output_shape:
+        return None
+    if any(consumer not in removed for consumer, _ in design.consumers(current)):
+        return None  # it feeds a layer that stays: not an output
+    return current
 
 
 def _final_linear(design: Design, output: str) -> tuple[str | None, list[str]]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .catalog import CATALOG, ParamTypeError, layer_spec
+from .heads import Head, after_removal
 from .ids import fresh_id, id_problem
 from .ports import node_of, renamed_ref
 
@@ -49,16 +50,6 @@ class Node:
 
     def copy(self) -> Node:
         return Node(self.id, self.type, list(self.inputs), dict(self.params), self.pos)
-
-
-@dataclass(frozen=True)
-class Head:
-    """One output of a design with several (GoogLeNet's auxiliary classifiers): the node whose output
-    it is, and the weight of its loss in training (total = Σ weight · loss). The first head is the main
-    one: accuracy, Explain and export use it."""
-
-    node: str
-    loss_weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -264,8 +255,10 @@ class Design:
         items.insert(max(index, 0), (node.id, node))
         self._nodes = dict(items)
 
-    def remove_nodes(self, node_ids: Iterable[str]) -> Removal:
-        """Remove nodes and every edge touching them; the returned record undoes it."""
+    def remove_nodes(self, node_ids: Iterable[str], heads: Iterable[Head] | None = None) -> Removal:
+        """Remove nodes and every edge touching them; the returned record undoes it. ``heads``: the
+        heads afterwards (default ``heads.after_removal``: a removed main head leaves none, never an
+        auxiliary one made main)."""
         doomed = set(node_ids)
         for nid in doomed:
             self.node(nid)
@@ -275,14 +268,14 @@ class Design:
             (n.id, tuple(n.inputs)) for n in self._nodes.values()
             if n.id not in doomed and any(node_of(src) in doomed for src in n.inputs)
         )
-        heads = tuple(self.heads)
+        before = tuple(self.heads)
         for nid in doomed:
             del self._nodes[nid]
         for nid, inputs in consumers:
             self._nodes[nid].inputs = [src for src in inputs if node_of(src) not in doomed]
-        self.heads = [head for head in self.heads if head.node not in doomed]
+        self.heads = after_removal(self.heads, doomed) if heads is None else list(heads)
         self._changed("structure", *doomed, *(nid for nid, _ in consumers))
-        return Removal(removed, consumers, heads)
+        return Removal(removed, consumers, before)
 
     def restore(self, removal: Removal) -> None:
         """Undo ``remove_nodes``: the nodes at their old places, the consumers' inputs as they were."""
