@@ -113,6 +113,17 @@ SOURCE = textwrap.dedent('''
             return self.fc(x.mean((2, 3)))
 
 
+    class NeverDrops(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+        def forward(self, x):
+            x = F.dropout(self.conv(x), 0.5, False)
+            x = F.dropout2d(x, p=0.5, training=False)
+            return F.dropout(x, 0.2, self.training)
+
+
     class AlwaysDrops(nn.Module):
         def __init__(self):
             super().__init__()
@@ -161,3 +172,11 @@ def test_an_import_that_computes_another_function_is_refused_before_anything_is_
     with pytest.raises(ModuleImportError, match="the import does not compute what AlwaysDrops computes, so nothing "
                                                 "is written: 'dropout' computes something else than the module"):
         import_python_file(source, "AlwaysDrops", InputSpec(3, 8, 8))
+
+
+def test_dropout_with_training_false_is_a_pass_through(source):
+    """``training=False`` never drops (it imported as Dropout(0.5), dropping in training); ``self.training`` does."""
+    result = import_python_file(source, "NeverDrops", InputSpec(3, 8, 8))
+    assert result.issues == []
+    assert [n.type for n in result.design] == ["Input", "Conv2d", "Identity", "Identity", "Dropout"]
+    assert result.design.node("dropout_1").params == {"p": 0.2}

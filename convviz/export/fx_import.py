@@ -25,6 +25,8 @@ import os
 import re
 import sys
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -156,10 +158,12 @@ AUX_LOSS_WEIGHT = 0.3
 def _traced(module: nn.Module, input_spec: InputSpec, name: str) -> torch.fx.GraphModule:
     """``module`` traced by torch.fx (with the lines of the user's code, for messages) and its
     values' shapes propagated on a batch of two ``input_spec`` images."""
-    tracer = torch.fx.Tracer()
+    tracer = _MarkingTracer()
     tracer.record_stack_traces = True  # so a refusal can name the lines of the user's file
     try:
-        graph_module = torch.fx.GraphModule(module, tracer.trace(module), name)
+        with _self_training_marked(module):
+            graph = tracer.trace(module)
+        graph_module = torch.fx.GraphModule(module, graph, name)
     except Exception as exc:
         raise ModuleImportError(f"torch.fx cannot trace {name}.forward: {first_line(exc)}") from exc
     placeholders = [n for n in graph_module.graph.nodes if n.op == "placeholder"]
@@ -175,6 +179,53 @@ def _traced(module: nn.Module, input_spec: InputSpec, name: str) -> torch.fx.Gra
     except Exception as exc:
         raise ModuleImportError(f"{name} does not run on {shape} images: {first_line(exc)}") from None
     return graph_module
+
+
+class _EvalTraining:
+    """``self.training`` of a module traced in eval mode: false, as it is then, but told apart from a
+    hard-coded False (``F.dropout(x, p, training=False)`` never drops; ``training=self.training`` is a Dropout)."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        return other is self or other is False or other == 0
+
+    def __hash__(self) -> int:
+        return hash(False)
+
+
+class _MarkingTracer(torch.fx.Tracer):
+    """Records a call's arguments that were ``self.training`` (an ``_EvalTraining``) as False, naming them
+    (by keyword or ``#index``) in the node's ``meta[fx_ops.SELF_TRAINING]``."""
+
+    def create_proxy(self, kind, target, args, kwargs, *rest, **options):
+        named = {f"#{i}" for i, a in enumerate(args) if isinstance(a, _EvalTraining)}
+        named |= {k for k, v in kwargs.items() if isinstance(v, _EvalTraining)}
+        if named:
+            args = tuple(False if isinstance(a, _EvalTraining) else a for a in args)
+            kwargs = {k: False if isinstance(v, _EvalTraining) else v for k, v in kwargs.items()}
+        proxy = super().create_proxy(kind, target, args, kwargs, *rest, **options)
+        if named:
+            proxy.node.meta[ops.SELF_TRAINING] = frozenset(named)
+        return proxy
+
+
+@contextmanager
+def _self_training_marked(module: nn.Module) -> Iterator[None]:
+    """While an eval-mode ``module`` is traced, every submodule's ``training`` is an ``_EvalTraining``
+    (a module in training mode is traced as it is)."""
+    if module.training:
+        yield
+        return
+    modules = list(module.modules())
+    try:
+        for m in modules:
+            m.training = _EvalTraining()
+        yield
+    finally:
+        for m in modules:
+            m.training = False
 
 
 def _training_trace(module: nn.Module, input_spec: InputSpec, name: str) -> torch.fx.GraphModule | None:

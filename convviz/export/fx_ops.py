@@ -63,10 +63,14 @@ _function("AdaptiveAvgPool2d", ("output_size", REQUIRED), targets=(F.adaptive_av
 _function("AdaptiveMaxPool2d", ("output_size", REQUIRED), ("return_indices", False),
           targets=(F.adaptive_max_pool2d,))
 _function("Flatten", ("start_dim", 0), ("end_dim", -1), targets=(torch.flatten,))
-# ``training=self.training`` is what a Dropout layer does by itself (and a hard-coded True, dropout
-# in eval mode too, fails the import's output check).
+# ``training=self.training`` is what a Dropout layer does by itself (a hard-coded True, dropout in
+# eval mode too, fails the import's output check); a hard-coded False never drops: an Identity.
 _function("Dropout", ("p", 0.5), ("training", True), _INPLACE, targets=(F.dropout,))
 _function("Dropout2d", ("p", 0.5), ("training", True), _INPLACE, targets=(F.dropout2d,))
+DROPOUTS = ("Dropout", "Dropout2d")
+#: ``node.meta`` key of a call traced in eval mode: its arguments that were ``self.training`` (False
+#: then), by keyword or as ``#index``; fx_import marks them.
+SELF_TRAINING = "convviz_self_training"
 _function("ChannelShuffle", ("groups", REQUIRED), targets=(torch.channel_shuffle,))
 
 #: Tensor methods (``x.relu()``) → the same, with ``self`` as the input.
@@ -162,6 +166,8 @@ def operation_layers(node: torch.fx.Node, inputs: list[str]) -> list[Layer]:
     except (KeyError, TypeError):
         raise Unsupported("convviz has no layer for this operation") from None
     bound = bind(node, arguments)
+    if layer in DROPOUTS and bound["training"] is False and not _is_self_training(node, arguments, "training"):
+        return [("Identity", {})]  # F.dropout(x, p, training=False) passes its input through
     params = {}
     for name, default in arguments:
         value = bound[name]
@@ -174,6 +180,13 @@ def operation_layers(node: torch.fx.Node, inputs: list[str]) -> list[Layer]:
     if layer == "Softmax" and params.get("dim") is None:
         params["dim"] = implicit_softmax_dim(node.all_input_nodes[0])
     return [(layer, catalog_params(layer, params))]
+
+
+def _is_self_training(node: torch.fx.Node, arguments: tuple[tuple[str, Any], ...], name: str) -> bool:
+    """Argument ``name`` of the call was ``self.training`` in the user's code (see ``SELF_TRAINING``)."""
+    marked = node.meta.get(SELF_TRAINING, frozenset())
+    index = [n for n, _ in arguments].index(name)
+    return name in marked or f"#{index}" in marked
 
 
 def _binary(node: torch.fx.Node, layer: str) -> Layer:
