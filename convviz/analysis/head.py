@@ -26,11 +26,12 @@ def head_warnings(design: Design, nodes: dict[str, NodeAnalysis], output: str | 
                   classes: Sequence[str] | None) -> list[tuple[str, Issue]]:
     """(node id, warning) pairs for the network's head; ``classes``: the classes of the data it is
     to be trained on (or the design's own class names)."""
-    result = nodes.get(output) if output else None
-    if result is None or not result.valid or len(result.output_shape) != 1:
+    result = nodes.get(node_of(output)) if output else None
+    shape = result.shape_of(output) if result is not None and result.valid else None
+    if shape is None or len(shape) != 1:
         return []
     found: list[tuple[str, Issue]] = []
-    linear, after = _final_linear(design, output)
+    linear, after = _final_linear(design, node_of(output))
     if linear is not None:
         for node_id in after:
             node = design.node(node_id)
@@ -42,14 +43,14 @@ def head_warnings(design: Design, nodes: dict[str, NodeAnalysis], output: str | 
                                                 effect=_effect(node.type)),
                     tr("Remove it: the final Linear's outputs are the scores."),
                     Fix(tr("Remove {node}").format(node=repr(node_id)), (Bridge(node_id),)), "warning")))
-    width = result.output_shape[0]
+    width = shape[0]
     if classes and len(classes) != width:
         names = ", ".join(list(classes)[:6]) + ("…" if len(classes) > 6 else "")
         fix = None
         if linear is not None:
             fix = Fix(tr("Set out_features of {node} to {n}").format(node=repr(linear), n=len(classes)),
                       (SetParam(linear, "out_features", len(classes)),))
-        found.append((linear or output, Issue(
+        found.append((linear or node_of(output), Issue(
             tr("The network gives {width} class scores, but the data has {n} classes ({names}): training "
                "needs one score per class.").format(width=width, n=len(classes), names=names),
             tr("Give the final Linear {n} outputs.").format(n=len(classes)), fix, "warning")))

@@ -92,6 +92,16 @@ class Bridge:
 
 
 @dataclass(frozen=True)
+class SetHeads:
+    """Name the design's heads (``Design.set_heads``)."""
+
+    heads: tuple
+
+    def apply(self, design: Design) -> None:
+        design.set_heads(self.heads)
+
+
+@dataclass(frozen=True)
 class SetPositions:
     """Move nodes (a re-layout after an insertion keeps a tidy design tidy)."""
 
@@ -101,7 +111,7 @@ class SetPositions:
         design.set_positions({k: v for k, v in self.positions.items() if k in design})
 
 
-Edit = Union[SetParam, InsertBefore, InsertAfter, Bridge, SetPositions]
+Edit = Union[SetParam, InsertBefore, InsertAfter, Bridge, SetHeads, SetPositions]
 
 
 def apply_edits(design: Design, edits: tuple[Edit, ...] | list[Edit]) -> None:

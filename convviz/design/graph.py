@@ -84,6 +84,9 @@ class StructuralIssue:
     node_ids: tuple[str, ...] = ()
     fix: str = ""
     severity: str = "error"  # or "warning"
+    #: A one-click repair (``design.edits``) and its button's label, where there is one.
+    edits: tuple = ()
+    fix_label: str = ""
 
 
 UNSET = object()  # set_param(..., UNSET) removes a stored value: the parameter takes its default.
@@ -151,8 +154,9 @@ class Design:
         return [(n.id, i) for n in self._nodes.values() for i, src in enumerate(n.inputs) if node_of(src) == node_id]
 
     def ancestors(self, node_id: str) -> set[str]:
-        """``node_id`` and every node its output depends on (inputs naming missing nodes included,
-        not followed)."""
+        """``node_id`` (or the node of an output reference ``split:1``) and every node its output depends
+        on (inputs naming missing nodes included, not followed)."""
+        node_id = node_of(node_id)
         seen, stack = {node_id}, [node_id]
         while stack:
             node = self._nodes.get(stack.pop())
@@ -297,7 +301,7 @@ class Design:
         self._nodes = {(new if nid == old else nid): n for nid, n in self._nodes.items()}
         for n in self._nodes.values():
             n.inputs = [renamed_ref(src, old, new) for src in n.inputs]
-        self.heads = [Head(new, h.loss_weight) if h.node == old else h for h in self.heads]
+        self.heads = [Head(renamed_ref(h.node, old, new), h.loss_weight) for h in self.heads]
         self._changed("rename", old, new)
 
     def set_inputs(self, node_id: str, inputs: Iterable[str]) -> list[str]:

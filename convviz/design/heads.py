@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .ports import node_of
+from .ports import node_of, port_of
 
 if TYPE_CHECKING:  # the graph imports this module
     from .graph import Design
@@ -34,8 +34,9 @@ class Head:
 
 
 def settled(heads: Sequence[Head]) -> list[Head]:
-    """The list a design keeps: several heads, or none (one head is the design's one output)."""
-    return list(heads) if len(heads) > 1 else []
+    """The list a design keeps: several heads, or none (one head is the design's one output), or one
+    naming an output of a node with several (``split:0``: no implicit output can be that)."""
+    return list(heads) if len(heads) > 1 or (heads and port_of(heads[0].node) is not None) else []
 
 
 def head_of(design: Design, node_id: str) -> Head | None:

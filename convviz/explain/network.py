@@ -37,7 +37,7 @@ class Network:
     @property
     def class_names(self) -> list[str]:
         """One name per output unit: the design's, or "class i" where it names none."""
-        shape = self.analysis.nodes[self.analysis.output].output_shape
+        shape = self.analysis.output_shape
         count = shape[0] if shape and len(shape) == 1 else 0
         return [self.class_name(i) for i in range(count)]
 

@@ -39,7 +39,7 @@ from torch.fx.passes.shape_prop import ShapeProp, _extract_tensor_metadata
 from ..analysis import analyze
 from ..design import Design, Head, InputSpec, fresh_id, id_problem
 from ..design.ids import MAX_ID_LENGTH
-from ..design.ports import output_ref
+from ..design.ports import output_ref, port_of
 from ..i18n import ntr, tr
 from ..messages import first_line
 from ..model import build_model, carry_over_weights
@@ -328,6 +328,8 @@ class _Translator:
                                   "its {n} auxiliary heads ({names}) start with loss weight {w:g} each",
                                   len(heads) - 1).format(n=len(heads) - 1, names=", ".join(heads[1:]),
                                                          w=AUX_LOSS_WEIGHT))
+        elif port_of(heads[0]) is not None:  # ``return x.chunk(2, 1)[0]``: one output of a Split is the model's
+            self.design.set_heads([Head(heads[0])])
         return self.finish(heads[0])
 
     def translate(self, node: torch.fx.Node) -> None:
@@ -438,9 +440,9 @@ class _Translator:
         if not analysis.ok:
             self.issues.append(ImportIssue("", "", f"the imported design has errors: {analysis.first_error()}"))
             return ImportResult(self.design, self.state, self.issues, self.notes)
-        if analysis.output != output_id:
-            self.issues.append(ImportIssue("", "", f"the design's output is {analysis.output}, "
-                                                   f"but {self.design.name} returns {output_id}"))
+        if analysis.output != output_id:  # it would compute another function: never written, --partial or not
+            raise ModuleImportError(f"the design's output is {analysis.output}, but {self.design.name} returns "
+                                    f"{output_id}")
         model = build_model(self.design, analysis, heads="all")
         kept = set(carry_over_weights(model, self.state))
         for node_id in dict.fromkeys(key.partition(".")[0] for key in self.state):

@@ -65,7 +65,7 @@ def build_model(design: Design, analysis: Analysis | None = None, *, heads: str 
         root.add_module(node_id, module)
         args = (image,) if node.type == "Input" else tuple(value(src) for src in node.inputs)
         values[node_id] = graph.call_module(node_id, args)
-    graph.output(values[outputs[0]] if len(outputs) == 1 else tuple(values[nid] for nid in outputs))
+    graph.output(value(outputs[0]) if len(outputs) == 1 else tuple(value(ref) for ref in outputs))
     model = torch.fx.GraphModule(root, graph, class_name=class_name(design.name))
     for node_id in unused:  # an auxiliary head's layers: weights kept, not run
         model.add_submodule(node_id, getattr(root, node_id))

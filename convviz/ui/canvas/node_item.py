@@ -20,6 +20,7 @@ from ...analysis.text import compact
 from ...analysis.text import shape as fmt_shape
 from ...design import Design, Node, layer_spec
 from ...design.describe import key_params_text
+from ...design.ports import node_of
 from ...i18n import tr
 from .. import theme
 from ..card import HEIGHT, WIDTH
@@ -80,7 +81,7 @@ def card_text(node: Node, design: Design, result: NodeAnalysis | None, shade: fl
         if result.blocked_by:
             tips.append(f"Waiting for <b>{result.blocked_by}</b>, which has an error.")
     params = key_params_text(node, design)
-    head = next((i for i, h in enumerate(design.heads) if h.node == node.id), None)
+    head = next((i for i, h in enumerate(design.heads) if node_of(h.node) == node.id), None)
     if head is not None:  # a design with several outputs: say which this is
         mark = tr("main head") if head == 0 else tr("aux head ×{w:g}").format(w=design.heads[head].loss_weight)
         params = f"{mark} · {params}" if params else mark
