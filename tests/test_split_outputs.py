@@ -89,3 +89,21 @@ def test_the_summary_of_a_design_ending_in_a_split_names_the_error(tmp_path, cap
     save_design(split_design(), path)
     main(["summary", str(path)])
     assert "2 outputs" in capsys.readouterr().out
+
+
+def test_the_summary_shows_every_output_of_a_split(tmp_path, capsys):
+    """The summary showed a Split's first output only ("1×16×16"); the card shows "1 + 2 ×16×16"."""
+    from convviz.analysis.report import summary_rows
+    from convviz.design import save_design
+
+    design = Design("uneven", InputSpec(3, 16, 16))
+    design.add_node("Input", "input")
+    design.add_node("Split", "sp", ["input"], {"sizes": [1, 2]})
+    design.add_node("Concat", "cat", ["sp:1", "sp:0"])
+    row = next(r for r in summary_rows(analyze(design)) if r.id == "sp")
+    assert row.output == "1 + 2 ×16×16"
+    path = tmp_path / "uneven.json"
+    save_design(design, path)
+    assert main(["summary", str(path)]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.split()[:1] == ["sp"])
+    assert "1 + 2 ×16×16" in line

@@ -749,3 +749,19 @@ def test_deleting_the_main_head_says_the_heads_are_cleared(window):
     window.document.undo_stack.undo()
     window.document.undo_stack.undo()
     assert window.document.design.heads[0] == Head("probs")
+
+
+def test_the_summary_table_shows_every_output_of_a_split(window):
+    from PySide6.QtCore import Qt
+
+    from convviz.design import Design, InputSpec
+
+    design = Design("uneven", InputSpec(3, 16, 16))
+    design.add_node("Input", "input")
+    design.add_node("Split", "sp", ["input"], {"sizes": [1, 2]})
+    design.add_node("Concat", "cat", ["sp:1", "sp:0"])
+    window.open_design(design, None)
+    model = window.summary.model
+    row = [r.id for r in model.rows].index("sp")
+    assert model.data(model.index(row, 2), Qt.ItemDataRole.DisplayRole) == "1 + 2 ×16×16"  # was "1×16×16"
+    assert window.scene.nodes["sp"].text.line1 == "1 + 2 ×16×16"
