@@ -23,6 +23,7 @@ from ..messages import first_line
 from .document import Document
 
 _SET_PARAM_ID = 1001
+_SET_HEAD_WEIGHT_ID = 1002
 
 
 class DesignCommand(QUndoCommand):
@@ -191,17 +192,30 @@ class SetClassesCommand(DesignCommand):
 
 
 class SetHeadsCommand(DesignCommand):
-    """Name the design's output heads (main first, with loss weights)."""
+    """Name the design's output heads (main first, with loss weights). ``weight_of``: the head whose loss
+    weight this changes, so that a spin box's steps on it merge into one undo step (a step back to the
+    start is none), as parameter edits do."""
 
-    def __init__(self, document: Document, heads: Sequence[Head], text: str) -> None:
+    def __init__(self, document: Document, heads: Sequence[Head], text: str, weight_of: str | None = None) -> None:
         super().__init__(document, text)
         self.heads, self.old = list(heads), list(document.design.heads)
+        self.weight_of = weight_of
+
+    def id(self) -> int:
+        return _SET_HEAD_WEIGHT_ID if self.weight_of is not None else -1
 
     def apply(self) -> None:
         self.design.set_heads(self.heads)
 
     def revert(self) -> None:
         self.design.set_heads(self.old)
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetHeadsCommand) or other.weight_of is None or other.weight_of != self.weight_of:
+            return False
+        self.heads = other.heads
+        self.setObsolete(self.heads == self.old)
+        return True
 
 
 class EditsCommand(DesignCommand):
