@@ -12,7 +12,7 @@ import torch
 import reference_nets as nets
 from convviz.analysis import analyze
 from convviz.design import InputSpec
-from convviz.export import ModuleImportError, import_module, import_python_file
+from convviz.export import ModuleImportError, import_module, import_python_file, load_module
 from convviz.model import build_model
 
 
@@ -124,6 +124,18 @@ SOURCE = textwrap.dedent('''
             return F.dropout(x, 0.2, self.training)
 
 
+    class SizedDecoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.down = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+            self.up = nn.ConvTranspose2d(8, 3, 3, stride=2, padding=1)
+            self.up2 = nn.ConvTranspose2d(3, 3, (3, 2), stride=(2, 3), padding=1)
+
+        def forward(self, x):
+            y = self.up(self.down(x), output_size=x.size())
+            return self.up2(y, [2 * x.shape[2], 3 * x.shape[3] - 1])
+
+
     class AlwaysDrops(nn.Module):
         def __init__(self):
             super().__init__()
@@ -180,3 +192,16 @@ def test_dropout_with_training_false_is_a_pass_through(source):
     assert result.issues == []
     assert [n.type for n in result.design] == ["Input", "Conv2d", "Identity", "Identity", "Dropout"]
     assert result.design.node("dropout_1").params == {"p": 0.2}
+
+
+def test_a_transposed_convs_output_size_at_the_call_becomes_its_output_padding(source):
+    """``self.up(y, output_size=x.size())`` imported without it: 7×7 where the module gives 8×8."""
+    module = load_module(source, "SizedDecoder").eval()
+    result = import_module(module, InputSpec(3, 8, 8))
+    assert result.issues == []
+    assert result.design.node("up").params["output_padding"] == 1
+    assert tuple(result.design.node("up2").params["output_padding"]) == (1, 2)
+    model = imported_model(result)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), module(x))

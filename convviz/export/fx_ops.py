@@ -18,6 +18,7 @@ from torch import nn
 from torch.fx.passes.shape_prop import TensorMetadata
 
 from ..design import CATALOG, layer_spec
+from ..analysis.layers import hw
 from ..design.catalog import ParamTypeError
 from ..i18n import tr
 from .pysource import canonical_size
@@ -123,7 +124,32 @@ def module_layer(module: nn.Module, node: torch.fx.Node) -> Layer:
                                               shape=dims(shape_of(node.all_input_nodes[0])[1:])))
     if type_name == "Upsample":
         values.update(_upsample_values(module.recompute_scale_factor, module.align_corners))
+    values.update(_call_arguments(module, node))
     return type_name, catalog_params(type_name, values)
+
+
+def _call_arguments(module: nn.Module, node: torch.fx.Node) -> dict[str, Any]:
+    """What a module's call passes besides its input, as parameters: ``self.up(y, output_size=x.size())``
+    (a ConvTranspose2d's output size, given at the call) becomes the output_padding the traced shapes
+    show; any other argument is refused by name (it would change what the layer computes)."""
+    names = {"ConvTranspose2d": ("output_size",)}.get(type(module).__name__, ())
+    given = dict(zip(names, node.args[1:]))
+    if len(node.args) - 1 > len(names):
+        raise Unsupported(tr("self.{name} is called with {n} arguments besides its input; convviz imports "
+                             "none").format(name=node.target, n=len(node.args) - 1))
+    for key, value in node.kwargs.items():
+        if key not in names:
+            raise Unsupported(tr("self.{name} is called with {arg}=…, which convviz does not import").format(
+                name=node.target, arg=key))
+        given[key] = value
+    if given.get("output_size") is None:
+        return {}
+    source, traced = shape_of(node.args[0]), shape_of(node)
+    extra = []
+    for axis in (0, 1):
+        k, s, p, d = (hw(getattr(module, name))[axis] for name in ("kernel_size", "stride", "padding", "dilation"))
+        extra.append(traced[2 + axis] - ((source[2 + axis] - 1) * s - 2 * p + d * (k - 1) + 1))
+    return {"output_padding": extra[0] if extra[0] == extra[1] else tuple(extra)}
 
 
 def _upsample_values(recompute: Any, align_corners: Any) -> dict[str, Any]:
