@@ -60,6 +60,8 @@ def deliberate_rejection(type_name: str, params: dict, inputs: list[torch.Tensor
         return "negative padding crops: a typo, not a design"
     if type_name == "Flatten" and params["start_dim"] % x.dim() == 0:
         return "start_dim 0 flattens the batch"
+    if type_name == "Unflatten" and (x.dim() != 2 or len(params["unflattened_size"]) > 3):
+        return "a design's maps have at most three dimensions (C×H×W): Unflatten folds vectors only"
     if type_name == "Conv2d" and not isinstance(params["padding"], str) and min(_pair(params["padding"])) < 0:
         return "negative padding crops (with non-zero padding modes): a typo, not a design"
     return None
@@ -95,6 +97,8 @@ def torch_module(type_name: str, params: dict, inputs: list[torch.Tensor]) -> nn
         sizes["in_features"] = x.shape[-1]
     if type_name == "Upsample" and not params["align_corners"]:
         params = {**params, "align_corners": None}  # convviz's false is PyTorch's default (None)
+    if type_name == "Unflatten":
+        params = {**params, "dim": 1}
     return getattr(nn, type_name)(**sizes, **params)
 
 
@@ -277,6 +281,7 @@ def params_for(type_name: str) -> st.SearchStrategy[dict]:
                           "mode": st.sampled_from(["nearest", "nearest-exact", "bilinear", "bicubic"]),
                           "align_corners": st.booleans()}),
         "ChannelShuffle": st.fixed_dictionaries({"groups": st.integers(0, 5)}),
+        "Unflatten": st.fixed_dictionaries({"unflattened_size": st.lists(st.integers(1, 6), min_size=1, max_size=4)}),
         "Split": st.one_of(st.fixed_dictionaries({}, optional={"chunks": st.integers(0, 4)}),
                            st.fixed_dictionaries({"sizes": st.lists(st.integers(0, 5), min_size=1, max_size=3)})),
     }
@@ -306,7 +311,7 @@ def single_layer(type_name: str, shape: tuple[int, ...], params: dict) -> Design
 
 EXAMPLES = {"Conv2d": 1500, "MaxPool2d": 1000, "AvgPool2d": 1000, "AdaptiveAvgPool2d": 300,
             "AdaptiveMaxPool2d": 300, "Flatten": 300, "Softmax": 200, "Linear": 200, "ConvTranspose2d": 1000,
-            "Upsample": 600, "ZeroPad2d": 200, "GroupNorm": 200, "PReLU": 200, "ChannelShuffle": 200}
+            "Upsample": 600, "ZeroPad2d": 200, "Unflatten": 300, "GroupNorm": 200, "PReLU": 200, "ChannelShuffle": 200}
 
 
 @pytest.mark.parametrize("type_name", SINGLE_INPUT_TYPES)

@@ -136,6 +136,26 @@ SOURCE = textwrap.dedent('''
             return self.up2(y, [2 * x.shape[2], 3 * x.shape[3] - 1])
 
 
+    class GatedDecoder(nn.Module):
+        """Squeeze-and-excitation as it is usually written, and a decoder upsampling to a skip's size."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Sequential(nn.Linear(8, 2), nn.ReLU(inplace=True), nn.Linear(2, 8), nn.Sigmoid())
+            self.down = nn.Conv2d(8, 8, 3, stride=2, padding=1)
+
+        def forward(self, x):
+            x = self.conv(x)
+            b, c, _, _ = x.size()
+            y = self.pool(x).view(b, c)
+            y = self.fc(y).view(b, c, 1, 1)
+            x = x * y.expand_as(x)
+            up = F.interpolate(self.down(x), size=x.shape[-2:], mode="bilinear", align_corners=False)
+            return x + up
+
+
     class AlwaysDrops(nn.Module):
         def __init__(self):
             super().__init__()
@@ -205,3 +225,17 @@ def test_a_transposed_convs_output_size_at_the_call_becomes_its_output_padding(s
     x = torch.randn(2, 3, 8, 8)
     with torch.no_grad():
         torch.testing.assert_close(model(x), module(x))
+
+
+def test_squeeze_and_excitation_and_a_size_from_a_skip_import_as_layers(source):
+    """``y.view(b, c, 1, 1)``, ``x * y.expand_as(x)`` and ``F.interpolate(y, size=x.shape[-2:])`` were placeholders."""
+    module = load_module(source, "GatedDecoder").eval()
+    result = import_module(module, InputSpec(3, 8, 8))
+    assert result.issues == []
+    types = {n.id: n.type for n in result.design}
+    assert types["view_1"] == "Unflatten" and result.design.node("view_1").params == {"unflattened_size": (8, 1, 1)}
+    assert types["mul"] == "Multiply" and "expand_as" not in types
+    assert result.design.node("interpolate").params["size"] == 8
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(imported_model(result)(x), module(x))

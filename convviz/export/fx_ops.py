@@ -91,6 +91,8 @@ CATS = (torch.cat, torch.concat, torch.concatenate)
 INTERPOLATIONS = (F.interpolate, F.upsample)
 RESHAPES = ("view", "reshape")
 TRANSPOSES = ("transpose", "swapaxes")
+#: ``y.expand_as(x)``: what a product broadcasts by itself.
+EXPANSIONS = ("expand_as", "expand")
 #: Calls that return their input unchanged (as far as a design is concerned).
 PASS_THROUGH_METHODS = ("contiguous",)
 
@@ -177,6 +179,8 @@ def operation_layers(node: torch.fx.Node, inputs: list[str]) -> list[Layer]:
         return [("Concat", {})]
     if is_mean(node):
         return _global_mean(node)
+    if node.op == "call_method" and node.target in EXPANSIONS:
+        return _broadcast(node)
     if node.op == "call_function" and target in INTERPOLATIONS:
         return [_interpolation(node)]
     if node.op == "call_function" and target is F.pad:
@@ -185,6 +189,8 @@ def operation_layers(node: torch.fx.Node, inputs: list[str]) -> list[Layer]:
         before, after = shape_of(node.all_input_nodes[0]), shape_of(node)
         if len(after) == 2 and after[0] == before[0] and after[1] == math.prod(before[1:]):
             return [("Flatten", {})]
+        if len(before) == 2 and 3 <= len(after) <= 4 and after[0] == before[0] and math.prod(after[1:]) == before[1]:
+            return [("Unflatten", {"unflattened_size": tuple(after[1:])})]  # y.view(b, c, 1, 1): a gate's map
         raise Unsupported(f"a reshape from {dims(before)} to {dims(after)} is not a flatten")
     table = METHODS if node.op == "call_method" else FUNCTIONS if node.op == "call_function" else {}
     try:
@@ -213,6 +219,19 @@ def _is_self_training(node: torch.fx.Node, arguments: tuple[tuple[str, Any], ...
     marked = node.meta.get(SELF_TRAINING, frozenset())
     index = [n for n, _ in arguments].index(name)
     return name in marked or f"#{index}" in marked
+
+
+def _broadcast(node: torch.fx.Node) -> list[Layer]:
+    """``x * y.expand_as(x)``: an expansion read only by products is the broadcast they do anyway (a
+    C×1×1 gate over a C×H×W map), so nothing; anywhere else it would copy values, which no layer does."""
+    source, target = shape_of(node.args[0]), shape_of(node)
+    feeds_products = node.users and all(
+        (user.op == "call_function" and user.target in MULS) or (user.op == "call_method" and user.target == "mul")
+        for user in node.users)
+    if not feeds_products or len(source) != len(target) or any(a not in (1, b) for a, b in zip(source, target)):
+        raise Unsupported(tr("an expansion from {a} to {b} is supported only as the broadcast of a product "
+                             "(x * y.expand_as(x))").format(a=dims(source), b=dims(target)))
+    return []
 
 
 def _binary(node: torch.fx.Node, layer: str) -> Layer:
@@ -245,7 +264,10 @@ def _global_mean(node: torch.fx.Node) -> list[Layer]:
 
 def _interpolation(node: torch.fx.Node) -> Layer:
     bound = bind(node, (("input", REQUIRED), ("size", None), ("scale_factor", None), ("mode", "nearest"),
-                        ("align_corners", None), ("recompute_scale_factor", None), ("antialias", False)))
+                        ("align_corners", None), ("recompute_scale_factor", None), ("antialias", False)),
+                 traced=("size",))
+    if _computed(bound["size"]):  # size=x.shape[-2:]: fixed for the traced input, so the traced output's size
+        bound["size"] = tuple(shape_of(node)[2:])
     if bound["antialias"]:
         raise Unsupported("antialias=True is not supported")
     values = {"size": bound["size"], "scale_factor": bound["scale_factor"], "mode": bound["mode"],
@@ -264,8 +286,17 @@ def _zero_pad(node: torch.fx.Node) -> Layer:
     return "ZeroPad2d", catalog_params("ZeroPad2d", {"padding": pad})
 
 
-def bind(node: torch.fx.Node, arguments: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
-    """The call's arguments by name, defaults filled in (a tiny ``inspect.Signature.bind``)."""
+def _computed(value: Any) -> bool:
+    """``value`` (or a part of it: ``[h, x.shape[3]]``) is computed by the traced code."""
+    found: list[torch.fx.Node] = []
+    torch.fx.node.map_arg(value, found.append)
+    return bool(found)
+
+
+def bind(node: torch.fx.Node, arguments: tuple[tuple[str, Any], ...], traced: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The call's arguments by name, defaults filled in (a tiny ``inspect.Signature.bind``). ``traced``:
+    arguments that may be computed at run time (a size read from a tensor), the caller reading them
+    from the traced shapes."""
     names = [name for name, _ in arguments]
     if len(node.args) > len(names) or set(node.kwargs) - set(names):
         raise Unsupported("called with arguments convviz does not know")
@@ -275,7 +306,7 @@ def bind(node: torch.fx.Node, arguments: tuple[tuple[str, Any], ...]) -> dict[st
     for name, value in bound.items():
         if value is REQUIRED:
             raise Unsupported(f"{name} is missing")
-        if name != "input" and name != "tensors" and isinstance(value, torch.fx.Node):
+        if name not in ("input", "tensors", *traced) and isinstance(value, torch.fx.Node):
             raise Unsupported(f"{name} is computed at run time; a layer needs a fixed value")
     return bound
 

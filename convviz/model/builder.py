@@ -106,6 +106,8 @@ def module_arguments(type_name: str, inferred: Mapping[str, Any], params: Mappin
     places where a catalog value stands for another PyTorch value translated (the model and the
     exported source both build from this)."""
     arguments = {**inferred, **params}
+    if type_name == "Unflatten":
+        arguments["dim"] = 1  # the features, after the batch
     if type_name == "Upsample" and not arguments["align_corners"]:
         arguments["align_corners"] = None  # PyTorch's default; nearest refuses an explicit False
     return arguments
