@@ -588,6 +588,8 @@ def flatten(c: Ctx) -> LayerOut | None:
 def unflatten(c: Ctx) -> LayerOut | None:
     """A vector of F features as a map of ``unflattened_size`` (nn.Unflatten over dim 1): the sizes must
     multiply to F, and a design's maps have at most three dimensions (C×H×W)."""
+    if not c.check_limits():  # a required size left unset, or one below 1
+        return None
     x, sizes = c.x, tuple(c.p["unflattened_size"])
     if len(x) != 1:
         c.error(tr("Unflatten folds a vector of features, but its input is a {shape} map.").format(shape=fmt_shape(x)),
