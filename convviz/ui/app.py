@@ -16,7 +16,8 @@ from ..design import DesignFileError, load_design_or_template
 from ..design.templates import path_exists
 from .display import fatal_qt_messages
 from .guard import install_exception_dialog
-from .heap import freeze_heap
+from .gc_guard import freeze_after_imports
+from .heap import freeze_heap, freeze_imports
 
 SCREENSHOT_SIZE = (1600, 1000)
 
@@ -122,12 +123,13 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
             app.quit()
             return
         freeze_heap()  # start-up's objects are never scanned by the collector again
+        freeze_after_imports()
         window.start_device_probe()
         window.clean_interrupted_saves()
         window.offer_recovery()
 
     FirstPaint(window, on_first_paint)
-    window.lazyTabBuilt.connect(lambda _index: freeze_heap())  # and torch's objects, once a tab loads it
+    window.lazyTabBuilt.connect(lambda _index: freeze_imports())  # and torch's objects, once a tab loads it
     window.show()
     return leave(app.exec())
 
