@@ -47,9 +47,10 @@ def test_torch_has_a_floor_and_no_cap():
 
 
 def test_pep_639_license_metadata_with_its_file():
-    assert PROJECT["license"] == "MIT"
-    assert PROJECT["license-files"] == ["LICENSE"]
+    assert PROJECT["license"] == "MIT AND OFL-1.1"  # the code, and the bundled Hangul font
+    assert PROJECT["license-files"] == ["LICENSE", "assets/fonts/OFL.txt"]
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert "SIL OPEN FONT LICENSE" in (ROOT / "assets" / "fonts" / "OFL.txt").read_text()
     backend = CONFIG["build-system"]["requires"]
     assert backend == ["setuptools>=77"]  # the first setuptools with license expressions and license-files
     setuptools = pytest.importorskip("setuptools")
