@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from ..design.catalog import layer_spec
 from ..design.edits import Edit
+from ..i18n import tr
 
 Shape = tuple[int, ...]
 
@@ -186,7 +187,7 @@ class Analysis:
             if issue.severity == "error":
                 return f"{nid}: {issue.message}" if nid else issue.message
         if self.output is None:
-            return "the design has no output"
+            return tr("the design has no output")
         return None
 
     def to_json(self) -> dict:

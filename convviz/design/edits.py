@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from ..i18n import tr
 from .graph import Design, DesignError
 
 
@@ -76,7 +77,7 @@ class Bridge:
     def apply(self, design: Design) -> None:
         node = design.node(self.node)
         if len(node.inputs) != 1:
-            raise DesignError(f"{self.node!r} must have exactly one input to be bridged")
+            raise DesignError(tr("{node} must have exactly one input to be bridged").format(node=repr(self.node)))
         source = node.inputs[0]
         consumers = design.consumers(self.node)
         with design.batch():

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..i18n import tr
 from ..analysis import ReceptiveField
 from ..data.images import PreparedImage
 from ..model import Add, Concat
@@ -119,16 +120,16 @@ def unit_field(network: Network, node_id: str, y: int = 0, x: int = 0, channel: 
     if len(shape) == 3:
         c, h, w = shape
         if not (0 <= y < h and 0 <= x < w):
-            raise ExplainError(f"unit ({y}, {x}) is outside {node_id!r}'s {h}×{w} map")
+            raise ExplainError(tr("unit ({y}, {x}) is outside {node_id}'s {h}×{w} map").format(y=y, x=x, node_id=repr(node_id), h=h, w=w))
         if channel is not None and not 0 <= channel < c:
-            raise ExplainError(f"channel {channel} is out of range for {node_id!r} ({c} channels)")
+            raise ExplainError(tr("channel {channel} is out of range for {node_id} ({c} channels)").format(channel=channel, node_id=repr(node_id), c=c))
         start = np.zeros((1 if channel is None else c, 1, 1), dtype=bool)
         start[0 if channel is None else channel] = True
         seed = _Region(start, y, x)
     else:
         index = 0 if channel is None else channel
         if not 0 <= index < int(np.prod(shape)):
-            raise ExplainError(f"feature {index} is out of range for {node_id!r} ({int(np.prod(shape))} features)")
+            raise ExplainError(tr("feature {index} is out of range for {node_id} ({value} features)").format(index=index, node_id=repr(node_id), value=int(np.prod(shape))))
         mask = np.zeros(shape, dtype=bool)
         mask.reshape(-1)[index] = True
         seed = _Region(mask, spatial=False)
@@ -142,7 +143,7 @@ def unit_field(network: Network, node_id: str, y: int = 0, x: int = 0, channel: 
         masks[nid] = _dense(exact[nid], h, w).any(axis=0) if nid in exact else np.zeros((h, w), dtype=bool)
     input_id = next((n.id for n in design.input_nodes() if n.id in boxes), None)
     if input_id is None:  # padding all the way back, past an adaptive pool's uneven windows
-        raise ExplainError(f"unit ({y}, {x}) of {node_id!r} reads only padding: no input pixel reaches it")
+        raise ExplainError(tr("unit ({y}, {x}) of {node_id} reads only padding: no input pixel reaches it").format(y=y, x=x, node_id=repr(node_id)))
     formula = analysis.nodes[node_id].receptive_field
     return UnitField(node_id, (y, x), channel, boxes, masks, input_id, formula)
 
@@ -214,7 +215,7 @@ def _backward(module: nn.Module, region: _Region, in_shapes: Sequence[tuple[int,
         return [_from_dense(np.broadcast_to(dense, out_shape).reshape(in_shapes[0]))]
     if isinstance(module, nn.Linear):
         return [_from_dense(np.full(in_shapes[0], bool(region.mask.any())))]
-    raise ExplainError(f"receptive fields do not know how a {type(module).__name__} layer maps its input")
+    raise ExplainError(tr("receptive fields do not know how a {kind} layer maps its input").format(kind=type(module).__name__))
 
 
 def _conv(module: nn.Conv2d, region: _Region, in_shape: tuple[int, ...], exact: bool) -> _Region:

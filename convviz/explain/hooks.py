@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..i18n import tr
 from ..data.images import PreparedImage
 from .errors import ExplainError
 
@@ -28,7 +29,7 @@ def as_batch(image: torch.Tensor | PreparedImage) -> torch.Tensor:
     if tensor.dim() == 3:
         tensor = tensor.unsqueeze(0)
     if tensor.dim() != 4 or tensor.shape[0] != 1:
-        raise ExplainError(f"expected one image as a 1×C×H×W tensor, got shape {tuple(tensor.shape)}")
+        raise ExplainError(tr("expected one image as a 1×C×H×W tensor, got shape {value}").format(value=tuple(tensor.shape)))
     return tensor.detach().to(torch.float32)
 
 
@@ -163,4 +164,4 @@ def _module(model: nn.Module, node_id: str) -> nn.Module:
     try:
         return model.get_submodule(node_id)
     except AttributeError:
-        raise ExplainError(f"the model has no node {node_id!r}") from None
+        raise ExplainError(tr("the model has no node {node_id}").format(node_id=repr(node_id))) from None

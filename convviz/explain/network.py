@@ -38,7 +38,7 @@ class Network:
         shape = self.analysis.nodes[self.analysis.output].output_shape
         count = shape[0] if shape and len(shape) == 1 else 0
         names = list(self.design.classes)
-        return [names[i] if i < len(names) and names[i] else f"class {i}" for i in range(count)]
+        return [names[i] if i < len(names) and names[i] else tr("class {k}").format(k=i) for i in range(count)]
 
     def prepare(self, source: ImageSource, *, background: str = "white", name: str | None = None) -> PreparedImage:
         """The image as this network's input (see convviz.data.images for the choices made);
@@ -69,4 +69,4 @@ def network_from_design(design: Design, state_dict: Mapping[str, torch.Tensor] |
 
 def require_node(network: Network, node_id: str) -> None:
     if node_id not in network.analysis.nodes:
-        raise ExplainError(f"no node {node_id!r} in {network.design.name!r}")
+        raise ExplainError(tr("no node {node_id} in {name}").format(node_id=repr(node_id), name=repr(network.design.name)))
