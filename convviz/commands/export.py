@@ -8,19 +8,19 @@ import warnings
 from pathlib import Path
 
 from ..cli import CommandError, load_for_command, parse_shape
-from ..i18n import ntr, tr
+from ..i18n import N_, ntr, tr
 from .train import add_settings_arguments, config_from_args
 
-EXTENSIONS = ".pt, .py, .pt2 or .onnx"
+EXTENSIONS = N_(".pt, .py, .pt2 or .onnx")
 
 
 def register(commands) -> None:
     export = commands.add_parser(
         "export", help=tr("write a design as a checkpoint, PyTorch source, torch.export program or ONNX model"),
-        description=tr("Export IN to OUT; OUT's extension ({EXTENSIONS}) picks the format. A .py also gets its weights beside it (same name, .pt) unless --no-weights.").format(EXTENSIONS=EXTENSIONS))
+        description=tr("Export IN to OUT; OUT's extension ({EXTENSIONS}) picks the format. A .py also gets its weights beside it (same name, .pt) unless --no-weights.").format(EXTENSIONS=tr(EXTENSIONS)))
     export.add_argument("source", metavar="IN", help=tr("a design file, a template name or a convviz .pt checkpoint"))
     target = export.add_mutually_exclusive_group(required=True)
-    target.add_argument("--to", metavar="OUT", help=tr("the file to write ({EXTENSIONS})").format(EXTENSIONS=EXTENSIONS))
+    target.add_argument("--to", metavar="OUT", help=tr("the file to write ({EXTENSIONS})").format(EXTENSIONS=tr(EXTENSIONS)))
     target.add_argument("--train-script", metavar="DIR",
                         help=tr("write a torchrun (DistributedDataParallel) training script, the model and its starting weights into DIR; the settings below (or a checkpoint's) go into it"))
     export.add_argument("--input", type=parse_shape, metavar="CxHxW", help=tr("override the design's input shape"))
@@ -28,7 +28,7 @@ def register(commands) -> None:
     export.add_argument("--opset", type=int, metavar="N",
                         help=tr("for .onnx: the ONNX opset to write (default: the exporter's own; 16 and newer)"))
     # Its --seed also seeds the weights of a design exported without any (default 0).
-    add_settings_arguments(export.add_argument_group("training settings (with --train-script)"))
+    add_settings_arguments(export.add_argument_group(tr("training settings (with --train-script)")))
     export.set_defaults(run=cmd_export)
 
     imp = commands.add_parser(

@@ -109,7 +109,8 @@ class InspectorPanel(QScrollArea):
         form_box = QGroupBox(tr("Layer"))
         form = QFormLayout(form_box)
         self.id_edit = QLineEdit(node.id)
-        self.id_edit.setToolTip(tr("The node id: the submodule's name in PyTorch (model.<id>), a Python identifier."))
+        self.id_edit.setToolTip("<p>" + html.escape(tr("The node id: the submodule's name in PyTorch (model.<id>), a "
+                                                       "Python identifier.")) + "</p>")  # rich: "<id>" is no tag
         self.id_edit.editingFinished.connect(self._on_id_edited)
         self.id_error = QLabel(wordWrap=True)
         self.id_error.setStyleSheet(f"color: {ERROR.name()}")

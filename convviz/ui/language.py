@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
-from PySide6.QtGui import QAction, QActionGroup, QFont, QFontDatabase
+from PySide6.QtGui import QAction, QActionGroup, QFont, QFontDatabase, QFontInfo
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
 
 from .. import i18n
@@ -83,10 +83,14 @@ def add_hangul_font(app: QApplication) -> bool:
 
 
 def with_hangul_fallback(font: QFont) -> QFont:
-    """``font`` with the bundled Korean family after its own ones (Latin text keeps ``font``'s glyphs)."""
+    """``font`` with the bundled Korean family after its own (Latin text keeps ``font``'s glyphs).
+
+    The family Qt really draws with comes first: the default is often a fontconfig alias ("Sans
+    Serif") that a family list does not resolve, so with the alias alone Qt would go on to the next
+    family and draw Latin text in Nanum Gothic too."""
     font = QFont(font)
-    families = [f for f in font.families() or [font.family()] if f != HANGUL_FAMILY]
-    font.setFamilies([*families, HANGUL_FAMILY])
+    families = [f for f in [QFontInfo(font).family(), *(font.families() or [font.family()])] if f != HANGUL_FAMILY]
+    font.setFamilies([*dict.fromkeys(families), HANGUL_FAMILY])
     return font
 
 

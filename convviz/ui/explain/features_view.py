@@ -217,9 +217,13 @@ class FeatureMapsView(ExplainView):
             self.mosaic_plot.box.autoRange(padding=0.01)
         array = capture.activations[result.node_id]
         kind = capture.network.design.node(result.node_id).type
-        size = "×".join(map(str, array.shape[1:])) if array.ndim == 3 else f"{array.size} features"
-        self.mosaic_plot.cell.set_title(f"{result.node_id} ({kind}) · {m.count} channel{'s' * (m.count != 1)} · {size}"
-                                        if array.ndim == 3 else f"{result.node_id} ({kind}) · {size}")
+        if array.ndim == 3:
+            title = f"{result.node_id} ({kind}) · " + ntr("{count} channel", "{count} channels", m.count).format(
+                count=m.count) + " · " + "×".join(map(str, array.shape[1:]))
+        else:
+            title = f"{result.node_id} ({kind}) · " + ntr("{count} feature", "{count} features", array.size).format(
+                count=array.size)
+        self.mosaic_plot.cell.set_title(title)
         # The rest after the mosaic's first paint: the mosaic is what the user waits for.
         QTimer.singleShot(0, lambda: self._show_details(result))
 

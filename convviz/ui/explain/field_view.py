@@ -257,7 +257,8 @@ class ReceptiveFieldView(ExplainView):
         display = capture.image.display
         show_array(self.input_cell.image, display, (0.0, 1.0), "gray")
         show_array(self.effective_cell.image, result.effective, (0.0, 1.0), "inferno")
-        self.effective_cell.show_scale("inferno", (0.0, result.peak if result.peak > 0 else 1.0), "|∂unit/∂input|")
+        self.effective_cell.show_scale("inferno", (0.0, result.peak if result.peak > 0 else 1.0),
+                                       tr("|∂unit/∂input|"))
         height, width = display.shape[:2]
         for marks in (self.input_marks, self.effective_marks):
             marks.place(field.input_box, height, width)
