@@ -1,6 +1,6 @@
 """How long does the Explain panel make the user wait? Against a bare forward pass, side by side.
 
-    python bench/explain_latency.py [--runs N] [--node ID] [--no-app]
+    python bench/explain_latency.py [--runs N] [--node ID] [--no-app] [--device cpu|cuda]
 
 Baseline: resnet18 (random weights) on a prepared 3×224×224 tensor, one forward pass under
 ``torch.inference_mode()`` with no hooks. Measured: the whole path behind the feature-map view —
@@ -18,6 +18,10 @@ and painting included — against a bare forward pass of the same model in the s
 app has called ``keep_freed_memory()``, as it does when the tab is first shown), alternating. The
 capture's own time in the worker thread is printed beside it: the rest is handing work between
 threads, the mosaic, and painting.
+
+``--device cuda``: the headless figures with the model on the GPU (the image prepared on the CPU and
+moved there, as every explain function does; each timing ends with ``torch.cuda.synchronize``); the
+app's Explain tab runs on the CPU, so its figure is then skipped.
 """
 
 from __future__ import annotations
@@ -42,9 +46,19 @@ from convviz.explain import (effective_field, feature_maps, feature_mosaic, filt
 GOAL = 1.3
 
 
+DEVICE = torch.device("cpu")
+
+
+def _sync() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def timed(fn):
+    _sync()
     start = time.perf_counter()
     result = fn()
+    _sync()
     return time.perf_counter() - start, result
 
 
@@ -63,19 +77,23 @@ def main() -> int:
     parser.add_argument("--keep-freed-memory", action="store_true",
                         help="call convviz.explain.keep_freed_memory() first (what the app does at start)")
     parser.add_argument("--no-app", action="store_true", help="skip the in-app figure (needs Qt)")
+    parser.add_argument("--device", default="cpu", help="where the model runs: cpu or cuda")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.keep_freed_memory:
         keep_freed_memory()
 
-    network = network_from_design(load_template("resnet18"))
+    network = network_from_design(load_template("resnet18")).to(DEVICE)
     sample = next(s for s in sample_images() if s.name == "scene_garden")
     image = network.prepare(sample.path)
+    on_device = image.tensor.to(DEVICE)
 
     def bare():
         with torch.inference_mode():
-            return network.model(image.tensor)
+            return network.model(on_device)
 
     def explain_view():
         prepared = network.prepare(sample.path)
@@ -92,7 +110,8 @@ def main() -> int:
         tuple(statistics.median(column) for column in zip(*measured[fn])) for fn in (bare, explain_view))
     ratio = view / base
     shown = explain_view()
-    print(f"resnet18, 3×224×224, CPU, {torch.get_num_threads()} threads, median of {args.runs} runs")
+    where = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"resnet18, 3×224×224, {where}, median of {args.runs} runs")
     print(f"  {'':48s} {'wall':>9s} {'CPU':>9s} {'page faults':>12s}")
     print(f"  {'bare forward (no hooks)':48s} {base * 1000:7.1f}ms {base_cpu * 1000:7.1f}ms {base_faults:12.0f}")
     label = f"image → all {len(network.analysis.order)} activations → {args.node} mosaic"
@@ -115,7 +134,9 @@ def main() -> int:
     }
     for label, fn in others.items():
         print(f"  {label:45s} {timed(fn)[0] * 1000:8.1f} ms")
-    if not args.no_app:
+    if DEVICE.type != "cpu":
+        print("in the app: skipped (the Explain tab runs on the CPU)")
+    elif not args.no_app:
         app_latency(args.runs)
     return 0
 

@@ -36,8 +36,12 @@ _TEMPORARIES = (re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{6,}\.(?P<pid>\d+)\.tm
 
 
 @contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
-    """Write to a temporary file beside ``path`` and rename it over ``path`` only on success."""
+def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8", *,
+                 sync: bool = True) -> Iterator[IO]:
+    """Write to a temporary file beside ``path`` and rename it over ``path`` only on success.
+
+    ``sync=False`` skips the fsync: still all-or-nothing if the process dies (a kill, a crash), not if
+    the machine loses power; for files written many times a minute (the run store's)."""
     target = Path(os.path.realpath(path))  # a symlink stays a link: its target is what gets replaced
     binary = "b" in mode
     remove_stale_temporaries(target.parent, target.name)
@@ -46,7 +50,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         with os.fdopen(fd, mode, encoding=None if binary else encoding) as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         # mkstemp makes the file private (0600): give it the permissions of the file it replaces, or
         # those any new file would get.
         os.chmod(tmp, _permissions(target))

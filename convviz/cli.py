@@ -23,10 +23,11 @@ from .i18n import LANGUAGES, N_, ntr, set_language, tr
 from .messages import first_line
 
 #: Modules of ``convviz.commands``, in the order ``convviz --help`` lists them.
-COMMAND_MODULES = ("summary", "train", "explain", "export")
+COMMAND_MODULES = ("summary", "train", "explain", "export", "runs")
 
 #: ``convviz --view``: the designer, the Train tab, or one view of the Explain tab.
-APP_VIEWS = ("design", "train", "explain-features", "explain-filters", "explain-field", "explain-window",
+APP_VIEWS = ("design", "train", "train-compare", "train-replay", "train-gradients", "explain-features",
+             "explain-filters", "explain-field", "explain-window",
              "explain-cam")
 
 #: argparse's own words, for the catalog: argparse looks each up when it writes it, through the module
@@ -144,6 +145,12 @@ def app_parser() -> argparse.ArgumentParser:
     parser.add_argument("--view", choices=APP_VIEWS, default="design",
                         help=tr("what to show: the designer, the Train tab, or a view of the Explain tab "
                                 "(default: design)"))
+    parser.add_argument("--runs", metavar="DIR",
+                        help=tr("the run store's folder (default: $CONVVIZ_RUNS, else the app's data folder)"))
+    parser.add_argument("--run", metavar="RUN",
+                        help=tr("open a recorded run (its number, id or name): its design, weights and results"))
+    parser.add_argument("--overlay", metavar="RUN,RUN", default="",
+                        help=tr("with --run: overlay these recorded runs' curves (train-compare, train-gradients)"))
     parser.add_argument("--image", metavar="PATH_OR_SAMPLE",
                         help=tr("the image the Explain views run on: a file or a bundled sample's name "
                                 "(default: a sample with the design's number of channels)"))
@@ -233,7 +240,8 @@ def _launch_app(args: argparse.Namespace) -> int:
     from .ui.app import run_app
 
     return run_app(design_spec=args.design, screenshot=args.screenshot, view=args.view, image=args.image,
-                   lang=args.lang)
+                   lang=args.lang, runs=args.runs, run=args.run,
+                   overlay=[k for k in args.overlay.split(",") if k.strip()])
 
 
 if __name__ == "__main__":

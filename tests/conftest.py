@@ -79,12 +79,20 @@ def one_torch_thread():
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
-    """QSettings and recovery files go to a temporary folder, never to the user's."""
+    """QSettings, recovery files and the run store go to a temporary folder, never to the user's."""
     from PySide6.QtCore import QSettings
 
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("CONVVIZ_RUNS", str(tmp_path / "runs"))
     yield
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """The built-in shapes are cached in a folder of this test session, never in the user's (shared
+    by the session's tests, so each set is drawn once)."""
+    monkeypatch.setenv("CONVVIZ_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 @pytest.fixture

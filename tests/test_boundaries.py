@@ -42,7 +42,7 @@ def test_cli_summary_runs_without_torch_or_qt():
 
 
 def test_core_packages_import_without_qt():
-    for module in ("convviz.model",):
+    for module in ("convviz.model", "convviz.runs", "convviz.runs.recorder"):
         result = run_blocked(module, QT_MODULES)
         assert result.returncode == 0, (module, result.stderr)
 
@@ -90,6 +90,7 @@ LAYERS = {
     "train": {"model", "data", "analysis", "design"},
     "explain": {"model", "data", "analysis", "design"},
     "export": {"model", "data", "analysis", "design", "train.config"},
+    "runs": {"train", "train.config", "explain", "export", "model", "data", "analysis", "design"},
 }
 
 
@@ -100,6 +101,9 @@ def _package_imports(path: Path) -> set[str]:
         if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module:
             parts = node.module.split(".")
             names.add(".".join(parts[:2]) if parts[:2] == ["train", "config"] else parts[0])
+        elif isinstance(node, ast.ImportFrom) and node.level == 2 and node.module is None:
+            # ``from .. import runs``: a package is a layer; ``from .. import __version__`` is not
+            names |= {alias.name for alias in node.names if (PACKAGE / alias.name).is_dir()}
     return names
 
 

@@ -711,3 +711,17 @@ def test_screenshot_of_an_explain_view(tmp_path):
                               "--view", "explain-cam", "--image", "no_such_picture"],
                              capture_output=True, text=True, timeout=180)
     assert missing.returncode == 1 and "no_such_picture" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_the_designer_docks_keep_their_sizes_after_a_visit_to_explain(window, qtbot):
+    window.resize(1280, 800)
+    qtbot.wait(50)
+    before = {d.objectName(): (d.width(), d.height()) for d in (window.palette_dock, window.inspector_dock,
+                                                               window.summary_dock)}
+    window.tabs.setCurrentIndex(window.explain_tab)
+    qtbot.wait(50)
+    window.tabs.setCurrentIndex(window.tabs.indexOf(window.view))
+    qtbot.wait(50)
+    after = {d.objectName(): (d.width(), d.height()) for d in (window.palette_dock, window.inspector_dock,
+                                                              window.summary_dock)}
+    assert after == before

@@ -141,15 +141,63 @@ def test_save_trained_model(panel, window, qtbot, tmp_path, monkeypatch):
     assert checkpoint.design.classes == window.document.design.classes
 
 
-def test_closing_the_window_mid_run_stops_the_worker(panel, window, qtbot):
+def answer(monkeypatch, button):
+    """Answer the next questions with ``button``; returns the list of their titles."""
+    from PySide6.QtWidgets import QMessageBox
+
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda parent, title, *a, **k: (asked.append(title), button)[1])
+    return asked
+
+
+def test_closing_the_window_mid_run_asks_then_stops_the_worker(panel, window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
     panel.form.epochs.setValue(50)
     panel.start_button.click()
     qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=60000)
     run = panel.run
     window.document.undo_stack.setClean()
+    asked = answer(monkeypatch, QMessageBox.StandardButton.Cancel)
+    assert not window.close()   # the user said no: the run goes on
+    assert asked == ["A run is training"] and run.running and not run.control.stopped
+    asked = answer(monkeypatch, QMessageBox.StandardButton.Yes)
     started = time.perf_counter()
     assert window.close()
+    assert asked == ["A run is training"]
     assert not run.running and time.perf_counter() - started < 20
+
+
+def test_closing_while_a_step_runs_for_long_quits_without_waiting_for_it(panel, window, qtbot, monkeypatch):
+    """A step that takes minutes (a large model on a CPU) must not hold the window, nor abort the process."""
+    import threading
+
+    import convviz.train.loop as loop
+    from PySide6.QtWidgets import QMessageBox
+
+    inside, release = threading.Event(), threading.Event()
+    real = loop.compute_loss
+
+    def slow(output, labels, reduction="mean"):
+        if reduction == "mean" and inside.is_set() is False and threading.current_thread().name == "convviz-training":
+            inside.set()
+            release.wait(120)   # the step that never ends (until the test lets it)
+        return real(output, labels, reduction)
+
+    monkeypatch.setattr(loop, "compute_loss", slow)
+    monkeypatch.setattr(train_panel, "SHUTDOWN_WAIT_MS", 300)
+    panel.start_button.click()
+    assert inside.wait(60)
+    run = panel.run
+    thread = run._thread
+    window.document.undo_stack.setClean()
+    answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    started = time.perf_counter()
+    assert window.close()
+    assert time.perf_counter() - started < 10 and thread.is_alive() and run.control.stopped
+    release.set()
+    thread.join(60)
+    assert not thread.is_alive()
 
 
 def test_quitting_the_app_mid_run_stops_the_worker_once(panel, window, qtbot, monkeypatch):
@@ -191,13 +239,17 @@ def test_label_changing_augmentation_is_pointed_out(panel):
     assert panel.augment_warning.isHidden()
 
 
-def test_opening_another_design_mid_run_keeps_its_results_away(panel, window, qtbot, monkeypatch):
+def test_opening_another_design_mid_run_asks_and_keeps_its_results_away(panel, window, qtbot, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
     panel.form.epochs.setValue(50)
     panel.start_button.click()
     qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=60000)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    asked = answer(monkeypatch, QMessageBox.StandardButton.Cancel)
+    window.new_action.trigger()
+    assert asked == ["A run is training"] and panel.run is not None and "conv1" in window.document.design
+    answers = iter([QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.Discard])
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: next(answers))
     window.new_action.trigger()
     wait_for_end(panel, qtbot)
     assert window.document.design.node_ids == ["input"]
@@ -215,7 +267,7 @@ def test_runs_do_not_leave_their_worker_and_thread_behind(panel, qtbot):
         runs.append((panel.run, panel.run._thread))
         wait_for_end(panel, qtbot)
     qtbot.wait(100)  # the deferred deletes
-    assert not any(shiboken6.isValid(run) or shiboken6.isValid(thread) for run, thread in runs)
+    assert not any(shiboken6.isValid(run) or thread.is_alive() for run, thread in runs)
 
 
 def test_showing_settings_does_not_overwrite_the_remembered_ones(panel):
@@ -226,3 +278,71 @@ def test_showing_settings_does_not_overwrite_the_remembered_ones(panel):
     assert remembered_config().epochs == 42
     panel.form.set_config(TrainConfig(epochs=3))
     assert panel.form.epochs.value() == 3 and remembered_config().epochs == 42
+
+
+QUIT_MID_STEP = """
+import os, sys, threading
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+import torch
+torch.set_num_threads(1)
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMessageBox
+import convviz.train.loop as loop
+from convviz.data import load_dataset
+from convviz.ui.app import leave, make_application
+from convviz.ui.main_window import MainWindow
+from convviz.ui.train import panel as train_panel
+
+real = loop.compute_loss
+inside = threading.Event()
+
+def endless(output, labels, reduction="mean"):
+    if threading.current_thread().name == "convviz-training" and reduction == "mean":
+        inside.set()
+        x = torch.randn(300, 300)
+        while True:          # a step that takes forever, inside torch
+            x = torch.tanh(x @ x.T / 300)
+    return real(output, labels, reduction)
+
+loop.compute_loss = endless
+train_panel.SHUTDOWN_WAIT_MS = 500
+train_panel.load_dataset_for = lambda spec, shape, v, seed: load_dataset(spec, shape, synthetic_size=400, seed=seed)
+QMessageBox.question = lambda *a, **k: QMessageBox.StandardButton.Yes
+app = make_application()
+window = MainWindow(persistent=False, recovery_dir=__import__("pathlib").Path(sys.argv[1]))
+window.show()
+window.tabs.setCurrentIndex(window.train_tab)
+panel = window.tab_widget(window.train_tab)
+
+def start():
+    if panel.dataset is None:
+        QTimer.singleShot(50, start)
+        return
+    panel.start()
+    QTimer.singleShot(50, close)
+
+def close():
+    if not inside.is_set():
+        QTimer.singleShot(50, close)
+        return
+    window.document.undo_stack.setClean()
+    window.close()
+    app.quit()
+
+QTimer.singleShot(0, start)
+print("exiting", flush=True)
+sys.exit(leave(app.exec()))
+"""
+
+
+def test_quitting_with_a_step_still_running_in_torch_ends_cleanly(tmp_path):
+    """Closing during a step that never ends: the app asks, stops, waits a bounded time and exits 0 (no abort,
+    no "QThread: destroyed while thread is still running")."""
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", QUIT_MID_STEP, str(tmp_path / "recovery")], capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "terminate" not in result.stderr and "QThread" not in result.stderr and "Traceback" not in result.stderr

@@ -29,15 +29,15 @@ class SummaryRow:
 
 
 def summary_rows(analysis: Analysis) -> list[SummaryRow]:
-    total_params = analysis.params or 1
-    total_macs = analysis.macs or 1
-    rows = []
-    for nid in analysis.order:
-        node = analysis.nodes[nid]
-        rows.append(SummaryRow(
-            nid, node.type, _output(node), node.params, node.params / total_params, node.macs, node.macs / total_macs,
-            field_text(node), node.status, _note(node)))
-    return rows
+    return [summary_row(analysis, nid) for nid in analysis.order]
+
+
+def summary_row(analysis: Analysis, node_id: str) -> SummaryRow:
+    """One node's row (its shares are of ``analysis``'s totals)."""
+    node = analysis.nodes[node_id]
+    return SummaryRow(
+        node_id, node.type, _output(node), node.params, node.params / (analysis.params or 1), node.macs,
+        node.macs / (analysis.macs or 1), field_text(node), node.status, _note(node))
 
 
 def field_text(node: NodeAnalysis) -> str:

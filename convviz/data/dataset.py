@@ -8,7 +8,7 @@ either to the design's channels and size, on whatever device the batch is on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +18,9 @@ import torch.nn.functional as F
 from ..i18n import ntr, tr
 from .fitting import LUMA, centre_crop_box
 
-#: ITU-R BT.601 luma weights: RGB → grey as Pillow's convert("L") does it.
+#: Training images the normalisation statistics are estimated from, and how many are fitted at once.
 _STATS_SAMPLE = 2000
+_STATS_SLICE = 64
 
 
 class DatasetError(ValueError):
@@ -108,6 +109,8 @@ class Dataset:
     val_is_test: bool = False         # the dataset's own test set (else a split of the training images)
     #: Augmentations that change what a label means here: "mirror" → why, "rotation" → (degrees, why).
     label_changes: dict = field(default_factory=dict)
+    #: One line for the data summary when the set is not what was asked for (fewer images, to fit memory).
+    note: str = ""
     #: Files left out because they cannot be read (an image folder's truncated JPEG, …).
     skipped: tuple[Skipped, ...] = ()
     _stats: tuple[list[float], list[float]] | None = field(default=None, init=False, repr=False, compare=False)
@@ -121,6 +124,11 @@ class Dataset:
             tr(" and {count} more").format(count=count - shown) if count > shown else "")
         return ntr("skipped {count} unreadable file: {names}", "skipped {count} unreadable files: {names}",
                    count).format(count=count, names=names)
+
+    def fitted(self, shape: tuple[int, int, int]) -> Dataset:
+        """The same images for a design whose input is ``shape`` (batches are fitted as they are made)."""
+        shape = tuple(shape)
+        return self if shape == self.shape else replace(self, shape=shape)
 
     def augmentation_warnings(self, augment) -> list[str]:
         """What ``augment`` (an ``AugmentConfig``) would do to the labels of this dataset, one line each."""
@@ -137,9 +145,20 @@ class Dataset:
         if self._stats is None:
             count = min(len(self.train), _STATS_SAMPLE)
             index = torch.randperm(len(self.train), generator=torch.Generator().manual_seed(0))[:count]
-            x = conform(self.train.take(index).float().div_(255), self.shape)
-            std, mean = torch.std_mean(x.transpose(0, 1).reshape(self.shape[0], -1), dim=1)
-            self._stats = (mean.tolist(), std.clamp(min=1e-3).tolist())
+            channels = self.shape[0]
+            total = torch.zeros(channels, dtype=torch.float64)
+            squares = torch.zeros(channels, dtype=torch.float64)
+            values = 0
+            # In slices, fitted to the design's size as training sees them: 2000 images at 3×224×224 are
+            # 1.2 GB of floats at once, a slice of 64 is 40 MB.
+            for part in index.split(_STATS_SLICE):
+                x = conform(self.train.take(part).float().div_(255), self.shape).transpose(0, 1).reshape(channels, -1)
+                total += x.sum(1, dtype=torch.float64)
+                squares += x.double().square().sum(1)
+                values += x.shape[1]
+            mean = total / values
+            var = (squares - values * mean.square()) / max(1, values - 1)
+            self._stats = (mean.tolist(), var.clamp(min=0).sqrt().clamp(min=1e-3).tolist())
         return self._stats
 
     def sample_images(self, count: int, seed: int = 0, split: str = "train") -> np.ndarray:
@@ -173,6 +192,25 @@ def conform(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
         x = x[..., top:bottom, left:right]
         x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
     return x
+
+
+def balanced_subset(images: Split, count: int, seed: int) -> Split:
+    """``count`` images drawn (seeded) with the classes as even as the split allows: "train on only N
+    images" still shows every class. The whole split when ``count`` is 0 or not smaller."""
+    total = len(images)
+    if count <= 0 or count >= total:
+        return images
+    labels = images.labels
+    order = torch.randperm(total, generator=torch.Generator().manual_seed(seed))
+    # Each image's rank among the images of its class, in the shuffled order: take rank 0 of every
+    # class first, then rank 1, … (ties by the shuffled position).
+    shuffled = labels[order]
+    rank = torch.empty(total, dtype=torch.int64)
+    for value in shuffled.unique():
+        where = (shuffled == value).nonzero().flatten()
+        rank[where] = torch.arange(len(where))
+    chosen = order[torch.argsort(rank * total + torch.arange(total), stable=True)[:count]]
+    return images.subset(chosen.sort().values)
 
 
 def random_split(images: Split, fraction: float, seed: int) -> tuple[Split, Split]:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import numpy as np
+
 from ..design import InputSpec
+from ..i18n import tr
 from .cifar import read_cifar10
 from .dataset import Dataset, DatasetError, TensorImages, random_split
 from .folder import DEFAULT_MEMORY_LIMIT, load_folder
 from .idx import FASHION_CLASSES, MNIST_CLASSES, read_idx_split
-from .synthetic import SHAPE_CLASSES, make_shapes
+from .shapes_cache import MEMORY_BUDGET, affordable_count, native_shape, shapes_images
+from .synthetic import SHAPE_CLASSES
 
 #: How many synthetic images ``load_dataset`` draws by default (training and validation together).
 SYNTHETIC_SIZE = 12_000
@@ -35,17 +39,27 @@ DIGIT_LABEL_CHANGES = {
 
 def load_dataset(spec: Source, input: InputSpec | tuple[int, int, int], *, val_fraction: float = 0.1,
                  seed: int = 0, synthetic_size: int = SYNTHETIC_SIZE,
-                 memory_limit: int = DEFAULT_MEMORY_LIMIT) -> Dataset:
+                 memory_limit: int = DEFAULT_MEMORY_LIMIT, should_stop=None, use_cache: bool = True) -> Dataset:
     """Read (or draw) a dataset for a design whose input is ``input`` (C×H×W); ``spec`` is a ``DataSpec``.
 
     Raises ``DatasetError`` naming the file and the reason when files are missing or corrupt.
-    Slow for big folders: call it from a worker thread.
+    Slow for big folders (and for the built-in shapes the first time, before they are in the cache):
+    call it from a worker thread. ``should_stop``: checked while drawing; ``use_cache``: read and keep
+    the built-in shapes in the user's cache folder.
     """
     shape = tuple(input.shape) if isinstance(input, InputSpec) else tuple(input)
     if spec.kind == "synthetic":
-        images = TensorImages(*make_shapes(synthetic_size, *shape, seed=seed))
+        native = native_shape(shape, synthetic_size)
+        count = affordable_count(synthetic_size, native)
+        images = TensorImages(*shapes_images(count, native, seed, should_stop=should_stop, use_cache=use_cache))
         train, val = random_split(images, val_fraction, seed)
-        return Dataset("synthetic shapes", list(SHAPE_CLASSES), shape, train, val, label_changes=SHAPE_LABEL_CHANGES)
+        note = "" if count == synthetic_size else tr(
+            "{count} of the {asked} images: at {shape} the full set would need {size} MB, more than the {budget} MB "
+            "the built-in shapes may take").format(
+            count=f"{count:,}", asked=f"{synthetic_size:,}", shape="×".join(map(str, native)),
+            size=f"{synthetic_size * int(np.prod(native)) / (1 << 20):,.0f}", budget=MEMORY_BUDGET >> 20)
+        return Dataset("synthetic shapes", list(SHAPE_CLASSES), shape, train, val, label_changes=SHAPE_LABEL_CHANGES,
+                       note=note)
     if spec.kind in ("mnist", "fashion"):
         what = "MNIST" if spec.kind == "mnist" else "Fashion-MNIST"
         train, test = (read_idx_split(spec.path, split, what) for split in ("train", "t10k"))
@@ -58,3 +72,17 @@ def load_dataset(spec: Source, input: InputSpec | tuple[int, int, int], *, val_f
     if spec.kind == "folder":
         return load_folder(spec.path, shape, val_fraction, seed, memory_limit)
     raise DatasetError(f"unknown data source {spec.kind!r}")
+
+
+def source_key(spec: Source, input: InputSpec | tuple[int, int, int], *, val_fraction: float = 0.1, seed: int = 0,
+               synthetic_size: int = SYNTHETIC_SIZE) -> tuple:
+    """What ``load_dataset``'s images depend on. Two requests with one key share their images: the
+    second needs only ``Dataset.fitted`` to the new input, not a reload (MNIST is 28×28 and the shapes
+    are drawn at their native size whatever the design; a folder is decoded at the design's size)."""
+    shape = tuple(input.shape) if isinstance(input, InputSpec) else tuple(input)
+    kind, path = spec.kind, spec.path
+    if kind == "synthetic":
+        return (kind, native_shape(shape, synthetic_size), synthetic_size, val_fraction, seed)
+    if kind in ("mnist", "fashion", "cifar10"):
+        return (kind, path)
+    return (kind, path, shape, val_fraction, seed)

@@ -27,13 +27,18 @@ TEMPLATES: dict[str, str] = {
     "dilated": N_("Dilated 3×3 convs (d = 1, 2, 4): the receptive field grows fast at the same cost."),
     "grouped": N_("A 3×3 conv with 1, 4 and 64 (depthwise) groups side by side: parameters and MACs divide by "
                   "the groups."),
+    "deep_plain": N_("Twenty plain 3×3 convs (no batch norm) on the shapes: the first layers' gradients vanish, it "
+                     "stays at chance (see Train ▸ Gradient Flow)."),
+    "deep_residual": N_("The same twenty convs with a residual shortcut around every pair: the gradients reach the "
+                        "first layer and it learns."),
 }
 
 #: The titles the template files hold (their "name"), for the catalog: menus show them translated
 #: (``template_title``). A test keeps this list equal to the files' names.
 TITLES = (N_("Shapes CNN"), "LeNet-5", "AlexNet", "VGG-11", "VGG-16", "ResNet-18", N_("Inception 3a"),
           N_("MobileNet block"), N_("5×5 conv vs 1×1 bottleneck"), N_("Two 3×3 vs one 5×5"),
-          N_("Dilated convolutions"), N_("Grouped convolutions"))
+          N_("Dilated convolutions"), N_("Grouped convolutions"), N_("Deep plain stack (20 convs)"),
+          N_("Deep residual stack (20 convs)"))
 
 
 def template_path(name: str):

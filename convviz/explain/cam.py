@@ -126,22 +126,22 @@ def grad_cam(network: Network, image: torch.Tensor | PreparedImage, *, node_id: 
     require_node(network, node_id)
     if node_id not in cam_nodes(network):
         raise ExplainError(tr("Grad-CAM needs a node with a C×H×W map that feeds the class scores; {node_id} is not one").format(node_id=repr(node_id)))
-    batch = as_batch(image)
     model = network.model
+    batch = as_batch(image, model)
     with torch.inference_mode(False), torch.enable_grad():
         with leaf_at(model, node_id) as leaf, capture(model, [scores_id]) as store:
             model(batch.clone())
         activation, scores = leaf["leaf"], store[scores_id][0]
-        probs = torch.softmax(scores.detach(), dim=0).numpy()
+        probs = torch.softmax(scores.detach().float(), dim=0).cpu().numpy()
         chosen = (top_predictions(network, probs, top_k) if classes is None else
                   [prediction(network, probs, c) for c in _checked_classes(classes, len(probs))])
         grads = [torch.autograd.grad(scores[p.index], activation, retain_graph=True, allow_unused=True)[0]
                  for p in chosen]
     size = tuple(batch.shape[2:])
     maps, coarse = [], []
-    a = activation.detach()[0]
+    a = activation.detach()[0].float()
     for grad in grads:
-        weights = grad[0].mean(dim=(1, 2)) if grad is not None else torch.zeros(a.shape[0])
+        weights = grad[0].float().mean(dim=(1, 2)) if grad is not None else a.new_zeros(a.shape[0])
         cam = torch.relu((weights[:, None, None] * a).sum(0))
         up = F.interpolate(cam[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
         maps.append(_unit_max(up))
@@ -158,7 +158,7 @@ def _checked_classes(classes: list[int], count: int) -> list[int]:
 
 def _unit_max(t: torch.Tensor) -> np.ndarray:
     peak = float(t.max()) if t.numel() else 0.0
-    return np.ascontiguousarray((t / peak if peak > 0 else torch.zeros_like(t)).numpy(), dtype=np.float32)
+    return np.ascontiguousarray((t / peak if peak > 0 else torch.zeros_like(t)).cpu().numpy(), dtype=np.float32)
 
 
 def _is_map(network: Network, node_id: str, need_area: bool = True) -> bool:

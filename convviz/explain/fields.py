@@ -156,18 +156,18 @@ def effective_field(network: Network, image: torch.Tensor | PreparedImage, node_
     (a ReLU on the way outputs 0 for this image)."""
     require_node(network, node_id)
     with torch.inference_mode(False), torch.enable_grad():
-        batch = as_batch(image).clone().requires_grad_(True)
+        batch = as_batch(image, network.model).clone().requires_grad_(True)
         out = run_to(network.model, batch, node_id)[0]
         if out.dim() == 3:
             unit = out[:, y, x].sum() if channel is None else out[channel, y, x]
         else:
             unit = out.reshape(-1)[0 if channel is None else channel]
         if not unit.requires_grad:
-            return np.zeros(batch.shape[2:], dtype=np.float32)
+            return np.zeros(tuple(batch.shape[2:]), dtype=np.float32)
         (grad,) = torch.autograd.grad(unit, batch)
     heat = grad[0].abs().sum(0)
     peak = float(heat.max())
-    return (heat / peak if peak > 0 and normalized else heat).numpy().astype(np.float32)
+    return (heat / peak if peak > 0 and normalized else heat).cpu().numpy().astype(np.float32)
 
 
 # --- the backward walk ---------------------------------------------------------------------------

@@ -23,14 +23,24 @@ from ..data.images import PreparedImage
 from .errors import ExplainError
 
 
-def as_batch(image: torch.Tensor | PreparedImage) -> torch.Tensor:
-    """The (1, C, H, W) float32 tensor of a prepared image (or of a tensor already in that form)."""
+def as_batch(image: torch.Tensor | PreparedImage, model: nn.Module | None = None) -> torch.Tensor:
+    """The (1, C, H, W) float32 tensor of a prepared image (or of a tensor already in that form), on
+    ``model``'s device (prepared images are made on the CPU; a model may be on a GPU)."""
     tensor = image.tensor if isinstance(image, PreparedImage) else image
     if tensor.dim() == 3:
         tensor = tensor.unsqueeze(0)
     if tensor.dim() != 4 or tensor.shape[0] != 1:
         raise ExplainError(tr("expected one image as a 1×C×H×W tensor, got shape {value}").format(value=tuple(tensor.shape)))
-    return tensor.detach().to(torch.float32)
+    return tensor.detach().to(model_device(model) if model is not None else tensor.device, torch.float32)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """Where ``model``'s weights are (the CPU for a model without any)."""
+    for tensor in model.parameters():
+        return tensor.device
+    for tensor in model.buffers():
+        return tensor.device
+    return torch.device("cpu")
 
 
 def node_ids(model: nn.Module) -> list[str]:
@@ -135,7 +145,7 @@ def feature_maps(network, image: torch.Tensor | PreparedImage, nodes: Iterable[s
     """One forward pass (no autograd) capturing the output of every node, or of ``nodes``.
     ``network``: a ``Network`` or a built model."""
     model = getattr(network, "model", network)
-    batch = as_batch(image)
+    batch = as_batch(image, model)
     with torch.inference_mode(), capture(model, nodes) as store:
         model(batch)
     return Activations(store, node_ids(model))

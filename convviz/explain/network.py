@@ -21,7 +21,8 @@ from .errors import ExplainError
 @dataclass
 class Network:
     design: Design
-    #: The built model in eval mode on the CPU; hooks attach per node (``model.get_submodule(id)``).
+    #: The built model in eval mode (on the CPU unless ``to`` moved it); hooks attach per node
+    #: (``model.get_submodule(id)``).
     model: torch.fx.GraphModule
     analysis: Analysis
     #: False when the weights are PyTorch's random initial ones: the UI labels every view with it.
@@ -39,6 +40,18 @@ class Network:
         count = shape[0] if shape and len(shape) == 1 else 0
         names = list(self.design.classes)
         return [names[i] if i < len(names) and names[i] else tr("class {k}").format(k=i) for i in range(count)]
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs (the CPU unless ``to`` moved it); every view takes its input there."""
+        from .hooks import model_device
+
+        return model_device(self.model)
+
+    def to(self, device: torch.device | str) -> Network:
+        """The model moved to ``device`` (a GPU for ``bench/explain_latency.py --device cuda``); returns self."""
+        self.model.to(device)
+        return self
 
     def prepare(self, source: ImageSource, *, background: str = "white", name: str | None = None) -> PreparedImage:
         """The image as this network's input (see convviz.data.images for the choices made);

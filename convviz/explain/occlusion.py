@@ -92,11 +92,11 @@ def occlusion_map(network: Network, image: torch.Tensor | PreparedImage, *, targ
     each batch; ``should_stop()`` returning True raises ``Cancelled``."""
     if patch < 1 or stride < 1 or batch_size < 1:
         raise ExplainError(tr("patch ({patch}), stride ({stride}) and batch size ({batch_size}) must be at least 1").format(patch=patch, stride=stride, batch_size=batch_size))
-    batch = as_batch(image)
+    batch = as_batch(image, network.model)
     _, channels, height, width = batch.shape
     ph, pw = min(patch, height), min(patch, width)
     rows, cols = _positions(height, ph, stride), _positions(width, pw, stride)
-    grey = normalized_value(fill, network.mean, network.std, channels).to(batch.dtype)[:, None, None]
+    grey = normalized_value(fill, network.mean, network.std, channels).to(batch.device, batch.dtype)[:, None, None]
     model = network.model
     with torch.inference_mode():
         base = probabilities(network, model(batch))[0]

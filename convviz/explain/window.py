@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ExplainError
-from .hooks import Activations
+from .hooks import Activations, model_device
 from .network import Network
 from .sliding import sliding_window
 
@@ -89,7 +89,7 @@ class WindowAnimation:
         if kind is None:
             raise ExplainError(f"the sliding window is shown for Conv2d, MaxPool2d and AvgPool2d nodes; "
                                f"this node is a {type(module).__name__}")
-        x = inputs.detach().to(torch.float32).cpu()
+        x = inputs.detach().to(model_device(module), torch.float32)  # the layer runs where its weights are
         if x.dim() == 3:
             x = x.unsqueeze(0)
         with torch.inference_mode():
@@ -100,13 +100,13 @@ class WindowAnimation:
         self.module = module
         self.out_channel = out_channel
         #: (C, H, W) float32: the node's input.
-        self.input = x[0].numpy().copy()
+        self.input = x[0].cpu().numpy().copy()
         #: (H_out, W_out) float32: the module's output for ``out_channel``.
-        self.output = out[out_channel].numpy().copy()
+        self.output = out[out_channel].cpu().numpy().copy()
         self.geometry = _geometry(module, kind, self.input.shape, self.output.shape, channels)
         self._padded, self._offset = _padded_input(x, self.geometry, module)
         if kind == "conv":
-            self._weight = module.weight.detach().to(torch.float32)[out_channel].numpy()
+            self._weight = module.weight.detach().to("cpu", torch.float32)[out_channel].numpy()
             self._bias = float(module.bias.detach()[out_channel]) if module.bias is not None else 0.0
 
     def __len__(self) -> int:
@@ -188,10 +188,10 @@ def _padded_input(x: torch.Tensor, g: WindowGeometry, module: nn.Module) -> tupl
     extra_h, extra_w = max(0, need_h - bottom), max(0, need_w - right)
     if g.kind == "conv":
         mode = "constant" if g.padding_mode == "zeros" else g.padding_mode
-        padded = F.pad(x, (left, right, top, bottom), mode=mode)[0].numpy()
+        padded = F.pad(x, (left, right, top, bottom), mode=mode)[0].cpu().numpy()
     else:
         fill = -np.inf if g.kind == "max" else 0.0
-        padded = np.pad(x[0].numpy(), ((0, 0), (top, bottom), (left, right)), constant_values=fill)
+        padded = np.pad(x[0].cpu().numpy(), ((0, 0), (top, bottom), (left, right)), constant_values=fill)
     padded = np.pad(padded, ((0, 0), (0, extra_h), (0, extra_w)), constant_values=np.nan)
     return padded.astype(np.float32), (top, left)
 

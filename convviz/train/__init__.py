@@ -12,9 +12,9 @@ from .control import TrainControl
 _LAZY = {
     "Trainer": "loop", "TrainError": "loop", "check_trainable": "loop", "train": "loop",
     "resolve_device": "devices",
-    "FAILED": "records", "FINISHED": "records", "STOPPED": "records", "EndRecord": "records",
-    "EpochRecord": "records", "Record": "records", "SnapshotRecord": "records", "StartRecord": "records",
-    "StepRecord": "records",
+    "DIVERGED": "records", "FAILED": "records", "FINISHED": "records", "STOPPED": "records", "EndRecord": "records",
+    "EpochRecord": "records", "ProbeRecord": "records", "Record": "records", "SnapshotRecord": "records",
+    "StartRecord": "records", "StepRecord": "records", "compute_loss": "loop",
 }
 
 __all__ = ["AMP_MODES", "DEVICES", "OPTIMIZERS", "SCHEDULES", "AugmentConfig", "ConfigError", "DataSpec",

@@ -129,6 +129,9 @@ class TrainConfig:
     val_fraction: float = 0.1       # used when the dataset has no test split of its own
     normalize: bool = True          # subtract the training set's mean, divide by its std
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    #: Train on only this many of the training images (0: all), drawn with the seed, classes balanced:
+    #: a small set overfits on purpose, so dropout, batch norm, weight decay and augmentation show.
+    train_images: int = 0
 
     def __post_init__(self) -> None:
         checks = [
@@ -142,6 +145,7 @@ class TrainConfig:
             (self.amp in AMP_MODES, f"mixed precision must be one of {', '.join(AMP_MODES)}"),
             (0 < self.val_fraction < 1, "the validation fraction must be between 0 and 1"),
             (self.step_size >= 1, "the step schedule's step size must be at least 1 epoch"),
+            (self.train_images >= 0, "the number of training images cannot be negative (0 uses them all)"),
         ]
         for ok, message in checks:
             if not ok:

@@ -24,17 +24,36 @@ import torch.nn.functional as F
 
 from ..analysis import Analysis, analyze
 from ..analysis.memory import training_memory
-from ..data import Dataset, DatasetError, Preprocess, make_batches
+from ..data import Dataset, DatasetError, Preprocess, balanced_subset, make_batches
 from ..design import Design
-from ..i18n import tr
+from ..i18n import ntr, tr
 from ..messages import first_line
 from ..model import carry_over_weights, seeded_model
 from ..model.memory import batch_advice, is_out_of_memory, out_of_memory_message, require_memory
 from .config import TrainConfig
 from .control import TrainControl
 from .devices import describe_device, resolve_device, resolve_precision
+from .gradients import GradientMeter
 from .optim import make_optimizer, make_schedule
-from .records import FAILED, FINISHED, STOPPED, EndRecord, EpochRecord, Record, SnapshotRecord, StartRecord, StepRecord
+from .records import (DIVERGED, FAILED, FINISHED, STOPPED, EndRecord, EpochRecord, ProbeRecord, Record,
+                      SnapshotRecord, StartRecord, StepRecord)
+
+#: A probe: called with the model (in eval mode, on the training device) and the run's ``Preprocess``
+#: at evenly spread steps; what it returns is yielded as a ``ProbeRecord`` (the run store's replay).
+Probe = Callable[[torch.nn.Module, Preprocess], Any]
+
+#: Divergence: the validation accuracy within this share of the way from chance to perfect …
+CHANCE_MARGIN = 0.1
+#: … while the validation loss is this many times above its best (or above a uniform guess's, ln K) …
+DIVERGED_LOSS_FACTOR = 3.0
+#: … or, in the first epoch (no best yet, and a high learning rate may still recover), this many times ln K.
+DIVERGED_FIRST_EPOCH_FACTOR = 10.0
+
+
+def compute_loss(output: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """The training objective, in one place for the training steps and the validation pass (a design
+    with auxiliary heads and loss weights will extend it here). Computed in float32 under autocast."""
+    return F.cross_entropy(output.float(), labels, reduction=reduction)
 
 
 class TrainError(ValueError):
@@ -53,7 +72,11 @@ class Trainer:
     def __init__(self, design: Design, dataset: Dataset, config: TrainConfig | None = None, *,
                  control: TrainControl | None = None, initial_state: Mapping[str, torch.Tensor] | None = None,
                  report_rate: float = 10.0, snapshot_rate: float = 20.0, snapshot_node: str | None = None,
-                 workers: int | None = None) -> None:
+                 workers: int | None = None, gradient_stats: bool = True, probe: Probe | None = None,
+                 probe_points: int = 32) -> None:
+        """``gradient_stats``: measure each layer's gradient norm and update ratio on the reported steps
+        (``StepRecord.gradients``). ``probe``: called at ``probe_points`` steps spread evenly over the
+        run (the first before any training, the last at its end), yielding ``ProbeRecord``s."""
         self.config = config = config or TrainConfig()
         self.control = control or TrainControl()
         self.dataset = dataset
@@ -72,9 +95,10 @@ class Trainer:
         self.carried = carry_over_weights(self.model, initial_state) if initial_state is not None else []
         channels = dataset.shape[0]
         self.mean, self.std = dataset.mean_std() if config.normalize else ([0.0] * channels, [1.0] * channels)
+        self.train_split = balanced_subset(dataset.train, config.train_images, config.seed)
         try:
             self.model.to(self.device)
-            self.train_batches = make_batches(dataset.train, config.batch_size, self.device, shuffle=True,
+            self.train_batches = make_batches(self.train_split, config.batch_size, self.device, shuffle=True,
                                               seed=config.seed, workers=workers)
             self.val_batches = make_batches(dataset.val, 2 * config.batch_size, self.device, shuffle=False,
                                             workers=workers)
@@ -94,6 +118,10 @@ class Trainer:
         self.steps_per_epoch = len(self.train_batches)
         self.total_steps = config.epochs * self.steps_per_epoch
         self.classes = len(dataset.classes)
+        self.gradients = GradientMeter(self.model) if gradient_stats else None
+        self.probe = probe
+        points = max(2, probe_points)
+        self.probe_steps = {round(i * self.total_steps / (points - 1)) for i in range(points)} if probe else set()
 
     # --- the run -------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Record]:
@@ -114,12 +142,20 @@ class Trainer:
         self._lr_used = self.config.lr
         self._interrupted = False
         self._history: list[EpochRecord] = []
-        self._good_state = self._cpu_state()   # what a NaN failure falls back to
+        self._good_state = self._cpu_state()   # what a NaN failure or a divergence falls back to
+        self._good_epoch = 0                    # … and the epoch it is from (0: the start)
+        self._best_state: OrderedDict[str, torch.Tensor] | None = None
+        self._gradients: torch.Tensor | None = None
+        self._measure_next = True
+        self._epoch, self._step = 1, 0
         yield self._start_record()
         self._next_report = self._started + self.report_interval
         self._next_snapshot = self._started + self.snapshot_interval
         if self.snapshot_interval < math.inf:
             yield self._snapshot(0, 0)
+        self._probed = -1
+        if 0 in self.probe_steps:
+            yield self._probe(0, 0)
         reason, message, fell_back, out_of_memory = FINISHED, "", False, False
         try:
             for epoch in range(1, self.config.epochs + 1):
@@ -127,7 +163,16 @@ class Trainer:
                 if self._interrupted:
                     break
                 record = self._evaluate(epoch)
-                self._good_state = self._cpu_state()
+                problem = self._divergence(record)
+                if problem:   # yielded without weights (nothing takes the diverged ones), never the best
+                    best = self._history[-1] if self._history else None
+                    yield dataclasses.replace(record, best_epoch=best.best_epoch if best else 0,
+                                              best_val_acc=best.best_val_acc if best else 0.0)
+                    reason, message, fell_back = DIVERGED, problem, True
+                    break
+                self._good_state, self._good_epoch = self._cpu_state(), epoch
+                if record.best_epoch == epoch:
+                    self._best_state = self._good_state
                 yield dataclasses.replace(record, state=self._good_state)
         except _LossNotFinite as exc:
             reason, message, fell_back = FAILED, str(exc), True
@@ -142,10 +187,13 @@ class Trainer:
             self._free_device_memory()
         if self._interrupted and reason == FINISHED:
             reason = STOPPED
-            where = f"in epoch {self._epoch}, step {self._step}" if self._step else f"after epoch {self._epoch - 1}"
-            message = f"stopped {where}; the weights trained so far are kept"
+            message = (tr("stopped in epoch {epoch}, step {step}; the weights trained so far are kept").format(
+                epoch=self._epoch, step=self._step) if self._step else
+                tr("stopped after epoch {epoch}; the weights trained so far are kept").format(epoch=self._epoch - 1))
         elif reason == FINISHED:
-            message = f"trained {self.config.epochs} epoch(s)"
+            message = ntr("trained {n} epoch", "trained {n} epochs", self.config.epochs).format(n=self.config.epochs)
+        if self.probe is not None and reason in (FINISHED, STOPPED) and self._probed != self._global_step:
+            yield self._probe(self._epoch, self._step)   # the replay ends where the run ended
         yield self._end_record(reason, message, self._good_state if fell_back else self._cpu_state())
 
     def _train_epoch(self, epoch: int) -> Iterator[Record]:
@@ -158,26 +206,35 @@ class Trainer:
         self._epoch_steps = 0
         epoch_start = time.perf_counter()
         paused_before = self._paused_seconds
-        control, autocast = self.control, self.precision.autocast
+        control, autocast, meter = self.control, self.precision.autocast, self.gradients
         for step, (images, labels) in enumerate(self.train_batches, 1):
             if control.paused:
                 yield from self._pause()
             if control.stopped:
                 self._interrupted = True
                 break
+            # The first step after each report is measured: one measurement per report, at its rate.
+            measure = meter is not None and self._measure_next
             x = self.preprocess(images, train=True)
             with autocast(self.device):
                 logits = self.forward(x)
-                loss = F.cross_entropy(logits, labels)
+                loss = compute_loss(logits, labels)
             self.optimizer.zero_grad(set_to_none=True)
             self._lr_used = self.optimizer.param_groups[0]["lr"]
             if self.scaler is None:
                 loss.backward()
+                if measure:
+                    meter.before_step()
                 self.optimizer.step()
             else:
                 self.scaler.scale(loss).backward()
+                if measure:
+                    self.scaler.unscale_(self.optimizer)   # true gradients; step() then does not unscale again
+                    meter.before_step()
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
+            if measure:
+                self._gradients, self._measure_next = meter.after_step(), False
             if self.schedule is not None:
                 self.schedule.step()
             self._losses.append(loss.detach())
@@ -189,6 +246,8 @@ class Trainer:
                 yield self._flush()
             if now >= self._next_snapshot:
                 yield self._snapshot(epoch, step)
+            if self._global_step in self.probe_steps:
+                yield self._probe(epoch, step)
         if self._losses:
             yield self._flush()
         self._epoch_seconds = time.perf_counter() - epoch_start - (self._paused_seconds - paused_before)
@@ -207,8 +266,13 @@ class Trainer:
     def _flush(self) -> StepRecord:
         """Read the losses and hits queued since the last report: the loop's one synchronisation point."""
         steps = len(self._losses)
-        loss_sum, hits = torch.stack([torch.stack(self._losses).float().sum(),
-                                      torch.stack(self._hits).sum().float()]).tolist()
+        parts = [torch.stack(self._losses).float().sum().view(1), torch.stack(self._hits).sum().float().view(1)]
+        gradients, self._gradients, self._measure_next = self._gradients, None, True
+        if gradients is not None:
+            parts.append(gradients.flatten())
+        values = torch.cat(parts).cpu().numpy()
+        loss_sum, hits = float(values[0]), float(values[1])
+        grads = values[2:].reshape(-1, 2).astype(np.float32) if gradients is not None else None
         self._losses.clear()
         self._hits.clear()
         if not math.isfinite(loss_sum):
@@ -226,13 +290,23 @@ class Trainer:
         active = now - self._started - self._paused_seconds
         eta = active / self._global_step * (self.total_steps - self._global_step)
         return StepRecord(self._epoch, self._step, self.steps_per_epoch, self._global_step, self.total_steps,
-                          loss_sum / steps, hits / max(samples, 1), self._lr(), speed, eta)
+                          loss_sum / steps, hits / max(samples, 1), self._lr(), speed, eta, grads)
 
     def _snapshot(self, epoch: int, step: int) -> SnapshotRecord:
         self._next_snapshot = time.perf_counter() + self.snapshot_interval
         weight = getattr(self.model, self.snapshot_node).weight
         copy = weight.detach().to("cpu", torch.float32, copy=True).numpy()
         return SnapshotRecord(epoch, step, self._global_step, self.snapshot_node, copy)
+
+    def _probe(self, epoch: int, step: int) -> ProbeRecord:
+        """The probe on the model as it is now, in eval mode (batch norm's statistics stay as they are)."""
+        self._probed = self._global_step
+        self.model.eval()
+        try:
+            data = self.probe(self.model, self.preprocess)
+        finally:
+            self.model.train()
+        return ProbeRecord(epoch, step, self._global_step, data)
 
     @torch.no_grad()
     def _evaluate(self, epoch: int) -> EpochRecord:
@@ -243,12 +317,12 @@ class Trainer:
         for images, labels in self.val_batches:
             with self.precision.autocast(self.device):
                 logits = self.forward(self.preprocess(images, train=False))
-            loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum")
+            loss_sum += compute_loss(logits, labels, reduction="sum")
             confusion += torch.bincount(labels * k + logits.argmax(1), minlength=k * k)
         matrix = confusion.view(k, k).cpu().numpy()
         val_loss = loss_sum.item()
         if not math.isfinite(val_loss):
-            raise _LossNotFinite(self._nan_message(val_loss, "validation loss"))
+            raise _LossNotFinite(self._nan_message(val_loss, tr("validation loss")))
         total = int(matrix.sum())
         per_class = np.divide(np.diag(matrix), matrix.sum(1), out=np.full(k, np.nan), where=matrix.sum(1) > 0)
         val_acc = float(np.trace(matrix)) / max(total, 1)
@@ -266,12 +340,13 @@ class Trainer:
     # --- records -------------------------------------------------------------------------------
     def _start_record(self) -> StartRecord:
         notes = tuple(n for n in (self.precision.note,) if n) + tuple(
-            f"augmentation changes labels here — {warning}" for warning in self.dataset.augmentation_warnings(
-                self.config.augment))
+            tr("augmentation changes labels here — {warning}").format(warning=warning)
+            for warning in self.dataset.augmentation_warnings(self.config.augment))
         return StartRecord(describe_device(self.device), self.precision.amp, self.config.epochs,
-                           self.steps_per_epoch, len(self.dataset.train), len(self.dataset.val),
+                           self.steps_per_epoch, len(self.train_split), len(self.dataset.val),
                            tuple(self.dataset.classes), sum(p.numel() for p in self.model.parameters()),
-                           tuple(self.carried), self.snapshot_node, notes)
+                           tuple(self.carried), self.snapshot_node, notes,
+                           self.gradients.layers if self.gradients is not None else (), self._good_state)
 
     def _end_record(self, reason: str, message: str, state: OrderedDict[str, torch.Tensor]) -> EndRecord:
         history = tuple(self._history)
@@ -284,7 +359,7 @@ class Trainer:
             "amp": self.precision.amp, "seconds": seconds, "history": [r.to_json() for r in history]}
         return EndRecord(reason, message, self.design, state, list(self.mean), list(self.std), len(history),
                          results["best_epoch"], results["best_val_acc"], history, seconds,
-                         {"config": self.config.to_dict(), "results": results})
+                         {"config": self.config.to_dict(), "results": results}, self._best_state)
 
     # --- helpers -------------------------------------------------------------------------------
     def _lr(self) -> float:
@@ -294,12 +369,34 @@ class Trainer:
     def _cpu_state(self) -> OrderedDict[str, torch.Tensor]:
         return OrderedDict((k, v.detach().to("cpu", copy=True)) for k, v in self.model.state_dict().items())
 
-    def _nan_message(self, value: float, what: str = "loss") -> str:
-        kept = f"the weights of epoch {len(self._history)} are kept" if self._history else \
-            "the starting weights are kept"
+    def _kept(self) -> str:
+        return (tr("the weights of epoch {epoch} are kept").format(epoch=self._good_epoch) if self._good_epoch
+                else tr("the starting weights are kept"))
+
+    def _nan_message(self, value: float, what: str | None = None) -> str:
         lr = self.config.lr
-        return (f"the {what} became {value} in epoch {self._epoch} (step {self._step}): the learning rate {lr:g} "
-                f"is probably too high for this network; lower it (try {lr / 10:g}); {kept}")
+        return tr("the {what} became {value} in epoch {epoch} (step {step}): the learning rate {lr} is probably too "
+                  "high for this network; lower it (try {lower}); {kept}").format(
+            what=what or tr("loss"), value=value, epoch=self._epoch, step=self._step, lr=f"{lr:g}",
+            lower=f"{lr / 10:g}", kept=self._kept())
+
+    def _divergence(self, record: EpochRecord) -> str:
+        """Why the run diverged ("" when it has not): the accuracy fell to chance while the validation
+        loss rose far above its best (a finite loss, so the NaN check cannot see it)."""
+        chance = 1 / max(self.classes, 1)
+        earlier = [r.val_loss for r in self._history[:-1]]
+        reference = min([math.log(max(self.classes, 2)), *earlier])
+        factor = DIVERGED_LOSS_FACTOR if earlier else DIVERGED_FIRST_EPOCH_FACTOR
+        if record.val_acc > chance + CHANCE_MARGIN * (1 - chance) or record.val_loss <= factor * reference:
+            return ""
+        self._history.pop()   # the diverged epoch neither counts as completed nor as the best
+        lr = self.config.lr
+        return tr("diverged in epoch {epoch}: the validation loss rose to {loss} (best {best}) and the accuracy fell "
+                  "to {acc} % (chance: {chance} %): the learning rate {lr} is probably too high; lower it (try "
+                  "{lower}); {kept}").format(
+            epoch=record.epoch, loss=f"{record.val_loss:.3g}", best=f"{reference:.3g}",
+            acc=f"{100 * record.val_acc:.1f}", chance=f"{100 * chance:.0f}", lr=f"{lr:g}", lower=f"{lr / 10:g}",
+            kept=self._kept())
 
     def _runtime_failure(self, exc: BaseException, out_of_memory: bool) -> str:
         if out_of_memory:

@@ -12,8 +12,8 @@ import torch
 
 from ..design import Design
 
-#: Why a run ended.
-FINISHED, STOPPED, FAILED = "finished", "stopped", "failed"
+#: Why a run ended. DIVERGED: the validation loss rose far above its best while the accuracy fell to chance.
+FINISHED, STOPPED, FAILED, DIVERGED = "finished", "stopped", "failed", "diverged"
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,10 @@ class StartRecord:
     carried: tuple[str, ...]       # node ids that kept their weights from the initial state_dict
     snapshot_node: str | None      # the conv layer whose weights SnapshotRecords carry
     notes: tuple[str, ...] = ()
+    #: The nodes with parameters, in execution order: the rows of ``StepRecord.gradients``.
+    gradient_layers: tuple[str, ...] = ()
+    #: The weights the run starts from (CPU copies, after carry-over): "train again from the same start".
+    state: OrderedDict[str, torch.Tensor] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,10 @@ class StepRecord:
     lr: float
     samples_per_s: float
     eta_s: float                   # seconds to the end of the run at the speed so far
+    #: float32 L×2 for the ``StartRecord.gradient_layers``, measured on one step since the previous
+    #: StepRecord: column 0 the gradient norm, column 1 the update-to-weight ratio ‖Δw‖ / ‖w‖.
+    #: None when no step was measured (gradient statistics off).
+    gradients: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -90,14 +98,25 @@ class SnapshotRecord:
 
 
 @dataclass(frozen=True)
+class ProbeRecord:
+    """What the run's probe (``Trainer(probe=...)``) computed at one of its evenly spread steps: ``data`` is
+    whatever the probe returns (the run store's replay snapshot), made from the model at ``global_step``."""
+
+    epoch: int
+    step: int
+    global_step: int
+    data: Any = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
 class EndRecord:
     """Last record: why the run ended and what it produced (CPU tensors, ready for a checkpoint).
 
     ``Checkpoint(end.design, end.state_dict, Preprocessing(end.mean, end.std), end.training)`` saves it.
     """
 
-    reason: str                    # FINISHED, STOPPED or FAILED
-    message: str                   # one line; for FAILED, what went wrong and what to do
+    reason: str                    # FINISHED, STOPPED, DIVERGED or FAILED
+    message: str                   # one line; for FAILED and DIVERGED, what went wrong and what to do
     design: Design                 # the frozen copy trained, with the dataset's class names
     state_dict: OrderedDict[str, torch.Tensor]
     mean: list[float]
@@ -108,10 +127,12 @@ class EndRecord:
     history: tuple[EpochRecord, ...]
     seconds: float
     training: dict[str, Any] = field(default_factory=dict)   # {"config": TrainConfig.to_dict(), "results": {...}}
+    #: The weights of the best epoch (highest validation accuracy, CPU copies); None when no epoch completed.
+    best_state_dict: OrderedDict[str, torch.Tensor] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
-        return self.reason != FAILED
+        return self.reason not in (FAILED, DIVERGED)
 
 
-Record = StartRecord | StepRecord | EpochRecord | SnapshotRecord | EndRecord
+Record = StartRecord | StepRecord | EpochRecord | SnapshotRecord | ProbeRecord | EndRecord

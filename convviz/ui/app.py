@@ -70,9 +70,12 @@ class FirstPaint(QObject):
 
 
 def run_app(design_spec: str | None = None, screenshot: str | None = None, view: str = "design",
-            image: str | None = None, lang: str | None = None) -> int:
+            image: str | None = None, lang: str | None = None, runs: str | None = None, run: str | None = None,
+            overlay: list[str] | None = None) -> int:
     """``view``: "design" or "explain-<name>" (the Explain tab's view on ``image``, a file or a sample's name);
-    ``lang``: the language ("en", "ko"; None: View ▸ Language's choice, else the system's)."""
+    ``lang``: the language ("en", "ko"; None: View ▸ Language's choice, else the system's).
+    ``runs``: the run store's folder (default: ``CONVVIZ_RUNS``, else the user's data folder; a screenshot
+    without it records into a temporary one)."""
     started = time.perf_counter()
     if screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -94,16 +97,27 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
         design = load_design_or_template("default")
     # A screenshot leaves no trace in the user's settings, recent files or recovery folder.
     path = Path(spec) if not checkpoint and path_exists(spec) else None
+    if screenshot and not runs and not os.environ.get("CONVVIZ_RUNS"):
+        runs = tempfile.mkdtemp(prefix="convviz-shot-runs-")
     window = MainWindow(design, recovery_dir=Path(tempfile.mkdtemp(prefix="convviz-shot-")) if screenshot else None,
-                        persistent=not screenshot, path=path)
+                        persistent=not screenshot, path=path, runs_dir=Path(runs) if runs else None)
     if checkpoint is not None:
         def report(message: str) -> None:
             print(f"convviz: error: {message}", file=sys.stderr)
 
         if not window.open_path(checkpoint, on_error=report if screenshot else None) and screenshot:
             return 1
-    if view == "train":
+    if run is not None:
+        problem = open_recorded_run(window, run, overlay or [])
+        if problem:
+            if screenshot:
+                print(f"convviz: error: {problem}", file=sys.stderr)
+                return 1
+            QMessageBox.warning(window, "convviz", problem)
+    if view.startswith("train"):
         window.tabs.setCurrentIndex(window.train_tab)
+        if view != "train":
+            show_train_view(window, view.removeprefix("train-"))
     elif view != "design":
         if screenshot:  # the same random initial weights every time: README images change only when the app does
             import torch
@@ -115,7 +129,7 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
             print(f"convviz: error: {problem}", file=sys.stderr)
             return 1
     if screenshot:
-        if view == "train" and not train_for_screenshot(app, window):
+        if view == "train" and run is None and not train_for_screenshot(app, window):
             return 1
         return save_screenshot(app, window, Path(screenshot), explain=view.startswith("explain-"))
 
@@ -136,7 +150,19 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
     FirstPaint(window, on_first_paint)
     window.lazyTabBuilt.connect(lambda _index: freeze_heap())  # and torch's objects, once a tab loads it
     window.show()
-    return app.exec()
+    return leave(app.exec())
+
+
+def leave(code: int) -> int:
+    """After the event loop: the window asked, stopped any run and waited a bounded time; a step still
+    running in torch would be killed inside C++ code by Python's shutdown (an abort), so then the
+    process ends here, everything saved (the run store keeps the run up to its last epoch)."""
+    worker = sys.modules.get("convviz.ui.train.worker")
+    if worker is not None and worker.training_still_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def train_for_screenshot(app: QApplication, window, epochs: int = 3, limit_s: float = 300) -> bool:
@@ -162,6 +188,45 @@ def train_for_screenshot(app: QApplication, window, epochs: int = 3, limit_s: fl
         print("convviz: error: " + tr("the training run for the screenshot did not finish"), file=sys.stderr)
         return False
     return True
+
+
+def open_recorded_run(window, key: str, overlay: list[str]) -> str | None:
+    """Open run ``key`` from the store (its design, weights, results) and tick ``overlay``; why not, if not."""
+    from ..runs import RunStoreError
+
+    store = window.runs.store
+    if store is None:
+        return "; ".join(window.runs.problems) or "the run store cannot be opened"
+    try:
+        run = store.run(key)
+        others = [store.run(k) for k in overlay]
+    except RunStoreError as exc:
+        return str(exc)
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    if not window.open_run(run.id):
+        return f"run {key} cannot be opened"
+    window.document.undo_stack.setClean()
+    panel = window.tab_widget(window.train_tab)
+    panel.runs_panel.scope.setCurrentIndex(1)   # all runs: the overlaid ones may be of other designs
+    for other in others:
+        window.runs.set_ticked(other.id, True)
+    panel.results.update_overlays()
+    return None
+
+
+def show_train_view(window, view: str) -> None:
+    """The Train tab with its comparison (overlays + trade-off), the replay or the gradient flow in front."""
+    panel = window.tab_widget(window.train_tab)
+    if view == "compare":
+        panel.lower_tabs.setCurrentWidget(panel.tradeoff)
+    elif view == "replay":
+        panel.right_tabs.setCurrentWidget(panel.replay)
+        slider = panel.replay.slider
+        slider.setValue(slider.maximum() // 2)   # mid-run: the filters and the CAM are still forming
+    elif view == "gradients":
+        panel.right_tabs.setCurrentWidget(panel.gradient_view)
+        panel.gradient_view.set_cursor(None)
 
 
 def open_explain_view(window, view: str, image: str | None) -> str | None:

@@ -2,7 +2,14 @@
 
 Views never edit the design directly: they push commands on ``undo_stack``; the design notifies
 this object, which re-analyses what the edit reaches (``reanalyze``: unchanged nodes keep their
-records) and tells the views what changed.
+records) and tells the views what changed: ``analysisChanged`` carries the new analysis and
+``changed_nodes`` says which nodes' results differ from the previous one, so a view redraws only
+those (an edit of one layer of 2,000 repaints a few cards, not all).
+
+Live edits (a spin box being dragged: ``push(command, live=True)``) are analysed at most once per
+frame: the design and the undo stack take every step at once, the analysis of a step that comes
+within a frame of the previous analysis waits for the next frame, and the steps in between are
+never analysed. ``analysis`` is always current whoever reads it.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from dataclasses import dataclass, replace as _with
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from ..analysis import Analysis, analyze, reanalyze
@@ -22,6 +29,9 @@ from ..design import Change, Design, save_design
 if TYPE_CHECKING:
     import numpy as np  # only for the annotation: the designer starts without numpy
 
+
+#: One frame at 60 Hz: live edits are analysed at most this often.
+FRAME_MS = 16
 
 #: ``n`` → up to ``n`` (H×W or H×W×C image array, class label) pairs from the current dataset.
 SampleSource = Callable[[int], "list[tuple[np.ndarray, str]]"]
@@ -89,6 +99,16 @@ class Document(QObject):
         #: The classes of the data chosen for training (None: none chosen; the design's own names count).
         self._data_classes: list[str] | None = None
         self._analysis = analyze(design)
+        #: With ``analysisChanged``: ids of the nodes whose results differ from the analysis announced
+        #: before (None: all of them, a new design).
+        self.changed_nodes: frozenset[str] | None = None
+        self._announced: Analysis | None = self._analysis
+        self._stale = False      # the design changed since ``_analysis`` was made (a live edit waits)
+        self._pending: list[Change] = []  # the changes since ``_analysis`` was made
+        self._live = False       # inside ``push(..., live=True)``
+        self._since_analysis = QElapsedTimer()
+        self._frame = QTimer(self, singleShot=True)
+        self._frame.timeout.connect(self._on_frame)
         design.subscribe(self._on_design_change)
         #: Trained weights as a CPU state_dict keyed by node id, or None (random initial weights).
         #: Kept across edits: a model built for the edited design takes the ones whose node id and
@@ -96,8 +116,11 @@ class Document(QObject):
         self.weights: dict | None = None
         #: Normalisation the weights were trained with: (mean, std) per channel, or None.
         self.normalization: tuple[list[float], list[float]] | None = None
-        #: What the training run recorded (its settings and results), for checkpoints.
+        #: What the training run recorded (its settings and results, ``"run"``: its id in the run store),
+        #: for checkpoints and for the Train tab's views (whose run the weights are).
         self.training_info: dict = {}
+        #: False while the weights are ones no file holds (trained here, not exported): the title says so.
+        self.weights_saved = True
         self._sample_images: SampleSource | None = None
         self._design_generation = 0
         self._weights_generation = 0
@@ -121,6 +144,9 @@ class Document(QObject):
 
     @property
     def analysis(self) -> Analysis:
+        """The analysis of the design as it is now (made here if a live edit's analysis is still waiting)."""
+        if self._stale:
+            self._reanalyse()
         return self._analysis
 
     @property
@@ -154,20 +180,29 @@ class Document(QObject):
         if classes == self._data_classes:
             return
         self._data_classes = classes
-        self._analysis = analyze(self._design, classes)  # a warning more or less: no number changes
-        self.analysisChanged.emit(self._analysis)
+        self._restart_analysis()  # a warning more or less: no number changes
+        self._announce()
 
     @property
     def is_modified(self) -> bool:
         return not self.undo_stack.isClean()
 
     def set_weights(self, weights: dict | None, normalization: tuple[list[float], list[float]] | None = None,
-                    training_info: dict | None = None) -> None:
+                    training_info: dict | None = None, *, saved: bool = False) -> None:
+        """``saved``: the weights come from a file (an opened checkpoint), not from training here."""
         self.weights = weights
         self.normalization = normalization
         self.training_info = dict(training_info or {})
+        self.weights_saved = saved or weights is None
         self._bump(weights=True)
         self.weightsChanged.emit()
+
+    def mark_weights_saved(self, key: ResultKey | None = None) -> None:
+        """The weights were written to a file (an export); with ``key``, only if they are still the ones
+        of that key (a run may have moved on meanwhile)."""
+        if (key is None or key.weights == self.key.weights) and not self.weights_saved:
+            self.weights_saved = True
+            self.fileChanged.emit()
 
     def replace(self, design: Design, path: Path | None, modified: bool = False) -> None:
         """Show another design (a file, a template, recovered work); the undo history starts afresh.
@@ -176,23 +211,32 @@ class Document(QObject):
         (``set_weights`` after ``replace`` for an opened checkpoint).
         """
         self.weights, self.normalization, self.training_info = None, None, {}
+        self.weights_saved = True
         self._design.unsubscribe(self._on_design_change)
         self._design = design
         self._path = path
         design.subscribe(self._on_design_change)
-        self._analysis = analyze(design, self._data_classes)
+        self._restart_analysis()
+        self._announced = None
         self._bump(design=True, weights=True)
         self.undo_stack.clear()
         if modified:  # unsaved from the start: recovered work, a template
             self.undo_stack.resetClean()
         self.designReplaced.emit()
-        self.analysisChanged.emit(self._analysis)
+        self._announce()
         self.fileChanged.emit()
         self.weightsChanged.emit()
 
-    def push(self, command) -> bool:
-        """Do an edit as one undoable step; a refused one (``command.error``) is reported, not kept."""
-        self.undo_stack.push(command)
+    def push(self, command, live: bool = False) -> bool:
+        """Do an edit as one undoable step; a refused one (``command.error``) is reported, not kept.
+
+        ``live``: one step of a continuous gesture (a spin box held or wheeled), analysed at most
+        once per frame with the steps around it."""
+        self._live = live
+        try:
+            self.undo_stack.push(command)
+        finally:
+            self._live = False
         if command.error:
             self.editRefused.emit(command.error)
             return False
@@ -201,11 +245,12 @@ class Document(QObject):
     def fix_label(self, fix, at: str | None = None) -> str:
         """What a fix's button says: what it does and what applying it gives, measured on a copy of
         the design (``analysis.fix_outcome``), once per fix and analysis."""
-        if self._fix_labels_for is not self._analysis:
-            self._fix_labels, self._fix_labels_for = {}, self._analysis
+        analysis = self.analysis
+        if self._fix_labels_for is not analysis:
+            self._fix_labels, self._fix_labels_for = {}, analysis
         key = (id(fix), at)
         if key not in self._fix_labels:
-            self._fix_labels[key] = (fix, fix_outcome(self._design, fix, at, self._analysis).label)
+            self._fix_labels[key] = (fix, fix_outcome(self._design, fix, at, analysis).label)
         return self._fix_labels[key][1]
 
     def apply_fix(self, fix) -> bool:
@@ -224,9 +269,63 @@ class Document(QObject):
         self.fileChanged.emit()
 
     def _on_design_change(self, change: Change) -> None:
-        if change.affects_analysis:
-            self._analysis = reanalyze(self._analysis, self._design, change, self._data_classes)
+        if not change.affects_analysis:
+            self.designChanged.emit(change)
+            return
+        self._stale = True
+        self._pending.append(change)
+        waited = self._since_analysis.elapsed() if self._since_analysis.isValid() else FRAME_MS
+        if self._live and waited < FRAME_MS:  # the previous step was analysed within this frame
             self._bump(design=True)
+            self.designChanged.emit(change)
+            if not self._frame.isActive():
+                self._frame.start(FRAME_MS - waited)
+            return
+        self._frame.stop()
+        self._reanalyse()
+        self._bump(design=True)
         self.designChanged.emit(change)
-        if change.affects_analysis:
-            self.analysisChanged.emit(self._analysis)
+        self._announce()
+
+    def _on_frame(self) -> None:
+        """The next frame after live edits: their analysis, once, for every view."""
+        if self._stale:
+            self._reanalyse()
+        self._announce()
+
+    def _reanalyse(self) -> None:
+        changes, self._pending = self._pending, []
+        self._analysis = reanalyze(self._analysis, self._design, merged_change(changes), self._data_classes)
+        self._stale = False
+        self._since_analysis.start()
+
+    def _restart_analysis(self) -> None:
+        """A full analysis now (another design, other data classes); a waiting live one is dropped."""
+        self._frame.stop()
+        self._pending, self._stale = [], False
+        self._analysis = analyze(self._design, self._data_classes)
+        self._since_analysis.start()
+
+    def _announce(self) -> None:
+        """``analysisChanged``, with ``changed_nodes`` against what the views were told last."""
+        before, self._announced = self._announced, self._analysis
+        self.changed_nodes = None if before is None else changed_nodes(before, self._analysis)
+        self.analysisChanged.emit(self._analysis)
+
+
+def merged_change(changes: list[Change]) -> Change | None:
+    """One change standing for ``changes`` (live steps of parameters: one "params" change); None, a full
+    analysis, when they are of different kinds."""
+    if len(changes) == 1:
+        return changes[0]
+    if changes and all(c.kind == "params" for c in changes):
+        return Change("params", tuple(dict.fromkeys(i for c in changes for i in c.node_ids)))
+    return None
+
+
+def changed_nodes(before: Analysis, after: Analysis) -> frozenset[str]:
+    """Ids whose result in ``after`` differs from ``before`` (new nodes included). An unchanged node
+    keeps its record object (``reanalyze``), so most nodes cost an identity test."""
+    old = before.nodes
+    return frozenset(nid for nid, result in after.nodes.items()
+                     if (kept := old.get(nid)) is not result and kept != result)

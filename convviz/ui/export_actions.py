@@ -251,13 +251,16 @@ class ExportActions(QObject):
     def export(self, path: Path, opset: int | None = None) -> None:
         document = self.window.document
         self._busy(tr("Exporting {name}…").format(name=path.name))
+        key = document.key
         self.tasks.run(export_document, path, document.design.copy(), document.weights, document.normalization,
-                       document.training_info, opset, on_done=self._on_exported,
+                       document.training_info, opset, on_done=lambda result: self._on_exported(result, key),
                        on_error=self._on_failed(tr("Export failed")))
 
-    def _on_exported(self, result: tuple[list[Path], str]) -> None:
+    def _on_exported(self, result: tuple[list[Path], str], key=None) -> None:
         self._done()
         paths, what = result
+        if any(p.suffix.lower() == ".pt" for p in paths):   # a checkpoint now holds the trained weights
+            self.window.document.mark_weights_saved(key)
         self.window.statusBar().showMessage(tr("Exported {files} ({weights})").format(
             files=", ".join(p.name for p in paths), weights=what), 8000)
 
@@ -317,7 +320,7 @@ class ExportActions(QObject):
             if answer != QMessageBox.StandardButton.Yes:
                 return
         self.window.open_design(result.design, None, modified=True)
-        self.window.document.set_weights(result.state_dict)
+        self.window.document.set_weights(result.state_dict, saved=True)
         self.window.statusBar().showMessage(ntr("Imported {count} layer with its weights",
                                                 "Imported {count} layers with their weights",
                                                 len(result.design)).format(count=len(result.design)), 8000)

@@ -33,6 +33,8 @@ from .icons import layer_icon
 from .param_editors import ParamEditor, make_editor, show_int
 from .theme import ERROR, WARNING
 
+_NOTHING = object()
+
 #: How derivations are grouped under "The math" (titles translated where shown).
 MATH_SECTIONS = (
     (N_("Output size"), ("shape", "H_out", "W_out", "C_out", "features", "stride")),
@@ -68,6 +70,7 @@ class InspectorPanel(QScrollArea):
         self.input_spins: dict[str, QSpinBox] = {}
         self.classes_edit = None
         self.problems: QVBoxLayout | None = None
+        self._shown = _NOTHING  # what "The math" and the problems show: none yet on a new page
         body = QWidget()
         self.layout_ = QVBoxLayout(body)
         self.layout_.setAlignment(Qt.AlignmentFlag.AlignTop)
@@ -208,6 +211,9 @@ class InspectorPanel(QScrollArea):
                                                   for k, v in rows) + "</table>")
             return
         result = analysis.nodes.get(self.node_id)
+        if result is self._shown or result == self._shown:
+            return  # an edit elsewhere: this layer's numbers are as shown
+        self._shown = result
         self._refresh_problems(result)
         self.math.setText(math_html(result))
 
@@ -248,7 +254,8 @@ class InspectorPanel(QScrollArea):
         node = self.document.design.node(self.node_id)
         if node.resolved_params().get(name) == value and name in node.params:
             return
-        self.document.push(SetParamCommand(self.document, self.node_id, name, value))
+        # Live: a spin box held down or wheeled is analysed at most once a frame (Document.push).
+        self.document.push(SetParamCommand(self.document, self.node_id, name, value), live=True)
 
     def _on_id_edited(self) -> None:
         new = self.id_edit.text().strip()
@@ -268,7 +275,7 @@ class InspectorPanel(QScrollArea):
     def _on_input_shape(self) -> None:
         spec = InputSpec(*(self.input_spins[k].value() for k in ("channels", "height", "width")))
         if spec != self.document.design.input:
-            self.document.push(SetInputSpecCommand(self.document, spec))
+            self.document.push(SetInputSpecCommand(self.document, spec), live=True)
 
     def _on_classes(self) -> None:
         classes = [c.strip() for c in self.classes_edit.text().split(",") if c.strip()]

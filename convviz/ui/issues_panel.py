@@ -26,6 +26,7 @@ class IssuesPanel(QWidget):
         super().__init__(parent)
         self.document = document
         self.fixes: list[Fix | None] = []
+        self._listed: list | None = None
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["", tr("Layer"), tr("Problem"), tr("Suggested fix")])
         self.tree.setRootIsDecorated(False)
@@ -52,11 +53,15 @@ class IssuesPanel(QWidget):
         self._on_analysis(document.analysis)
 
     def _on_analysis(self, analysis: Analysis) -> None:
+        listed = analysis.issues()
+        if listed == self._listed:
+            return  # the same problems (most edits): the list, its selection and scroll stay as they are
+        self._listed = listed
         self.tree.clear()
         self.fixes = []
         self._unlabelled = []
         errors = warnings = 0
-        for node_id, issue in analysis.issues():
+        for node_id, issue in listed:
             is_error = issue.severity == "error"
             errors += is_error
             warnings += not is_error

@@ -6,7 +6,7 @@ import html
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QMimeData, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QCoreApplication, QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QSizePolicy,
     QStyle,
     QTabWidget,
     QToolBar,
@@ -51,12 +52,15 @@ from .document import Document
 from .drops import dropped_file, is_design_file, is_image_file
 from .export_actions import ExportActions
 from .file_dialogs import ask_open_path, ask_save_path
+from .gc_guard import collect_on_gui_thread
 from .icons import layer_icon
 from .inspector import InspectorPanel
 from .issues_panel import IssuesPanel
 from .language import LanguageMenu, plain_label
 from .palette import PalettePanel
 from .recovery import RecoveredWork, RecoveryStore, default_recovery_dir
+from .runs.controller import RunsController
+from .runs.location import runs_folder
 from .settings import add_recent_file, app_settings, clear_recent_files, recent_files
 from .shortcuts import key_sequences, shortcut_text
 from .summary_panel import SummaryPanel
@@ -88,11 +92,13 @@ class MainWindow(QMainWindow):
     lazyTabBuilt = Signal(int)
 
     def __init__(self, design: Design | None = None, recovery_dir: Path | None = None,
-                 persistent: bool = True, path: Path | None = None) -> None:
+                 persistent: bool = True, path: Path | None = None, runs_dir: Path | None = None) -> None:
         """``path``: the file ``design`` was read from (Save writes there). ``persistent``: remember
         the window's layout and recent files in the user's settings (off for screenshots and
-        benchmarks, which must leave the user's settings as they are)."""
+        benchmarks, which must leave the user's settings as they are). ``runs_dir``: the run store's
+        folder (default: ``CONVVIZ_RUNS``, else the user's data folder)."""
         super().__init__()
+        collect_on_gui_thread()   # before any training, recording or task thread can collect Qt objects
         self.persistent = persistent
         self.view_aspect = DEFAULT_ASPECT  # until the window has a size
         self.view_height = DEFAULT_VIEW_HEIGHT
@@ -104,6 +110,8 @@ class MainWindow(QMainWindow):
         self.summary = SummaryPanel(self.document)
         self.issues = IssuesPanel(self.document)
         self.recovery = RecoveryStore(recovery_dir or default_recovery_dir())
+        #: The run store's side in the app (opened on first use): runs, lineage, overlays, deletions.
+        self.runs = RunsController(self.document, runs_folder(runs_dir), self)
         self._edits_since_autosave = 0
 
         self.tabs = QTabWidget()
@@ -113,10 +121,14 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._on_tab_changed)
         #: Called when the window closes (after the user agreed): stop training runs, background work.
         self.shutdown_hooks: list = []
+        #: Asked before the design is dropped (closing, New, Open, a template): False keeps it (a run
+        #: training that the user does not want stopped).
+        self.discard_guards: list = []
         QCoreApplication.instance().aboutToQuit.connect(self._shut_down)
         #: The Explain tab's panel once it has been shown (None before: torch is not loaded yet).
         self.explain_panel = None
         self._docks_hidden_by_tab: list[QDockWidget] = []
+        self._designer_layout = QByteArray()
         self.train_tab = self.add_lazy_tab(tr("Train"), self._make_train_panel)
         self.explain_tab = self.add_lazy_tab(tr("Explain"), self._build_explain_panel)
         self.setAcceptDrops(True)
@@ -137,6 +149,7 @@ class MainWindow(QMainWindow):
         self.palette_panel.appendRequested.connect(self.append_layer)
         self.document.undo_stack.cleanChanged.connect(self._update_title)
         self.document.fileChanged.connect(self._update_title)
+        self.document.weightsChanged.connect(self._update_title)
         self.document.designChanged.connect(self._on_design_changed)
         self.document.analysisChanged.connect(self._update_totals)
         self.document.designReplaced.connect(self._on_design_replaced)
@@ -221,6 +234,10 @@ class MainWindow(QMainWindow):
         self.redo_action = self._undo_action(stack, redo=True)
         self.redo_action.setIcon(self.style().standardIcon(P.SP_ArrowForward))
         self._with_keys(self.redo_action, "redo")
+        # The toolbar says "Undo"/"Redo" (the menu names the step): a button whose width followed each
+        # edit's name would re-lay the toolbar out, and jump, on every edit.
+        self.undo_action.setIconText(tr("Undo"))
+        self.redo_action.setIconText(tr("Redo"))
         self.copy_action = self._action(tr("&Copy"), self.copy_selection, "copy", canvas_only=True)
         self.cut_action = self._action(tr("Cu&t"), self.cut_selection, "cut", canvas_only=True)
         self.paste_action = self._action(tr("&Paste"), self.paste, "paste", canvas_only=True)
@@ -340,7 +357,9 @@ class MainWindow(QMainWindow):
 
     # --- document state ---------------------------------------------------------------------------
     def _update_title(self, *_) -> None:
-        self.setWindowTitle(f"{self.document.display_name}[*] — convviz")
+        unsaved = self.document.weights is not None and not self.document.weights_saved
+        mark = tr(" (trained weights not saved: File ▸ Export)") if unsaved else ""
+        self.setWindowTitle(f"{self.document.display_name}[*]{mark} — convviz")
         self.setWindowModified(self.document.is_modified)
         if not self.document.is_modified:
             self.recovery.clear()
@@ -405,7 +424,16 @@ class MainWindow(QMainWindow):
         """The designer's docks belong to the Design tab; Train and Explain get the whole window."""
         if index in self._lazy_tabs:
             self.tab_widget(index)
+        self._size_by_current_tab(index)
         self._show_designer_docks(index)
+
+    def _size_by_current_tab(self, index: int) -> None:
+        """A tab widget is as large as its largest page: the Explain panel's minimum width would
+        squeeze the designer's docks for good once it has been built. Hidden pages ignore their
+        size hints, so the window's layout follows the page that is shown."""
+        for i in range(self.tabs.count()):
+            policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
+            self.tabs.widget(i).setSizePolicy(policy, policy)
 
     def _show_designer_docks(self, index: int) -> None:
         """The palette, summary and issues serve the canvas: other tabs get their room while shown.
@@ -414,6 +442,9 @@ class MainWindow(QMainWindow):
             dock.show()
         if self._docks_hidden_by_tab:
             self.summary_dock.raise_()
+            # Docks shown again come back at default sizes, and the inspector was squeezed beside
+            # Explain: the layout the user left on the Design tab is restored as it was.
+            self.restoreState(self._designer_layout)
         self._docks_hidden_by_tab = []
         if index == self.tabs.indexOf(self.view):
             return
@@ -421,6 +452,8 @@ class MainWindow(QMainWindow):
         if index == self.train_tab:
             docks.append(self.inspector_dock)
         self._docks_hidden_by_tab = [d for d in docks if not d.isHidden()]  # the window may not be shown yet
+        if self._docks_hidden_by_tab:
+            self._designer_layout = self.saveState()
         for dock in self._docks_hidden_by_tab:
             dock.hide()
 
@@ -713,7 +746,7 @@ class MainWindow(QMainWindow):
             return True
         pre = checkpoint.preprocessing
         self.document.set_weights(checkpoint.state_dict, (pre.mean, pre.std) if pre.mean else None,
-                                  checkpoint.training)
+                                  checkpoint.training, saved=True)
         self.statusBar().showMessage(tr("Opened {name} with its trained weights").format(name=path.name), 5000)
         return True
 
@@ -723,6 +756,31 @@ class MainWindow(QMainWindow):
         else:
             QMessageBox.warning(self, tr("Cannot open"), message)
         return False
+
+    def open_run(self, run_id: str) -> bool:
+        """A recorded run's design with the weights it ended with, as a new unsaved document (the Runs
+        panel's double-click); its results become the Train tab's current ones."""
+        from ..runs import RunStoreError
+
+        if not self.confirm_discard():
+            return False
+        try:
+            detail = self.runs.detail(run_id)
+            weights = self.runs.store.weights(run_id, "last")
+        except (RunStoreError, AttributeError) as exc:
+            self.statusBar().showMessage(tr("Cannot open the run: {why}").format(why=exc), 8000)
+            return False
+        from ..runs.export import checkpoint_training
+
+        self.open_design(detail.design.copy(), None, modified=True)
+        self.runs.adopt_lineage(detail.summary.lineage)
+        training = {**checkpoint_training(detail, self.runs.curves(run_id), "last"), "run": run_id}
+        self.document.set_weights(weights, (detail.mean, detail.std) if detail.mean else None, training)
+        panel = self.tab_widget(self.train_tab)
+        panel.show_stored_run(run_id)
+        self.statusBar().showMessage(tr("Opened {run} with the weights it ended with").format(
+            run=detail.summary.label), 6000)
+        return True
 
     def save(self) -> bool:
         if self.document.path is None:
@@ -762,7 +820,10 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction(tr("Clear"), clear_recent_files)
 
     def confirm_discard(self) -> bool:
-        """True when it is fine to drop the current design (saved, or the user says so)."""
+        """True when it is fine to drop the current design (saved, or the user says so; a run in flight
+        stops only if the user agrees)."""
+        if not all(guard() for guard in list(self.discard_guards)):
+            return False
         if not self.document.is_modified:
             return True
         answer = QMessageBox.question(
@@ -834,10 +895,11 @@ class MainWindow(QMainWindow):
 
     def _shut_down(self) -> None:
         """Closing the window, or quitting the app with it open: each hook (stop training, drop
-        pending explain work) runs once."""
+        pending explain work) runs once; then the runs deleted in this session go for good."""
         hooks, self.shutdown_hooks = self.shutdown_hooks, []
         for hook in hooks:
             hook()
+        self.runs.shutdown()
 
     def _restore_window_state(self) -> None:
         settings = app_settings()

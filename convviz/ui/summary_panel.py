@@ -16,32 +16,80 @@ from PySide6.QtWidgets import (
 )
 
 from ..analysis import Analysis
-from ..analysis.report import SummaryRow, network_field_text, summary_csv, summary_rows, summary_table
+from ..analysis.report import SummaryRow, network_field_text, summary_csv, summary_row, summary_table
 from ..analysis.text import grouped
 from .document import Document
 from .theme import ERROR, WARNING
 
 COLUMNS = ("Layer (id)", "Type", "Output shape", "Params", "% params", "MACs", "% MACs", "RF")
 NUMERIC = {3, 4, 5, 6, 7}
+SHARE_COLUMNS = (4, 6)
+
+
+def _runs(rows: list[int]):
+    """Sorted row numbers as (first, last) runs of consecutive rows: one dataChanged each."""
+    start = previous = None
+    for row in rows:
+        if previous is not None and row == previous + 1:
+            previous = row
+            continue
+        if start is not None:
+            yield start, previous
+        start = previous = row
+    if start is not None:
+        yield start, previous
 
 
 class SummaryModel(QAbstractTableModel):
+    """One row per node. Rows are made when the view asks for them (the visible ones); a new analysis
+    announces only the rows whose nodes changed, and the share columns when the totals moved."""
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.rows: list[SummaryRow] = []
+        self.analysis: Analysis | None = None
+        self.ids: list[str] = []
+        self._row_of: dict[str, int] = {}
+        self._made: dict[int, SummaryRow] = {}
 
-    def set_analysis(self, analysis: Analysis) -> None:
-        rows = summary_rows(analysis)
-        if [r.id for r in rows] == [r.id for r in self.rows]:
-            self.rows = rows  # same nodes: repaint the cells, keep the view's selection and scroll
-            self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(COLUMNS) - 1))
-        else:
+    @property
+    def rows(self) -> list[SummaryRow]:
+        """Every row (for copies and tests; the view asks cell by cell)."""
+        return [self.row(i) for i in range(len(self.ids))]
+
+    def row(self, index: int) -> SummaryRow:
+        made = self._made.get(index)
+        if made is None:
+            made = self._made[index] = summary_row(self.analysis, self.ids[index])
+        return made
+
+    def row_of(self, node_id: str | None) -> int | None:
+        return self._row_of.get(node_id)
+
+    def set_analysis(self, analysis: Analysis, changed: frozenset[str] | None = None) -> None:
+        """``changed``: the nodes whose results differ from the previous analysis (None: any may)."""
+        before = self.analysis
+        if before is None or changed is None or analysis.order != self.ids:
             self.beginResetModel()
-            self.rows = rows
+            self.analysis, self.ids = analysis, list(analysis.order)
+            self._row_of = {nid: i for i, nid in enumerate(self.ids)}
+            self._made.clear()
             self.endResetModel()
+            return
+        self.analysis = analysis
+        rows = sorted(self._row_of[nid] for nid in changed if nid in self._row_of)
+        totals_moved = (analysis.params, analysis.macs) != (before.params, before.macs)
+        if totals_moved:
+            self._made.clear()
+        for row in rows:
+            self._made.pop(row, None)
+        last_column = len(COLUMNS) - 1
+        for first, last in _runs(rows):  # same nodes: repaint the cells, keep the view's selection and scroll
+            self.dataChanged.emit(self.index(first, 0), self.index(last, last_column))
+        if totals_moved and self.ids:  # every node's share of the totals
+            self.dataChanged.emit(self.index(0, SHARE_COLUMNS[0]), self.index(len(self.ids) - 1, SHARE_COLUMNS[-1]))
 
     def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
+        return 0 if parent.isValid() else len(self.ids)
 
     def columnCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
@@ -52,7 +100,7 @@ class SummaryModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        row = self.rows[index.row()]
+        row = self.row(index.row())
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return (row.id, row.type, row.output, grouped(row.params), f"{100 * row.params_share:.1f}",
@@ -106,18 +154,17 @@ class SummaryPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # ids can be long: they take the room
 
     def _on_analysis(self, analysis: Analysis) -> None:
-        self.model.set_analysis(analysis)
+        self.model.set_analysis(analysis, self.document.changed_nodes)
         self.totals.setText(
             f"<b>Total</b>: {grouped(analysis.params)} params · {grouped(analysis.macs)} MACs · "
             f"receptive field {network_field_text(analysis)}")
 
     def _on_clicked(self, index: QModelIndex) -> None:
-        self.nodeActivated.emit(self.model.rows[index.row()].id)
+        self.nodeActivated.emit(self.model.ids[index.row()])
 
     def select_node(self, node_id: str | None) -> None:
-        ids = [r.id for r in self.model.rows]
-        if node_id in ids:
-            row = ids.index(node_id)
+        row = self.model.row_of(node_id)
+        if row is not None:
             self.table.selectRow(row)
             self.table.scrollTo(self.model.index(row, 0))
         else:

@@ -17,6 +17,9 @@ class EdgeItem(QGraphicsPathItem):
         self.source, self.target, self.index = source, target, index
         self.highlighted = False
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        # Drawn once per route and zoom, then copied: an edit that rewrites the cards above repaints
+        # the whole view, and stroking every antialiased curve again was half of that paint.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setZValue(0)
         source.edges.append(self)
         target.edges.append(self)

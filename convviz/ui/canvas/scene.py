@@ -7,7 +7,9 @@ release); drop a palette layer on empty space to add it, or on an edge to insert
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt, Signal
+from dataclasses import replace
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
@@ -42,12 +44,20 @@ class DesignScene(QGraphicsScene):
         self._drop_target: NodeItem | None = None
         self._drop_edge: EdgeItem | None = None
         self._press_positions: dict[str, tuple[float, float]] | None = None
+        self._press_rects: dict[str, QRectF] | None = None
+        self._shade_total = None
+        self._dirty: set[str] = set()     # cards whose own text an edit touched, redrawn with the next analysis
+        self._shown = None                # the analysis the cards show
         document.designChanged.connect(self._on_design_changed)
         document.analysisChanged.connect(self._on_analysis_changed)
         document.designReplaced.connect(self.rebuild)
         self.rebuild()
 
     # --- keeping in step with the document ---------------------------------------------------
+    # Work follows the edit, not the design's size: an edit creates, removes or re-wires only the items
+    # of the nodes it touched, reroutes only the edges whose band a card entered, left or moved in, and
+    # rewrites only the cards whose numbers (``Document.changed_nodes``) or own text changed; a change
+    # of numbers alone moves no edge.
     def rebuild(self) -> None:
         for item in list(self.nodes.values()):
             self.removeItem(item)
@@ -55,101 +65,170 @@ class DesignScene(QGraphicsScene):
             self.removeItem(edge)
         self.nodes.clear()
         self.edges.clear()
-        self._sync()
-        self._refresh_cards()
+        self._dirty = set()
+        self._sync(None)
+        self._refresh_cards(None)
+        self._shown = self.document.analysis
 
     def _on_design_changed(self, change: Change) -> None:
         if change.kind == "position":
-            moved = []
-            for nid in change.node_ids:
-                item, node = self.nodes.get(nid), self.document.design.get(nid)
-                if item is not None and node is not None and node.pos is not None:
-                    moved.append(item.sceneBoundingRect())
-                    item.setPos(QPointF(*node.pos))
-                    moved.append(item.sceneBoundingRect())
-            self._reroute(moved)
+            self._place(change.node_ids)
             return
-        if change.kind == "params":
-            return  # same nodes and edges; the cards follow the analysis that comes next
+        if change.kind == "meta":  # the Input card shows the number of classes
+            self._dirty.update(n.id for n in self.document.design.input_nodes())
+            return
         if change.kind == "rename":
             old, new = change.node_ids
             item = self.nodes.pop(old, None)
             if item is not None:
                 item.node_id = new
                 self.nodes[new] = item
-        self._sync()
+                for index in [i for (target, i) in self.edges if target == old]:
+                    self.edges[(new, index)] = self.edges.pop((old, index))
+            self._dirty.add(new)
+            return
+        self._dirty.update(change.node_ids)  # their own text (parameters, inputs) may have changed
+        if change.kind != "params":
+            self._sync(change.node_ids or None)
 
     def _on_analysis_changed(self, analysis) -> None:
-        self._refresh_cards()
+        changed = self.document.changed_nodes
+        if analysis is self._shown and not self._dirty:
+            return  # already shown (a new design: ``rebuild`` drew it)
+        ids, self._dirty = (None if changed is None else self._dirty | changed), set()
+        self._shown = analysis
+        self._refresh_cards(ids)
 
-    def _sync(self) -> None:
+    def _sync(self, node_ids) -> None:
+        """Items and edges for ``node_ids`` (None: every node) as the design has them now."""
         design = self.document.design
-        for nid in [nid for nid in self.nodes if nid not in design]:
-            item = self.nodes.pop(nid)
-            self.removeItem(item)
-        for node in design:
-            item = self.nodes.get(node.id)
-            if item is not None and item.type_name != node.type:
-                self.removeItem(self.nodes.pop(node.id))
+        ids = list(dict.fromkeys([*self.nodes, *design.node_ids])) if node_ids is None else list(node_ids)
+        vacated: list[QRectF] = []
+        rewire = set(ids)
+        made: set[str] = set()
+        for nid in ids:
+            node, item = design.get(nid), self.nodes.get(nid)
+            if item is not None and (node is None or item.type_name != node.type):
+                vacated.append(item.sceneBoundingRect())
+                rewire.update(self._remove_node_item(item))
                 item = None
+            if node is None:
+                continue
             if item is None:
                 item = NodeItem(node.id, node.type)
                 self.nodes[node.id] = item
                 self.addItem(item)
-            if node.pos is not None:
+                made.add(node.id)
+                if node.pos is not None:
+                    item.setPos(QPointF(*node.pos))
+                vacated.append(item.sceneBoundingRect())
+            elif node.pos is not None and (item.pos().x(), item.pos().y()) != tuple(node.pos):
+                vacated.append(item.sceneBoundingRect())
                 item.setPos(QPointF(*node.pos))
-        self._sync_edges()
-
-    def _sync_edges(self) -> None:
-        design = self.document.design
-        wanted = {}
-        for node in design:
-            for index, src in enumerate(node.inputs):
-                if src in self.nodes:
-                    wanted[(node.id, index)] = src
-        for key in [k for k, edge in self.edges.items() if wanted.get(k) != edge.source.node_id
-                    or self.nodes.get(k[0]) is not edge.target]:
-            edge = self.edges.pop(key)
-            edge.detach()
-            self.removeItem(edge)
-        for key, src in wanted.items():
-            if key not in self.edges:
-                edge = EdgeItem(self.nodes[src], self.nodes[key[0]], key[1])
-                self.edges[key] = edge
-                self.addItem(edge)
-        for edge in self.edges.values():
+                vacated.append(item.sceneBoundingRect())
+        if made and node_ids is not None:  # a node that reads a new card's id (a dangling input it now meets)
+            rewire.update(n.id for n in design if any(src in made for src in n.inputs))
+        fresh = [edge for nid in rewire for edge in self._sync_inputs(nid)]
+        for edge in fresh:
             edge.update_path()
+        if node_ids is not None:
+            self._reroute(vacated, skip=set(fresh))
 
-    def _reroute(self, changed: list) -> None:
+    def _remove_node_item(self, item: NodeItem) -> set[str]:
+        """Take a card and its edges off the scene; returns the consumers that lost an input edge."""
+        consumers = set()
+        for edge in list(item.edges):
+            if edge.target is not item:
+                consumers.add(edge.target.node_id)
+            self._remove_edge(edge)
+        self.nodes.pop(item.node_id, None)
+        self.removeItem(item)
+        return consumers
+
+    def _remove_edge(self, edge: EdgeItem) -> None:
+        if self.edges.get(edge.key) is edge:
+            del self.edges[edge.key]
+        edge.detach()
+        self.removeItem(edge)
+
+    def _sync_inputs(self, node_id: str) -> list[EdgeItem]:
+        """The edges into ``node_id`` as its inputs are now; returns the edges it made."""
+        node, item = self.document.design.get(node_id), self.nodes.get(node_id)
+        if node is None or item is None:
+            return []
+        wanted = {i: self.nodes[src] for i, src in enumerate(node.inputs) if src in self.nodes}
+        for edge in [e for e in item.edges if e.target is item]:
+            if wanted.get(edge.index) is not edge.source:
+                self._remove_edge(edge)
+        made = []
+        for index, source in wanted.items():
+            if (node_id, index) not in self.edges:
+                edge = EdgeItem(source, item, index)
+                self.edges[(node_id, index)] = edge
+                self.addItem(edge)
+                made.append(edge)
+        return made
+
+    def _place(self, node_ids) -> None:
+        """Cards moved by an edit (a drag's release, undo, auto-layout): their edges and the edges near them."""
+        design = self.document.design
+        vacated = []
+        for nid in node_ids:
+            item, node = self.nodes.get(nid), design.get(nid)
+            if item is None or node is None or node.pos is None:
+                continue
+            before = self._press_rects.get(nid) if self._press_rects else None
+            vacated.append(before if before is not None else item.sceneBoundingRect())
+            item.setPos(QPointF(*node.pos))  # moves its own edges (NodeItem.itemChange)
+            vacated.append(item.sceneBoundingRect())
+        self._reroute(vacated)
+
+    def _reroute(self, changed: list[QRectF], skip: set | None = None) -> None:
         """Route again every edge whose ports or band of cards changed (cards moved one by one route
         their own edges around cards that had not moved yet): the routes follow the final positions."""
+        done = skip or set()
         if len(changed) > REROUTE_ALL:  # a layout: every edge (cheaper than testing each against each card)
             for edge in self.edges.values():
-                edge.update_path()
+                if edge not in done:
+                    edge.update_path()
+            return
+        if not changed:
             return
         for edge in self.edges.values():
+            if edge in done:
+                continue
             band = edge.band().united(edge.sceneBoundingRect())
             if any(band.intersects(rect) for rect in changed):
                 edge.update_path()
 
-    def _refresh_cards(self) -> None:
+    def _refresh_cards(self, node_ids) -> None:
+        """Card texts of ``node_ids`` (None: all); in a shading mode, every card's shade when the totals moved."""
         design, analysis = self.document.design, self.document.analysis
         total = {"macs": analysis.macs, "params": analysis.params}.get(self.shade_mode)
-        for nid, item in self.nodes.items():
+
+        def shade_of(result) -> float | None:
+            if total is None or result is None:
+                return None
+            share = getattr(result, self.shade_mode) / total if total else 0.0
+            return min(1.0, share * 4) ** 0.6  # a small share stays visible; ≥ 25 % saturates
+
+        ids = self.nodes if node_ids is None else [nid for nid in node_ids if nid in self.nodes]
+        for nid in ids:
             node = design.get(nid)
-            if node is None:
-                continue
-            result = analysis.nodes.get(nid)
-            shade = None
-            if total is not None and result is not None:
-                share = getattr(result, self.shade_mode) / total if total else 0.0
-                shade = min(1.0, share * 4) ** 0.6  # a small share stays visible; ≥ 25 % saturates
-            item.set_text(card_text(node, design, result, shade))
+            if node is not None:
+                result = analysis.nodes.get(nid)
+                self.nodes[nid].set_text(card_text(node, design, result, shade_of(result)))
+        if node_ids is not None and total is not None and total != self._shade_total:
+            for nid, item in self.nodes.items():  # everyone's share moved: only the colour is redone
+                shade = shade_of(analysis.nodes.get(nid))
+                if item.text is not None and item.text.shade != shade:
+                    item.set_text(replace(item.text, shade=shade))
+        self._shade_total = total
 
     def set_shade_mode(self, mode: str) -> None:
         assert mode in SHADE_MODES
         self.shade_mode = mode
-        self._refresh_cards()
+        self._refresh_cards(None)
 
     # --- selection ---------------------------------------------------------------------------
     def selected_node_ids(self) -> list[str]:
@@ -231,7 +310,12 @@ class DesignScene(QGraphicsScene):
                 moved_after[nid] = now
                 moved_before[nid] = design.node(nid).pos
         if moved_after:
-            self.document.push(MoveNodesCommand(self.document, moved_before, moved_after))
+            # Where the cards were when the drag began: edges that went around them reroute.
+            self._press_rects = {nid: self.nodes[nid].boundingRect().translated(*before[nid]) for nid in moved_after}
+            try:
+                self.document.push(MoveNodesCommand(self.document, moved_before, moved_after))
+            finally:
+                self._press_rects = None
 
     # --- wiring ---------------------------------------------------------------------------------
     def _start_wire(self, source: NodeItem, pos: QPointF) -> None:

@@ -1,11 +1,14 @@
-"""What a run shows while it goes: loss/accuracy/learning-rate curves, the first conv layer's filters,
-and after each epoch the confusion matrix and per-class accuracy.
+"""What a run shows while it goes: loss/accuracy/learning-rate curves (with other runs overlaid), the
+first conv layer's filters, and after each epoch the confusion matrix and per-class accuracy.
 
 Curves are pyqtgraph PlotDataItems fed with growing arrays (downsampled and clipped to the view,
-so a long run stays cheap to draw); images are one ImageItem each with explicit levels.
+so a long run stays cheap to draw); images are one ImageItem each with explicit levels. A view
+that has no result for the open design says so (``clear``) instead of showing an old one.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -13,12 +16,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ...explain import weight_mosaic
+from ...i18n import tr
 from ..plots import image_view, palette_colors, themed_plot
 
 TRAIN_COLOR = QColor("#4C78A8")
 VAL_COLOR = QColor("#F58518")
+GAP_COLOR = QColor(245, 133, 24, 45)
 SMOOTHING = 0.9  # exponential moving average of the per-step loss
+LIVE_WIDTH, OVERLAY_WIDTH = 2.5, 1.5
 
 
 class Series:
@@ -43,39 +48,68 @@ class Series:
         self.item.setData([], [])
 
 
+@dataclass(frozen=True, eq=False)
+class Overlay:
+    """Another run's curves on the plots: ``curves`` is a ``convviz.runs.RunCurves``."""
+
+    run_id: str
+    label: str
+    color: QColor
+    curves: object
+
+    def __eq__(self, other: object) -> bool:   # the same drawing: same run, label, colour and curves object
+        return (isinstance(other, Overlay) and (self.run_id, self.label) == (other.run_id, other.label)
+                and QColor(self.color) == QColor(other.color) and self.curves is other.curves)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def smoothed(values: np.ndarray, factor: float = SMOOTHING) -> np.ndarray:
+    """The live curves' exponential moving average, for stored runs too."""
+    out = np.empty(len(values), dtype=np.float64)
+    level = None
+    for i, value in enumerate(values):
+        level = value if level is None else factor * level + (1 - factor) * value
+        out[i] = level
+    return out
+
+
 class CurvesView(QWidget):
-    """Loss and accuracy (training per step, smoothed; validation per epoch) and the learning rate."""
+    """Loss and accuracy (training per step, smoothed; validation per epoch), the learning rate, the gap
+    between training and validation accuracy, and other runs overlaid in their colours."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.loss_plot = themed_plot("Loss", bottom="epoch")
-        self.acc_plot = themed_plot("Accuracy (%)", bottom="epoch")
-        self.lr_plot = themed_plot("Learning rate", bottom="epoch")
-        self.loss_plot.addLegend(offset=(-10, 10))
-        self.acc_plot.addLegend(offset=(-10, -40))
+        self.loss_plot = themed_plot(tr("Loss"), bottom=tr("epoch"))
+        self.acc_plot = themed_plot(tr("Accuracy (%)"), bottom=tr("epoch"))
+        self.lr_plot = themed_plot(tr("Learning rate"), bottom=tr("epoch"))
+        self.loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.acc_legend = self.acc_plot.addLegend(offset=(-10, -10), labelTextSize="8pt")
         self.acc_plot.setYRange(0, 100)
         faint = QColor(TRAIN_COLOR)
         faint.setAlpha(70)
-
-        def curve(plot, color, name=None, width=2.0, symbol=None):
-            item = plot.plot([], [], pen=pg.mkPen(color, width=width), name=name, symbol=symbol,
-                             symbolBrush=color, symbolPen=None, symbolSize=7)
-            item.setDownsampling(auto=True, method="peak")
-            item.setClipToView(True)
-            return Series(item)
-
-        self.train_loss_raw = curve(self.loss_plot, faint, width=1.0)
-        self.train_loss = curve(self.loss_plot, TRAIN_COLOR, "training (smoothed)")
-        self.val_loss = curve(self.loss_plot, VAL_COLOR, "validation", symbol="o")
-        self.train_acc = curve(self.acc_plot, TRAIN_COLOR, "training (smoothed)")
-        self.val_acc = curve(self.acc_plot, VAL_COLOR, "validation", symbol="o")
-        self.lr = curve(self.lr_plot, QColor("#54A24B"))
+        self.train_loss_raw = self._curve(self.loss_plot, faint, width=1.0)
+        self.train_loss = self._curve(self.loss_plot, TRAIN_COLOR, tr("training (smoothed)"))
+        self.val_loss = self._curve(self.loss_plot, VAL_COLOR, tr("validation"), symbol="o")
+        self.train_acc = self._curve(self.acc_plot, TRAIN_COLOR, tr("training (smoothed)"))
+        self.val_acc = self._curve(self.acc_plot, VAL_COLOR, tr("validation"), symbol="o")
+        self.epoch_train_acc = self._curve(self.acc_plot, TRAIN_COLOR, width=1.0, symbol="t", style=Qt.PenStyle.DotLine)
+        self.gap = pg.FillBetweenItem(self.epoch_train_acc.item, self.val_acc.item, brush=GAP_COLOR)
+        self.acc_plot.addItem(self.gap)
+        # The legend draws PlotDataItems: a stand-in with the gap's fill names it.
+        self._gap_sample = pg.PlotDataItem([], [], pen=None, fillLevel=0, fillBrush=GAP_COLOR)
+        self.acc_legend.addItem(self._gap_sample, tr("gap (training − validation)"))
+        self.lr = self._curve(self.lr_plot, QColor("#54A24B"))
+        for series in (self.train_loss, self.val_loss, self.train_acc, self.val_acc, self.lr):
+            series.item.setZValue(10)   # the live run above the overlays
         _, ink = palette_colors()
         self.best_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(VAL_COLOR, width=1, style=Qt.PenStyle.DashLine),
-                                         label="best", labelOpts={"position": 0.92, "color": ink})
+                                         label="best", labelOpts={"position": 0.5, "color": ink})
         self.best_line.hide()
         self.acc_plot.addItem(self.best_line)
-        self.log_scale = QCheckBox("log scale (loss, learning rate)")
+        self.placeholder = pg.TextItem("", color=ink, anchor=(0.5, 0.5))
+        self.acc_plot.addItem(self.placeholder, ignoreBounds=True)
+        self.log_scale = QCheckBox(tr("log scale (loss, learning rate)"))
         self.log_scale.toggled.connect(self._on_log_scale)
         row = QHBoxLayout()
         row.addWidget(self.loss_plot)
@@ -88,22 +122,61 @@ class CurvesView(QWidget):
         layout.addWidget(self.log_scale)
         self._smooth_loss = self._smooth_acc = None
         self._loss_top: float | None = None
+        self._epochs = 0
+        self._overlay_items: dict[str, list] = {}
+        self._overlays: dict[str, Overlay] = {}
+        self._overlay_epochs = 0
+        self._shown_right = 0
+        self._markers = {plot: pg.ScatterPlotItem(size=5, pen=None) for plot in (self.loss_plot, self.acc_plot)}
+        for plot, markers in self._markers.items():
+            markers.setZValue(2)
+            plot.addItem(markers)
 
+    @staticmethod
+    def _curve(plot, color, name=None, width=LIVE_WIDTH, symbol=None, style=Qt.PenStyle.SolidLine) -> Series:
+        item = plot.plot([], [], pen=pg.mkPen(color, width=width, style=style), name=name, symbol=symbol,
+                         symbolBrush=color, symbolPen=None, symbolSize=7)
+        item.setDownsampling(auto=True, method="peak")
+        item.setClipToView(True)
+        return Series(item)
+
+    # --- the live run -----------------------------------------------------------------------------
     def reset(self) -> None:
-        for series in (self.train_loss_raw, self.train_loss, self.val_loss, self.train_acc, self.val_acc, self.lr):
+        for series in (self.train_loss_raw, self.train_loss, self.val_loss, self.train_acc, self.val_acc,
+                       self.epoch_train_acc, self.lr):
             series.clear()
         self._smooth_loss = self._smooth_acc = None
         self.best_line.hide()
+        self.set_placeholder("")
+
+    def clear(self, message: str) -> None:
+        """No result for the open design: empty plots (overlays stay) and ``message`` where the curves were."""
+        self.reset()
+        self.set_placeholder(message)
+
+    def set_placeholder(self, text: str) -> None:
+        self.placeholder.setText(text)
+        self.placeholder.setVisible(bool(text))
+        if text:
+            x = max(self._epochs, self._overlay_epochs, 1) / 2
+            self.placeholder.setPos(x, 50)
 
     def set_epochs(self, epochs: int, max_lr: float | None = None) -> None:
         """Fixed ranges for the run: an axis whose range changes redraws all its text, so the plots do not
         rescale at every step (x: the epochs; y: loss grows its range only when a value leaves it)."""
-        for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
-            plot.setXRange(0, epochs, padding=0.02)
-            plot.enableAutoRange(x=False)
+        self._epochs = epochs
+        self._set_x_range()
         self._loss_top = None
+        self._fit_loss_range(max(self._overlay_loss_max(), 0.0))
         if max_lr:
-            self.lr_plot.setYRange(0, max_lr * 1.05, padding=0)
+            self.lr_plot.setYRange(0, max(max_lr, self._overlay_lr_max()) * 1.05, padding=0)
+
+    def _set_x_range(self) -> None:
+        right = max(self._epochs, self._overlay_epochs, 1)
+        self._shown_right = right
+        for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
+            plot.setXRange(0, right, padding=0.02)
+            plot.enableAutoRange(x=False)
 
     def add_steps(self, records: list) -> None:
         xs, losses, smooth_losses, smooth_accs, rates = [], [], [], [], []
@@ -122,7 +195,7 @@ class CurvesView(QWidget):
         self.lr.extend(xs, rates)
 
     def _fit_loss_range(self, value: float) -> None:
-        if self.log_scale.isChecked() or not np.isfinite(value):
+        if self.log_scale.isChecked() or not np.isfinite(value) or value <= 0:
             return
         if self._loss_top is None or value > self._loss_top:
             self._loss_top = value * 1.25
@@ -132,9 +205,125 @@ class CurvesView(QWidget):
         self._fit_loss_range(record.val_loss)
         self.val_loss.add(record.epoch, record.val_loss)
         self.val_acc.add(record.epoch, 100 * record.val_acc)
-        self.best_line.setValue(record.best_epoch)
-        self.best_line.label.setFormat(f"best: epoch {record.best_epoch}, {100 * record.best_val_acc:.1f} %")
-        self.best_line.show()
+        self.epoch_train_acc.add(record.epoch, 100 * record.train_acc)
+        if record.best_epoch:
+            self.best_line.setValue(record.best_epoch)
+            self.best_line.label.setFormat(tr("best: epoch {epoch}, {acc} %").format(
+                epoch=record.best_epoch, acc=f"{100 * record.best_val_acc:.1f}"))
+            self.best_line.show()
+
+    def show_curves(self, curves, epochs: int) -> None:
+        """A stored run as the current result (a run opened from the store, the last run of this design)."""
+        self.reset()
+        self._epochs = epochs
+        self._set_x_range()
+        if len(curves.step_x):
+            self._loss_top = None
+            self._fit_loss_range(float(np.nanmax(curves.step_loss)))
+            self.train_loss_raw.extend(list(curves.step_x), list(curves.step_loss))
+            loss, acc = smoothed(curves.step_loss), smoothed(curves.step_acc)
+            self._smooth_loss, self._smooth_acc = float(loss[-1]), float(acc[-1])
+            self.train_loss.extend(list(curves.step_x), list(loss))
+            self.train_acc.extend(list(curves.step_x), list(100 * acc))
+            self.lr.extend(list(curves.step_x), list(curves.step_lr))
+            self.lr_plot.setYRange(0, max(float(curves.step_lr.max()), self._overlay_lr_max()) * 1.05, padding=0)
+        if len(curves.epoch):
+            self._fit_loss_range(float(np.nanmax(curves.val_loss)))
+            self.val_loss.extend(list(curves.epoch), list(curves.val_loss))
+            self.val_acc.extend(list(curves.epoch), list(100 * curves.val_acc))
+            self.epoch_train_acc.extend(list(curves.epoch), list(100 * curves.train_acc))
+            best = int(np.argmax(curves.val_acc))
+            self.best_line.setValue(float(curves.epoch[best]))
+            self.best_line.label.setFormat(tr("best: epoch {epoch}, {acc} %").format(
+                epoch=int(curves.epoch[best]), acc=f"{100 * curves.val_acc[best]:.1f}"))
+            self.best_line.show()
+
+    # --- overlays ---------------------------------------------------------------------------------
+    def set_overlays(self, overlays: list[Overlay]) -> None:
+        """Draw these runs (and no others) under the live curves, each in its colour, named in the legends."""
+        wanted = {o.run_id: o for o in overlays}
+        for run_id in [r for r, shown in self._overlays.items() if wanted.get(r) != shown]:
+            self._remove_overlay(run_id)   # unticked, or its colour or its curves changed
+        for overlay in overlays:
+            if overlay.run_id not in self._overlay_items:
+                self._add_overlay(overlay)
+                self._overlays[overlay.run_id] = overlay
+        self._redraw_markers()
+        self._overlay_epochs = max((float(o.curves.epoch[-1]) if len(o.curves.epoch) else
+                                    float(o.curves.step_x[-1]) if len(o.curves.step_x) else 0.0 for o in overlays),
+                                   default=0)
+        self._overlay_epochs = int(np.ceil(self._overlay_epochs))
+        if self._overlay_epochs > self._shown_right or not overlays:
+            self._set_x_range()
+        self._fit_loss_range(self._overlay_loss_max())
+        if self.placeholder.isVisible():
+            self.set_placeholder(self.placeholder.toPlainText())
+
+    def _add_overlay(self, overlay: Overlay) -> None:
+        """Light items (PlotCurveItems, decimated once): ten overlays draw in a few tens of milliseconds."""
+        c = overlay.curves
+        color = QColor(overlay.color)
+        faint = QColor(color)
+        faint.setAlpha(170)
+        dashed = pg.mkPen(faint, width=OVERLAY_WIDTH, style=Qt.PenStyle.DashLine)
+        solid = pg.mkPen(color, width=OVERLAY_WIDTH)
+        items = []
+
+        def add(plot, x, y, pen):
+            x, y = _decimated(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+            item = pg.PlotCurveItem(x, y, pen=pen)
+            item.setZValue(1)
+            plot.addItem(item)
+            items.append((plot, item))
+            return item
+
+        named = {}
+        if len(c.step_x):
+            named[self.loss_plot] = add(self.loss_plot, c.step_x, smoothed(c.step_loss), dashed)
+            named[self.acc_plot] = add(self.acc_plot, c.step_x, 100 * smoothed(c.step_acc), dashed)
+            add(self.lr_plot, c.step_x, c.step_lr, solid)
+        if len(c.epoch):
+            named[self.loss_plot] = add(self.loss_plot, c.epoch, c.val_loss, solid)
+            named[self.acc_plot] = add(self.acc_plot, c.epoch, 100 * c.val_acc, solid)
+        for legend, plot in ((self.loss_legend, self.loss_plot), (self.acc_legend, self.acc_plot)):
+            if plot in named:   # the validation curve names the run (the training one before its first epoch)
+                legend.addItem(named[plot], overlay.label)
+        self._overlay_items[overlay.run_id] = items
+
+    def _redraw_markers(self) -> None:
+        """The overlays' epoch markers: one scatter item per plot for all of them."""
+        for plot, key in ((self.loss_plot, "val_loss"), (self.acc_plot, "val_acc")):
+            xs, ys, brushes = [], [], []
+            for overlay in self._overlays.values():
+                c = overlay.curves
+                values = getattr(c, key) * (100 if key == "val_acc" else 1)
+                xs += list(c.epoch)
+                ys += list(values)
+                brushes += [pg.mkBrush(overlay.color)] * len(c.epoch)
+            self._markers[plot].setData(x=xs, y=ys, brush=brushes)
+
+    def _remove_overlay(self, run_id: str) -> None:
+        self._overlays.pop(run_id, None)
+        for plot, item in self._overlay_items.pop(run_id, []):
+            for legend in (self.loss_legend, self.acc_legend):
+                legend.removeItem(item)
+            plot.removeItem(item)
+
+    @property
+    def overlay_ids(self) -> list[str]:
+        return list(self._overlay_items)
+
+    def _overlay_loss_max(self) -> float:
+        values = [float(np.nanmax(item.yData)) for plot, item in
+                  (pair for items in self._overlay_items.values() for pair in items)
+                  if plot is self.loss_plot and item.yData is not None and len(item.yData)]
+        return max(values, default=0.0)
+
+    def _overlay_lr_max(self) -> float:
+        values = [float(np.nanmax(item.yData)) for plot, item in
+                  (pair for items in self._overlay_items.values() for pair in items)
+                  if plot is self.lr_plot and item.yData is not None and len(item.yData)]
+        return max(values, default=0.0)
 
     def _on_log_scale(self, on: bool) -> None:
         for plot in (self.loss_plot, self.lr_plot):
@@ -142,7 +331,19 @@ class CurvesView(QWidget):
             plot.enableAutoRange(y=on)  # a log axis follows the data; linear ones keep their fixed ranges
         if not on:
             self._loss_top = None
-            self._fit_loss_range(max(self.train_loss_raw.y, default=1.0))
+            self._fit_loss_range(max(max(self.train_loss_raw.y, default=1.0), self._overlay_loss_max()))
+
+
+#: An overlaid curve keeps at most this many points (a long run reports tens of thousands).
+OVERLAY_POINTS = 2000
+
+
+def _decimated(x: np.ndarray, y: np.ndarray, limit: int = OVERLAY_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Every k-th point (and the last), so at most ``limit`` remain; smoothed curves lose nothing visible."""
+    if len(x) <= limit:
+        return x, y
+    keep = np.unique(np.r_[np.arange(0, len(x), int(np.ceil(len(x) / limit))), len(x) - 1])
+    return x[keep], y[keep]
 
 
 def _ema(previous: float | None, value: float) -> float:
@@ -154,7 +355,7 @@ class FiltersView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.title = QLabel("Filters", wordWrap=True)
+        self.title = QLabel(tr("<b>Filters</b>"), wordWrap=True)
         self.widget, self.view, self.image = image_view()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -162,10 +363,118 @@ class FiltersView(QWidget):
         layout.addWidget(self.widget, 1)
 
     def show_weights(self, node_id: str, weights: np.ndarray, groups: int = 1, caption: str = "") -> None:
+        from ...explain.filters import weight_mosaic  # torch: not needed to build the tab
+
         shown = weight_mosaic(weights, groups)
         self.image.setImage(shown.mosaic.image, levels=(0.0, 1.0), autoLevels=False)
-        what = "in colour (R, G, B input channels)" if shown.colour else "input channel 0"
-        self.title.setText(f"<b>Filters of {node_id}</b> — {shown.out_channels} filters, {what}. {caption}")
+        what = tr("in colour (R, G, B input channels)") if shown.colour else tr("input channel 0")
+        self.title.setText(tr("<b>Filters of {node}</b> — {n} filters, {what}. {caption}").format(
+            node=node_id, n=shown.out_channels, what=what, caption=caption))
+
+    def clear(self, message: str) -> None:
+        self.image.clear()
+        self.title.setText(tr("<b>Filters</b> — {message}").format(message=message))
+
+
+class VerticalLabelsAxis(pg.AxisItem):
+    """A bottom axis whose tick labels stand upright (read bottom to top), so class names fit side by side.
+
+    The axis draws the tick marks; the names are drawn here at the ticks' positions (pyqtgraph would
+    drop the ones whose horizontal text overlaps)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("bottom", **kwargs)
+        self._names: list[tuple[float, str]] = []
+        self._longest = 0
+
+    def set_names(self, ticks: list[tuple[float, str]]) -> None:
+        from PySide6.QtGui import QFontMetrics
+
+        metrics = QFontMetrics(self.style["tickFont"] or self.font())
+        self._names = list(ticks)
+        self._longest = max((metrics.horizontalAdvance(text) for _, text in ticks), default=0)
+        self._line = metrics.height()
+        self.setTicks([[(value, "") for value, _ in ticks], []])
+        label = self.label.boundingRect().height() if self.label.isVisible() else 0
+        self.setHeight(self._longest + 14 + label)
+
+    def drawPicture(self, p, axisSpec, tickSpecs, textSpecs) -> None:
+        super().drawPicture(p, axisSpec, tickSpecs, [])
+        from PySide6.QtCore import QRectF
+
+        low, high = self.range
+        if not self._names or high <= low:
+            return
+        bounds = self.mapRectFromParent(self.geometry())
+        p.setPen(self.textPen())
+        if self.style["tickFont"] is not None:
+            p.setFont(self.style["tickFont"])
+        for value, text in self._names:
+            if not low <= value <= high:
+                continue
+            x = bounds.left() + (value - low) * bounds.width() / (high - low)
+            p.save()
+            p.translate(x, bounds.top() + 6)
+            p.rotate(-90)
+            p.drawText(QRectF(-self._longest, -self._line / 2, self._longest, self._line),
+                       int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
+            p.restore()
+
+
+class ConfusionMatrixView(QWidget):
+    """A confusion matrix as a heatmap of row shares, the class names on both axes and a colour bar."""
+
+    def __init__(self, name_length: int = 14) -> None:
+        super().__init__()
+        self.name_length = name_length
+        self.plot = themed_plot(left=tr("true class"))
+        item = self.plot.getPlotItem()
+        _, ink = palette_colors()
+        self.bottom_axis = VerticalLabelsAxis(pen=ink, textPen=ink)
+        self.bottom_axis.setLabel(tr("predicted class"), color=ink.name())
+        item.setAxisItems({"bottom": self.bottom_axis})
+        item.showGrid(x=False, y=False)
+        item.setMenuEnabled(False)
+        item.getViewBox().setMouseEnabled(x=False, y=False)
+        item.invertY(True)
+        self.image = pg.ImageItem()
+        item.addItem(self.image)
+        _, ink = palette_colors()
+        self.bar = pg.ColorBarItem(values=(0, 100), colorMap=pg.colormap.get("viridis"), label=tr("% of the true class"),
+                                   interactive=False, width=14, pen=ink)
+        self.bar.setImageItem(self.image, insert_in=item)
+        self.bar.axis.setTextPen(ink)
+        self.bar.axis.setPen(ink)
+        self.matrix: np.ndarray | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+
+    def show_matrix(self, confusion: np.ndarray, classes: list[str]) -> None:
+        matrix = np.asarray(confusion, dtype=np.float32)
+        rows = matrix.sum(axis=1, keepdims=True)
+        share = np.divide(100 * matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
+        self.matrix = np.asarray(confusion)
+        self.image.setImage(share, levels=(0.0, 100.0), autoLevels=False)
+        k = len(matrix)
+        names = [classes[i] if i < len(classes) else str(i) for i in range(k)]
+        # Ticks at cell centres; the bottom axis gets short names (they sit side by side), the left one longer.
+        step = max(1, k // 20)
+        ticks = [(i + 0.5, _short(name, self.name_length)) for i, name in enumerate(names) if i % step == 0]
+        item = self.plot.getPlotItem()
+        item.getAxis("left").setTicks([ticks, []])
+        self.bottom_axis.set_names(ticks)
+        item.setXRange(0, k, padding=0)
+        item.setYRange(0, k, padding=0)
+        self.plot.setToolTip(tr("Rows: the true class; columns: the predicted one. Classes: {names}").format(
+            names=", ".join(f"{i}: {n}" for i, n in enumerate(names[:40]))))
+
+    def clear(self) -> None:
+        self.matrix = None
+        self.image.clear()
+        item = self.plot.getPlotItem()
+        item.getAxis("left").setTicks([[], []])
+        self.bottom_axis.set_names([])
 
 
 class ConfusionView(QWidget):
@@ -173,28 +482,28 @@ class ConfusionView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.title = QLabel("<b>Confusion matrix</b> (after the first epoch)", wordWrap=True)
-        self.widget, self.view, self.image = image_view()
-        self.image.setColorMap(pg.colormap.get("viridis"))
-        self.bars_plot = themed_plot("Per-class validation accuracy (%)")
+        self.title = QLabel(tr("<b>Confusion matrix</b> (after the first epoch)"), wordWrap=True)
+        self.matrix_view = ConfusionMatrixView()
+        self.image = self.matrix_view.image
+        self.bars_plot = themed_plot(tr("Per-class validation accuracy (%)"))
         self.bars_plot.setXRange(0, 100, padding=0)
         self.bars_plot.getPlotItem().invertY(True)  # the first class on top, as in the confusion matrix
         self.bars: pg.BarGraphItem | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
-        layout.addWidget(self.widget, 3)
+        layout.addWidget(self.matrix_view, 3)
         layout.addWidget(self.bars_plot, 2)
 
     def show_epoch(self, record, classes: list[str]) -> None:
-        matrix = record.confusion.astype(np.float32)
-        rows = matrix.sum(axis=1, keepdims=True)
-        share = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
-        self.image.setImage(share, levels=(0.0, 1.0), autoLevels=False)
-        worst = _most_confused(record.confusion, classes)
-        self.title.setText(f"<b>Confusion matrix</b>, epoch {record.epoch} (rows: true class, columns: predicted)"
-                           + (f" — most confused: {worst}" if worst else ""))
-        accuracy = np.nan_to_num(100 * record.per_class_acc, nan=0.0)
+        self.show_result(record.epoch, record.confusion, record.per_class_acc, classes)
+
+    def show_result(self, epoch: int, confusion: np.ndarray, per_class: np.ndarray, classes: list[str]) -> None:
+        self.matrix_view.show_matrix(confusion, classes)
+        worst = _most_confused(confusion, classes)
+        self.title.setText(tr("<b>Confusion matrix</b>, epoch {epoch}").format(epoch=epoch)
+                           + (tr(" — most confused: {worst}").format(worst=worst) if worst else ""))
+        accuracy = np.nan_to_num(100 * np.asarray(per_class, dtype=np.float64), nan=0.0)
         if self.bars is not None:
             self.bars_plot.removeItem(self.bars)
         # Horizontal bars: class names read along the left axis, however many and however long.
@@ -204,15 +513,30 @@ class ConfusionView(QWidget):
         self.bars_plot.getAxis("left").setTicks([[(int(i), _short(name, 16)) for i, name in zip(rows, classes)]])
         self.bars_plot.setYRange(-0.6, len(accuracy) - 0.4, padding=0)
 
+    def clear(self, message: str) -> None:
+        self.matrix_view.clear()
+        if self.bars is not None:
+            self.bars_plot.removeItem(self.bars)
+            self.bars = None
+        self.bars_plot.getAxis("left").setTicks([[]])
+        self.title.setText(tr("<b>Confusion matrix</b> — {message}").format(message=message))
+
+
+def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(confusion, dtype=np.float64)
+    totals = matrix.sum(1)
+    return np.divide(np.diag(matrix), totals, out=np.full(len(matrix), np.nan), where=totals > 0)
+
 
 def _short(name: str, limit: int = 10) -> str:
     return name if len(name) <= limit else name[:limit - 1] + "…"
 
 
 def _most_confused(confusion: np.ndarray, classes: list[str]) -> str:
-    off = confusion.copy()
+    off = np.array(confusion, copy=True)
     np.fill_diagonal(off, 0)
-    if off.max() <= 0:
+    if off.size == 0 or off.max() <= 0:
         return ""
     true, predicted = np.unravel_index(int(off.argmax()), off.shape)
-    return f"{classes[true]} taken for {classes[predicted]} ({int(off[true, predicted])}×)"
+    return tr("{true} taken for {predicted} ({n}×)").format(true=classes[true], predicted=classes[predicted],
+                                                           n=int(off[true, predicted]))

@@ -1,42 +1,58 @@
-"""The Train tab: settings and data on the left, live curves in the middle, filters and the confusion
-matrix on the right; Train / Pause / Stop above.
+"""The Train tab: settings on the left; the curves (other runs overlaid) in the middle over the runs,
+their comparison, the trade-off plot and the data; the live filters and confusion matrix, the
+gradient flow and the replay on the right; Train / Pause / Stop above.
 
-The dataset loads in the background as soon as the source (or the design's input) changes, so
-its samples and the augmentation preview are there before the run starts. The run trains a
-frozen copy of the design in a ``TrainingRun`` thread; its weights become the document's after
-every epoch (the explain views follow) and at the end (editing the design keeps the weights of
-the layers that still fit).
+The dataset loads in the background when the source (or the design's input) changes and the tab is
+shown (``DatasetController``: a design opened while the tab is hidden loads nothing until it is
+needed), so its samples and the augmentation preview are there before the run starts. The run trains
+a frozen copy of the design in a ``TrainingRun`` thread and is recorded in the run store as it goes;
+its weights become the document's after every epoch (the explain views follow) and at the end
+(editing the design keeps the weights of the layers that still fit). What the result views show,
+and when, is ``RunResults``'s.
 """
 
 from __future__ import annotations
 
 import html
+import sys
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
     QSplitter,
     QStyle,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from ...analysis.text import grouped
+from ...i18n import ntr, tr
 from ..commands import SetClassesCommand
 from ..plots import image_view
+from ..runs.compare_view import CompareView
+from ..runs.gradient_view import GradientFlowView
+from ..runs.replay_view import ReplayView
+from ..runs.runs_panel import RunsPanel
+from ..runs.tradeoff_view import TradeoffView
 from ..tasks import TaskRunner
 from ..theme import WARNING
+from .data_loading import DatasetController
 from .live_views import ConfusionView, CurvesView, FiltersView
+from .results import RunResults
 from .settings_form import TrainSettingsForm
 from .worker import TrainingRun
 
 PREVIEW_COUNT = 8
 REFRESH_HZ = 5
+#: How long closing the window waits for a run's current step before leaving it behind (a daemon thread).
+SHUTDOWN_WAIT_MS = 5000
 GOOD, NOTE, BAD = "#2E7D32", "#B26A00", "#D62728"
 
 
@@ -44,6 +60,10 @@ def load_dataset_for(spec, shape, val_fraction: float, seed: int):
     from ...data import load_dataset
 
     return load_dataset(spec, shape, val_fraction=val_fraction, seed=seed)
+
+
+def _load_for_request(spec, shape, val_fraction: float, seed: int):
+    return load_dataset_for(spec, shape, val_fraction, seed)  # looked up when called: tests replace it
 
 
 def import_training() -> None:
@@ -87,9 +107,14 @@ class TrainPanel(QWidget):
         super().__init__()
         self.window = window
         self.document = window.document
+        self.runs = window.runs
         self.tasks = TaskRunner(self)
         self.dataset = None
-        self.dataset_key = None
+        self.data = DatasetController(self.tasks, _load_for_request, self)
+        self.data.ready.connect(self._on_dataset)
+        self.data.failed.connect(self._show_data_problem)
+        self.data.loading.connect(self._on_data_loading)
+        self._training_imported = False
         self.run: TrainingRun | None = None
         self.classes: list[str] = []
 
@@ -97,18 +122,23 @@ class TrainPanel(QWidget):
         self.curves = CurvesView()
         self.filters = FiltersView()
         self.confusion = ConfusionView()
-        self.data_info = QLabel("Loading the data…", wordWrap=True)
+        self.gradient_view = GradientFlowView()
+        self.replay = ReplayView()
+        self.runs_panel = RunsPanel(self.runs)
+        self.compare = CompareView(self.runs)
+        self.tradeoff = TradeoffView(self.runs)
+        self.data_info = QLabel(tr("Loading the data…"), wordWrap=True)
         self.augment_warning = QLabel(wordWrap=True)
         self.augment_warning.hide()
         self.preview_widget, _, self.preview = image_view()
-        self.preview_widget.setMinimumHeight(120)
+        self.preview_widget.setMinimumHeight(100)
 
         style = self.style()
-        self.start_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Train")
-        self.pause_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPause), "Pause")
-        self.stop_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Stop")
-        self.save_button = QPushButton("Save Trained Model…")
-        self.save_button.setToolTip("A .pt checkpoint: the design, its trained weights and the preprocessing")
+        self.start_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), tr("Train"))
+        self.pause_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPause), tr("Pause"))
+        self.stop_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), tr("Stop"))
+        self.save_button = QPushButton(tr("Save Trained Model…"))
+        self.save_button.setToolTip(tr("A .pt checkpoint: the design, its trained weights and the preprocessing"))
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.status = QLabel("", wordWrap=True)
@@ -120,31 +150,55 @@ class TrainPanel(QWidget):
         controls.addWidget(self.progress, 1)
         settings_scroll = QScrollArea()
         settings_scroll.setWidgetResizable(True)
+        settings_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         settings_scroll.setWidget(self.form)
-        settings_scroll.setMinimumWidth(330)
-        middle = QWidget()
-        middle_layout = QVBoxLayout(middle)
-        middle_layout.setContentsMargins(0, 0, 0, 0)
-        middle_layout.addWidget(self.curves, 3)
-        middle_layout.addWidget(QLabel("<b>Data</b>: sample training images (top) and the same images augmented "
-                                       "(bottom), as the run will see them", wordWrap=True))
-        middle_layout.addWidget(self.preview_widget, 1)
-        middle_layout.addWidget(self.augment_warning)
-        middle_layout.addWidget(self.data_info)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.filters)
-        right.addWidget(self.confusion)
+        settings_scroll.setMinimumWidth(self.form.minimumSizeHint().width()
+                                        + style.pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent) + 6)
+        data_page = QWidget()
+        data_layout = QVBoxLayout(data_page)
+        data_layout.addWidget(QLabel(tr("<b>Data</b>: sample training images (top) and the same images augmented "
+                                        "(bottom), as the run will see them"), wordWrap=True))
+        data_layout.addWidget(self.preview_widget, 1)
+        data_layout.addWidget(self.augment_warning)
+        data_layout.addWidget(self.data_info)
+        self.lower_tabs = QTabWidget()
+        self.lower_tabs.setDocumentMode(True)
+        self.lower_tabs.addTab(self.runs_panel, tr("Runs"))
+        self.lower_tabs.addTab(self.compare, tr("Compare"))
+        self.lower_tabs.addTab(self.tradeoff, tr("Trade-off"))
+        self.lower_tabs.addTab(data_page, tr("Data"))
+        middle = QSplitter(Qt.Orientation.Vertical)
+        middle.addWidget(self.curves)
+        middle.addWidget(self.lower_tabs)
+        middle.setStretchFactor(0, 3)
+        middle.setStretchFactor(1, 2)
+        live = QSplitter(Qt.Orientation.Vertical)
+        live.addWidget(self.filters)
+        live.addWidget(self.confusion)
+        live.setSizes([250, 550])
+        self.right_tabs = QTabWidget()
+        self.right_tabs.setDocumentMode(True)
+        self.right_tabs.addTab(live, tr("Live"))
+        self.right_tabs.addTab(self.gradient_view, tr("Gradient Flow"))
+        self.right_tabs.addTab(self.replay, tr("Replay"))
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(settings_scroll)
         splitter.addWidget(middle)
-        splitter.addWidget(right)
-        splitter.setSizes([340, 800, 380])
+        splitter.addWidget(self.right_tabs)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([settings_scroll.minimumWidth(), 800, 400])
+        self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.status)
         layout.addWidget(splitter, 1)
 
-        self.start_button.clicked.connect(self.start)
+        self._detached = False
+        self._run_normalization = None
+        self._pending_start = None
+        self._status_kind = ""
+        self.results = RunResults(self)
+        self.start_button.clicked.connect(lambda: self.start())
         self.pause_button.clicked.connect(self._on_pause)
         self.stop_button.clicked.connect(self.stop)
         self.save_button.clicked.connect(lambda: window.export_actions.export_dialog(".pt"))
@@ -154,46 +208,63 @@ class TrainPanel(QWidget):
         self.document.analysisChanged.connect(self._on_analysis)
         self.document.designReplaced.connect(self._on_design_replaced)
         self.document.weightsChanged.connect(self._update_buttons)
+        self.runs_panel.openRequested.connect(self._on_open_run)
+        self.runs_panel.rerunRequested.connect(self.train_again_from)
+        self.runs_panel.replayRequested.connect(self._on_replay_run)
+        self.runs_panel.listed.connect(self.tradeoff.set_runs)
+        self.runs.runsChanged.connect(self.compare.refresh)
+        self.runs.runUpdated.connect(lambda _: self.compare.refresh())
+        self.runs.tickedChanged.connect(self._on_ticks_changed)
+        self.tradeoff.runClicked.connect(self._on_tradeoff_click)
         window.shutdown_hooks.append(self.shutdown)
-        self._pending_steps, self._pending_snapshot = [], None
-        self._detached = False
-        self._run_normalization = None
+        window.discard_guards.append(self.confirm_stop_run)
         self._refresh = QTimer(self, interval=1000 // REFRESH_HZ)
         self._refresh.timeout.connect(self._flush)
         self._reload_timer = QTimer(self, singleShot=True, interval=200)
         self._reload_timer.timeout.connect(self.reload_dataset)
         self._input_shape = self.document.design.input.shape
         self._on_analysis(self.document.analysis)
-        self.tasks.run(import_training)
+        self.tradeoff.set_runs(self.runs_panel.model.runs)
         self.reload_dataset()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.data.set_active(True)
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self.data.set_active(False)
 
     # --- data -------------------------------------------------------------------------------------
     def _schedule_reload(self) -> None:
         self._reload_timer.start()
 
     def _on_design_replaced(self) -> None:
-        """New, Open, a template: a run of the previous design must not hand its weights to this one."""
+        """New, Open, a template: a run of the previous design must not hand its weights to this one (the
+        user agreed to stop it; the run store keeps what it learnt)."""
         if self.run is not None:
             self._detached = True
             self.run.stop()
-            self._set_status("The run of the previous design was stopped: its weights are not kept.", NOTE)
+            self.results.run_abandoned()
+            self._set_status(tr("The run of the previous design was stopped; it is kept in Runs."), NOTE)
         self._schedule_reload()
 
-    def reload_dataset(self) -> None:
+    def reload_dataset(self, reload: bool = False, needed: bool = False) -> None:
+        """Ask for the data the settings and the design call for: loaded while the tab is shown, or at
+        once when ``needed`` (a run waits for it)."""
         try:
             spec = self.form.data_spec()
         except ValueError as exc:
             self._show_data_problem(str(exc))
             return
-        shape = self.document.design.input.shape
-        key = (str(spec), shape, self.form.val_fraction.value(), self.form.seed.value())
-        if key == self.dataset_key and self.dataset is not None:
-            return
-        self.dataset, self.dataset_key = None, key
-        self.data_info.setText(f"Loading {spec}…")
-        self._update_buttons()
-        self.tasks.run(load_dataset_for, spec, shape, key[2], key[3], channel="dataset",
-                       on_done=self._on_dataset, on_error=self._show_data_problem)
+        self.data.request(spec, self.document.design.input.shape, self.form.val_fraction.value(),
+                          self.form.seed.value(), reload=reload, needed=needed)
+        if self.data.dataset is None:  # the controller said what it is loading
+            self.dataset = None
+            self._update_buttons()
+
+    def _on_data_loading(self, text: str) -> None:
+        self.data_info.setText(text)
 
     def _on_dataset(self, dataset) -> None:
         self.dataset = dataset
@@ -204,6 +275,7 @@ class TrainPanel(QWidget):
             f"validation images ({split}), {len(dataset.classes)} classes, fitted to "
             f"{'×'.join(map(str, dataset.shape))}: {', '.join(dataset.classes[:12])}"
             + ("…" if len(dataset.classes) > 12 else "")
+            + (f"<br><span style='color:{NOTE}'>{html.escape(dataset.note)}.</span>" if dataset.note else "")
             + (f"<br><span style='color:{WARNING.name()}'>{html.escape(dataset.skipped_note())}</span>"
                if dataset.skipped else ""))
         self.data_info.setToolTip("\n".join(f"{s.path}: {s.reason}" for s in dataset.skipped[:50]))
@@ -212,13 +284,15 @@ class TrainPanel(QWidget):
         self._samples = dataset.samples(PREVIEW_COUNT, seed=1)[0]
         self._update_preview()
         self._update_buttons()
+        if not self._training_imported:  # after the data, not beside it: both want the two cores
+            self._training_imported = True
+            self.tasks.run(import_training)
+        if self._pending_start is not None and self.run is None:
+            self._start_pending()
 
     def _sample_images(self, count: int) -> list[tuple[np.ndarray, str]]:
         """For the Explain tab: ``count`` random validation images (H×W or H×W×3 uint8) with their classes."""
-        dataset = self.dataset
-        if dataset is None:
-            return []
-        images, names = dataset.samples(count, seed=int(np.random.randint(1 << 30)), split="val")
+        images, names = self.data.samples(count, seed=int(np.random.randint(1 << 30)), split="val")
         return [(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0), name)
                 for image, name in zip(images, names)]
 
@@ -250,8 +324,7 @@ class TrainPanel(QWidget):
                        on_error=lambda message: self._show_data_problem(f"download failed: {message}"))
 
     def _after_download(self) -> None:
-        self.dataset_key = None
-        self.reload_dataset()
+        self.reload_dataset(reload=True)
 
     # --- state ------------------------------------------------------------------------------------
     def _on_analysis(self, analysis) -> None:
@@ -264,25 +337,89 @@ class TrainPanel(QWidget):
         running = self.run is not None
         problem = self.document.analysis.first_error()
         if problem:
-            reason = f"The design has errors: {problem}"
+            reason = tr("The design has errors: {problem}").format(problem=problem)
         elif self.dataset is None:
-            reason = "Waiting for the data (see below the curves)."
+            reason = tr("Waiting for the data (see Data below the curves).")
         else:
             reason = ""
         self.start_button.setEnabled(not running and not reason)
-        self.start_button.setToolTip(reason or "Train the design on the data with these settings")
+        self.start_button.setToolTip(reason or tr("Train the design on the data with these settings"))
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.save_button.setEnabled(not running and self.document.weights is not None)
         self.form.setEnabled(not running)
-        if reason and not running:
-            self._set_status(reason, BAD if problem else NOTE)
+        if running:
+            return
+        if reason:
+            self._set_status(reason, BAD if problem else NOTE, kind="reason")
+        elif self._status_kind == "reason":   # the reason is gone (the data arrived, the error was fixed)
+            self._set_status(tr("Ready: Train starts a run on {data}.").format(data=self.dataset.name), kind="ready")
 
-    def _set_status(self, text: str, color: str | None = None) -> None:
+    def _set_status(self, text: str, color: str | None = None, kind: str = "") -> None:
+        self._status_kind = kind
         self.status.setText(f"<span style='color:{color}'>{text}</span>" if color else text)
 
+    def results_cleared(self) -> None:
+        """``RunResults`` has nothing to show for the open design: neither has the status line."""
+        if self.run is None and self._status_kind in ("ended", "run"):
+            self._set_status("", kind="")
+            self.progress.setValue(0)
+            self.progress.setFormat("")
+            self._update_buttons()
+
+    # --- the runs -----------------------------------------------------------------------------------
+    def _on_ticks_changed(self) -> None:
+        self.tradeoff.redraw()
+        self.compare.refresh()
+
+    def _on_tradeoff_click(self, run_id: str) -> None:
+        self.runs_panel.select_run(run_id)
+
+    def _on_open_run(self, run_id: str) -> None:
+        self.window.open_run(run_id)
+
+    def _on_replay_run(self, run_id: str) -> None:
+        self.results.show_replay(run_id)
+        self.right_tabs.setCurrentWidget(self.replay)
+
+    def train_again_from(self, run_id: str) -> None:
+        """Train the open design from the initial weights run ``run_id`` started from (every layer that still
+        fits), with its settings: its seed, so its data order and augmentation too."""
+        from ...runs import RunStoreError
+
+        if self.run is not None:
+            return
+        try:
+            detail = self.runs.detail(run_id)
+            initial = self.runs.store.weights(run_id, "initial")
+        except RunStoreError as exc:
+            self._set_status(str(exc), BAD)
+            return
+        self.form.set_config(detail.config)
+        self._pending_start = (initial, run_id)
+        self.reload_dataset(needed=True)
+        if self.dataset is not None:
+            self._start_pending()
+        else:
+            self._set_status(tr("Loading the data of {run}…").format(run=detail.summary.label), NOTE, kind="run")
+
+    def _start_pending(self) -> None:
+        pending, self._pending_start = self._pending_start, None
+        if pending is not None:
+            self.start(initial=pending[0], parent=pending[1])
+
+    def show_stored_run(self, run_id: str) -> None:
+        """The design and weights of run ``run_id`` were just opened: show its results as the current ones."""
+        self.results.show_stored(run_id)
+        summary = self.runs.summary(run_id)
+        if summary is not None:
+            self._set_status(tr("{run}: {message}").format(run=summary.label, message=summary.message), kind="ended")
+            self.runs_panel.select_run(run_id)
+
     # --- the run ----------------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, initial=None, parent: str | None = None) -> None:
+        """Train the design; ``initial``: the weights to start from (default: the design's when "start from
+        the trained weights" is ticked); ``parent``: the run whose start they are (train again from it)."""
         if self.run is not None or self.dataset is None or not self.document.analysis.ok:
             return
         try:
@@ -290,65 +427,101 @@ class TrainPanel(QWidget):
         except ValueError as exc:
             self._set_status(str(exc), BAD)
             return
-        initial = self.document.weights if self.form.continue_training.isChecked() else None
+        if initial is None and self.form.continue_training.isChecked():
+            initial = self.document.weights
         self._detached = False
         # What the run normalises with, fixed now: the panel's dataset may be reloaded while it runs.
         self._run_normalization = self.dataset.mean_std() if config.normalize else None
         self._max_lr = config.lr
-        self.run = TrainingRun(self.document.design.copy(), self.dataset, config, initial)
+        self.run = TrainingRun(self.document.design.copy(), self.dataset, config, initial,
+                               runs_folder=self.runs.recording_folder, lineage=self.runs.lineage, parent=parent)
         self.run.record.connect(self._on_record)
         self.run.failed.connect(self._on_failed)
         self.run.finished.connect(self._on_finished)
-        self._pending_steps, self._pending_snapshot = [], None
+        self.run.recording.connect(self._on_recording)
+        self.run.written.connect(self._on_written)
+        self.run.problem.connect(self._on_store_problem)
+        self.results.run_starting()
         self._refresh.start()
-        self.curves.reset()
         self.progress.setValue(0)
-        self._set_status("Starting…")
+        self.progress.setFormat("")
+        self._set_status(tr("Starting…"), kind="run")
         self._update_buttons()
         self.run.start()
+
+    def _on_recording(self, run_id: str, number: int, name: str) -> None:
+        if self._detached:
+            return
+        self.results.run_recording(run_id, f"#{number} {name}")
+        self.runs.run_started(run_id)
+        self.runs_panel.select_run(run_id)
+
+    def _on_written(self, run_id: str) -> None:
+        """The store has the run's newest epoch: the runs table, the trade-off and the comparison follow."""
+        if self.runs.live_run == run_id:
+            self.runs.run_progressed(run_id)
+
+    def _on_store_problem(self, message: str) -> None:
+        self.window.statusBar().showMessage(message, 10000)
 
     def _on_pause(self) -> None:
         if self.run is None:
             return
         if self.run.control.paused:
             self.run.resume()
-            self.pause_button.setText("Pause")
-            self._set_status("Resumed.")
+            self.pause_button.setText(tr("Pause"))
+            self._set_status(tr("Resumed."), kind="run")
         else:
             self.run.pause()
-            self.pause_button.setText("Resume")
-            self._set_status("Paused: Resume goes on from here; Stop keeps the weights trained so far.", NOTE)
+            self.pause_button.setText(tr("Resume"))
+            self._show_paused()
+
+    def _show_paused(self) -> None:
+        where = self.progress.format() if self.progress.value() else tr("before the first step")
+        self._set_status(tr("Paused ({where}): Resume goes on from here; Stop keeps the weights trained so far.")
+                         .format(where=where), NOTE, kind="run")
 
     def stop(self) -> None:
         if self.run is not None:
             self.run.stop()
-            self._set_status("Stopping after this step…", NOTE)
+            self._set_status(tr("Stopping after this step…"), NOTE, kind="run")
+
+    def confirm_stop_run(self) -> bool:
+        """Before closing or replacing the design: a run in flight stops only if the user agrees."""
+        if self.run is None or self._detached or self.run.control.stopped or not self.run.running:
+            return True
+        answer = QMessageBox.question(
+            self, tr("A run is training"),
+            tr("Stop the run training now? What it has learnt so far stays in Runs (and its weights in the design "
+               "until you open another)."),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _on_record(self, record) -> None:
-        from ...train import EndRecord, EpochRecord, SnapshotRecord, StartRecord, StepRecord
+        from ...train import EndRecord, EpochRecord, StartRecord
 
         self.record_received.emit(record)
-        if getattr(self, "_detached", False):
+        if self._detached:
             return  # a run of a design that is no longer open: nothing of it reaches the new one
-        if isinstance(record, StepRecord):
-            self._pending_steps.append(record)
-        elif isinstance(record, SnapshotRecord):
-            self._pending_snapshot = record
-        elif isinstance(record, EpochRecord):
+        self.results.on_record(record)
+        if isinstance(record, EpochRecord):
             self._flush()
-            self.curves.add_epoch(record)
-            self.confusion.show_epoch(record, self.classes)
             if record.state is not None:
                 self.document.set_weights(record.state, self._run_normalization,
-                                          {"epochs_completed": record.epoch, "in_progress": True})
+                                          self.results.weights_info({"epochs_completed": record.epoch,
+                                                                     "in_progress": True}))
         elif isinstance(record, StartRecord):
             self.curves.set_epochs(record.epochs, self._max_lr)
-            self._epochs, self._device = record.epochs, record.device + ("" if record.amp == "off" else f", {record.amp}")
+            self._epochs = record.epochs
+            self._device = record.device + ("" if record.amp == "off" else f", {record.amp}")
             self.classes = list(record.classes)
-            kept = f" Kept the trained weights of {len(record.carried)} layers." if record.carried else ""
+            kept = ntr(" Kept the trained weights of {n} layer.", " Kept the trained weights of {n} layers.",
+                       len(record.carried)).format(n=len(record.carried)) if record.carried else ""
             notes = " ".join(record.notes)
-            self._set_status(f"Training {grouped(record.parameters)} parameters on {self._device}: "
-                             f"{grouped(record.train_size)} images × {record.epochs} epochs.{kept} {notes}")
+            self._set_status(tr("Training {params} parameters on {device}: {images} images × {epochs} epochs.")
+                             .format(params=grouped(record.parameters), device=self._device,
+                                     images=grouped(record.train_size), epochs=record.epochs) + kept + " " + notes,
+                             kind="run")
         elif isinstance(record, EndRecord):
             self._flush()
             self._on_end(record)
@@ -356,44 +529,48 @@ class TrainPanel(QWidget):
     def _flush(self) -> None:
         """Show what arrived since the last refresh: the views redraw at most REFRESH_HZ times a second
         however fast the records come (painting is the GUI thread's real cost while training)."""
-        steps, self._pending_steps = self._pending_steps, []
-        if steps:
-            self.curves.add_steps(steps)
-            last = steps[-1]
-            self.progress.setMaximum(last.total_steps)
-            self.progress.setValue(last.global_step)
-            self.progress.setFormat(f"epoch {last.epoch}/{self._epochs} · step {last.step}/{last.steps_per_epoch}")
-            self._set_status(f"Training on {self._device}: {grouped(round(last.samples_per_s))} images/s, "
-                             f"loss {last.loss:.3f}, accuracy {100 * last.accuracy:.1f} %, "
-                             f"ETA {_duration(last.eta_s)}")
-        snapshot, self._pending_snapshot = self._pending_snapshot, None
-        if snapshot is not None:
-            node = self.run_design_node(snapshot.node_id)
-            groups = node.resolved_params()["groups"] if node is not None else 1
-            self.filters.show_weights(snapshot.node_id, snapshot.weights, groups,
-                                      f"(epoch {snapshot.epoch}, step {snapshot.step})")
-
-    def run_design_node(self, node_id: str):
-        return self.document.design.get(node_id)
+        if self._detached:
+            return
+        last = self.results.flush()
+        if last is None:
+            return
+        self.progress.setMaximum(last.total_steps)
+        self.progress.setValue(last.global_step)
+        self.progress.setFormat(tr("epoch {epoch}/{epochs} · step {step}/{steps}").format(
+            epoch=last.epoch, epochs=self._epochs, step=last.step, steps=last.steps_per_epoch))
+        if self.run is not None and self.run.control.paused:
+            self._show_paused()
+        elif self.run is not None and not self.run.control.stopped:
+            self._set_status(tr("Training on {device}: {speed} images/s, loss {loss}, accuracy {acc} %, ETA {eta}")
+                             .format(device=self._device, speed=grouped(round(last.samples_per_s)),
+                                     loss=f"{last.loss:.3f}", acc=f"{100 * last.accuracy:.1f}",
+                                     eta=_duration(last.eta_s)), kind="run")
 
     def _on_end(self, end) -> None:
-        from ...train import FAILED, STOPPED
+        from ...train import DIVERGED, FAILED, STOPPED
 
         if end.state_dict:
-            self.document.set_weights(end.state_dict, (end.mean, end.std) if end.mean else None, end.training)
+            self.document.set_weights(end.state_dict, (end.mean, end.std) if end.mean else None,
+                                      self.results.weights_info(end.training))
         if list(end.design.classes) != list(self.document.design.classes):
             self.document.push(SetClassesCommand(self.document, end.design.classes))
-        best = f" Best validation accuracy {100 * end.best_val_acc:.1f} % (epoch {end.best_epoch})." if end.best_epoch else ""
-        if end.reason == FAILED:
-            self._set_status(f"Training stopped: {end.message}", BAD)
+        self.results.run_ended(end)
+        best = tr(" Best validation accuracy {acc} % (epoch {epoch}).").format(
+            acc=f"{100 * end.best_val_acc:.1f}", epoch=end.best_epoch) if end.best_epoch else ""
+        message = end.message[:1].upper() + end.message[1:]
+        if end.reason in (FAILED, DIVERGED):
+            self._set_status(tr("Training stopped: {message}").format(message=end.message), BAD, kind="ended")
         elif end.reason == STOPPED:
-            self._set_status(f"Stopped: {end.message}.{best}", NOTE)
+            self._set_status(f"{message}.{best}", NOTE, kind="ended")
         else:
-            self._set_status(f"Done in {_duration(end.seconds)}: {end.message}.{best} The trained weights are now "
-                             "the design's (Explain uses them; File ▸ Export saves them).", GOOD)
+            self._set_status(tr("Done in {time}: {message}.{best} The trained weights are now the design's (Explain "
+                                "uses them; File ▸ Export saves them).").format(
+                time=_duration(end.seconds), message=end.message, best=best), GOOD, kind="ended")
 
     def _on_failed(self, message: str) -> None:
-        self._set_status(f"Cannot train: {message}", BAD)
+        if not self._detached:
+            self.results.run_abandoned()
+        self._set_status(tr("Cannot train: {message}").format(message=message), BAD, kind="ended")
 
     def _on_finished(self) -> None:
         self._refresh.stop()
@@ -401,15 +578,22 @@ class TrainPanel(QWidget):
             self._flush()
         run, self.run = self.run, None
         if run is not None:
-            run.wait(5000)  # the thread's own end deletes the run and the thread
-        self.pause_button.setText("Pause")
+            run.wait(5000)
+            run.deleteLater()
+        self.pause_button.setText(tr("Pause"))
         self._update_buttons()
+        if self._pending_start is not None and self.dataset is not None:
+            self._start_pending()
 
     def shutdown(self) -> None:
-        """Closing the window: stop the run cleanly and wait for its thread."""
+        """Closing the window (the user agreed) or quitting: stop the run and wait a bounded time for its
+        step; a step that takes longer is left to finish in its daemon thread, which the process's exit
+        ends (the run store keeps everything up to its last epoch)."""
         if self.run is not None:
             self.run.stop()
-            self.run.wait(30000)
+            self.run.control.resume()
+            if not self.run.wait(SHUTDOWN_WAIT_MS):
+                print("convviz: the training step still running was left to end with the app", file=sys.stderr)
         self.tasks.wait(10000)
 
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...train.config import AMP_MODES, DEVICES, OPTIMIZERS, SCHEDULES, AugmentConfig, ConfigError, DataSpec, TrainConfig
+from ...i18n import tr
 from ..file_dialogs import ask_folder
 from ..settings import app_settings
 
@@ -37,6 +38,14 @@ SOURCES = (
 )
 SCHEDULE_LABELS = {"constant": "constant", "step": "step decay", "cosine": "cosine", "onecycle": "one-cycle"}
 AMP_LABELS = {"off": "off (float32)", "bf16": "bfloat16 (CUDA)", "fp16": "float16 (CUDA)"}
+
+
+def _combo() -> QComboBox:
+    """A combo box as narrow as the column allows (its long entries show in full when it opens)."""
+    combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(12)
+    return combo
 
 
 def _double(minimum: float, maximum: float, step: float, decimals: int) -> QDoubleSpinBox:
@@ -97,39 +106,51 @@ class TrainSettingsForm(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.source = QComboBox()
+        self.source = _combo()
         for label, kind, _ in SOURCES:
             self.source.addItem(label, kind)
         self.folder = QLineEdit(placeholderText="folder with the dataset's files")
         self.browse = QPushButton("Browse…")
         self.download = QPushButton("Download")
         self.download.setToolTip("Fetch the dataset's files into the folder (needs the internet)")
-        folder_row = QHBoxLayout()
-        folder_row.setContentsMargins(0, 0, 0, 0)
-        folder_row.addWidget(self.folder, 1)
-        folder_row.addWidget(self.browse)
-        folder_row.addWidget(self.download)
+        # The buttons under the field, not beside it: the column stays narrow and nothing is cut off.
+        folder_buttons = QHBoxLayout()
+        folder_buttons.setContentsMargins(0, 0, 0, 0)
+        folder_buttons.addWidget(self.browse)
+        folder_buttons.addWidget(self.download)
+        folder_buttons.addStretch(1)
         self.val_fraction = _double(0.01, 0.9, 0.05, 2)
         self.val_fraction.setToolTip("Held out for validation when the dataset has no test set of its own")
 
         self.epochs = QSpinBox(minimum=1, maximum=10000, keyboardTracking=False)
         self.batch_size = QSpinBox(minimum=1, maximum=65536, keyboardTracking=False)
-        self.optimizer = QComboBox()
+        self.optimizer = _combo()
         self.optimizer.addItems([o.upper() if o == "sgd" else {"adam": "Adam", "adamw": "AdamW"}[o] for o in OPTIMIZERS])
         self.lr = QLineEdit()
         self.lr.setToolTip("Learning rate, e.g. 0.003 or 3e-3")
         self.momentum = _double(0, 0.999, 0.05, 3)
         self.weight_decay = QLineEdit()
-        self.schedule = QComboBox()
+        self.schedule = _combo()
         self.schedule.addItems([SCHEDULE_LABELS[s] for s in SCHEDULES])
-        self.device = QComboBox()
+        self.device = _combo()
         self.device.addItems(list(DEVICES))
-        self.amp = QComboBox()
+        self.amp = _combo()
         self.amp.addItems([AMP_LABELS[a] for a in AMP_MODES])
-        self.compile = QCheckBox("torch.compile the model (slower start, faster steps)")
+        self.compile = QCheckBox(tr("torch.compile the model"))
+        self.compile.setToolTip(tr("Compile the model with torch.compile: a slower start, faster steps"))
         self.seed = QSpinBox(minimum=0, maximum=2 ** 31 - 1, keyboardTracking=False)
-        self.normalize = QCheckBox("normalise inputs by the training set's mean and std")
-        self.continue_training = QCheckBox("start from the trained weights (where the layers still fit)")
+        self.seed.setToolTip(tr("Seeds the initial weights, the data order, augmentation and dropout: the same seed "
+                                "gives the same run"))
+        self.train_images = QSpinBox(minimum=0, maximum=10_000_000, singleStep=100, keyboardTracking=False)
+        self.train_images.setSpecialValueText(tr("all"))
+        self.train_images.setToolTip(tr("Use only this many training images (classes balanced, drawn with the seed): "
+                                        "a small set overfits on purpose, so dropout, batch norm, weight decay and "
+                                        "augmentation make a visible difference. 0: all of them"))
+        self.normalize = QCheckBox(tr("normalise inputs"))
+        self.normalize.setToolTip(tr("Subtract the training images' mean and divide by their std, per channel"))
+        self.continue_training = QCheckBox(tr("start from the trained weights"))
+        self.continue_training.setToolTip(tr("Start from the design's trained weights where the layers still fit "
+                                             "(else: fresh weights from the seed)"))
         self.augment = AugmentForm()
         self.error = QLabel(wordWrap=True)
         self.error.setStyleSheet("color: #D62728")
@@ -138,8 +159,10 @@ class TrainSettingsForm(QWidget):
         data_box = QGroupBox("Data")
         data = QFormLayout(data_box)
         data.addRow("Source", self.source)
-        data.addRow("Folder", folder_row)
+        data.addRow("Folder", self.folder)
+        data.addRow("", folder_buttons)
         data.addRow("Validation share", self.val_fraction)
+        data.addRow(tr("Training images"), self.train_images)
         run_box = QGroupBox("Training")
         run = QFormLayout(run_box)
         for label, widget in (("Epochs", self.epochs), ("Batch size", self.batch_size), ("Optimizer", self.optimizer),
@@ -170,7 +193,7 @@ class TrainSettingsForm(QWidget):
                        self.lr.editingFinished, self.momentum.valueChanged, self.weight_decay.editingFinished,
                        self.schedule.currentIndexChanged, self.device.currentIndexChanged,
                        self.amp.currentIndexChanged, self.compile.toggled, self.seed.valueChanged,
-                       self.normalize.toggled, self.augment.changed):
+                       self.normalize.toggled, self.augment.changed, self.train_images.valueChanged):
             signal.connect(self._on_changed)
         self._on_source()
 
@@ -219,7 +242,7 @@ class TrainSettingsForm(QWidget):
             weight_decay=weight_decay, schedule=SCHEDULES[self.schedule.currentIndex()],
             device=self.device.currentText(), amp=AMP_MODES[self.amp.currentIndex()], compile=self.compile.isChecked(),
             seed=self.seed.value(), val_fraction=self.val_fraction.value(), normalize=self.normalize.isChecked(),
-            augment=self.augment.config())
+            augment=self.augment.config(), train_images=self.train_images.value())
 
     def set_config(self, config: TrainConfig, remember: bool = False) -> None:
         """Show ``config``; ``remember`` also makes it the settings the next session starts with."""
@@ -241,6 +264,7 @@ class TrainSettingsForm(QWidget):
         self.compile.setChecked(config.compile)
         self.seed.setValue(config.seed)
         self.normalize.setChecked(config.normalize)
+        self.train_images.setValue(config.train_images)
         self.continue_training.setChecked(True)
         self.augment.set_config(config.augment)
         self.blockSignals(False)

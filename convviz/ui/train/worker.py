@@ -1,15 +1,34 @@
-"""A training run on its own QThread: the loop is plain Python (``convviz.train.Trainer``); this
-object only starts it, forwards its records to the GUI thread and passes on pause/resume/stop.
+"""A training run on its own thread: the loop is plain Python (``convviz.train.Trainer``); this object
+starts it, records it in the run store, forwards its records to the GUI thread and passes on
+pause/resume/stop.
 
-The run trains a frozen copy of the design made on the GUI thread, so edits made while it runs
-cannot reach it.
+The thread is a daemon Python thread, not a QThread: closing the app while a step is still
+running (a large model's step can take a minute) must not abort the process ("QThread: destroyed
+while thread is still running"). Signals emitted from it are queued to this object's thread (the
+GUI's), as Qt does for any thread. The run trains a frozen copy of the design made on the GUI
+thread, so edits made while it runs cannot reach it.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QThread, Signal
+import sqlite3
+import threading
+import weakref
+from pathlib import Path
 
+from PySide6.QtCore import QObject, Signal
+
+from ...i18n import tr
 from ...messages import first_line
+
+
+_THREADS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+def training_still_running() -> bool:
+    """Is a run's step still going (the app is quitting)? Then the process must end without Python's
+    finalisation, which would kill that thread inside torch's C++ code and abort."""
+    return any(thread.is_alive() for thread in list(_THREADS))
 
 
 class TrainingRun(QObject):
@@ -17,24 +36,29 @@ class TrainingRun(QObject):
     record = Signal(object)
     #: The run could not start (the design does not fit the data, a bad setting): one line.
     failed = Signal(str)
+    #: The run is being recorded in the store: (run id, number, name).
+    recording = Signal(str, int, str)
+    #: Recording is not possible or stopped (a full disk): one line; the training goes on.
+    problem = Signal(str)
+    #: An epoch (or the end) of the run is in the store now: its id.
+    written = Signal(str)
     #: The thread is done (after the EndRecord or the failure).
     finished = Signal()
 
-    def __init__(self, design, dataset, config, initial_state=None, snapshot_rate: float = 10.0) -> None:
+    def __init__(self, design, dataset, config, initial_state=None, snapshot_rate: float = 10.0, *,
+                 runs_folder: Path | None = None, lineage: str | None = None, parent: str | None = None,
+                 name: str | None = None) -> None:
         super().__init__()
         from ...train import TrainControl
 
         self.control = TrainControl()
         self._args = (design, dataset, config, initial_state, snapshot_rate)
-        self._thread = QThread()
-        self._thread.setObjectName("convviz-training")
-        self.moveToThread(self._thread)
-        self._thread.started.connect(self._run)
-        # Both go once the thread has ended (deleteLater posted to a finished thread would never run).
-        self._thread.finished.connect(self.deleteLater)
-        self._thread.finished.connect(self._thread.deleteLater)
+        self._store = (runs_folder, lineage, parent, name)
+        self.run_id: str | None = None
+        self._thread = threading.Thread(target=self._run, name="convviz-training", daemon=True)
 
     def start(self) -> None:
+        _THREADS.add(self._thread)
         self._thread.start()
 
     def pause(self) -> None:
@@ -49,28 +73,66 @@ class TrainingRun(QObject):
 
     @property
     def running(self) -> bool:
-        return self._thread.isRunning()
+        return self._thread.is_alive()
 
     def wait(self, msecs: int = 30000) -> bool:
-        return self._thread.wait(msecs)
+        """Wait up to ``msecs`` for the thread to end; True if it has."""
+        if self._thread.ident is not None:
+            self._thread.join(msecs / 1000)
+        return not self._thread.is_alive()
 
     def _run(self) -> None:
         from ...train import Trainer
 
         design, dataset, config, initial_state, snapshot_rate = self._args
+        recorder = None
         try:
+            probe = self._probe(design, dataset, config)
             trainer = Trainer(design, dataset, config, control=self.control, initial_state=initial_state,
-                              report_rate=10.0, snapshot_rate=snapshot_rate)
+                              report_rate=10.0, snapshot_rate=snapshot_rate, probe=probe)
+            recorder = self._recorder(trainer)
             for record in trainer:
+                if recorder is not None:
+                    recorder.add(record)   # a queue put: the recorder's thread writes it
+                    if recorder.problem:
+                        self.problem.emit(recorder.problem)
+                        recorder.close()
+                        recorder = None
                 self.record.emit(record)
         except (ValueError, RuntimeError, OSError) as exc:  # TrainError, ConfigError, DatasetError, torch
+            if recorder is not None:
+                recorder.fail(first_line(exc))
             self.failed.emit(first_line(exc))
         except Exception as exc:  # a bug: the message still reaches the user, the thread still ends
             import traceback
 
             traceback.print_exc()
+            if recorder is not None:
+                recorder.fail(first_line(exc))
             self.failed.emit(f"{type(exc).__name__}: {first_line(exc)}")
         finally:
             self._args = None  # the design copy, the dataset and the initial weights are not needed now
             self.finished.emit()
-            self._thread.quit()
+
+    def _probe(self, design, dataset, config):
+        if self._store[0] is None:
+            return None
+        from ...runs.replay import ReplayProbe
+
+        return ReplayProbe(design, dataset, seed=config.seed)
+
+    def _recorder(self, trainer):
+        folder, lineage, parent, name = self._store
+        if folder is None:
+            return None
+        from ...runs import RunRecorder, RunStore, RunStoreError
+
+        try:
+            recorder = RunRecorder(RunStore(folder, scan=False), trainer, name=name, lineage=lineage, parent=parent,
+                                   on_written=self.written.emit)
+        except (RunStoreError, OSError, sqlite3.Error) as exc:
+            self.problem.emit(tr("this run is not recorded in the run store: {why}").format(why=first_line(exc)))
+            return None
+        self.run_id = recorder.run_id
+        self.recording.emit(recorder.run_id, recorder.number, recorder.name)
+        return recorder

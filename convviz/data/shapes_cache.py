@@ -1,0 +1,107 @@
+"""The built-in shapes at their own size, drawn once and kept in the user's cache folder.
+
+The shapes are drawn at a small native size (the design's own when it is at most 64 pixels a
+side and fits the budget, else 32 on the longer side) and fitted to the design per batch, as
+MNIST's 28×28 or CIFAR's 32×32 are: opening ResNet-18 (3×224×224) then needs 37 MB of 3×32×32
+images, not 1.8 GB drawn at 224×224, and designs of the same channels and native size share one
+set. A drawn set is written (atomically) to ``<cache>/shapes-v<VERSION>-<count>-<C>x<H>x<W>-s<seed>.npy``
+and read back in milliseconds by every later launch; a damaged or foreign file is drawn again.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..atomic import atomic_write
+from .synthetic import VERSION, make_shapes, shape_labels
+
+#: Bytes the built-in set may take in memory (uint8 images); a larger request gets fewer images.
+MEMORY_BUDGET = 64 << 20
+#: Native sizes tried, largest first: the design's own size when it is no larger.
+NATIVE_SIDES = (64, 32)
+#: Sets kept on disk (the newest); older ones and those of other generator versions are removed.
+KEEP = 8
+
+
+def cache_dir() -> Path:
+    """``$CONVVIZ_CACHE_DIR``, else the platform's per-user cache folder (``~/.cache/convviz`` on Linux)."""
+    explicit = os.environ.get("CONVVIZ_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        return base / "convviz" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "convviz"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "convviz"
+
+
+def native_shape(shape: tuple[int, int, int], count: int) -> tuple[int, int, int]:
+    """The size the shapes are drawn at for a design whose input is ``shape`` (C×H×W)."""
+    channels, height, width = shape
+    for side in NATIVE_SIDES:
+        scale = min(1.0, side / max(height, width))
+        native = (channels, max(1, round(height * scale)), max(1, round(width * scale)))
+        if count * math.prod(native) <= MEMORY_BUDGET or side == NATIVE_SIDES[-1]:
+            return native
+    raise AssertionError("unreachable")
+
+
+def affordable_count(count: int, shape: tuple[int, int, int]) -> int:
+    """``count``, or the most images (a multiple of ten, at least ten) of ``shape`` the budget holds."""
+    fits = MEMORY_BUDGET // max(1, math.prod(shape))
+    return count if count <= fits else max(10, fits // 10 * 10)
+
+
+def cache_file(count: int, shape: tuple[int, int, int], seed: int) -> Path:
+    c, h, w = shape
+    return cache_dir() / f"shapes-v{VERSION}-{count}-{c}x{h}x{w}-s{seed}.npy"
+
+
+def shapes_images(count: int, shape: tuple[int, int, int], seed: int, should_stop=None,
+                  use_cache: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """``make_shapes(count, *shape, seed)``, from the disk cache when an earlier launch drew it."""
+    path = cache_file(count, shape, seed)
+    if use_cache:
+        images = _read(path, (count, *shape))
+        if images is not None:
+            return images, shape_labels(0, count)
+    images, labels = make_shapes(count, *shape, seed=seed, should_stop=should_stop)
+    if use_cache:
+        _write(path, images.numpy())
+    return images, labels
+
+
+def _read(path: Path, shape: tuple[int, ...]) -> torch.Tensor | None:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None  # absent, unreadable or damaged: drawn again
+    if array.dtype != np.uint8 or array.shape != shape:
+        return None
+    return torch.from_numpy(array)
+
+
+def _write(path: Path, images: np.ndarray) -> None:
+    """Keep the set for the next launch; a cache that cannot be written only costs the next launch a draw."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path, "wb") as handle:
+            np.save(handle, images, allow_pickle=False)
+        _prune(path.parent, keep=path)
+    except OSError:
+        pass
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    sets = sorted(folder.glob("shapes-v*.npy"), key=lambda p: p.stat().st_mtime, reverse=True)
+    current = [p for p in sets if p.name.startswith(f"shapes-v{VERSION}-")]
+    for path in [p for p in sets if p not in current] + current[KEEP:]:
+        if path != keep:
+            path.unlink(missing_ok=True)

@@ -1,0 +1,111 @@
+"""The index's tables (SQLite). ``PRAGMA user_version`` is the schema's version: an older index is
+migrated forwards, a newer one (a later convviz) is left alone."""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_VERSION = 1
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS runs (
+    number          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id              TEXT NOT NULL UNIQUE,        -- the folder's name
+    format          INTEGER NOT NULL DEFAULT 1,  -- the run's own format (a newer one is skipped)
+    name            TEXT NOT NULL,
+    created         REAL NOT NULL,
+    updated         REAL NOT NULL,
+    status          TEXT NOT NULL,
+    message         TEXT NOT NULL DEFAULT '',
+    design_name     TEXT NOT NULL DEFAULT '',
+    design          TEXT NOT NULL,               -- the design file's JSON, as trained
+    lineage         TEXT NOT NULL,
+    fingerprint     TEXT NOT NULL,
+    config          TEXT NOT NULL,               -- TrainConfig.to_dict() as JSON
+    seed            INTEGER NOT NULL DEFAULT 0,
+    dataset         TEXT NOT NULL DEFAULT '{}',  -- JSON: name, spec, sizes, classes, shape
+    normalization   TEXT NOT NULL DEFAULT '[[], []]',
+    params          INTEGER NOT NULL DEFAULT 0,
+    macs            INTEGER NOT NULL DEFAULT 0,
+    receptive_field TEXT NOT NULL DEFAULT '',
+    epochs          INTEGER NOT NULL DEFAULT 0,
+    epochs_done     INTEGER NOT NULL DEFAULT 0,
+    steps_per_epoch INTEGER NOT NULL DEFAULT 0,
+    best_epoch      INTEGER NOT NULL DEFAULT 0,
+    best_val_acc    REAL,
+    seconds         REAL NOT NULL DEFAULT 0,
+    samples_per_s   REAL NOT NULL DEFAULT 0,
+    device          TEXT NOT NULL DEFAULT '',
+    gradient_layers TEXT NOT NULL DEFAULT '[]',
+    parent          TEXT,
+    pid             INTEGER,
+    host            TEXT NOT NULL DEFAULT '',
+    starred         INTEGER NOT NULL DEFAULT 0,
+    note            TEXT NOT NULL DEFAULT '',
+    deleted         REAL,                        -- deleted in the app, undoable until it closes
+    deleted_pid     INTEGER
+);
+CREATE INDEX IF NOT EXISTS runs_lineage ON runs (lineage);
+CREATE INDEX IF NOT EXISTS runs_fingerprint ON runs (fingerprint);
+CREATE TABLE IF NOT EXISTS epochs (
+    run           TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    epoch         INTEGER NOT NULL,
+    train_loss    REAL, train_acc REAL, val_loss REAL, val_acc REAL, lr REAL,
+    samples_per_s REAL, seconds REAL,
+    confusion     TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (run, epoch)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS steps (
+    run           TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    global_step   INTEGER NOT NULL,
+    epoch         INTEGER NOT NULL,
+    step          INTEGER NOT NULL,
+    loss REAL, accuracy REAL, lr REAL, samples_per_s REAL,
+    gradients     BLOB,                          -- float32 L×2: gradient norm, update ratio per layer
+    PRIMARY KEY (run, global_step)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files (               -- a saved design file's lineage: reopened, it finds its runs
+    path          TEXT PRIMARY KEY,
+    lineage       TEXT NOT NULL,
+    saved         REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (
+    run           TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    idx           INTEGER NOT NULL,
+    global_step   INTEGER NOT NULL,
+    epoch         INTEGER NOT NULL,
+    step          INTEGER NOT NULL,
+    PRIMARY KEY (run, idx)
+) WITHOUT ROWID;
+"""
+
+#: ``MIGRATIONS[n]`` takes an index from version n to n + 1.
+MIGRATIONS: dict[int, str] = {}
+
+
+def configure(connection: sqlite3.Connection) -> None:
+    """Every connection: WAL (readers never wait for the training thread's writes, and a killed writer
+    loses at most its open transaction), NORMAL sync (safe in WAL against a killed process), foreign
+    keys (deleting a run deletes its rows), and a wait instead of "database is locked"."""
+    connection.execute("PRAGMA busy_timeout = 5000")
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = NORMAL")
+    connection.execute("PRAGMA foreign_keys = ON")
+
+
+def version(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("PRAGMA user_version").fetchone()[0])
+
+
+def create_or_migrate(connection: sqlite3.Connection) -> None:
+    """Bring the index to ``SCHEMA_VERSION`` (the caller checked it is not newer)."""
+    current = version(connection)
+    with connection:
+        if current == 0:
+            connection.executescript(TABLES)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            return
+        while current < SCHEMA_VERSION:
+            connection.executescript(MIGRATIONS[current])
+            current += 1
+            connection.execute(f"PRAGMA user_version = {current}")

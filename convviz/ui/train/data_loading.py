@@ -1,0 +1,129 @@
+"""The Train tab's dataset: loaded in the background, and only when someone needs it.
+
+``DatasetController.request(spec, shape, val, seed)`` says which data the settings and the design
+call for. When the images it needs are the ones already loaded (``convviz.data.source_key``: another
+design of the same channels, MNIST for any input size) it is ready at once, fitted to the new input.
+Otherwise it loads in a worker thread (the built-in shapes from the disk cache in milliseconds),
+but only while it is wanted: while the Train tab is shown (``set_active``), or for Explain's
+"sample from the dataset" (``samples``, which loads in its own worker thread). A design opened while
+the tab is hidden only marks the data out of date: nothing is read or drawn until it is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from ...i18n import tr
+from ..tasks import TaskRunner
+
+#: (spec, shape, val_fraction, seed, should_stop) → Dataset; runs in a worker thread.
+Loader = Callable[..., object]
+
+
+class DatasetController(QObject):
+    #: A dataset for the current request (a ``convviz.data.Dataset``, fitted to the design's input).
+    ready = Signal(object)
+    #: The current request cannot be met: one line.
+    failed = Signal(str)
+    #: Loading began: what is being loaded (for the data summary).
+    loading = Signal(str)
+
+    def __init__(self, tasks: TaskRunner, loader: Loader, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.loader = loader
+        self.active = False
+        self._request: tuple | None = None   # (spec, shape, val_fraction, seed)
+        #: (source key, Dataset) last loaded, fitted to whichever input it was loaded for; one attribute,
+        #: so ``samples`` in a worker thread never sees one half of it new and the other old.
+        self._loaded: tuple | None = None
+        self._pending = False                 # a request waits until the data is wanted
+
+    @property
+    def dataset(self):
+        """The dataset for the current request, or None while it is loading (or not wanted yet)."""
+        request, loaded = self._request, self._loaded
+        if request is None or loaded is None or self._key(request) != loaded[0]:
+            return None
+        return loaded[1].fitted(request[1])
+
+    @property
+    def requested(self) -> bool:
+        return self._request is not None
+
+    def request(self, spec, shape: tuple[int, int, int], val_fraction: float, seed: int, reload: bool = False,
+                needed: bool = False) -> None:
+        """The data the settings call for now; ``reload``: read it again even if it is loaded (a download);
+        ``needed``: load it now even while the tab is hidden (a run is waiting for it)."""
+        self._request = (spec, tuple(shape), val_fraction, seed)
+        if reload:
+            self._loaded = None
+        dataset = self.dataset
+        if dataset is not None:
+            self._pending = False
+            self.tasks.cancel("dataset")
+            self.ready.emit(dataset)
+            return
+        self._pending = True
+        self.loading.emit(describe_loading(spec))
+        if self.active or needed:
+            self._load()
+
+    def set_active(self, active: bool) -> None:
+        """Shown (or hidden): a request that waited for the data to be needed loads now."""
+        self.active = active
+        if active and self._pending:
+            self._load()
+
+    def _load(self) -> None:
+        self._pending = False
+        self.tasks.run(_keyed_load, self.loader, self._request, channel="dataset", on_done=self._on_loaded,
+                       on_error=self._on_failed)
+
+    def _on_loaded(self, loaded: tuple) -> None:
+        self._loaded = loaded
+        current = self.dataset
+        if current is not None:
+            self.ready.emit(current)
+        elif self._request is not None:  # the request moved on while this loaded
+            self._pending = True
+            if self.active:
+                self._load()
+
+    def _on_failed(self, message: str) -> None:
+        self.failed.emit(message)
+
+    def samples(self, count: int, seed: int, split: str = "val"):
+        """``count`` images of the current request's data with their class names (for Explain); loads
+        the data in the calling thread when it is not loaded yet. Call it from a worker thread."""
+        request = self._request
+        if request is None:
+            return [], []
+        dataset = self.dataset
+        if dataset is None:
+            spec, shape, val_fraction, seed_ = request
+            dataset = self.loader(spec, shape, val_fraction, seed_)
+        return dataset.samples(count, seed=seed, split=split)
+
+    @staticmethod
+    def _key(request: tuple) -> tuple:
+        """Asked only once a dataset is loaded: ``convviz.data`` imports torch, which the GUI thread
+        must not wait for while the tab is being built."""
+        from ...data import source_key
+
+        spec, shape, val_fraction, seed = request
+        return source_key(spec, shape, val_fraction=val_fraction, seed=seed)
+
+
+def describe_loading(spec) -> str:
+    """What the data summary says while ``spec`` (a ``DataSpec``) loads."""
+    if spec.kind == "synthetic":
+        return tr("Loading the built-in shapes…")
+    return tr("Loading {source}…").format(source=spec)
+
+
+def _keyed_load(loader: Loader, request: tuple) -> tuple:
+    """In the worker: (the request's source key, its dataset)."""
+    return DatasetController._key(request), loader(*request)
