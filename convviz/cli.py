@@ -131,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(f"convviz.commands.{name}").register(commands)
     for command in commands.choices.values():  # --lang after the command too (not resetting one given before)
         _add_lang_option(command, default=argparse.SUPPRESS)
+        for sub in command._subparsers._group_actions[0].choices.values() if command._subparsers else ():
+            _add_lang_option(sub, default=argparse.SUPPRESS)   # and after an action: convviz runs list --lang ko
     return parser
 
 

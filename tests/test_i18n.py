@@ -29,17 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 #: use does not fail yet. Phase 2 translates their strings (converting them to tr() where they are
 #: still plain English) and empties this tuple and ``PHASE_2_WIDGETS``.
 PHASE_2_FILES = (
-    "convviz/train/", "convviz/runs/", "convviz/ui/train/", "convviz/commands/train.py", "convviz/commands/runs.py",
     "convviz/design/catalog.py", "convviz/design/graph.py", "convviz/design/fileformat.py",
     "convviz/analysis/layers.py", "convviz/analysis/engine.py", "convviz/model/", "convviz/export/",
     "convviz/ui/palette.py", "convviz/explain/window.py", "convviz/explain/sliding.py",
-    "convviz/ui/canvas/", "convviz/ui/summary_panel.py", "convviz/ui/document.py",
-    "convviz/data/synthetic.py", "convviz/data/sources.py", "convviz/data/dataset.py",
+    "convviz/ui/canvas/",
 )
-#: What the widget walk skips until phase 2 (``tests/test_ui_korean.py``): the Train tab's page, the
-#: canvas's cards (painted by ui/canvas), the palette and the summary table; it also strips the
-#: layer catalog's summaries, docs, formulas and family names from the texts it checks.
-PHASE_2_WIDGETS = ("train tab", "canvas cards", "palette", "summary panel")
+#: What the widget walk skips until phase 2 (``tests/test_ui_korean.py``): the canvas's cards (painted
+#: by ui/canvas) and the palette; it also strips the layer catalog's summaries, docs, formulas and
+#: family names from the texts it checks.
+PHASE_2_WIDGETS = ("canvas cards", "palette")
 
 #: Words that stay as they are in Korean text: layer and library names, units, formula symbols,
 #: file types, keys. (Node ids, class names and the catalog's names are added where known.)
@@ -50,7 +48,7 @@ KEPT_WORDS = set("""
     DDP DistributedDataParallel Slurm Kubernetes Kubeflow Adam AdamW SGD Grad CAM ReLU LeNet AlexNet VGG ResNet
     GoogLeNet MobileNet CNN LeCun Conv2d convviz convviz_runtime requirements txt NaN std luma
     Ctrl Shift Alt Meta Space Del Backspace Esc Enter Tab PgUp PgDown Home End Ins Cmd
-    same valid max min sum mean argmax viridis inferno gray coolwarm ceil_mode params
+    same valid max min sum mean argmax log viridis inferno gray coolwarm ceil_mode params
     H W C N HxW CxHxW DIR OUT IN MODEL_OR_DESIGN IMAGE FILE PATH DESIGN VIEW K ID CLASS PATH_OR_SAMPLE
     LANG LANGUAGE DISPLAY WAYLAND_DISPLAY QT_QPA_PLATFORM offscreen CONVVIZ_TRACEBACK X11 Qt X Debian Ubuntu
     sudo apt install pip py pt pt2 gz idx MNIST Fashion CIFAR data_batch_ label_names labels data uint8 uint16
@@ -271,11 +269,21 @@ def test_lang_option_wins_over_the_environment_before_or_after_the_command():
     assert "전체 파라미터" in run_cli("summary", "--lang=ko", "lenet5").stdout
 
 
-@pytest.mark.parametrize("args", [["--help"], ["summary", "--help"], ["templates", "--help"], ["explain", "--help"],
-                                  ["export", "--help"], ["import", "--help"], ["--help-app"]])
-def test_the_help_is_korean(args, capsys):
-    """argparse's own words too ("usage:", "options:"); the train command's help is phase 2's."""
+HELP_COMMANDS = [["--help"], ["summary", "--help"], ["templates", "--help"], ["explain", "--help"],
+                 ["export", "--help"], ["import", "--help"], ["train", "--help"], ["runs", "--help"],
+                 *([["runs", action, "--help"] for action in ("list", "show", "compare", "export", "delete", "rename")]),
+                 ["--help-app"]]
+
+
+@pytest.mark.parametrize("args", HELP_COMMANDS)
+def test_the_help_is_korean(args, capsys, monkeypatch):
+    """argparse's own words too ("usage:", "options:"); option names, metavars and choices stay."""
+    import argparse
+
     from convviz.cli import app_parser, main
+
+    monkeypatch.setattr(argparse, "_", i18n.tr)  # as main() does (the app's parser is used without it)
+    from convviz.train.config import AMP_MODES, DEVICES, OPTIMIZERS, SCHEDULES
 
     i18n.set_language("ko")
     try:
@@ -289,12 +297,16 @@ def test_the_help_is_korean(args, capsys):
         i18n.set_language("en")
     assert "사용법:" in text and "옵션:" in text
     keep = {"train", "runs", "design", "explain", "features_", "filters_", "gradcam", "predictions", "CLASS",
-            "white", "black", "transparent", "conv"} | set(TEMPLATES)
-    text = text.split("학습 설정 (--train-script와 함께):")[0]  # export's training settings: the train command's (phase 2)
+            "white", "black", "transparent", "conv", "synthetic", "mnist", "fashion", "cifar10", "folder", "auto",
+            "off", "rotation", "shear", "elastic", "mirror", "crop", "color", "best", "last", "initial",
+            "ACTION", "RUN", "KEYS", "KEY", "NAME", "LIST", "SOURCE", "CHECKPOINT", "EPOCHS", "BATCH_SIZE", "LR",
+            "MOMENTUM", "WEIGHT_DECAY", "SEED", "VAL_FRACTION", "CONVVIZ_RUNS", "list", "show", "compare", "delete",
+            "rename", "replay", "gradients"} | set(TEMPLATES) | set(OPTIMIZERS) | set(SCHEDULES) | set(DEVICES) | set(AMP_MODES)
     text = text.split("\n\n", 1)[1]  # past the usage lines: option names, metavars and choices
     text = re.sub(r"-\n\s*", "-", text)  # argparse wraps "--no-weights" at its hyphen
-    lines = [line for line in text.splitlines() if not line.lstrip().startswith(("train ", "runs "))]
-    assert english_words("\n".join(lines), keep) == set(), text
+    assert english_words(text, keep) == set(), text
+    if args[0] in ("train", "runs") and len(args) == 2:
+        assert "학습" in text or "실행" in text
 
 
 def test_command_errors_are_korean_and_keep_their_prefix():
@@ -375,3 +387,39 @@ def test_a_hangul_node_id_is_refused_with_a_reason_in_korean():
         assert "영문자" in id_problem("합성곱1")
     finally:
         i18n.set_language("en")
+
+
+def test_train_and_the_run_store_speak_korean(tmp_path, capsys):
+    """``convviz train`` and ``convviz runs list|show|compare`` in Korean: their lines, the epoch table's
+    headers and the runs table, with Hangul columns aligned as a terminal shows them."""
+    from convviz.analysis.report import display_width
+    from convviz.cli import main
+    from dataset_files import write_mnist
+
+    write_mnist(tmp_path / "mnist", train=64, test=32, gz=True)
+    runs = str(tmp_path / "runs")
+    common = ["--runs", runs, "--lang", "ko"]
+    try:
+        for seed in ("1", "2"):
+            assert main(["train", "lenet5", "--data", f"mnist:{tmp_path / 'mnist'}", "--epochs", "1",
+                         "--batch-size", "32", "--seed", seed, "--name", f"실험 {seed}", *common]) == 0
+        trained = capsys.readouterr()
+        assert main(["runs", "list", *common]) == 0
+        listing = capsys.readouterr().out
+        assert main(["runs", "show", "1", *common]) == 0
+        shown = capsys.readouterr().out
+        assert main(["runs", "compare", "1", "2", *common]) == 0
+        compared = capsys.readouterr().out
+    finally:
+        i18n.set_language("en")
+    assert trained.out.startswith("에폭 1/1  학습 손실") and "검증 정확도" not in trained.out
+    assert "실행 #1" in trained.err and "#2" in trained.err
+    allowed = {"LeNet", "MNIST", "mnist", "adam", "onecycle", "cpu", "OTHER"} | set(tmp_path.parts)
+    for text in (trained.out, trained.err, listing, shown, compared):
+        text = re.sub(r"\b\d{8}-\d{6}-[0-9a-f]+\b", " ", text.replace(runs, " ").replace(str(tmp_path), " "))  # run ids
+        assert english_words(text, allowed) == set(), text
+    header, first = listing.splitlines()[:2]
+    assert header.startswith("#") and "최고 검증 정확도" in header and "실험 1" in listing
+    # Hangul takes two columns: the header's "when" column starts where the rows' dates do.
+    assert display_width(header[:header.index("시각")]) == display_width(first[:first.index("20")])
+    assert "학습 손실" in shown and "시드" in compared

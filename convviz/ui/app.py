@@ -196,7 +196,7 @@ def open_recorded_run(window, key: str, overlay: list[str]) -> str | None:
 
     store = window.runs.store
     if store is None:
-        return "; ".join(window.runs.problems) or "the run store cannot be opened"
+        return "; ".join(window.runs.problems) or tr("the run store cannot be opened")
     try:
         run = store.run(key)
         others = [store.run(k) for k in overlay]
@@ -205,7 +205,7 @@ def open_recorded_run(window, key: str, overlay: list[str]) -> str | None:
     window.resize(*SCREENSHOT_SIZE)
     window.show()
     if not window.open_run(run.id):
-        return f"run {key} cannot be opened"
+        return tr("run {key} cannot be opened").format(key=key)
     window.document.undo_stack.setClean()
     panel = window.tab_widget(window.train_tab)
     panel.runs_panel.scope.setCurrentIndex(1)   # all runs: the overlaid ones may be of other designs
