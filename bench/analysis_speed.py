@@ -2,7 +2,7 @@
 
     python bench/analysis_speed.py [--threads 1] [--rounds 5] [--clock cpu|wall]
 
-Side by side in one run, for ResNet-18, a ResNet-50 built here, and generated residual designs of
+Side by side in one run, for the ResNet-18 and ResNet-50 templates, and generated residual designs of
 100, 500 and 2,000 nodes, the median time (and range over rounds) of:
 
 - ``analyze``: convviz's full analysis (shapes, parameters, MACs, receptive fields, errors);
@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from bench.generated import chain_design, residual_design, resnet50  # noqa: E402
+from bench.generated import chain_design, residual_design  # noqa: E402
 from convviz.analysis import analyze, reanalyze  # noqa: E402
 from convviz.design import Design, load_template  # noqa: E402
 from convviz.model import build_model  # noqa: E402
@@ -207,7 +207,7 @@ def main() -> None:
         clock = time.perf_counter
     torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
-    rows = [("resnet18", load_template("resnet18"), 2.0), ("resnet50", resnet50(), 5.0)]
+    rows = [("resnet18", load_template("resnet18"), 2.0), ("resnet50", load_template("resnet50"), 5.0)]
     rows += [(f"generated {n}", residual_design(n, channels=16, size=32), 40.0 if n == 2000 else None)
              for n in (100, 500, 2000)]
     chain = chain_design(2000)

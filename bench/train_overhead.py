@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -321,7 +322,7 @@ def gui_stalls(args, config: TrainConfig) -> None:
     print(line("GUI idle, the noise floor", idle, idle_s))
     print(line(f"GUI while the Train tab trains on {config.device} (recorded, gradient statistics on)", busy, seconds)
           + f" (goal p99 ≤ {FRAME_MS:.1f} ms: {'ok' if p99 <= FRAME_MS else 'MISSED'}; {p99 / FRAME_MS:.2f} frames)")
-    print(f"the run: {panel.status.text()}")
+    print(f"the run: {re.sub(r'<[^>]+>', '', panel.status.text())}")  # the label holds rich text
 
 
 

@@ -25,7 +25,9 @@ from convviz.analysis import analyze
 from convviz.design import CATALOG, Design, InputSpec
 
 BATCH = 2
-SPATIAL = ("Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "BatchNorm2d")
+SPATIAL = ("Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "BatchNorm2d",
+           "ConvTranspose2d", "InstanceNorm2d", "ZeroPad2d", "Upsample", "ChannelShuffle")
+MERGES = ("Add", "Concat", "Multiply")
 
 
 # --- the reference: PyTorch, node by node ---------------------------------------------------------
@@ -43,6 +45,18 @@ def deliberate_rejection(type_name: str, params: dict, inputs: list[torch.Tensor
         return "a 3-D tensor would be read as one unbatched image"
     if type_name == "Add" and any(t.shape != x.shape for t in inputs):
         return "broadcasting between branches hides a wiring mistake"
+    if type_name == "Multiply" and any(t.dim() != x.dim() for t in inputs):
+        return "broadcasting inputs of different rank aligns the batch with a map axis"
+    if type_name == "ConvTranspose2d" and min(_pair(params["dilation"])) < 1:
+        return "PyTorch ignores a dilation of 0 where the kernel is 1 wide: still a typo"
+    if type_name in ("GroupNorm", "LayerNorm", "InstanceNorm2d") and params["eps"] <= 0:
+        return "eps ≤ 0 divides by zero on a constant map (BatchNorm2d's own check, applied to every norm)"
+    if type_name == "Split" and not params["sizes"] and params["chunks"] > 0 and x.shape[1] % params["chunks"]:
+        return "torch.chunk gives unequal (or fewer) parts: convviz asks for sizes"
+    if type_name == "Split" and params["sizes"] and min(params["sizes"]) < 1:
+        return "torch.split gives an empty part for a size of 0"
+    if type_name == "ZeroPad2d" and min(_four(params["padding"])) < 0:
+        return "negative padding crops: a typo, not a design"
     if type_name == "Flatten" and params["start_dim"] % x.dim() == 0:
         return "start_dim 0 flattens the batch"
     if type_name == "Conv2d" and not isinstance(params["padding"], str) and min(_pair(params["padding"])) < 0:
@@ -54,18 +68,32 @@ def _pair(value) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
+def _four(value) -> tuple[int, ...]:
+    return (value,) * 4 if isinstance(value, int) else tuple(value)
+
+
+def empty_output(output: torch.Tensor) -> bool:
+    """PyTorch returns an empty map where a transposed conv's padding crops everything; convviz reports it."""
+    return output.numel() == 0
+
 def torch_module(type_name: str, params: dict, inputs: list[torch.Tensor]) -> nn.Module | None:
     """The module PyTorch builds for one node, sized from the actual input (None for merges)."""
-    if type_name in ("Add", "Concat", "Input"):
+    if type_name in (*MERGES, "Input", "Split"):
         return None
     x = inputs[0]
     sizes = {}
-    if type_name == "Conv2d":
+    if type_name in ("Conv2d", "ConvTranspose2d"):
         sizes["in_channels"] = x.shape[1]
-    elif type_name == "BatchNorm2d":
+    elif type_name in ("BatchNorm2d", "InstanceNorm2d"):
         sizes["num_features"] = x.shape[1]
+    elif type_name == "GroupNorm":
+        sizes["num_channels"] = x.shape[1]
+    elif type_name == "LayerNorm":
+        sizes["normalized_shape"] = tuple(x.shape[1:])
     elif type_name == "Linear":
         sizes["in_features"] = x.shape[-1]
+    if type_name == "Upsample" and not params["align_corners"]:
+        params = {**params, "align_corners": None}  # convviz's false is PyTorch's default (None)
     return getattr(nn, type_name)(**sizes, **params)
 
 
@@ -76,6 +104,15 @@ def run_node(type_name: str, params: dict, inputs: list[torch.Tensor], module: n
         return torch.stack(torch.broadcast_tensors(*inputs)).sum(0)
     if type_name == "Concat":
         return torch.cat(inputs, dim=1)
+    if type_name == "Split":
+        if params["sizes"]:
+            return torch.split(inputs[0], list(params["sizes"]), dim=1)
+        return torch.chunk(inputs[0], params["chunks"], dim=1)
+    if type_name == "Multiply":
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = out * x
+        return out
     return module(*inputs)
 
 
@@ -85,7 +122,7 @@ def torch_reference(design: Design) -> dict | None:
     assert not cycles
     meta: dict[str, torch.Tensor] = {}
     real: dict[str, torch.Tensor] = {}
-    shapes, params = {}, {}
+    shapes, params, parts = {}, {}, {}
     macs = 0
     torch.manual_seed(0)
     with warnings.catch_warnings():
@@ -111,10 +148,17 @@ def torch_reference(design: Design) -> dict | None:
                     return None
                 macs += counter.get_total_flops() // 2 // BATCH
                 params[nid] = sum(p.numel() for p in module.parameters()) if module is not None else 0
+                if isinstance(real[nid], tuple):  # a Split: its outputs, as the inputs that read them name them
+                    parts[nid] = tuple(tuple(t.shape[1:]) for t in meta[nid])
+                    for k, (part_meta, part_real) in enumerate(zip(meta[nid], real[nid])):
+                        meta[f"{nid}:{k}"], real[f"{nid}:{k}"] = part_meta, part_real
+                    meta[nid], real[nid] = meta[nid][0], real[nid][0]
                 if tuple(real[nid].shape) != tuple(meta[nid].shape):
                     raise AssertionError(f"meta and CPU disagree on {nid}")
+                if empty_output(real[nid]):
+                    return None
             shapes[nid] = tuple(meta[nid].shape[1:])
-    return {"shapes": shapes, "params": params, "macs": macs}
+    return {"shapes": shapes, "params": params, "macs": macs, "parts": parts}
 
 
 def assert_agree(design: Design) -> None:
@@ -127,6 +171,8 @@ def assert_agree(design: Design) -> None:
                          f"{_describe(design)}")
     for nid, shape in reference["shapes"].items():
         assert analysis.nodes[nid].output_shape == shape, f"{nid}: shape\n{_describe(design)}"
+    for nid, shapes in reference["parts"].items():
+        assert analysis.nodes[nid].output_shapes == shapes, f"{nid}: the outputs' shapes\n{_describe(design)}"
     for nid, count in reference["params"].items():
         assert analysis.nodes[nid].params == count, f"{nid}: params\n{_describe(design)}"
     assert analysis.macs == reference["macs"], f"MACs\n{_describe(design)}"
@@ -177,6 +223,32 @@ def params_for(type_name: str) -> st.SearchStrategy[dict]:
         "Dropout2d": st.fixed_dictionaries({}, optional={"p": floats([-0.5, 0.0, 0.3, 1.0, 1.5])}),
         "Flatten": st.fixed_dictionaries({}, optional={"start_dim": st.integers(-3, 4), "end_dim": st.integers(-4, 4)}),
         "Linear": st.fixed_dictionaries({"out_features": st.integers(1, 8)}, optional={"bias": st.booleans()}),
+        "ConvTranspose2d": st.fixed_dictionaries(
+            {"out_channels": st.integers(1, 8), "kernel_size": sizes(0, 5)},
+            optional={"stride": sizes(0, 3), "padding": sizes(-1, 3), "output_padding": sizes(-1, 2),
+                      "dilation": sizes(0, 3), "groups": st.integers(0, 4), "bias": st.booleans()}),
+        "GroupNorm": st.fixed_dictionaries(
+            {"num_groups": st.integers(0, 6)},
+            optional={"eps": floats([-1e-3, 0.0, 1e-5]), "affine": st.booleans()}),
+        "LayerNorm": st.fixed_dictionaries(
+            {}, optional={"eps": floats([0.0, 1e-5]), "elementwise_affine": st.booleans(), "bias": st.booleans()}),
+        "InstanceNorm2d": st.fixed_dictionaries(
+            {}, optional={"eps": floats([0.0, 1e-5]), "momentum": floats([0.0, 0.1, 1.0]), "affine": st.booleans(),
+                          "track_running_stats": st.booleans()}),
+        "PReLU": st.fixed_dictionaries({}, optional={"num_parameters": st.integers(0, 8),
+                                                     "init": floats([0.25, -1.0])}),
+        "ELU": st.fixed_dictionaries({}, optional={"alpha": floats([1.0, 0.5, -1.0])}),
+        "ZeroPad2d": st.fixed_dictionaries({"padding": st.one_of(
+            st.integers(-1, 3), st.tuples(*[st.integers(-1, 3)] * 4))}),
+        "Upsample": st.fixed_dictionaries(
+            {}, optional={"size": st.one_of(st.none(), sizes(0, 9)),
+                          "scale_factor": st.one_of(st.none(), floats([0.4, 1.0, 1.5, 2.0, 3.0]),
+                                                    st.tuples(floats([0.5, 1.0, 2.0]), floats([1.0, 2.5]))),
+                          "mode": st.sampled_from(["nearest", "nearest-exact", "bilinear", "bicubic"]),
+                          "align_corners": st.booleans()}),
+        "ChannelShuffle": st.fixed_dictionaries({"groups": st.integers(0, 5)}),
+        "Split": st.one_of(st.fixed_dictionaries({}, optional={"chunks": st.integers(0, 4)}),
+                           st.fixed_dictionaries({"sizes": st.lists(st.integers(0, 5), min_size=1, max_size=3)})),
     }
     return strategies.get(type_name, st.just({}))
 
@@ -201,7 +273,8 @@ def single_layer(type_name: str, shape: tuple[int, ...], params: dict) -> Design
 
 
 EXAMPLES = {"Conv2d": 1500, "MaxPool2d": 1000, "AvgPool2d": 1000, "AdaptiveAvgPool2d": 300,
-            "AdaptiveMaxPool2d": 300, "Flatten": 300, "Softmax": 200, "Linear": 200}
+            "AdaptiveMaxPool2d": 300, "Flatten": 300, "Softmax": 200, "Linear": 200, "ConvTranspose2d": 1000,
+            "Upsample": 600, "ZeroPad2d": 200, "GroupNorm": 200, "PReLU": 200, "ChannelShuffle": 200}
 
 
 @pytest.mark.parametrize("type_name", SINGLE_INPUT_TYPES)
@@ -220,10 +293,10 @@ def networks(draw, max_nodes: int = 8, dag: bool = True) -> Design:
     design = Design("random", InputSpec(*draw(st.tuples(st.integers(1, 6), st.integers(2, 16), st.integers(2, 16)))))
     design.add_node("Input", "input")
     ids = ["input"]
-    kinds = SINGLE_INPUT_TYPES + (["Add", "Concat"] if dag else [])
+    kinds = SINGLE_INPUT_TYPES + (list(MERGES) if dag else [])
     for i in range(draw(st.integers(1, max_nodes))):
         type_name = draw(st.sampled_from(kinds))
-        if type_name in ("Add", "Concat"):
+        if type_name in MERGES:
             inputs = draw(st.lists(st.sampled_from(ids), min_size=2, max_size=3))
         elif dag:
             inputs = [draw(st.sampled_from(ids[-3:]))]
@@ -234,7 +307,11 @@ def networks(draw, max_nodes: int = 8, dag: bool = True) -> Design:
             params = {}
         node_id = f"n{i}"
         design.add_node(type_name, node_id, inputs, params)
-        ids.append(node_id)
+        if type_name == "Split":  # later layers read its outputs: n3:0, n3:1, …
+            count = len(params["sizes"]) if params.get("sizes") else params.get("chunks", 2)
+            ids += [f"{node_id}:{k}" for k in range(count)] or [node_id]
+        else:
+            ids.append(node_id)
     return design
 
 
@@ -252,9 +329,9 @@ def test_random_dags_agree_with_pytorch(design):
 
 @settings(max_examples=300)
 @given(st.lists(st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 6)), min_size=2, max_size=3),
-       st.sampled_from(["Add", "Concat"]))
+       st.sampled_from(MERGES))
 def test_merges_agree_with_pytorch(shapes, merge):
-    """Branches of different shapes: Concat needs equal H×W, Add equal everything."""
+    """Branches of different shapes: Concat needs equal H×W, Add equal everything, Multiply equal or 1."""
     design = Design("merge", InputSpec(4, 12, 12))
     design.add_node("Input", "input")
     branches = []
@@ -264,3 +341,47 @@ def test_merges_agree_with_pytorch(shapes, merge):
         branches.append(f"p{i}")
     design.add_node(merge, "merge", branches)
     assert_agree(design)
+
+
+# --- the built model against the same reference ----------------------------------------------------
+
+def reference_forward(design: Design, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The design run node by node with modules PyTorch builds here, holding the built model's weights."""
+    values: dict[str, torch.Tensor] = {}
+    order, _ = design.topological_order()
+    for nid in order:
+        node = design.node(nid)
+        if node.type == "Input":
+            values[nid] = x
+            continue
+        inputs = [values[s] for s in node.inputs]
+        module = torch_module(node.type, CATALOG[node.type].resolve(node.params), inputs)
+        if module is not None:
+            module.load_state_dict(model.get_submodule(nid).state_dict())
+            module.eval()
+        values[nid] = run_node(node.type, CATALOG[node.type].resolve(node.params), inputs, module)
+        if isinstance(values[nid], tuple):
+            values.update({f"{nid}:{k}": part for k, part in enumerate(values[nid])})
+    return values[analyze(design).output]
+
+
+@settings(max_examples=150, deadline=None)
+@given(networks(dag=True))
+def test_built_models_compute_what_pytorch_does(design):
+    """Every layer type (the new ones included) built from its design computes, with the same weights,
+    exactly what PyTorch's own module does."""
+    from convviz.model import build_model
+
+    analysis = analyze(design)
+    if not analysis.ok:
+        return
+    torch.manual_seed(0)
+    model = build_model(design, analysis).eval()
+    x = torch.randn(BATCH, *design.input.shape)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got, want = model(x), reference_forward(design, model, x)
+        if isinstance(want, tuple):  # the design ends in a Split
+            assert len(got) == len(want) and all(map(torch.equal, got, want)), _describe(design)
+        else:
+            assert torch.equal(got, want), _describe(design)

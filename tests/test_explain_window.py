@@ -73,6 +73,49 @@ def test_conv_frames_reproduce_the_output(case):
 
 
 @st.composite
+def transposed_convs(draw):
+    groups = draw(st.sampled_from([1, 2]))
+    cin, cout = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = (draw(st.integers(0, 3)), draw(st.integers(0, 2)))
+    extra = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+    size = (draw(st.integers(2, 6)), draw(st.integers(2, 6)))
+    try:
+        conv = nn.ConvTranspose2d(cin, cout, kernel, stride, padding, extra, groups, draw(st.booleans()), dilation)
+        x = torch.randn(1, cin, *size, generator=torch.Generator().manual_seed(draw(st.integers(0, 99))))
+        if conv(x).numel() == 0:
+            return None
+    except RuntimeError:
+        return None  # padding that crops the whole output
+    return conv, x, draw(st.integers(0, cout - 1))
+
+
+@settings(max_examples=80)
+@given(transposed_convs())
+def test_transposed_conv_frames_are_the_equivalent_convolution(case):
+    """Zeros inserted between the input's pixels, d·(k − 1) − p padding, the flipped kernel at stride 1:
+    every frame's sum is the transposed conv's output there."""
+    if case is None:
+        return
+    conv, x, channel = case
+    animation = WindowAnimation(conv, x, channel)
+    expected = conv(x)[0, channel].detach().numpy()
+    g = animation.geometry
+    assert g.transposed and g.stride == (1, 1) and g.inserted == tuple(conv.stride)
+    assert animation.input.shape[1:] == ((x.shape[2] - 1) * conv.stride[0] + 1, (x.shape[3] - 1) * conv.stride[1] + 1)
+    np.testing.assert_array_equal(animation.output, expected)
+    for frame in animation:
+        terms = float(np.abs(frame.products).sum()) + abs(frame.bias)
+        assert close(frame.value, float(expected[frame.out_pos]), terms), (frame.index, frame.value, frame.output)
+        assert (frame.window[:, ~frame.inside] == 0).all()  # inserted zeros and padding read nothing
+        assert not np.isnan(frame.window).any()
+        real = frame.inside & (frame.rows[:, None] % conv.stride[0] == 0) & (frame.cols[None, :] % conv.stride[1] == 0)
+        assert (real == frame.inside).all()
+
+
+@st.composite
 def pools(draw):
     kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
@@ -152,7 +195,7 @@ def test_only_conv_and_pool_nodes_animate():
     conv = window_animation(network, acts, "conv2", out_channel=5)  # on captured (inference-mode) tensors
     frame = conv.frame(17)
     assert close(frame.value, float(acts["conv2"][5].flat[17]), float(np.abs(frame.products).sum()))
-    with pytest.raises(ExplainError, match="Conv2d, MaxPool2d and AvgPool2d"):
+    with pytest.raises(ExplainError, match="Conv2d, ConvTranspose2d, MaxPool2d and AvgPool2d"):
         window_animation(network, acts, "relu1")
     with pytest.raises(ExplainError, match="out of range"):
         window_animation(network, acts, "conv1", out_channel=16)

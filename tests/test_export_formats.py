@@ -41,6 +41,34 @@ def small_dag() -> Design:
     return d
 
 
+def every_new_layer() -> Design:
+    """The decoder, gating and normalisation layers: transposed conv, upsampling, padding, the norms
+    without batch statistics, the newer activations, a channel shuffle and a squeeze-and-excitation gate."""
+    d = Design("Every new layer", InputSpec(4, 6, 6), classes=["a", "b"])
+    d.add_node("Input", "input")
+    d.add_node("ConvTranspose2d", "up", ["input"], {"out_channels": 6, "kernel_size": 3, "stride": 2, "padding": 1,
+                                                    "output_padding": 1, "groups": 2})
+    d.add_node("GroupNorm", "gn", ["up"], {"num_groups": 3})
+    d.add_node("Hardswish", "hswish", ["gn"])
+    d.add_node("PReLU", "prelu", ["hswish"], {"num_parameters": 6})
+    d.add_node("InstanceNorm2d", "inorm", ["prelu"], {"affine": True})
+    d.add_node("ELU", "elu", ["inorm"], {"alpha": 0.5})
+    d.add_node("ZeroPad2d", "pad", ["elu"], {"padding": [1, 2, 0, 3]})
+    d.add_node("Upsample", "bilinear", ["pad"], {"scale_factor": 1.5, "mode": "bilinear"})
+    d.add_node("Upsample", "nearest", ["bilinear"], {"size": [20, 24]})
+    d.add_node("ChannelShuffle", "shuffle", ["nearest"], {"groups": 3})
+    d.add_node("AdaptiveAvgPool2d", "squeeze", ["shuffle"], {"output_size": 1})
+    d.add_node("Conv2d", "excite", ["squeeze"], {"out_channels": 6, "kernel_size": 1})
+    d.add_node("Hardsigmoid", "gate", ["excite"])
+    d.add_node("Multiply", "scaled", ["shuffle", "gate"])
+    d.add_node("Mish", "mish", ["scaled"])
+    d.add_node("LayerNorm", "ln", ["mish"])
+    d.add_node("AdaptiveAvgPool2d", "gap", ["ln"], {"output_size": 2})
+    d.add_node("Flatten", "flatten", ["gap"])
+    d.add_node("Linear", "fc", ["flatten"], {"out_features": 2})
+    return d
+
+
 def trained_like_weights(design: Design, seed: int = 1) -> dict[str, torch.Tensor]:
     """Weights unlike a fresh initialisation's (another seed), with batch-norm statistics that matter."""
     generator = torch.Generator().manual_seed(seed)
@@ -107,7 +135,9 @@ CHILD = textwrap.dedent("""
 
 def test_every_format_runs_without_convviz(tmp_path):
     jobs, expected = [], {}
-    for name, design in (("lenet5", load_template("lenet5")), ("small_dag", small_dag())):
+    classes = {"lenet5": "LeNet5", "small_dag": "SmallDAG", "new_layers": "EveryNewLayer"}
+    for name, design in (("lenet5", load_template("lenet5")), ("small_dag", small_dag()),
+                         ("new_layers", every_new_layer())):
         state = trained_like_weights(design)
         inputs = [torch.randn(n, *design.input.shape, generator=torch.Generator().manual_seed(n)) for n in (1, 3)]
         torch.save(inputs, tmp_path / f"{name}_inputs.pt")
@@ -119,7 +149,7 @@ def test_every_format_runs_without_convviz(tmp_path):
             job = {"kind": kind, "path": str(path), "name": name, "inputs": str(tmp_path / f"{name}_inputs.pt")}
             if kind == "py":
                 assert written == [path, tmp_path / f"{name}.pt"]
-                job.update({"weights": str(written[1]), "class": "LeNet5" if name == "lenet5" else "SmallDAG"})
+                job.update({"weights": str(written[1]), "class": classes[name]})
             jobs.append(job)
             expected[str(path)] = outputs
     child = subprocess.run([sys.executable, "-I", "-c", CHILD, json.dumps(jobs), str(tmp_path / "out.pt")],

@@ -41,6 +41,44 @@ def test_every_kept_version_still_loads(fixture):
     assert len(design) > 0
 
 
+def test_a_version_1_file_means_what_it_meant():
+    """v1 had no numbered outputs and no heads: it loads as the same design and is written back as v2."""
+    design = load_design(DATA / "design_v1.json")
+    assert design.heads == [] and all(":" not in ref for node in design for ref in node.inputs)
+    assert [n.id for n in design][:3] == ["input", "c1", "a1"] and design.node("a1").inputs == ["c1"]
+    written = json.loads(dumps(design))
+    assert written["version"] == VERSION == 2 and "heads" not in written
+    assert loads(dumps(design)) == design
+
+
+def test_version_2_names_outputs_of_a_split_and_heads():
+    from convviz.analysis import analyze
+    from convviz.design import Head
+
+    design = load_design(DATA / "design_v2.json")
+    assert design.node("branch").inputs == ["halves:1"] and design.node("joined").inputs == ["halves:0", "branch"]
+    assert design.heads == [Head("fc", 1.0), Head("aux_fc", 0.3)]
+    analysis = analyze(design)
+    assert analysis.ok and not analysis.issues(), analysis.issues()
+    assert analysis.output == "fc" and analysis.heads == ("fc", "aux_fc")
+    assert analysis.nodes["halves"].output_shapes == ((4, 16, 16), (4, 16, 16))
+    assert loads(dumps(design)) == design
+
+
+@pytest.mark.parametrize("heads, fragment", [
+    ('[{"node": "nope"}]', "field 'heads[0].node'"),
+    ('[{"node": "c", "loss_weight": -1}]', "field 'heads[0].loss_weight'"),
+    ('[{"node": "c"}, {"node": "c"}]', "is a head twice"),
+    ('{"node": "c"}', "field 'heads'"),
+])
+def test_bad_heads_are_named(heads, fragment):
+    text = ('{"format": "convviz-design", "version": 2, "input": {"channels": 1, "height": 4, "width": 4}, '
+            f'"heads": {heads}, "nodes": [{{"id": "input", "type": "Input"}}, {{"id": "c", "type": "ReLU", '
+            '"inputs": ["input"]}]}')
+    with pytest.raises(DesignFileError, match=fragment.replace("[", r"\[").replace("]", r"\]")):
+        loads(text)
+
+
 def test_newer_version_is_refused_clearly():
     data = design_to_dict(load_template("lenet5"))
     data["version"] = VERSION + 1
@@ -101,6 +139,8 @@ def test_save_is_atomic(tmp_path, monkeypatch):
      '"nodes": [{"id": "c", "type": "ReLU", "pos": [1]}]}', "node 'c' (ReLU), field 'pos'"),
     ('{"format": "convviz-design", "version": 1, "input": {"channels": 1, "height": 1, "width": 1}, '
      '"nodes": [{"id": "c", "type": "ReLU"}, {"id": "c", "type": "ReLU"}]}', "node 'c', field 'id'"),
+    ('{"format": "convviz-design", "version": 2, "input": {"channels": 1, "height": 1, "width": 1}, '
+     '"nodes": [{"id": "c", "type": "ReLU", "inputs": ["s:x"]}]}', "node 'c' (ReLU), field 'inputs'"),
 ])
 def test_bad_files_name_node_and_field(text, fragment):
     with pytest.raises(DesignFileError) as info:

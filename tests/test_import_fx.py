@@ -170,14 +170,21 @@ def test_unsupported_operations_are_listed_with_their_fx_node(source):
     result = import_python_file(source, "Unsupported", InputSpec(3, 8, 8))
     issues = {i.node: i for i in result.issues}
     assert issues["mul"].target == "torch.mul"
-    assert "convviz has no layer for this operation; an Identity stands in its place" in issues["mul"].reason
+    assert issues["mul"].reason == "only the product of two layer outputs is supported (not with a constant)"
     assert "self.scale, a parameter or buffer used directly" in issues["mul_1"].reason
     assert issues["cat"].reason.startswith("concatenation along dim=2 is not supported")
     assert issues["getitem"].target == "operator.getitem"
+    assert issues["getitem"].reason == "convviz has no layer for this operation"
     assert str(issues["mul"]).startswith("mul (torch.mul): ")
-    # Placeholders keep the graph connected where the operations stood.
-    assert result.design.node("mul").type == "Identity" and result.design.node("mul").inputs == ["conv"]
+    # Placeholders stand where the operations stood, wired as they were: errors, never another function.
+    mul = result.design.node("mul")
+    assert mul.type == "Placeholder" and mul.inputs == ["conv"]
+    assert mul.params == {"stands_for": "torch.mul", "reason": issues["mul"].reason}
+    assert result.design.node("mul_1").inputs == ["mul"]  # self.scale is lost: only the tensor input remains
     assert result.design.node("reshape").type == "Flatten"
+    analysis = analyze(result.design)
+    assert not analysis.ok and "'mul' stands for torch.mul, which could not be imported" in analysis.nodes["mul"].errors[0].message
+    assert analysis.nodes["fc"].blocked_by is not None
     assert not result.complete
 
 
@@ -222,7 +229,7 @@ def test_cli_import_refuses_partial_results_unless_asked(source, tmp_path, capsy
     assert "\n" not in err and not out.exists()
     assert main([*args, "--partial"]) == 0
     assert "convviz: warning: mul (torch.mul)" in capsys.readouterr().err
-    assert load_design(out).node("mul").type == "Identity"
+    assert load_design(out).node("mul").type == "Placeholder"
 
 
 def test_cli_import_needs_the_input_shape_and_a_known_output(source, tmp_path, capsys):

@@ -96,3 +96,25 @@ def test_all_templates_listed_are_buildable_on_meta():
     for name in TEMPLATES:
         with torch.device("meta"):
             build_model(load_template(name))
+
+
+def test_catalog_names_and_defaults_are_pytorchs():
+    """Every layer type a module builds is ``nn.<type>``, every parameter one of its constructor's, and every
+    default PyTorch's own (align_corners: convviz's false is PyTorch's None, as the builder translates)."""
+    import inspect
+
+    from torch import nn
+
+    from convviz.design import CATALOG
+    from convviz.model import MERGE_MODULES
+
+    for name, spec in CATALOG.items():
+        if name in ("Input", "Placeholder", "Split") or name in MERGE_MODULES:  # convviz's own (no nn module)
+            continue
+        signature = inspect.signature(getattr(nn, name))
+        for param in spec.params:
+            assert param.name in signature.parameters, (name, param.name)
+            default = signature.parameters[param.name].default
+            if not param.required and default is not inspect.Parameter.empty:
+                expected = False if (name, param.name) == ("Upsample", "align_corners") else default
+                assert param.default == expected or (name, param.name) == ("Softmax", "dim"), (name, param.name)

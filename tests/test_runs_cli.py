@@ -99,16 +99,16 @@ def test_a_diverging_run_stops_names_the_learning_rate_and_keeps_the_better_chec
 
 
 def test_after_a_nan_the_last_good_weights_are_written_and_said_so(mnist, tmp_path, capsys, monkeypatch):
-    import convviz.train.loop as loop
+    from convviz.train import heads
 
-    real, calls = loop.compute_loss, []
+    real, calls = heads.compute_loss, []
 
     def poisoned(output, labels, reduction="mean"):   # NaN from the second epoch's training steps on
         calls.append(reduction)
         loss = real(output, labels, reduction)
         return loss * float("nan") if calls.count("mean") > 6 and reduction == "mean" else loss
 
-    monkeypatch.setattr(loop, "compute_loss", poisoned)
+    monkeypatch.setattr(heads, "compute_loss", poisoned)
     out = tmp_path / "model.pt"
     assert train(mnist, "--epochs", "3", "--out", str(out)) == 1   # 96 images / 16: 6 steps an epoch
     err = capsys.readouterr().err.strip().splitlines()[-1]

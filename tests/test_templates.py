@@ -59,3 +59,64 @@ def test_default_fits_the_builtin_dataset():
     design = load_template("default")
     assert design.input.shape == (1, 32, 32) and len(design.classes) == 10
     assert analyze(design).output_shape == (10,)
+
+
+# --- the reference networks, to the parameter and the multiply-accumulate ---------------------------------
+
+import reference_nets  # noqa: E402  (tests/ is on the path: the reference implementations written there)
+
+#: Template → its reference module and input; MACs are PyTorch's own flop counter's on it (its FLOPs / 2).
+REFERENCES = {
+    "googlenet": (reference_nets.GoogLeNet, "googlenet"),
+    "googlenet_aux": (lambda: reference_nets.GoogLeNet(aux_logits=True), "googlenet_aux"),
+    "resnet50": (reference_nets.ResNet50, "resnet50"),
+    "densenet121": (reference_nets.DenseNet121, "densenet121"),
+    "mobilenet_v2": (reference_nets.MobileNetV2, "mobilenet_v2"),
+    "mobilenet_v3_small": (reference_nets.MobileNetV3Small, "mobilenet_v3_small"),
+    "efficientnet_b0": (reference_nets.EfficientNetB0, "efficientnet_b0"),
+    "squeezenet1_1": (reference_nets.SqueezeNet11, "squeezenet1_1"),
+}
+
+#: torchvision's published figures: parameters exactly, and its "GFLOPS" column (multiply-accumulates, in G, rounded).
+PUBLISHED_GMACS = {"googlenet": 1.50, "resnet50": 4.09, "densenet121": 2.83, "mobilenet_v2": 0.30,
+                   "mobilenet_v3_small": 0.06, "efficientnet_b0": 0.39, "squeezenet1_1": 0.35}
+
+
+@pytest.mark.parametrize("name", list(REFERENCES))
+def test_reference_templates_have_the_published_totals(name, one_torch_thread):
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    make, key = REFERENCES[name]
+    analysis = analyze(load_template(name))
+    assert analysis.params == reference_nets.PUBLISHED_PARAMS[key]
+    module = make().train() if name == "googlenet_aux" else make().eval()  # the aux heads run in training only
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        module(torch.zeros(1, *load_template(name).input.shape))
+    assert analysis.macs == counter.get_total_flops() // 2
+    if name in PUBLISHED_GMACS:
+        assert round(analysis.macs / 1e9, 2) == PUBLISHED_GMACS[name]
+    assert analysis.output_shape == (1000,)
+
+
+def test_resnet50_matches_its_published_receptive_field_and_macs():
+    analysis = analyze(load_template("resnet50"))
+    assert (analysis.params, analysis.macs) == (25_557_032, 4_089_184_256)
+    assert analysis.receptive_field.size == (427, 427)
+
+
+def test_googlenet_aux_trains_on_three_heads_and_infers_with_one():
+    design = load_template("googlenet_aux")
+    assert [(h.node, h.loss_weight) for h in design.heads] == [("fc", 1.0), ("aux1_fc2", 0.3), ("aux2_fc2", 0.3)]
+    analysis = analyze(design)
+    assert analysis.output == "fc" and analysis.heads == ("fc", "aux1_fc2", "aux2_fc2")
+    main = analyze(load_template("googlenet"))
+    assert analysis.params - main.params == 13_004_888 - 6_624_904  # the two auxiliary classifiers
+
+
+def test_unet_is_an_encoder_decoder_with_a_class_per_pixel():
+    design = load_template("unet_small")
+    analysis = analyze(design)
+    assert analysis.output_shape == (2, 128, 128)
+    assert [n.type for n in design if n.id.startswith("up")] == ["ConvTranspose2d"] * 3
+    assert [analysis.nodes[f"skip{i}"].output_shape for i in (3, 2, 1)] == [(128, 32, 32), (64, 64, 64), (32, 128, 128)]

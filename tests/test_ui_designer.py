@@ -73,6 +73,40 @@ def test_concat_takes_inputs_in_the_order_of_its_ports(window):
     assert window.document.analysis.nodes["compare"].output_shape == (192 + 64, 28, 28)
 
 
+def _split_design():
+    from convviz.design import Design, InputSpec
+
+    design = Design("halves", InputSpec(8, 6, 6))
+    design.add_node("Input", "input", pos=(0, 0))
+    design.add_node("Split", "split", ["input"], pos=(0, 150))
+    design.add_node("Conv2d", "branch", ["split:1"], {"out_channels": 4, "kernel_size": 1}, pos=(160, 300))
+    design.add_node("Concat", "cat", ["split:0", "branch"], pos=(0, 450))
+    return design
+
+
+def test_a_split_has_a_numbered_port_per_output_and_wires_by_port(window, qtbot):
+    window.open_design(_split_design(), None)
+    split = window.scene.nodes["split"]
+    assert split.text.outputs == 2 and split.text.line1 == "2 × 4×6×6"
+    assert split.output_port_pos(0).x() < split.output_port_pos(1).x()
+    edge = window.scene.edges[("branch", 0)]
+    assert edge.ref == "split:1" and edge.path().pointAtPercent(0) == split.output_port_pos(1)
+    # Drag output 0 onto the branch: it now reads the first half.
+    mouse_drag(window, split.output_port_pos(0), window.scene.nodes["branch"].input_port_pos(0))
+    assert window.document.design.node("branch").inputs == ["split:0"]
+    assert window.undo_action.text() == "&Undo Connect split:0 → branch"
+    assert window.scene.edges[("branch", 0)].ref == "split:0"
+    issues = [i.message for _, i in window.document.analysis.issues()]
+    assert "Output split:1 of 'split' is unused." in issues
+    window.document.undo_stack.undo()
+    assert window.scene.edges[("branch", 0)].path().pointAtPercent(0) == split.output_port_pos(1)
+    # Fewer chunks: the edge reading output 1 is reported where it is, with the outputs that exist.
+    window.select_node("split")
+    window.inspector.editors["chunks"].spin.setValue(1)
+    assert "'branch' reads output 1 of 'split', which has 1 output (split:0)." in window.document.analysis.first_error()
+    qtbot.waitUntil(lambda: window.scene.nodes["split"].text.outputs == 1)  # the card redraws with the next frame
+
+
 def test_inspector_edit_updates_downstream_footers_and_summary(window):
     window.select_node("conv2")
     assert window.inspector.node_id == "conv2"
@@ -347,6 +381,21 @@ def test_palette_filter_and_double_click_append(window):
     design = window.document.design
     assert design.node("drop1").inputs == ["relu3"] and design.node("gap").inputs == ["drop1"]
     assert window.scene.selected_node_ids() == ["drop1"]
+
+
+def test_every_layer_name_in_the_palette_shows_whole(window):
+    window.resize(1280, 800)
+    tree = window.palette_panel.tree
+    metrics, proxy = tree.fontMetrics(), tree.model()
+    cut = []
+    for r in range(proxy.rowCount()):
+        family = proxy.index(r, 0)
+        for c in range(proxy.rowCount(family)):
+            index = proxy.index(c, 0, family)
+            needed = tree.iconSize().width() + metrics.horizontalAdvance(index.data())
+            if tree.visualRect(index).width() < needed + metrics.averageCharWidth():
+                cut.append(index.data())
+    assert cut == []
 
 
 def test_shading_by_share_of_macs(window):
@@ -642,3 +691,42 @@ def test_freeze_heap_exempts_what_exists_from_later_collections():
               "assert gc.get_freeze_count() > 0 and not any(o is survivor for o in gc.get_objects())\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_heads_are_made_weighted_and_undone_in_the_inspector(window, qtbot):
+    from PySide6.QtWidgets import QPushButton
+
+    from convviz.design import Head
+
+    design = window.document.design
+    design_copy = design.copy()
+    before = design_copy.node_ids.index("conv3")  # a branch off the second block, before the main path goes on
+    design_copy.add_node("AdaptiveAvgPool2d", "aux_pool", ["relu2"], {"output_size": 1}, pos=(400, 400), index=before)
+    design_copy.add_node("Flatten", "aux_flatten", ["aux_pool"], pos=(400, 520), index=before + 1)
+    design_copy.add_node("Linear", "aux_fc", ["aux_flatten"], {"out_features": 10}, pos=(400, 640), index=before + 2)
+    window.open_design(design_copy, None)
+    assert "The output of 'aux_fc' is unused" in window.document.analysis.issues()[0][1].message
+
+    def button(text):
+        return next(b for b in window.inspector.findChildren(QPushButton) if b.text() == text)
+
+    window.select_node("aux_fc")
+    button("Make it an auxiliary head").click()
+    qtbot.waitUntil(lambda: window.inspector.head_weight is not None)
+    assert window.document.design.heads == [Head("fc"), Head("aux_fc", 0.3)]
+    assert not window.document.analysis.issues() and window.document.analysis.heads == ("fc", "aux_fc")
+    assert window.scene.nodes["aux_fc"].text.params.startswith("aux head ×0.3")
+    assert window.scene.nodes["fc"].text.params.startswith("main head")
+    window.inspector.head_weight.setValue(0.5)
+    assert window.document.design.heads[1] == Head("aux_fc", 0.5)
+    button("Make it the main head").click()
+    qtbot.waitUntil(lambda: window.inspector.head_weight is None)
+    assert window.document.design.heads == [Head("aux_fc"), Head("fc", 0.5)]
+    assert window.document.analysis.output == "aux_fc"
+    window.document.undo_stack.undo()
+    window.document.undo_stack.undo()
+    assert window.document.design.heads == [Head("fc"), Head("aux_fc", 0.3)]
+    qtbot.waitUntil(lambda: window.inspector.head_weight is not None)
+    assert window.inspector.head_weight.value() == 0.3
+    button("Not a head").click()
+    assert window.document.design.heads == []

@@ -57,6 +57,14 @@ def test_train_tab_trains_and_hands_the_weights_to_the_design(panel, window, qtb
     assert panel.save_button.isEnabled()
 
 
+def test_the_empty_confusion_matrix_names_its_axes_without_a_scale_prefix(panel, window):
+    window.tabs.setCurrentWidget(panel)
+    item = panel.confusion.matrix_view.plot.getPlotItem()
+    labels = [item.getAxis("left").labelString(), item.getAxis("bottom").labelString()]
+    assert "true class" in labels[0] and "predicted class" in labels[1]
+    assert not any("x0.001" in label or "×" in label for label in labels), labels
+
+
 def test_the_train_button_says_why_it_is_disabled(panel, window):
     window.document.design.set_inputs("fc", ["gap"])
     assert not panel.start_button.isEnabled()
@@ -172,11 +180,11 @@ def test_closing_while_a_step_runs_for_long_quits_without_waiting_for_it(panel, 
     """A step that takes minutes (a large model on a CPU) must not hold the window, nor abort the process."""
     import threading
 
-    import convviz.train.loop as loop
+    from convviz.train import heads
     from PySide6.QtWidgets import QMessageBox
 
     inside, release = threading.Event(), threading.Event()
-    real = loop.compute_loss
+    real = heads.compute_loss
 
     def slow(output, labels, reduction="mean"):
         if reduction == "mean" and inside.is_set() is False and threading.current_thread().name == "convviz-training":
@@ -184,7 +192,7 @@ def test_closing_while_a_step_runs_for_long_quits_without_waiting_for_it(panel, 
             release.wait(120)   # the step that never ends (until the test lets it)
         return real(output, labels, reduction)
 
-    monkeypatch.setattr(loop, "compute_loss", slow)
+    monkeypatch.setattr(heads, "compute_loss", slow)
     monkeypatch.setattr(train_panel, "SHUTDOWN_WAIT_MS", 300)
     panel.start_button.click()
     assert inside.wait(60)
@@ -287,13 +295,13 @@ import torch
 torch.set_num_threads(1)
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
-import convviz.train.loop as loop
+from convviz.train import heads
 from convviz.data import load_dataset
 from convviz.ui.app import leave, make_application
 from convviz.ui.main_window import MainWindow
 from convviz.ui.train import panel as train_panel
 
-real = loop.compute_loss
+real = heads.compute_loss
 inside = threading.Event()
 
 def endless(output, labels, reduction="mean"):
@@ -304,7 +312,7 @@ def endless(output, labels, reduction="mean"):
             x = torch.tanh(x @ x.T / 300)
     return real(output, labels, reduction)
 
-loop.compute_loss = endless
+heads.compute_loss = endless
 train_panel.SHUTDOWN_WAIT_MS = 500
 train_panel.load_dataset_for = lambda spec, shape, v, seed: load_dataset(spec, shape, synthetic_size=400, seed=seed)
 QMessageBox.question = lambda *a, **k: QMessageBox.StandardButton.Yes

@@ -22,15 +22,17 @@ from types import MappingProxyType
 from ..design.catalog import layer_spec
 from ..design.edits import Bridge
 from ..design.graph import Change, Design
+from ..design.ports import node_of, port_of
 from ..design.structure import Wiring, check_structure, wiring
 from ..i18n import tr
 from .head import head_warnings
-from .layers import MERGE, PASS, RULES, Ctx, Window, activation_bytes, activation_math
+from .layers import MERGE, PASS, Ctx, Window, activation_bytes, activation_math
 from .memory import may_need_warning, memory_warning, record_bound
+from .rules import RULES
 from .results import (
     INPUT_FIELD, NOTHING_INFERRED, Analysis, Basis, Derivation, Fix, Issue, NodeAnalysis, ReceptiveField,
 )
-from .text import number, pair, shape as fmt_shape
+from .text import grouped, number, pair, shape as fmt_shape
 
 NO_ISSUES: tuple[tuple[Issue, ...], tuple[Issue, ...]] = ((), ())
 
@@ -88,7 +90,8 @@ def reanalyze(previous: Analysis | None, design: Design, change: Change | None,
         old_nodes = {**old_nodes, memo.memory[0]: memo.memory[1]}
     if memo.head:  # (after the memory warning's: these records are the ones without either)
         old_nodes = {**old_nodes, **memo.head}
-    if change.kind in ("params", "meta"):  # the wiring is as it was
+    if change.kind == "meta" or change.kind == "params" and not _changes_outputs(design, change):
+        # the wiring is as it was (a Split's parameters decide which outputs its consumers may read)
         structure = memo.structure
         if change.kind == "params":
             seeds = {nid for nid in change.node_ids if nid in design}
@@ -130,6 +133,11 @@ def reanalyze(previous: Analysis | None, design: Design, change: Change | None,
                    previous_nodes=previous.nodes)
 
 
+def _changes_outputs(design: Design, change: Change) -> bool:
+    """The edit set the parameters of a node with several outputs: how many it has may have changed."""
+    return any(nid in design and layer_spec(design.node(nid).type).multi_output for nid in change.node_ids)
+
+
 def _structure(design: Design) -> _Structure:
     facts = wiring(design)
     issues: dict[str, tuple[tuple[Issue, ...], tuple[Issue, ...]]] = {}
@@ -168,7 +176,7 @@ def _structural_seeds(design: Design, old: _Structure, new: _Structure, change: 
 def _interface(record: NodeAnalysis) -> tuple:
     """What a node's consumers read of it: if this is unchanged, they need not be re-run."""
     return (record.output_shape, record.receptive_field, record.feature_field, record.collapsed,
-            record.blocked_by)
+            record.blocked_by, record.output_shapes)
 
 
 def _analyze_node(design: Design, structure: _Structure, nid: str, results: dict[str, NodeAnalysis],
@@ -183,17 +191,19 @@ def _analyze_node(design: Design, structure: _Structure, nid: str, results: dict
         return NodeAnalysis(nid, node.type, output_shape=shape, activation_bytes=activation_bytes(shape),
                             receptive_field=INPUT_FIELD, feature_field=INPUT_FIELD, warnings=warnings,
                             explain=_explain)
-    sources = [results[src] for src in node.inputs]
+    sources = [results[src] if ":" not in src else results[node_of(src)] for src in node.inputs]
     for source in sources:
         if source.output_shape is None:
             return NodeAnalysis(nid, node.type, warnings=warnings, blocked_by=source.blocked_by or source.id)
-    if len(sources) == 1:  # most nodes: no generators to build
+    if len(sources) == 1 and not sources[0].output_shapes:  # most nodes: no generators to build
         source = sources[0]
         shapes, fields, collapsed = (source.output_shape,), (source.receptive_field,), source.collapsed
     else:
-        shapes = tuple(r.output_shape for r in sources)
+        shapes = tuple(r.output_shapes[port_of(ref)] if r.output_shapes else r.output_shape
+                       for ref, r in zip(node.inputs, sources))
         fields = tuple(r.receptive_field for r in sources)
-        collapsed = any(r.collapsed for r in sources)
+        # A merge still holds a map while any input does (x · gate(x): the gate saw the whole map, x did not).
+        collapsed = all(r.collapsed for r in sources)
     spec = layer_spec(node.type)
     inputs = tuple(zip(node.inputs, shapes))
     ctx = Ctx(nid, spec, spec.resolve(node.params), inputs, design, results)
@@ -205,13 +215,21 @@ def _analyze_node(design: Design, structure: _Structure, nid: str, results: dict
         return NodeAnalysis(nid, node.type, errors=ctx.errors, warnings=warnings)
     if nid == structure.facts.output and node.type == "Softmax":
         warnings += (softmax_output_warning(nid),)
-    field = _next_field(out.field, fields, out.shape)
+    if out.field == MERGE and any(shape[1:] != out.shape[1:] for shape in shapes):  # x · gate: a broadcast
+        field = broadcast_union(fields, shapes, out.shape)
+    else:
+        field = _next_field(out.field, fields, out.shape)
     collapsed = collapsed or out.collapses
     if collapsed:
         features = [r.feature_field for r in sources if r.feature_field]
         feature = union_field(features, (1, 1)) if features else None
     else:
         feature = field
+    if out.outputs:  # a Split: each output its own shape; the record's shape is its first
+        return NodeAnalysis(nid, node.type, shapes, out.outputs[0], out.params, out.macs,
+                            sum(activation_bytes(shape) for shape in out.outputs), field, feature, collapsed, (),
+                            warnings, None, _shared(ctx.inferred), Basis(ctx.settings, tuple(node.inputs), fields),
+                            _explain, out.outputs)
     return NodeAnalysis(nid, node.type, shapes, out.shape, out.params, out.macs, activation_bytes(out.shape),
                         field, feature, collapsed, (), warnings, None, _shared(ctx.inferred),
                         Basis(ctx.settings, tuple(node.inputs), fields), _explain)
@@ -300,6 +318,7 @@ def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalys
         receptive_field=out.feature_field if out is not None and out.valid else None,
         output_shape=out.output_shape if out is not None else None,
         general_issues=structure.general,
+        heads=tuple(facts.heads),
     )
     memory = None
     if may_need_warning(params, bound):  # O(1): only a design near 16 GB pays for the exact estimate
@@ -375,6 +394,35 @@ def union_field(fields: Sequence[ReceptiveField], units: tuple[int, int]) -> Rec
     return ReceptiveField(tuple(size), tuple(jump), tuple(start))
 
 
+def broadcast_union(fields: tuple[ReceptiveField, ...], shapes: tuple[tuple[int, ...], ...],
+                    out_shape: tuple[int, ...]) -> ReceptiveField:
+    """The field after a broadcasting merge (x · gate, the gate C×1×1): per axis, the output keeps the
+    lattice (jump, start) of the inputs as large as the output, and a unit's field is the union of
+    its window in each input, a broadcast input's one window included (a global gate: the whole
+    image). The size is the widest such union over the map's units (the first or the last)."""
+    if len(out_shape) != 3:
+        return union_field(fields, (1, 1))
+    sizes, jumps, starts = [], [], []
+    for axis in (0, 1):
+        n = out_shape[axis + 1]
+        lattice = [f for f, shape in zip(fields, shapes) if shape[axis + 1] == n]
+        fixed = [f for f, shape in zip(fields, shapes) if shape[axis + 1] != n]
+        jump = lattice[0].jump[axis]
+        widest, centre = 0.0, lattice[0].start[axis]
+        for unit in (0, n - 1):
+            centres = [(f.start[axis] + unit * jump, f.size[axis]) for f in lattice] + \
+                [(f.start[axis], f.size[axis]) for f in fixed]
+            low = min(c - (r - 1) / 2 for c, r in centres)
+            high = max(c + (r - 1) / 2 for c, r in centres)
+            if unit == 0:
+                centre = (low + high) / 2
+            widest = max(widest, high - low + 1)
+        sizes.append(widest)
+        jumps.append(jump)
+        starts.append(centre)
+    return ReceptiveField(tuple(sizes), tuple(jumps), tuple(starts))
+
+
 def _next_field(step: Window | str, fields: tuple[ReceptiveField, ...], shape: tuple[int, ...]) -> ReceptiveField:
     """Front to back: r ← r + (k_eff − 1)·j, j ← j·s, start ← start + offset·j; at a merge, the union."""
     if step == PASS:
@@ -391,6 +439,11 @@ def _next_field(step: Window | str, fields: tuple[ReceptiveField, ...], shape: t
 def _field_math(ctx: Ctx, step: Window | str, fields: tuple[ReceptiveField, ...], result: ReceptiveField) -> None:
     """``_next_field`` written out."""
     if step == PASS:
+        return
+    if step == MERGE and len({shape[1:] for _, shape in ctx.inputs}) > 1:  # x · gate: a broadcast
+        sizes = ", ".join(pair(f.size) for f in fields)
+        ctx.derive("RF", tr("RF = {rf}: the union of each unit's windows in its inputs ({sizes}); a broadcast "
+                            "input's one window is in every unit's").format(rf=pair(result.size), sizes=sizes))
         return
     if step == MERGE:
         parts = " ∪ ".join(pair(f.size) for f in fields)
@@ -422,7 +475,12 @@ def _explain(record: NodeAnalysis) -> tuple[Derivation, ...]:
     ctx = Ctx(record.id, spec, basis.params, tuple(zip(basis.inputs, record.input_shapes)), explaining=True)
     out = RULES[record.type](ctx)
     assert out is not None and out.shape == record.output_shape, f"{record.id}: the rule is not deterministic"
-    ctx.derive("activation", activation_math(out.shape))
+    if out.outputs:
+        ctx.derive("activation", " + ".join(activation_math(shape).partition(" = ")[2].split(" = ")[0]
+                                            for shape in out.outputs)
+                   + f" = {grouped(record.activation_bytes)} B " + tr("per image (all outputs)"))
+    else:
+        ctx.derive("activation", activation_math(out.shape))
     _field_math(ctx, out.field, basis.fields, record.receptive_field)
     if out.collapses and record.feature_field is not None:
         ctx.derive("RF", tr("global: every unit of {shape} feeds each output, so each sees all the input that "

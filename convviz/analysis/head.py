@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from ..design.catalog import layer_spec
 from ..design.edits import Bridge, SetParam
 from ..design.graph import Design
+from ..design.ports import node_of
 from ..i18n import tr
 from .results import Fix, Issue, NodeAnalysis
 
@@ -67,7 +68,7 @@ def _final_linear(design: Design, output: str) -> tuple[str | None, list[str]]:
         if len(node.inputs) != 1 or (family != "Activation" and node.type not in PASS_THROUGH):
             return None, after
         after.append(current)
-        current = node.inputs[0]
+        current = node_of(node.inputs[0])
 
 
 def _effect(type_name: str) -> str:

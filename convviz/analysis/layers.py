@@ -5,7 +5,8 @@ random cases) and are deliberately stricter in a few places where PyTorch would 
 something else than the user means (a Linear applied to the last axis of a 4-D map, a
 convolution reading a 3-D tensor as unbatched).
 
-Writing a rule (one function per layer type, registered in ``RULES`` under the catalog's type name):
+Writing a rule (one function per layer type, registered under the catalog's type name in the ``RULES``
+of its module; ``analysis/rules.py`` gathers every module's):
 
     def conv2d(c: Ctx) -> LayerOut | None:
         if not c.check_limits():              # every parameter inside its catalog limits
@@ -79,6 +80,8 @@ class LayerOut:
     field: Window | str = PASS
     #: True for global pooling and Flatten: units after it see the whole map.
     collapses: bool = False
+    #: A layer with several outputs (Split): each one's shape (``shape`` is the first).
+    outputs: tuple[Shape, ...] = ()
 
 
 class Ctx:
@@ -218,8 +221,8 @@ def _same_or_pair(pair: Pair) -> int | Pair:
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, tuple):
-        return f"({value[0]}, {value[1]})"
+    if isinstance(value, tuple):  # a pair, ZeroPad2d's four sides, a Split's sizes
+        return f"({', '.join(map(str, value))})"
     return str(value)
 
 
@@ -262,12 +265,7 @@ def conv2d(c: Ctx) -> LayerOut | None:
     k, s, d = hw(p["kernel_size"]), hw(p["stride"]), hw(p["dilation"])
     groups, cout, bias = p["groups"], p["out_channels"], p["bias"]
     if cin % groups or cout % groups:
-        common = math.gcd(cin, cout)
-        best = max(v for v in _divisors(common) if v <= groups)
-        c.error(f"groups = {groups} must divide both the input channels ({cin}) and out_channels ({cout}).",
-                f"Use groups = {best}" + (f" (or {cin} for a depthwise conv with out_channels a multiple of {cin})"
-                                         if cin != best else "") + ".",
-                c.set_fix(f"Set groups to {best}", "groups", best))
+        groups_error(c, cin, cout, groups)
         return None
     keff = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
     keep = _same_or_pair(((keff[0] - 1) // 2, (keff[1] - 1) // 2))
@@ -323,6 +321,16 @@ def conv2d(c: Ctx) -> LayerOut | None:
                          f"{cout}·{out_h}·{out_w}·{per_group}·{k[0]}·{k[1]} = {grouped(macs)}")
     offset = ((keff[0] - 1) / 2 - before[0], (keff[1] - 1) / 2 - before[1])
     return LayerOut(shape, params, macs, Window(keff, s, offset))
+
+
+def groups_error(c: Ctx, cin: int, cout: int, groups: int) -> None:
+    """``groups`` does not divide the channels on both sides: the error, with the nearest groups that do."""
+    common = math.gcd(cin, cout)
+    best = max(v for v in _divisors(common) if v <= groups)
+    c.error(f"groups = {groups} must divide both the input channels ({cin}) and out_channels ({cout}).",
+            f"Use groups = {best}" + (f" (or {cin} for a depthwise conv with out_channels a multiple of {cin})"
+                                     if cin != best else "") + ".",
+            c.set_fix(f"Set groups to {best}", "groups", best))
 
 
 def _divisors(n: int) -> list[int]:
@@ -502,6 +510,20 @@ def elementwise(c: Ctx) -> LayerOut | None:
     return LayerOut(c.x)
 
 
+def prelu(c: Ctx) -> LayerOut | None:
+    if not c.check_limits():
+        return None
+    channels, count = c.x[0], c.p["num_parameters"]
+    if count not in (1, channels):
+        c.error(tr("PReLU learns one slope, or one per channel ({c}), not {n}.").format(c=channels, n=count),
+                tr("Use num_parameters = {c} (one slope per channel) or 1 (one for all).").format(c=channels),
+                c.set_fix(tr("Set num_parameters to {value}").format(value=channels), "num_parameters", channels))
+        return None
+    if c.explaining:
+        c.derive("params", tr("params = num_parameters = {n} (the learned slopes)").format(n=count))
+    return LayerOut(c.x, count)
+
+
 def softmax(c: Ctx) -> LayerOut | None:
     rank = len(c.x) + 1
     dim = c.p["dim"]
@@ -514,6 +536,16 @@ def softmax(c: Ctx) -> LayerOut | None:
         c.warn("Softmax over dim 0 mixes the images of a batch.", "Use dim 1 (classes or channels).",
                c.set_fix("Set dim to 1", "dim", 1))
     return LayerOut(c.x)
+
+
+def placeholder(c: Ctx) -> LayerOut | None:
+    """An imported operation convviz has no layer for: always an error, never a stand-in function."""
+    what = c.p["stands_for"] or tr("an operation")
+    reason = c.p["reason"]
+    c.error(tr("{node} stands for {what}, which could not be imported").format(node=repr(c.id), what=what)
+            + (f": {reason}." if reason else "."),
+            tr("Replace it with layers that compute the same; until then the design cannot be built or trained."))
+    return None
 
 
 def identity(c: Ctx) -> LayerOut | None:
@@ -606,6 +638,36 @@ def concat(c: Ctx) -> LayerOut | None:
     return LayerOut((total, *first[1:]), field=MERGE)
 
 
+def multiply(c: Ctx) -> LayerOut | None:
+    """Element-wise product with broadcasting: along each axis the sizes are equal or 1 (a C×1×1
+    gate scales a C×H×W map). Inputs of different rank are refused: PyTorch would align them from
+    the right and mix the batch into the map."""
+    first_id, first = c.inputs[0]
+    for src, shp in c.inputs[1:]:
+        if len(shp) != len(first):
+            c.error(tr("Multiply broadcasts inputs of the same rank, but {a} gives {sa} and {b} gives {sb}.").format(
+                        a=repr(first_id), sa=fmt_shape(first), b=repr(src), sb=fmt_shape(shp)),
+                    tr("Keep a gate as a C×1×1 map: 1×1 convolutions instead of Flatten and Linear "
+                       "(as squeeze-and-excitation does)."))
+            return None
+    out = []
+    for axis in range(len(first)):
+        sizes = {shp[axis] for _, shp in c.inputs} - {1}
+        if len(sizes) > 1:
+            shown = ", ".join(f"{src!r} {fmt_shape(shp)}" for src, shp in c.inputs)
+            c.error(tr("Multiply needs each dimension to be equal or 1 in every input, but they give {shapes}.").format(
+                        shapes=shown), tr("Make the branches end in the same size (or size 1 to broadcast)."))
+            return None
+        out.append(sizes.pop() if sizes else 1)
+    shape = tuple(out)
+    if c.explaining:
+        broadcast = [src for src, shp in c.inputs if shp != shape]
+        c.derive("shape", f"shape = {fmt_shape(shape)}" + (
+            tr(" ({names} broadcast along their size-1 dimensions)").format(names=", ".join(map(repr, broadcast)))
+            if broadcast else tr(" (all {n} inputs)").format(n=len(c.inputs))))
+    return LayerOut(shape, field=MERGE)
+
+
 def _deepest(shapes: list[Shape]) -> int:
     """The input the others should match: the smallest map, then the most channels."""
     return min(range(len(shapes)), key=lambda i: (math.prod(shapes[i][1:]), -shapes[i][0]))
@@ -691,4 +753,11 @@ RULES: dict[str, Callable[[Ctx], LayerOut | None]] = {
     "Identity": identity,
     "Add": add,
     "Concat": concat,
+    "Hardswish": elementwise,
+    "Hardsigmoid": elementwise,
+    "ELU": elementwise,
+    "Mish": elementwise,
+    "PReLU": prelu,
+    "Multiply": multiply,
+    "Placeholder": placeholder,
 }

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from ..design.catalog import layer_spec
 from ..design.edits import InsertBefore, SetParam
 from ..design.graph import Design
+from ..design.ports import node_of
 from ..i18n import tr
 from ..messages import size_in_bytes
 from .results import Analysis, Fix, Issue
@@ -53,11 +54,13 @@ OVERHEAD = 1.25
 
 #: Layers whose backward pass needs their input (kept until the backward pass reaches them).
 SAVES_INPUT = frozenset({"Conv2d", "BatchNorm2d", "Linear", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
-                         "AdaptiveMaxPool2d", "LeakyReLU", "ReLU6", "GELU", "SiLU", "LocalResponseNorm"})
+                         "AdaptiveMaxPool2d", "LeakyReLU", "ReLU6", "GELU", "SiLU", "LocalResponseNorm",
+                         "ConvTranspose2d", "GroupNorm", "LayerNorm", "InstanceNorm2d", "Hardswish", "Hardsigmoid",
+                         "PReLU", "Mish", "Multiply"})
 #: Layers whose backward pass needs their output.
-SAVES_OUTPUT = frozenset({"ReLU", "Sigmoid", "Tanh", "Softmax"})
-#: Layers whose output is a view of their input (no memory of their own).
-VIEWS = frozenset({"Flatten", "Identity", "Input"})
+SAVES_OUTPUT = frozenset({"ReLU", "Sigmoid", "Tanh", "Softmax", "ELU"})
+#: Layers whose output is a view of their input (no memory of their own; a Split's chunks are views).
+VIEWS = frozenset({"Flatten", "Identity", "Input", "Split"})
 #: Extra bytes per output value a layer keeps besides a tensor: max-pool indices (int64), dropout's mask.
 EXTRA_PER_VALUE = {"MaxPool2d": 8, "AdaptiveMaxPool2d": 8, "Dropout": 1, "Dropout2d": 1,
                    "LocalResponseNorm": 2 * BYTES_PER_VALUE}
@@ -141,7 +144,7 @@ def _parts(design: Design, analysis: Analysis) -> _Parts:
         if result.output_shape is None:
             continue
         kind, size = result.type, result.activation_bytes
-        inputs = result.basis.inputs if result.basis is not None else ()
+        inputs = tuple(node_of(src) for src in result.basis.inputs) if result.basis is not None else ()
         working = max(working, size + sum(nodes[src].activation_bytes for src in inputs) + _unfolded(result))
         params[nid] = result.params
         if kind == "Input":

@@ -86,9 +86,24 @@ def totals_lines(analysis: Analysis, design: Design | None = None) -> list[str]:
         tr("Output: {shape}").format(shape=fmt_shape(analysis.output_shape))
         + (f" ({analysis.output})" if analysis.output else ""),
     ]
+    if design is not None and len(analysis.heads) > 1:
+        lines += heads_lines(design, analysis)
     if design is not None and analysis.ok:
         lines += memory_lines(design, analysis)
     return lines
+
+
+def heads_lines(design: Design, analysis: Analysis) -> list[str]:
+    """A design with auxiliary heads: the heads and their loss weights, and what inference (the main head) costs."""
+    weights = {head.node: head.loss_weight for head in design.heads}
+    named = ", ".join([tr("{node} (main)").format(node=analysis.heads[0])] +
+                      [f"{nid} ×{weights[nid]:g}" for nid in analysis.heads[1:]])
+    main = design.ancestors(analysis.output)
+    params = sum(analysis.nodes[nid].params for nid in main if nid in analysis.nodes)
+    macs = sum(analysis.nodes[nid].macs for nid in main if nid in analysis.nodes)
+    return [tr("Heads: {named}; training loss = Σ weight · loss").format(named=named),
+            tr("Inference (the main head): {params} params, {macs} MACs ({short})").format(
+                params=grouped(params), macs=grouped(macs), short=compact(macs))]
 
 
 def memory_lines(design: Design, analysis: Analysis, batch_size: int = 64) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from ..design.catalog import layer_spec
 from ..design.edits import Edit
+from ..design.ports import port_of
 from ..i18n import tr
 
 Shape = tuple[int, ...]
@@ -127,6 +128,13 @@ class NodeAnalysis(NamedTuple):
     basis: Basis | None = None
     #: Writes a record's derivations: the analysis that made it (always the same function).
     explain: Callable[[NodeAnalysis], tuple[Derivation, ...]] | None = None
+    #: A node with several outputs (Split): each one's shape, in order (``output_shape`` is the first).
+    output_shapes: tuple[Shape, ...] = ()
+
+    def shape_of(self, ref: str) -> Shape | None:
+        """The shape of the output ``ref`` names (``"split1:1"``; a plain id: the node's one output)."""
+        port = port_of(ref)
+        return self.output_shapes[port] if port is not None and port < len(self.output_shapes) else self.output_shape
 
     @property
     def derivations(self) -> tuple[Derivation, ...]:
@@ -165,6 +173,8 @@ class Analysis:
     output_shape: Shape | None
     #: Problems not tied to one node (no Input at all).
     general_issues: tuple[Issue, ...] = ()
+    #: The design's output heads, main first (``output`` is the main one); empty: one output.
+    heads: tuple[str, ...] = ()
     #: What ``reanalyze`` continues from (the engine's; nobody else reads it).
     memo: Any = field(default=None, compare=False, repr=False)
 
@@ -194,6 +204,7 @@ class Analysis:
         """The shape ``convviz summary --json`` prints."""
         return {
             "nodes": [node_json(self.nodes[nid]) for nid in self.order],
+            **({"heads": list(self.heads)} if self.heads else {}),
             "total": {
                 "params": self.params,
                 "macs": self.macs,
@@ -205,10 +216,12 @@ class Analysis:
 
 
 def node_json(node: NodeAnalysis) -> dict:
+    shapes = {"output_shapes": [list(shape) for shape in node.output_shapes]} if node.output_shapes else {}
     return {
         "id": node.id,
         "type": node.type,
         "output_shape": list(node.output_shape) if node.output_shape is not None else None,
+        **shapes,
         "params": node.params,
         "macs": node.macs,
         "activation_bytes": node.activation_bytes,

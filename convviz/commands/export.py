@@ -25,6 +25,10 @@ def register(commands) -> None:
                         help=tr("write a torchrun (DistributedDataParallel) training script, the model and its starting weights into DIR; the settings below (or a checkpoint's) go into it"))
     export.add_argument("--input", type=parse_shape, metavar="CxHxW", help=tr("override the design's input shape"))
     export.add_argument("--no-weights", action="store_true", help=tr("for .py: write the source only"))
+    export.add_argument("--aux-heads", action="store_true",
+                        help=tr("a design with auxiliary heads: export them too (every format returns all heads, main "
+                                "first); by default inference computes the main head only, as torchvision does in eval "
+                                "mode, and the .py returns the others in training mode"))
     export.add_argument("--opset", type=int, metavar="N",
                         help=tr("for .onnx: the ONNX opset to write (default: the exporter's own; 16 and newer)"))
     # Its --seed also seeds the weights of a design exported without any (default 0).
@@ -40,7 +44,8 @@ def register(commands) -> None:
     imp.add_argument("--input", type=parse_shape, required=True, metavar="CxHxW", help=tr("the input image shape"))
     imp.add_argument("--to", required=True, metavar="OUT", help=tr("OUT.json (the design) or OUT.pt (with weights)"))
     imp.add_argument("--partial", action="store_true",
-                     help=tr("write the design even where operations could not be imported (Identity placeholders)"))
+                     help=tr("write the design even where operations could not be imported: each becomes a "
+                             "Placeholder, an error node to replace"))
     imp.set_defaults(run=cmd_import)
 
 
@@ -81,7 +86,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         with_weights = False  # model.pt → model.py: the weights beside it are the checkpoint itself, kept as it is
         print(tr("the weights stay in {source} (the checkpoint the source reads)").format(source=source))
     for path in export_to(args.to, design, state, seed=args.seed or 0, with_weights=with_weights, opset=args.opset,
-                          **options):
+                          aux_heads=args.aux_heads, **options):
         print(tr("wrote {path}").format(path=path))
     return 0
 
@@ -96,12 +101,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     result = import_python_file(args.file, args.class_name, args.input)
     if result.issues and not args.partial:
         count = len(result.issues)
-        raise CommandError(ntr("{count} operation could not be imported, first {issue}; nothing written (--partial writes it with "
-                               "placeholders)",
-                               "{count} operations could not be imported, first {issue}; nothing written (--partial writes "
-                               "them with placeholders)", count).format(count=count, issue=result.issues[0]))
+        raise CommandError(ntr("{count} operation could not be imported, first {issue}; nothing written (--partial "
+                               "writes it with a Placeholder, to replace)",
+                               "{count} operations could not be imported, first {issue}; nothing written (--partial "
+                               "writes them with a Placeholder for each, to replace)", count).format(
+            count=count, issue=result.issues[0]))
     for issue in result.issues:
         print(f"convviz: warning: {issue}", file=sys.stderr)
+    for note in result.notes:
+        print(f"convviz: note: {note}", file=sys.stderr)
     if target.suffix.lower() == ".json":
         save_design(result.design, target)
     else:

@@ -261,11 +261,14 @@ def _better_checkpoint(path: Path, accuracy: float | None) -> tuple[float, str] 
 
 
 def _epoch_line(r) -> str:
+    heads = "".join("\n    " + tr("{head}: train loss {train}  val loss {val}").format(
+        head=name, train=f"{train:.4f}", val=f"{val:.4f}") for name, train, val in
+        zip(r.heads, r.head_losses, r.val_head_losses))
     return tr("epoch {epoch}/{epochs}  train loss {train_loss} acc {train_acc}  val loss {val_loss} acc {val_acc}  "
               "{speed} samples/s  {seconds} s").format(
         epoch=r.epoch, epochs=r.epochs, train_loss=f"{r.train_loss:.4f}", train_acc=f"{r.train_acc:6.2%}",
         val_loss=f"{r.val_loss:.4f}", val_acc=f"{r.val_acc:6.2%}", speed=f"{r.samples_per_s:,.0f}",
-        seconds=f"{r.seconds:.1f}")
+        seconds=f"{r.seconds:.1f}") + heads
 
 
 @contextmanager

@@ -11,8 +11,12 @@ so such a value can exist in a design and be flagged on the node that has it, wi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from ..i18n import N_
 
 #: Families in palette order; each layer type belongs to one.
 FAMILIES = (
@@ -22,6 +26,7 @@ FAMILIES = (
     "Normalization",
     "Activation",
     "Regularization",
+    "Resize",
     "Reshape",
     "Dense",
     "Merge",
@@ -30,8 +35,10 @@ FAMILIES = (
 #: Parameter kinds and the values they hold.
 #: int, float, bool, choice (a str from ``choices``), size (int or (h, w)),
 #: optional_size (None or a size: pooling strides default to the kernel size),
-#: padding (a size, or "same" / "valid"; Conv2d only).
-KINDS = ("int", "float", "bool", "choice", "size", "optional_size", "padding")
+#: padding (a size, or "same" / "valid"; Conv2d only), pad4 (an int or (left, right, top, bottom):
+#: ZeroPad2d), scale (None, a number or (h, w) numbers: Upsample), int_list (None or a list of ints:
+#: Split's sizes), text (words a person reads: what an import placeholder stands for).
+KINDS = ("int", "float", "bool", "choice", "size", "optional_size", "padding", "pad4", "scale", "int_list", "text")
 
 PADDING_WORDS = ("same", "valid")
 
@@ -60,6 +67,10 @@ class ParamSpec:
     def coerce(self, value: Any) -> Any:
         """Return ``value`` in canonical form (pairs as tuples) or raise ``ParamTypeError``."""
         kind = self.kind
+        if kind == "text":
+            if isinstance(value, str):
+                return value
+            raise ParamTypeError(f"expected text, got {_short(value)}")
         if _too_long(value):
             raise ParamTypeError(f"expected a whole number of at most {len(str(MAX_INT))} digits, got {_short(value)}")
         if kind == "bool":
@@ -78,8 +89,24 @@ class ParamSpec:
             if isinstance(value, str) and value in self.choices:
                 return value
             raise ParamTypeError(f"expected one of {', '.join(map(repr, self.choices))}, got {_short(value)}")
-        if kind == "optional_size" and value is None:
+        if kind in ("optional_size", "scale", "int_list") and value is None:
             return None
+        if kind == "pad4":
+            if _is_int(value):
+                return int(value)
+            if isinstance(value, (list, tuple)) and len(value) == 4 and all(_is_int(v) for v in value):
+                return tuple(int(v) for v in value)
+            raise ParamTypeError(f"expected an integer or [left, right, top, bottom], got {_short(value)}")
+        if kind == "scale":
+            if _is_number(value):
+                return float(value)
+            if isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(v) for v in value):
+                return (float(value[0]), float(value[1]))
+            raise ParamTypeError(f"expected a number, [h, w] or null, got {_short(value)}")
+        if kind == "int_list":
+            if isinstance(value, (list, tuple)) and value and all(_is_int(v) for v in value):
+                return tuple(int(v) for v in value)
+            raise ParamTypeError(f"expected a list of integers or null, got {_short(value)}")
         if kind == "padding" and isinstance(value, str):
             if value in PADDING_WORDS:
                 return value
@@ -123,6 +150,10 @@ class LayerSpec:
     max_inputs: int | None = 1
     #: Parameters worth showing on a node's card, in order.
     key_params: tuple[str, ...] = ()
+    #: Offered in the palette (not the Input, made with the design, nor an import's placeholder).
+    in_palette: bool = True
+    #: A layer with several outputs (Split): how many its resolved parameters give. None: one output.
+    outputs: Callable[[Mapping[str, Any]], int] | None = None
     param_index: dict[str, ParamSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -133,8 +164,9 @@ class LayerSpec:
         return self.param_index[name]
 
     def initial_params(self) -> dict[str, Any]:
-        """Parameters a freshly created node stores: the required ones (the rest default)."""
-        return {p.name: p.initial for p in self.params if p.required}
+        """Parameters a freshly created node stores: the required ones, and any with a starting value
+        of its own (Upsample starts at scale_factor 2); the rest default."""
+        return {p.name: p.initial for p in self.params if p.required or p.initial is not None}
 
     def resolve(self, stored: dict[str, Any]) -> dict[str, Any]:
         """Every parameter's effective value: stored where given, PyTorch's default otherwise."""
@@ -143,6 +175,15 @@ class LayerSpec:
     @property
     def is_merge(self) -> bool:
         return self.max_inputs is None
+
+    @property
+    def multi_output(self) -> bool:
+        """Its outputs are numbered (``split1:0``, ``split1:1``) rather than named by the node's id."""
+        return self.outputs is not None
+
+    def output_count(self, stored: Mapping[str, Any]) -> int:
+        """How many outputs a node with these stored parameters has."""
+        return 1 if self.outputs is None else self.outputs(self.resolve(stored))
 
     def describe_inputs(self) -> str:
         if self.max_inputs is None:
@@ -176,6 +217,11 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def _is_number(value: Any) -> bool:
+    """An int or a finite float (not a bool)."""
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
+
+
 def _fmt_limit(limit: float) -> str:
     return str(int(limit)) if float(limit).is_integer() else str(limit)
 
@@ -203,13 +249,15 @@ _POOL_STRIDE = _size("stride", "Step of the window; empty means the kernel size 
 _POOL_PADDING = _size("padding", "Implicit padding on each side (at most half the kernel).", default=0, minimum=0)
 _CEIL_MODE = ParamSpec("ceil_mode", "bool", "Round the output size up: a last, partial window is kept.", default=False)
 _OUTPUT_SIZE = _size("output_size", "Output height and width, whatever the input size.", initial=1)
+_EPS = ParamSpec("eps", "float", N_("Added to the variance for numerical stability."), default=1e-5,
+                 minimum=0.0, exclusive_minimum=True)
 _DROP_P = ParamSpec("p", "float", "Probability of zeroing an element during training.", default=0.5,
                     minimum=0.0, maximum=1.0)
 
 _SPECS = (
     LayerSpec(
         "Input", "Input", "The image batch entering the network (channels × height × width).",
-        min_inputs=0, max_inputs=0,
+        min_inputs=0, max_inputs=0, in_palette=False,
     ),
     LayerSpec(
         "Conv2d", "Convolution",
@@ -230,6 +278,29 @@ _SPECS = (
                       default="zeros", choices=("zeros", "reflect", "replicate", "circular")),
         ),
         key_params=("out_channels", "kernel_size", "stride", "padding", "dilation", "groups"),
+    ),
+    LayerSpec(
+        "ConvTranspose2d", "Convolution",
+        N_("The transpose of a strided conv: each input value stamps a learned k×k filter onto the output, s "
+           "pixels apart, so the map grows (decoders, U-Net)."),
+        "H_out = (H − 1)·s − 2p + d·(k − 1) + output_padding + 1;  params = (C_in·k_h·k_w·C_out/groups + C_out)",
+        (
+            ParamSpec("out_channels", "int", N_("Number of output channels."), required=True,
+                      initial=16, minimum=1, maximum=65536),
+            _KERNEL,
+            _STRIDE,
+            _size("padding", N_("Rows and columns cropped from each side of the full output: "
+                                "d·(k − 1) − padding zeros pad the input of the equivalent convolution."),
+                  default=0, minimum=0),
+            _size("output_padding", N_("Extra rows and columns added on the bottom and right of the output "
+                                       "(picks one of the sizes a strided conv maps to the same input size)."),
+                  default=0, minimum=0),
+            ParamSpec("groups", "int", N_("Split channels into groups transposed-convolved separately."),
+                      default=1, minimum=1, maximum=65536),
+            ParamSpec("bias", "bool", N_("Add a learned bias per output channel."), default=True),
+            _DILATION,
+        ),
+        key_params=("out_channels", "kernel_size", "stride", "padding", "output_padding"),
     ),
     LayerSpec(
         "MaxPool2d", "Pooling", "Keeps the largest value in each window: downsamples, adds small shift tolerance.",
@@ -271,6 +342,48 @@ _SPECS = (
         ),
     ),
     LayerSpec(
+        "GroupNorm", "Normalization",
+        N_("Normalises each image's channels in groups over the group's channels and the whole map, then "
+           "scales and shifts per channel: independent of the batch size."),
+        "y = γ·(x − μ_g) / √(σ²_g + ε) + β;  params = 2·C",
+        (
+            ParamSpec("num_groups", "int", N_("Number of channel groups normalised together (it must divide "
+                                              "the channels; 1: like LayerNorm, C: like InstanceNorm)."),
+                      required=True, initial=8, minimum=1, maximum=65536),
+            _EPS,
+            ParamSpec("affine", "bool", N_("Learn a scale γ and shift β per channel."), default=True),
+        ),
+        key_params=("num_groups",),
+    ),
+    LayerSpec(
+        "LayerNorm", "Normalization",
+        N_("Normalises each image over all of its values (C×H×W, or the features of a vector), then scales "
+           "and shifts every one of them."),
+        "y = γ·(x − μ) / √(σ² + ε) + β;  params = 2·C·H·W",
+        (
+            _EPS,
+            ParamSpec("elementwise_affine", "bool", N_("Learn a scale γ (and a shift β) for every value."),
+                      default=True),
+            ParamSpec("bias", "bool", N_("Learn the shift β too (with elementwise_affine)."), default=True),
+        ),
+    ),
+    LayerSpec(
+        "InstanceNorm2d", "Normalization",
+        N_("Normalises each channel of each image over its own map (style transfer, GANs): no batch "
+           "statistics."),
+        "y = γ·(x − μ_c) / √(σ²_c + ε) + β;  params = 2·C with affine",
+        (
+            _EPS,
+            ParamSpec("momentum", "float", N_("Weight of the current batch in the running statistics."),
+                      default=0.1, minimum=0.0, maximum=1.0),
+            ParamSpec("affine", "bool", N_("Learn a scale γ and shift β per channel (off by default)."),
+                      default=False),
+            ParamSpec("track_running_stats", "bool", N_("Keep running mean/variance for evaluation "
+                                                        "(off by default: each image uses its own)."),
+                      default=False),
+        ),
+    ),
+    LayerSpec(
         "LocalResponseNorm", "Normalization",
         "Divides each value by the activity of neighbouring channels (AlexNet's lateral inhibition).",
         "b_c = a_c / (k + α/n·Σ a²)^β over n neighbouring channels",
@@ -296,6 +409,28 @@ _SPECS = (
                    choices=("none", "tanh")),),
     ),
     LayerSpec("SiLU", "Activation", "x·sigmoid(x) (swish): smooth and non-monotonic.", "y = x·σ(x)"),
+    LayerSpec("Hardswish", "Activation", N_("x·ReLU6(x + 3)/6: a cheap swish (MobileNetV3)."),
+              "y = x·min(max(x + 3, 0), 6) / 6"),
+    LayerSpec("Hardsigmoid", "Activation", N_("A piecewise-linear sigmoid (MobileNetV3's squeeze-and-excitation "
+                                             "gate)."), "y = min(max(x/6 + 1/2, 0), 1)"),
+    LayerSpec(
+        "PReLU", "Activation", N_("LeakyReLU whose negative slope is learned (one for all channels, or one "
+                                  "per channel)."),
+        "y = x if x > 0 else a·x;  params = num_parameters",
+        (
+            ParamSpec("num_parameters", "int", N_("Learned slopes: 1 (shared) or the number of channels."),
+                      default=1, minimum=1, maximum=65536),
+            ParamSpec("init", "float", N_("Starting value of the slopes."), default=0.25),
+        ),
+        key_params=("num_parameters",),
+    ),
+    LayerSpec(
+        "ELU", "Activation", N_("Exponential linear unit: smooth below zero, saturating at −α."),
+        "y = x if x > 0 else α·(e^x − 1)",
+        (ParamSpec("alpha", "float", N_("The value α negative inputs approach."), default=1.0),),
+        key_params=("alpha",),
+    ),
+    LayerSpec("Mish", "Activation", N_("x·tanh(softplus(x)): smooth and non-monotonic."), "y = x·tanh(ln(1 + e^x))"),
     LayerSpec("Sigmoid", "Activation", "Squashes values into (0, 1).", "y = 1 / (1 + e^(−x))"),
     LayerSpec("Tanh", "Activation", "Squashes values into (−1, 1).", "y = tanh(x)"),
     LayerSpec(
@@ -314,6 +449,29 @@ _SPECS = (
     LayerSpec(
         "Dropout2d", "Regularization", "Zeroes whole random channels during training.",
         "y_c = x_c·m_c / (1 − p)", (_DROP_P,), key_params=("p",),
+    ),
+    LayerSpec(
+        "ZeroPad2d", "Resize", N_("Adds rows and columns of zeros around the map (left, right, top, bottom)."),
+        "H_out = top + H + bottom,  W_out = left + W + right",
+        (ParamSpec("padding", "pad4", N_("Zeros on each side: one number for all four, or [left, right, top, "
+                                         "bottom] (PyTorch's order)."), required=True, initial=1, minimum=0),),
+        key_params=("padding",),
+    ),
+    LayerSpec(
+        "Upsample", "Resize", N_("Enlarges the map by interpolation: nearest copies pixels, bilinear blends "
+                                 "the nearest 2×2 (decoders, U-Net, FPN)."),
+        "H_out = ⌊H·scale_factor⌋ (or size)",
+        (
+            _size("size", N_("Output height and width (leave empty to use scale_factor)."), kind="optional_size"),
+            ParamSpec("scale_factor", "scale", N_("Multiplier of height and width (leave empty to use size)."),
+                      initial=2.0, minimum=0.0, exclusive_minimum=True),
+            ParamSpec("mode", "choice", N_("How new pixels are computed."), default="nearest",
+                      choices=("nearest", "nearest-exact", "bilinear", "bicubic")),
+            ParamSpec("align_corners", "bool", N_("Bilinear and bicubic: align the corner pixels' centres of input "
+                                                  "and output (off: align their outer edges, as PyTorch's default)."),
+                      default=False),
+        ),
+        key_params=("scale_factor", "size", "mode"),
     ),
     LayerSpec(
         "Flatten", "Reshape", "Unrolls a C×H×W map into one vector of C·H·W features for Linear layers.",
@@ -335,10 +493,47 @@ _SPECS = (
         ),
         key_params=("out_features",),
     ),
+    LayerSpec(
+        "ChannelShuffle", "Reshape", N_("Interleaves the channels of its groups (ShuffleNet), so the next grouped "
+                                        "conv mixes information across groups."),
+        "channel i·(C/g) + j → j·g + i",
+        (ParamSpec("groups", "int", N_("Number of groups whose channels are interleaved (it must divide the "
+                                       "channels)."), required=True, initial=2, minimum=1, maximum=65536),),
+        key_params=("groups",),
+    ),
+    LayerSpec(
+        "Split", "Reshape",
+        N_("Splits the channels into parts, each its own output (ShuffleNet's two halves, a grouped branch): "
+           "torch.chunk, or torch.split with sizes."),
+        "C = C₀ + C₁ + …",
+        (
+            ParamSpec("chunks", "int", N_("Number of equal parts (they must divide the channels)."), default=2,
+                      minimum=1, maximum=64),
+            ParamSpec("sizes", "int_list", N_("The channels of each part, in order (empty: equal chunks); they must "
+                                              "add up to the input's channels."), minimum=1),
+        ),
+        key_params=("chunks", "sizes"),
+        outputs=lambda p: len(p["sizes"]) if p["sizes"] else p["chunks"],
+    ),
+    LayerSpec(
+        "Placeholder", "Reshape",
+        N_("Stands where an imported operation has no convviz layer: an error until it is replaced by layers "
+           "that compute the same (the import never guesses another function)."),
+        params=(
+            ParamSpec("stands_for", "text", N_("The operation of the imported module it stands for."), default=""),
+            ParamSpec("reason", "text", N_("Why it could not be imported."), default=""),
+        ),
+        min_inputs=0, max_inputs=None, in_palette=False,
+    ),
     LayerSpec("Identity", "Reshape", "Passes its input through unchanged (a placeholder).", "y = x"),
     LayerSpec(
         "Add", "Merge", "Element-wise sum of its inputs (residual shortcuts); all shapes must match.",
         "y = x₁ + x₂ + …", min_inputs=2, max_inputs=None,
+    ),
+    LayerSpec(
+        "Multiply", "Merge", N_("Element-wise product of its inputs, broadcasting sizes of 1 (a C×1×1 gate scales "
+                                "every channel of a C×H×W map: squeeze-and-excitation)."),
+        "y = x₁ · x₂ · …", min_inputs=2, max_inputs=None,
     ),
     LayerSpec(
         "Concat", "Merge", "Stacks its inputs along channels, in input order (inception blocks); "

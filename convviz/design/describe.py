@@ -23,6 +23,14 @@ def key_params_text(node: Node, design: Design | None = None) -> str:
             parts.append(f"g{p['groups']}")
         if not p["bias"]:
             parts.append("no bias")
+    elif node.type == "ConvTranspose2d":
+        parts.append(f"{p['out_channels']} filters")
+        parts.append(_size(p["kernel_size"]))
+        parts += _window_extras(p)
+        if p["output_padding"] not in (0, (0, 0)):
+            parts.append(f"op{_compact(p['output_padding'])}")
+        if p["groups"] != 1:
+            parts.append(f"g{p['groups']}")
     elif node.type in ("MaxPool2d", "AvgPool2d"):
         parts.append(_size(p["kernel_size"]))
         if p["stride"] is not None and p["stride"] != p["kernel_size"]:
@@ -42,6 +50,23 @@ def key_params_text(node: Node, design: Design | None = None) -> str:
         parts.append(f"slope {p['negative_slope']:g}")
     elif node.type == "Softmax":
         parts.append(f"dim {p['dim']}")
+    elif node.type == "Upsample":
+        if p["size"] is not None:
+            parts.append(f"→ {_size(p['size'])}")
+        elif p["scale_factor"] is not None:
+            parts.append(f"×{_scale(p['scale_factor'])}")
+        parts.append(p["mode"])
+    elif node.type == "ZeroPad2d":
+        pad = p["padding"]
+        parts.append(f"pad {pad}" if isinstance(pad, int) else "pad " + ",".join(map(str, pad)))
+    elif node.type == "GroupNorm":
+        parts.append(f"{p['num_groups']} groups")
+    elif node.type == "ChannelShuffle":
+        parts.append(f"{p['groups']} groups")
+    elif node.type == "PReLU" and p["num_parameters"] != 1:
+        parts.append(f"{p['num_parameters']} slopes")
+    elif node.type == "ELU" and p["alpha"] != 1.0:
+        parts.append(f"α {p['alpha']:g}")
     elif node.type == "LocalResponseNorm":
         parts.append(f"size {p['size']}")
     elif node.type == "BatchNorm2d" and not p["affine"]:
@@ -73,6 +98,12 @@ def _size(value: Any) -> str:
     if isinstance(value, tuple):
         return f"{value[0]}×{value[1]}"
     return f"{value}×{value}"
+
+
+def _scale(value: Any) -> str:
+    if isinstance(value, tuple):
+        return f"{value[0]:g}×{value[1]:g}" if value[0] != value[1] else f"{value[0]:g}"
+    return f"{value:g}"
 
 
 def _compact(value: Any) -> str:

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from ..i18n import tr
+from .catalog import layer_spec
 from .graph import Design, DesignError
+from .ports import node_of, output_ref
 
 
 @dataclass(frozen=True)
@@ -60,12 +62,14 @@ class InsertAfter:
     pos: tuple[float, float] | None = None
 
     def apply(self, design: Design) -> None:
+        # After a node with several outputs: after its first (the others keep their consumers).
+        source = output_ref(self.node, 0 if layer_spec(design.node(self.node).type).multi_output else None)
         consumers = design.consumers(self.node)
         with design.batch():
-            new = design.add_node(self.type, self.new_id, [self.node], self.params, self.pos,
+            new = design.add_node(self.type, self.new_id, [source], self.params, self.pos,
                                   index=design.node_ids.index(self.node) + 1)
             for cid in dict.fromkeys(c for c, _ in consumers):
-                design.set_inputs(cid, [new.id if s == self.node else s for s in design.node(cid).inputs])
+                design.set_inputs(cid, [new.id if s == source else s for s in design.node(cid).inputs])
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,9 @@ class Bridge:
 
     def apply(self, design: Design) -> None:
         node = design.node(self.node)
-        if len(node.inputs) != 1:
-            raise DesignError(tr("{node} must have exactly one input to be bridged").format(node=repr(self.node)))
+        if len(node.inputs) != 1 or layer_spec(node.type).multi_output:
+            raise DesignError(tr("{node} must have exactly one input and one output to be bridged").format(
+                node=repr(self.node)))
         source = node.inputs[0]
         consumers = design.consumers(self.node)
         with design.batch():
@@ -107,6 +112,7 @@ def apply_edits(design: Design, edits: tuple[Edit, ...] | list[Edit]) -> None:
 
 
 def _between(design: Design, source: str | None, target: str) -> tuple[float, float] | None:
+    source = node_of(source) if source else None
     a = design.get(source).pos if source and design.get(source) else None
     b = design.node(target).pos
     if a is None or b is None:

@@ -8,6 +8,7 @@ field at fault, so a user can find the mistake in a file they edited by hand.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Callable
@@ -18,15 +19,23 @@ from ..atomic import atomic_write_text
 from ..i18n import tr
 from ..reading import read_text
 from .catalog import CATALOG, ParamTypeError
-from .graph import Design, InputSpec, Node
+from .graph import Design, Head, InputSpec, Node
 from .ids import id_problem
+from .ports import ref_problem
 
 FORMAT = "convviz-design"
-VERSION = 1
+#: 2: an input may name one output of a node with several ("split1:1"), and a design may list its
+#: output heads with their loss weights ("heads").
+VERSION = 2
 
-#: ``MIGRATIONS[n]`` turns a version-n document into version n + 1. Empty while only v1 exists;
-#: the first format change adds ``MIGRATIONS[1]`` and bumps VERSION (tests keep one file per version).
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+def _v1_to_v2(doc: dict) -> dict:
+    """Version 1 had neither numbered outputs nor heads: every v1 document means the same in v2."""
+    return doc
+
+
+#: ``MIGRATIONS[n]`` turns a version-n document into version n + 1 (tests keep one file per version).
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2}
 
 #: A design file larger than this is refused before it is read (a 10,000-node design is about 1.5 MB).
 MAX_FILE_BYTES = 64 << 20
@@ -37,7 +46,8 @@ MAX_DIGITS = 15
 MAX_POSITION = 1e7
 
 _NODE_KEYS = ("id", "type", "inputs", "params", "pos")
-_TOP_KEYS = ("format", "version", "name", "input", "classes", "nodes")
+_TOP_KEYS = ("format", "version", "name", "input", "classes", "heads", "nodes")
+_HEAD_KEYS = ("node", "loss_weight")
 
 
 class DesignFileError(ValueError):
@@ -67,12 +77,14 @@ def design_to_dict(design: Design) -> dict[str, Any]:
         if node.pos is not None:
             entry["pos"] = [_tidy(node.pos[0]), _tidy(node.pos[1])]
         nodes.append(entry)
+    heads = {"heads": [{"node": h.node, "loss_weight": h.loss_weight} for h in design.heads]} if design.heads else {}
     return {
         "format": FORMAT,
         "version": VERSION,
         "name": design.name,
         "input": {"channels": design.input.channels, "height": design.input.height, "width": design.input.width},
         "classes": list(design.classes),
+        **heads,
         "nodes": nodes,
     }
 
@@ -167,7 +179,27 @@ def design_from_dict(data: Any) -> Design:
             raise DesignFileError("this id is used by another node too", node=repr(node.id), field="id")
         seen.add(node.id)
         nodes.append(node)
-    return Design(name, input_spec, classes, nodes)
+    return Design(name, input_spec, classes, nodes, _read_heads(data.get("heads", []), seen))
+
+
+def _read_heads(raw: Any, ids: set[str]) -> list[Head]:
+    if not isinstance(raw, list):
+        raise DesignFileError(f"expected a list of heads, got {_show(raw)}", field="heads")
+    heads = []
+    for number, entry in enumerate(raw):
+        where = f"heads[{number}]"
+        if not isinstance(entry, dict) or any(key not in _HEAD_KEYS for key in entry):
+            raise DesignFileError(f"expected {{\"node\", \"loss_weight\"}}, got {_show(entry)}", field=where)
+        node = entry.get("node")
+        if node not in ids:
+            raise DesignFileError(f"no node {_show(node)} to be a head", field=f"{where}.node")
+        weight = entry.get("loss_weight", 1.0)
+        if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not math.isfinite(weight) or weight < 0:
+            raise DesignFileError(f"expected a loss weight ≥ 0, got {_show(weight)}", field=f"{where}.loss_weight")
+        if any(h.node == node for h in heads):
+            raise DesignFileError(f"{node!r} is a head twice", field=f"{where}.node")
+        heads.append(Head(node, float(weight)))
+    return heads
 
 
 def migrate(data: Any) -> dict[str, Any]:
@@ -228,6 +260,10 @@ def read_node(raw: Any, number: int) -> Node:
     inputs = raw.get("inputs", [])
     if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
         raise DesignFileError(f"expected a list of node ids, got {_show(inputs)}", node=label, field="inputs")
+    for ref in inputs:
+        problem = ref_problem(ref)
+        if problem:
+            raise DesignFileError(problem, node=label, field="inputs")
     params_raw = raw.get("params", {})
     if not isinstance(params_raw, dict):
         raise DesignFileError(f"expected an object, got {_show(params_raw)}", node=label, field="params")

@@ -14,6 +14,7 @@ from .catalog import CATALOG
 from .fileformat import DesignFileError, parse_json, read_node
 from .graph import Design, Node
 from .ids import fresh_id, id_prefix
+from .ports import node_of, renamed_ref
 
 MIME_TYPE = "application/x-convviz-nodes"
 FORMAT = "convviz-nodes"
@@ -57,8 +58,9 @@ def paste_fragment(design: Design, text: str, offset: tuple[float, float] = (40.
     for node in originals:
         if node.id not in renamed:
             continue
-        inputs = [renamed.get(src, src) for src in node.inputs]
-        inputs = [src for src in inputs if src in renamed.values() or src in design]
+        inputs = [renamed_ref(src, node_of(src), renamed[node_of(src)]) if node_of(src) in renamed else src
+                  for src in node.inputs]
+        inputs = [src for src in inputs if node_of(src) in renamed.values() or node_of(src) in design]
         pos = None if node.pos is None else (node.pos[0] + offset[0], node.pos[1] + offset[1])
         pasted.append(Node(renamed[node.id], node.type, inputs, dict(node.params), pos))
     return pasted

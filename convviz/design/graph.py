@@ -16,6 +16,7 @@ from typing import Any
 
 from .catalog import CATALOG, ParamTypeError, layer_spec
 from .ids import fresh_id, id_problem
+from .ports import node_of, renamed_ref
 
 
 class DesignError(ValueError):
@@ -37,6 +38,7 @@ class InputSpec:
 class Node:
     id: str
     type: str
+    #: The outputs it reads, in order: node ids, or ``node:k`` for output k of a Split (``design.ports``).
     inputs: list[str] = field(default_factory=list)
     #: Only what was set; the rest takes PyTorch's defaults (``LayerSpec.resolve``).
     params: dict[str, Any] = field(default_factory=dict)
@@ -47,6 +49,16 @@ class Node:
 
     def copy(self) -> Node:
         return Node(self.id, self.type, list(self.inputs), dict(self.params), self.pos)
+
+
+@dataclass(frozen=True)
+class Head:
+    """One output of a design with several (GoogLeNet's auxiliary classifiers): the node whose output
+    it is, and the weight of its loss in training (total = Σ weight · loss). The first head is the main
+    one: accuracy, Explain and export use it."""
+
+    node: str
+    loss_weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,8 @@ class Removal:
     nodes: tuple[tuple[int, Node], ...]
     #: Input lists of surviving consumers before the removal: (node id, inputs).
     consumer_inputs: tuple[tuple[str, tuple[str, ...]], ...]
+    #: The design's heads before the removal (a removed head is dropped with its node).
+    heads: tuple[Head, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,10 +104,12 @@ class Design:
     """A network: name, input shape, class names and nodes in a stable order."""
 
     def __init__(self, name: str = "Untitled", input: InputSpec | None = None,
-                 classes: Iterable[str] = (), nodes: Iterable[Node] = ()) -> None:
+                 classes: Iterable[str] = (), nodes: Iterable[Node] = (), heads: Iterable[Head] = ()) -> None:
         self.name = name
         self.input = input or InputSpec()
         self.classes: list[str] = list(classes)
+        #: Several outputs, the main one first; empty: one output, the design's last layer (the usual case).
+        self.heads: list[Head] = list(heads)
         self._nodes: dict[str, Node] = {}
         self._listeners: list[Listener] = []
         self._batch_depth = 0
@@ -118,8 +134,8 @@ class Design:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Design):
             return NotImplemented
-        return (self.name, self.input, self.classes, list(self._nodes.values())) == (
-            other.name, other.input, other.classes, list(other._nodes.values()))
+        return (self.name, self.input, self.classes, self.heads, list(self._nodes.values())) == (
+            other.name, other.input, other.classes, other.heads, list(other._nodes.values()))
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
@@ -140,8 +156,8 @@ class Design:
         return self._nodes.get(node_id)
 
     def consumers(self, node_id: str) -> list[tuple[str, int]]:
-        """(consumer id, input index) for every edge leaving ``node_id``, in node order."""
-        return [(n.id, i) for n in self._nodes.values() for i, src in enumerate(n.inputs) if src == node_id]
+        """(consumer id, input index) for every edge leaving ``node_id`` (any of its outputs), in node order."""
+        return [(n.id, i) for n in self._nodes.values() for i, src in enumerate(n.inputs) if node_of(src) == node_id]
 
     def ancestors(self, node_id: str) -> set[str]:
         """``node_id`` and every node its output depends on (inputs naming missing nodes included,
@@ -149,7 +165,7 @@ class Design:
         seen, stack = {node_id}, [node_id]
         while stack:
             node = self._nodes.get(stack.pop())
-            for src in node.inputs if node else ():
+            for src in (node_of(ref) for ref in node.inputs) if node else ():
                 if src not in seen:
                     seen.add(src)
                     stack.append(src)
@@ -159,7 +175,7 @@ class Design:
         return [n for n in self._nodes.values() if n.type == "Input"]
 
     def sinks(self) -> list[str]:
-        used = {src for n in self._nodes.values() for src in n.inputs}
+        used = {node_of(src) for n in self._nodes.values() for src in n.inputs}
         return [n.id for n in self._nodes.values() if n.id not in used]
 
     def topological_order(self) -> tuple[list[str], list[str]]:
@@ -257,14 +273,16 @@ class Design:
         removed = tuple((i, self._nodes[nid].copy()) for i, nid in enumerate(order) if nid in doomed)
         consumers = tuple(
             (n.id, tuple(n.inputs)) for n in self._nodes.values()
-            if n.id not in doomed and any(src in doomed for src in n.inputs)
+            if n.id not in doomed and any(node_of(src) in doomed for src in n.inputs)
         )
+        heads = tuple(self.heads)
         for nid in doomed:
             del self._nodes[nid]
         for nid, inputs in consumers:
-            self._nodes[nid].inputs = [src for src in inputs if src not in doomed]
+            self._nodes[nid].inputs = [src for src in inputs if node_of(src) not in doomed]
+        self.heads = [head for head in self.heads if head.node not in doomed]
         self._changed("structure", *doomed, *(nid for nid, _ in consumers))
-        return Removal(removed, consumers)
+        return Removal(removed, consumers, heads)
 
     def restore(self, removal: Removal) -> None:
         """Undo ``remove_nodes``: the nodes at their old places, the consumers' inputs as they were."""
@@ -273,6 +291,7 @@ class Design:
             self._insert(node.copy(), index)
         for nid, inputs in removal.consumer_inputs:
             self.node(nid).inputs = list(inputs)
+        self.heads = list(removal.heads)
         self._changed("structure", *(n.id for _, n in removal.nodes), *(nid for nid, _ in removal.consumer_inputs))
 
     def rename_node(self, old: str, new: str) -> None:
@@ -284,7 +303,8 @@ class Design:
         node.id = new
         self._nodes = {(new if nid == old else nid): n for nid, n in self._nodes.items()}
         for n in self._nodes.values():
-            n.inputs = [new if src == old else src for src in n.inputs]
+            n.inputs = [renamed_ref(src, old, new) for src in n.inputs]
+        self.heads = [Head(new, h.loss_weight) if h.node == old else h for h in self.heads]
         self._changed("rename", old, new)
 
     def set_inputs(self, node_id: str, inputs: Iterable[str]) -> list[str]:
@@ -296,8 +316,9 @@ class Design:
         return old
 
     def connect(self, source: str, target: str, index: int | None = None) -> None:
-        """Add an edge source → target at input position ``index`` (default: last)."""
-        self.node(source)
+        """Add an edge source → target at input position ``index`` (default: last); ``source`` is a
+        node id or, for a node with several outputs, ``node:k``."""
+        self.node(node_of(source))
         node = self.node(target)
         spec = layer_spec(node.type)
         if spec.max_inputs is not None and len(node.inputs) >= spec.max_inputs:
@@ -339,6 +360,14 @@ class Design:
             self.node(nid).pos = _pos(pos)
         self._changed("position", *positions)
 
+    def set_heads(self, heads: Iterable[Head]) -> list[Head]:
+        """Name the design's outputs (the main one first, with loss weights); returns the old list (for undo).
+        Which node is the output changes the analysis: a structural change."""
+        old = list(self.heads)
+        self.heads = list(heads)
+        self._changed("structure", *dict.fromkeys(h.node for h in (*old, *self.heads)))
+        return old
+
     def set_input_spec(self, spec: InputSpec) -> None:
         self.input = spec
         self._changed("meta")
@@ -359,16 +388,18 @@ class Design:
         before = {n.id: n for n in self}
         touched = [nid for nid in dict.fromkeys([*before, *other.node_ids]) if before.get(nid) != other.get(nid)]
         meta_changed = (self.name, self.input, self.classes) != (other.name, other.input, other.classes)
+        heads_changed = self.heads != other.heads
         self.name, self.input, self.classes = other.name, other.input, list(other.classes)
+        self.heads = list(other.heads)
         self._nodes = {n.id: n.copy() for n in other}
-        if touched or list(before) != other.node_ids:
+        if touched or heads_changed or list(before) != other.node_ids:
             self._changed("structure", *touched)
         elif meta_changed:
             self._changed("meta")
 
     def copy(self) -> Design:
         """A deep copy without listeners: what a training run freezes."""
-        return Design(self.name, self.input, self.classes, (n.copy() for n in self._nodes.values()))
+        return Design(self.name, self.input, self.classes, (n.copy() for n in self._nodes.values()), self.heads)
 
     # --- validation ----------------------------------------------------------------------------
     def validate(self, facts=None) -> list[StructuralIssue]:

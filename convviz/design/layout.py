@@ -26,6 +26,7 @@ import bisect
 from dataclasses import dataclass
 
 from .graph import Design
+from .ports import node_of
 
 
 @dataclass(frozen=True)
@@ -134,11 +135,11 @@ def _balanced(total: int, cuts: list[int], count: int) -> list[tuple[int, int]]:
 def _ranks(design: Design, order: list[str]) -> dict[str, int]:
     rank: dict[str, int] = {}
     for nid in order:
-        sources = [s for s in design.node(nid).inputs if s in rank]
+        sources = [s for s in _sources(design, nid) if s in rank]
         rank[nid] = max((rank[s] + 1 for s in sources), default=0)
     consumers: dict[str, list[str]] = {nid: [] for nid in order}
     for nid in order:
-        for src in design.node(nid).inputs:
+        for src in _sources(design, nid):
             if src in consumers:
                 consumers[src].append(nid)
     for nid in reversed(order):  # sink nodes with slack towards their consumers
@@ -148,6 +149,11 @@ def _ranks(design: Design, order: list[str]) -> dict[str, int]:
     return rank
 
 
+def _sources(design: Design, nid: str) -> list[str]:
+    """The distinct nodes ``nid`` reads (two outputs of one Split: one source)."""
+    return list(dict.fromkeys(node_of(ref) for ref in design.node(nid).inputs))
+
+
 def _layers_with_dummies(design: Design, nodes: list[str], ranks: dict[str, int]):
     layers: dict[int, list[str]] = {}
     for nid in nodes:
@@ -155,7 +161,7 @@ def _layers_with_dummies(design: Design, nodes: list[str], ranks: dict[str, int]
     edges: list[tuple[str, str]] = []
     is_dummy: set[str] = set()
     for nid in nodes:
-        for src in dict.fromkeys(design.node(nid).inputs):
+        for src in _sources(design, nid):
             if src not in ranks:
                 continue
             previous = src

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..i18n import ntr, tr
 from .catalog import layer_spec
+from .ports import node_of, port_of
 
 if TYPE_CHECKING:
     from .graph import Design, StructuralIssue
@@ -27,7 +28,8 @@ class Wiring:
     sinks: list[str]
     #: Nodes fed (transitively) by the first Input.
     reachable: set[str]
-    #: The node whose output is the model's: the last sink, in topological order, fed by the Input.
+    #: The node whose output is the model's: the design's main head, or else the last sink, in
+    #: topological order, fed by the Input.
     output: str | None
     #: Each node's distinct consumers, in node order.
     consumers: dict[str, list[str]]
@@ -35,6 +37,8 @@ class Wiring:
     position: dict[str, int]
     #: The Input nodes, in node order (a design has one; the others are errors).
     inputs: list[str]
+    #: The design's heads that exist, main first (empty: one output, ``output``).
+    heads: list[str]
 
 
 def wiring(design: Design) -> Wiring:
@@ -44,9 +48,13 @@ def wiring(design: Design) -> Wiring:
     sinks = [nid for nid, used_by in consumers.items() if not used_by]
     inputs = edges.inputs
     reachable = _reachable_from(consumers, inputs[0]) if inputs else set()
-    output = next((nid for nid in reversed(order) if not consumers[nid] and nid in reachable), None)
+    heads = [head.node for head in design.heads if head.node in consumers]
+    if design.heads:
+        output = heads[0] if heads and heads[0] in reachable else None
+    else:
+        output = next((nid for nid in reversed(order) if not consumers[nid] and nid in reachable), None)
     return Wiring(order, cyclic, sinks, reachable, output, consumers, {nid: i for i, nid in enumerate(order)},
-                  inputs)
+                  inputs, heads)
 
 
 class _Edges:
@@ -62,7 +70,7 @@ class _Edges:
             if node.type == "Input":
                 self.inputs.append(nid)
             for src in node.inputs:
-                used_by = consumers.get(src)
+                used_by = consumers.get(node_of(src) if ":" in src else src)
                 if used_by is not None and (not used_by or used_by[-1] != nid):  # x + x: one edge
                     used_by.append(nid)
                     sources[nid] += 1
@@ -110,14 +118,19 @@ def check_structure(design: Design, facts: Wiring | None = None) -> list[Structu
                 node=repr(extra), first=repr(inputs[0]))))
 
     known = facts.consumers  # every node's id
+    used_ports: dict[str, set[int]] = {}
     for node in design:
         spec = layer_spec(node.type)
-        missing = [src for src in node.inputs if src not in known]
+        missing = [src for src in node.inputs if node_of(src) not in known]
         for src in dict.fromkeys(missing):
             issues.append(StructuralIssue(
                 tr("{node} takes input from {source}, which does not exist.").format(
                     node=repr(node.id), source=repr(src)),
                 (node.id,), tr("Reconnect {node} to an existing node.").format(node=repr(node.id))))
+        for src in dict.fromkeys(src for src in node.inputs if src not in missing):
+            problem = _port_problem(design, node.id, src, used_ports)
+            if problem:
+                issues.append(problem)
         count = len(node.inputs)
         if count < spec.min_inputs:
             if count == 0:
@@ -142,14 +155,67 @@ def check_structure(design: Design, facts: Wiring | None = None) -> list[Structu
         issues.append(StructuralIssue(tr("{names} form a cycle; data must flow one way.").format(
             names=named(cycle)), tuple(cycle), tr("Remove one of the edges in the cycle.")))
 
+    for nid, ports in used_ports.items():
+        source = design.node(nid)
+        unused = [k for k in range(layer_spec(source.type).output_count(source.params)) if k not in ports]
+        if unused and nid in facts.reachable:
+            listed = ", ".join(f"{nid}:{k}" for k in unused)
+            issues.append(StructuralIssue(
+                ntr("Output {outputs} of {node} is unused.", "Outputs {outputs} of {node} are unused.",
+                    len(unused)).format(outputs=listed, node=repr(nid)), (nid,),
+                tr("Connect it to a later layer, or split into fewer parts."), severity="warning"))
+
+    for head in design.heads:
+        if head.node not in known:
+            issues.append(StructuralIssue(tr("The head {node} names no node of the design.").format(
+                node=repr(head.node)), (), tr("Remove the head, or rename a layer to it.")))
+        elif inputs and head.node not in facts.reachable:
+            issues.append(StructuralIssue(tr("The head {node} is not connected to the Input.").format(
+                node=repr(head.node)), (head.node,), tr("Connect it, or remove the head.")))
+
     out = facts.output
+    heads = set(facts.heads)
     for sink in facts.sinks if out is not None else ():  # no output at all: the errors above say why
-        if sink != out and sink in facts.reachable and design.node(sink).type != "Input":
+        if sink != out and sink not in heads and sink in facts.reachable and design.node(sink).type != "Input":
             issues.append(StructuralIssue(
                 tr("The output of {node} is unused (the model's output is {output}).").format(
                     node=repr(sink), output=repr(out)), (sink,),
                 tr("Connect {node} to a later layer, or delete it.").format(node=repr(sink)), severity="warning"))
     return issues
+
+
+def _port_problem(design: Design, consumer: str, ref: str, used_ports: dict[str, set[int]]) -> StructuralIssue | None:
+    """A reference in the wrong form: a plain id for a node with several outputs, a numbered one for a
+    node with one, or an output the node does not have. Records the outputs that are used."""
+    from .graph import StructuralIssue
+
+    source_id = node_of(ref)
+    source = design.node(source_id)
+    spec = layer_spec(source.type)
+    if not spec.multi_output:
+        if ":" not in ref:
+            return None
+        return StructuralIssue(tr("{node} reads {ref}, but {source} has one output: name it {source}.").format(
+            node=repr(consumer), ref=repr(ref), source=repr(source_id)), (consumer,),
+            tr("Reconnect {node} to {source}.").format(node=repr(consumer), source=repr(source_id)))
+    count = spec.output_count(source.params)
+    port = port_of(ref)
+    outputs = f"{source_id}:0" if count == 1 else f"{source_id}:0 … {source_id}:{count - 1}"
+    if port is None:
+        return StructuralIssue(ntr("{node} reads {source}, a {type} with {n} output: it must name it ({outputs}).",
+                                   "{node} reads {source}, a {type} with {n} outputs: it must name one of them "
+                                   "({outputs}).", count).format(node=repr(consumer), source=repr(source_id),
+                                                                  type=source.type, n=count, outputs=outputs),
+                               (consumer,), tr("Connect it to one of the outputs."))
+    used_ports.setdefault(source_id, set()).add(port)
+    if port >= count:
+        return StructuralIssue(ntr("{node} reads output {port} of {source}, which has {n} output ({outputs}).",
+                                   "{node} reads output {port} of {source}, which has {n} outputs ({outputs}).",
+                                   count).format(node=repr(consumer), port=port, source=repr(source_id), n=count,
+                                                 outputs=outputs), (consumer,),
+                               tr("Connect it to an output that exists, or give {source} more parts.").format(
+                                   source=repr(source_id)))
+    return None
 
 
 #: How many nodes a message names before it says how many more there are.
@@ -232,7 +298,7 @@ def _cycles(design: Design, facts: Wiring) -> list[list[str]]:
                     component.append(top)
                     if top == nid:
                         break
-                if len(component) > 1 or nid in design.node(nid).inputs:
+                if len(component) > 1 or any(node_of(src) == nid for src in design.node(nid).inputs):
                     found.append(sorted(component, key=place.__getitem__))
     found.sort(key=lambda component: place[component[0]])
     return found

@@ -73,13 +73,12 @@ def top_predictions(network: Network, probs: np.ndarray, k: int = 5) -> list[Pre
     else:
         chosen = np.arange(count)
     order = chosen[np.lexsort((chosen, -scores[chosen]))].tolist()
-    names, values = network.class_names, probs.tolist()  # plain Python numbers: no numpy scalar per class
-    return [Prediction(i, names[i] if i < len(names) else tr("class {k}").format(k=i), float(values[i])) for i in order]
+    values = probs[order].tolist()  # plain Python numbers, for the k chosen only
+    return [Prediction(i, network.class_name(i), value) for i, value in zip(order, values)]
 
 
 def prediction(network: Network, probs: np.ndarray, index: int) -> Prediction:
-    names = network.class_names
-    return Prediction(index, names[index] if index < len(names) else tr("class {k}").format(k=index), float(probs[index]))
+    return Prediction(index, network.class_name(index), float(probs[index]))
 
 
 def predictions(network: Network, activations: Activations, k: int = 5) -> tuple[np.ndarray, list[Prediction]]:

@@ -22,12 +22,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..i18n import tr
 from ..analysis import ReceptiveField
+from ..analysis.layers import hw
 from ..data.images import PreparedImage
-from ..model import Add, Concat
+from ..i18n import tr
+from ..design.ports import node_of, output_ref
+from ..model import Add, Concat, Multiply, Split
 from .errors import ExplainError
 from .hooks import as_batch, run_to
 from .network import Network, require_node
@@ -35,7 +39,11 @@ from .sliding import Window, sliding_window
 
 #: Modules whose output unit (c, y, x) depends on input unit (c, y, x) only.
 POINTWISE = (nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh,
-             nn.Dropout, nn.Dropout2d, nn.Identity)
+             nn.Dropout, nn.Dropout2d, nn.Identity, nn.Hardswish, nn.Hardsigmoid, nn.PReLU, nn.ELU, nn.Mish)
+
+#: Normalisations by statistics of the image itself: a pass-through for the textbook field, but every
+#: value they divide by counts for the exact one.
+SELF_NORMALISING = (nn.GroupNorm, nn.LayerNorm, nn.InstanceNorm2d)
 
 
 @dataclass(frozen=True)
@@ -116,7 +124,8 @@ def unit_field(network: Network, node_id: str, y: int = 0, x: int = 0, channel: 
     """The receptive field of unit (y, x) of ``node_id`` (all channels, or ``channel``)."""
     require_node(network, node_id)
     analysis, design = network.analysis, network.design
-    shape = analysis.nodes[node_id].output_shape
+    record = analysis.nodes[node_id]
+    shape = record.input_shapes[0] if record.output_shapes else record.output_shape  # a Split: all its channels
     if len(shape) == 3:
         c, h, w = shape
         if not (0 <= y < h and 0 <= x < w):
@@ -135,15 +144,16 @@ def unit_field(network: Network, node_id: str, y: int = 0, x: int = 0, channel: 
         seed = _Region(mask, spatial=False)
         y = x = 0
     boxes = {nid: _bbox(region) for nid, region in _walk(network, node_id, seed, False).items()
-             if region.spatial and region.mask.any()}
+             if nid in analysis.nodes and region.spatial and region.mask.any()}
     exact = _walk(network, node_id, seed, True)
     masks = {}
     for nid in boxes:
         h, w = analysis.nodes[nid].output_shape[1:]
         masks[nid] = _dense(exact[nid], h, w).any(axis=0) if nid in exact else np.zeros((h, w), dtype=bool)
     input_id = next((n.id for n in design.input_nodes() if n.id in boxes), None)
-    if input_id is None:  # padding all the way back, past an adaptive pool's uneven windows
-        raise ExplainError(tr("unit ({y}, {x}) of {node_id} reads only padding: no input pixel reaches it").format(y=y, x=x, node_id=repr(node_id)))
+    if input_id is None:  # padding all the way back, or a transposed conv's gap between its kernel's stamps
+        raise ExplainError(tr("unit ({y}, {x}) of {node} reads only padding or a bias: no input pixel reaches it")
+                           .format(y=y, x=x, node=repr(node_id)))
     formula = analysis.nodes[node_id].receptive_field
     return UnitField(node_id, (y, x), channel, boxes, masks, input_id, formula)
 
@@ -173,31 +183,70 @@ def effective_field(network: Network, image: torch.Tensor | PreparedImage, node_
 # --- the backward walk ---------------------------------------------------------------------------
 
 def _walk(network: Network, node_id: str, seed: _Region, exact: bool) -> dict[str, _Region]:
+    """The region of every map upstream of the seed, keyed by node id (and ``split1:k`` for a Split's outputs)."""
     design, analysis, model = network.design, network.analysis, network.model
     regions = {node_id: seed}
     for nid in reversed(analysis.order):
-        region = regions.get(nid)
         node = design.node(nid)
+        record = analysis.nodes[nid]
+        if record.output_shapes:  # a Split: its outputs' regions, side by side in its input's channels
+            parts = [(regions.get(output_ref(nid, k)), shape) for k, shape in enumerate(record.output_shapes)]
+            if any(part is not None for part, _ in parts):
+                joined = _join_channels(parts, record.input_shapes[0])
+                regions[nid] = joined if nid not in regions else _union(regions[nid], joined, record.input_shapes[0])
+        region = regions.get(nid)
         if region is None or not node.inputs:
             continue
-        in_shapes = [analysis.nodes[src].output_shape for src in node.inputs]
-        out_shape = analysis.nodes[nid].output_shape
+        in_shapes = [analysis.nodes[node_of(src)].shape_of(src) for src in node.inputs]
+        out_shape = record.input_shapes[0] if record.output_shapes else record.output_shape
         for src, part in zip(node.inputs, _backward(model.get_submodule(nid), region, in_shapes, out_shape, exact)):
             regions[src] = part if src not in regions else _union(regions[src], part, in_shapes[node.inputs.index(src)])
     return regions
 
 
+def _join_channels(parts: list[tuple[_Region | None, tuple[int, ...]]], whole: tuple[int, ...]) -> _Region:
+    """A Split's input region from its outputs' (each in its own channels): they lie side by side."""
+    joined: _Region | None = None
+    start = 0
+    for region, shape in parts:
+        if region is not None:
+            mask = region.mask
+            if region.spatial and mask.shape[0] == 1 and shape[0] > 1:
+                mask = np.repeat(mask, shape[0], axis=0)  # "every channel" of this output
+            full = np.zeros((whole[0], *mask.shape[1:]), dtype=bool)
+            full[start:start + shape[0]] = mask
+            placed = _Region(full, region.top, region.left, region.spatial)
+            joined = placed if joined is None else _union(joined, placed, whole)
+        start += shape[0]
+    return joined
+
+
 def _backward(module: nn.Module, region: _Region, in_shapes: Sequence[tuple[int, ...]],
               out_shape: tuple[int, ...], exact: bool) -> list[_Region]:
     """The units of each input that feed ``region`` of this module's output."""
-    if isinstance(module, POINTWISE):
+    if isinstance(module, (*POINTWISE, Split)):  # a Split's region arrives in its input's channels
         return [region]
     if isinstance(module, Add):
         return [region] * len(in_shapes)
     if isinstance(module, Concat):
         return _split_channels(region, in_shapes)
+    if isinstance(module, Multiply):
+        return [region if shape == out_shape else _broadcast(region, shape, out_shape) for shape in in_shapes]
     if isinstance(module, nn.Conv2d):
         return [_conv(module, region, in_shapes[0], exact)]
+    if isinstance(module, nn.ConvTranspose2d):
+        return [_conv_transpose(module, region, in_shapes[0], exact)]
+    if isinstance(module, nn.ZeroPad2d):
+        left, right, top, bottom = module.padding
+        shifted = _Region(region.mask, region.top - top, region.left - left)
+        return [_fold(shifted, in_shapes[0][1:], "zeros") if exact else shifted]
+    if isinstance(module, nn.Upsample):
+        rows, cols = _interpolation_matrices(module, in_shapes[0], out_shape)
+        return [_Region(rows.T @ _dense(region, *out_shape[1:]).astype(np.float32) @ cols > 0, 0, 0)]
+    if isinstance(module, nn.ChannelShuffle):
+        return [_unshuffle(region, module.groups)]
+    if isinstance(module, SELF_NORMALISING):
+        return [_normalised(module, region, in_shapes[0]) if exact else region]
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         return [_pool(module, region, in_shapes[0], exact)]
     if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
@@ -230,6 +279,102 @@ def _conv(module: nn.Conv2d, region: _Region, in_shape: tuple[int, ...], exact: 
     if not exact:
         return spread
     return _fold(spread, in_shape[1:], module.padding_mode)
+
+
+def _conv_transpose(module: nn.ConvTranspose2d, region: _Region, in_shape: tuple[int, ...], exact: bool) -> _Region:
+    """Output cell o reads input cell i where o = i·s − p + t·d for a tap t (its kernel "stamps")."""
+    groups, mask = module.groups, region.mask
+    if mask.shape[0] == 1 or groups == 1:
+        mask = mask.any(axis=0, keepdims=True)
+    else:
+        mask = mask.reshape(groups, -1, *mask.shape[1:]).any(axis=1)
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (hw(v) for v in (module.kernel_size, module.stride, module.padding,
+                                                              module.dilation))
+    c, h, w = mask.shape
+    top = (region.top + ph - (kh - 1) * dh) // sh
+    left = (region.left + pw - (kw - 1) * dw) // sw
+    out = np.zeros((c, (region.top + h - 1 + ph) // sh - top + 1, (region.left + w - 1 + pw) // sw - left + 1),
+                   dtype=bool)
+    rows, cols = region.top + np.arange(h) + ph, region.left + np.arange(w) + pw
+    for ty in range(kh):
+        row_ok = (rows - ty * dh) % sh == 0
+        in_rows = (rows[row_ok] - ty * dh) // sh - top
+        for tx in range(kw):
+            col_ok = (cols - tx * dw) % sw == 0
+            in_cols = (cols[col_ok] - tx * dw) // sw - left
+            out[:, in_rows[:, None], in_cols[None, :]] |= mask[:, row_ok][:, :, col_ok]
+    if out.shape[0] > 1:
+        out = np.repeat(out, in_shape[0] // groups, axis=0)
+    spread = _Region(out, top, left)
+    return _fold(spread, in_shape[1:], "zeros") if exact else spread
+
+
+def _interpolation_matrices(module: nn.Upsample, in_shape: tuple[int, ...],
+                            out_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(out × in) bool per axis: which input rows (columns) each output row (column) blends with a
+    non-zero weight, read from PyTorch's own interpolation of one-hot rows."""
+    scale = module.scale_factor
+    scales = scale if isinstance(scale, tuple) else (scale, scale)
+    matrices = []
+    for axis in (0, 1):
+        n, out = in_shape[axis + 1], out_shape[axis + 1]
+        shape = (n, 1, n, 1) if axis == 0 else (n, 1, 1, n)
+        one_hot = torch.eye(n, dtype=torch.float64).reshape(shape)
+        if scale is None:
+            size = (out, 1) if axis == 0 else (1, out)
+            spread = F.interpolate(one_hot, size=size, mode=module.mode, align_corners=module.align_corners)
+        else:
+            factors = (float(scales[0]), 1.0) if axis == 0 else (1.0, float(scales[1]))
+            spread = F.interpolate(one_hot, scale_factor=factors, mode=module.mode,
+                                   align_corners=module.align_corners)
+        matrices.append((spread.reshape(n, out) != 0).numpy().T)
+    return matrices[0], matrices[1]
+
+
+def _unshuffle(region: _Region, groups: int) -> _Region:
+    """ChannelShuffle: output channel o is input channel (o mod g)·(C/g) + o div g."""
+    mask = region.mask
+    if mask.shape[0] == 1:
+        return region
+    channels = mask.shape[0]
+    source = np.array([(o % groups) * (channels // groups) + o // groups for o in range(channels)])
+    out = np.zeros_like(mask)
+    out[source] = mask
+    return _Region(out, region.top, region.left, region.spatial)
+
+
+def _normalised(module: nn.Module, region: _Region, in_shape: tuple[int, ...]) -> _Region:
+    """Every value a normalisation's statistics read: a group's channels (GroupNorm), the image
+    (LayerNorm), a channel's map (InstanceNorm2d) — unless it runs on its running statistics."""
+    if isinstance(module, nn.InstanceNorm2d) and module.track_running_stats and not module.training:
+        return region
+    mask = _dense(region, *in_shape[1:]) if region.spatial else region.mask
+    if isinstance(module, nn.LayerNorm) or mask.shape[0] == 1:
+        whole = np.full(mask.shape, bool(mask.any()))
+        return _Region(whole, 0, 0) if region.spatial else _from_dense(whole)
+    touched = mask.reshape(mask.shape[0], -1).any(axis=1)
+    if isinstance(module, nn.GroupNorm):
+        groups = module.num_groups
+        touched = np.repeat(touched.reshape(groups, -1).any(axis=1), mask.shape[0] // groups)
+    out = np.broadcast_to(touched.reshape(-1, *(1,) * (mask.ndim - 1)), mask.shape).copy()
+    return _Region(out, 0, 0) if region.spatial else _from_dense(out)
+
+
+def _broadcast(region: _Region, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> _Region:
+    """A broadcast input of a Multiply: along each of its size-1 axes, every output unit reads its one unit."""
+    if region.spatial:
+        dense = _dense(region, *out_shape[1:])
+        if in_shape[0] == 1:
+            dense = dense.any(axis=0, keepdims=True)
+        for axis in (1, 2):
+            if in_shape[axis] == 1:
+                dense = dense.any(axis=axis, keepdims=True)
+        return _Region(dense, 0, 0)
+    dense = region.mask
+    for axis, size in enumerate(in_shape):
+        if size == 1:
+            dense = dense.any(axis=axis, keepdims=True)
+    return _from_dense(dense)
 
 
 def _pool(module: nn.Module, region: _Region, in_shape: tuple[int, ...], exact: bool) -> _Region:

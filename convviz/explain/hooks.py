@@ -20,6 +20,7 @@ from torch import nn
 
 from ..i18n import tr
 from ..data.images import PreparedImage
+from ..design.ports import output_ref
 from .errors import ExplainError
 
 
@@ -58,6 +59,10 @@ def capture(model: nn.Module, nodes: Iterable[str] | None = None) -> Iterator[di
         for node_id in (node_ids(model) if nodes is None else nodes):
             def hook(module, args, output, node_id=node_id):
                 if threading.get_ident() == owner:
+                    if isinstance(output, tuple):  # a Split: the whole (its input again), and each output
+                        for port, part in enumerate(output):
+                            store[output_ref(node_id, port)] = part
+                        output = torch.cat(output, dim=1)
                     store[node_id] = output
             handles.append(_module(model, node_id).register_forward_hook(hook))
         yield store
@@ -79,7 +84,7 @@ def run_to(model: nn.Module, image: torch.Tensor, node_id: str) -> torch.Tensor:
 
     def stop(module, args, output):
         if threading.get_ident() == owner:
-            raise _Reached(output)
+            raise _Reached(torch.cat(output, dim=1) if isinstance(output, tuple) else output)
 
     handle = _module(model, node_id).register_forward_hook(stop)
     try:
@@ -137,7 +142,8 @@ class Activations(Mapping):
         return len(self._order)
 
     def tensor(self, node_id: str) -> torch.Tensor:
-        """The captured (1, …) tensor itself (no copy): what the next layer received."""
+        """The captured (1, …) tensor itself (no copy): what the next layer received. ``node_id`` may
+        name one output of a Split (``split1:1``); the Split's own id gives all its channels."""
         return self._tensors[node_id]
 
 

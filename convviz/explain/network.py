@@ -38,8 +38,12 @@ class Network:
         """One name per output unit: the design's, or "class i" where it names none."""
         shape = self.analysis.nodes[self.analysis.output].output_shape
         count = shape[0] if shape and len(shape) == 1 else 0
-        names = list(self.design.classes)
-        return [names[i] if i < len(names) and names[i] else tr("class {k}").format(k=i) for i in range(count)]
+        return [self.class_name(i) for i in range(count)]
+
+    def class_name(self, index: int) -> str:
+        """Output unit ``index``'s name (a top-5 over 200,000 classes names 5 of them, not all)."""
+        names = self.design.classes
+        return names[index] if index < len(names) and names[index] else tr("class {k}").format(k=index)
 
     @property
     def device(self) -> torch.device:

@@ -104,16 +104,16 @@ def render_window_frame(animation: WindowAnimation, frame: WindowFrame, *, input
     outlined on the left; the output channel, filled up to this frame, on the right."""
     g = animation.geometry
     channel = frame.input_channels[0] if input_channel is None else int(input_channel)
-    top, left, bottom, right = g.padding
+    top, left, bottom, right = (max(v, 0) for v in g.padding)  # negative: a transposed conv's crop
     last_row = max(g.input_size[0] + bottom, int(frame.rows.max()) + 1, _last(animation, 0))
     last_col = max(g.input_size[1] + right, int(frame.cols.max()) + 1, _last(animation, 1))
     rows, cols = np.arange(-top, last_row), np.arange(-left, last_col)
     plane = animation.input[channel]
-    inside = (rows[:, None] >= 0) & (rows[:, None] < g.input_size[0]) & (cols >= 0) & (cols < g.input_size[1])
+    inside = g.real(rows, cols)  # a transposed conv's inserted zeros are drawn as padding
     padding = (rows[:, None] < g.input_size[0] + bottom) & (cols < g.input_size[1] + right) & ~inside
     cells = np.tile(_EMPTY, (len(rows), len(cols), 1))
-    cells[padding] = _PADDING
     cells[top:top + g.input_size[0], left:left + g.input_size[1]] = colorize(plane, cmap="gray")
+    cells[padding] = _PADDING
     marks = [(r + top, c + left, _WINDOW) for r in frame.rows for c in frame.cols]
     if frame.argmax is not None:
         marks.append((frame.rows[frame.argmax[0]] + top, frame.cols[frame.argmax[1]] + left, _ARGMAX))

@@ -1,4 +1,4 @@
-"""The sliding window of a Conv2d, MaxPool2d or AvgPool2d node, on the real input to that node.
+"""The sliding window of a Conv2d, ConvTranspose2d, MaxPool2d or AvgPool2d node, on the real input to that node.
 
 Frame i is output cell (i // W_out, i % W_out) of the chosen output channel: the input cells
 under the window (with padding, stride, dilation, ceil-mode overhang and, for a conv, the input
@@ -10,6 +10,11 @@ Padding modes: zero padding reads 0; reflect, replicate and circular read the va
 ``F.pad`` puts there (the frame still marks those cells as padding). Pools never read padding:
 max-pool treats it as −∞, avg-pool as 0 (counted in the divisor when count_include_pad).
 Cells of a ceil-mode window beyond the padded input do not exist: NaN in ``window``.
+
+A transposed convolution is shown as the convolution it equals (Dumoulin & Visin's picture): its
+input with stride − 1 zeros inserted between pixels, padded by d·(k − 1) − padding on each side
+(and output_padding more at the bottom and right), under the flipped kernel at stride 1. The
+inserted zeros count as padding (``WindowGeometry.inserted``).
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from torch import nn
 from .errors import ExplainError
 from .hooks import Activations, model_device
 from .network import Network
+from ..analysis.layers import hw
 from .sliding import sliding_window
 
-KINDS = {nn.Conv2d: "conv", nn.MaxPool2d: "max", nn.AvgPool2d: "avg"}
+KINDS = {nn.Conv2d: "conv", nn.ConvTranspose2d: "conv", nn.MaxPool2d: "max", nn.AvgPool2d: "avg"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,18 @@ class WindowGeometry:
     padding_mode: str = "zeros"              # conv only
     count_include_pad: bool = True           # avg only
     divisor_override: int | None = None      # avg only
+    #: A transposed conv's stride: its input (``input_size``) is the node's input with this − 1 zeros
+    #: between pixels; only cells at multiples of it are real. (1, 1) for everything else.
+    inserted: tuple[int, int] = (1, 1)
+    #: A transposed conv, shown as the convolution it equals (flipped kernel, stride 1).
+    transposed: bool = False
+
+    def real(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """(len(rows), len(cols)) bool: the cells that hold an input value (not padding, not an inserted zero)."""
+        height, width = self.input_size
+        in_rows = (rows >= 0) & (rows < height) & (rows % self.inserted[0] == 0)
+        in_cols = (cols >= 0) & (cols < width) & (cols % self.inserted[1] == 0)
+        return in_rows[:, None] & in_cols[None, :]
 
 
 @dataclass(frozen=True)
@@ -87,8 +105,8 @@ class WindowAnimation:
     def __init__(self, module: nn.Module, inputs: torch.Tensor, out_channel: int = 0) -> None:
         kind = next((k for cls, k in KINDS.items() if type(module) is cls), None)
         if kind is None:
-            raise ExplainError(f"the sliding window is shown for Conv2d, MaxPool2d and AvgPool2d nodes; "
-                               f"this node is a {type(module).__name__}")
+            raise ExplainError(f"the sliding window is shown for Conv2d, ConvTranspose2d, MaxPool2d and AvgPool2d "
+                               f"nodes; this node is a {type(module).__name__}")
         x = inputs.detach().to(model_device(module), torch.float32)  # the layer runs where its weights are
         if x.dim() == 3:
             x = x.unsqueeze(0)
@@ -99,14 +117,24 @@ class WindowAnimation:
             raise ExplainError(f"output channel {out_channel} is out of range (0…{channels - 1})")
         self.module = module
         self.out_channel = out_channel
-        #: (C, H, W) float32: the node's input.
+        transposed = isinstance(module, nn.ConvTranspose2d)
+        if transposed:
+            x = _insert_zeros(x, hw(module.stride))
+        #: (C, H, W) float32: the node's input (a transposed conv's: with its zeros inserted).
         self.input = x[0].cpu().numpy().copy()
         #: (H_out, W_out) float32: the module's output for ``out_channel``.
         self.output = out[out_channel].cpu().numpy().copy()
         self.geometry = _geometry(module, kind, self.input.shape, self.output.shape, channels)
         self._padded, self._offset = _padded_input(x, self.geometry, module)
-        if kind == "conv":
+        if kind == "conv" and transposed:
+            per_out = channels // module.groups
+            group, local = divmod(out_channel, per_out)
+            per_in = module.in_channels // module.groups
+            weight = module.weight.detach().to("cpu", torch.float32)[group * per_in:(group + 1) * per_in, local]
+            self._weight = weight.flip(-2, -1).numpy().copy()  # the equivalent convolution's kernel
+        elif kind == "conv":
             self._weight = module.weight.detach().to("cpu", torch.float32)[out_channel].numpy()
+        if kind == "conv":
             self._bias = float(module.bias.detach()[out_channel]) if module.bias is not None else 0.0
 
     def __len__(self) -> int:
@@ -135,10 +163,9 @@ class WindowAnimation:
         rows = oy * sh - top + np.arange(kh) * dh
         cols = ox * sw - left + np.arange(kw) * dw
         height, width = g.input_size
-        in_rows, in_cols = (rows >= 0) & (rows < height), (cols >= 0) & (cols < width)
         pad_rows = (rows >= -top) & (rows < height + g.padding[2])
         pad_cols = (cols >= -left) & (cols < width + g.padding[3])
-        inside = in_rows[:, None] & in_cols[None, :]
+        inside = g.real(rows, cols)
         in_padding = pad_rows[:, None] & pad_cols[None, :] & ~inside
         channels = self.input_channels
         window = self._padded[np.ix_(channels, rows + self._offset[0], cols + self._offset[1])]
@@ -168,8 +195,15 @@ def _divisor(g: WindowGeometry, inside: np.ndarray, in_padding: np.ndarray) -> i
 
 
 def _geometry(module: nn.Module, kind: str, in_shape, out_shape, out_channels: int) -> WindowGeometry:
-    window = sliding_window(module)
     size = tuple(in_shape[1:])
+    window = None if isinstance(module, nn.ConvTranspose2d) else sliding_window(module)
+    if isinstance(module, nn.ConvTranspose2d):
+        k, s, p, d, extra = (hw(v) for v in (module.kernel_size, module.stride, module.padding, module.dilation,
+                                             module.output_padding))
+        before = (d[0] * (k[0] - 1) - p[0], d[1] * (k[1] - 1) - p[1])
+        return WindowGeometry(kind, k, (1, 1), d, (before[0], before[1], before[0] + extra[0], before[1] + extra[1]),
+                              size, tuple(out_shape), in_shape[0], out_channels, module.groups, inserted=s,
+                              transposed=True)
     if kind == "conv":
         return WindowGeometry(kind, *window, size, tuple(out_shape), in_shape[0], out_channels,
                               module.groups, padding_mode=module.padding_mode)
@@ -181,10 +215,11 @@ def _geometry(module: nn.Module, kind: str, in_shape, out_shape, out_channels: i
 def _padded_input(x: torch.Tensor, g: WindowGeometry, module: nn.Module) -> tuple[np.ndarray, tuple[int, int]]:
     """The input with its padding (the values the layer reads) and room for any ceil-mode
     overhang (NaN); returns it and the (row, col) index of input cell (0, 0) in it."""
-    top, left, bottom, right = g.padding
+    # A transposed conv that crops more than its kernel adds has negative padding: its windows start inside.
+    top, left, bottom, right = (max(v, 0) for v in g.padding)
     (kh, kw), (sh, sw), (dh, dw) = g.kernel, g.stride, g.dilation
-    need_h = (g.output_size[0] - 1) * sh + (kh - 1) * dh + 1 - top - g.input_size[0]
-    need_w = (g.output_size[1] - 1) * sw + (kw - 1) * dw + 1 - left - g.input_size[1]
+    need_h = (g.output_size[0] - 1) * sh + (kh - 1) * dh + 1 - g.padding[0] - g.input_size[0]
+    need_w = (g.output_size[1] - 1) * sw + (kw - 1) * dw + 1 - g.padding[1] - g.input_size[1]
     extra_h, extra_w = max(0, need_h - bottom), max(0, need_w - right)
     if g.kind == "conv":
         mode = "constant" if g.padding_mode == "zeros" else g.padding_mode
@@ -194,6 +229,14 @@ def _padded_input(x: torch.Tensor, g: WindowGeometry, module: nn.Module) -> tupl
         padded = np.pad(x[0].cpu().numpy(), ((0, 0), (top, bottom), (left, right)), constant_values=fill)
     padded = np.pad(padded, ((0, 0), (0, extra_h), (0, extra_w)), constant_values=np.nan)
     return padded.astype(np.float32), (top, left)
+
+
+def _insert_zeros(x: torch.Tensor, stride: tuple[int, int]) -> torch.Tensor:
+    """(1, C, H, W) → (1, C, (H − 1)·s + 1, (W − 1)·s + 1): s − 1 zeros between neighbouring pixels."""
+    n, c, h, w = x.shape
+    out = x.new_zeros((n, c, (h - 1) * stride[0] + 1, (w - 1) * stride[1] + 1))
+    out[:, :, ::stride[0], ::stride[1]] = x
+    return out
 
 
 def window_animation(network: Network, activations: Activations, node_id: str, out_channel: int = 0) -> WindowAnimation:

@@ -195,13 +195,14 @@ def _read_preprocessing(pre: Any, design: Design, name: str) -> Preprocessing:
 
 
 def model_with_weights(design: Design, state_dict: Mapping[str, torch.Tensor] | None = None,
-                       seed: int = 0, analysis: Analysis | None = None) -> torch.fx.GraphModule:
-    """The design's model holding ``state_dict``, or freshly initialised from ``seed`` when None.
+                       seed: int = 0, analysis: Analysis | None = None, *, heads: str = "main") -> torch.fx.GraphModule:
+    """The design's model holding ``state_dict``, or freshly initialised from ``seed`` when None
+    (``heads``: as ``build_model``'s).
 
     Seeded initialisation makes repeated exports of an untrained design agree; it runs on a
     private copy of the random state, so the caller's stream is left alone.
     """
-    model = seeded_model(design, seed, analysis)
+    model = seeded_model(design, seed, analysis, heads=heads)
     if state_dict is not None:
         problem = weights_mismatch(model.state_dict(), state_dict)
         if problem:
@@ -212,10 +213,11 @@ def model_with_weights(design: Design, state_dict: Mapping[str, torch.Tensor] | 
 
 def exported_checkpoint(design: Design, state_dict: Mapping[str, torch.Tensor] | None = None, *, seed: int = 0,
                         preprocessing: Preprocessing | None = None, training: Mapping[str, Any] | None = None,
-                        analysis: Analysis | None = None) -> tuple[torch.fx.GraphModule, Checkpoint]:
+                        analysis: Analysis | None = None,
+                        heads: str = "main") -> tuple[torch.fx.GraphModule, Checkpoint]:
     """The model (``model_with_weights``) and the checkpoint that carries it. Weights initialised
     from ``seed`` are marked ``INITIAL_WEIGHTS``: nothing shows them as trained."""
-    model = model_with_weights(design, state_dict, seed, analysis)
+    model = model_with_weights(design, state_dict, seed, analysis, heads=heads)
     info = dict(training or {})
     if state_dict is None:
         info.update(weights=INITIAL_WEIGHTS, seed=seed)

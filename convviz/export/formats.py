@@ -46,7 +46,8 @@ def weights_path(source_path: str | os.PathLike) -> Path:
 
 def export_to(path: str | os.PathLike, design: Design, state_dict: Mapping[str, torch.Tensor] | None = None, *,
               preprocessing: Preprocessing | None = None, training: dict[str, Any] | None = None,
-              seed: int = 0, with_weights: bool = True, opset: int | None = None) -> list[Path]:
+              seed: int = 0, with_weights: bool = True, opset: int | None = None,
+              aux_heads: bool = False) -> list[Path]:
     """Write ``design`` (with ``state_dict``, or weights initialised from ``seed``) to ``path``.
 
     The format follows the extension (``EXPORT_FORMATS``). Every format carries the
@@ -58,14 +59,23 @@ def export_to(path: str | os.PathLike, design: Design, state_dict: Mapping[str, 
     ``ModelBuildError`` (a design with errors, naming the node) or ``OSError``; all ValueErrors
     but the last, each with a one-line message. Takes seconds for ``.pt2``/``.onnx``: run it
     in a worker thread.
+
+    A design with auxiliary heads is exported for inference, as torchvision's GoogLeNet behaves in
+    eval mode: ``.pt2`` and ``.onnx`` compute the main head only, the ``.py`` returns the others in
+    training mode only; ``aux_heads`` makes all of them return every head, main first. A ``.pt``
+    always holds the whole design and all its weights.
     """
     target = Path(path)
     kind = export_format(target)
     if kind == ".onnx":
         require_onnx()
     analysis = analyze(design)
+    all_heads = aux_heads and kind in (".pt2", ".onnx")
     model, checkpoint = exported_checkpoint(design, state_dict, seed=seed, preprocessing=preprocessing,
-                                            training=training, analysis=analysis)
+                                            training=training, analysis=analysis,
+                                            heads="all" if all_heads else "main")
+    if kind in (".pt2", ".onnx") and not all_heads:
+        model.delete_all_unused_submodules()  # an auxiliary head's weights: not part of the inference program
     metadata = inference_metadata(design, checkpoint.preprocessing)
     if kind == ".pt2":
         save_program(target, model, design, metadata)
@@ -78,7 +88,7 @@ def export_to(path: str | os.PathLike, design: Design, state_dict: Mapping[str, 
         return [target]
     weights = weights_path(target)
     atomic_write_text(target, module_source(design, analysis, weights_file=weights.name if with_weights else None,
-                                            preprocessing=checkpoint.preprocessing))
+                                            preprocessing=checkpoint.preprocessing, aux_heads=aux_heads))
     if not with_weights:
         return [target]
     save_checkpoint(checkpoint, weights)

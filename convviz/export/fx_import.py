@@ -1,11 +1,18 @@
 """Import a hand-written ``nn.Module``: ``torch.fx`` traces it into a design and its weights.
 
 Catalog layers called as submodules become nodes named after their qualified names
-(``layer1.0.conv1`` → ``layer1_0_conv1``); ``+`` / ``torch.add``, ``torch.cat(..., dim=1)``,
-``torch.flatten``, ``x.view(x.size(0), -1)`` and the functional forms of the activations and
-pools (``F.relu``, ``F.max_pool2d``, …) become the matching layer types. Anything else is listed
-in ``ImportResult.issues`` with its fx node and the reason, and an Identity placeholder keeps
-the graph connected where it stood, so the user sees what is missing and where.
+(``layer1.0.conv1`` → ``layer1_0_conv1``); a module without state called twice (torchvision's one
+``self.relu`` per block) becomes one node per call. ``+`` / ``torch.add``, ``*`` / ``torch.mul``
+(broadcasting: a squeeze-and-excitation gate), ``torch.cat(..., dim=1)`` (of one tensor: nothing),
+``torch.flatten``, ``x.view(x.size(0), -1)``, ``x.mean((2, 3))`` (global average pooling), the
+view–transpose–view of a channel shuffle and the functional forms of the activations, pools,
+dropout, ``F.interpolate`` and ``F.pad`` become the matching layer types.
+
+What cannot be imported is never replaced by another function: it becomes a ``Placeholder`` node
+(an error until the user replaces it) and an ``ImportIssue`` naming the fx node and the reason. A
+module with weights called twice (true weight sharing) is refused, naming both call sites: a
+design gives every layer its own weights. A complete import is checked against the original
+module on a random input, node by node, before it is returned.
 """
 
 from __future__ import annotations
@@ -13,7 +20,6 @@ from __future__ import annotations
 import copy
 import importlib.util
 import itertools
-import math
 import operator
 import os
 import re
@@ -21,22 +27,23 @@ import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.fx
-import torch.nn.functional as F
 from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp, _extract_tensor_metadata
 
 from ..analysis import analyze
-from ..design import CATALOG, Design, InputSpec, fresh_id, id_problem, layer_spec
-from ..design.catalog import ParamTypeError
+from ..design import Design, Head, InputSpec, fresh_id, id_problem
 from ..design.ids import MAX_ID_LENGTH
+from ..design.ports import output_ref
+from ..i18n import ntr, tr
 from ..messages import first_line
-from ..reading import open_regular
 from ..model import build_model, carry_over_weights
-from .pysource import canonical_size
+from ..reading import open_regular
+from . import fx_ops as ops
+from .fx_check import Mismatch, check_same_function
 
 
 #: A Python file larger than this is refused before it is run.
@@ -66,66 +73,12 @@ class ImportResult:
     #: the design analyses cleanly, else only the tensors taken from the module.
     state_dict: OrderedDict[str, torch.Tensor]
     issues: list[ImportIssue] = field(default_factory=list)
+    #: What the user should know about a complete import (the loss weights given to auxiliary heads).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
         return not self.issues
-
-
-class _Unsupported(Exception):
-    """Raised while translating one fx node; the message is the issue's reason."""
-
-
-# --- what maps to what --------------------------------------------------------------------------
-
-_REQUIRED = object()
-
-#: Functions → (layer type, their arguments in order with defaults). Arguments named like a catalog
-#: parameter become that parameter; the rest must keep the default listed here.
-_FUNCTIONS: dict[Any, tuple[str, tuple[tuple[str, Any], ...]]] = {}
-
-
-def _function(layer: str, *arguments: tuple[str, Any], targets: tuple[Any, ...]) -> None:
-    for target in targets:
-        _FUNCTIONS[target] = (layer, (("input", _REQUIRED), *arguments))
-
-
-_INPLACE = ("inplace", False)
-_function("ReLU", _INPLACE, targets=(F.relu, torch.relu))
-_function("ReLU6", _INPLACE, targets=(F.relu6,))
-_function("LeakyReLU", ("negative_slope", 0.01), _INPLACE, targets=(F.leaky_relu,))
-_function("GELU", ("approximate", "none"), targets=(F.gelu,))
-_function("SiLU", _INPLACE, targets=(F.silu,))
-_function("Sigmoid", targets=(torch.sigmoid, F.sigmoid))
-_function("Tanh", targets=(torch.tanh, F.tanh))
-_function("Softmax", ("dim", None), ("_stacklevel", 3), ("dtype", None), targets=(F.softmax,))
-_function("Softmax", ("dim", _REQUIRED), ("dtype", None), targets=(torch.softmax,))
-_function("MaxPool2d", ("kernel_size", _REQUIRED), ("stride", None), ("padding", 0), ("dilation", 1),
-          ("ceil_mode", False), ("return_indices", False), targets=(F.max_pool2d,))
-_function("AvgPool2d", ("kernel_size", _REQUIRED), ("stride", None), ("padding", 0), ("ceil_mode", False),
-          ("count_include_pad", True), ("divisor_override", None), targets=(F.avg_pool2d,))
-_function("AdaptiveAvgPool2d", ("output_size", _REQUIRED), targets=(F.adaptive_avg_pool2d,))
-_function("AdaptiveMaxPool2d", ("output_size", _REQUIRED), ("return_indices", False),
-          targets=(F.adaptive_max_pool2d,))
-_function("Flatten", ("start_dim", 0), ("end_dim", -1), targets=(torch.flatten,))
-
-#: Tensor methods (``x.relu()``) → the same, with ``self`` as the input.
-_METHODS: dict[str, tuple[str, tuple[tuple[str, Any], ...]]] = {
-    "relu": ("ReLU", (("input", _REQUIRED),)),
-    "sigmoid": ("Sigmoid", (("input", _REQUIRED),)),
-    "tanh": ("Tanh", (("input", _REQUIRED),)),
-    "softmax": ("Softmax", (("input", _REQUIRED), ("dim", _REQUIRED), ("dtype", None))),
-    "flatten": ("Flatten", (("input", _REQUIRED), ("start_dim", 0), ("end_dim", -1))),
-}
-
-_ADDS = (operator.add, operator.iadd, torch.add)
-_CATS = (torch.cat, torch.concat, torch.concatenate)
-_RESHAPES = ("view", "reshape")
-#: Calls that return their input unchanged (as far as a design is concerned).
-_PASS_THROUGH_METHODS = ("contiguous",)
-
-#: Arguments that never change what a layer computes.
-_HARMLESS = frozenset({"input", "inplace", "_stacklevel"})
 
 
 # --- loading a class from a file ---------------------------------------------------------------
@@ -172,11 +125,41 @@ def import_python_file(path: str | os.PathLike, class_name: str, input_spec: Inp
 # --- tracing ---------------------------------------------------------------------------------------
 
 def import_module(module: nn.Module, input_spec: InputSpec, name: str | None = None) -> ImportResult:
-    """Trace ``module`` (a copy, in eval mode: the original is not touched) on ``input_spec`` images."""
+    """Trace ``module`` (a copy, in eval mode: the original is not touched) on ``input_spec`` images.
+
+    A module whose training-mode forward returns more outputs than its eval-mode one (GoogLeNet's
+    and Inception-v3's auxiliary classifiers) is imported with them as heads, when that trace
+    imports completely: the main output first, each auxiliary one with a loss weight of
+    ``AUX_LOSS_WEIGHT`` (said in ``ImportResult.notes``)."""
     name = name or type(module).__name__
-    module = copy.deepcopy(module).eval()
+    result = _Translator(_traced(copy.deepcopy(module).eval(), input_spec, name), input_spec, name).run()
+    if result.issues:
+        return result
+    training = _training_trace(module, input_spec, name)
+    if training is None:
+        return result
     try:
-        graph_module = torch.fx.symbolic_trace(module)
+        with_heads = _Translator(training, input_spec, name).run()
+    except ModuleImportError:
+        with_heads = None
+    if with_heads is None or with_heads.issues:
+        result.notes.append(tr("{name} returns more outputs in training mode (auxiliary heads), but they could not "
+                               "be imported: the design has its main output only").format(name=name))
+        return result
+    return with_heads
+
+
+#: The loss weight an imported auxiliary head starts with (GoogLeNet's paper: 0.3); the inspector edits it.
+AUX_LOSS_WEIGHT = 0.3
+
+
+def _traced(module: nn.Module, input_spec: InputSpec, name: str) -> torch.fx.GraphModule:
+    """``module`` traced by torch.fx (with the lines of the user's code, for messages) and its
+    values' shapes propagated on a batch of two ``input_spec`` images."""
+    tracer = torch.fx.Tracer()
+    tracer.record_stack_traces = True  # so a refusal can name the lines of the user's file
+    try:
+        graph_module = torch.fx.GraphModule(module, tracer.trace(module), name)
     except Exception as exc:
         raise ModuleImportError(f"torch.fx cannot trace {name}.forward: {first_line(exc)}") from exc
     placeholders = [n for n in graph_module.graph.nodes if n.op == "placeholder"]
@@ -186,12 +169,29 @@ def import_module(module: nn.Module, input_spec: InputSpec, name: str | None = N
     shape = "×".join(map(str, input_spec.shape))
     try:
         with torch.no_grad():
-            _QuietShapeProp(graph_module).propagate(example)
+            _QuietShapeProp(graph_module.eval()).propagate(example)
     except _LayerFailed as failed:  # fx's interpreter appends its node dump on further lines
         raise ModuleImportError(f"{name} does not run on {shape} images: {first_line(failed, 600)}") from None
     except Exception as exc:
         raise ModuleImportError(f"{name} does not run on {shape} images: {first_line(exc)}") from None
-    return _Translator(graph_module, input_spec, name).run()
+    return graph_module
+
+
+def _training_trace(module: nn.Module, input_spec: InputSpec, name: str) -> torch.fx.GraphModule | None:
+    """The training-mode trace (its modules then set to eval), when its forward returns several outputs."""
+    copy_ = copy.deepcopy(module).train()
+    try:
+        graph = torch.fx.Tracer().trace(copy_)
+    except Exception:
+        return None
+    output = next((n for n in graph.nodes if n.op == "output"), None)
+    returned = output.args[0] if output is not None else None
+    if not isinstance(returned, (tuple, list)) or len(returned) < 2:
+        return None
+    try:
+        return _traced(copy_, input_spec, name)
+    except ModuleImportError:
+        return None
 
 
 class _LayerFailed(Exception):
@@ -246,11 +246,17 @@ class _Translator:
         self.design = Design(name, input_spec)
         self.state: OrderedDict[str, torch.Tensor] = OrderedDict()
         self.issues: list[ImportIssue] = []
+        self.notes: list[str] = []
         #: fx node → id of the design node holding its tensor (absent: not a tensor, or lost).
         self.values: dict[torch.fx.Node, str] = {}
-        #: fx node → why its tensor is not in the design (a parameter used directly, a lost op).
+        #: fx node → why its tensor is not in the design (a parameter used directly).
         self.lost: dict[torch.fx.Node, str] = {}
-        self.module_ids: dict[str, str] = {}
+        #: Submodule name → the fx node of its first call (a second call of a module with state is refused).
+        self.first_calls: dict[str, torch.fx.Node] = {}
+        #: fx split/chunk node → the Split node holding its outputs (its items are ``split:k``).
+        self.splits: dict[torch.fx.Node, str] = {}
+        #: Channel shuffles under way, by the fx node of their latest step.
+        self.shuffles: dict[torch.fx.Node, _Shuffle] = {}
 
     def run(self) -> ImportResult:
         output = None
@@ -260,9 +266,18 @@ class _Translator:
             else:
                 self.translate(node)
         result = output.args[0] if output is not None else None
-        if not isinstance(result, torch.fx.Node) or result not in self.values:
+        returned = list(result) if isinstance(result, (tuple, list)) else [result]
+        if not all(isinstance(r, torch.fx.Node) and r in self.values for r in returned) or \
+                len({self.values[r] for r in returned}) != len(returned):
             raise ModuleImportError(f"{self.design.name}.forward must return one tensor computed from its input")
-        return self.finish(self.values[result])
+        heads = [self.values[r] for r in returned]
+        if len(heads) > 1:  # the training-mode trace of a module with auxiliary heads
+            self.design.set_heads([Head(heads[0]), *(Head(nid, AUX_LOSS_WEIGHT) for nid in heads[1:])])
+            self.notes.append(ntr("its auxiliary head {names} starts with loss weight {w:g}",
+                                  "its {n} auxiliary heads ({names}) start with loss weight {w:g} each",
+                                  len(heads) - 1).format(n=len(heads) - 1, names=", ".join(heads[1:]),
+                                                         w=AUX_LOSS_WEIGHT))
+        return self.finish(heads[0])
 
     def translate(self, node: torch.fx.Node) -> None:
         if node.op == "placeholder":
@@ -271,43 +286,94 @@ class _Translator:
         if node.op == "get_attr":
             self.lost[node] = f"self.{node.target}, a parameter or buffer used directly"
             return
-        if not _is_tensor(node):
+        if ops.is_split(node):
+            self.translate_split(node)
+            return
+        if node.op == "call_function" and node.target is operator.getitem and node.args[0] in self.splits:
+            self.values[node] = output_ref(self.splits[node.args[0]], node.args[1])  # output k of a Split
+            return
+        if not ops.is_tensor(node):
             return  # sizes and other plumbing: what consumes them is checked where it is used
-        tensors = [a for a in _node_arguments(node) if _is_tensor(a) or a in self.lost]
+        tensors = [a for a in ops.node_arguments(node) if ops.is_tensor(a) or a in self.lost]
         try:
+            if any(a in self.shuffles for a in tensors):
+                self.continue_shuffle(node, tensors)
+                return
             missing = [self.lost[a] for a in tensors if a not in self.values]
             if missing:
-                raise _Unsupported(f"its input is {missing[0]}")
+                raise ops.Unsupported(f"its input is {missing[0]}")
             self.translate_op(node, [self.values[a] for a in tensors])
-        except _Unsupported as exc:
+        except ops.Unsupported as exc:
             reason = str(exc)
-            mapped = [self.values[a] for a in tensors if a in self.values]
-            if mapped:  # an Identity stands where the operation was, so the graph stays connected
-                self.values[node] = self.add(node.name, "Identity", mapped[:1], {})
-                reason += "; an Identity stands in its place"
-            else:
-                self.lost[node] = f"{node.name}, which could not be imported"
-            self.issues.append(ImportIssue(node.name, _describe(node, self.gm), reason))
+            inputs = list(dict.fromkeys(self.values[a] for a in tensors if a in self.values))
+            # Never another function in its place: an error node the user must replace, wired where it stood.
+            self.values[node] = self.add(node.name, "Placeholder", inputs,
+                                         {"stands_for": ops.describe(node, self.gm), "reason": reason})
+            self.issues.append(ImportIssue(node.name, ops.describe(node, self.gm), reason))
 
     def translate_op(self, node: torch.fx.Node, inputs: list[str]) -> None:
         if node.op == "call_module":
-            module = self.gm.get_submodule(node.target)
-            layer, params = _module_layer(module, node)
-            node_id = self.add(str(node.target), layer, inputs, params)
-            if node.target in self.module_ids:
-                self.issues.append(ImportIssue(node.name, _describe(node, self.gm),
-                                               f"shares its weights with {self.module_ids[node.target]}; "
-                                               f"imported as a separate copy ({node_id})"))
-            self.module_ids.setdefault(node.target, node_id)
-            for key, tensor in module.state_dict().items():
-                self.state[f"{node_id}.{key}"] = tensor.detach().clone()
-            self.values[node] = node_id
+            self.translate_module(node, inputs)
             return
-        if node.op == "call_method" and node.target in _PASS_THROUGH_METHODS:
+        if node.op == "call_method" and node.target in ops.PASS_THROUGH_METHODS:
             self.values[node] = inputs[0]
             return
-        layer, params = _operation_layer(node)
-        self.values[node] = self.add(node.name, layer, inputs, params)
+        groups = ops.shuffle_groups(node)
+        if groups is not None:
+            self.shuffles[node] = _Shuffle(inputs[0], node.all_input_nodes[0], groups, "grouped")
+            return
+        current = inputs
+        layers = ops.operation_layers(node, inputs)
+        if not layers:
+            self.values[node] = inputs[0]
+            return
+        for index, (layer, params) in enumerate(layers):
+            raw = node.name if index == 0 else f"{node.name}_{layer.lower()}"
+            current = [self.add(raw, layer, current, params)]
+        self.values[node] = current[0]
+
+    def translate_module(self, node: torch.fx.Node, inputs: list[str]) -> None:
+        module = self.gm.get_submodule(node.target)
+        first = self.first_calls.get(node.target)
+        if first is not None and _has_state(module):
+            raise ModuleImportError(tr(
+                "self.{name} ({type}) is called twice, at {first} and at {second}: it shares its weights between "
+                "them, and a design gives every layer weights of its own. Give the second call a module of its "
+                "own (copy.deepcopy), or import a version without shared weights").format(
+                    name=node.target, type=type(module).__name__, first=_call_site(first), second=_call_site(node)))
+        self.first_calls.setdefault(node.target, node)
+        layer, params = ops.module_layer(module, node)
+        node_id = self.add(str(node.target), layer, inputs, params)
+        for key, tensor in module.state_dict().items():
+            self.state[f"{node_id}.{key}"] = tensor.detach().clone()
+        self.values[node] = node_id
+
+    def translate_split(self, node: torch.fx.Node) -> None:
+        source = node.all_input_nodes[0] if node.all_input_nodes else None
+        try:
+            if source not in self.values:
+                raise ops.Unsupported(f"its input is {self.lost.get(source, 'not a tensor')}")
+            layer, params = ops.split_layer(node)
+        except ops.Unsupported as exc:  # its outputs are lost: what reads them becomes a placeholder
+            self.lost[node] = f"{node.name}, which could not be imported"
+            self.issues.append(ImportIssue(node.name, ops.describe(node, self.gm), str(exc)))
+            return
+        self.splits[node] = self.add(node.name, layer, [self.values[source]], params)
+
+    def continue_shuffle(self, node: torch.fx.Node, tensors: list[torch.fx.Node]) -> None:
+        """One more step of view(N, g, C/g, H, W) → transpose(1, 2) → view(N, C, H, W): a ChannelShuffle."""
+        shuffle = self.shuffles[next(a for a in tensors if a in self.shuffles)]
+        alone = len(tensors) == 1
+        if alone and node.op == "call_method" and node.target in ops.PASS_THROUGH_METHODS:
+            self.shuffles[node] = shuffle
+        elif alone and shuffle.step == "grouped" and ops.swaps_groups(node):
+            self.shuffles[node] = shuffle._replace(step="swapped")
+        elif alone and shuffle.step == "swapped" and ops.is_reshape(node) and \
+                ops.shape_of(node) == ops.shape_of(shuffle.origin):
+            self.values[node] = self.add("channel_shuffle", "ChannelShuffle", [shuffle.source], {"groups": shuffle.groups})
+        else:
+            raise ops.Unsupported(tr("a 5-D view of a map is imported only as a channel shuffle: view(N, g, C/g, H, W), "
+                                     "transpose(1, 2), view(N, C, H, W)"))
 
     def add(self, raw_id: str, layer: str, inputs: list[str], params: dict[str, Any]) -> str:
         node_id = _unique_id(raw_id, self.design)
@@ -315,146 +381,55 @@ class _Translator:
         return node_id
 
     def finish(self, output_id: str) -> ImportResult:
+        if self.issues:  # placeholders: the design cannot be built until the user replaces them
+            return ImportResult(self.design, self.state, self.issues, self.notes)
         analysis = analyze(self.design)
         if not analysis.ok:
             self.issues.append(ImportIssue("", "", f"the imported design has errors: {analysis.first_error()}"))
-            return ImportResult(self.design, self.state, self.issues)
+            return ImportResult(self.design, self.state, self.issues, self.notes)
         if analysis.output != output_id:
             self.issues.append(ImportIssue("", "", f"the design's output is {analysis.output}, "
                                                    f"but {self.design.name} returns {output_id}"))
-        model = build_model(self.design, analysis)
+        model = build_model(self.design, analysis, heads="all")
         kept = set(carry_over_weights(model, self.state))
         for node_id in dict.fromkeys(key.partition(".")[0] for key in self.state):
             if node_id not in kept:
                 self.issues.append(ImportIssue(node_id, self.design.node(node_id).type,
                                                "its weights do not fit the imported layer; it starts afresh"))
-        return ImportResult(self.design, OrderedDict(model.state_dict()), self.issues)
+        if not self.issues:
+            example = torch.randn(2, *self.design.input.shape, generator=torch.Generator().manual_seed(0))
+            try:
+                check_same_function(self.gm, model.eval(), self.values, analysis.order, example)
+            except Mismatch as exc:
+                raise ModuleImportError(tr("the import does not compute what {name} computes, so nothing is written: "
+                                           "{problem}").format(name=self.design.name, problem=exc)) from None
+        return ImportResult(self.design, OrderedDict(model.state_dict()), self.issues, self.notes)
 
 
-# --- one operation -----------------------------------------------------------------------------
-
-def _module_layer(module: nn.Module, node: torch.fx.Node) -> tuple[str, dict[str, Any]]:
-    type_name = type(module).__name__
-    if type_name not in CATALOG or type(module) is not getattr(nn, type_name, None):
-        raise _Unsupported(f"{type(module).__module__}.{type(module).__qualname__} is not a convviz layer type")
-    values = {p.name: getattr(module, p.name) for p in layer_spec(type_name).params}
-    if "bias" in values and type_name in ("Conv2d", "Linear"):
-        values["bias"] = module.bias is not None
-    if type_name == "MaxPool2d" and module.return_indices:
-        raise _Unsupported("return_indices=True is not supported")
-    if type_name == "AvgPool2d" and module.divisor_override is not None:
-        raise _Unsupported("divisor_override is not supported")
-    pool = type_name in ("MaxPool2d", "AvgPool2d")
-    if pool and canonical_size(values["stride"]) == canonical_size(values["kernel_size"]):
-        values["stride"] = None  # PyTorch stores the kernel size where the stride was left out
-    if type_name == "BatchNorm2d" and values["momentum"] is None:
-        raise _Unsupported("momentum=None (a cumulative average) is not supported")
-    if type_name == "Softmax" and values["dim"] is None:
-        values["dim"] = _implicit_softmax_dim(node.all_input_nodes[0])
-    return type_name, _catalog_params(type_name, values)
+class _Shuffle(NamedTuple):
+    #: The design node holding the map being shuffled, and the fx node that computed it.
+    source: str
+    origin: torch.fx.Node
+    groups: int
+    #: "grouped" (viewed as N × g × C/g × H × W), then "swapped" (dims 1 and 2 transposed).
+    step: str
 
 
-def _operation_layer(node: torch.fx.Node) -> tuple[str, dict[str, Any]]:
-    target = node.target
-    if node.op == "call_function" and target in _ADDS:
-        if len(node.args) != 2 or not all(isinstance(a, torch.fx.Node) and _is_tensor(a) for a in node.args):
-            raise _Unsupported("only the sum of two layer outputs is supported (not a constant)")
-        if node.kwargs.get("alpha", 1) != 1:
-            raise _Unsupported("torch.add with alpha is not supported")
-        return "Add", {}
-    if node.op == "call_function" and target in _CATS:
-        bound = _bind(node, (("tensors", _REQUIRED), ("dim", 0)))
-        if _positive_dim(bound["dim"], node) != 1:
-            raise _Unsupported(f"concatenation along dim={bound['dim']} is not supported (only channels, dim=1)")
-        return "Concat", {}
-    if node.op in ("call_method", "call_function") and _is_reshape(node):
-        before, after = _shape(node.all_input_nodes[0]), _shape(node)
-        if len(after) == 2 and after[0] == before[0] and after[1] == math.prod(before[1:]):
-            return "Flatten", {}
-        raise _Unsupported(f"a reshape from {_dims(before)} to {_dims(after)} is not a flatten")
-    table = _METHODS if node.op == "call_method" else _FUNCTIONS if node.op == "call_function" else {}
-    try:
-        layer, arguments = table[target]
-    except (KeyError, TypeError):
-        raise _Unsupported("convviz has no layer for this operation") from None
-    bound = _bind(node, arguments)
-    params = {}
-    for name, default in arguments:
-        value = bound[name]
-        if name in _HARMLESS:
-            continue
-        if name in layer_spec(layer).param_index:
-            params[name] = value
-        elif value is not default:
-            raise _Unsupported(f"{name}={value!r} is not supported")
-    if layer == "Softmax" and params.get("dim") is None:
-        params["dim"] = _implicit_softmax_dim(node.all_input_nodes[0])
-    return layer, _catalog_params(layer, params)
+def _has_state(module: nn.Module) -> bool:
+    """Weights or buffers (running statistics): what a second call would share."""
+    return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
 
 
-def _bind(node: torch.fx.Node, arguments: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
-    """The call's arguments by name, defaults filled in (a tiny ``inspect.Signature.bind``)."""
-    names = [name for name, _ in arguments]
-    if len(node.args) > len(names) or set(node.kwargs) - set(names):
-        raise _Unsupported("called with arguments convviz does not know")
-    bound = {name: default for name, default in arguments}
-    bound.update(zip(names, node.args))
-    bound.update(node.kwargs)
-    for name, value in bound.items():
-        if value is _REQUIRED:
-            raise _Unsupported(f"{name} is missing")
-        if name != "input" and name != "tensors" and isinstance(value, torch.fx.Node):
-            raise _Unsupported(f"{name} is computed at run time; a layer needs a fixed value")
-    return bound
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 
 
-def _catalog_params(layer: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Stored parameters: the values PyTorch's layer has, less those equal to the catalog's default."""
-    spec = layer_spec(layer)
-    params = {}
-    for name, value in values.items():
-        param = spec.param(name)
-        try:
-            value = param.coerce(canonical_size(value))
-        except ParamTypeError as exc:
-            raise _Unsupported(f"{name}: {exc}") from None
-        if param.required or canonical_size(value) != canonical_size(param.default):
-            params[name] = value
-    return params
-
-
-def _node_arguments(node: torch.fx.Node) -> list[torch.fx.Node]:
-    """The fx nodes among a call's arguments, in order, repeats kept (``x + x``, ``torch.cat([a, a])``)."""
-    found: list[torch.fx.Node] = []
-    torch.fx.node.map_arg((node.args, node.kwargs), found.append)
-    return found
-
-
-def _is_reshape(node: torch.fx.Node) -> bool:
-    if node.op == "call_method":
-        return node.target in _RESHAPES
-    return node.target is torch.reshape
-
-
-def _is_tensor(node: torch.fx.Node) -> bool:
-    return isinstance(node.meta.get("tensor_meta"), torch.fx.passes.shape_prop.TensorMetadata)
-
-
-def _shape(node: torch.fx.Node) -> tuple[int, ...]:
-    return tuple(node.meta["tensor_meta"].shape)
-
-
-def _dims(shape: tuple[int, ...]) -> str:
-    return "×".join(map(str, shape))
-
-
-def _positive_dim(dim: int, node: torch.fx.Node) -> int:
-    return dim + len(_shape(node)) if dim < 0 else dim
-
-
-def _implicit_softmax_dim(node: torch.fx.Node) -> int:
-    """What ``softmax(dim=None)`` picks, as PyTorch's legacy rule does: 0 for 0-, 1- and 3-D input, else 1."""
-    return 0 if len(_shape(node)) in (0, 1, 3) else 1
+def _call_site(node: torch.fx.Node) -> str:
+    """Where ``node`` was called in the user's file (``nets.py:34``), or its fx name."""
+    for match in _FRAME.finditer(node.stack_trace or ""):
+        path = match.group(1)
+        if "site-packages" not in path and f"{os.sep}torch{os.sep}" not in path:
+            return f"{Path(path).name}:{match.group(2)}"
+    return node.name
 
 
 def _unique_id(raw: str, taken: Design) -> str:
@@ -466,19 +441,3 @@ def _unique_id(raw: str, taken: Design) -> str:
     if id_problem(base) is None and base not in taken:
         return base
     return fresh_id(taken, prefix=f"{base}_")
-
-
-def _describe(node: torch.fx.Node, gm: torch.fx.GraphModule) -> str:
-    """What an fx node calls, as the user wrote it: ``self.up (Upsample)``, ``torch.mul``, ``x.mean``."""
-    if node.op == "call_module":
-        return f"self.{node.target} ({type(gm.get_submodule(node.target)).__name__})"
-    if node.op == "call_method":
-        return f"x.{node.target}"
-    target = node.target
-    module = getattr(target, "__module__", None) or ""
-    name = getattr(target, "__name__", str(target))
-    if module in ("_operator", "operator"):
-        return f"operator.{name}"
-    if module.startswith("torch.nn.functional"):
-        return f"F.{name}"
-    return f"torch.{name}" if module.startswith("torch") or module == "" else f"{module}.{name}"

@@ -83,7 +83,8 @@ def onnx_opsets() -> tuple[int, int, int | None]:
 
 def save_onnx(path: str | os.PathLike, model: nn.Module, design: Design,
               metadata: Mapping[str, str] | None = None, opset: int | None = None) -> None:
-    """An ``.onnx`` file with one input ``input`` (batch × C × H × W) and one output ``output``.
+    """An ``.onnx`` file with one input ``input`` (batch × C × H × W) and one output ``output`` (and one
+    more per auxiliary head, named by its node, when the model returns them).
 
     ``metadata`` goes into the model's ``metadata_props`` (onnxruntime:
     ``session.get_modelmeta().custom_metadata_map``); ``opset`` is the ONNX opset to write
@@ -99,8 +100,8 @@ def save_onnx(path: str | os.PathLike, model: nn.Module, design: Design,
     try:
         with _quiet("torch.onnx"):
             program = torch.onnx.export(model.eval(), example, dynamo=True, dynamic_shapes=dynamic,
-                                        input_names=["input"], output_names=["output"], verbose=False,
-                                        opset_version=opset)
+                                        input_names=["input"], output_names=_output_names(model, design),
+                                        verbose=False, opset_version=opset)
         proto = program.model_proto
         written = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
         if opset is not None and written != opset:
@@ -117,6 +118,14 @@ def save_onnx(path: str | os.PathLike, model: nn.Module, design: Design,
         raise ExportError(f"ONNX export failed: {first_line(exc)}") from exc
     with atomic_write(path, "wb") as handle:
         handle.write(proto.SerializeToString())
+
+
+def _output_names(model: nn.Module, design: Design) -> list[str]:
+    """"output", and after it each auxiliary head's node id when the model returns every head."""
+    outputs = next(n for n in model.graph.nodes if n.op == "output").args[0] if hasattr(model, "graph") else None
+    if isinstance(outputs, tuple) and design.heads:
+        return ["output", *(head.node for head in design.heads[1:len(outputs)])]
+    return ["output"]
 
 
 @contextmanager

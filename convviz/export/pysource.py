@@ -26,11 +26,16 @@ from torch import nn
 from ..analysis import Analysis, analyze
 from ..analysis.text import grouped, shape
 from ..data.fitting import LUMA
-from ..design import Design
-from ..model import ModelBuildError, class_name
+from ..design import Design, layer_spec
+from ..design.ports import node_of
+from ..i18n import tr
+from ..model import MERGE_MODULES, ModelBuildError, class_name, module_arguments
 from .checkpoint import Preprocessing
 
 LINE_LENGTH = 88
+
+#: Types written as expressions (``a + b``, ``torch.cat``, ``torch.chunk``), not as modules.
+FUNCTIONAL_TYPES = frozenset({*MERGE_MODULES, "Split"})
 INDENT = "    "
 
 #: Module-level names the generated file defines; a class must not take one of them.
@@ -39,7 +44,7 @@ _FILE_NAMES = frozenset({"torch", "nn", "INPUT_SHAPE", "CLASSES", "MEAN", "STD",
 #: Leading constructor arguments written positionally, as PyTorch's docs do (``nn.Conv2d(1, 16, …)``);
 #: every other argument is written as a keyword.
 _POSITIONAL = frozenset({"in_channels", "out_channels", "in_features", "out_features", "num_features", "size",
-                         "output_size"})
+                         "output_size", "num_groups", "num_channels", "normalized_shape", "padding"})
 
 #: How many class names the docstring lists before referring to ``CLASSES``.
 _CLASSES_SHOWN = 20
@@ -52,17 +57,18 @@ def source_class_name(design: Design) -> str:
 
 
 def module_source(design: Design, analysis: Analysis | None = None, weights_file: str | None = None,
-                  preprocessing: Preprocessing | None = None) -> str:
+                  preprocessing: Preprocessing | None = None, aux_heads: bool = False) -> str:
     """The whole ``.py`` file for ``design``; ``weights_file`` names the ``.pt`` the docstring loads.
 
     With ``preprocessing`` (an empty one: not normalised), the file also defines ``MEAN``, ``STD``
-    and ``preprocess(image)``: an image as the model's input, exactly as convviz prepares it.
+    and ``preprocess(image)``: an image as the model's input, exactly as convviz prepares it. A
+    design with auxiliary heads returns them in training mode only, unless ``aux_heads``.
     """
     analysis = analysis or analyze(design)
     if not analysis.ok:
         raise ModelBuildError(f"the design cannot be exported: {analysis.first_error()}")
     name = source_class_name(design)
-    forward = _forward_lines(design, analysis)
+    forward = _forward_lines(design, analysis, aux_heads)
     uses_torch = preprocessing is not None or any("torch." in line for line in forward)
     parts = [
         _file_docstring(design, analysis, name, weights_file, preprocessing),
@@ -94,9 +100,10 @@ def _init_lines(design: Design, analysis: Analysis) -> list[str]:
     lines: list[str] = []
     for node_id in analysis.order:
         node = design.node(node_id)
-        if node.type in ("Input", "Add", "Concat"):
-            continue  # no module: the input is forward's argument, merges are expressions
-        args = constructor_arguments(node.type, {**analysis.nodes[node_id].inferred, **node.resolved_params()})
+        if node.type == "Input" or node.type in FUNCTIONAL_TYPES:
+            continue  # no module: the input is forward's argument, merges and splits are expressions
+        args = constructor_arguments(node.type, module_arguments(node.type, analysis.nodes[node_id].inferred,
+                                                                 node.resolved_params()))
         call = _Seq("(", args, ")")
         lines += _statement(INDENT * 2, f"self.{node_id} = ", f"nn.{node.type}", call)
     return lines
@@ -128,45 +135,92 @@ def canonical_size(value: Any) -> Any:
 
 # --- forward -----------------------------------------------------------------------------------
 
-def _forward_lines(design: Design, analysis: Analysis) -> list[str]:
-    order = analysis.order
-    uses: dict[str, int] = {nid: 0 for nid in order}
-    for nid in order:
+def _forward_lines(design: Design, analysis: Analysis, aux_heads: bool = False) -> list[str]:
+    """``forward``: the main head's layers in order; a design's auxiliary heads after them, computed and
+    returned only in training mode as torchvision's GoogLeNet does (``aux_heads``: always)."""
+    main = design.ancestors(analysis.output) if analysis.heads else None
+    order = [nid for nid in analysis.order if main is None or nid in main]
+    auxiliary = [nid for nid in analysis.order if main is not None and nid not in main]
+    ids = set(analysis.order)
+    uses: dict[str, int] = {nid: 0 for nid in analysis.order}
+    for nid in analysis.order:
         for src in design.node(nid).inputs:
-            uses[src] += 1
+            uses[node_of(src)] += 1
+    sequence = order + auxiliary
 
     def variable(position: int) -> str:
-        """Where node ``order[position]`` leaves its value: ``x`` when only the next line reads it."""
-        nid = order[position]
+        """Where node ``sequence[position]`` leaves its value: ``x`` when only the next line reads it."""
+        nid = sequence[position]
         if nid == analysis.output:
-            return "x"
-        follower = order[position + 1] if position + 1 < len(order) else None
-        if uses[nid] == 1 and follower is not None and nid in design.node(follower).inputs:
+            return "x" if not auxiliary else nid  # with heads after it, the main result keeps a name of its own
+        follower = sequence[position + 1] if position + 1 < len(sequence) else None
+        if uses[nid] == 1 and follower is not None and nid in design.node(follower).inputs \
+                and (follower in order) == (nid in order):
             return "x"
         return nid
 
-    held = {nid: variable(i) for i, nid in enumerate(order)}
+    held = {nid: variable(i) for i, nid in enumerate(sequence)}
+    for nid in sequence:
+        node = design.node(nid)
+        if layer_spec(node.type).multi_output:  # one variable per output: split1_0, split1_1, …
+            for k in range(len(analysis.nodes[nid].output_shapes)):
+                name = f"{nid}_{k}"
+                while name in ids or name in held.values():
+                    name += "_"
+                held[f"{nid}:{k}"] = name
     input_id = design.input_nodes()[0].id
     lines = [f"{INDENT}def forward(self, {held[input_id]}):"]
     body = INDENT * 2
+    lines += _statements(design, analysis, order, held, uses, body)
+    results = [held[nid] for nid in analysis.heads]
+    if auxiliary and aux_heads:
+        lines += _statements(design, analysis, auxiliary, held, uses, body)
+        lines.append(f"{body}return {', '.join(results)}")
+    elif auxiliary:
+        lines.append(f"{body}if self.training:  # the auxiliary heads: their losses help training, inference "
+                     "needs none")
+        lines += _statements(design, analysis, auxiliary, held, uses, body + INDENT)
+        lines.append(f"{body}{INDENT}return {', '.join(results)}")
+        lines.append(f"{body}return {held[analysis.output]}")
+    else:
+        lines.append(f"{body}return {held[analysis.output]}")
+    return lines
+
+
+def _statements(design: Design, analysis: Analysis, order: list[str], held: dict[str, str], uses: dict[str, int],
+                body: str) -> list[str]:
+    lines = []
+    heads = set(analysis.heads)
     for nid in order:
         node = design.node(nid)
         if node.type == "Input":
             continue
         args = [held[src] for src in node.inputs]
-        out = shape(analysis.nodes[nid].output_shape)
-        comment = out if node.type not in ("Add", "Concat") else f"{nid}: {out}"
-        if uses[nid] == 0 and nid != analysis.output:
+        record = analysis.nodes[nid]
+        if record.output_shapes:
+            out = ", ".join(shape(s) for s in record.output_shapes)
+        else:
+            out = shape(record.output_shape)
+        comment = out if node.type not in FUNCTIONAL_TYPES else f"{nid}: {out}"
+        if uses[nid] == 0 and nid != analysis.output and nid not in heads:
             comment += " (unused: not on the way to the output)"
         target = f"{held[nid]} = "
-        if node.type == "Add":
-            lines += _sum_statement(body, target, args, comment)
+        if node.type in ("Add", "Multiply"):
+            lines += _sum_statement(body, target, args, comment, " + " if node.type == "Add" else " * ")
         elif node.type == "Concat":
             cat = _Seq("(", [_Seq("[", args, "]", explode=True), "dim=1"], ")")
             lines += _statement(body, target, "torch.cat", cat, comment)
+        elif node.type == "Split":
+            targets = ", ".join(held[f"{nid}:{k}"] for k in range(len(record.output_shapes))) + " = "
+            params = node.resolved_params()
+            if params["sizes"]:
+                call = _Seq("(", [args[0], _value(list(params["sizes"])), "dim=1"], ")")
+                lines += _statement(body, targets, "torch.split", call, comment)
+            else:
+                lines += _statement(body, targets, "torch.chunk", _Seq("(", [args[0], str(params["chunks"]), "dim=1"], ")"),
+                                    comment)
         else:
             lines += _statement(body, target, f"self.{nid}", _Seq("(", args, ")"), comment)
-    lines.append(f"{body}return {held[analysis.output]}")
     return lines
 
 
@@ -225,13 +279,14 @@ def _split(indent: str, head: str, seq: _Seq, tail: str) -> list[str]:
     return [f"{indent}{head}{seq.open}", *middle, f"{indent}{seq.close}{tail}"]
 
 
-def _sum_statement(indent: str, target: str, terms: list[str], comment: str) -> list[str]:
-    expression = " + ".join(terms)
+def _sum_statement(indent: str, target: str, terms: list[str], comment: str, operator: str = " + ") -> list[str]:
+    """``a + b + …`` (or ``a * b * …``), split as black splits a long binary expression."""
+    expression = operator.join(terms)
     if _fits(f"{indent}{target}{expression}  # {comment}"):
         return [f"{indent}{target}{expression}  # {comment}"]
     inner = indent + INDENT
     middle = [inner + expression] if _fits(inner + expression) else \
-        [inner + terms[0], *(f"{inner}+ {t}" for t in terms[1:])]
+        [inner + terms[0], *(f"{inner}{operator.lstrip()}{t}" for t in terms[1:])]
     return [f"{indent}# {comment}", f"{indent}{target}(", *middle, f"{indent})"]
 
 
@@ -325,6 +380,7 @@ def _file_docstring(design: Design, analysis: Analysis, name: str, weights_file:
     facts = [
         f"Input: {c}×{h}×{w} (channels × height × width); a batch is (N, {c}, {h}, {w}).",
         f"Output: {shape(analysis.output_shape)} per image.",
+        *_heads_lines(design, analysis),
         _classes_line(design.classes),
         f"Parameters: {grouped(analysis.params)}; multiply-accumulates per image: {grouped(analysis.macs)}.",
         *([_normalisation_line(design, preprocessing)] if preprocessing is not None else []),
@@ -348,6 +404,15 @@ def _file_docstring(design: Design, analysis: Analysis, name: str, weights_file:
             "    print(int(probabilities.argmax()))",
         ]
     return '"""' + "\n".join(doc_text(line) for line in text) + '\n"""'
+
+
+def _heads_lines(design: Design, analysis: Analysis) -> list[str]:
+    if len(analysis.heads) < 2:
+        return []
+    weights = {h.node: h.loss_weight for h in design.heads}
+    named = ", ".join(f"{nid} (loss weight {weights[nid]:g})" for nid in analysis.heads)
+    return [tr("Heads: {named}; the first is the output. In training mode forward returns every head's scores, "
+               "main first, for the weighted sum of their losses; in eval mode only the main one.").format(named=named)]
 
 
 def _classes_line(classes: list[str]) -> str:

@@ -161,6 +161,7 @@ def main():
     mean, std = dataset.mean_std() if config.normalize else ([0.0] * channels, [1.0] * channels)
     design.set_classes(dataset.classes)
     check_trainable(design, analyze(design), dataset)  # one score per class, or a clear message
+    head_weights = [head.loss_weight for head in design.heads] or [1.0]
 
     torch.manual_seed(config.seed)
     model = @CLASS@()
@@ -218,8 +219,11 @@ def main():
                 raise batch
             images, labels = (t.to(device, non_blocking=True) for t in batch)
             with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-                logits = forward(preprocess(images, train=True))
-            loss = F.cross_entropy(logits.float(), labels)
+                outputs = forward(preprocess(images, train=True))
+            # Several heads (auxiliary classifiers) in training mode: the weighted sum of their losses.
+            scores = outputs if isinstance(outputs, tuple) else (outputs,)
+            loss = sum(w * F.cross_entropy(s.float(), labels) for w, s in zip(head_weights, scores))
+            logits = scores[0]
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)

@@ -14,7 +14,7 @@ _LAZY = {
     "resolve_device": "devices",
     "DIVERGED": "records", "FAILED": "records", "FINISHED": "records", "STOPPED": "records", "EndRecord": "records",
     "EpochRecord": "records", "ProbeRecord": "records", "Record": "records", "SnapshotRecord": "records",
-    "StartRecord": "records", "StepRecord": "records", "compute_loss": "loop",
+    "StartRecord": "records", "StepRecord": "records", "compute_loss": "heads",
 }
 
 __all__ = ["AMP_MODES", "DEVICES", "OPTIMIZERS", "SCHEDULES", "AugmentConfig", "ConfigError", "DataSpec",

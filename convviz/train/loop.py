@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..analysis import Analysis, analyze
 from ..analysis.memory import training_memory
@@ -32,6 +31,7 @@ from ..model import carry_over_weights, seeded_model
 from ..model.memory import batch_advice, is_out_of_memory, out_of_memory_message, require_memory
 from .config import TrainConfig
 from .control import TrainControl
+from .heads import head_loss, main_scores
 from .devices import describe_device, resolve_device, resolve_precision
 from .gradients import GradientMeter
 from .optim import make_optimizer, make_schedule
@@ -48,12 +48,6 @@ CHANCE_MARGIN = 0.1
 DIVERGED_LOSS_FACTOR = 3.0
 #: … or, in the first epoch (no best yet, and a high learning rate may still recover), this many times ln K.
 DIVERGED_FIRST_EPOCH_FACTOR = 10.0
-
-
-def compute_loss(output: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-    """The training objective, in one place for the training steps and the validation pass (a design
-    with auxiliary heads and loss weights will extend it here). Computed in float32 under autocast."""
-    return F.cross_entropy(output.float(), labels, reduction=reduction)
 
 
 class TrainError(ValueError):
@@ -91,7 +85,8 @@ class Trainer:
                                       activation_scale=0.6 if self.precision.dtype is not None else 1.0)
         require_memory(self.memory, self.device, tr("training at batch size {n}").format(n=config.batch_size),
                        batch_advice(self.memory, self.device))
-        self.model = seeded_model(self.design, config.seed, analysis)
+        self.loss = head_loss(self.design, analysis)
+        self.model = seeded_model(self.design, config.seed, analysis, heads=self.loss.build)
         self.carried = carry_over_weights(self.model, initial_state) if initial_state is not None else []
         channels = dataset.shape[0]
         self.mean, self.std = dataset.mean_std() if config.normalize else ([0.0] * channels, [1.0] * channels)
@@ -200,9 +195,11 @@ class Trainer:
         self.model.train()
         self._epoch, self._step = epoch, 0
         self._losses: list[torch.Tensor] = []
+        self._head_losses: list[torch.Tensor] = []
         self._hits: list[torch.Tensor] = []
         self._window_samples, self._window_start = 0, time.perf_counter()
         self._epoch_sums = [0.0, 0.0, 0]       # loss · steps, hits, samples
+        self._epoch_heads = [0.0] * len(self.loss.names)  # each head's loss · steps
         self._epoch_steps = 0
         epoch_start = time.perf_counter()
         paused_before = self._paused_seconds
@@ -217,8 +214,9 @@ class Trainer:
             measure = meter is not None and self._measure_next
             x = self.preprocess(images, train=True)
             with autocast(self.device):
-                logits = self.forward(x)
-                loss = compute_loss(logits, labels)
+                outputs = self.forward(x)
+                loss, head_losses = self.loss(outputs, labels)
+            logits = main_scores(outputs)
             self.optimizer.zero_grad(set_to_none=True)
             self._lr_used = self.optimizer.param_groups[0]["lr"]
             if self.scaler is None:
@@ -238,6 +236,8 @@ class Trainer:
             if self.schedule is not None:
                 self.schedule.step()
             self._losses.append(loss.detach())
+            if self.loss.several:
+                self._head_losses.append(head_losses.detach())
             self._hits.append((logits.detach().argmax(1) == labels).sum())
             self._window_samples += len(labels)
             self._step, self._global_step = step, self._global_step + 1
@@ -267,14 +267,19 @@ class Trainer:
         """Read the losses and hits queued since the last report: the loop's one synchronisation point."""
         steps = len(self._losses)
         parts = [torch.stack(self._losses).float().sum().view(1), torch.stack(self._hits).sum().float().view(1)]
+        if self._head_losses:
+            parts.append(torch.stack(self._head_losses).float().sum(0))
         gradients, self._gradients, self._measure_next = self._gradients, None, True
         if gradients is not None:
             parts.append(gradients.flatten())
-        values = torch.cat(parts).cpu().numpy()
+        values = torch.cat(parts).cpu().numpy()   # one transfer for everything reported
         loss_sum, hits = float(values[0]), float(values[1])
-        grads = values[2:].reshape(-1, 2).astype(np.float32) if gradients is not None else None
+        heads = len(self.loss.names) if self._head_losses else 0
+        head_sums = values[2:2 + heads].tolist()
+        grads = values[2 + heads:].reshape(-1, 2).astype(np.float32) if gradients is not None else None
         self._losses.clear()
         self._hits.clear()
+        self._head_losses.clear()
         if not math.isfinite(loss_sum):
             raise _LossNotFinite(self._nan_message(loss_sum))
         now = time.perf_counter()
@@ -283,6 +288,8 @@ class Trainer:
         self._window_samples, self._window_start = 0, now
         self._next_report = now + self.report_interval
         sums = self._epoch_sums
+        for i, value in enumerate(head_sums):
+            self._epoch_heads[i] += value
         sums[0] += loss_sum
         sums[1] += hits
         sums[2] += samples
@@ -290,7 +297,8 @@ class Trainer:
         active = now - self._started - self._paused_seconds
         eta = active / self._global_step * (self.total_steps - self._global_step)
         return StepRecord(self._epoch, self._step, self.steps_per_epoch, self._global_step, self.total_steps,
-                          loss_sum / steps, hits / max(samples, 1), self._lr(), speed, eta, grads)
+                          loss_sum / steps, hits / max(samples, 1), self._lr(), speed, eta,
+                          tuple(value / steps for value in head_sums), grads)
 
     def _snapshot(self, epoch: int, step: int) -> SnapshotRecord:
         self._next_snapshot = time.perf_counter() + self.snapshot_interval
@@ -313,12 +321,15 @@ class Trainer:
         self.model.eval()
         k = self.classes
         loss_sum = torch.zeros((), device=self.device)
+        head_sums = torch.zeros(len(self.loss.names), device=self.device)
         confusion = torch.zeros(k * k, dtype=torch.int64, device=self.device)
         for images, labels in self.val_batches:
             with self.precision.autocast(self.device):
-                logits = self.forward(self.preprocess(images, train=False))
-            loss_sum += compute_loss(logits, labels, reduction="sum")
-            confusion += torch.bincount(labels * k + logits.argmax(1), minlength=k * k)
+                outputs = self.forward(self.preprocess(images, train=False))
+            total, parts = self.loss(outputs, labels, reduction="sum")
+            loss_sum += total
+            head_sums += parts
+            confusion += torch.bincount(labels * k + main_scores(outputs).argmax(1), minlength=k * k)
         matrix = confusion.view(k, k).cpu().numpy()
         val_loss = loss_sum.item()
         if not math.isfinite(val_loss):
@@ -330,10 +341,16 @@ class Trainer:
         best_epoch, best_acc = (epoch, val_acc) if best is None or val_acc > best.val_acc else \
             (best.best_epoch, best.best_val_acc)
         loss_steps, hits, samples = self._epoch_sums
+        heads = {}
+        if self.loss.several:
+            steps = max(self._epoch_steps, 1)
+            heads = {"head_losses": tuple(value / steps for value in self._epoch_heads),
+                     "val_head_losses": tuple(value / max(total, 1) for value in head_sums.tolist()),
+                     "heads": self.loss.names}
         record = EpochRecord(
             epoch, self.config.epochs, loss_steps / max(self._epoch_steps, 1), hits / max(samples, 1),
             val_loss / max(total, 1), val_acc, matrix, per_class, best_epoch, best_acc, self._lr(),
-            samples / max(self._epoch_seconds, 1e-9), self._epoch_seconds)
+            samples / max(self._epoch_seconds, 1e-9), self._epoch_seconds, **heads)
         self._history.append(record)
         return record
 
@@ -406,7 +423,7 @@ class Trainer:
         return tr("torch.compile failed ({error}): switch compile off").format(error=first_line(exc))
 
     def _free_device_memory(self) -> None:
-        self._losses, self._hits = [], []
+        self._losses, self._hits, self._head_losses = [], [], []
         self.optimizer.zero_grad(set_to_none=True)
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
@@ -442,6 +459,11 @@ def check_trainable(design: Design, analysis: Analysis, dataset: Dataset) -> Non
     if not analysis.ok:
         raise TrainError(tr("the design cannot be trained: {error}").format(error=analysis.first_error()))
     out, shape, classes = analysis.output, analysis.output_shape, len(dataset.classes)
+    for head in analysis.heads[1:]:  # an auxiliary head scores the same classes as the main one
+        aux = analysis.nodes[head].output_shape
+        if aux is None or len(aux) != 1 or aux[0] != classes:
+            raise TrainError(f"the auxiliary head {head!r} gives {_dims(aux or ())} per image, but {dataset.name} "
+                             f"has {classes} classes: end it with a Linear layer with {classes} outputs")
     if design.node(out).type == "Softmax":
         raise TrainError(tr("the design ends in Softmax ({node}), but cross-entropy applies softmax itself: remove "
                             "{node} to train (the Issues list has the fix)").format(node=repr(out)))

@@ -52,6 +52,8 @@ class StepRecord:
     lr: float
     samples_per_s: float
     eta_s: float                   # seconds to the end of the run at the speed so far
+    #: A design with several heads: each head's loss (main first; ``loss`` is their weighted sum).
+    head_losses: tuple[float, ...] = ()
     #: float32 L×2 for the ``StartRecord.gradient_layers``, measured on one step since the previous
     #: StepRecord: column 0 the gradient norm, column 1 the update-to-weight ratio ‖Δw‖ / ‖w‖.
     #: None when no step was measured (gradient statistics off).
@@ -77,13 +79,20 @@ class EpochRecord:
     seconds: float                 # the epoch's training time (validation excluded, as in samples_per_s)
     #: The weights after this epoch (CPU copies), so the app's views can follow a run epoch by epoch.
     state: OrderedDict[str, torch.Tensor] | None = field(default=None, repr=False, compare=False)
+    #: A design with several heads: their node ids (main first) and each one's training and validation
+    #: loss (``train_loss``, ``val_loss``: the weighted sums trained on); accuracies are the main head's.
+    heads: tuple[str, ...] = ()
+    head_losses: tuple[float, ...] = ()
+    val_head_losses: tuple[float, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The scalars (the CLI's ``--json`` lines and the checkpoint's history)."""
+        heads = {"heads": {name: {"train_loss": train, "val_loss": val} for name, train, val in
+                           zip(self.heads, self.head_losses, self.val_head_losses)}} if self.heads else {}
         return {"epoch": self.epoch, "epochs": self.epochs, "train_loss": self.train_loss,
                 "train_acc": self.train_acc, "val_loss": self.val_loss, "val_acc": self.val_acc,
                 "best_epoch": self.best_epoch, "lr": self.lr, "samples_per_s": self.samples_per_s,
-                "seconds": self.seconds}
+                "seconds": self.seconds, **heads}
 
 
 @dataclass(frozen=True)

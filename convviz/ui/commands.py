@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from ..design import UNSET, Design, DesignError, DesignFileError, InputSpec, Node
+from ..design import UNSET, Design, DesignError, DesignFileError, Head, InputSpec, Node
 from ..design.edits import Edit, SetPositions, apply_edits
 from ..design.layout import make_room
 from ..i18n import ntr, tr
@@ -175,6 +175,20 @@ class SetClassesCommand(DesignCommand):
 
     def revert(self) -> None:
         self.design.set_classes(self.old)
+
+
+class SetHeadsCommand(DesignCommand):
+    """Name the design's output heads (main first, with loss weights)."""
+
+    def __init__(self, document: Document, heads: Sequence[Head], text: str) -> None:
+        super().__init__(document, text)
+        self.heads, self.old = list(heads), list(document.design.heads)
+
+    def apply(self) -> None:
+        self.design.set_heads(self.heads)
+
+    def revert(self) -> None:
+        self.design.set_heads(self.old)
 
 
 class EditsCommand(DesignCommand):

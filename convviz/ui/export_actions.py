@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..design import InputSpec
-from ..reading import read_text
 from ..i18n import N_, ntr, tr
+from ..reading import read_text
 from .file_dialogs import ask_folder, ask_open_path, ask_save_path
 from .settings import app_settings
 from .tasks import TaskRunner
@@ -314,16 +314,18 @@ class ExportActions(QObject):
                 count=len(result.issues) - 20) if len(result.issues) > 20 else ""
             answer = QMessageBox.question(
                 self.window, tr("Some operations cannot be imported"),
-                tr("These parts of the module have no convviz layer:\n\n{listing}\n\n"
-                   "Import the rest, with an Identity placeholder for each?").format(listing=listing + more),
+                tr("These parts of the module have no convviz layer:\n\n{listing}{more}\n\nImport the rest, with "
+                   "a placeholder for each? Placeholders are errors to replace with layers that compute the same: "
+                   "until then the design cannot be trained or exported.").format(listing=listing, more=more),
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
             if answer != QMessageBox.StandardButton.Yes:
                 return
         self.window.open_design(result.design, None, modified=True)
         self.window.document.set_weights(result.state_dict, saved=True)
+        notes = "".join(f"; {note}" for note in result.notes)
         self.window.statusBar().showMessage(ntr("Imported {count} layer with its weights",
                                                 "Imported {count} layers with their weights",
-                                                len(result.design)).format(count=len(result.design)), 8000)
+                                                len(result.design)).format(count=len(result.design)) + notes, 12000)
 
     # --- progress and errors ------------------------------------------------------------------
     def _busy(self, text: str) -> None:

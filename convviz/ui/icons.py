@@ -17,8 +17,13 @@ _GLYPHS = {
     "AdaptiveMaxPool2d": "gmp", "BatchNorm2d": "BN", "LocalResponseNorm": "LRN", "ReLU": "relu", "ReLU6": "relu",
     "LeakyReLU": "leaky", "GELU": "gelu", "SiLU": "silu", "Sigmoid": "sig", "Tanh": "tanh", "Softmax": "soft",
     "Dropout": "drop", "Dropout2d": "drop", "Flatten": "flat", "Linear": "fc", "Identity": "id", "Add": "+",
-    "Concat": "cat",
+    "Concat": "cat", "ConvTranspose2d": "up", "GroupNorm": "GN", "LayerNorm": "LN", "InstanceNorm2d": "IN",
+    "ZeroPad2d": "pad", "Upsample": "×2", "ChannelShuffle": "mix", "Multiply": "×", "Split": "split",
 }
+
+#: Activations drawn as their curve rather than a word.
+_CURVES = ("ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Hardswish", "Hardsigmoid", "PReLU",
+           "ELU", "Mish")
 
 
 def app_icon() -> QIcon:
@@ -48,7 +53,7 @@ def _draw(type_name: str, size: int, scale: int) -> QPixmap:
     painter.setBrush(color)
     painter.drawRoundedRect(rect, 6, 6)
     painter.setPen(QColor("white"))
-    if type_name in ("ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "Sigmoid", "Tanh"):
+    if type_name in _CURVES:
         painter.setPen(QPen(QColor("white"), 2))
         painter.drawPath(_curve(type_name, rect.adjusted(6, 7, -6, -7)))
     else:
@@ -71,8 +76,15 @@ def _curve(type_name: str, r: QRectF) -> QPainterPath:
             return 1 / (1 + math.exp(-6 * x))
         if type_name == "Tanh":
             return (math.tanh(4 * x) + 1) / 2
-        if type_name == "LeakyReLU":
-            return 0.5 + (x * 0.9 if x > 0 else x * 0.15)
+        if type_name in ("LeakyReLU", "PReLU"):
+            return 0.5 + (x * 0.9 if x > 0 else x * (0.15 if type_name == "LeakyReLU" else 0.45))
+        if type_name == "Hardsigmoid":
+            return min(max(x * 2.2 + 0.5, 0.0), 1.0)
+        if type_name == "ELU":
+            return 0.45 + (x * 1.0 if x > 0 else (math.exp(6 * x) - 1) * 0.3)
+        if type_name in ("Hardswish", "Mish"):
+            return 0.35 + x * 0.9 * min(max(x * 3 + 0.5, 0.0), 1.0) if type_name == "Hardswish" else \
+                0.35 + x * 0.9 * math.tanh(math.log1p(math.exp(8 * x)))
         if type_name == "ReLU6":
             return 0.3 + min(max(x, 0), 0.45) * 1.4
         if type_name in ("GELU", "SiLU"):

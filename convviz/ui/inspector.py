@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QDoubleSpinBox,
     QFormLayout,
     QFrame,
     QGroupBox,
@@ -27,7 +28,8 @@ from ..analysis.report import network_field_text
 from ..analysis.text import grouped, size_in_bytes
 from ..i18n import N_, tr
 from ..design import Change, InputSpec, id_problem, layer_spec
-from .commands import RenameNodeCommand, SetClassesCommand, SetInputSpecCommand, SetParamCommand
+from ..design.heads import head_of, with_auxiliary, with_main, with_weight, without
+from .commands import RenameNodeCommand, SetClassesCommand, SetHeadsCommand, SetInputSpecCommand, SetParamCommand
 from .document import Document
 from .icons import layer_icon
 from .param_editors import ParamEditor, make_editor, show_int
@@ -67,6 +69,8 @@ class InspectorPanel(QScrollArea):
         self.node_id = node_id if node_id in self.document.design else None
         # Widgets of the previous page are gone with it: forget them.
         self.editors: dict[str, ParamEditor] = {}
+        self.head_weight: QDoubleSpinBox | None = None
+        self.head_kind = self._head_kind(node_id) if node_id in self.document.design else "none"
         self.input_spins: dict[str, QSpinBox] = {}
         self.classes_edit = None
         self.problems: QVBoxLayout | None = None
@@ -133,6 +137,7 @@ class InspectorPanel(QScrollArea):
             label.setToolTip(editor.toolTip())
             form.addRow(label, editor)
         self.layout_.addWidget(form_box)
+        self._add_head_box(node_id)
 
         math_box = QGroupBox(tr("The math"))
         math_layout = QVBoxLayout(math_box)
@@ -141,6 +146,59 @@ class InspectorPanel(QScrollArea):
         self.layout_.addWidget(math_box)
         self._refresh_values()
         self._refresh_math()
+
+    def _add_head_box(self, node_id: str) -> None:
+        """Output heads: the main head and auxiliary ones with their loss weights (GoogLeNet's classifiers).
+        Offered on a head, and on a layer that ends a branch of its own (a sink) giving a vector of scores."""
+        design, analysis = self.document.design, self.document.analysis
+        head = head_of(design, node_id)
+        result = analysis.nodes.get(node_id)
+        is_sink = node_id in design.sinks() and node_id != analysis.output
+        scores = result is not None and result.output_shape is not None and len(result.output_shape) == 1
+        if head is None and not (is_sink and scores):
+            return
+        box = QGroupBox(tr("Output head"))
+        form = QFormLayout(box)
+        if head is None:
+            note = QLabel(tr("This layer's output is not used. Make it an auxiliary head: training adds its loss, "
+                             "times a weight, to the main one's (inference uses the main head only)."), wordWrap=True)
+            form.addRow(note)
+            add = QPushButton(tr("Make it an auxiliary head"))
+            add.clicked.connect(lambda: self._set_heads(with_auxiliary(design, node_id, analysis.output),
+                                                        tr("Make {node} an auxiliary head").format(node=node_id)))
+            form.addRow(add)
+        elif design.heads and design.heads[0].node == node_id:
+            form.addRow(QLabel(tr("The main head: accuracy, Explain and export use it."), wordWrap=True))
+        else:
+            self.head_weight = QDoubleSpinBox(decimals=3, singleStep=0.05, minimum=0.0, maximum=100.0,
+                                              keyboardTracking=False)
+            self.head_weight.setValue(head.loss_weight)
+            self.head_weight.setToolTip(tr("Training minimises the main head's loss plus each auxiliary head's "
+                                           "times its weight (GoogLeNet: 0.3)."))
+            self.head_weight.valueChanged.connect(
+                lambda value: self._set_heads(with_weight(self.document.design, node_id, value),
+                                              tr("Change the loss weight of {node}").format(node=node_id)))
+            form.addRow(tr("Loss weight"), self.head_weight)
+            row = QHBoxLayout()
+            main = QPushButton(tr("Make it the main head"))
+            main.clicked.connect(lambda: self._set_heads(with_main(design, node_id),
+                                                         tr("Make {node} the main head").format(node=node_id)))
+            drop = QPushButton(tr("Not a head"))
+            drop.clicked.connect(lambda: self._set_heads(without(design, node_id),
+                                                         tr("Remove the head {node}").format(node=node_id)))
+            row.addWidget(main)
+            row.addWidget(drop)
+            form.addRow(row)
+        self.layout_.addWidget(box)
+
+    def _head_kind(self, node_id: str) -> str:
+        heads = self.document.design.heads
+        if not any(h.node == node_id for h in heads):
+            return "none"
+        return "main" if heads[0].node == node_id else "auxiliary"
+
+    def _set_heads(self, heads, text: str) -> None:
+        self.document.push(SetHeadsCommand(self.document, heads, text))
 
     def _add_input_editors(self, form: QFormLayout | None = None) -> None:
         design = self.document.design
@@ -172,6 +230,10 @@ class InspectorPanel(QScrollArea):
         if change.kind == "meta" and self.node_id is None:
             self.show_node(None)  # the overview's name and input follow an undone edit
             return
+        if self.node_id is not None and self._head_kind(self.node_id) != self.head_kind:
+            # Made a head, or no longer one: the page is rebuilt once the signal that changed it has returned.
+            QTimer.singleShot(0, lambda: self.show_node(self.node_id))
+            return
         self._refresh_values()
 
     def _on_analysis_changed(self, analysis) -> None:
@@ -194,6 +256,11 @@ class InspectorPanel(QScrollArea):
         resolved = node.resolved_params()
         for name, editor in self.editors.items():
             editor.set_value(resolved[name])
+        head = head_of(design, self.node_id)
+        if self.head_weight is not None and head is not None:
+            self.head_weight.blockSignals(True)  # an undo shows the weight it restored
+            self.head_weight.setValue(head.loss_weight)
+            self.head_weight.blockSignals(False)
 
     def _refresh_math(self) -> None:
         analysis = self.document.analysis

@@ -189,7 +189,8 @@ class MainWindow(QMainWindow):
         self.issues_dock = self._dock(tr("Issues"), self.issues, Qt.DockWidgetArea.BottomDockWidgetArea, "issues")
         self.tabifyDockWidget(self.summary_dock, self.issues_dock)
         self.summary_dock.raise_()
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [self.palette_panel.content_width(), 360],
+                         Qt.Orientation.Horizontal)
         self.resizeDocks([self.summary_dock], [210], Qt.Orientation.Vertical)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", canvas_only: bool = False,

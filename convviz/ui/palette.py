@@ -20,9 +20,9 @@ class LayerModel(QStandardItemModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         for family in FAMILIES:
-            specs = types_in_family(family)
-            if family == "Input" or not specs:
-                continue  # a design has exactly one Input, made with the design
+            specs = [spec for spec in types_in_family(family) if spec.in_palette]
+            if not specs:
+                continue  # a design has exactly one Input, made with the design; placeholders come from imports
             heading = QStandardItem(family)
             heading.setFlags(Qt.ItemFlag.ItemIsEnabled)
             font = heading.font()
@@ -86,6 +86,19 @@ class PalettePanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.filter)
         layout.addWidget(self.tree)
+
+    def content_width(self) -> int:
+        """The panel's width that shows every layer name whole: the widest name with its icon and
+        indentation, the tree's frame and scroll bar, the margins (the dock starts at this width)."""
+        metrics, tree = self.tree.fontMetrics(), self.tree
+        names = [self.model.item(row).child(child).text() for row in range(self.model.rowCount())
+                 for child in range(self.model.item(row).rowCount())]
+        widest = max((metrics.horizontalAdvance(name) for name in names), default=0)
+        row = 2 * tree.indentation() + tree.iconSize().width()  # a layer sits one level below its family
+        row += widest + 3 * metrics.averageCharWidth()
+        margins = self.layout().contentsMargins()
+        return (row + 2 * tree.frameWidth() + tree.verticalScrollBar().sizeHint().width()
+                + margins.left() + margins.right())
 
     def _on_filter(self, text: str) -> None:
         self.proxy.setFilterFixedString(text.strip())

@@ -1,5 +1,5 @@
 """Editors for layer parameters, one per kind: spin boxes with the catalog's limits, combos, check
-boxes, an int-or-pair editor with a link toggle, "same"/"valid" padding.
+boxes, an int-or-pair editor with a link toggle, "same"/"valid" padding, comma-separated numbers.
 
 Each emits ``committed(value)`` with a value ``Design.set_param`` accepts, and ``set_value`` shows
 a value without emitting (so an undo refreshing the form does not record a new edit).
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -222,6 +222,63 @@ class ModeSizeEditor(ParamEditor):
             self.size.set_value(value)
 
 
+class ListEditor(ParamEditor):
+    """Numbers separated by commas: ZeroPad2d's "1" or "1, 2, 0, 3", Upsample's "2" or "2, 1.5", Split's
+    "58, 58"; empty where the parameter may be unset. Text that is not a value is kept, marked, not committed."""
+
+    def __init__(self, spec: ParamSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self.field = QLineEdit()
+        self.field.setPlaceholderText({"pad4": tr("left, right, top, bottom"), "scale": tr("empty: use size"),
+                                       "int_list": tr("empty: equal chunks")}.get(spec.kind, ""))
+        self.field.editingFinished.connect(self._on_text)
+        self.setLayout(_row(self.field))
+
+    def _parse(self, text: str) -> Any:
+        text = text.strip().strip("[]()")
+        if not text:
+            return None
+        numbers = [float(part) if self.spec.kind == "scale" else int(part)
+                   for part in text.replace(";", ",").split(",") if part.strip()]
+        return numbers[0] if len(numbers) == 1 and self.spec.kind != "int_list" else numbers
+
+    def _on_text(self) -> None:
+        try:
+            value = self.spec.coerce(self._parse(self.field.text()))
+        except ValueError as exc:  # ParamTypeError is one; so is int("x")
+            self.field.setStyleSheet("QLineEdit { border: 1px solid #D62728; }")
+            self.field.setToolTip(str(exc))
+            return
+        self.field.setStyleSheet("")
+        self.field.setToolTip("")
+        self.committed.emit(value)
+
+    def set_value(self, value: Any) -> None:
+        self.field.blockSignals(True)
+        self.field.setStyleSheet("")
+        if value is None:
+            self.field.setText("")
+        elif isinstance(value, tuple):
+            self.field.setText(", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value))
+        else:
+            self.field.setText(f"{value:g}" if isinstance(value, float) else str(value))
+        self.field.blockSignals(False)
+
+
+class TextEditor(ParamEditor):
+    """Words to read, not to edit (what an import's placeholder stands for, and why)."""
+
+    def __init__(self, spec: ParamSpec) -> None:
+        super().__init__()
+        self.label = QLabel(wordWrap=True)
+        self.label.setTextInteractionFlags(self.label.textInteractionFlags() | Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setLayout(_row(self.label))
+
+    def set_value(self, value: Any) -> None:
+        self.label.setText(str(value))
+
+
 def make_editor(spec: ParamSpec) -> ParamEditor:
     if spec.kind == "int":
         return IntEditor(spec)
@@ -232,7 +289,11 @@ def make_editor(spec: ParamSpec) -> ParamEditor:
     if spec.kind == "choice":
         return ChoiceEditor(spec)
     if spec.kind == "optional_size":
-        return ModeSizeEditor(spec, [(tr("= kernel"), None)])
+        return ModeSizeEditor(spec, [(tr("= kernel") if spec.name == "stride" else tr("unset"), None)])
     if spec.kind == "padding":
         return ModeSizeEditor(spec, [("same", "same"), ("valid", "valid")])
+    if spec.kind in ("pad4", "scale", "int_list"):
+        return ListEditor(spec)
+    if spec.kind == "text":
+        return TextEditor(spec)
     return SizeEditor(spec)

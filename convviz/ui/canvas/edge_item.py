@@ -6,15 +6,17 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QGuiApplication, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyle, QStyleOptionGraphicsItem, QWidget
 
+from ...design.ports import output_ref
 from .. import theme
 
 LANE_MARGIN = 26.0
 
 
 class EdgeItem(QGraphicsPathItem):
-    def __init__(self, source, target, index: int) -> None:
+    def __init__(self, source, target, index: int, port: int | None = None) -> None:
         super().__init__()
-        self.source, self.target, self.index = source, target, index
+        #: ``port``: which output of ``source`` (a Split's ``k``; None for a node's one output).
+        self.source, self.target, self.index, self.port = source, target, index, port
         self.highlighted = False
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         # Drawn once per route and zoom, then copied: an edit that rewrites the cards above repaints
@@ -33,8 +35,13 @@ class EdgeItem(QGraphicsPathItem):
             if self in node.edges:
                 node.edges.remove(self)
 
+    @property
+    def ref(self) -> str:
+        """The input reference this edge draws (``conv1``, ``split1:1``)."""
+        return output_ref(self.source.node_id, self.port)
+
     def update_path(self) -> None:
-        self.setPath(route(self.source.output_port_pos(), self.target.input_port_pos(self.index),
+        self.setPath(route(self.source.output_port_pos(self.port), self.target.input_port_pos(self.index),
                            self._obstacles()))
 
     def band(self) -> QRectF:
@@ -46,7 +53,7 @@ class EdgeItem(QGraphicsPathItem):
 
     def _obstacles(self) -> list[QRectF]:
         scene = self.scene()
-        start, end = self.source.output_port_pos(), self.target.input_port_pos(self.index)
+        start, end = self.source.output_port_pos(self.port), self.target.input_port_pos(self.index)
         if scene is None or 0 <= end.y() - start.y() < 60:
             return []
         from .node_item import NodeItem

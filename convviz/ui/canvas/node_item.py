@@ -3,7 +3,7 @@
 The card shows what the analysis says (output shape, params, MACs, receptive field) and its
 state: red with the message when the node is at fault, grey when an upstream node blocks it.
 Input ports sit on the top edge (one per input for Add/Concat, numbered, plus a free slot),
-the output port at the bottom.
+output ports at the bottom (one; a Split has one per output, numbered from 0 as ``split1:k``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ...analysis.text import compact
 from ...analysis.text import shape as fmt_shape
 from ...design import Design, Node, layer_spec
 from ...design.describe import key_params_text
+from ...i18n import tr
 from .. import theme
 from ..card import HEIGHT, WIDTH
 
@@ -45,6 +46,8 @@ class CardText:
     inputs: int
     max_inputs: int | None
     shade: float | None
+    #: Output ports: 1, or a Split's count (its outputs are numbered).
+    outputs: int = 1
 
 
 def card_text(node: Node, design: Design, result: NodeAnalysis | None, shade: float | None) -> CardText:
@@ -56,7 +59,7 @@ def card_text(node: Node, design: Design, result: NodeAnalysis | None, shade: fl
     elif result.errors:
         line1, line1_right, line2 = "⚠ " + result.errors[0].message, "", ""
     else:
-        line1 = fmt_shape(result.output_shape)
+        line1 = _outputs_text(result)
         line1_right = f"RF {field_text(result)}" if result.receptive_field else ""
         bits = []
         if result.params:
@@ -76,8 +79,25 @@ def card_text(node: Node, design: Design, result: NodeAnalysis | None, shade: fl
             tips.append(f"<b>Warning:</b> {issue.message} {issue.hint}")
         if result.blocked_by:
             tips.append(f"Waiting for <b>{result.blocked_by}</b>, which has an error.")
-    return CardText(node.type, node.id, key_params_text(node, design), line1, line1_right, line2, status,
-                    "<br>".join(tips), len(node.inputs), spec.max_inputs, shade)
+    params = key_params_text(node, design)
+    head = next((i for i, h in enumerate(design.heads) if h.node == node.id), None)
+    if head is not None:  # a design with several outputs: say which this is
+        mark = tr("main head") if head == 0 else tr("aux head ×{w:g}").format(w=design.heads[head].loss_weight)
+        params = f"{mark} · {params}" if params else mark
+    return CardText(node.type, node.id, params, line1, line1_right, line2, status,
+                    "<br>".join(tips), len(node.inputs), spec.max_inputs, shade,
+                    spec.output_count(node.params) if spec.multi_output else 1)
+
+
+def _outputs_text(result: NodeAnalysis) -> str:
+    """The output shape, or a Split's: "2 × 58×28×28" for equal parts, "24 + 40 ×28×28" for others."""
+    shapes = result.output_shapes
+    if not shapes:
+        return fmt_shape(result.output_shape)
+    rest = fmt_shape(shapes[0][1:]) if len(shapes[0]) > 1 else ""
+    if len({shape[0] for shape in shapes}) == 1:
+        return f"{len(shapes)} × {fmt_shape(shapes[0])}"
+    return " + ".join(str(shape[0]) for shape in shapes) + (f" ×{rest}" if rest else "")
 
 
 class NodeItem(QGraphicsObject):
@@ -101,7 +121,8 @@ class NodeItem(QGraphicsObject):
     def set_text(self, text: CardText) -> None:
         if text == self.text:
             return
-        geometry_changed = self.text is None or self.input_slots(self.text) != self.input_slots(text)
+        geometry_changed = self.text is None or self.input_slots(self.text) != self.input_slots(text) \
+            or self.text.outputs != text.outputs
         if geometry_changed:
             self.prepareGeometryChange()
         self.text = text
@@ -126,7 +147,8 @@ class NodeItem(QGraphicsObject):
         return QRectF(-WIDTH / 2, -HEIGHT / 2, WIDTH, HEIGHT)
 
     def boundingRect(self) -> QRectF:
-        return self.card_rect().adjusted(-PORT_RADIUS - 2, -PORT_RADIUS - 14, PORT_RADIUS + 2, PORT_RADIUS + 2)
+        below = PORT_RADIUS + (16 if self.output_slots() > 1 else 2)  # a Split's output numbers sit below its ports
+        return self.card_rect().adjusted(-PORT_RADIUS - 2, -PORT_RADIUS - 14, PORT_RADIUS + 2, below)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -138,24 +160,30 @@ class NodeItem(QGraphicsObject):
         span = SLOT_SPACING * (slots - 1)
         return QPointF(-span / 2 + index * SLOT_SPACING, -HEIGHT / 2)
 
-    def output_port_local(self) -> QPointF:
-        return QPointF(0, HEIGHT / 2)
+    def output_slots(self) -> int:
+        return self.text.outputs if self.text is not None else 1
+
+    def output_port_local(self, port: int | None = None) -> QPointF:
+        """Output ``port`` (None: the node's one output) on the bottom edge."""
+        span = SLOT_SPACING * (self.output_slots() - 1)
+        return QPointF(-span / 2 + (port or 0) * SLOT_SPACING, HEIGHT / 2)
 
     def input_port_pos(self, index: int) -> QPointF:
         return self.mapToScene(self.input_port_local(index))
 
-    def output_port_pos(self) -> QPointF:
-        return self.mapToScene(self.output_port_local())
+    def output_port_pos(self, port: int | None = None) -> QPointF:
+        return self.mapToScene(self.output_port_local(port))
 
     def port_at(self, scene_pos: QPointF, grab: float = 11.0) -> tuple[str, int] | None:
-        """("in", slot) or ("out", 0) when ``scene_pos`` is on a port."""
+        """("in", slot) or ("out", port) when ``scene_pos`` is on a port."""
         local = self.mapFromScene(scene_pos)
         if self.text is not None and self.text.max_inputs != 0:
             for index in range(self.input_slots(self.text)):
                 if _near(local, self.input_port_local(index), grab):
                     return ("in", index)
-        if _near(local, self.output_port_local(), grab):
-            return ("out", 0)
+        for port in range(self.output_slots()):
+            if _near(local, self.output_port_local(port), grab):
+                return ("out", port)
         return None
 
     def slot_for_drop(self, scene_pos: QPointF) -> int:
@@ -293,11 +321,16 @@ class NodeItem(QGraphicsObject):
                 label = "+" if free else str(index + 1)
                 painter.drawText(QRectF(centre.x() - 10, centre.y() - 21, 20, 12), Qt.AlignmentFlag.AlignCenter,
                                  label)
-        centre = self.output_port_local()
-        hot = self.hovered_port == ("out", 0)
-        painter.setPen(QPen(accent.darker(130), 1.5))
-        painter.setBrush(accent.lighter(130) if hot else accent)
-        painter.drawEllipse(centre, PORT_RADIUS + (2 if hot else 0), PORT_RADIUS + (2 if hot else 0))
+        for port in range(text.outputs):
+            centre = self.output_port_local(port)
+            hot = self.hovered_port == ("out", port)
+            painter.setPen(QPen(accent.darker(130), 1.5))
+            painter.setBrush(accent.lighter(130) if hot else accent)
+            painter.drawEllipse(centre, PORT_RADIUS + (2 if hot else 0), PORT_RADIUS + (2 if hot else 0))
+            if text.outputs > 1:  # numbered as the inputs that read them name them: split1:0, split1:1
+                painter.setPen(ink)
+                painter.drawText(QRectF(centre.x() - 10, centre.y() + 8, 20, 12), Qt.AlignmentFlag.AlignCenter,
+                                 str(port))
 
 
 class _Shapes:

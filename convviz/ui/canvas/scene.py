@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneM
 
 from ...design import Change, Node, layer_spec
 from ...design.edits import InsertBefore
+from ...design.ports import node_of, output_ref, port_of
 from ..commands import AddNodesCommand, EditsCommand, MoveNodesCommand, SetInputsCommand
 from ..document import Document
 from .edge_item import EdgeItem, route
@@ -40,6 +41,7 @@ class DesignScene(QGraphicsScene):
         self.shade_mode = "family"
         self._wire: QGraphicsPathItem | None = None
         self._wire_from: NodeItem | None = None
+        self._wire_port: int | None = None
         self._detached: tuple[str, int] | None = None
         self._drop_target: NodeItem | None = None
         self._drop_edge: EdgeItem | None = None
@@ -127,7 +129,7 @@ class DesignScene(QGraphicsScene):
                 item.setPos(QPointF(*node.pos))
                 vacated.append(item.sceneBoundingRect())
         if made and node_ids is not None:  # a node that reads a new card's id (a dangling input it now meets)
-            rewire.update(n.id for n in design if any(src in made for src in n.inputs))
+            rewire.update(n.id for n in design if any(node_of(src) in made for src in n.inputs))
         fresh = [edge for nid in rewire for edge in self._sync_inputs(nid)]
         for edge in fresh:
             edge.update_path()
@@ -156,14 +158,15 @@ class DesignScene(QGraphicsScene):
         node, item = self.document.design.get(node_id), self.nodes.get(node_id)
         if node is None or item is None:
             return []
-        wanted = {i: self.nodes[src] for i, src in enumerate(node.inputs) if src in self.nodes}
+        # an input names a node's output: "conv1", or "split1:0" for one of a Split's outputs
+        wanted = {i: src for i, src in enumerate(node.inputs) if node_of(src) in self.nodes}
         for edge in [e for e in item.edges if e.target is item]:
-            if wanted.get(edge.index) is not edge.source:
+            if wanted.get(edge.index) != edge.ref or self.nodes[node_of(edge.ref)] is not edge.source:
                 self._remove_edge(edge)
         made = []
-        for index, source in wanted.items():
+        for index, src in wanted.items():
             if (node_id, index) not in self.edges:
-                edge = EdgeItem(source, item, index)
+                edge = EdgeItem(self.nodes[node_of(src)], item, index, port_of(src))
                 self.edges[(node_id, index)] = edge
                 self.addItem(edge)
                 made.append(edge)
@@ -265,15 +268,17 @@ class DesignScene(QGraphicsScene):
         if event.button() == Qt.MouseButton.LeftButton:
             item = self.node_at(event.scenePos())
             port = item.port_at(event.scenePos()) if item else None
-            if port == ("out", 0):
-                self._start_wire(item, event.scenePos())
+            if port and port[0] == "out":
+                multi = layer_spec(item.type_name).multi_output
+                self._start_wire(item, event.scenePos(), port[1] if multi else None)
                 event.accept()
                 return
             if port and port[0] == "in":
                 target = self.document.design.node(item.node_id)
                 if port[1] < len(target.inputs):  # pick the edge up from this input
                     self._detached = (item.node_id, port[1])
-                    self._start_wire(self.nodes[target.inputs[port[1]]], event.scenePos())
+                    ref = target.inputs[port[1]]
+                    self._start_wire(self.nodes[node_of(ref)], event.scenePos(), port_of(ref))
                     self.edges[self._detached].setVisible(False)
                     event.accept()
                     return
@@ -318,8 +323,8 @@ class DesignScene(QGraphicsScene):
                 self._press_rects = None
 
     # --- wiring ---------------------------------------------------------------------------------
-    def _start_wire(self, source: NodeItem, pos: QPointF) -> None:
-        self._wire_from = source
+    def _start_wire(self, source: NodeItem, pos: QPointF, port: int | None = None) -> None:
+        self._wire_from, self._wire_port = source, port
         self._wire = QGraphicsPathItem()
         pen = QPen(QColor("#3daee9"), 2.2, Qt.PenStyle.DashLine)
         self._wire.setPen(pen)
@@ -331,10 +336,10 @@ class DesignScene(QGraphicsScene):
         target = self.node_at(pos, exclude=self._wire_from)
         self._set_drop_target(target)
         end = target.input_port_pos(target.slot_for_drop(pos)) if target and target.input_slots(target.text) else pos
-        self._wire.setPath(route(self._wire_from.output_port_pos(), end, []))
+        self._wire.setPath(route(self._wire_from.output_port_pos(self._wire_port), end, []))
 
     def _finish_wire(self, pos: QPointF) -> None:
-        source = self._wire_from.node_id
+        source = output_ref(self._wire_from.node_id, self._wire_port)
         target = self.node_at(pos, exclude=self._wire_from)
         detached, self._detached = self._detached, None
         self.removeItem(self._wire)
@@ -375,7 +380,7 @@ class DesignScene(QGraphicsScene):
         target = self.document.design.node(target_item.node_id)
         if layer_spec(target.type).max_inputs == 0:
             return f"{target.id} is the Input: it takes no inputs."
-        if source == target.id:
+        if node_of(source) == target.id:
             return "A layer cannot take its own output."
         return None
 

@@ -177,11 +177,16 @@ class WindowPainter:
         channel = self.input_channel
         pad = g.padding
         pad_text = tr("padding {p}").format(p=pad[0] if len(set(pad)) == 1 else ",".join(map(str, pad)))
-        self._header(painter, area, tr("Input: {node}").format(node=self.source_id),
-                     tr("channel {c}").format(c=channel) + f" · {g.input_size[0]}×{g.input_size[1]} · {pad_text} · "
-                     + tr("stride {s}").format(s=pair(g.stride))
-                     + (" · " + tr("dilation {d}").format(d=pair(g.dilation)) if g.dilation != (1, 1) else "")
-                     + (" · " + tr("ceil mode") if g.ceil_mode else ""))
+        if g.transposed:
+            inserted = tr("{zeros} zero(s) between pixels").format(zeros=pair((g.inserted[0] - 1, g.inserted[1] - 1)))
+            detail = tr("channel {c} · {inserted} · {padding} · flipped kernel, stride 1").format(
+                c=channel, inserted=inserted, padding=pad_text)
+        else:
+            detail = (tr("channel {c}").format(c=channel) + f" · {g.input_size[0]}×{g.input_size[1]} · {pad_text} · "
+                      + tr("stride {s}").format(s=pair(g.stride))
+                      + (" · " + tr("dilation {d}").format(d=pair(g.dilation)) if g.dilation != (1, 1) else "")
+                      + (" · " + tr("ceil mode") if g.ceil_mode else ""))
+        self._header(painter, area, tr("Input: {node}").format(node=self.source_id), detail)
         (r_first, r_last), (c_first, c_last) = self.in_extent
         label_w = cell * 0.9
         rows = self.in_rows.follow(int(frame.rows.min()), int(frame.rows.max()), r_first, r_last,
@@ -201,10 +206,11 @@ class WindowPainter:
                     tap_values[(int(r), int(cc))] = float(frame.window[slot, i, j])
         self._index_labels(painter, rows, cols, top, left)
         pad_value = {"conv": "0" if g.padding_mode == "zeros" else "", "max": "−∞", "avg": "0"}[g.kind]
+        holds_value = g.real(np.asarray(rows), np.asarray(cols))  # an inserted zero (transposed conv) holds none
         for i, r in enumerate(rows):
             for j, cc in enumerate(cols):
                 rect = QRectF(left + j * cell, top + i * cell, cell, cell)
-                real = 0 <= r < height and 0 <= cc < width
+                real = bool(holds_value[i, j])
                 padded = (-pad[0] <= r < height + pad[2]) and (-pad[1] <= cc < width + pad[3]) and not real
                 label: float | str = ""  # beyond the padding: only a ceil-mode window reaches there, reading nothing
                 if real:
@@ -277,7 +283,8 @@ class WindowPainter:
 
     def _paint_middle(self, painter: QPainter, frame: WindowFrame, area: QRectF, cell: int) -> None:
         g, x, w = self.animation.geometry, area.left(), area.width()
-        kind = {"conv": tr("convolution"), "max": tr("max-pool"), "avg": tr("average-pool")}[g.kind]
+        kind = tr("transposed convolution") if g.transposed else \
+            {"conv": tr("convolution"), "max": tr("max-pool"), "avg": tr("average-pool")}[g.kind]
         self._header(painter, area, tr("At output ({y}, {x})").format(y=frame.out_pos[0], x=frame.out_pos[1]),
                      f"{kind} {g.kernel[0]}×{g.kernel[1]}"
                      + (", " + tr("groups {g}").format(g=g.groups) if g.groups > 1 else ""))
@@ -285,8 +292,9 @@ class WindowPainter:
         channel = self.input_channel
         slot = int(np.flatnonzero(frame.input_channels == channel)[0]) if channel in frame.input_channels else 0
         if g.kind == "conv":
-            y = self._line(painter, x, y, w, tr("filter {out} × input channel {c}:").format(out=frame.out_channel,
-                                                                                         c=channel), muted=True)
+            y = self._line(painter, x, y, w, tr("filter {o} (flipped) × input channel {c}:").format(
+                o=frame.out_channel, c=channel) if g.transposed else
+                tr("filter {out} × input channel {c}:").format(out=frame.out_channel, c=channel), muted=True)
             kernel, products = frame.kernel[slot], frame.products[slot]
             side = x + g.kernel[1] * cell + 16
             self._line(painter, x, y, side - x, tr("kernel"), muted=True)

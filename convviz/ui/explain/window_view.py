@@ -1,4 +1,4 @@
-"""The sliding window of a Conv2d, MaxPool2d or AvgPool2d node, animated over the real input to
+"""The sliding window of a Conv2d, ConvTranspose2d, MaxPool2d or AvgPool2d node, animated over the real input to
 that node: play, pause, step, speed, scrub; input and output channel; zoom; GIF / PNG export.
 
 The frames come from ``convviz.explain.window_animation`` (the layer's own output at each cell);
@@ -36,7 +36,7 @@ from .base import ExplainView, MessageLabel
 from .controller import Capture
 from .window_painter import DEFAULT_CELL, MAX_CELL, MIN_CELL, WindowColours, WindowPainter
 
-WINDOW_TYPES = ("Conv2d", "MaxPool2d", "AvgPool2d")
+WINDOW_TYPES = ("Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d")
 SPEEDS = (1, 2, 4, 8, 15, 30)
 #: An exported animation holds at most this many frames, from the current one on.
 EXPORT_FRAMES = 240
@@ -206,7 +206,7 @@ class SlidingWindowView(ExplainView):
             return
         node_id = self.current_node()
         if node_id is None:
-            self.message.note(tr("This network has no Conv2d, MaxPool2d or AvgPool2d layer."))
+            self.message.note(tr("This network has no Conv2d, ConvTranspose2d, MaxPool2d or AvgPool2d layer."))
             self._set_enabled(False)
             return
         channels = capture.network.analysis.nodes[node_id].output_shape[0]

@@ -433,6 +433,8 @@ class ConfusionMatrixView(QWidget):
         self.bottom_axis = VerticalLabelsAxis(pen=ink, textPen=ink)
         self.bottom_axis.setLabel(tr("predicted class"), color=ink.name())
         item.setAxisItems({"bottom": self.bottom_axis})
+        for axis in (item.getAxis("left"), self.bottom_axis):  # class names: never "(x0.001)" on an empty matrix
+            axis.enableAutoSIPrefix(False)
         item.showGrid(x=False, y=False)
         item.setMenuEnabled(False)
         item.getViewBox().setMouseEnabled(x=False, y=False)

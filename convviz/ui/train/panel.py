@@ -547,9 +547,13 @@ class TrainPanel(QWidget):
         if self.run is not None and self.run.control.paused:
             self._show_paused()
         elif self.run is not None and not self.run.control.stopped:
+            heads = ""
+            if last.head_losses:  # several heads: the loss trained on is their weighted sum
+                heads = " (" + ", ".join(f"{head.node} {value:.3f}"
+                                         for head, value in zip(self.document.design.heads, last.head_losses)) + ")"
             self._set_status(tr("Training on {device}: {speed} images/s, loss {loss}, accuracy {acc} %, ETA {eta}")
                              .format(device=self._device, speed=grouped(round(last.samples_per_s)),
-                                     loss=f"{last.loss:.3f}", acc=f"{100 * last.accuracy:.1f}",
+                                     loss=f"{last.loss:.3f}{heads}", acc=f"{100 * last.accuracy:.1f}",
                                      eta=_duration(last.eta_s)), kind="run")
 
     def _on_end(self, end) -> None:
