@@ -23,22 +23,6 @@ from convviz.design import CATALOG, TEMPLATES, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# --- phase 2 of issue 13: the one place that says what is not translated yet -----------------------
-#: Files other engineers were changing while the Korean translation was made. Their messages are
-#: extracted, compiled and mostly translated already; a missing, fuzzy or stale entry that only they
-#: use does not fail yet. Phase 2 translates their strings (converting them to tr() where they are
-#: still plain English) and empties this tuple and ``PHASE_2_WIDGETS``.
-PHASE_2_FILES = (
-    "convviz/design/catalog.py", "convviz/design/graph.py", "convviz/design/fileformat.py",
-    "convviz/analysis/layers.py", "convviz/analysis/engine.py", "convviz/model/", "convviz/export/",
-    "convviz/ui/palette.py", "convviz/explain/window.py", "convviz/explain/sliding.py",
-    "convviz/ui/canvas/",
-)
-#: What the widget walk skips until phase 2 (``tests/test_ui_korean.py``): the canvas's cards (painted
-#: by ui/canvas) and the palette; it also strips the layer catalog's summaries, docs, formulas and
-#: family names from the texts it checks.
-PHASE_2_WIDGETS = ("canvas cards", "palette")
-
 #: Words that stay as they are in Korean text: layer and library names, units, formula symbols,
 #: file types, keys. (Node ids, class names and the catalog's names are added where known.)
 KEPT_WORDS = set("""
@@ -58,13 +42,20 @@ KEPT_WORDS = set("""
     lenet5 resnet18 vgg11 vgg16 alexnet inception_3a mobilenet_block conv5x5_vs_bottleneck two3x3_vs_5x5
     dilated grouped design en ko COMMAND features filters field window png NAME white black
     English vs depthwise pointwise model
+    DenseNet EfficientNet SqueezeNet ShuffleNet MBConv MobileNetV2 MobileNetV3 Net GoogLeNet Hardswish SiLU
+    Bernoulli GAN GANs FPN ELU PReLU fire squeeze expand
+    activation jump shape swish softplus sigmoid tanh erf
 """.split())
+#: Terms of the field that stay English in Korean text too ("squeeze-and-excitation", a model's name).
+KEPT_PHRASES = ("squeeze-and-excitation", "MobileNetV3-Small", "U-Net")
 
 
 def english_words(text: str, allowed: set[str] = frozenset()) -> set[str]:
     """The English words of ``text`` that are not kept as they are: runs of two or more Latin
     letters that are neither in ``KEPT_WORDS``, nor ``allowed``, nor identifiers (with a digit
     or an underscore: conv1, out_channels), nor option names (--input), nor file names."""
+    for phrase in KEPT_PHRASES:
+        text = text.replace(phrase, " ")
     text = re.sub(r"(?<![\w.])--?[A-Za-z][\w-]*", " ", text)  # options
     text = re.sub(r"\b[\w.-]+\.(json|pt2?|py|onnx|png|gif|gz|txt|sh|yaml|qm)\b", " ", text)  # file names
     text = re.sub(r"\b[\w+]+(\+[\w=+-]+)+", " ", text)  # key sequences: Ctrl+Shift+Z
@@ -95,10 +86,6 @@ def tool():
     return module
 
 
-def in_phase_2(references) -> bool:
-    return bool(references) and all(r.startswith(PHASE_2_FILES) for r in references)
-
-
 # --- the catalog ---------------------------------------------------------------------------------
 
 def test_every_message_in_the_code_has_a_finished_korean_translation():
@@ -109,12 +96,11 @@ def test_every_message_in_the_code_has_a_finished_korean_translation():
     catalog = t.read_po(t.po_path("ko").read_text(encoding="utf-8"))
     entries = catalog.by_key()
     wanted = {(m.msgid, m.plural): m for m in messages}
-    missing = [key[0] for key, m in wanted.items() if key not in entries and not in_phase_2(m.references)]
+    missing = [key[0] for key in wanted if key not in entries]
     assert missing == [], "run python tools/translations.py update, then translate the new entries"
-    stale = [e.msgid for e in catalog.entries if e.key not in wanted and not in_phase_2(e.references)]
+    stale = [e.msgid for e in catalog.entries if e.key not in wanted]
     assert stale == [], "messages no longer in the code: run python tools/translations.py update"
-    unfinished = [problem for e in catalog.entries for problem in t.entry_problems(e)
-                  if not in_phase_2(e.references)]
+    unfinished = [problem for e in catalog.entries for problem in t.entry_problems(e)]
     assert unfinished == []
     assert catalog.header["Plural-Forms"] == "nplurals=1; plural=0;"
 

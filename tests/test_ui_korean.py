@@ -1,8 +1,8 @@
 """The app in Korean: every string the main window, its menus, panels and the Explain tab show is
 translated (a walk of the widgets offscreen), and Hangul renders on a machine without Korean fonts.
 
-Phase 2 of issue 13 translates what ``tests/test_i18n.py``'s ``PHASE_2_FILES`` hold; the walk skips
-their widgets and strips their words (``phase_2_words``) until then.
+The canvas's cards and the sliding window are painted, not widgets: their texts are read as QPainter
+draws them.
 """
 
 from __future__ import annotations
@@ -41,24 +41,19 @@ from PySide6.QtWidgets import (
 from convviz import i18n
 from convviz.design import CATALOG, FAMILIES, TEMPLATES
 from convviz.design.templates import template_design
-from test_i18n import PHASE_2_WIDGETS, english_words
+from test_i18n import english_words
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def catalog_values() -> set[str]:
-    """The choices of the catalog's parameters (padding_mode's "zeros", "reflect", …): PyTorch's values."""
-    return {choice for spec in CATALOG.values() for param in spec.params for choice in param.choices}
+    """The catalog's parameter names and their choices (padding_mode's "zeros", "reflect", …): PyTorch's."""
+    return {word for spec in CATALOG.values() for param in spec.params for word in (param.name, *param.choices)}
 
 
-def phase_2_words() -> list[str]:
-    """English text the window shows from files phase 2 translates (the layer catalog's summaries,
-    parameter docs and formulas, its family names), longest first: stripped before a text is checked."""
-    texts = set(FAMILIES)
-    for spec in CATALOG.values():
-        texts |= {spec.summary, spec.formula or "", spec.describe_inputs()}
-        texts |= {param.doc for param in spec.params}
-    return sorted((t for t in texts if t), key=len, reverse=True)
+def formulas() -> list[str]:
+    """The catalog's formulas, longest first: formulas stay as they are ("(⌈⌉ with ceil_mode)")."""
+    return sorted({spec.formula for spec in CATALOG.values() if spec.formula}, key=len, reverse=True)
 
 
 def plain(text: str) -> str:
@@ -164,11 +159,11 @@ def Qt_Horizontal():
 
 
 def untranslated(texts: list[tuple[str, str]], allowed: set[str]) -> list[str]:
-    strip = phase_2_words()
     bad = []
+    kept = formulas()
     for where, text in texts:
-        for words in strip:
-            text = text.replace(words, " ")
+        for formula in kept:
+            text = text.replace(formula, " ")
         english = english_words(text, allowed)
         if english:
             bad.append(f"{where}: {text!r} ({', '.join(sorted(english))})")
@@ -197,21 +192,48 @@ def design_words(window) -> set[str]:
     return words
 
 
-def designer_skips(window) -> tuple[QWidget, ...]:
-    """Phase 2 (``PHASE_2_WIDGETS``): the palette (the canvas's cards are painted, not widgets)."""
-    skips = {"palette": window.palette_panel}
-    assert set(skips) | {"canvas cards"} == set(PHASE_2_WIDGETS)
-    return tuple(skips.values())
+@pytest.fixture
+def painted(monkeypatch):
+    """The texts QPainter draws while the fixture is in use (cards, the sliding window)."""
+    drawn: list[tuple[str, str]] = []
+    original = QPainter.drawText
+
+    def record(painter, *args):
+        text = next((a for a in args if isinstance(a, str)), None)
+        if text:
+            drawn.append(("painted", text))
+        return original(painter, *args)
+
+    monkeypatch.setattr(QPainter, "drawText", record)
+    return drawn
 
 
-def test_the_designer_shows_no_untranslated_english(korean_window):
+def palette_texts(palette) -> list[tuple[str, str]]:
+    """Every family heading of the palette, and each layer's tooltip."""
+    model = palette.model
+    found = []
+    for row in range(model.rowCount()):
+        heading = model.item(row)
+        found.append(("palette family", heading.text()))
+        found += [(f"palette {heading.child(i).text()} tooltip", plain(heading.child(i).toolTip()))
+                  for i in range(heading.rowCount())]
+    return found
+
+
+def test_the_designer_shows_no_untranslated_english(korean_window, painted):
+    """The window, its menus and panels, the palette, the canvas's cards as painted (and their
+    tooltips), the inspector with "the math", an error and its fix."""
     window = korean_window
-    texts = shown_texts(window, designer_skips(window))
+    texts = shown_texts(window) + palette_texts(window.palette_panel)
+    window.view.grab()
+    texts += list(painted) + [(f"card {item.node_id} tooltip", plain(item.toolTip()))
+                              for item in window.scene.items() if hasattr(item, "node_id")]
+    assert any(where == "painted" and "파라미터" in text for where, text in painted)  # a card's numbers line
     texts += [("menu bar", a.text()) for a in window.menuBar().actions()]
     texts += [(f"help row {a!r}", a + " " + b) for a, b in window.shortcut_rows()]
-    # A layer selected: the inspector's layer page (its catalog summary and docs are phase 2's).
+    # A layer selected: the inspector's layer page, with "the math".
     window.select_node("conv2")
-    texts += shown_texts(window.inspector, (window.inspector.math,))  # the derivations: analysis/layers.py's
+    texts += shown_texts(window.inspector)
     # An error of the structure (a layer with no input) in the issues list and the inspector.
     from convviz.ui.commands import AddNodesCommand
     from convviz.design import Node
@@ -235,7 +257,7 @@ def test_the_walk_finds_english_left_in_the_window(korean_window):
     label.deleteLater()
 
 
-def test_the_explain_tab_shows_no_untranslated_english(korean_window, monkeypatch):
+def test_the_explain_tab_shows_no_untranslated_english(korean_window, painted):
     """Every view of the Explain tab with its results on screen, including what the sliding window
     paints (the texts QPainter draws are recorded while the views are grabbed)."""
     window = korean_window
@@ -243,16 +265,7 @@ def test_the_explain_tab_shows_no_untranslated_english(korean_window, monkeypatc
     assert panel.controller.settle(60)
     panel.image_input.load_sample("shape_plus")
     assert panel.controller.settle(60) and panel.controller.capture is not None
-    drawn: list[tuple[str, str]] = []
-    original = QPainter.drawText
-
-    def record(painter, *args):
-        text = next((a for a in args if isinstance(a, str)), None)
-        if text:
-            drawn.append(("painted", text))
-        return original(painter, *args)
-
-    monkeypatch.setattr(QPainter, "drawText", record)
+    painted.clear()
     texts = []
     for name, view in panel.views.items():
         panel.show_view(name)
@@ -262,7 +275,7 @@ def test_the_explain_tab_shows_no_untranslated_english(korean_window, monkeypatc
         QCoreApplication.processEvents()
         view.grab()
         texts += shown_texts(view)
-    texts += shown_texts(panel) + drawn
+    texts += shown_texts(panel) + painted
     assert any(where == "painted" for where, _ in texts)  # the sliding window's own drawing was read
     allowed = design_words(window) | {name for name in CATALOG}
     assert untranslated(texts, allowed) == [], "\n".join(untranslated(texts, allowed))
