@@ -287,7 +287,7 @@ def test_the_help_is_korean(args, capsys, monkeypatch):
             "off", "rotation", "shear", "elastic", "mirror", "crop", "color", "best", "last", "initial",
             "ACTION", "RUN", "KEYS", "KEY", "NAME", "LIST", "SOURCE", "CHECKPOINT", "EPOCHS", "BATCH_SIZE", "LR",
             "MOMENTUM", "WEIGHT_DECAY", "SEED", "VAL_FRACTION", "CONVVIZ_RUNS", "list", "show", "compare", "delete",
-            "rename", "replay", "gradients"} | set(TEMPLATES) | set(OPTIMIZERS) | set(SCHEDULES) | set(DEVICES) | set(AMP_MODES)
+            "rename", "replay", "gradients", "eval"} | set(TEMPLATES) | set(OPTIMIZERS) | set(SCHEDULES) | set(DEVICES) | set(AMP_MODES)
     text = text.split("\n\n", 1)[1]  # past the usage lines: option names, metavars and choices
     text = re.sub(r"-\n\s*", "-", text)  # argparse wraps "--no-weights" at its hyphen
     assert english_words(text, keep) == set(), text

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..atomic import atomic_write
+from ..i18n import tr
 from .cifar import ARCHIVE as CIFAR_ARCHIVE
 from .idx import idx_file_names
 

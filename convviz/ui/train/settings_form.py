@@ -39,7 +39,7 @@ SOURCES = (
 SCHEDULE_LABELS = {"constant": N_("constant"), "step": N_("step decay"), "cosine": N_("cosine"),
                    "onecycle": N_("one-cycle")}
 AMP_LABELS = {"off": N_("off (float32)"), "bf16": "bfloat16 (CUDA)", "fp16": "float16 (CUDA)"}
-DEVICE_LABELS = {"auto": N_("automatic (CUDA, MPS, else CPU)"), "cpu": "CPU", "cuda": "CUDA", "mps": "MPS (Apple)"}
+DEVICE_LABELS = {"auto": N_("automatic"), "cpu": "CPU", "cuda": "CUDA", "mps": "MPS (Apple)"}
 
 
 def _combo() -> QComboBox:
@@ -136,6 +136,7 @@ class TrainSettingsForm(QWidget):
         self.schedule.addItems([tr(SCHEDULE_LABELS[s]) for s in SCHEDULES])
         self.device = _combo()
         self.device.addItems([tr(DEVICE_LABELS[d]) for d in DEVICES])
+        self.device.setToolTip(tr("Automatic: a CUDA GPU if there is one, else Apple's MPS, else the CPU"))
         self.amp = _combo()
         self.amp.addItems([tr(AMP_LABELS[a]) for a in AMP_MODES])
         self.compile = QCheckBox(tr("torch.compile the model"))
