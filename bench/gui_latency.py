@@ -87,9 +87,19 @@ def _window():
         from convviz.ui.heap import freeze_heap
     except ImportError:
         return window
+    try:  # after a lazy tab's imports (newer code: without a full collection first)
+        from convviz.ui.heap import freeze_imports
+    except ImportError:
+        freeze_imports = freeze_heap
     spin(50)
     freeze_heap()
-    window.lazyTabBuilt.connect(lambda _index: freeze_heap())
+    try:
+        from convviz.ui.gc_guard import freeze_after_imports
+    except ImportError:
+        pass
+    else:
+        freeze_after_imports()
+    window.lazyTabBuilt.connect(lambda _index: freeze_imports())
     return window
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from convviz.analysis import analyze
+from convviz.analysis.text import grouped
 from convviz.design import Design, InputSpec, Node
 from convviz.ui import document as document_module
 from convviz.ui.canvas import edge_item, scene as scene_module
@@ -132,6 +133,64 @@ def test_the_summary_announces_only_the_changed_rows(big, qtbot):
     assert row.params == 3 * 3 * 12 * 8
 
 
+def test_the_summary_cells_show_the_new_numbers_of_the_changed_rows_and_shares(big):
+    model = big.summary.model
+    doc = big.document
+    cell = lambda nid, column: model.data(model.index(model.row_of(nid), column))  # noqa: E731
+    shown_before = cell("b0_c1", 4)  # read once: the model has its texts now
+    doc.push(SetParamCommand(doc, "b6_c1", "out_channels", 12))
+    assert (cell("b6_c2", 3), cell("b6_c1", 2)) == (grouped(3 * 3 * 12 * 8), "12×16×16")
+    share = 100 * doc.analysis.nodes["b0_c1"].params / doc.analysis.params
+    assert cell("b0_c1", 4) == f"{share:.1f}" != shown_before  # the totals moved: an unchanged row's share too
+
+
+def test_a_card_whose_numbers_change_keeps_its_tooltip_unset(big, monkeypatch):
+    """Qt tells an item of every tooltip set (two itemChange calls): set only when it differs."""
+    item = big.scene.nodes["b6_bn1"]
+    tips = count_calls(monkeypatch, type(item), "setToolTip")
+    doc = big.document
+    doc.push(SetParamCommand(doc, "b6_c1", "out_channels", 12))
+    assert item.text.line1.startswith("12×")  # its numbers changed …
+    assert tips == []  # … not its tooltip
+    doc.push(SetParamCommand(doc, "b6_c1", "kernel_size", 99))  # an error: the conv's tooltip says it
+    assert any(args[0] is big.scene.nodes["b6_c1"] for args in tips)
+
+
+def test_cards_take_their_colours_from_the_palette_in_use(window, qtbot):
+    from PySide6.QtGui import QColor, QGuiApplication, QPalette
+
+    item = window.scene.nodes[window.document.analysis.output]
+    before = item._look()["body"].name()
+    palette = QGuiApplication.palette()
+    dark = QPalette(palette)
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        dark.setColor(group, QPalette.ColorRole.Base, QColor("#101010"))
+        dark.setColor(group, QPalette.ColorRole.Window, QColor("#202020"))
+    QGuiApplication.setPalette(dark)
+    try:
+        item.set_text(type(item.text)(**{**item.text.__dict__, "line2": "redrawn"}))
+        assert item._look()["body"].name() != before
+    finally:
+        QGuiApplication.setPalette(palette)
+
+
+def test_the_design_totals_rewrite_only_the_values_that_changed(window, monkeypatch):
+    from PySide6.QtWidgets import QLabel
+
+    inspector = window.inspector
+    inspector.show_node(None)
+    values = inspector.totals.values
+    doc = window.document
+    written = count_calls(monkeypatch, QLabel, "setText")
+    first = doc.analysis.nodes[doc.design.node_ids[1]].id
+    doc.push(SetParamCommand(doc, first, "out_channels", 11))
+    assert values["Parameters"].text() == grouped(doc.analysis.params)
+    assert values["MACs"].text() == grouped(doc.analysis.macs)
+    rewritten = {args[0] for args in written}
+    assert values["Parameters"] in rewritten and values["Receptive field"] not in rewritten  # same field
+    assert "Parameters: " + grouped(doc.analysis.params) in inspector.totals.text()
+
+
 def test_the_issues_list_keeps_its_selection_when_its_problems_stay(window):
     doc = window.document
     doc.design.set_inputs("fc", ["gap"])  # an error: fc after the pooling, without the flatten
@@ -184,3 +243,33 @@ def test_a_node_added_under_a_dangling_input_gets_its_edge(window):
     doc.push(AddNodesCommand(doc, [Node("ghost", "Flatten", ["gap"], {}, (0.0, 0.0))]))
     edge = window.scene.edges[("fc", 0)]
     assert edge.source is window.scene.nodes["ghost"] and edge.target is window.scene.nodes["fc"]
+
+
+def test_zoomed_far_out_cards_that_look_alike_are_drawn_once(big, monkeypatch):
+    """A card far out shows its type and output shape: one picture per look, copied to every card
+    that has it (an edit that reshapes 70 cards copies pictures it has mostly drawn before)."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QImage, QPainter, QPixmapCache
+
+    from convviz.ui.canvas import node_item
+
+    QPixmapCache.clear()
+    drawn = count_calls(monkeypatch, node_item.NodeItem, "_paint_card")
+    scene = big.scene
+    for item in scene.nodes.values():  # straight onto the picture, not through each card's own cache
+        item.setCacheMode(node_item.QGraphicsItem.CacheMode.NoCache)
+    source = scene.itemsBoundingRect()
+
+    def render() -> QImage:
+        image = QImage(int(source.width() * 0.3) + 1, int(source.height() * 0.3) + 1, QImage.Format.Format_ARGB32)
+        image.fill(0)
+        painter = QPainter(image)
+        scene.render(painter, QRectF(image.rect()), source)
+        painter.end()
+        return image
+
+    looks = {(item.text.title, item.text.line1, item.text.status) for item in scene.nodes.values()}
+    first = render()
+    assert 0 < len(drawn) <= len(looks) < len(scene.nodes)
+    drawn.clear()
+    assert render() == first and drawn == []  # drawn again from the pictures alone, the same

@@ -17,7 +17,8 @@ from ..design.templates import TEMPLATES, path_exists, template_design
 from ..i18n import tr
 from .display import fatal_qt_messages
 from .guard import install_exception_dialog
-from .heap import freeze_heap
+from .gc_guard import freeze_after_imports
+from .heap import freeze_heap, freeze_imports
 from .language import add_hangul_font, install_qt_translations, start_language
 
 SCREENSHOT_SIZE = (1600, 1000)
@@ -143,12 +144,13 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
             app.quit()
             return
         freeze_heap()  # start-up's objects are never scanned by the collector again
+        freeze_after_imports()
         window.start_device_probe()
         window.clean_interrupted_saves()
         window.offer_recovery()
 
     FirstPaint(window, on_first_paint)
-    window.lazyTabBuilt.connect(lambda _index: freeze_heap())  # and torch's objects, once a tab loads it
+    window.lazyTabBuilt.connect(lambda _index: freeze_imports())  # and torch's objects, once a tab loads it
     window.show()
     return leave(app.exec())
 

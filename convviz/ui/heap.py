@@ -14,6 +14,16 @@ import gc
 
 def freeze_heap() -> None:
     """Collect what is garbage now, then exempt every surviving object from later collections.
-    Call it once start-up work is done (the first paint) and after a big import (a lazy tab)."""
+    Call it once start-up work is done (the first paint)."""
     gc.collect()
+    gc.freeze()
+
+
+def freeze_imports() -> None:
+    """Exempt what a big import made (torch, pyqtgraph: a lazy tab's first build, the device probe) from
+    later collections, without collecting first. Automatic collection is off (``gc_guard``), so an
+    import in any thread leaves its 100,000–200,000 objects in the youngest generation: even a
+    generation-1 collection walked them for 50–60 ms of the GUI thread, twice, just as the Train tab
+    was to show its data, where ``gc.freeze`` is a constant-time move. The price: what the import left
+    as garbage stays for the session (measured: 6,600 objects, 0.6 MB, once)."""
     gc.freeze()

@@ -52,7 +52,7 @@ from .document import Document
 from .drops import dropped_file, is_design_file, is_image_file
 from .export_actions import ExportActions
 from .file_dialogs import ask_open_path, ask_save_path
-from .gc_guard import collect_on_gui_thread
+from .gc_guard import collect_on_gui_thread, hold_collections_while
 from .icons import layer_icon
 from .inspector import InspectorPanel
 from .issues_panel import IssuesPanel
@@ -914,6 +914,8 @@ class MainWindow(QMainWindow):
     def start_device_probe(self) -> None:
         if not self._probe_started:
             self._probe_started = True
+            # The probe imports torch: its objects are frozen once it is in, not walked meanwhile.
+            hold_collections_while(self.device_probe, self.device_probe.found)
             self.device_probe.start()
 
     def shortcut_rows(self) -> list[tuple[str, str]]:

@@ -27,6 +27,10 @@ COLUMNS = (N_("Layer (id)"), N_("Type"), N_("Output shape"), N_("Params"), N_("%
            N_("RF"))
 NUMERIC = {3, 4, 5, 6, 7}
 SHARE_COLUMNS = (4, 6)
+# Roles as plain ints, as the view passes them (an enum comparison per cell and role adds up).
+_DISPLAY, _ALIGNMENT = int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.TextAlignmentRole)
+_FOREGROUND, _TOOLTIP = int(Qt.ItemDataRole.ForegroundRole), int(Qt.ItemDataRole.ToolTipRole)
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 def _runs(rows: list[int]):
@@ -53,6 +57,7 @@ class SummaryModel(QAbstractTableModel):
         self.ids: list[str] = []
         self._row_of: dict[str, int] = {}
         self._made: dict[int, SummaryRow] = {}
+        self._cells: dict[int, tuple[str, ...]] = {}
 
     @property
     def rows(self) -> list[SummaryRow]:
@@ -76,6 +81,7 @@ class SummaryModel(QAbstractTableModel):
             self.analysis, self.ids = analysis, list(analysis.order)
             self._row_of = {nid: i for i, nid in enumerate(self.ids)}
             self._made.clear()
+            self._cells.clear()
             self.endResetModel()
             return
         self.analysis = analysis
@@ -83,8 +89,10 @@ class SummaryModel(QAbstractTableModel):
         totals_moved = (analysis.params, analysis.macs) != (before.params, before.macs)
         if totals_moved:
             self._made.clear()
+            self._cells.clear()
         for row in rows:
             self._made.pop(row, None)
+            self._cells.pop(row, None)
         last_column = len(COLUMNS) - 1
         for first, last in _runs(rows):  # same nodes: repaint the cells, keep the view's selection and scroll
             self.dataChanged.emit(self.index(first, 0), self.index(last, last_column))
@@ -102,18 +110,30 @@ class SummaryModel(QAbstractTableModel):
             return tr(COLUMNS[section])
         return None
 
+    def cells(self, index: int) -> tuple[str, ...]:
+        """Row ``index``'s texts, column by column (written once per row and analysis: the view asks
+        for every cell and several roles of it on each paint)."""
+        cells = self._cells.get(index)
+        if cells is None:
+            row = self.row(index)
+            cells = self._cells[index] = (
+                row.id, row.type, row.output, grouped(row.params), f"{100 * row.params_share:.1f}",
+                grouped(row.macs), f"{100 * row.macs_share:.1f}", row.field)
+        return cells
+
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        row = self.row(index.row())
         column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (row.id, row.type, row.output, grouped(row.params), f"{100 * row.params_share:.1f}",
-                    grouped(row.macs), f"{100 * row.macs_share:.1f}", row.field)[column]
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and row.status in ("error", "warning") and column in (0, 2):
-            return ERROR if row.status == "error" else WARNING
-        if role == Qt.ItemDataRole.ToolTipRole and row.note:
-            return row.note
+        if role == _DISPLAY:
+            return self.cells(index.row())[column]
+        if role == _ALIGNMENT:
+            return _RIGHT if column in NUMERIC else None
+        if role == _FOREGROUND:
+            row = self.row(index.row())
+            if row.status in ("error", "warning") and column in (0, 2):
+                return ERROR if row.status == "error" else WARNING
+            return None
+        if role == _TOOLTIP:
+            return self.row(index.row()).note or None
         return None
 
 

@@ -8,10 +8,14 @@ output ports at the bottom (one; a Split has one per output, numbered from 0 as 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QPainter, QPainterPath, QPen
+from PySide6.QtGui import (
+    QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QPainter, QPainterPath, QPen, QPixmap, QPixmapCache,
+    QTransform,
+)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyle, QStyleOptionGraphicsItem, QWidget
 
 from ...analysis import NodeAnalysis
@@ -109,6 +113,7 @@ class NodeItem(QGraphicsObject):
         self.family = layer_spec(type_name).family
         self.text: CardText | None = None
         self._colors: dict | None = None
+        self._bounds = self._bounding_rect(1)
         self.hovered_port: tuple[str, int] | None = None
         self.drop_target = False
         self.edges: list = []  # EdgeItems touching this node, updated when it moves
@@ -126,9 +131,13 @@ class NodeItem(QGraphicsObject):
             or self.text.outputs != text.outputs
         if geometry_changed:
             self.prepareGeometryChange()
+        tooltip_changed = self.text is None or self.text.tooltip != text.tooltip
         self.text = text
         self._colors = None
-        self.setToolTip(text.tooltip)
+        if geometry_changed:
+            self._bounds = self._bounding_rect(text.outputs)
+        if tooltip_changed:  # (Qt tells the item of every tooltip set: an itemChange call each)
+            self.setToolTip(text.tooltip)
         self.update()
         if geometry_changed:
             for edge in self.edges:
@@ -148,7 +157,11 @@ class NodeItem(QGraphicsObject):
         return QRectF(-WIDTH / 2, -HEIGHT / 2, WIDTH, HEIGHT)
 
     def boundingRect(self) -> QRectF:
-        below = PORT_RADIUS + (16 if self.output_slots() > 1 else 2)  # a Split's output numbers sit below its ports
+        # Asked several times per card and frame by the scene: made when the ports change, not per call.
+        return self._bounds
+
+    def _bounding_rect(self, outputs: int) -> QRectF:
+        below = PORT_RADIUS + (16 if outputs > 1 else 2)  # a Split's output numbers sit below its ports
         return self.card_rect().adjusted(-PORT_RADIUS - 2, -PORT_RADIUS - 14, PORT_RADIUS + 2, below)
 
     def shape(self) -> QPainterPath:
@@ -221,7 +234,18 @@ class NodeItem(QGraphicsObject):
 
     # --- painting ------------------------------------------------------------------------------
     def _look(self) -> dict:
-        """Colours for the current state, worked out once per change rather than per paint."""
+        """Colours for the current state: shared by every card of the same family, shade and state (an
+        edit that rewrites 70 cards works them out a few times, not 70), redone for another palette."""
+        text = self.text
+        key = (self.family, text.shade, text.status, QGuiApplication.palette().cacheKey())
+        look = _LOOKS.get(key)
+        if look is None:
+            if len(_LOOKS) > 512:  # shades are continuous: keep the table small
+                _LOOKS.clear()
+            look = _LOOKS[key] = self._work_out_look()
+        return look
+
+    def _work_out_look(self) -> dict:
         text = self.text
         accent = theme.family_color(self.family)
         body = theme.card_background(accent)
@@ -246,11 +270,28 @@ class NodeItem(QGraphicsObject):
             self._colors = self._look()
         look = self._colors
         shapes = _shapes()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        selected = bool(option.state & _SELECTED)
+        transform = painter.worldTransform()
+        if option.levelOfDetailFromTransform(transform) < FINE_DETAIL and transform.type().value <= _SCALING:
+            # Zoomed far out a card shows only its type and output shape, and many cards show the same:
+            # one picture per look, drawn once and copied (an edit that reshapes 70 cards copies them).
+            sprite, origin = _overview_sprite(self, look, selected, transform, painter.device().devicePixelRatioF())
+            painter.setWorldTransform(_DEVICE)
+            painter.drawPixmap(origin, sprite)
+            painter.setWorldTransform(transform)
+            return
+        painter.setRenderHint(_ANTIALIASING)
+        self._paint_card(painter, look, selected, shapes)
+        if option.levelOfDetailFromTransform(transform) < FINE_DETAIL:  # (rotated: drawn as it is)
+            self._paint_overview_text(painter, look, shapes)
+            return
+        self._paint_details(painter, look, shapes)
+
+    def _paint_card(self, painter: QPainter, look: dict, selected: bool, shapes: _Shapes) -> None:
+        """The body, header, border and type: what every zoom shows."""
+        text = self.text
         if text.status == "blocked":
             painter.setOpacity(0.55)
-
         painter.fillPath(shapes.card, look["body"])
         painter.fillPath(shapes.header, look["header"])
         border = QGuiApplication.palette().highlight().color() if selected else look["border"]
@@ -259,22 +300,26 @@ class NodeItem(QGraphicsObject):
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.strokePath(shapes.card, pen)
 
-        rect = self.card_rect()
-        inner = QRectF(rect.left() + 9, rect.top(), rect.width() - 18, HEADER)
+        rect = shapes.rect
+        inner = shapes.inner
         painter.setFont(shapes.title_font)
-        painter.setPen(QColor("white"))
-        painter.drawText(inner, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text.title)
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < FINE_DETAIL:
-            # Zoomed far out, small print is a blur: the type and the output shape, large, say enough.
-            painter.setFont(shapes.overview_font)
-            painter.setPen(look["error_ink"] if text.status == "error" else look["ink"])
-            painter.drawText(rect.adjusted(9, HEADER, -9, -4), Qt.AlignmentFlag.AlignCenter,
-                             tr("error") if text.status == "error" else text.line1)
-            return
+        painter.setPen(_WHITE)
+        painter.drawText(inner, _LEFT, text.title)
+
+    def _paint_overview_text(self, painter: QPainter, look: dict, shapes: _Shapes) -> None:
+        """Zoomed far out, small print is a blur: the type and the output shape, large, say enough."""
+        text = self.text
+        painter.setFont(shapes.overview_font)
+        painter.setPen(look["error_ink"] if text.status == "error" else look["ink"])
+        painter.drawText(shapes.overview, _CENTRE, tr("error") if text.status == "error" else text.line1)
+
+    def _paint_details(self, painter: QPainter, look: dict, shapes: _Shapes) -> None:
+        text = self.text
+        rect, inner = shapes.rect, shapes.inner
         title_width = shapes.title_metrics.horizontalAdvance(text.title) + 12
         painter.setFont(shapes.font)
         metrics = shapes.metrics
-        painter.drawText(inner, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+        painter.drawText(inner, _RIGHT,
                          metrics.elidedText(text.node_id, Qt.TextElideMode.ElideMiddle, inner.width() - title_width))
 
         y = rect.top() + HEADER + 2
@@ -293,9 +338,9 @@ class NodeItem(QGraphicsObject):
             line = QRectF(rect.left() + 9, y, rect.width() - 18, 18)
             painter.setFont(shapes.bold_font)
             painter.setPen(look["ink"])
-            painter.drawText(line, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text.line1)
+            painter.drawText(line, _LEFT, text.line1)
             painter.setFont(shapes.font)
-            painter.drawText(line, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text.line1_right)
+            painter.drawText(line, _RIGHT, text.line1_right)
             painter.setPen(look["muted"])
             painter.drawText(QRectF(rect.left() + 9, y + 18, rect.width() - 18, 17),
                              Qt.AlignmentFlag.AlignVCenter, text.line2)
@@ -335,10 +380,13 @@ class NodeItem(QGraphicsObject):
 
 
 class _Shapes:
-    """Paths and fonts every card shares, made once (a QApplication must exist)."""
+    """Paths, rectangles and fonts every card shares, made once (a QApplication must exist)."""
 
     def __init__(self) -> None:
         rect = QRectF(-WIDTH / 2, -HEIGHT / 2, WIDTH, HEIGHT)
+        self.rect = rect
+        self.inner = QRectF(rect.left() + 9, rect.top(), rect.width() - 18, HEADER)  # the header's text
+        self.overview = rect.adjusted(9, HEADER, -9, -4)  # the output shape, zoomed far out
         self.card = QPainterPath()
         self.card.addRoundedRect(rect, 8, 8)
         band = QPainterPath()
@@ -360,6 +408,47 @@ class _Shapes:
 
 
 _SHAPES: _Shapes | None = None
+# Flags and colours a paint uses, made once: combining PySide's enum flags costs a Python call each time.
+_ANTIALIASING = QPainter.RenderHint.Antialiasing
+_SELECTED = QStyle.StateFlag.State_Selected
+_LEFT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+_RIGHT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
+_CENTRE = Qt.AlignmentFlag.AlignCenter
+_WHITE = QColor("white")
+_SCALING = QTransform.TransformationType.TxScale.value
+_DEVICE = QTransform()  # identity: a sprite is drawn in device pixels
+#: (family, shade, status, palette) → a card's colours (``NodeItem._look``).
+_LOOKS: dict[tuple, dict] = {}
+
+
+def _overview_sprite(item: NodeItem, look: dict, selected: bool, transform: QTransform,
+                     dpr: float) -> tuple[QPixmap, QPointF]:
+    """The card as zoomed far out, in the device's pixels (``dpr`` of them per logical pixel), from
+    ``QPixmapCache`` (keyed by all it shows and the scale), and where it goes under an identity world
+    transform (the bounding rectangle's corner, on a whole device pixel)."""
+    text, bounds = item.text, item.boundingRect()
+    shown = "error" if text.status == "error" else text.line1
+    scale = transform.m11() * dpr  # device pixels per item unit
+    key = (f"convviz-card|{item.family}|{text.status}|{text.shade}|{selected}|{text.title}|{shown}|"
+           f"{bounds.width()}x{bounds.height()}|{scale:.5f}|{dpr}|{QGuiApplication.palette().cacheKey()}")
+    corner = transform.map(bounds.topLeft())
+    origin = QPointF(round(corner.x() * dpr) / dpr, round(corner.y() * dpr) / dpr)
+    sprite = QPixmapCache.find(key)
+    if sprite is None or sprite.isNull():
+        sprite = QPixmap(max(1, math.ceil(bounds.width() * scale) + 1), max(1, math.ceil(bounds.height() * scale) + 1))
+        sprite.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(sprite)
+        painter.setRenderHint(_ANTIALIASING)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        painter.scale(scale, scale)
+        painter.translate(-bounds.left(), -bounds.top())
+        shapes = _shapes()
+        item._paint_card(painter, look, selected, shapes)
+        item._paint_overview_text(painter, look, shapes)
+        painter.end()
+        sprite.setDevicePixelRatio(dpr)  # drawn at its logical size, every device pixel its own
+        QPixmapCache.insert(key, sprite)
+    return sprite, origin
 
 
 def _shapes() -> _Shapes:

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from ...analysis.text import grouped
 from ...i18n import ntr, tr
 from ..commands import SetClassesCommand
+from ..gc_guard import hold_collections_while
 from ..plots import image_view
 from ..runs.compare_view import CompareView
 from ..runs.gradient_view import GradientFlowView
@@ -288,7 +289,9 @@ class TrainPanel(QWidget):
         self._update_buttons()
         if not self._training_imported:  # after the data, not beside it: both want the two cores
             self._training_imported = True
-            self.tasks.run(import_training)
+            task = self.tasks.run(import_training)
+            # torch._dynamo's 800 modules: frozen once they are in, not walked meanwhile.
+            hold_collections_while(task, task.done, task.failed)
         if self._pending_start is not None and self.run is None:
             self._start_pending()
 
