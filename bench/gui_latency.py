@@ -628,7 +628,9 @@ def report(results: dict, trees: list[str], args) -> None:
     for name in trees:
         en, ko = results[name].get("startup"), results[name].get("startup ko")
         if en and ko:
-            print(f"{'  Korean ÷ English, median':<52}{name:>30}: {statistics.median(ko) / statistics.median(en):.3f}")
+            print(f"{'  Korean ÷ English, median':<52}{name:>30}: {statistics.median(ko) / statistics.median(en):.3f} "
+                  f"({1000 * statistics.median(ko):.0f} ms ÷ {1000 * statistics.median(en):.0f} ms, "
+                  f"{len(en)} launches each)")
 
 
 if __name__ == "__main__":
