@@ -22,7 +22,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from convviz.analysis import analyze
-from convviz.design import CATALOG, Design, InputSpec
+from convviz.design import CATALOG, Design, Head, InputSpec
+from convviz.design.ports import node_of
 
 BATCH = 2
 SPATIAL = ("Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "BatchNorm2d",
@@ -59,6 +60,8 @@ def deliberate_rejection(type_name: str, params: dict, inputs: list[torch.Tensor
         return "negative padding crops: a typo, not a design"
     if type_name == "Flatten" and params["start_dim"] % x.dim() == 0:
         return "start_dim 0 flattens the batch"
+    if type_name == "Unflatten" and (x.dim() != 2 or len(params["unflattened_size"]) > 3):
+        return "a design's maps have at most three dimensions (C×H×W): Unflatten folds vectors only"
     if type_name == "Conv2d" and not isinstance(params["padding"], str) and min(_pair(params["padding"])) < 0:
         return "negative padding crops (with non-zero padding modes): a typo, not a design"
     return None
@@ -94,6 +97,8 @@ def torch_module(type_name: str, params: dict, inputs: list[torch.Tensor]) -> nn
         sizes["in_features"] = x.shape[-1]
     if type_name == "Upsample" and not params["align_corners"]:
         params = {**params, "align_corners": None}  # convviz's false is PyTorch's default (None)
+    if type_name == "Unflatten":
+        params = {**params, "dim": 1}
     return getattr(nn, type_name)(**sizes, **params)
 
 
@@ -122,6 +127,8 @@ def torch_reference(design: Design) -> dict | None:
     assert not cycles
     meta: dict[str, torch.Tensor] = {}
     real: dict[str, torch.Tensor] = {}
+    evals: dict[str, torch.Tensor] = {}  # every output in eval mode, after the training-mode pass
+    modules: dict[str, nn.Module] = {}
     shapes, params, parts = {}, {}, {}
     macs = 0
     torch.manual_seed(0)
@@ -132,7 +139,7 @@ def torch_reference(design: Design) -> dict | None:
             resolved = CATALOG[node.type].resolve(node.params)
             if node.type == "Input":
                 meta[nid] = torch.zeros((BATCH, *design.input.shape), device="meta")
-                real[nid] = torch.randn((BATCH, *design.input.shape))
+                real[nid] = evals[nid] = torch.randn((BATCH, *design.input.shape))
             else:
                 meta_in = [meta[s] for s in node.inputs]
                 if deliberate_rejection(node.type, resolved, meta_in):
@@ -144,21 +151,28 @@ def torch_reference(design: Design) -> dict | None:
                     module = module.train() if module is not None else None
                     with FlopCounterMode(display=False) as counter:
                         real[nid] = run_node(node.type, resolved, [real[s] for s in node.inputs], module)
+                    if module is not None:
+                        modules[nid] = module.eval()
+                    with torch.no_grad():
+                        evals[nid] = run_node(node.type, resolved, [evals[s] for s in node.inputs], module)
                 except (RuntimeError, ValueError, IndexError, TypeError, ZeroDivisionError):
                     return None
                 macs += counter.get_total_flops() // 2 // BATCH
                 params[nid] = sum(p.numel() for p in module.parameters()) if module is not None else 0
                 if isinstance(real[nid], tuple):  # a Split: its outputs, as the inputs that read them name them
                     parts[nid] = tuple(tuple(t.shape[1:]) for t in meta[nid])
-                    for k, (part_meta, part_real) in enumerate(zip(meta[nid], real[nid])):
-                        meta[f"{nid}:{k}"], real[f"{nid}:{k}"] = part_meta, part_real
-                    meta[nid], real[nid] = meta[nid][0], real[nid][0]
+                    for k, (part_meta, part_real, part_eval) in enumerate(zip(meta[nid], real[nid], evals[nid])):
+                        meta[f"{nid}:{k}"], real[f"{nid}:{k}"], evals[f"{nid}:{k}"] = part_meta, part_real, part_eval
+                    meta[nid], real[nid], evals[nid] = meta[nid][0], real[nid][0], torch.cat(evals[nid], dim=1)
                 if tuple(real[nid].shape) != tuple(meta[nid].shape):
                     raise AssertionError(f"meta and CPU disagree on {nid}")
                 if empty_output(real[nid]):
                     return None
             shapes[nid] = tuple(meta[nid].shape[1:])
-    return {"shapes": shapes, "params": params, "macs": macs, "parts": parts}
+    sinks = [nid for nid in order if not any(nid in map(node_of, n.inputs) for n in design)]
+    if not design.heads and sinks and design.node(sinks[-1]).type == "Split":
+        return None  # deliberate: a model's output is one tensor, and a Split's are a tuple (name one: split:0)
+    return {"shapes": shapes, "params": params, "macs": macs, "parts": parts, "outputs": evals, "modules": modules}
 
 
 def assert_agree(design: Design) -> None:
@@ -176,6 +190,26 @@ def assert_agree(design: Design) -> None:
     for nid, count in reference["params"].items():
         assert analysis.nodes[nid].params == count, f"{nid}: params\n{_describe(design)}"
     assert analysis.macs == reference["macs"], f"MACs\n{_describe(design)}"
+    assert_same_outputs(design, analysis, reference)
+
+
+def assert_same_outputs(design: Design, analysis, reference: dict) -> None:
+    """The built model, holding the reference modules' weights and statistics, computes every node's
+    output (each output of a Split too) as PyTorch's own modules do, in eval mode."""
+    from convviz.explain.hooks import capture
+    from convviz.model import build_model
+
+    model = build_model(design, analysis, heads="all").eval()
+    for nid, module in reference["modules"].items():
+        model.get_submodule(nid).load_state_dict(module.state_dict())
+    outputs = reference["outputs"]
+    with torch.no_grad(), warnings.catch_warnings(), capture(model) as got:
+        warnings.simplefilter("ignore")
+        model(outputs["input"])
+    for ref, want in outputs.items():
+        if node_of(ref) in got or ref in got:
+            torch.testing.assert_close(got[ref], want, rtol=1e-5, atol=1e-6, equal_nan=True,
+                                       msg=lambda m, ref=ref: f"{ref}: output\n{m}\n{_describe(design)}")
 
 
 def _describe(design: Design) -> str:
@@ -247,6 +281,7 @@ def params_for(type_name: str) -> st.SearchStrategy[dict]:
                           "mode": st.sampled_from(["nearest", "nearest-exact", "bilinear", "bicubic"]),
                           "align_corners": st.booleans()}),
         "ChannelShuffle": st.fixed_dictionaries({"groups": st.integers(0, 5)}),
+        "Unflatten": st.fixed_dictionaries({"unflattened_size": st.lists(st.integers(1, 6), min_size=1, max_size=4)}),
         "Split": st.one_of(st.fixed_dictionaries({}, optional={"chunks": st.integers(0, 4)}),
                            st.fixed_dictionaries({"sizes": st.lists(st.integers(0, 5), min_size=1, max_size=3)})),
     }
@@ -269,12 +304,14 @@ def single_layer(type_name: str, shape: tuple[int, ...], params: dict) -> Design
         design.add_node("Input", "input")
         source = "input"
     design.add_node(type_name, "layer", [source], params)
+    if type_name == "Split":  # the model's output is one of its outputs
+        design.set_heads([Head("layer:0")])
     return design
 
 
 EXAMPLES = {"Conv2d": 1500, "MaxPool2d": 1000, "AvgPool2d": 1000, "AdaptiveAvgPool2d": 300,
             "AdaptiveMaxPool2d": 300, "Flatten": 300, "Softmax": 200, "Linear": 200, "ConvTranspose2d": 1000,
-            "Upsample": 600, "ZeroPad2d": 200, "GroupNorm": 200, "PReLU": 200, "ChannelShuffle": 200}
+            "Upsample": 600, "ZeroPad2d": 200, "Unflatten": 300, "GroupNorm": 200, "PReLU": 200, "ChannelShuffle": 200}
 
 
 @pytest.mark.parametrize("type_name", SINGLE_INPUT_TYPES)
@@ -312,6 +349,8 @@ def networks(draw, max_nodes: int = 8, dag: bool = True) -> Design:
             ids += [f"{node_id}:{k}" for k in range(count)] or [node_id]
         else:
             ids.append(node_id)
+    if design.node(node_id).type == "Split" and draw(st.booleans()):  # its first output as the model's
+        design.set_heads([Head(f"{node_id}:0")])
     return design
 
 

@@ -12,7 +12,8 @@ ISSUE_TYPES = ["Input", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
                "Dropout", "Dropout2d", "Flatten", "Linear", "Identity", "Add", "Concat"]
 #: Issue 12's: decoders, the norms without batch statistics, MobileNetV3's activations, gates, shuffles, splits.
 MORE_TYPES = ["ConvTranspose2d", "GroupNorm", "LayerNorm", "InstanceNorm2d", "Hardswish", "Hardsigmoid", "PReLU",
-              "ELU", "Mish", "ZeroPad2d", "Upsample", "ChannelShuffle", "Split", "Multiply", "Placeholder"]
+              "ELU", "Mish", "ZeroPad2d", "Upsample", "ChannelShuffle", "Split", "Multiply", "Placeholder",
+              "Unflatten"]
 
 
 def small() -> Design:

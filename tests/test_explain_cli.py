@@ -94,3 +94,48 @@ def test_networks_without_classes_still_get_feature_maps(tmp_path, capsys):
     assert (out / "features_compare.png").exists() and not (out / "gradcam.png").exists()
     assert json.loads((out / "predictions.json").read_text())["predictions"] == []
     assert "no class predictions" in capsys.readouterr().out
+
+
+def aux_design(tmp_path):
+    """tests/data/design_v2.json (a main and an auxiliary head) on a 3×16×16 input (split 1 + 2): a picture feeds it."""
+    from pathlib import Path
+
+    from convviz.design import InputSpec, load_design, save_design
+
+    design = load_design(Path(__file__).parent / "data" / "design_v2.json")
+    design.set_input_spec(InputSpec(3, 16, 16))
+    design.set_param("halves", "sizes", [1, 2])
+    design.set_param("branch", "groups", 1)
+    design.set_param("branch", "out_channels", 3)
+    path = tmp_path / "aux.json"
+    save_design(design, path)
+    return design, path
+
+
+def test_every_node_of_a_design_with_several_heads_is_explained(tmp_path, picture):
+    design, path = aux_design(tmp_path)
+    out = tmp_path / "views"
+    assert main(["explain", str(path), str(picture), "--out", str(out)]) == 0  # was: KeyError 'aux_gap'
+    assert {f"features_{node.id}.png" for node in design} <= {p.name for p in out.glob("features_*.png")}
+    report = json.loads((out / "predictions.json").read_text())
+    assert len(report["predictions"]) == 3 and report["grad_cam"]["node"] in ("shuffle", "joined")
+
+
+def test_predictions_grad_cam_and_occlusion_read_the_main_head(tmp_path):
+    from convviz.explain import feature_maps, grad_cam, occlusion_map, predictions, probabilities
+    from convviz.model import build_model
+
+    design, _ = aux_design(tmp_path)
+    torch.manual_seed(0)
+    network = network_from_design(design)
+    image = torch.randn(1, 3, 16, 16)
+    acts = feature_maps(network, image)
+    main_only = build_model(design).eval()
+    main_only.load_state_dict(network.model.state_dict())
+    with torch.no_grad():
+        expected = torch.softmax(main_only(image)[0], 0).numpy()
+    np.testing.assert_allclose(predictions(network, acts)[0], expected, rtol=1e-5)
+    assert acts["aux_fc"].shape == (3,)  # the auxiliary classifier ran and is shown
+    np.testing.assert_allclose(grad_cam(network, image, top_k=1).probabilities, expected, rtol=1e-5)
+    np.testing.assert_allclose(probabilities(network, network.scores(image))[0], expected, rtol=1e-5)
+    assert occlusion_map(network, image, patch=4, stride=4).target.probability == pytest.approx(expected.max(), rel=1e-5)

@@ -257,3 +257,22 @@ def test_two_processes_reach_what_one_does_on_the_built_in_data(request, tmp_pat
     assert single["processes"] == 1 and double["processes"] == 2
     assert single["global_batch"] == double["global_batch"] == 64
     assert abs(single["val_acc"] - double["val_acc"]) <= 0.01, (single, double)
+
+
+def test_the_script_weights_the_heads_by_the_apps_rule(mnist, tmp_path):
+    """One head left (a hand-edited file, weight 0.5) is the one output with weight 1, as in the app's
+    ``head_loss``: the script trained on 0.5 × the loss."""
+    from convviz.design import Head
+
+    losses = []
+    for heads in ([], [Head("fc", 0.5)]):
+        design = load_template("default")
+        design.heads = heads
+        folder = tmp_path / f"heads{len(heads)}"
+        folder.mkdir()
+        write_training_script(folder, design, None, TrainConfig(epochs=1, batch_size=32, seed=4))
+        script = next(p for p in folder.glob("train_*.py"))
+        result = run([sys.executable, script.name, "--data", f"mnist:{mnist}", "--out", "out.pt"], folder)
+        assert result.returncode == 0, result.stderr[-2000:]
+        losses.append([json.loads(line)["train_loss"] for line in result.stdout.splitlines() if line.startswith("{")])
+    assert losses[0] == losses[1]

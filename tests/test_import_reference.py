@@ -12,7 +12,7 @@ import torch
 import reference_nets as nets
 from convviz.analysis import analyze
 from convviz.design import InputSpec
-from convviz.export import ModuleImportError, import_module, import_python_file
+from convviz.export import ModuleImportError, import_module, import_python_file, load_module
 from convviz.model import build_model
 
 
@@ -113,6 +113,49 @@ SOURCE = textwrap.dedent('''
             return self.fc(x.mean((2, 3)))
 
 
+    class NeverDrops(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+        def forward(self, x):
+            x = F.dropout(self.conv(x), 0.5, False)
+            x = F.dropout2d(x, p=0.5, training=False)
+            return F.dropout(x, 0.2, self.training)
+
+
+    class SizedDecoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.down = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+            self.up = nn.ConvTranspose2d(8, 3, 3, stride=2, padding=1)
+            self.up2 = nn.ConvTranspose2d(3, 3, (3, 2), stride=(2, 3), padding=1)
+
+        def forward(self, x):
+            y = self.up(self.down(x), output_size=x.size())
+            return self.up2(y, [2 * x.shape[2], 3 * x.shape[3] - 1])
+
+
+    class GatedDecoder(nn.Module):
+        """Squeeze-and-excitation as it is usually written, and a decoder upsampling to a skip's size."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Sequential(nn.Linear(8, 2), nn.ReLU(inplace=True), nn.Linear(2, 8), nn.Sigmoid())
+            self.down = nn.Conv2d(8, 8, 3, stride=2, padding=1)
+
+        def forward(self, x):
+            x = self.conv(x)
+            b, c, _, _ = x.size()
+            y = self.pool(x).view(b, c)
+            y = self.fc(y).view(b, c, 1, 1)
+            x = x * y.expand_as(x)
+            up = F.interpolate(self.down(x), size=x.shape[-2:], mode="bilinear", align_corners=False)
+            return x + up
+
+
     class AlwaysDrops(nn.Module):
         def __init__(self):
             super().__init__()
@@ -161,3 +204,38 @@ def test_an_import_that_computes_another_function_is_refused_before_anything_is_
     with pytest.raises(ModuleImportError, match="the import does not compute what AlwaysDrops computes, so nothing "
                                                 "is written: 'dropout' computes something else than the module"):
         import_python_file(source, "AlwaysDrops", InputSpec(3, 8, 8))
+
+
+def test_dropout_with_training_false_is_a_pass_through(source):
+    """``training=False`` never drops (it imported as Dropout(0.5), dropping in training); ``self.training`` does."""
+    result = import_python_file(source, "NeverDrops", InputSpec(3, 8, 8))
+    assert result.issues == []
+    assert [n.type for n in result.design] == ["Input", "Conv2d", "Identity", "Identity", "Dropout"]
+    assert result.design.node("dropout_1").params == {"p": 0.2}
+
+
+def test_a_transposed_convs_output_size_at_the_call_becomes_its_output_padding(source):
+    """``self.up(y, output_size=x.size())`` imported without it: 7×7 where the module gives 8×8."""
+    module = load_module(source, "SizedDecoder").eval()
+    result = import_module(module, InputSpec(3, 8, 8))
+    assert result.issues == []
+    assert result.design.node("up").params["output_padding"] == 1
+    assert tuple(result.design.node("up2").params["output_padding"]) == (1, 2)
+    model = imported_model(result)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), module(x))
+
+
+def test_squeeze_and_excitation_and_a_size_from_a_skip_import_as_layers(source):
+    """``y.view(b, c, 1, 1)``, ``x * y.expand_as(x)`` and ``F.interpolate(y, size=x.shape[-2:])`` were placeholders."""
+    module = load_module(source, "GatedDecoder").eval()
+    result = import_module(module, InputSpec(3, 8, 8))
+    assert result.issues == []
+    types = {n.id: n.type for n in result.design}
+    assert types["view_1"] == "Unflatten" and result.design.node("view_1").params == {"unflattened_size": (8, 1, 1)}
+    assert types["mul"] == "Multiply" and "expand_as" not in types
+    assert result.design.node("interpolate").params["size"] == 8
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(imported_model(result)(x), module(x))

@@ -730,3 +730,68 @@ def test_heads_are_made_weighted_and_undone_in_the_inspector(window, qtbot):
     assert window.inspector.head_weight.value() == 0.3
     button("Not a head").click()
     assert window.document.design.heads == []
+
+
+def test_deleting_the_main_head_says_the_heads_are_cleared(window):
+    from convviz.design import Head
+
+    design = load_template("googlenet_aux")
+    design.add_node("Softmax", "probs", ["fc"], {"dim": 1})
+    design.set_heads([Head("probs"), *design.heads[1:]])
+    window.open_design(design, None)
+    window.select_node("probs")
+    window.delete_selection()  # the Linear before it gives the same scores: it takes the main head
+    assert [h.node for h in window.document.design.heads] == ["fc", "aux1_fc2", "aux2_fc2"]
+    window.select_node("fc")
+    window.delete_selection()  # was: aux1_fc2 made the main head without a word
+    assert window.document.design.heads == [] and window.document.analysis.output != "aux1_fc2"
+    assert "'fc' was the main output head" in window.statusBar().currentMessage()
+    window.document.undo_stack.undo()
+    window.document.undo_stack.undo()
+    assert window.document.design.heads[0] == Head("probs")
+
+
+def test_the_summary_table_shows_every_output_of_a_split(window):
+    from PySide6.QtCore import Qt
+
+    from convviz.design import Design, InputSpec
+
+    design = Design("uneven", InputSpec(3, 16, 16))
+    design.add_node("Input", "input")
+    design.add_node("Split", "sp", ["input"], {"sizes": [1, 2]})
+    design.add_node("Concat", "cat", ["sp:1", "sp:0"])
+    window.open_design(design, None)
+    model = window.summary.model
+    row = [r.id for r in model.rows].index("sp")
+    assert model.data(model.index(row, 2), Qt.ItemDataRole.DisplayRole) == "1 + 2 ×16×16"  # was "1×16×16"
+    assert window.scene.nodes["sp"].text.line1 == "1 + 2 ×16×16"
+
+
+def test_loss_weight_steps_are_one_undo_step(window, qtbot):
+    """Each step of the head's weight spin box was an undo step of its own."""
+    from PySide6.QtWidgets import QPushButton
+
+    from convviz.design import Head
+
+    design = window.document.design.copy()
+    design.add_node("AdaptiveAvgPool2d", "aux_pool", ["relu2"], {"output_size": 1})
+    design.add_node("Flatten", "aux_flatten", ["aux_pool"])
+    design.add_node("Linear", "aux_fc", ["aux_flatten"], {"out_features": 10})
+    design.set_heads([Head("fc"), Head("aux_fc", 0.3)])
+    window.open_design(design, None)
+    window.select_node("aux_fc")
+    qtbot.waitUntil(lambda: window.inspector.head_weight is not None)
+    stack = window.document.undo_stack
+    before = stack.count()
+    for _ in range(4):
+        window.inspector.head_weight.stepUp()
+    assert window.document.design.heads[1] == Head("aux_fc", pytest.approx(0.5))
+    assert stack.count() == before + 1
+    stack.undo()
+    assert window.document.design.heads[1] == Head("aux_fc", 0.3)
+    window.select_node("aux_fc")
+    qtbot.waitUntil(lambda: window.inspector.head_weight is not None)
+    window.inspector.head_weight.stepUp()
+    window.inspector.head_weight.stepDown()  # back where it started: no step at all
+    assert stack.count() == before
+    assert next(b for b in window.inspector.findChildren(QPushButton) if b.text() == "Not a head")

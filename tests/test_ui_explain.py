@@ -725,3 +725,26 @@ def test_the_designer_docks_keep_their_sizes_after_a_visit_to_explain(window, qt
     after = {d.objectName(): (d.width(), d.height()) for d in (window.palette_dock, window.inspector_dock,
                                                               window.summary_dock)}
     assert after == before
+
+
+def test_an_auxiliary_heads_nodes_show_their_maps(window):
+    """tests/data/design_v2.json on a 3×16×16 input: selecting the auxiliary classifier showed "KeyError: 'aux_fc'"."""
+    from pathlib import Path
+
+    from convviz.design import load_design
+
+    design = load_design(Path(__file__).parent / "data" / "design_v2.json")
+    design.set_input_spec(InputSpec(3, 16, 16))
+    design.set_param("halves", "sizes", [1, 2])
+    design.set_param("branch", "out_channels", 3)
+    design.set_param("branch", "groups", 1)
+    panel = window.show_explain()
+    window.open_design(design, None)
+    capture = loaded(panel)
+    view = panel.views["features"]
+    for node_id in ("aux_gap", "aux_fc", "fc"):
+        window.select_node(node_id)
+        assert settle(panel)
+        assert view.result is not None and view.result.node_id == node_id, view.message.text()
+        assert not view.message.is_problem, view.message.text()
+        np.testing.assert_array_equal(view.mosaic_plot.image.image, feature_mosaic(capture.activations[node_id]).image)

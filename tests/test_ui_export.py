@@ -164,3 +164,18 @@ def test_without_the_onnx_exporter_the_app_says_why_and_what_to_do(window, monke
     window.export_actions.export_dialog(".onnx")
     assert len(shown) == 1 and words in shown[0]
     assert "convviz export model.pt --to model.onnx" in shown[0] or not frozen
+
+
+def test_the_import_question_lists_design_wide_problems_apart_from_the_parts():
+    """A design-level issue read "• : the imported design has errors…" among the parts without a layer."""
+    from convviz.export.fx_import import ImportIssue
+    from convviz.ui.export_actions import import_question
+
+    issues = [ImportIssue("mul", "torch.mul", "only the product of two layer outputs is supported"),
+              ImportIssue("", "", "the imported design has errors: fc: in_features")]
+    text = import_question(issues)
+    parts, _, rest = text.partition("The imported design as a whole:")
+    assert "• mul: only the product" in parts and "• :" not in text
+    assert "• the imported design has errors: fc: in_features" in rest
+    only_general = import_question(issues[1:])
+    assert "no convviz layer" not in only_general and "placeholder" not in only_general

@@ -143,7 +143,8 @@ def _structure(design: Design) -> _Structure:
     issues: dict[str, tuple[tuple[Issue, ...], tuple[Issue, ...]]] = {}
     general: list[Issue] = []
     for issue in check_structure(design, facts):
-        converted = Issue(issue.message, issue.fix, None, issue.severity)
+        converted = Issue(issue.message, issue.fix, Fix(issue.fix_label, issue.edits) if issue.edits else None,
+                          issue.severity)
         if not issue.node_ids:
             general.append(converted)
             continue
@@ -168,7 +169,7 @@ def _structural_seeds(design: Design, old: _Structure, new: _Structure, change: 
     seeds.update(new.facts.inputs)  # a batch may have changed the input shape too
     seeds.update(nid for nid in old.issues.keys() | new.issues.keys()
                  if old.issues.get(nid) != new.issues.get(nid) and nid in design)
-    seeds.update(nid for nid in (old.facts.output, new.facts.output) if nid is not None and nid in design)
+    seeds.update(node_of(ref) for ref in (old.facts.output, new.facts.output) if ref is not None and node_of(ref) in design)
     seeds.update(nid for nid in new.facts.order if nid not in old.facts.position or nid not in old_nodes)
     return seeds
 
@@ -308,7 +309,7 @@ def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalys
             macs += record.macs
             activation += record.activation_bytes
             bound += record_bound(record)
-    out = nodes.get(facts.output) if facts.output else None
+    out = nodes.get(node_of(facts.output)) if facts.output else None
     totals = dict(
         order=order,
         output=facts.output,
@@ -316,7 +317,7 @@ def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalys
         macs=macs,
         activation_bytes=activation,
         receptive_field=out.feature_field if out is not None and out.valid else None,
-        output_shape=out.output_shape if out is not None else None,
+        output_shape=out.shape_of(facts.output) if out is not None else None,
         general_issues=structure.general,
         heads=tuple(facts.heads),
     )

@@ -9,7 +9,7 @@ them), so the wrong classes cannot be pushed down; a final layer with 10 outputs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from ..design.catalog import layer_spec
 from ..design.edits import Bridge, SetParam
@@ -26,11 +26,12 @@ def head_warnings(design: Design, nodes: dict[str, NodeAnalysis], output: str | 
                   classes: Sequence[str] | None) -> list[tuple[str, Issue]]:
     """(node id, warning) pairs for the network's head; ``classes``: the classes of the data it is
     to be trained on (or the design's own class names)."""
-    result = nodes.get(output) if output else None
-    if result is None or not result.valid or len(result.output_shape) != 1:
+    result = nodes.get(node_of(output)) if output else None
+    shape = result.shape_of(output) if result is not None and result.valid else None
+    if shape is None or len(shape) != 1:
         return []
     found: list[tuple[str, Issue]] = []
-    linear, after = _final_linear(design, output)
+    linear, after = _final_linear(design, node_of(output))
     if linear is not None:
         for node_id in after:
             node = design.node(node_id)
@@ -42,18 +43,44 @@ def head_warnings(design: Design, nodes: dict[str, NodeAnalysis], output: str | 
                                                 effect=_effect(node.type)),
                     tr("Remove it: the final Linear's outputs are the scores."),
                     Fix(tr("Remove {node}").format(node=repr(node_id)), (Bridge(node_id),)), "warning")))
-    width = result.output_shape[0]
+    width = shape[0]
     if classes and len(classes) != width:
         names = ", ".join(list(classes)[:6]) + ("…" if len(classes) > 6 else "")
         fix = None
         if linear is not None:
             fix = Fix(tr("Set out_features of {node} to {n}").format(node=repr(linear), n=len(classes)),
                       (SetParam(linear, "out_features", len(classes)),))
-        found.append((linear or output, Issue(
+        found.append((linear or node_of(output), Issue(
             tr("The network gives {width} class scores, but the data has {n} classes ({names}): training "
                "needs one score per class.").format(width=width, n=len(classes), names=names),
             tr("Give the final Linear {n} outputs.").format(n=len(classes)), fix, "warning")))
     return found
+
+
+def main_head_successor(design: Design, nodes: dict[str, NodeAnalysis], removed: Collection[str]) -> str | None:
+    """What takes the main head when the nodes ``removed`` go (``design.heads``' first among them): the
+    layer that fed it, found up its chain of removed single-input layers, when it is then a sink that gives
+    the same scores (a vector as long as the head's: a final Softmax deleted leaves the Linear). None: no
+    such layer (deleting the final Linear leaves features, not scores), and the heads are cleared."""
+    if not design.heads or node_of(design.heads[0].node) not in removed:
+        return None
+    main = design.heads[0].node
+    head = nodes.get(node_of(main))
+    if head is None or not head.valid or len(head.output_shape) != 1:
+        return None
+    current = node_of(main)
+    while current in removed:
+        node = design.node(current)
+        if len(node.inputs) != 1:
+            return None
+        source = node.inputs[0]
+        current = node_of(source)
+    fed = nodes.get(current)
+    if source != current or fed is None or not fed.valid or fed.output_shape != head.output_shape:
+        return None
+    if any(consumer not in removed for consumer, _ in design.consumers(current)):
+        return None  # it feeds a layer that stays: not an output
+    return current
 
 
 def _final_linear(design: Design, output: str) -> tuple[str | None, list[str]]:

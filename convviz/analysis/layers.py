@@ -574,6 +574,29 @@ def flatten(c: Ctx) -> LayerOut | None:
     return LayerOut(shape)
 
 
+def unflatten(c: Ctx) -> LayerOut | None:
+    """A vector of F features as a map of ``unflattened_size`` (nn.Unflatten over dim 1): the sizes must
+    multiply to F, and a design's maps have at most three dimensions (C×H×W)."""
+    if not c.check_limits():  # a required size left unset, or one below 1
+        return None
+    x, sizes = c.x, tuple(c.p["unflattened_size"])
+    if len(x) != 1:
+        c.error(tr("Unflatten folds a vector of features, but its input is a {shape} map.").format(shape=fmt_shape(x)),
+                tr("Put it after a Flatten or a Linear layer."))
+        return None
+    if len(sizes) > 3 or math.prod(sizes) != x[0]:
+        target = (x[0], 1, 1)
+        c.error(tr("Unflatten makes {shape} ({n} values) of {f} features: the sizes must multiply to {f}, in at most "
+                   "three dimensions (C×H×W).").format(shape=fmt_shape(sizes), n=grouped(math.prod(sizes)), f=x[0]),
+                tr("Use ({f}, 1, 1): one channel per feature, as a gate.").format(f=x[0]),
+                c.set_fix(tr("Set unflattened_size to {size}").format(size=fmt_shape(target)), "unflattened_size",
+                          target))
+        return None
+    if c.explaining:
+        c.derive("shape", f"{fmt_shape(sizes)} = {'·'.join(map(str, sizes))} = {x[0]} features")
+    return LayerOut(sizes)
+
+
 def linear(c: Ctx) -> LayerOut | None:
     if not c.check_limits():
         return None
@@ -735,6 +758,7 @@ RULES: dict[str, Callable[[Ctx], LayerOut | None]] = {
     "Dropout2d": elementwise,
     "Softmax": softmax,
     "Flatten": flatten,
+    "Unflatten": unflatten,
     "Linear": linear,
     "Identity": identity,
     "Add": add,

@@ -11,7 +11,7 @@ from ..design.graph import Design
 from ..i18n import N_, tr
 from .memory import explain_memory, training_memory
 from .results import Analysis, NodeAnalysis
-from .text import compact, grouped, pair, shape as fmt_shape, size_in_bytes
+from .text import compact, grouped, outputs_text, pair, shape as fmt_shape, size_in_bytes
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def network_field_text(analysis: Analysis) -> str:
 
 def _output(node: NodeAnalysis) -> str:
     if node.output_shape is not None:
-        return fmt_shape(node.output_shape)
+        return outputs_text(node.output_shape, node.output_shapes)  # a Split: every output
     return tr("error") if node.errors else tr("blocked")
 
 

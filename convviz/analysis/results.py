@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from ..design.catalog import layer_spec
 from ..design.edits import Edit
-from ..design.ports import port_of
+from ..design.ports import node_of, port_of
 from ..i18n import tr
 
 Shape = tuple[int, ...]
@@ -183,6 +183,12 @@ class Analysis:
         """True when the design can be built and trained."""
         return not self.general_issues and all(not n.errors and not n.blocked_by for n in self.nodes.values()) \
             and self.output is not None
+
+    def shape_of(self, ref: str) -> Shape | None:
+        """The shape of the output ``ref`` names: a node's one output, or ``split1:1`` (the heads and the
+        output may name either)."""
+        record = self.nodes.get(node_of(ref))
+        return record.shape_of(ref) if record is not None else None
 
     def issues(self) -> list[tuple[str | None, Issue]]:
         """Every error and warning, errors first, in node order."""

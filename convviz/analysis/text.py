@@ -19,6 +19,17 @@ def shape(dims: Sequence[int] | None) -> str:
     return "×".join(str(d) for d in dims) if dims else tr("scalar")
 
 
+def outputs_text(output: Sequence[int] | None, outputs: Sequence[Sequence[int]] = ()) -> str:
+    """A node's output shape, or a Split's several (the card and the summary alike): "2 × 58×28×28" for
+    equal parts, "24 + 40 ×28×28" for others."""
+    if not outputs:
+        return shape(output)
+    rest = shape(outputs[0][1:]) if len(outputs[0]) > 1 else ""
+    if len({dims[0] for dims in outputs}) == 1:
+        return f"{len(outputs)} × {shape(outputs[0])}"
+    return " + ".join(str(dims[0]) for dims in outputs) + (f" ×{rest}" if rest else "")
+
+
 def pair(values: Sequence[float]) -> str:
     """A (h, w) pair as "3" when square, else "3×5"."""
     a, b = (number(v) for v in values)

@@ -493,6 +493,18 @@ _SPECS = (
         ),
     ),
     LayerSpec(
+        "Unflatten", "Reshape",
+        N_("Folds a vector of features back into a map: C·H·W features become C×H×W (a squeeze-and-excitation "
+           "gate's C scores become a C×1×1 map that scales each channel)."),
+        "C×H×W = unflattened_size, C·H·W = features",
+        (
+            ParamSpec("unflattened_size", "int_list", N_("The map's shape (C, H, W), or (C,): its sizes must multiply "
+                                                         "to the number of features."), required=True,
+                      initial=(1, 1, 1), minimum=1),
+        ),
+        key_params=("unflattened_size",),
+    ),
+    LayerSpec(
         "Linear", "Dense", N_("Fully connected: every output is a weighted sum of every input feature."),
         "y = W·x + b;  params = (in + 1)·out",
         (

@@ -12,6 +12,7 @@ from typing import Any, Union
 from ..i18n import tr
 from .catalog import layer_spec
 from .graph import Design, DesignError
+from .heads import handed_over
 from .ports import node_of, output_ref
 
 
@@ -74,7 +75,7 @@ class InsertAfter:
 
 @dataclass(frozen=True)
 class Bridge:
-    """Remove a single-input node, wiring its consumers to its input."""
+    """Remove a single-input node, wiring its consumers to its input; a head passes to its input too."""
 
     node: str
 
@@ -87,9 +88,19 @@ class Bridge:
         consumers = design.consumers(self.node)
         with design.batch():
             rewired = {cid: [source if s == self.node else s for s in design.node(cid).inputs] for cid, _ in consumers}
-            design.remove_nodes([self.node])
+            design.remove_nodes([self.node], handed_over(design.heads, self.node, source))
             for cid, inputs in rewired.items():
                 design.set_inputs(cid, inputs)
+
+
+@dataclass(frozen=True)
+class SetHeads:
+    """Name the design's heads (``Design.set_heads``)."""
+
+    heads: tuple
+
+    def apply(self, design: Design) -> None:
+        design.set_heads(self.heads)
 
 
 @dataclass(frozen=True)
@@ -102,7 +113,7 @@ class SetPositions:
         design.set_positions({k: v for k, v in self.positions.items() if k in design})
 
 
-Edit = Union[SetParam, InsertBefore, InsertAfter, Bridge, SetPositions]
+Edit = Union[SetParam, InsertBefore, InsertAfter, Bridge, SetHeads, SetPositions]
 
 
 def apply_edits(design: Design, edits: tuple[Edit, ...] | list[Edit]) -> None:

@@ -21,7 +21,7 @@ from ..reading import read_text
 from .catalog import CATALOG, ParamTypeError
 from .graph import Design, Head, InputSpec, Node
 from .ids import id_problem
-from .ports import ref_problem
+from .ports import node_of, ref_problem
 
 FORMAT = "convviz-design"
 #: 2: an input may name one output of a node with several ("split1:1"), and a design may list its
@@ -191,7 +191,7 @@ def _read_heads(raw: Any, ids: set[str]) -> list[Head]:
         if not isinstance(entry, dict) or any(key not in _HEAD_KEYS for key in entry):
             raise DesignFileError(tr('expected {{"node", "loss_weight"}}, got {show}').format(show=_show(entry)), field=where)
         node = entry.get("node")
-        if node not in ids:
+        if not isinstance(node, str) or ref_problem(node) or node_of(node) not in ids:
             raise DesignFileError(tr('no node {show} to be a head').format(show=_show(node)), field=f"{where}.node")
         weight = entry.get("loss_weight", 1.0)
         if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not math.isfinite(weight) or weight < 0:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..i18n import tr
 from .catalog import CATALOG, ParamTypeError, layer_spec
+from .heads import Head, after_removal
 from .ids import fresh_id, id_problem
 from .ports import node_of, renamed_ref
 
@@ -53,16 +54,6 @@ class Node:
 
 
 @dataclass(frozen=True)
-class Head:
-    """One output of a design with several (GoogLeNet's auxiliary classifiers): the node whose output
-    it is, and the weight of its loss in training (total = Σ weight · loss). The first head is the main
-    one: accuracy, Explain and export use it."""
-
-    node: str
-    loss_weight: float = 1.0
-
-
-@dataclass(frozen=True)
 class Change:
     """What an edit touched. ``kind``: structure, params, position, rename or meta."""
 
@@ -94,6 +85,9 @@ class StructuralIssue:
     node_ids: tuple[str, ...] = ()
     fix: str = ""
     severity: str = "error"  # or "warning"
+    #: A one-click repair (``design.edits``) and its button's label, where there is one.
+    edits: tuple = ()
+    fix_label: str = ""
 
 
 UNSET = object()  # set_param(..., UNSET) removes a stored value: the parameter takes its default.
@@ -161,8 +155,9 @@ class Design:
         return [(n.id, i) for n in self._nodes.values() for i, src in enumerate(n.inputs) if node_of(src) == node_id]
 
     def ancestors(self, node_id: str) -> set[str]:
-        """``node_id`` and every node its output depends on (inputs naming missing nodes included,
-        not followed)."""
+        """``node_id`` (or the node of an output reference ``split:1``) and every node its output depends
+        on (inputs naming missing nodes included, not followed)."""
+        node_id = node_of(node_id)
         seen, stack = {node_id}, [node_id]
         while stack:
             node = self._nodes.get(stack.pop())
@@ -265,8 +260,10 @@ class Design:
         items.insert(max(index, 0), (node.id, node))
         self._nodes = dict(items)
 
-    def remove_nodes(self, node_ids: Iterable[str]) -> Removal:
-        """Remove nodes and every edge touching them; the returned record undoes it."""
+    def remove_nodes(self, node_ids: Iterable[str], heads: Iterable[Head] | None = None) -> Removal:
+        """Remove nodes and every edge touching them; the returned record undoes it. ``heads``: the
+        heads afterwards (default ``heads.after_removal``: a removed main head leaves none, never an
+        auxiliary one made main)."""
         doomed = set(node_ids)
         for nid in doomed:
             self.node(nid)
@@ -276,14 +273,14 @@ class Design:
             (n.id, tuple(n.inputs)) for n in self._nodes.values()
             if n.id not in doomed and any(node_of(src) in doomed for src in n.inputs)
         )
-        heads = tuple(self.heads)
+        before = tuple(self.heads)
         for nid in doomed:
             del self._nodes[nid]
         for nid, inputs in consumers:
             self._nodes[nid].inputs = [src for src in inputs if node_of(src) not in doomed]
-        self.heads = [head for head in self.heads if head.node not in doomed]
+        self.heads = after_removal(self.heads, doomed) if heads is None else list(heads)
         self._changed("structure", *doomed, *(nid for nid, _ in consumers))
-        return Removal(removed, consumers, heads)
+        return Removal(removed, consumers, before)
 
     def restore(self, removal: Removal) -> None:
         """Undo ``remove_nodes``: the nodes at their old places, the consumers' inputs as they were."""
@@ -305,7 +302,7 @@ class Design:
         self._nodes = {(new if nid == old else nid): n for nid, n in self._nodes.items()}
         for n in self._nodes.values():
             n.inputs = [renamed_ref(src, old, new) for src in n.inputs]
-        self.heads = [Head(new, h.loss_weight) if h.node == old else h for h in self.heads]
+        self.heads = [Head(renamed_ref(h.node, old, new), h.loss_weight) for h in self.heads]
         self._changed("rename", old, new)
 
     def set_inputs(self, node_id: str, inputs: Iterable[str]) -> list[str]:

@@ -28,8 +28,8 @@ class Wiring:
     sinks: list[str]
     #: Nodes fed (transitively) by the first Input.
     reachable: set[str]
-    #: The node whose output is the model's: the design's main head, or else the last sink, in
-    #: topological order, fed by the Input.
+    #: The output that is the model's: the design's main head (a node id, or ``split:1`` for one output
+    #: of a node with several), or else the last sink, in topological order, fed by the Input.
     output: str | None
     #: Each node's distinct consumers, in node order.
     consumers: dict[str, list[str]]
@@ -37,7 +37,7 @@ class Wiring:
     position: dict[str, int]
     #: The Input nodes, in node order (a design has one; the others are errors).
     inputs: list[str]
-    #: The design's heads that exist, main first (empty: one output, ``output``).
+    #: The design's heads whose nodes exist, main first (empty: one output, ``output``); output references as named.
     heads: list[str]
 
 
@@ -48,9 +48,9 @@ def wiring(design: Design) -> Wiring:
     sinks = [nid for nid, used_by in consumers.items() if not used_by]
     inputs = edges.inputs
     reachable = _reachable_from(consumers, inputs[0]) if inputs else set()
-    heads = [head.node for head in design.heads if head.node in consumers]
+    heads = [head.node for head in design.heads if node_of(head.node) in consumers]
     if design.heads:
-        output = heads[0] if heads and heads[0] in reachable else None
+        output = heads[0] if heads and node_of(heads[0]) in reachable else None
     else:
         output = next((nid for nid in reversed(order) if not consumers[nid] and nid in reachable), None)
     return Wiring(order, cyclic, sinks, reachable, output, consumers, {nid: i for i, nid in enumerate(order)},
@@ -155,6 +155,7 @@ def check_structure(design: Design, facts: Wiring | None = None) -> list[Structu
         issues.append(StructuralIssue(tr("{names} form a cycle; data must flow one way.").format(
             names=named(cycle)), tuple(cycle), tr("Remove one of the edges in the cycle.")))
 
+    issues += _output_problems(design, facts, used_ports)
     for nid, ports in used_ports.items():
         source = design.node(nid)
         unused = [k for k in range(layer_spec(source.type).output_count(source.params)) if k not in ports]
@@ -166,22 +167,80 @@ def check_structure(design: Design, facts: Wiring | None = None) -> list[Structu
                 tr("Connect it to a later layer, or split into fewer parts."), severity="warning"))
 
     for head in design.heads:
-        if head.node not in known:
+        if node_of(head.node) not in known:
             issues.append(StructuralIssue(tr("The head {node} names no node of the design.").format(
                 node=repr(head.node)), (), tr("Remove the head, or rename a layer to it.")))
-        elif inputs and head.node not in facts.reachable:
+        elif inputs and node_of(head.node) not in facts.reachable:
             issues.append(StructuralIssue(tr("The head {node} is not connected to the Input.").format(
-                node=repr(head.node)), (head.node,), tr("Connect it, or remove the head.")))
+                node=repr(head.node)), (node_of(head.node),), tr("Connect it, or remove the head.")))
 
     out = facts.output
-    heads = set(facts.heads)
+    heads = {node_of(ref) for ref in facts.heads}
     for sink in facts.sinks if out is not None else ():  # no output at all: the errors above say why
-        if sink != out and sink not in heads and sink in facts.reachable and design.node(sink).type != "Input":
+        if sink != node_of(out) and sink not in heads and sink in facts.reachable and design.node(sink).type != "Input":
             issues.append(StructuralIssue(
                 tr("The output of {node} is unused (the model's output is {output}).").format(
                     node=repr(sink), output=repr(out)), (sink,),
                 tr("Connect {node} to a later layer, or delete it.").format(node=repr(sink)), severity="warning"))
     return issues
+
+
+def _output_problems(design: Design, facts: Wiring, used_ports: dict[str, set[int]]) -> list[StructuralIssue]:
+    """The model's outputs (its heads, or its one implicit output) in the wrong form: a node with several
+    outputs named whole (its outputs would be one tuple), a numbered output of a node with one, or an output
+    it does not have; each at that node, with a fix where one is clear. Records the outputs used."""
+    from .edits import SetHeads
+    from .graph import StructuralIssue
+    from .heads import Head
+
+    found: list[StructuralIssue] = []
+    refs = [h.node for h in design.heads] if design.heads else [facts.output] if facts.output else []
+    for ref in refs:
+        source_id = node_of(ref)
+        source = design.get(source_id)
+        if source is None:
+            continue  # named as missing below
+        spec, port = layer_spec(source.type), port_of(ref)
+        if not spec.multi_output:
+            if ":" in ref:
+                found.append(StructuralIssue(
+                    tr("The head {ref} names an output of {source}, which has one: name it {source}.").format(
+                        ref=repr(ref), source=repr(source_id)), (source_id,),
+                    tr("Make {source} the head.").format(source=repr(source_id)),
+                    edits=(SetHeads(_renamed_head(design, ref, source_id)),),
+                    fix_label=tr("Make {source} the head").format(source=repr(source_id))))
+            continue
+        count = spec.output_count(source.params)
+        outputs = f"{source_id}:0" if count == 1 else f"{source_id}:0 … {source_id}:{count - 1}"
+        if port is None:
+            first = f"{source_id}:0"
+            heads = _renamed_head(design, ref, first) if design.heads else (Head(first),)
+            what = tr("a head") if design.heads else tr("the design's output")
+            found.append(StructuralIssue(
+                ntr("{source} is {what}, but a {type} has {n} output: name it ({outputs}).",
+                    "{source} is {what}, but a {type} has {n} outputs, and a model's output is one tensor: "
+                    "name one of them ({outputs}).", count).format(
+                        source=repr(source_id), what=what, type=source.type, n=count, outputs=outputs),
+                (source_id,), tr("Make {ref} the output, or end the design with a layer after the split.").format(
+                    ref=repr(first)),
+                edits=(SetHeads(heads),), fix_label=tr("Make {ref} the output").format(ref=repr(first))))
+            continue
+        used_ports.setdefault(source_id, set()).add(port)
+        if port >= count:
+            found.append(StructuralIssue(
+                ntr("The head {ref} names output {port} of {source}, which has {n} output ({outputs}).",
+                    "The head {ref} names output {port} of {source}, which has {n} outputs ({outputs}).",
+                    count).format(ref=repr(ref), port=port, source=repr(source_id), n=count, outputs=outputs),
+                (source_id,), tr("Name an output that exists, or give {source} more parts.").format(
+                    source=repr(source_id))))
+    return found
+
+
+def _renamed_head(design: Design, old: str, new: str) -> tuple:
+    """The design's heads with head ``old`` naming ``new`` instead (its weight kept)."""
+    from .heads import Head
+
+    return tuple(Head(new, h.loss_weight) if h.node == old else h for h in design.heads)
 
 
 def _port_problem(design: Design, consumer: str, ref: str, used_ports: dict[str, set[int]]) -> StructuralIssue | None:

@@ -25,6 +25,7 @@ from torch import nn
 from ..i18n import tr
 from ..data.images import PreparedImage
 from ..design import layer_spec
+from ..design.ports import node_of
 from .errors import ExplainError
 from .hooks import Activations, as_batch, capture, leaf_at
 from .network import Network, require_node
@@ -39,10 +40,10 @@ class Prediction:
 def score_node(network: Network) -> tuple[str, bool]:
     """(the node whose output holds the class scores, whether the output node is a Softmax of them)."""
     output = network.analysis.output
-    node = network.design.node(output)
-    is_softmax = isinstance(network.model.get_submodule(output), nn.Softmax) and len(node.inputs) == 1
+    node = network.design.node(node_of(output))
+    is_softmax = node.type == "Softmax" and len(node.inputs) == 1
     scores = node.inputs[0] if is_softmax else output
-    shape = network.analysis.nodes[scores].output_shape
+    shape = network.analysis.shape_of(scores)
     if shape is None or len(shape) != 1:
         raise ExplainError(tr("class predictions need a network that ends in a vector of class scores; {scores} gives {shape}").format(scores=repr(scores), shape='×'.join(map(str, shape or ()))))
     return scores, is_softmax

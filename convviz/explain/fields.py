@@ -259,7 +259,7 @@ def _backward(module: nn.Module, region: _Region, in_shapes: Sequence[tuple[int,
         return [_lrn(module, region, in_shapes[0][0])]
     if isinstance(module, nn.Softmax):
         return [_softmax(module, region, in_shapes[0])]
-    if isinstance(module, nn.Flatten):
+    if isinstance(module, (nn.Flatten, nn.Unflatten)):
         dense = _dense(region, *out_shape[1:]) if region.spatial else region.mask
         return [_from_dense(np.broadcast_to(dense, out_shape).reshape(in_shapes[0]))]
     if isinstance(module, nn.Linear):

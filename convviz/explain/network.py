@@ -12,7 +12,7 @@ from ..analysis import Analysis, analyze
 from ..analysis.memory import explain_memory
 from ..data.images import ImageSource, PreparedImage, prepare_image
 from ..design import Design
-from ..model import build_model, carry_over_weights, tensors_by_node
+from ..model import build_model, carry_over_weights, main_output, tensors_by_node
 from ..i18n import tr
 from ..model.memory import require_memory
 from .errors import ExplainError
@@ -22,7 +22,8 @@ from .errors import ExplainError
 class Network:
     design: Design
     #: The built model in eval mode (on the CPU unless ``to`` moved it); hooks attach per node
-    #: (``model.get_submodule(id)``).
+    #: (``model.get_submodule(id)``). Built with every head (``build_model(..., heads="all")``) so that
+    #: every node runs and can be explained, an auxiliary classifier's too; ``scores`` reads the main head.
     model: torch.fx.GraphModule
     analysis: Analysis
     #: False when the weights are PyTorch's random initial ones: the UI labels every view with it.
@@ -36,7 +37,7 @@ class Network:
     @property
     def class_names(self) -> list[str]:
         """One name per output unit: the design's, or "class i" where it names none."""
-        shape = self.analysis.nodes[self.analysis.output].output_shape
+        shape = self.analysis.output_shape
         count = shape[0] if shape and len(shape) == 1 else 0
         return [self.class_name(i) for i in range(count)]
 
@@ -57,6 +58,10 @@ class Network:
         self.model.to(device)
         return self
 
+    def scores(self, batch: torch.Tensor) -> torch.Tensor:
+        """The main head's output for ``batch``: what predictions, Grad-CAM and occlusion read."""
+        return main_output(self.model(batch))
+
     def prepare(self, source: ImageSource, *, background: str = "white", name: str | None = None) -> PreparedImage:
         """The image as this network's input (see convviz.data.images for the choices made);
         ``name`` labels error messages (a pasted image has no file name)."""
@@ -72,7 +77,7 @@ def network_from_design(design: Design, state_dict: Mapping[str, torch.Tensor] |
     if analysis.ok:  # every view keeps every layer's output: refuse up front what cannot fit
         require_memory(explain_memory(design, analysis), "cpu", tr("explaining {name}").format(name=design.name or tr("the design")),
                        tr("use a smaller input: the views keep every layer's output for the image"))
-    model = build_model(design, analysis).eval()
+    model = build_model(design, analysis, heads="all").eval()
     trained, untrained = False, ()
     if state_dict:
         kept = set(carry_over_weights(model, state_dict))

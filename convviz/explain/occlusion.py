@@ -99,7 +99,7 @@ def occlusion_map(network: Network, image: torch.Tensor | PreparedImage, *, targ
     grey = normalized_value(fill, network.mean, network.std, channels).to(batch.device, batch.dtype)[:, None, None]
     model = network.model
     with torch.inference_mode():
-        base = probabilities(network, model(batch))[0]
+        base = probabilities(network, network.scores(batch))[0]
         index = int(np.argmax(base)) if target is None else int(target)
         if not 0 <= index < base.shape[0]:
             raise ExplainError(tr("class {index} is out of range: the network has {value} classes").format(index=index, value=base.shape[0]))
@@ -112,7 +112,7 @@ def occlusion_map(network: Network, image: torch.Tensor | PreparedImage, *, targ
             chunk = spots[start:start + batch_size]
             for k, (r, c) in enumerate(chunk):
                 copies[k, :, r:r + ph, c:c + pw] = grey
-            occluded[start:start + len(chunk)] = probabilities(network, model(copies[:len(chunk)]))[:, index]
+            occluded[start:start + len(chunk)] = probabilities(network, network.scores(copies[:len(chunk)]))[:, index]
             for k, (r, c) in enumerate(chunk):
                 copies[k, :, r:r + ph, c:c + pw] = batch[0, :, r:r + ph, c:c + pw]
             if progress is not None:

@@ -25,6 +25,8 @@ import os
 import re
 import sys
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -37,7 +39,7 @@ from torch.fx.passes.shape_prop import ShapeProp, _extract_tensor_metadata
 from ..analysis import analyze
 from ..design import Design, Head, InputSpec, fresh_id, id_problem
 from ..design.ids import MAX_ID_LENGTH
-from ..design.ports import output_ref
+from ..design.ports import output_ref, port_of
 from ..i18n import ntr, tr
 from ..messages import first_line
 from ..model import build_model, carry_over_weights
@@ -154,10 +156,12 @@ AUX_LOSS_WEIGHT = 0.3
 def _traced(module: nn.Module, input_spec: InputSpec, name: str) -> torch.fx.GraphModule:
     """``module`` traced by torch.fx (with the lines of the user's code, for messages) and its
     values' shapes propagated on a batch of two ``input_spec`` images."""
-    tracer = torch.fx.Tracer()
+    tracer = _MarkingTracer()
     tracer.record_stack_traces = True  # so a refusal can name the lines of the user's file
     try:
-        graph_module = torch.fx.GraphModule(module, tracer.trace(module), name)
+        with _self_training_marked(module):
+            graph = tracer.trace(module)
+        graph_module = torch.fx.GraphModule(module, graph, name)
     except Exception as exc:
         raise ModuleImportError(tr('torch.fx cannot trace {name}.forward: {first_line}').format(name=name, first_line=first_line(exc))) from exc
     placeholders = [n for n in graph_module.graph.nodes if n.op == "placeholder"]
@@ -173,6 +177,53 @@ def _traced(module: nn.Module, input_spec: InputSpec, name: str) -> torch.fx.Gra
     except Exception as exc:
         raise ModuleImportError(tr('{name} does not run on {shape} images: {first_line}').format(name=name, shape=shape, first_line=first_line(exc))) from None
     return graph_module
+
+
+class _EvalTraining:
+    """``self.training`` of a module traced in eval mode: false, as it is then, but told apart from a
+    hard-coded False (``F.dropout(x, p, training=False)`` never drops; ``training=self.training`` is a Dropout)."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        return other is self or other is False or other == 0
+
+    def __hash__(self) -> int:
+        return hash(False)
+
+
+class _MarkingTracer(torch.fx.Tracer):
+    """Records a call's arguments that were ``self.training`` (an ``_EvalTraining``) as False, naming them
+    (by keyword or ``#index``) in the node's ``meta[fx_ops.SELF_TRAINING]``."""
+
+    def create_proxy(self, kind, target, args, kwargs, *rest, **options):
+        named = {f"#{i}" for i, a in enumerate(args) if isinstance(a, _EvalTraining)}
+        named |= {k for k, v in kwargs.items() if isinstance(v, _EvalTraining)}
+        if named:
+            args = tuple(False if isinstance(a, _EvalTraining) else a for a in args)
+            kwargs = {k: False if isinstance(v, _EvalTraining) else v for k, v in kwargs.items()}
+        proxy = super().create_proxy(kind, target, args, kwargs, *rest, **options)
+        if named:
+            proxy.node.meta[ops.SELF_TRAINING] = frozenset(named)
+        return proxy
+
+
+@contextmanager
+def _self_training_marked(module: nn.Module) -> Iterator[None]:
+    """While an eval-mode ``module`` is traced, every submodule's ``training`` is an ``_EvalTraining``
+    (a module in training mode is traced as it is)."""
+    if module.training:
+        yield
+        return
+    modules = list(module.modules())
+    try:
+        for m in modules:
+            m.training = _EvalTraining()
+        yield
+    finally:
+        for m in modules:
+            m.training = False
 
 
 def _training_trace(module: nn.Module, input_spec: InputSpec, name: str) -> torch.fx.GraphModule | None:
@@ -275,6 +326,8 @@ class _Translator:
                                   "its {n} auxiliary heads ({names}) start with loss weight {w:g} each",
                                   len(heads) - 1).format(n=len(heads) - 1, names=", ".join(heads[1:]),
                                                          w=AUX_LOSS_WEIGHT))
+        elif port_of(heads[0]) is not None:  # ``return x.chunk(2, 1)[0]``: one output of a Split is the model's
+            self.design.set_heads([Head(heads[0])])
         return self.finish(heads[0])
 
     def translate(self, node: torch.fx.Node) -> None:
@@ -385,8 +438,9 @@ class _Translator:
         if not analysis.ok:
             self.issues.append(ImportIssue("", "", tr('the imported design has errors: {first_error}').format(first_error=analysis.first_error())))
             return ImportResult(self.design, self.state, self.issues, self.notes)
-        if analysis.output != output_id:
-            self.issues.append(ImportIssue("", "", tr("the design's output is {output}, but {name} returns {output_id}").format(output=analysis.output, name=self.design.name, output_id=output_id)))
+        if analysis.output != output_id:  # it would compute another function: never written, --partial or not
+            raise ModuleImportError(tr("the design's output is {output}, but {name} returns {output_id}").format(
+                output=analysis.output, name=self.design.name, output_id=output_id))
         model = build_model(self.design, analysis, heads="all")
         kept = set(carry_over_weights(model, self.state))
         for node_id in dict.fromkeys(key.partition(".")[0] for key in self.state):

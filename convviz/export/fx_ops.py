@@ -18,6 +18,7 @@ from torch import nn
 from torch.fx.passes.shape_prop import TensorMetadata
 
 from ..design import CATALOG, layer_spec
+from ..analysis.layers import hw
 from ..design.catalog import ParamTypeError
 from ..i18n import tr
 from .pysource import canonical_size
@@ -63,10 +64,14 @@ _function("AdaptiveAvgPool2d", ("output_size", REQUIRED), targets=(F.adaptive_av
 _function("AdaptiveMaxPool2d", ("output_size", REQUIRED), ("return_indices", False),
           targets=(F.adaptive_max_pool2d,))
 _function("Flatten", ("start_dim", 0), ("end_dim", -1), targets=(torch.flatten,))
-# ``training=self.training`` is what a Dropout layer does by itself (and a hard-coded True, dropout
-# in eval mode too, fails the import's output check).
+# ``training=self.training`` is what a Dropout layer does by itself (a hard-coded True, dropout in
+# eval mode too, fails the import's output check); a hard-coded False never drops: an Identity.
 _function("Dropout", ("p", 0.5), ("training", True), _INPLACE, targets=(F.dropout,))
 _function("Dropout2d", ("p", 0.5), ("training", True), _INPLACE, targets=(F.dropout2d,))
+DROPOUTS = ("Dropout", "Dropout2d")
+#: ``node.meta`` key of a call traced in eval mode: its arguments that were ``self.training`` (False
+#: then), by keyword or as ``#index``; fx_import marks them.
+SELF_TRAINING = "convviz_self_training"
 _function("ChannelShuffle", ("groups", REQUIRED), targets=(torch.channel_shuffle,))
 
 #: Tensor methods (``x.relu()``) → the same, with ``self`` as the input.
@@ -86,6 +91,8 @@ CATS = (torch.cat, torch.concat, torch.concatenate)
 INTERPOLATIONS = (F.interpolate, F.upsample)
 RESHAPES = ("view", "reshape")
 TRANSPOSES = ("transpose", "swapaxes")
+#: ``y.expand_as(x)``: what a product broadcasts by itself.
+EXPANSIONS = ("expand_as", "expand")
 #: Calls that return their input unchanged (as far as a design is concerned).
 PASS_THROUGH_METHODS = ("contiguous",)
 
@@ -119,7 +126,32 @@ def module_layer(module: nn.Module, node: torch.fx.Node) -> Layer:
                                               shape=dims(shape_of(node.all_input_nodes[0])[1:])))
     if type_name == "Upsample":
         values.update(_upsample_values(module.recompute_scale_factor, module.align_corners))
+    values.update(_call_arguments(module, node))
     return type_name, catalog_params(type_name, values)
+
+
+def _call_arguments(module: nn.Module, node: torch.fx.Node) -> dict[str, Any]:
+    """What a module's call passes besides its input, as parameters: ``self.up(y, output_size=x.size())``
+    (a ConvTranspose2d's output size, given at the call) becomes the output_padding the traced shapes
+    show; any other argument is refused by name (it would change what the layer computes)."""
+    names = {"ConvTranspose2d": ("output_size",)}.get(type(module).__name__, ())
+    given = dict(zip(names, node.args[1:]))
+    if len(node.args) - 1 > len(names):
+        raise Unsupported(tr("self.{name} is called with {n} arguments besides its input; convviz imports "
+                             "none").format(name=node.target, n=len(node.args) - 1))
+    for key, value in node.kwargs.items():
+        if key not in names:
+            raise Unsupported(tr("self.{name} is called with {arg}=…, which convviz does not import").format(
+                name=node.target, arg=key))
+        given[key] = value
+    if given.get("output_size") is None:
+        return {}
+    source, traced = shape_of(node.args[0]), shape_of(node)
+    extra = []
+    for axis in (0, 1):
+        k, s, p, d = (hw(getattr(module, name))[axis] for name in ("kernel_size", "stride", "padding", "dilation"))
+        extra.append(traced[2 + axis] - ((source[2 + axis] - 1) * s - 2 * p + d * (k - 1) + 1))
+    return {"output_padding": extra[0] if extra[0] == extra[1] else tuple(extra)}
 
 
 def _upsample_values(recompute: Any, align_corners: Any) -> dict[str, Any]:
@@ -147,6 +179,8 @@ def operation_layers(node: torch.fx.Node, inputs: list[str]) -> list[Layer]:
         return [("Concat", {})]
     if is_mean(node):
         return _global_mean(node)
+    if node.op == "call_method" and node.target in EXPANSIONS:
+        return _broadcast(node)
     if node.op == "call_function" and target in INTERPOLATIONS:
         return [_interpolation(node)]
     if node.op == "call_function" and target is F.pad:
@@ -155,6 +189,8 @@ def operation_layers(node: torch.fx.Node, inputs: list[str]) -> list[Layer]:
         before, after = shape_of(node.all_input_nodes[0]), shape_of(node)
         if len(after) == 2 and after[0] == before[0] and after[1] == math.prod(before[1:]):
             return [("Flatten", {})]
+        if len(before) == 2 and 3 <= len(after) <= 4 and after[0] == before[0] and math.prod(after[1:]) == before[1]:
+            return [("Unflatten", {"unflattened_size": tuple(after[1:])})]  # y.view(b, c, 1, 1): a gate's map
         raise Unsupported(f"a reshape from {dims(before)} to {dims(after)} is not a flatten")
     table = METHODS if node.op == "call_method" else FUNCTIONS if node.op == "call_function" else {}
     try:
@@ -162,6 +198,8 @@ def operation_layers(node: torch.fx.Node, inputs: list[str]) -> list[Layer]:
     except (KeyError, TypeError):
         raise Unsupported("convviz has no layer for this operation") from None
     bound = bind(node, arguments)
+    if layer in DROPOUTS and bound["training"] is False and not _is_self_training(node, arguments, "training"):
+        return [("Identity", {})]  # F.dropout(x, p, training=False) passes its input through
     params = {}
     for name, default in arguments:
         value = bound[name]
@@ -174,6 +212,26 @@ def operation_layers(node: torch.fx.Node, inputs: list[str]) -> list[Layer]:
     if layer == "Softmax" and params.get("dim") is None:
         params["dim"] = implicit_softmax_dim(node.all_input_nodes[0])
     return [(layer, catalog_params(layer, params))]
+
+
+def _is_self_training(node: torch.fx.Node, arguments: tuple[tuple[str, Any], ...], name: str) -> bool:
+    """Argument ``name`` of the call was ``self.training`` in the user's code (see ``SELF_TRAINING``)."""
+    marked = node.meta.get(SELF_TRAINING, frozenset())
+    index = [n for n, _ in arguments].index(name)
+    return name in marked or f"#{index}" in marked
+
+
+def _broadcast(node: torch.fx.Node) -> list[Layer]:
+    """``x * y.expand_as(x)``: an expansion read only by products is the broadcast they do anyway (a
+    C×1×1 gate over a C×H×W map), so nothing; anywhere else it would copy values, which no layer does."""
+    source, target = shape_of(node.args[0]), shape_of(node)
+    feeds_products = node.users and all(
+        (user.op == "call_function" and user.target in MULS) or (user.op == "call_method" and user.target == "mul")
+        for user in node.users)
+    if not feeds_products or len(source) != len(target) or any(a not in (1, b) for a, b in zip(source, target)):
+        raise Unsupported(tr("an expansion from {a} to {b} is supported only as the broadcast of a product "
+                             "(x * y.expand_as(x))").format(a=dims(source), b=dims(target)))
+    return []
 
 
 def _binary(node: torch.fx.Node, layer: str) -> Layer:
@@ -206,7 +264,10 @@ def _global_mean(node: torch.fx.Node) -> list[Layer]:
 
 def _interpolation(node: torch.fx.Node) -> Layer:
     bound = bind(node, (("input", REQUIRED), ("size", None), ("scale_factor", None), ("mode", "nearest"),
-                        ("align_corners", None), ("recompute_scale_factor", None), ("antialias", False)))
+                        ("align_corners", None), ("recompute_scale_factor", None), ("antialias", False)),
+                 traced=("size",))
+    if _computed(bound["size"]):  # size=x.shape[-2:]: fixed for the traced input, so the traced output's size
+        bound["size"] = tuple(shape_of(node)[2:])
     if bound["antialias"]:
         raise Unsupported("antialias=True is not supported")
     values = {"size": bound["size"], "scale_factor": bound["scale_factor"], "mode": bound["mode"],
@@ -225,8 +286,17 @@ def _zero_pad(node: torch.fx.Node) -> Layer:
     return "ZeroPad2d", catalog_params("ZeroPad2d", {"padding": pad})
 
 
-def bind(node: torch.fx.Node, arguments: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
-    """The call's arguments by name, defaults filled in (a tiny ``inspect.Signature.bind``)."""
+def _computed(value: Any) -> bool:
+    """``value`` (or a part of it: ``[h, x.shape[3]]``) is computed by the traced code."""
+    found: list[torch.fx.Node] = []
+    torch.fx.node.map_arg(value, found.append)
+    return bool(found)
+
+
+def bind(node: torch.fx.Node, arguments: tuple[tuple[str, Any], ...], traced: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The call's arguments by name, defaults filled in (a tiny ``inspect.Signature.bind``). ``traced``:
+    arguments that may be computed at run time (a size read from a tensor), the caller reading them
+    from the traced shapes."""
     names = [name for name, _ in arguments]
     if len(node.args) > len(names) or set(node.kwargs) - set(names):
         raise Unsupported("called with arguments convviz does not know")
@@ -236,7 +306,7 @@ def bind(node: torch.fx.Node, arguments: tuple[tuple[str, Any], ...]) -> dict[st
     for name, value in bound.items():
         if value is REQUIRED:
             raise Unsupported(f"{name} is missing")
-        if name != "input" and name != "tensors" and isinstance(value, torch.fx.Node):
+        if name not in ("input", "tensors", *traced) and isinstance(value, torch.fx.Node):
             raise Unsupported(f"{name} is computed at run time; a layer needs a fixed value")
     return bound
 

@@ -190,7 +190,7 @@ def _forward_lines(design: Design, analysis: Analysis, aux_heads: bool = False) 
 def _statements(design: Design, analysis: Analysis, order: list[str], held: dict[str, str], uses: dict[str, int],
                 body: str) -> list[str]:
     lines = []
-    heads = set(analysis.heads)
+    heads = {node_of(ref) for ref in (*analysis.heads, analysis.output)}
     for nid in order:
         node = design.node(nid)
         if node.type == "Input":
@@ -202,7 +202,7 @@ def _statements(design: Design, analysis: Analysis, order: list[str], held: dict
         else:
             out = shape(record.output_shape)
         comment = out if node.type not in FUNCTIONAL_TYPES else f"{nid}: {out}"
-        if uses[nid] == 0 and nid != analysis.output and nid not in heads:
+        if uses[nid] == 0 and nid not in heads:
             comment += " (unused: not on the way to the output)"
         target = f"{held[nid]} = "
         if node.type in ("Add", "Multiply"):

@@ -79,6 +79,7 @@ from convviz_runtime.data import DatasetError, Preprocess, TensorImages, collate
 from convviz_runtime.design import loads  # noqa: E402
 from convviz_runtime.export import Checkpoint, Preprocessing, save_checkpoint  # noqa: E402
 from convviz_runtime.train import DataSpec, TrainConfig, check_trainable  # noqa: E402
+from convviz_runtime.train.heads import head_loss, main_scores  # noqa: E402
 from convviz_runtime.train.optim import make_optimizer, make_schedule  # noqa: E402
 
 from @MODULE@ import @CLASS@  # noqa: E402
@@ -160,8 +161,9 @@ def main():
     channels = dataset.shape[0]
     mean, std = dataset.mean_std() if config.normalize else ([0.0] * channels, [1.0] * channels)
     design.set_classes(dataset.classes)
-    check_trainable(design, analyze(design), dataset)  # one score per class, or a clear message
-    head_weights = [head.loss_weight for head in design.heads] or [1.0]
+    analysis = analyze(design)
+    check_trainable(design, analysis, dataset)  # one score per class, or a clear message
+    loss_of = head_loss(design, analysis)  # the app's rule: several heads' weighted sum, else one loss
 
     torch.manual_seed(config.seed)
     model = @CLASS@()
@@ -221,9 +223,8 @@ def main():
             with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
                 outputs = forward(preprocess(images, train=True))
             # Several heads (auxiliary classifiers) in training mode: the weighted sum of their losses.
-            scores = outputs if isinstance(outputs, tuple) else (outputs,)
-            loss = sum(w * F.cross_entropy(s.float(), labels) for w, s in zip(head_weights, scores))
-            logits = scores[0]
+            loss, _ = loss_of(outputs, labels)
+            logits = main_scores(outputs)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)

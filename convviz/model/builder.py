@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import torch
 import torch.fx
 from torch import nn
 
@@ -64,11 +65,16 @@ def build_model(design: Design, analysis: Analysis | None = None, *, heads: str 
         root.add_module(node_id, module)
         args = (image,) if node.type == "Input" else tuple(value(src) for src in node.inputs)
         values[node_id] = graph.call_module(node_id, args)
-    graph.output(values[outputs[0]] if len(outputs) == 1 else tuple(values[nid] for nid in outputs))
+    graph.output(value(outputs[0]) if len(outputs) == 1 else tuple(value(ref) for ref in outputs))
     model = torch.fx.GraphModule(root, graph, class_name=class_name(design.name))
     for node_id in unused:  # an auxiliary head's layers: weights kept, not run
         model.add_submodule(node_id, getattr(root, node_id))
     return model
+
+
+def main_output(outputs: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """The main head's output of a model built with ``heads="all"`` (a tuple, main first, when it has several)."""
+    return outputs[0] if isinstance(outputs, tuple) else outputs
 
 
 def seeded_model(design: Design, seed: int, analysis: Analysis | None = None, *,
@@ -100,6 +106,8 @@ def module_arguments(type_name: str, inferred: Mapping[str, Any], params: Mappin
     places where a catalog value stands for another PyTorch value translated (the model and the
     exported source both build from this)."""
     arguments = {**inferred, **params}
+    if type_name == "Unflatten":
+        arguments["dim"] = 1  # the features, after the batch
     if type_name == "Upsample" and not arguments["align_corners"]:
         arguments["align_corners"] = None  # PyTorch's default; nearest refuses an explicit False
     return arguments

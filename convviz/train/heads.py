@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from ..analysis import Analysis
 from ..design import Design
+from ..model import main_output
 
 
 def compute_loss(scores: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -51,9 +52,8 @@ class HeadLoss:
         return (parts * weights).sum(), parts
 
 
-def main_scores(outputs: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """The main head's scores: what accuracy and predictions read."""
-    return outputs[0] if isinstance(outputs, tuple) else outputs
+#: The main head's scores: what accuracy and predictions read.
+main_scores = main_output
 
 
 def head_loss(design: Design, analysis: Analysis) -> HeadLoss:

@@ -25,6 +25,7 @@ from ..analysis import Analysis, analyze
 from ..analysis.memory import training_memory
 from ..data import Dataset, DatasetError, Preprocess, balanced_subset, make_batches
 from ..design import Design
+from ..design.ports import node_of
 from ..i18n import ntr, tr
 from ..messages import first_line
 from ..model import carry_over_weights, seeded_model
@@ -460,11 +461,11 @@ def check_trainable(design: Design, analysis: Analysis, dataset: Dataset) -> Non
         raise TrainError(tr("the design cannot be trained: {error}").format(error=analysis.first_error()))
     out, shape, classes = analysis.output, analysis.output_shape, len(dataset.classes)
     for head in analysis.heads[1:]:  # an auxiliary head scores the same classes as the main one
-        aux = analysis.nodes[head].output_shape
+        aux = analysis.shape_of(head)
         if aux is None or len(aux) != 1 or aux[0] != classes:
             raise TrainError(f"the auxiliary head {head!r} gives {_dims(aux or ())} per image, but {dataset.name} "
                              f"has {classes} classes: end it with a Linear layer with {classes} outputs")
-    if design.node(out).type == "Softmax":
+    if design.node(node_of(out)).type == "Softmax":
         raise TrainError(tr("the design ends in Softmax ({node}), but cross-entropy applies softmax itself: remove "
                             "{node} to train (the Issues list has the fix)").format(node=repr(out)))
     if shape is None or len(shape) != 1:

@@ -12,7 +12,11 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from ..design import UNSET, Design, DesignError, DesignFileError, Head, InputSpec, Node
+from ..analysis.head import main_head_successor
 from ..design.edits import Edit, SetPositions, apply_edits
+from ..design.heads import after_removal
+from ..design.ports import node_of
+from ..i18n import tr
 from ..design.layout import make_room
 from ..i18n import ntr, tr
 from .card import CARD_SPACING
@@ -20,6 +24,7 @@ from ..messages import first_line
 from .document import Document
 
 _SET_PARAM_ID = 1001
+_SET_HEAD_WEIGHT_ID = 1002
 
 
 class DesignCommand(QUndoCommand):
@@ -71,7 +76,9 @@ class AddNodesCommand(DesignCommand):
 
 
 class RemoveNodesCommand(DesignCommand):
-    """Delete nodes with their edges; undo puts back nodes, edges and input order exactly."""
+    """Delete nodes with their edges; undo puts back nodes, edges and input order exactly. A deleted
+    main head passes to the layer that fed it when that then gives the scores; else the heads are
+    cleared (never an auxiliary head made main) and ``note`` says so, for the status bar."""
 
     def __init__(self, document: Document, node_ids: Sequence[str]) -> None:
         ids = list(node_ids)
@@ -79,9 +86,20 @@ class RemoveNodesCommand(DesignCommand):
                          else ntr("Delete {count} layer", "Delete {count} layers", len(ids)).format(count=len(ids)))
         self.node_ids = ids
         self.removal = None
+        self.note = ""
 
     def apply(self) -> None:
-        self.removal = self.design.remove_nodes(self.node_ids)
+        design, removed = self.design, set(self.node_ids)
+        successor = main_head_successor(design, self.document.analysis.nodes, removed)
+        heads = after_removal(design.heads, removed, successor)
+        main = design.heads[0].node if design.heads else None
+        left = [h.node for h in design.heads[1:] if node_of(h.node) not in removed]
+        if main is not None and node_of(main) in removed and successor is None and left:
+            self.note = tr("{main} was the main output head and no layer gives its scores now: the heads are "
+                           "cleared ({aux} no longer train); choose the main head in the inspector's "
+                           "\"Output head\" box.").format(
+                               main=repr(main), aux=", ".join(map(repr, left)))
+        self.removal = design.remove_nodes(self.node_ids, heads)
 
     def revert(self) -> None:
         self.design.restore(self.removal)
@@ -178,17 +196,30 @@ class SetClassesCommand(DesignCommand):
 
 
 class SetHeadsCommand(DesignCommand):
-    """Name the design's output heads (main first, with loss weights)."""
+    """Name the design's output heads (main first, with loss weights). ``weight_of``: the head whose loss
+    weight this changes, so that a spin box's steps on it merge into one undo step (a step back to the
+    start is none), as parameter edits do."""
 
-    def __init__(self, document: Document, heads: Sequence[Head], text: str) -> None:
+    def __init__(self, document: Document, heads: Sequence[Head], text: str, weight_of: str | None = None) -> None:
         super().__init__(document, text)
         self.heads, self.old = list(heads), list(document.design.heads)
+        self.weight_of = weight_of
+
+    def id(self) -> int:
+        return _SET_HEAD_WEIGHT_ID if self.weight_of is not None else -1
 
     def apply(self) -> None:
         self.design.set_heads(self.heads)
 
     def revert(self) -> None:
         self.design.set_heads(self.old)
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetHeadsCommand) or other.weight_of is None or other.weight_of != self.weight_of:
+            return False
+        self.heads = other.heads
+        self.setObsolete(self.heads == self.old)
+        return True
 
 
 class EditsCommand(DesignCommand):

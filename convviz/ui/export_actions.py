@@ -63,6 +63,27 @@ def onnx_absence() -> str:
 ONNX_OPSET_KEY = "export/onnxOpset"
 
 
+def import_question(issues, shown: int = 20) -> str:
+    """The import dialog's question: the parts of the module without a convviz layer (each a placeholder),
+    and apart from them the problems of the design as a whole (an issue naming no node)."""
+    parts = [issue for issue in issues if issue.node]
+    general = [issue for issue in issues if not issue.node]
+    text = []
+    if parts:
+        listing = "\n".join(f"• {issue.node}: {issue.reason}" for issue in parts[:shown])
+        more = "\n" + ntr("… and {count} more", "… and {count} more", len(parts) - shown).format(
+            count=len(parts) - shown) if len(parts) > shown else ""
+        text.append(tr("These parts of the module have no convviz layer:\n\n{listing}{more}").format(
+            listing=listing, more=more))
+    if general:
+        text.append(tr("The imported design as a whole:\n\n{listing}").format(
+            listing="\n".join(f"• {issue.reason}" for issue in general)))
+    question = tr("Import the rest, with a placeholder for each? Placeholders are errors to replace with layers "
+                  "that compute the same: until then the design cannot be trained or exported.") if parts else \
+        tr("Import it anyway? Until these are fixed the design cannot be trained or exported.")
+    return "\n\n".join([*text, question])
+
+
 class OnnxOptionsDialog(QDialog):
     """The ONNX opset to write: the exporter's default, or an older one for an older runtime."""
 
@@ -309,14 +330,8 @@ class ExportActions(QObject):
     def _on_imported(self, result) -> None:
         self._done()
         if result.issues:
-            listing = "\n".join(f"• {issue.node}: {issue.reason}" for issue in result.issues[:20])
-            more = "\n" + ntr("… and {count} more", "… and {count} more", len(result.issues) - 20).format(
-                count=len(result.issues) - 20) if len(result.issues) > 20 else ""
             answer = QMessageBox.question(
-                self.window, tr("Some operations cannot be imported"),
-                tr("These parts of the module have no convviz layer:\n\n{listing}{more}\n\nImport the rest, with "
-                   "a placeholder for each? Placeholders are errors to replace with layers that compute the same: "
-                   "until then the design cannot be trained or exported.").format(listing=listing, more=more),
+                self.window, tr("Some operations cannot be imported"), import_question(result.issues),
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
             if answer != QMessageBox.StandardButton.Yes:
                 return

@@ -175,9 +175,10 @@ class InspectorPanel(QScrollArea):
             self.head_weight.setValue(head.loss_weight)
             self.head_weight.setToolTip(tr("Training minimises the main head's loss plus each auxiliary head's "
                                            "times its weight (GoogLeNet: 0.3)."))
-            self.head_weight.valueChanged.connect(
-                lambda value: self._set_heads(with_weight(self.document.design, node_id, value),
-                                              tr("Change the loss weight of {node}").format(node=node_id)))
+            self.head_weight.valueChanged.connect(  # a spin box's steps: one undo step, analysed once a frame
+                lambda value: self.document.push(SetHeadsCommand(
+                    self.document, with_weight(self.document.design, node_id, value),
+                    tr("Change the loss weight of {node}").format(node=node_id), weight_of=node_id), live=True))
             form.addRow(tr("Loss weight"), self.head_weight)
             row = QHBoxLayout()
             main = QPushButton(tr("Make it the main head"))

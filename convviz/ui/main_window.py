@@ -625,9 +625,12 @@ class MainWindow(QMainWindow):
             inputs = [s for i, s in enumerate(self.document.design.node(target).inputs) if i not in indexes]
             stack.push(SetInputsCommand(self.document, target, inputs,
                                         tr("Disconnect into '{node}'").format(node=target)))
-        if nodes:
-            stack.push(RemoveNodesCommand(self.document, nodes))
+        removal = RemoveNodesCommand(self.document, nodes) if nodes else None
+        if removal is not None:
+            stack.push(removal)
         stack.endMacro()
+        if removal is not None and removal.note:
+            self.statusBar().showMessage(removal.note, 10000)
 
     def copy_selection(self) -> bool:
         ids = self.scene.selected_node_ids()

@@ -21,9 +21,10 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyle, QStyleOpti
 from ...analysis import NodeAnalysis
 from ...analysis.report import field_text
 from ...analysis.text import compact
-from ...analysis.text import shape as fmt_shape
+from ...analysis.text import outputs_text
 from ...design import Design, Node, layer_spec
 from ...design.describe import key_params_text
+from ...design.ports import node_of
 from ...i18n import tr
 from .. import theme
 from ..card import HEIGHT, WIDTH
@@ -63,7 +64,7 @@ def card_text(node: Node, design: Design, result: NodeAnalysis | None, shade: fl
     elif result.errors:
         line1, line1_right, line2 = "⚠ " + result.errors[0].message, "", ""
     else:
-        line1 = _outputs_text(result)
+        line1 = outputs_text(result.output_shape, result.output_shapes)
         line1_right = f"RF {field_text(result)}" if result.receptive_field else ""
         bits = []
         if result.params:
@@ -85,24 +86,13 @@ def card_text(node: Node, design: Design, result: NodeAnalysis | None, shade: fl
         if result.blocked_by:
             tips.append(tr("Waiting for <b>{node}</b>, which has an error.").format(node=result.blocked_by))
     params = key_params_text(node, design)
-    head = next((i for i, h in enumerate(design.heads) if h.node == node.id), None)
+    head = next((i for i, h in enumerate(design.heads) if node_of(h.node) == node.id), None)
     if head is not None:  # a design with several outputs: say which this is
         mark = tr("main head") if head == 0 else tr("aux head ×{w:g}").format(w=design.heads[head].loss_weight)
         params = f"{mark} · {params}" if params else mark
     return CardText(node.type, node.id, params, line1, line1_right, line2, status,
                     "<br>".join(tips), len(node.inputs), spec.max_inputs, shade,
                     spec.output_count(node.params) if spec.multi_output else 1)
-
-
-def _outputs_text(result: NodeAnalysis) -> str:
-    """The output shape, or a Split's: "2 × 58×28×28" for equal parts, "24 + 40 ×28×28" for others."""
-    shapes = result.output_shapes
-    if not shapes:
-        return fmt_shape(result.output_shape)
-    rest = fmt_shape(shapes[0][1:]) if len(shapes[0]) > 1 else ""
-    if len({shape[0] for shape in shapes}) == 1:
-        return f"{len(shapes)} × {fmt_shape(shapes[0])}"
-    return " + ".join(str(shape[0]) for shape in shapes) + (f" ×{rest}" if rest else "")
 
 
 class NodeItem(QGraphicsObject):
