@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from ..cli import CommandError, load_for_command
-from ..i18n import tr
+from ..i18n import ntr, tr
 from .train import add_runs_argument
 
 
@@ -36,17 +36,17 @@ def register(commands) -> None:
     listing.set_defaults(run=cmd_list)
 
     show = actions.add_parser("show", help=tr("one run: settings, data, outcome, epochs"))
-    show.add_argument("key", metavar="RUN")
+    show.add_argument("key", metavar="RUN", help=tr("a run: its number (12 or #12), id or name"))
     _common(show)
     show.set_defaults(run=cmd_show)
 
     compare = actions.add_parser("compare", help=tr("what differs between runs, and their results"))
-    compare.add_argument("keys", metavar="RUN", nargs="+")
+    compare.add_argument("keys", metavar="RUN", nargs="+", help=tr("runs: their numbers (12 or #12), ids or names"))
     _common(compare)
     compare.set_defaults(run=cmd_compare)
 
     export = actions.add_parser("export", help=tr("a run's model as a checkpoint (as File ▸ Export), .py, .pt2 or .onnx"))
-    export.add_argument("key", metavar="RUN")
+    export.add_argument("key", metavar="RUN", help=tr("a run: its number (12 or #12), id or name"))
     export.add_argument("--to", required=True, metavar="OUT", help=tr("the file to write (.pt, .py, .pt2 or .onnx)"))
     export.add_argument("--weights", choices=("best", "last", "initial"), default="best",
                         help=tr("the best epoch's (default), the last ones, or the ones the run started from"))
@@ -54,13 +54,13 @@ def register(commands) -> None:
     export.set_defaults(run=cmd_export)
 
     delete = actions.add_parser("delete", help=tr("delete runs and their files for good"))
-    delete.add_argument("keys", metavar="RUN", nargs="+")
+    delete.add_argument("keys", metavar="RUN", nargs="+", help=tr("runs: their numbers (12 or #12), ids or names"))
     _common(delete)
     delete.set_defaults(run=cmd_delete)
 
     rename = actions.add_parser("rename", help=tr("give a run a new name"))
-    rename.add_argument("key", metavar="RUN")
-    rename.add_argument("name")
+    rename.add_argument("key", metavar="RUN", help=tr("a run: its number (12 or #12), id or name"))
+    rename.add_argument("name", metavar="NAME", help=tr("the run's new name"))
     add_runs_argument(rename)
     rename.set_defaults(run=cmd_rename)
 
@@ -82,7 +82,7 @@ def _warn(store) -> None:
     import sys
 
     for problem in store.problems:
-        print(f"convviz: warning: {problem}", file=sys.stderr)
+        print(f"convviz: warning: {problem}", file=sys.stderr)  # the prefix stays English, as errors' does
 
 
 def summary_json(run) -> dict[str, Any]:
@@ -242,8 +242,9 @@ def _duration(seconds: float) -> str:
 
 
 def _settings_line(config) -> str:
-    parts = [f"{config.optimizer} lr {config.lr:g}", f"{config.schedule}", tr("batch {n}").format(n=config.batch_size),
-             tr("{n} epochs").format(n=config.epochs), tr("seed {n}").format(n=config.seed)]
+    parts = [tr("{optimizer} lr {lr}").format(optimizer=config.optimizer, lr=f"{config.lr:g}"), f"{config.schedule}",
+             tr("batch {n}").format(n=config.batch_size),
+             ntr("{n} epoch", "{n} epochs", config.epochs).format(n=config.epochs), tr("seed {n}").format(n=config.seed)]
     if config.weight_decay:
         parts.append(tr("weight decay {wd}").format(wd=f"{config.weight_decay:g}"))
     if config.augment.enabled:
@@ -252,6 +253,10 @@ def _settings_line(config) -> str:
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
+    """Columns as a terminal shows them: Hangul takes two columns (``display_width``)."""
+    from ..analysis.report import display_width
+
+    widths = [max(display_width(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(str(cell) + " " * (width - display_width(str(cell)))
+                        for cell, width in zip(row, widths)).rstrip())
