@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import __version__
 from .design import TEMPLATES, Design, DesignError, DesignFileError, InputSpec, load_design_or_template
-from .i18n import tr
+from .i18n import LANGUAGES, N_, ntr, set_language, tr
 from .messages import first_line
 
 #: Modules of ``convviz.commands``, in the order ``convviz --help`` lists them.
@@ -29,6 +29,18 @@ COMMAND_MODULES = ("summary", "train", "explain", "export", "runs")
 APP_VIEWS = ("design", "train", "train-compare", "train-replay", "train-gradients", "explain-features",
              "explain-filters", "explain-field", "explain-window",
              "explain-cam")
+
+#: argparse's own words, for the catalog: argparse looks each up when it writes it, through the module
+#: globals ``argparse._`` and ``argparse.ngettext`` (gettext's), which ``main`` points at convviz's catalog.
+#: "error:" stays English in both its line and ours, so scripts can match "convviz: error:".
+ARGPARSE_WORDS = (
+    N_("usage: "), N_("options"), N_("positional arguments"), N_("show this help message and exit"),
+    N_("the following arguments are required: %s"), N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("unrecognized arguments: %s"), N_("expected one argument"), N_("expected at least one argument"),
+    N_("expected at most one argument"), N_("argument %(argument_name)s: %(message)s"),
+    N_("invalid %(type)s value: %(value)r"), N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("not allowed with argument %s"), N_("one of the arguments %s is required"),
+)
 
 #: Exceptions that mean "the user asked for something that cannot be done": one line, exit 1.
 USER_ERRORS: tuple[type[BaseException], ...] = (DesignFileError, DesignError, ValueError, OSError)
@@ -44,9 +56,10 @@ def parse_shape(text: str) -> InputSpec:
     try:
         channels, height, width = (int(p) for p in parts)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected CxHxW such as 3x224x224, got {text!r}") from None
+        raise argparse.ArgumentTypeError(tr("expected CxHxW such as 3x224x224, got {text}").format(
+            text=repr(text))) from None
     if min(channels, height, width) < 1:
-        raise argparse.ArgumentTypeError(f"every size must be at least 1, got {text!r}")
+        raise argparse.ArgumentTypeError(tr("every size must be at least 1, got {text}").format(text=repr(text)))
     return InputSpec(channels, height, width)
 
 
@@ -84,39 +97,65 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+def _add_lang_option(parser: argparse.ArgumentParser, default=None) -> None:
+    parser.add_argument("--lang", choices=list(LANGUAGES), default=default,
+                        help=tr("the language of messages and help (default: the system's, from LANG)"))
+
+
+def requested_language(argv: Sequence[str]) -> str | None:
+    """The value of ``--lang`` wherever it is (before or after the command), read before the parsers are
+    built so their help is in that language; None when absent."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The sub-command parser (``convviz summary …``); the app's own options are in ``app_parser``."""
     parser = argparse.ArgumentParser(
-        prog="convviz", description="Design, train and understand convolutional neural networks.",
-        epilog="Without a command, convviz opens the app: convviz [DESIGN] [--view VIEW] [--image IMAGE] "
-               "[--screenshot PATH].")
+        prog="convviz", description=tr("Design, train and understand convolutional neural networks."),
+        epilog=tr("Without a command, convviz opens the app: convviz [DESIGN] [--view VIEW] [--image IMAGE] "
+                  "[--screenshot PATH]."))
     parser.add_argument("--version", action=_VersionAction)
+    _add_lang_option(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"convviz.commands.{name}").register(commands)
+    for command in commands.choices.values():  # --lang after the command too (not resetting one given before)
+        _add_lang_option(command, default=argparse.SUPPRESS)
+        for sub in command._subparsers._group_actions[0].choices.values() if command._subparsers else ():
+            _add_lang_option(sub, default=argparse.SUPPRESS)   # and after an action: convviz runs list --lang ko
     return parser
 
 
 def app_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="convviz", description="Open the convviz app.")
+    parser = argparse.ArgumentParser(prog="convviz", description=tr("Open the convviz app."))
     parser.add_argument("--version", action=_VersionAction)
     parser.add_argument("design", nargs="?",
-                        help="a design file, a template name or a trained model (.pt) to open (default: default)")
+                        help=tr("a design file, a template name or a trained model (.pt) to open (default: default)"))
     parser.add_argument("--screenshot", metavar="PATH",
-                        help="render the main window (1600×1000) with DESIGN laid out to PATH (PNG) and exit; "
-                             "with --view train, after a short training run")
+                        help=tr("render the main window (1600×1000) with DESIGN laid out to PATH (PNG) and exit; "
+                                "with --view train, after a short training run"))
     parser.add_argument("--view", choices=APP_VIEWS, default="design",
-                        help="what to show: the designer, the Train tab, or a view of the Explain tab "
-                             "(default: design)")
+                        help=tr("what to show: the designer, the Train tab, or a view of the Explain tab "
+                                "(default: design)"))
     parser.add_argument("--runs", metavar="DIR",
-                        help="the run store's folder (default: $CONVVIZ_RUNS, else the app's data folder)")
+                        help=tr("the run store's folder (default: $CONVVIZ_RUNS, else the app's data folder)"))
     parser.add_argument("--run", metavar="RUN",
-                        help="open a recorded run (its number, id or name): its design, weights and results")
+                        help=tr("open a recorded run (its number, id or name): its design, weights and results"))
     parser.add_argument("--overlay", metavar="RUN,RUN", default="",
-                        help="with --run: overlay these recorded runs' curves (train-compare, train-gradients)")
+                        help=tr("with --run: overlay these recorded runs' curves (train-compare, train-gradients)"))
     parser.add_argument("--image", metavar="PATH_OR_SAMPLE",
-                        help="the image the Explain views run on: a file or a bundled sample's name "
-                             "(default: a sample with the design's number of channels)")
+                        help=tr("the image the Explain views run on: a file or a bundled sample's name "
+                                "(default: a sample with the design's number of channels)"))
+    parser.add_argument("--lang", choices=list(LANGUAGES),
+                        help=tr("the app's language (default: the one chosen in View ▸ Language, else the "
+                                "system's)"))
     return parser
 
 
@@ -124,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # In the packaged app, a DataLoader worker process starts this same binary: let it run the worker.
     multiprocessing.freeze_support()
     argv = list(sys.argv[1:] if argv is None else argv)
+    requested = requested_language(argv)
+    set_language(requested if requested in LANGUAGES else None)  # a wrong one: argparse says so, in the system's
+    argparse._, argparse.ngettext = tr, ntr  # type: ignore[attr-defined]  # its usage and errors in that language
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     first = first_word(argv)
@@ -172,7 +214,7 @@ def run_command(run: Callable[[argparse.Namespace], int], args: argparse.Namespa
     except USER_ERRORS as exc:
         return _fail(first_line(exc, 1000))
     except KeyboardInterrupt:
-        return _fail("interrupted")
+        return _fail(tr("interrupted"))
     except Exception as exc:  # noqa: BLE001 — the last translation layer: one line, never a traceback
         return _fail(unexpected_failure(exc))
 
@@ -205,7 +247,8 @@ def _launch_app(args: argparse.Namespace) -> int:
     from .ui.app import run_app
 
     return run_app(design_spec=args.design, screenshot=args.screenshot, view=args.view, image=args.image,
-                   runs=args.runs, run=args.run, overlay=[k for k in args.overlay.split(",") if k.strip()])
+                   lang=args.lang, runs=args.runs, run=args.run,
+                   overlay=[k for k in args.overlay.split(",") if k.strip()])
 
 
 if __name__ == "__main__":

@@ -1,10 +1,18 @@
-"""Test-wide settings: Qt offscreen, deterministic hypothesis runs, and the Qt exception guard."""
+"""Test-wide settings: Qt offscreen, English, deterministic hypothesis runs, and the Qt exception guard."""
 
 from __future__ import annotations
 
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests read English unless one asks for Korean (the ``korean`` fixture): a developer's Korean locale
+# must not change what they see. LANGUAGE comes first for gettext, so the commands and the app that
+# tests start as subprocesses speak English too.
+os.environ["LANGUAGE"] = "en"
+
+from convviz import i18n  # noqa: E402
+
+i18n.set_language("en")
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
@@ -34,6 +42,27 @@ def qt_event_loop_exceptions(request):
     sys.excepthook = previous
     if caught:
         pytest.fail("exception(s) reached the Qt event loop:\n" + "\n".join(caught), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Every test starts in English, whatever the one before chose."""
+    if i18n.language() != "en":
+        i18n.set_language("en")
+    yield
+
+
+@pytest.fixture
+def korean(qapp):
+    """The app's words in Korean for one test (convviz's catalog and Qt's own), English again after it."""
+    from convviz.ui.language import install_qt_translations
+
+    assert i18n.set_language("ko") == "ko"
+    translator = install_qt_translations(qapp, "ko")
+    yield
+    if translator is not None:
+        qapp.removeTranslator(translator)
+    i18n.set_language("en")
 
 
 @pytest.fixture

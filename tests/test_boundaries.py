@@ -118,7 +118,7 @@ def test_torch_packages_import_only_the_layers_below():
 
 
 def test_the_message_catalog_imports_nothing_but_the_standard_library():
-    assert _imports(PACKAGE / "i18n.py") <= {"__future__", "gettext", "pathlib"}
+    assert _imports(PACKAGE / "i18n.py") <= {"__future__", "collections", "gettext", "locale", "os", "pathlib"}
 
 
 def test_the_helpers_import_only_the_standard_library_and_each_other():

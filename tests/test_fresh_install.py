@@ -89,7 +89,7 @@ def test_the_wheel_installs_and_runs_from_anywhere(built, user_env, tmp_path):
     license = ok(sh([user_env / "python", "-c", "from importlib.metadata import metadata; "
                      "m = metadata('convviz'); print(m['License-Expression'], m.get_all('License-File'))"],
                     tmp_path)).stdout
-    assert license.strip() == "MIT ['LICENSE']"
+    assert license.strip() == "MIT AND OFL-1.1 ['LICENSE', 'assets/fonts/OFL.txt']"
 
 
 def test_the_sdist_passes_its_own_tests(built, user_env, tmp_path):

@@ -35,9 +35,12 @@ def test_every_subpackage_and_asset_folder_is_listed():
     code = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "convviz").rglob("__init__.py")}
     assets = {"convviz.assets"} | {f"convviz.assets.{p.name}" for p in (ROOT / "assets").iterdir()
                                    if p.is_dir() and p.name != "__pycache__"}
-    assert code | assets == listed
+    # The compiled catalogs' folders are data packages too (setuptools warns about one it is not told of).
+    catalogs = {f"convviz.locale.{p.parent.parent.name}.LC_MESSAGES" for p in (ROOT / "convviz" / "locale").glob(
+        "*/LC_MESSAGES/*.mo")}
+    assert catalogs and code | assets | catalogs == listed
     data = CONFIG["tool"]["setuptools"]["package-data"]
-    assert assets - {"convviz.assets"} <= set(data)  # each asset folder says which files it ships
+    assert (assets - {"convviz.assets"}) | catalogs <= set(data)  # each data folder says which files it ships
 
 
 def test_torch_has_a_floor_and_no_cap():
@@ -47,9 +50,10 @@ def test_torch_has_a_floor_and_no_cap():
 
 
 def test_pep_639_license_metadata_with_its_file():
-    assert PROJECT["license"] == "MIT"
-    assert PROJECT["license-files"] == ["LICENSE"]
+    assert PROJECT["license"] == "MIT AND OFL-1.1"  # the code, and the bundled Hangul font
+    assert PROJECT["license-files"] == ["LICENSE", "assets/fonts/OFL.txt"]
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert "SIL OPEN FONT LICENSE" in (ROOT / "assets" / "fonts" / "OFL.txt").read_text()
     backend = CONFIG["build-system"]["requires"]
     assert backend == ["setuptools>=77"]  # the first setuptools with license expressions and license-files
     setuptools = pytest.importorskip("setuptools")

@@ -365,10 +365,10 @@ def _memory_warning(design: Design, analysis: Analysis, previous: Analysis | Non
 
 def softmax_output_warning(node_id: str) -> Issue:
     """A final Softmax: cross-entropy applies softmax itself, so training on probabilities squashes twice."""
-    return Issue("The model ends in Softmax, but training uses cross-entropy, which applies softmax itself: "
-                 "training would squash the scores twice (and learn far worse).",
-                 "Remove it for training; the scores' softmax gives the probabilities when needed.",
-                 Fix(f"Remove {node_id!r}", (Bridge(node_id),)), "warning")
+    return Issue(tr("The model ends in Softmax, but training uses cross-entropy, which applies softmax itself: "
+                 "training would squash the scores twice (and learn far worse)."),
+                 tr("Remove it for training; the scores' softmax gives the probabilities when needed."),
+                 Fix(tr('Remove {node_id!r}').format(node_id=node_id), (Bridge(node_id),)), "warning")
 
 
 def union_field(fields: Sequence[ReceptiveField], units: tuple[int, int]) -> ReceptiveField:
@@ -469,7 +469,7 @@ def _field_math(ctx: Ctx, step: Window | str, fields: tuple[ReceptiveField, ...]
 def _explain(record: NodeAnalysis) -> tuple[Derivation, ...]:
     """A valid record's derivations: its rule run again, explaining, on what it was computed from."""
     if record.type == "Input":
-        return (Derivation("shape", f"shape = C×H×W = {fmt_shape(record.output_shape)} (the design's input)"),
+        return (Derivation("shape", tr("shape = C×H×W = {output_shape} (the design's input)").format(output_shape=fmt_shape(record.output_shape))),
                 Derivation("activation", activation_math(record.output_shape)))
     basis = record.basis
     spec = layer_spec(record.type)

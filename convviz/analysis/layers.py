@@ -161,14 +161,14 @@ class Ctx:
             value = self.p[spec.name]
             if value is None and spec.required:  # a hand-made node or a cleared value: no default to take
                 ok = False
-                self.error(f"{spec.name} is not set, and PyTorch has no default for it.", "",
-                           self.set_fix(f"Set {spec.name} to {_show(spec.initial)}", spec.name, spec.initial))
+                self.error(tr('{name} is not set, and PyTorch has no default for it.').format(name=spec.name), "",
+                           self.set_fix(tr('Set {name} to {show}').format(name=spec.name, show=_show(spec.initial)), spec.name, spec.initial))
                 continue
             problem = spec.limit_error(value)
             if problem:
                 ok = False
                 fixed = _clamp(value, spec.minimum, spec.maximum, spec.exclusive_minimum)
-                fix = self.set_fix(f"Set {spec.name} to {_show(fixed)}", spec.name, fixed) if fixed is not None else None
+                fix = self.set_fix(tr('Set {name} to {show}').format(name=spec.name, show=_show(fixed)), spec.name, fixed) if fixed is not None else None
                 self.error(problem[0].upper() + problem[1:] + ".", "", fix)
         if ok:
             if len(_WITHIN_LIMITS) >= 4096:
@@ -177,17 +177,17 @@ class Ctx:
         return ok
 
     def need_map(self, what: str) -> Shape | None:
-        """The input as a C×H×W map, or an error saying ``what`` needs one."""
+        """The input as a C×H×W map, or an error saying the layer needs one (``what``: kept for the
+        callers, the message is whole in the catalog)."""
         x = self.x
         if len(x) == 3:
             return x
         if len(x) == 1:
-            self.error(f"{self.spec.type} {what} a C×H×W map, but its input is a flat vector of "
-                       f"{grouped(x[0])} features (from {self.source!r}).",
-                       "Place it before the Flatten.")
+            self.error(tr('{type} needs a C×H×W map, but its input is a flat vector of {grouped} features (from {source!r}).').format(type=self.spec.type, grouped=grouped(x[0]), source=self.source),
+                       tr("Place it before the Flatten."))
         else:
-            self.error(f"{self.spec.type} {what} a C×H×W map, but its input has shape {fmt_shape(x)}.",
-                       "Check the Flatten's start_dim and end_dim.")
+            self.error(tr('{type} needs a C×H×W map, but its input has shape {x}.').format(type=self.spec.type, x=fmt_shape(x)),
+                       tr("Check the Flatten's start_dim and end_dim."))
         return None
 
 
@@ -207,8 +207,7 @@ def activation_bytes(shape: Shape) -> int:
 
 def activation_math(shape: Shape) -> str:
     """``activation_bytes`` written out."""
-    return (f"activation = {'·'.join(map(str, shape))}·{BYTES_PER_VALUE} B = "
-            f"{grouped(activation_bytes(shape))} B per image")
+    return (tr('activation = {map}·{BYTES_PER_VALUE} B = {grouped} B per image').format(map='·'.join(map(str, shape)), BYTES_PER_VALUE=BYTES_PER_VALUE, grouped=grouped(activation_bytes(shape))))
 
 
 def hw(value: Any) -> Pair:
@@ -272,9 +271,9 @@ def conv2d(c: Ctx) -> LayerOut | None:
     padding = p["padding"]
     if padding == "same":
         if s != (1, 1):
-            c.error(f"padding \"same\" needs stride 1, and this conv has stride {_show(_same_or_pair(s))}.",
-                    f"Use padding {_show(keep)}: it keeps the size before the stride divides it.",
-                    c.set_fix(f"Set padding to {_show(keep)}", "padding", keep))
+            c.error(tr('padding "same" needs stride 1, and this conv has stride {show}.').format(show=_show(_same_or_pair(s))),
+                    tr('Use padding {show}: it keeps the size before the stride divides it.').format(show=_show(keep)),
+                    c.set_fix(tr('Set padding to {show}').format(show=_show(keep)), "padding", keep))
             return None
         before = ((keff[0] - 1) // 2, (keff[1] - 1) // 2)
         after = (keff[0] - 1 - before[0], keff[1] - 1 - before[1])
@@ -286,11 +285,10 @@ def conv2d(c: Ctx) -> LayerOut | None:
         too_wide = widest[0] >= height or widest[1] >= width if mode == "reflect" else \
             widest[0] > height or widest[1] > width
         if too_wide:
-            rule = "less than" if mode == "reflect" else "at most"
-            c.error(f"padding_mode \"{mode}\" needs padding {rule} the input size ({height}×{width}); "
-                    f"the padding is {_show(_same_or_pair(widest))}.",
-                    "Use zeros padding, or less padding.",
-                    c.set_fix("Set padding_mode to zeros", "padding_mode", "zeros"))
+            rule = tr("less than") if mode == "reflect" else tr("at most")
+            c.error(tr('padding_mode "{mode}" needs padding {rule} the input size ({height}×{width}); the padding is {show}.').format(mode=mode, rule=rule, height=height, width=width, show=_show(_same_or_pair(widest))),
+                    tr("Use zeros padding, or less padding."),
+                    c.set_fix(tr("Set padding_mode to zeros"), "padding_mode", "zeros"))
             return None
     padded = (height + before[0] + after[0], width + before[1] + after[1])
     if padded[0] < keff[0] or padded[1] < keff[1]:
@@ -305,8 +303,7 @@ def conv2d(c: Ctx) -> LayerOut | None:
 
     if c.explaining:
         if padding == "same":
-            c.derive("H_out", f"H_out = H = {height}, W_out = W = {width} (padding \"same\": "
-                              f"{_show(_same_or_pair(before))} before, {_show(_same_or_pair(after))} after)")
+            c.derive("H_out", tr('H_out = H = {height}, W_out = W = {width} (padding "same": {show} before, {show2} after)').format(height=height, width=width, show=_show(_same_or_pair(before)), show2=_show(_same_or_pair(after))))
         else:
             pad = (before if padding != "valid" else (0, 0))
             for line in _axes("{axis}_out = ⌊({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = {o}",
@@ -316,7 +313,7 @@ def conv2d(c: Ctx) -> LayerOut | None:
         c.derive("C_out", f"C_out = out_channels = {cout}")
         fan = f"{k[0]}·{k[1]}·{cin}" + (f"/{groups}" if groups > 1 else "")
         c.derive("params", f"params = ({fan}{' + 1' if bias else ''})·{cout} = {grouped(params)}"
-                           + ("" if bias else " (no bias)"))
+                           + ("" if bias else tr(" (no bias)")))
         c.derive("MACs", f"MACs = C_out·H_out·W_out·(C_in/groups)·k_h·k_w = "
                          f"{cout}·{out_h}·{out_w}·{per_group}·{k[0]}·{k[1]} = {grouped(macs)}")
     offset = ((keff[0] - 1) / 2 - before[0], (keff[1] - 1) / 2 - before[1])
@@ -327,10 +324,10 @@ def groups_error(c: Ctx, cin: int, cout: int, groups: int) -> None:
     """``groups`` does not divide the channels on both sides: the error, with the nearest groups that do."""
     common = math.gcd(cin, cout)
     best = max(v for v in _divisors(common) if v <= groups)
-    c.error(f"groups = {groups} must divide both the input channels ({cin}) and out_channels ({cout}).",
-            f"Use groups = {best}" + (f" (or {cin} for a depthwise conv with out_channels a multiple of {cin})"
+    c.error(tr('groups = {groups} must divide both the input channels ({cin}) and out_channels ({cout}).').format(groups=groups, cin=cin, cout=cout),
+            tr('Use groups = {best}').format(best=best) + (tr(' (or {cin} for a depthwise conv with out_channels a multiple of {cin})').format(cin=cin)
                                      if cin != best else "") + ".",
-            c.set_fix(f"Set groups to {best}", "groups", best))
+            c.set_fix(tr('Set groups to {best}').format(best=best), "groups", best))
 
 
 def _divisors(n: int) -> list[int]:
@@ -350,11 +347,10 @@ def _kernel_too_large(c: Ctx, keff: Pair, padded: Pair, k: Pair, d: Pair, keep: 
                 tr("Pad by {p} so the window fits, or use a smaller kernel.")).format(p=_show(keep))
     else:
         fit = _same_or_pair(tuple(max(1, min(kk, (pp - 1) // dd + 1)) for kk, pp, dd in zip(k, padded, d)))
-        fix = c.set_fix(f"Set kernel_size to {_show(fit)}", "kernel_size", fit)
-        hint = f"Use a kernel of at most {_show(fit)} here."
-    dil = f", dilation {_show(_same_or_pair(d))}" if d != (1, 1) else ""
-    c.error(f"The kernel spans {keff[0]}×{keff[1]} pixels (kernel {_show(_same_or_pair(k))}{dil}) "
-            f"but the padded input is only {padded[0]}×{padded[1]}.", hint, fix)
+        fix = c.set_fix(tr('Set kernel_size to {show}').format(show=_show(fit)), "kernel_size", fit)
+        hint = tr('Use a kernel of at most {show} here.').format(show=_show(fit))
+    dil = tr(', dilation {show}').format(show=_show(_same_or_pair(d))) if d != (1, 1) else ""
+    c.error(tr('The kernel spans {keff}×{keff2} pixels (kernel {show}{dil}) but the padded input is only {padded}×{padded2}.').format(keff=keff[0], keff2=keff[1], show=_show(_same_or_pair(k)), dil=dil, padded=padded[0], padded2=padded[1]), hint, fix)
 
 
 # --- pooling -------------------------------------------------------------------------------------
@@ -378,9 +374,8 @@ def pool2d(c: Ctx) -> LayerOut | None:
     d = hw(p["dilation"]) if is_max else (1, 1)
     if pad[0] > k[0] // 2 or pad[1] > k[1] // 2:
         half = _same_or_pair((k[0] // 2, k[1] // 2))
-        c.error(f"padding {_show(_same_or_pair(pad))} is more than half the kernel ({_show(_same_or_pair(k))}): "
-                "some windows would see only padding.", f"Use padding ≤ {_show(half)}.",
-                c.set_fix(f"Set padding to {_show(half)}", "padding", half))
+        c.error(tr('padding {show} is more than half the kernel ({show2}): some windows would see only padding.').format(show=_show(_same_or_pair(pad)), show2=_show(_same_or_pair(k))), tr('Use padding ≤ {show}.').format(show=_show(half)),
+                c.set_fix(tr('Set padding to {show}').format(show=_show(half)), "padding", half))
         return None
     x = c.need_map("needs")
     if x is None:
@@ -392,10 +387,9 @@ def pool2d(c: Ctx) -> LayerOut | None:
     out_w = pooled_size(width, keff[1], s[1], pad[1], ceil_mode)
     if out_h < 1 or out_w < 1:
         fit = _pool_kernel_that_fits(k, pad, d, (height, width))
-        fix = c.set_fix(f"Set kernel_size to {_show(fit)}", "kernel_size", fit) if fit else None
-        c.error(f"The {keff[0]}×{keff[1]} window is larger than the padded input "
-                f"({height + 2 * pad[0]}×{width + 2 * pad[1]}): the output would be empty.",
-                "Use a smaller window, or remove this pooling." if fix else "Remove this pooling.", fix)
+        fix = c.set_fix(tr('Set kernel_size to {show}').format(show=_show(fit)), "kernel_size", fit) if fit else None
+        c.error(tr('The {keff}×{keff2} window is larger than the padded input ({value}×{value2}): the output would be empty.').format(keff=keff[0], keff2=keff[1], value=height + 2 * pad[0], value2=width + 2 * pad[1]),
+                tr("Use a smaller window, or remove this pooling.") if fix else tr("Remove this pooling."), fix)
         return None
     if c.explaining:
         left, right = ("⌈", "⌉") if ceil_mode else ("⌊", "⌋")
@@ -406,13 +400,13 @@ def pool2d(c: Ctx) -> LayerOut | None:
 
         def axis(n: int, i: int, o: int) -> dict[str, Any]:
             full = (n + 2 * pad[i] - keff[i] + (s[i] - 1 if ceil_mode else 0)) // s[i] + 1
-            drop = " − 1 (the last window would start in the padding)" if ceil_mode and full != o else ""
+            drop = tr(" − 1 (the last window would start in the padding)") if ceil_mode and full != o else ""
             return dict(n=n, p=pad[i], d=d[i], k=k[i], s=s[i], o=o, drop=drop)
 
         for line in _axes(template, axis(height, 0, out_h), axis(width, 1, out_w)):
             c.derive("H_out" if line.startswith("H") else "W_out", line)
         if p["stride"] is None:
-            c.derive("stride", f"stride = kernel_size = {_show(_same_or_pair(k))} (not set)")
+            c.derive("stride", tr('stride = kernel_size = {show} (not set)').format(show=_show(_same_or_pair(k))))
     offset = ((keff[0] - 1) / 2 - pad[0], (keff[1] - 1) / 2 - pad[1])
     return LayerOut((channels, out_h, out_w), 0, 0, Window(keff, s, offset))
 
@@ -449,13 +443,12 @@ def adaptive_pool(c: Ctx) -> LayerOut | None:
             continue
         kind = f"{span}-row" if axis == "H" else f"{span}-column"
         if n % out == 0:
-            c.derive(f"{axis}_out", f"{axis}_out = output_size = {out} ({kind} windows, stride {n // out})")
+            c.derive(f"{axis}_out", tr('{axis}_out = output_size = {out} ({kind} windows, stride {value})').format(axis=axis, out=out, kind=kind, value=n // out))
         else:
-            c.derive(f"{axis}_out", f"{axis}_out = output_size = {out} (window i: ⌊i·{n}/{out}⌋ … "
-                                    f"⌈(i + 1)·{n}/{out}⌉ − 1, up to {span} wide, overlapping)")
+            c.derive(f"{axis}_out", tr('{axis}_out = output_size = {out} (window i: ⌊i·{n}/{out}⌋ … ⌈(i + 1)·{n}/{out}⌉ − 1, up to {span} wide, overlapping)').format(axis=axis, out=out, n=n, span=span))
     collapses = o == (1, 1)
     if collapses and c.explaining:
-        c.derive("note", f"global pooling: each of the {channels} outputs summarises a whole {height}×{width} map")
+        c.derive("note", tr('global pooling: each of the {channels} outputs summarises a whole {height}×{width} map').format(channels=channels, height=height, width=width))
     return LayerOut((channels, o[0], o[1]), 0, 0,
                     Window(tuple(spans), tuple(strides), tuple(offsets)), collapses=collapses)
 
@@ -471,19 +464,17 @@ def batchnorm2d(c: Ctx) -> LayerOut | None:
         source = c.design.get(c.source)
         if len(x) == 1 and source is not None and source.type == "Flatten" and len(source.inputs) == 1:
             node = c.design.node(c.id)
-            fix = Fix(f"Move {c.id!r} before {c.source!r}",
+            fix = Fix(tr('Move {id!r} before {source!r}').format(id=c.id, source=c.source),
                       (Bridge(c.id), InsertBefore(c.source, "BatchNorm2d", dict(node.params), 0, c.id)))
-        what = f"a flat vector of {grouped(x[0])} features" if len(x) == 1 else f"shape {fmt_shape(x)}"
-        c.error(f"BatchNorm2d normalises each channel of a C×H×W map, but its input is {what} "
-                f"(from {c.source!r}).", "Move it before the Flatten (or use it on maps only).", fix)
+        what = tr('a flat vector of {grouped} features').format(grouped=grouped(x[0])) if len(x) == 1 else tr('shape {x}').format(x=fmt_shape(x))
+        c.error(tr('BatchNorm2d normalises each channel of a C×H×W map, but its input is {what} (from {source!r}).').format(what=what, source=c.source), tr("Move it before the Flatten (or use it on maps only)."), fix)
         return None
     channels = x[0]
     c.infer("num_features", channels)
     params = 2 * channels if c.p["affine"] else 0
     if c.explaining:
-        c.derive("params", f"params = 2·C = 2·{channels} = {grouped(params)} (γ and β; the running mean and "
-                           "variance are buffers, not parameters)" if c.p["affine"]
-                 else "params = 0 (affine is off: no γ, β)")
+        c.derive("params", tr('params = 2·C = 2·{channels} = {grouped} (γ and β; the running mean and variance are buffers, not parameters)').format(channels=channels, grouped=grouped(params)) if c.p["affine"]
+                 else tr("params = 0 (affine is off: no γ, β)"))
     return LayerOut(x, params)
 
 
@@ -491,11 +482,10 @@ def local_response_norm(c: Ctx) -> LayerOut | None:
     if not c.check_limits():
         return None
     if len(c.x) < 2:
-        c.error(f"LocalResponseNorm compares neighbouring channels of a map, but its input is a flat vector "
-                f"(from {c.source!r}).", "Place it before the Flatten.")
+        c.error(tr('LocalResponseNorm compares neighbouring channels of a map, but its input is a flat vector (from {source!r}).').format(source=c.source), tr("Place it before the Flatten."))
         return None
     if c.explaining:
-        c.derive("note", f"each value is divided by the activity of {c.p['size']} neighbouring channels")
+        c.derive("note", tr('each value is divided by the activity of {p} neighbouring channels').format(p=c.p['size']))
     return LayerOut(c.x)
 
 
@@ -505,8 +495,8 @@ def elementwise(c: Ctx) -> LayerOut | None:
     if not c.check_limits():
         return None
     if c.spec.type == "Dropout2d" and len(c.x) == 1:
-        c.warn("Dropout2d drops whole channels of a map; on a flat vector it drops single features "
-               "(and PyTorch deprecates this).", "Use Dropout after a Flatten.")
+        c.warn(tr("Dropout2d drops whole channels of a map; on a flat vector it drops single features "
+               "(and PyTorch deprecates this)."), tr("Use Dropout after a Flatten."))
     return LayerOut(c.x)
 
 
@@ -528,13 +518,12 @@ def softmax(c: Ctx) -> LayerOut | None:
     rank = len(c.x) + 1
     dim = c.p["dim"]
     if not -rank <= dim < rank:
-        c.error(f"dim {dim} is out of range for a {rank}-D tensor (batch × {fmt_shape(c.x)}); "
-                f"use −{rank}…{rank - 1}.", "dim 1 is the class (or channel) axis.",
-                c.set_fix("Set dim to 1", "dim", 1))
+        c.error(tr('dim {dim} is out of range for a {rank}-D tensor (batch × {x}); use −{rank}…{value}.').format(dim=dim, rank=rank, x=fmt_shape(c.x), value=rank - 1), tr("dim 1 is the class (or channel) axis."),
+                c.set_fix(tr("Set dim to 1"), "dim", 1))
         return None
     if dim % rank == 0:
-        c.warn("Softmax over dim 0 mixes the images of a batch.", "Use dim 1 (classes or channels).",
-               c.set_fix("Set dim to 1", "dim", 1))
+        c.warn(tr("Softmax over dim 0 mixes the images of a batch."), tr("Use dim 1 (classes or channels)."),
+               c.set_fix(tr("Set dim to 1"), "dim", 1))
     return LayerOut(c.x)
 
 
@@ -561,23 +550,23 @@ def flatten(c: Ctx) -> LayerOut | None:
     for name, dim in (("start_dim", start), ("end_dim", end)):
         if not -rank <= dim < rank:
             default = 1 if name == "start_dim" else -1
-            c.error(f"{name} {dim} is out of range for a {rank}-D tensor (batch × {fmt_shape(x)}).",
-                    f"Use {default}.", c.set_fix(f"Set {name} to {default}", name, default))
+            c.error(tr('{name} {dim} is out of range for a {rank}-D tensor (batch × {x}).').format(name=name, dim=dim, rank=rank, x=fmt_shape(x)),
+                    tr('Use {default}.').format(default=default), c.set_fix(tr('Set {name} to {default}').format(name=name, default=default), name, default))
             return None
     s, e = start % rank, end % rank
     if s == 0:
-        c.error("start_dim 0 would flatten the batch into the features.", "Use start_dim 1.",
-                c.set_fix("Set start_dim to 1", "start_dim", 1))
+        c.error(tr("start_dim 0 would flatten the batch into the features."), tr("Use start_dim 1."),
+                c.set_fix(tr("Set start_dim to 1"), "start_dim", 1))
         return None
     if s > e:
-        c.error(f"start_dim ({start} → {s}) comes after end_dim ({end} → {e}).", "Use start_dim 1, end_dim −1.",
-                Fix("Flatten everything after the batch", (SetParam(c.id, "start_dim", 1), SetParam(c.id, "end_dim", -1))))
+        c.error(tr('start_dim ({start} → {s}) comes after end_dim ({end} → {e}).').format(start=start, s=s, end=end, e=e), tr("Use start_dim 1, end_dim −1."),
+                Fix(tr("Flatten everything after the batch"), (SetParam(c.id, "start_dim", 1), SetParam(c.id, "end_dim", -1))))
         return None
     merged = math.prod(x[s - 1:e])
     shape = x[:s - 1] + (merged,) + x[e:]
     if c.explaining:
         c.derive("features", f"features = {'·'.join(map(str, x[s - 1:e]))} = {grouped(merged)}" if e > s
-                 else f"nothing to flatten: shape stays {fmt_shape(shape)}")
+                 else tr('nothing to flatten: shape stays {shape}').format(shape=fmt_shape(shape)))
     if len(x) == 3 and len(shape) < 3 and s <= 2:
         _, height, width = x
         return LayerOut(shape, field=Window((height, width), (height, width), ((height - 1) / 2, (width - 1) / 2)),
@@ -613,10 +602,9 @@ def linear(c: Ctx) -> LayerOut | None:
         return None
     x = c.x
     if len(x) != 1:
-        c.error(f"Linear needs a flat vector of features, but its input is a {fmt_shape(x)} map "
-                f"(from {c.source!r}).",
-                f"Insert a Flatten before it: the map becomes {grouped(math.prod(x))} features.",
-                Fix(f"Insert Flatten before {c.id!r}", (InsertBefore(c.id, "Flatten"),)))
+        c.error(tr('Linear needs a flat vector of features, but its input is a {x} map (from {source!r}).').format(x=fmt_shape(x), source=c.source),
+                tr('Insert a Flatten before it: the map becomes {grouped} features.').format(grouped=grouped(math.prod(x))),
+                Fix(tr('Insert Flatten before {id!r}').format(id=c.id), (InsertBefore(c.id, "Flatten"),)))
         return None
     fan_in, out, bias = x[0], c.p["out_features"], c.p["bias"]
     c.infer("in_features", fan_in)
@@ -636,11 +624,10 @@ def add(c: Ctx) -> LayerOut | None:
     for index, (src, shp) in enumerate(c.inputs):
         if shp != target:
             fix = _merge_fix(c, index, target_index, projection=True)
-            c.error(f"Add needs equal shapes, but {src!r} gives {fmt_shape(shp)} and {target_id!r} gives "
-                    f"{fmt_shape(target)}.", fix.label + "." if fix else "Make both branches end in the same shape.", fix)
+            c.error(tr('Add needs equal shapes, but {src!r} gives {shp} and {target_id!r} gives {target}.').format(src=src, shp=fmt_shape(shp), target_id=target_id, target=fmt_shape(target)), fix.label + "." if fix else tr("Make both branches end in the same shape."), fix)
             return None
     if c.explaining:
-        c.derive("shape", f"shape = {fmt_shape(target)} (all {len(c.inputs)} inputs)")
+        c.derive("shape", tr('shape = {target} (all {count} inputs)').format(target=fmt_shape(target), count=len(c.inputs)))
     return LayerOut(target, field=MERGE)
 
 
@@ -648,11 +635,10 @@ def concat(c: Ctx) -> LayerOut | None:
     first_id, first = c.inputs[0]
     for index, (src, shp) in enumerate(c.inputs[1:], start=1):
         if len(shp) != len(first) or shp[1:] != first[1:]:
-            what = "H×W" if len(first) == 3 else "all but the first dimension"
+            what = "H×W" if len(first) == 3 else tr("all but the first dimension")
             fix = _merge_fix(c, index, 0, projection=False)
-            c.error(f"Concat joins along channels, so {what} must match, but {first_id!r} gives {fmt_shape(first)} "
-                    f"and {src!r} gives {fmt_shape(shp)}.",
-                    fix.label + "." if fix else "Make the branches keep the same H×W ('same' padding).", fix)
+            c.error(tr('Concat joins along channels, so {what} must match, but {first_id!r} gives {first} and {src!r} gives {shp}.').format(what=what, first_id=first_id, first=fmt_shape(first), src=src, shp=fmt_shape(shp)),
+                    fix.label + "." if fix else tr("Make the branches keep the same H×W ('same' padding)."), fix)
             return None
     shapes = [shp for _, shp in c.inputs]
     total = sum(shp[0] for shp in shapes)
@@ -724,7 +710,7 @@ def _merge_fix(c: Ctx, a: int, b: int, projection: bool) -> Fix | None:
     stride = _same_or_pair((int(ratio_h), int(ratio_w)))
     if projection:
         params = {"out_channels": target[0], "kernel_size": 1, "stride": stride, "bias": False}
-        how = f"1×1 Conv2d (stride {_show(stride)})" if stride != 1 else "1×1 Conv2d"
+        how = tr('1×1 Conv2d (stride {show})').format(show=_show(stride)) if stride != 1 else tr("1×1 Conv2d")
         return Fix(tr("Insert a {layer} on {node}").format(layer=how, node=repr(src)),
                    (InsertBefore(c.id, "Conv2d", params, large),))
     if stride == 1:

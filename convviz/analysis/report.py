@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass
 
 from ..design.graph import Design
-from ..i18n import tr
+from ..i18n import N_, tr
 from .memory import explain_memory, training_memory
 from .results import Analysis, NodeAnalysis
 from .text import compact, grouped, outputs_text, pair, shape as fmt_shape, size_in_bytes
@@ -56,14 +57,14 @@ def network_field_text(analysis: Analysis) -> str:
 def _output(node: NodeAnalysis) -> str:
     if node.output_shape is not None:
         return outputs_text(node.output_shape, node.output_shapes)  # a Split: every output
-    return "error" if node.errors else "blocked"
+    return tr("error") if node.errors else tr("blocked")
 
 
 def _note(node: NodeAnalysis) -> str:
     if node.errors:
         return node.errors[0].message
     if node.blocked_by:
-        return f"blocked by {node.blocked_by}"
+        return tr("blocked by {node}").format(node=node.blocked_by)
     if node.warnings:
         return node.warnings[0].message
     return ""
@@ -76,11 +77,14 @@ def _has_global(analysis: Analysis) -> bool:
 def totals_lines(analysis: Analysis, design: Design | None = None) -> list[str]:
     """The totals below the table; with ``design``, what training and explaining need in memory too."""
     lines = [
-        f"Total params: {grouped(analysis.params)}",
-        f"Total MACs: {grouped(analysis.macs)} ({compact(analysis.macs)})",
-        f"Activations: {grouped(analysis.activation_bytes)} B per image ({size_in_bytes(analysis.activation_bytes)})",
-        f"Receptive field: {network_field_text(analysis)}" + (tr(" (last feature map; 'global' layers see all of it)") if _has_global(analysis) else ""),
-        f"Output: {fmt_shape(analysis.output_shape)}" + (f" ({analysis.output})" if analysis.output else ""),
+        tr("Total params: {count}").format(count=grouped(analysis.params)),
+        tr("Total MACs: {count} ({compact})").format(count=grouped(analysis.macs), compact=compact(analysis.macs)),
+        tr("Activations: {bytes} B per image ({size})").format(bytes=grouped(analysis.activation_bytes),
+                                                              size=size_in_bytes(analysis.activation_bytes)),
+        tr("Receptive field: {field}").format(field=network_field_text(analysis))
+        + (tr(" (last feature map; 'global' layers see all of it)") if _has_global(analysis) else ""),
+        tr("Output: {shape}").format(shape=fmt_shape(analysis.output_shape))
+        + (f" ({analysis.output})" if analysis.output else ""),
     ]
     if design is not None and len(analysis.heads) > 1:
         lines += heads_lines(design, analysis)
@@ -111,23 +115,37 @@ def memory_lines(design: Design, analysis: Analysis, batch_size: int = 64) -> li
             tr("Memory to explain an image: {total}").format(total=size_in_bytes(explain_memory(design, analysis).total))]
 
 
-HEADERS = ("Layer (id)", "Type", "Output shape", "Params", "MACs", "RF")
+#: The table's columns (translated where shown).
+HEADERS = (N_("Layer (id)"), N_("Type"), N_("Output shape"), N_("Params"), "MACs", N_("RF"))
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: Hangul and other wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1
+               for ch in text)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    fill = " " * max(0, width - display_width(text))
+    return fill + text if right else text + fill
 
 
 def summary_table(analysis: Analysis, title: str = "", design: Design | None = None) -> str:
     rows = summary_rows(analysis)
+    headers = [tr(h) for h in HEADERS]
     cells = [(r.id, r.type, r.output, grouped(r.params), grouped(r.macs), r.field) for r in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(HEADERS)]
+    widths = [max(display_width(h), *(display_width(c[i]) for c in cells)) if cells else display_width(h)
+              for i, h in enumerate(headers)]
     right = {3, 4, 5}
 
     def line(values) -> str:
-        return "  ".join(v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths))).rstrip()
+        return "  ".join(_pad(v, w, i in right) for i, (v, w) in enumerate(zip(values, widths))).rstrip()
 
     rule_width = sum(widths) + 2 * (len(widths) - 1)
     out = []
     if title:
         out.append(title)
-    out += ["=" * rule_width, line(HEADERS), "=" * rule_width]
+    out += ["=" * rule_width, line(headers), "=" * rule_width]
     out += [line(c) for c in cells]
     out.append("=" * rule_width)
     out += totals_lines(analysis, design)
@@ -135,7 +153,7 @@ def summary_table(analysis: Analysis, title: str = "", design: Design | None = N
     if problems:
         out.append("=" * rule_width)
         for nid, issue in problems:
-            label = "error" if issue.severity == "error" else "warning"
+            label = tr("error") if issue.severity == "error" else tr("warning")
             out.append(f"{label}: {nid + ': ' if nid else ''}{issue.text()}")
     out.append("=" * rule_width)
     return "\n".join(out)

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from ..design.catalog import layer_spec
 from ..design.edits import Edit
 from ..design.ports import node_of, port_of
+from ..i18n import tr
 
 Shape = tuple[int, ...]
 
@@ -202,7 +203,7 @@ class Analysis:
             if issue.severity == "error":
                 return f"{nid}: {issue.message}" if nid else issue.message
         if self.output is None:
-            return "the design has no output"
+            return tr("the design has no output")
         return None
 
     def to_json(self) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..i18n import tr
 from ..messages import size_in_bytes  # noqa: F401  (the one way sizes read; re-exported for the views)
 
 
@@ -15,7 +16,7 @@ def grouped(n: int | float) -> str:
 def shape(dims: Sequence[int] | None) -> str:
     if dims is None:
         return "—"
-    return "×".join(str(d) for d in dims) if dims else "scalar"
+    return "×".join(str(d) for d in dims) if dims else tr("scalar")
 
 
 def outputs_text(output: Sequence[int] | None, outputs: Sequence[Sequence[int]] = ()) -> str:

@@ -9,23 +9,21 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from ..cli import CommandError
+from ..i18n import tr
 
 
 def register(commands) -> None:
     parser = commands.add_parser(
-        "explain", help="write feature maps, filters, Grad-CAM and predictions for an image",
-        description="Run MODEL_OR_DESIGN on IMAGE and write into --out: features_<node>.png (every node's "
-                    "output as a mosaic), filters_<node>.png (conv weights), gradcam.png (the top class's "
-                    "Grad-CAM over the image) and predictions.json. A design or template runs with random "
-                    "initial weights; a .pt checkpoint with its trained ones.")
-    parser.add_argument("model", metavar="MODEL_OR_DESIGN", help="a .pt checkpoint, a design file or a template name")
-    parser.add_argument("image", metavar="IMAGE", help="an image file (PNG, JPEG, …)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the files (created if missing)")
-    parser.add_argument("--node", action="append", metavar="ID", help="only these nodes' feature maps (repeatable)")
-    parser.add_argument("--top-k", type=int, default=5, metavar="K", help="classes listed first (default 5)")
-    parser.add_argument("--cam-node", metavar="ID", help="the Grad-CAM layer (default: the last conv feature map)")
+        "explain", help=tr("write feature maps, filters, Grad-CAM and predictions for an image"),
+        description=tr("Run MODEL_OR_DESIGN on IMAGE and write into --out: features_<node>.png (every node's output as a mosaic), filters_<node>.png (conv weights), gradcam.png (the top class's Grad-CAM over the image) and predictions.json. A design or template runs with random initial weights; a .pt checkpoint with its trained ones."))
+    parser.add_argument("model", metavar="MODEL_OR_DESIGN", help=tr("a .pt checkpoint, a design file or a template name"))
+    parser.add_argument("image", metavar="IMAGE", help=tr("an image file (PNG, JPEG, …)"))
+    parser.add_argument("--out", required=True, metavar="DIR", help=tr("folder for the files (created if missing)"))
+    parser.add_argument("--node", action="append", metavar="ID", help=tr("only these nodes' feature maps (repeatable)"))
+    parser.add_argument("--top-k", type=int, default=5, metavar="K", help=tr("classes listed first (default 5)"))
+    parser.add_argument("--cam-node", metavar="ID", help=tr("the Grad-CAM layer (default: the last conv feature map)"))
     parser.add_argument("--background", choices=("white", "black"), default="white",
-                        help="what transparent pixels become (default white)")
+                        help=tr("what transparent pixels become (default white)"))
     parser.set_defaults(run=cmd_explain)
 
 
@@ -36,13 +34,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from ..explain.render import overlay, save_png
 
     if args.top_k < 1:
-        raise CommandError("--top-k must be at least 1")
+        raise CommandError(tr("--top-k must be at least 1"))
     network = open_network(args.model)
     prepared = network.prepare(args.image, background=args.background)
     nodes = args.node or list(network.analysis.order)
     for node_id in nodes:
         if node_id not in network.analysis.nodes:
-            raise CommandError(f"no node {node_id!r} in {network.design.name!r} (see `convviz summary {args.model}`)")
+            raise CommandError(tr("no node {node_id} in {name} (see `convviz summary {model}`)").format(node_id=repr(node_id), name=repr(network.design.name), model=args.model))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -63,13 +61,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     try:
         score_node(network)
     except ExplainError as exc:
-        print(f"no class predictions: {exc}")
+        print(tr("no class predictions: {exc}").format(exc=exc))
     else:
         cams = grad_cam(network, prepared, node_id=args.cam_node, top_k=1)
         ranked = top_predictions(network, cams.probabilities, len(cams.probabilities))
         report["predictions"] = [_json_safe(asdict(p)) for p in ranked]
         if any(p["probability"] is None for p in report["predictions"]):
-            print("note: the network's output holds NaN or infinity (its weights?): those probabilities are null")
+            print(tr("note: the network's output holds NaN or infinity (its weights?): those probabilities are null"))
         top = cams.predictions[0]
         written.append(save_png(overlay(prepared.display, cams.maps[0]), out / "gradcam.png"))
         report["grad_cam"] = {"node": cams.node_id, "class": top.name, "index": top.index, "file": "gradcam.png"}
@@ -78,8 +76,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     atomic_write_text(out / "predictions.json", json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     written.append(out / "predictions.json")
     if not network.trained:
-        print("note: random initial weights (no trained checkpoint): the views show an untrained network")
-    print(f"wrote {len(written)} files to {out}")
+        print(tr("note: random initial weights (no trained checkpoint): the views show an untrained network"))
+    print(tr("wrote {count} files to {out}").format(count=len(written), out=out))
     return 0
 
 

@@ -37,17 +37,17 @@ def register(commands) -> None:
     listing.set_defaults(run=cmd_list)
 
     show = actions.add_parser("show", help=tr("one run: settings, data, outcome, epochs"))
-    show.add_argument("key", metavar="RUN")
+    show.add_argument("key", metavar="RUN", help=tr("a run: its number (12 or #12), id or name"))
     _common(show)
     show.set_defaults(run=cmd_show)
 
     compare = actions.add_parser("compare", help=tr("what differs between runs, and their results"))
-    compare.add_argument("keys", metavar="RUN", nargs="+")
+    compare.add_argument("keys", metavar="RUN", nargs="+", help=tr("runs: their numbers (12 or #12), ids or names"))
     _common(compare)
     compare.set_defaults(run=cmd_compare)
 
     export = actions.add_parser("export", help=tr("a run's model as a checkpoint (as File ▸ Export), .py, .pt2 or .onnx"))
-    export.add_argument("key", metavar="RUN")
+    export.add_argument("key", metavar="RUN", help=tr("a run: its number (12 or #12), id or name"))
     export.add_argument("--to", required=True, metavar="OUT", help=tr("the file to write (.pt, .py, .pt2 or .onnx)"))
     # The default is File ▸ Export's: the weights the run ended with (the design's after the run, what
     # Explain shows and training continues from).
@@ -58,15 +58,15 @@ def register(commands) -> None:
     export.set_defaults(run=cmd_export)
 
     delete = actions.add_parser("delete", help=tr("delete runs and their files for good"))
-    delete.add_argument("keys", metavar="RUN", nargs="+")
+    delete.add_argument("keys", metavar="RUN", nargs="+", help=tr("runs: their numbers (12 or #12), ids or names"))
     delete.add_argument("--force", action="store_true",
                         help=tr("delete runs that another process is training now, too (that run is lost)"))
     _common(delete)
     delete.set_defaults(run=cmd_delete)
 
     rename = actions.add_parser("rename", help=tr("give a run a new name"))
-    rename.add_argument("key", metavar="RUN")
-    rename.add_argument("name")
+    rename.add_argument("key", metavar="RUN", help=tr("a run: its number (12 or #12), id or name"))
+    rename.add_argument("name", metavar="NAME", help=tr("the run's new name"))
     _common(rename)
     rename.set_defaults(run=cmd_rename)
 
@@ -88,7 +88,7 @@ def _warn(store) -> None:
     import sys
 
     for problem in store.problems:
-        print(f"convviz: warning: {problem}", file=sys.stderr)
+        print(f"convviz: warning: {problem}", file=sys.stderr)  # the prefix stays English, as errors' does
 
 
 def _print_json(store, data: dict[str, Any]) -> None:
@@ -287,6 +287,10 @@ def _settings_line(config) -> str:
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
+    """Columns as a terminal shows them: Hangul takes two columns (``display_width``)."""
+    from ..analysis.report import display_width
+
+    widths = [max(display_width(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(str(cell) + " " * (width - display_width(str(cell)))
+                        for cell, width in zip(row, widths)).rstrip())

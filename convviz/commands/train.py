@@ -29,19 +29,21 @@ from ..train.config import AMP_MODES, DEVICES, OPTIMIZERS, SCHEDULES, AugmentCon
 from ..train.control import TrainControl
 
 EXIT_STOPPED = 130  # the shell's status for "ended by Ctrl-C"
+#: Warnings start as errors do, in English in every language, so scripts can match them.
+WARNING = "convviz: warning: "
 _DEFAULTS = TrainConfig()
 
 
 def register(commands) -> None:
     parser = commands.add_parser(
-        "train", help="train a design on a dataset, one line per epoch",
-        description="Train DESIGN (a file or a template name) as the app does. The design's input size decides "
-                    "the image size; its classes become the dataset's.")
-    parser.add_argument("design", help="a design file or a template name (see `convviz templates`)")
+        "train", help=tr("train a design on a dataset, one line per epoch"),
+        description=tr("Train DESIGN (a file or a template name) as the app does. The design's input size decides "
+                       "the image size; its classes become the dataset's."))
+    parser.add_argument("design", help=tr("a design file or a template name (see `convviz templates`)"))
     add_settings_arguments(parser)
     parser.add_argument("--download", action="store_true",
-                        help="first download MNIST, Fashion-MNIST or CIFAR-10 into DIR (needs the internet)")
-    parser.add_argument("--init", metavar="CHECKPOINT", help="start from a checkpoint's weights where they fit")
+                        help=tr("first download MNIST, Fashion-MNIST or CIFAR-10 into DIR (needs the internet)"))
+    parser.add_argument("--init", metavar="CHECKPOINT", help=tr("start from a checkpoint's weights where they fit"))
     parser.add_argument("--out", metavar="PATH",
                         help=tr("write the trained model (the best epoch's weights) as a .pt checkpoint"))
     parser.add_argument("--last", action="store_true", help=tr("write the last epoch's weights to --out, not the best"))
@@ -49,7 +51,7 @@ def register(commands) -> None:
                         help=tr("overwrite --out even when it holds a model with a higher validation accuracy"))
     parser.add_argument("--name", help=tr("the run's name in the run store (default: the design's name and a number)"))
     add_runs_argument(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object per epoch")
+    parser.add_argument("--json", action="store_true", help=tr("print one JSON object per epoch"))
     parser.set_defaults(run=cmd_train)
 
 
@@ -61,24 +63,28 @@ def add_runs_argument(parser: argparse.ArgumentParser) -> None:
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     """The training settings (``convviz train``, and ``convviz export --train-script`` writes them into its script)."""
     parser.add_argument("--data", default=str(_DEFAULTS.data), metavar="SOURCE",
-                        help="synthetic, mnist:DIR, fashion:DIR, cifar10:DIR or folder:DIR (default: synthetic)")
-    parser.add_argument("--epochs", type=int, help=f"default {_DEFAULTS.epochs}")
-    parser.add_argument("--batch-size", type=int, help=f"default {_DEFAULTS.batch_size}")
-    parser.add_argument("--lr", type=float, help=f"learning rate (default {_DEFAULTS.lr:g})")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, help=f"default {_DEFAULTS.optimizer}")
-    parser.add_argument("--momentum", type=float, help=f"SGD's momentum (default {_DEFAULTS.momentum:g})")
-    parser.add_argument("--weight-decay", type=float, help=f"default {_DEFAULTS.weight_decay:g}")
-    parser.add_argument("--schedule", choices=SCHEDULES, help=f"learning-rate schedule (default {_DEFAULTS.schedule})")
-    parser.add_argument("--device", choices=DEVICES, help="default auto: CUDA, then MPS, then the CPU")
-    parser.add_argument("--amp", choices=AMP_MODES, help="mixed precision on CUDA (default off)")
-    parser.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
+                        help=tr("synthetic, mnist:DIR, fashion:DIR, cifar10:DIR or folder:DIR (default: synthetic)"))
+    default = tr("default {value}")
+    parser.add_argument("--epochs", type=int, help=default.format(value=_DEFAULTS.epochs))
+    parser.add_argument("--batch-size", type=int, help=default.format(value=_DEFAULTS.batch_size))
+    parser.add_argument("--lr", type=float, help=tr("learning rate (default {value})").format(value=f"{_DEFAULTS.lr:g}"))
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, help=default.format(value=_DEFAULTS.optimizer))
+    parser.add_argument("--momentum", type=float,
+                        help=tr("SGD's momentum (default {value})").format(value=f"{_DEFAULTS.momentum:g}"))
+    parser.add_argument("--weight-decay", type=float, help=default.format(value=f"{_DEFAULTS.weight_decay:g}"))
+    parser.add_argument("--schedule", choices=SCHEDULES,
+                        help=tr("learning-rate schedule (default {value})").format(value=_DEFAULTS.schedule))
+    parser.add_argument("--device", choices=DEVICES, help=tr("default auto: CUDA, then MPS, then the CPU"))
+    parser.add_argument("--amp", choices=AMP_MODES, help=tr("mixed precision on CUDA (default off)"))
+    parser.add_argument("--compile", action="store_true", default=None, help=tr("torch.compile the model"))
     parser.add_argument("--augment", metavar="LIST",
-                        help="e.g. rotation=15,shear=10,elastic=2,mirror,crop=4,color=0.2")
-    parser.add_argument("--seed", type=int, help=f"default {_DEFAULTS.seed}")
+                        help=tr("e.g. rotation=15,shear=10,elastic=2,mirror,crop=4,color=0.2"))
+    parser.add_argument("--seed", type=int, help=default.format(value=_DEFAULTS.seed))
     parser.add_argument("--val-fraction", type=float,
-                        help=f"validation share when the dataset has no test set (default {_DEFAULTS.val_fraction:g})")
+                        help=tr("validation share when the dataset has no test set (default {value})").format(
+                            value=f"{_DEFAULTS.val_fraction:g}"))
     parser.add_argument("--no-normalize", dest="normalize", action="store_false", default=None,
-                        help="feed pixels as 0…1 instead of subtracting the mean and dividing by the std")
+                        help=tr("feed pixels as 0…1 instead of subtracting the mean and dividing by the std"))
     parser.add_argument("--train-images", type=int, metavar="N",
                         help=tr("train on only N of the training images, classes balanced (default: all): "
                                 "overfitting on purpose, to see what dropout, batch norm, weight decay and "
@@ -110,7 +116,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         check_writable(out)
     if args.download:
         if config.data.kind not in ("mnist", "fashion", "cifar10"):
-            raise CommandError(f"--download fetches mnist, fashion or cifar10, not {config.data.kind}")
+            raise CommandError(tr("--download fetches mnist, fashion or cifar10, not {kind}").format(
+                kind=config.data.kind))
         download_dataset(config.data.kind, config.data.path, _progress)
     initial = load_checkpoint(args.init).state_dict if args.init else None
     dataset = load_dataset(config.data, design.input, val_fraction=config.val_fraction, seed=config.seed)
@@ -131,17 +138,19 @@ def cmd_train(args: argparse.Namespace) -> int:
             if recorder is not None:
                 recorder.add(record)
             if isinstance(record, StartRecord):
-                _info(f"training {design.name} on {dataset.name} ({record.train_size} training, {record.val_size} "
-                      f"validation images) on {record.device}, {record.steps_per_epoch} steps per epoch")
-                for note in record.notes + ((f"kept the weights of {', '.join(record.carried)}",)
-                                            if record.carried else ()):
+                _info(tr("training {design} on {data} ({train} training, {val} validation images) on {device}, "
+                         "{steps} steps per epoch").format(
+                    design=design.name, data=dataset.title, train=record.train_size, val=record.val_size,
+                    device=record.device, steps=record.steps_per_epoch))
+                kept = tr("kept the weights of {layers}").format(layers=", ".join(record.carried))
+                for note in record.notes + ((kept,) if record.carried else ()):
                     _info(note)
             elif isinstance(record, EpochRecord):
                 print(json.dumps(record.to_json()) if args.json else _epoch_line(record), flush=True)
     end = record
     if recorder is not None:
         if recorder.problem:
-            _info(f"convviz: warning: {recorder.problem}")
+            _info(WARNING + str(recorder.problem))
         else:
             _info(tr("recorded as run #{number} in {folder}").format(number=recorder.number, folder=store.root))
     if end.ok:
@@ -177,10 +186,10 @@ def open_store(folder: str | None):
     try:
         store = RunStore(Path(folder) if folder else default_runs_folder())
     except RunStoreError as exc:
-        _info("convviz: warning: " + tr("{why}; the run is not recorded").format(why=exc))
+        _info(WARNING + tr("{why}; the run is not recorded").format(why=exc))
         return None
     for problem in store.problems:
-        _info(f"convviz: warning: {problem}")
+        _info(WARNING + str(problem))
     return store
 
 
@@ -193,7 +202,7 @@ def _recorder(store, trainer, name: str | None, init: str | None):
     try:
         return RunRecorder(store, trainer, name=name, source="cli", start=checkpoint(init) if init else None)
     except (RunStoreError, OSError, sqlite3.Error) as exc:
-        _info("convviz: warning: " + tr("the run is not recorded: {why}").format(why=exc))
+        _info(WARNING + tr("the run is not recorded: {why}").format(why=exc))
         return None
 
 
@@ -211,7 +220,7 @@ def _save_model(end, out: Path, args: argparse.Namespace, recorder) -> str:
     if better and not args.force:
         kept = tr("kept {out}: it holds a better model ({theirs} % validation accuracy{where}, this run {ours} %); "
                   "--force overwrites it").format(
-            out=out, theirs=f"{100 * better[0]:.1f}", where=f" on {better[1]}" if better[1] else "",
+            out=out, theirs=f"{100 * better[0]:.1f}", where=tr(" on {data}").format(data=better[1]) if better[1] else "",
             ours=f"{100 * (accuracy or 0):.1f}")
         if recorder is not None and not recorder.problem:
             kept += tr("; this run is in the run store: convviz runs export {number} --to OTHER.pt").format(
@@ -253,11 +262,14 @@ def _better_checkpoint(path: Path, accuracy: float | None) -> tuple[float, str] 
 
 
 def _epoch_line(r) -> str:
-    heads = "".join(f"\n    {name}: train loss {train:.4f}  val loss {val:.4f}" for name, train, val in
-                    zip(r.heads, r.head_losses, r.val_head_losses))
-    return (f"epoch {r.epoch}/{r.epochs}  train loss {r.train_loss:.4f} acc {r.train_acc:6.2%}  "
-            f"val loss {r.val_loss:.4f} acc {r.val_acc:6.2%}  {r.samples_per_s:,.0f} samples/s  {r.seconds:.1f} s"
-            + heads)
+    heads = "".join("\n    " + tr("{head}: train loss {train}  val loss {val}").format(
+        head=name, train=f"{train:.4f}", val=f"{val:.4f}") for name, train, val in
+        zip(r.heads, r.head_losses, r.val_head_losses))
+    return tr("epoch {epoch}/{epochs}  train loss {train_loss} acc {train_acc}  val loss {val_loss} acc {val_acc}  "
+              "{speed} samples/s  {seconds} s").format(
+        epoch=r.epoch, epochs=r.epochs, train_loss=f"{r.train_loss:.4f}", train_acc=f"{r.train_acc:6.2%}",
+        val_loss=f"{r.val_loss:.4f}", val_acc=f"{r.val_acc:6.2%}", speed=f"{r.samples_per_s:,.0f}",
+        seconds=f"{r.seconds:.1f}") + heads
 
 
 @contextmanager
@@ -271,7 +283,7 @@ def _stop_on_interrupt(control: TrainControl):
     def stop(signum, frame):
         control.stop()
         signal.signal(signal.SIGINT, previous)
-        _info("stopping after this step (Ctrl-C again to abort)")
+        _info(tr("stopping after this step (Ctrl-C again to abort)"))
 
     signal.signal(signal.SIGINT, stop)
     try:
@@ -282,7 +294,7 @@ def _stop_on_interrupt(control: TrainControl):
 
 def _progress(name: str, done: int, total: int) -> None:
     if total and done == total:
-        _info(f"downloaded {name} ({total:,} bytes)")
+        _info(tr("downloaded {name} ({bytes} bytes)").format(name=name, bytes=f"{total:,}"))
 
 
 def _info(text: str) -> None:

@@ -41,13 +41,13 @@ def read_cifar10(source: str | Path) -> tuple[TensorImages, TensorImages, list[s
     if path.is_file():
         return _read_archive(path)
     if not path.is_dir():
-        raise DatasetError(f"{path}: no such file or folder (expected the CIFAR-10 batches or {ARCHIVE})")
+        raise DatasetError(tr("{path}: no such file or folder (expected the CIFAR-10 batches or {ARCHIVE})").format(path=path, ARCHIVE=ARCHIVE))
     for folder in (path, path / FOLDER):
         if (folder / TEST_BATCH).is_file() or (folder / TRAIN_BATCHES[0]).is_file():
             return _read_batches(lambda name, folder=folder: _read_file(folder / name), str(folder))
     if (path / ARCHIVE).is_file():
         return _read_archive(path / ARCHIVE)
-    raise DatasetError(f"{path}: no CIFAR-10 batches ({FOLDER}/data_batch_1 …) and no {ARCHIVE}")
+    raise DatasetError(tr("{path}: no CIFAR-10 batches ({FOLDER}/data_batch_1 …) and no {ARCHIVE}").format(path=path, FOLDER=FOLDER, ARCHIVE=ARCHIVE))
 
 
 def _read_file(path: Path) -> bytes | None:
@@ -80,14 +80,14 @@ def _read_archive(path: Path) -> tuple[TensorImages, TensorImages, list[str]]:
                     break
             return _read_batches(found.get, str(path))
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise DatasetError(f"{path}: not a readable CIFAR-10 archive ({first_line(exc)})") from None
+        raise DatasetError(tr("{path}: not a readable CIFAR-10 archive ({reason})").format(path=path, reason=first_line(exc))) from None
 
 
 def _read_batches(read: Callable[[str], bytes | None], where: str) -> tuple[TensorImages, TensorImages, list[str]]:
     def batch(name: str) -> TensorImages:
         data = read(name)
         if data is None:
-            raise DatasetError(f"{where}: the batch {name} is missing")
+            raise DatasetError(tr("{where}: the batch {name} is missing").format(where=where, name=name))
         return _decode_batch(data, f"{where}/{name}")
 
     train = [batch(name) for name in TRAIN_BATCHES]
@@ -98,8 +98,8 @@ def _read_batches(read: Callable[[str], bytes | None], where: str) -> tuple[Tens
     for part, name in ((merged, "training"), (test, TEST_BATCH)):
         if len(part) and (int(part.labels.max()) >= len(classes) or int(part.labels.min()) < 0):
             bad = int(part.labels.max()) if int(part.labels.max()) >= len(classes) else int(part.labels.min())
-            raise DatasetError(f"{where}: a {name} label is {bad}, outside the {len(classes)} classes (0…"
-                               f"{len(classes) - 1})")
+            raise DatasetError(tr("{where}: a {name} label is {bad}, outside the {count} classes (0…{last})").format(
+                where=where, name=name, bad=bad, count=len(classes), last=len(classes) - 1))
     return merged, test, classes
 
 
@@ -107,20 +107,19 @@ def _decode_batch(data: bytes, name: str) -> TensorImages:
     content = _unpickle(data, name)
     images, labels = content.get("data"), content.get("labels")
     if not isinstance(images, np.ndarray) or labels is None:
-        raise DatasetError(f"{name}: not a CIFAR-10 batch (no 'data' array and 'labels' list)")
+        raise DatasetError(tr("{name}: not a CIFAR-10 batch (no 'data' array and 'labels' list)").format(name=name))
     if images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != 3 * 32 * 32:
-        raise DatasetError(f"{name}: 'data' should be uint8 N×3072, found {images.dtype} "
-                           f"{'×'.join(map(str, images.shape))}")
+        raise DatasetError(tr("{name}: 'data' should be uint8 N×3072, found {dtype} {shape}").format(name=name, dtype=images.dtype, shape='×'.join(map(str, images.shape))))
     labels = np.asarray(labels, dtype=np.int64)
     if labels.shape != (len(images),):
-        raise DatasetError(f"{name}: {labels.size} labels for {len(images)} images")
+        raise DatasetError(tr("{name}: {size} labels for {count} images").format(name=name, size=labels.size, count=len(images)))
     return TensorImages(torch.from_numpy(images.reshape(-1, 3, 32, 32).copy()), torch.from_numpy(labels))
 
 
 def _label_names(data: bytes, name: str) -> list[str]:
     names = _unpickle(data, name).get("label_names")
     if not isinstance(names, list) or not names:
-        raise DatasetError(f"{name}: no 'label_names' list")
+        raise DatasetError(tr("{name}: no 'label_names' list").format(name=name))
     return [n.decode() if isinstance(n, bytes) else str(n) for n in names]
 
 
@@ -128,11 +127,11 @@ def _unpickle(data: bytes, name: str) -> dict:
     try:
         content = _ArraysOnly(io.BytesIO(data), encoding="bytes").load()
     except pickle.UnpicklingError as exc:
-        raise DatasetError(f"{name}: refused or corrupt pickle ({first_line(exc)})") from None
+        raise DatasetError(tr("{name}: refused or corrupt pickle ({reason})").format(name=name, reason=first_line(exc))) from None
     except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
-        raise DatasetError(f"{name}: corrupt pickle ({first_line(exc)})") from None
+        raise DatasetError(tr("{name}: corrupt pickle ({reason})").format(name=name, reason=first_line(exc))) from None
     if not isinstance(content, dict):
-        raise DatasetError(f"{name}: not a CIFAR-10 batch (a pickled {type(content).__name__}, not a dict)")
+        raise DatasetError(tr("{name}: not a CIFAR-10 batch (a pickled {kind}, not a dict)").format(name=name, kind=type(content).__name__))
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in content.items()}
 
 

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..i18n import ntr, tr
+from ..train.config import dataset_title
 from .fitting import LUMA, centre_crop_box
 
 #: Training images the normalisation statistics are estimated from, and how many are fitted at once.
@@ -115,6 +116,11 @@ class Dataset:
     skipped: tuple[Skipped, ...] = ()
     _stats: tuple[list[float], list[float]] | None = field(default=None, init=False, repr=False, compare=False)
 
+    @property
+    def title(self) -> str:
+        """``name`` as the user reads it (``dataset_title``)."""
+        return dataset_title(self.name)
+
     def skipped_note(self, shown: int = 3) -> str:
         """One line for the data summary: how many files were left out, and which; "" when none."""
         if not self.skipped:
@@ -134,10 +140,10 @@ class Dataset:
         """What ``augment`` (an ``AugmentConfig``) would do to the labels of this dataset, one line each."""
         warnings = []
         if augment.mirror and "mirror" in self.label_changes:
-            warnings.append(f"mirroring: {self.label_changes['mirror']}")
+            warnings.append(tr("mirroring: {why}").format(why=tr(self.label_changes["mirror"])))
         limit = self.label_changes.get("rotation")
         if limit is not None and augment.rotation > limit[0]:
-            warnings.append(f"rotation above {limit[0]:g}°: {limit[1]}")
+            warnings.append(tr("rotation above {degrees}°: {why}").format(degrees=f"{limit[0]:g}", why=tr(limit[1])))
         return warnings
 
     def mean_std(self) -> tuple[list[float], list[float]]:
@@ -185,8 +191,8 @@ def conform(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
         elif channels == 1 and x.shape[1] == 3:
             x = torch.einsum("nchw,c->nhw", x, x.new_tensor(LUMA)).unsqueeze(1)
         else:
-            raise DatasetError(f"cannot turn {x.shape[1]}-channel images into {channels}-channel ones: "
-                               "give the design 1 or 3 input channels")
+            raise DatasetError(tr("cannot turn {have}-channel images into {want}-channel ones: give the design 1 or "
+                                  "3 input channels").format(have=x.shape[1], want=channels))
     if tuple(x.shape[-2:]) != (height, width):
         left, top, right, bottom = centre_crop_box((x.shape[-1], x.shape[-2]), (width, height))
         x = x[..., top:bottom, left:right]
@@ -217,7 +223,9 @@ def random_split(images: Split, fraction: float, seed: int) -> tuple[Split, Spli
     """(train, validation): a seeded shuffle, with at least one image on each side."""
     count = len(images)
     if count < 2:
-        raise DatasetError(f"{count} image(s) cannot be split into training and validation sets")
+        raise DatasetError(ntr("{count} image cannot be split into training and validation sets",
+                               "{count} images cannot be split into training and validation sets", count).format(
+            count=count))
     val_count = min(max(1, round(count * fraction)), count - 1)
     order = torch.randperm(count, generator=torch.Generator().manual_seed(seed))
     return images.subset(order[val_count:]), images.subset(order[:val_count])

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..atomic import atomic_write
+from ..i18n import tr
 from .cifar import ARCHIVE as CIFAR_ARCHIVE
 from .idx import idx_file_names
 
@@ -47,7 +48,7 @@ def download_dataset(kind: str, folder: str | Path, progress: Callable[[str, int
     ``progress(file name, bytes so far, total bytes or 0)`` is called as data arrives.
     """
     if kind not in SOURCES:
-        raise DownloadError(f"no download for {kind!r}: choose one of {', '.join(SOURCES)}")
+        raise DownloadError(tr("no download for {kind}: choose one of {names}").format(kind=repr(kind), names=', '.join(SOURCES)))
     base, files = SOURCES[kind]
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
@@ -72,14 +73,12 @@ def _fetch(url: str, path: Path, md5: str, progress, timeout: float) -> None:
                 if progress:
                     progress(path.name, done, total)
             if digest.hexdigest() != md5:
-                raise DownloadError(f"{url}: the download is damaged (MD5 {digest.hexdigest()}, expected {md5}); "
-                                    "try again")
+                raise DownloadError(tr("{url}: the download is damaged (MD5 {digest}, expected {md5}); try again").format(url=url, digest=digest.hexdigest(), md5=md5))
     except DownloadError:
         raise
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", None) or exc
-        raise DownloadError(f"cannot download {url} ({reason}): are you offline? Download it by hand into "
-                            f"{path.parent}") from None
+        raise DownloadError(tr("cannot download {url} ({reason}): are you offline? Download it by hand into {parent}").format(url=url, reason=reason, parent=path.parent)) from None
 
 
 def _md5(path: Path) -> str:

@@ -16,6 +16,7 @@ each file's header at load and drops a file whose pixels later fail to decode fr
 from __future__ import annotations
 
 import os
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import torch
 
 from PIL import Image
 
-from ..i18n import tr
+from ..i18n import ntr, tr
 from .dataset import Dataset, DatasetError, FileImages, Skipped, TensorImages, random_split
 from .images import MAX_PIXELS, ImageError, fit_image, read_image_file
 
@@ -37,7 +38,7 @@ def load_folder(root: str | Path, shape: tuple[int, int, int], val_fraction: flo
                 memory_limit: int = DEFAULT_MEMORY_LIMIT) -> Dataset:
     root = Path(root)
     if shape[0] not in (1, 3):
-        raise DatasetError(f"images can be fitted to 1 or 3 channels, not {shape[0]}: change the design's input")
+        raise DatasetError(tr("images can be fitted to 1 or 3 channels, not {shape}: change the design's input").format(shape=shape[0]))
     split = _split_folders(root)
     if split:
         classes, paths, labels = scan_folder(split[0])
@@ -55,7 +56,7 @@ def load_folder(root: str | Path, shape: tuple[int, int, int], val_fraction: flo
     else:
         val, skipped_val = prepare(val, split[1])
         skipped += skipped_val
-    return Dataset(f"folder {root.name}", classes, tuple(shape), train, val, val_is_test=bool(split),
+    return Dataset(tr("folder {name}").format(name=class_name(root.name)), classes, tuple(shape), train, val, val_is_test=bool(split),
                    skipped=tuple(skipped))
 
 
@@ -65,26 +66,36 @@ def _split_folders(root: Path) -> tuple[Path, Path] | None:
     return next(((root / "train", root / name) for name in SPLIT_NAMES if (root / name).is_dir()), None)
 
 
+def class_name(folder_name: str) -> str:
+    """A folder's name as a class name: NFC, so "고양이" is one name whether the file system stores it
+    composed (Linux, Windows) or decomposed into jamo (macOS's HFS+ and many zip files)."""
+    return unicodedata.normalize("NFC", folder_name)
+
+
 def scan_folder(root: Path, classes: list[str] | None = None) -> tuple[list[str], list[Path], list[int]]:
-    """Class names (sorted sub-folder names), image paths and labels. With ``classes``, folders must be among them."""
+    """Class names (sorted sub-folder names, ``class_name``), image paths and labels. With ``classes``,
+    folders must be among them."""
     if not root.is_dir():
-        raise DatasetError(f"{root}: no such folder")
+        raise DatasetError(tr("{root}: no such folder").format(root=root))
     found: dict[str, list[Path]] = {}
-    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    subs = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    for sub in sorted(subs, key=lambda p: (class_name(p.name), p.name)):
         images = sorted(p for p in sub.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-        if images:
-            found[sub.name] = images
+        if images:  # two spellings of one name (composed and decomposed) are one class
+            found.setdefault(class_name(sub.name), []).extend(images)
     if classes is None:
         classes = list(found)
         if len(classes) < 2:
-            raise DatasetError(f"{root}: found {len(classes)} class folder(s) with images; put each class's images "
-                               "in a sub-folder named after the class (at least two)")
+            raise DatasetError(ntr("{root}: found {count} class folder with images; put each class's images in a sub-folder named after "
+                                   "the class (at least two)",
+                                   "{root}: found {count} class folders with images; put each class's images in a sub-folder named "
+                                   "after the class (at least two)", len(classes)).format(root=root, count=len(classes)))
     else:
         unknown = sorted(set(found) - set(classes))
         if unknown:
-            raise DatasetError(f"{root / unknown[0]}: a class the training folder does not have")
+            raise DatasetError(tr("{folder}: a class the training folder does not have").format(folder=root / unknown[0]))
         if not found:
-            raise DatasetError(f"{root}: no class folders with images")
+            raise DatasetError(tr("{root}: no class folders with images").format(root=root))
     index = {name: i for i, name in enumerate(classes)}
     paths = [p for name in found for p in found[name]]
     labels = [index[name] for name in found for _ in found[name]]
@@ -123,7 +134,8 @@ def check_headers(files: FileImages, root: Path | None = None) -> tuple[FileImag
                 return tr("{path}: the image is empty").format(path=path)
             return None
         except Exception as exc:  # noqa: BLE001 — any decoder failure means "unreadable", said in one line
-            return str(ImageError(f"{path}: not a readable image ({type(exc).__name__}: {str(exc)[:120]})"))
+            return str(ImageError(tr("{path}: not a readable image ({kind}: {reason})").format(
+                path=path, kind=type(exc).__name__, reason=str(exc)[:120])))
 
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         problems = list(pool.map(problem, files.paths))

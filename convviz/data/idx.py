@@ -39,23 +39,22 @@ def read_idx_split(folder: str | Path, split: str, what: str) -> TensorImages:
     images = read_idx(find_idx_file(folder, image_name, what), ndim=3)
     labels = read_idx(label_file, ndim=1)
     if len(labels) != len(images):
-        raise DatasetError(f"{label_file}: {len(labels)} labels for {len(images)} images")
+        raise DatasetError(tr("{label_file}: {count} labels for {count2} images").format(label_file=label_file, count=len(labels), count2=len(images)))
     if len(labels) and labels.max() >= 10:
-        raise DatasetError(f"{label_file}: label {int(labels.max())} is outside 0–9")
+        raise DatasetError(tr("{label_file}: label {label} is outside 0–9").format(label_file=label_file, label=int(labels.max())))
     return TensorImages(torch.from_numpy(images).unsqueeze(1), torch.from_numpy(labels.astype(np.int64)))
 
 
 def find_idx_file(folder: str | Path, name: str, what: str) -> Path:
     root = Path(folder)
     if not root.is_dir():
-        raise DatasetError(f"{root}: no such folder (expected the {what} idx files there)")
+        raise DatasetError(tr("{root}: no such folder (expected the {what} idx files there)").format(root=root, what=what))
     for sub in _SUBFOLDERS:
         for candidate in (name, f"{name}.gz", name.replace("-idx", ".idx")):
             path = root / sub / candidate
             if path.is_file():
                 return path
-    raise DatasetError(f"{root}: no {what} file {name} (or {name}.gz): download it, or point to the folder "
-                       "that holds the four idx files")
+    raise DatasetError(tr("{root}: no {what} file {name} (or {name}.gz): download it, or point to the folder that holds the four idx files").format(root=root, what=what, name=name))
 
 
 def read_idx(path: Path, ndim: int) -> np.ndarray:
@@ -68,13 +67,13 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
             handle = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
             head = handle.read(4)
             if len(head) < 4 or head[0] != 0 or head[1] != 0:
-                raise DatasetError(f"{path}: not an idx file (it does not start with the idx magic number)")
+                raise DatasetError(tr("{path}: not an idx file (it does not start with the idx magic number)").format(path=path))
             if head[2] != _IDX_UBYTE or head[3] != ndim:
-                raise DatasetError(f"{path}: expected unsigned bytes in {ndim} dimension(s), the header says type "
-                                   f"0x{head[2]:02x} in {head[3]}")
+                raise DatasetError(tr("{path}: expected unsigned bytes in {ndim} dimensions, the header says type 0x{kind:02x} in {found}").format(
+                    path=path, ndim=ndim, kind=head[2], found=head[3]))
             dims = handle.read(4 * ndim)
             if len(dims) < 4 * ndim:
-                raise DatasetError(f"{path}: truncated inside its header")
+                raise DatasetError(tr("{path}: truncated inside its header").format(path=path))
             shape = tuple(int(d) for d in np.frombuffer(dims, dtype=">u4", count=ndim))
             expected = int(np.prod(shape, dtype=np.int64)) if shape else 0
             if expected > MAX_IDX_BYTES:
@@ -83,12 +82,11 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
                     path=path, shape="×".join(map(str, shape)), size=size_in_bytes(expected), limit=size_in_bytes(MAX_IDX_BYTES)))
             data = handle.read(expected + 1)  # one byte more: a file longer than announced is refused too
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise DatasetError(f"{path}: not a complete gzip file ({first_line(exc)})") from None
+        raise DatasetError(tr("{path}: not a complete gzip file ({reason})").format(path=path, reason=first_line(exc))) from None
     except OSError as exc:
-        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise DatasetError(tr("{path}: cannot be read ({reason})").format(path=path, reason=exc.strerror or exc)) from None
     found = len(data)
     if found != expected:
         holds = f"{found} (truncated)" if found < expected else tr("more")
-        raise DatasetError(f"{path}: the header announces {'×'.join(map(str, shape))} = {expected} bytes of data, "
-                           f"the file holds {holds}")
+        raise DatasetError(tr("{path}: the header announces {shape} = {expected} bytes of data, the file holds {holds}").format(path=path, shape='×'.join(map(str, shape)), expected=expected, holds=holds))
     return np.frombuffer(data, dtype=np.uint8).reshape(shape).copy()

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..i18n import tr
+from ..i18n import N_, tr
 from ..messages import first_line
 from ..reading import read_bytes
 from .fitting import LUMA, centre_crop_box
@@ -81,10 +81,9 @@ def load_image(source: ImageSource, *, name: str | None = None, max_pixels: int 
         image = _open(source, label)
     width, height = image.size
     if width < 1 or height < 1:
-        raise ImageError(f"{label}: the image is empty ({width}×{height} pixels)")
+        raise ImageError(tr("{label}: the image is empty ({width}×{height} pixels)").format(label=label, width=width, height=height))
     if width * height > max_pixels:
-        raise ImageError(f"{label}: {width}×{height} pixels is too large (the limit is {max_pixels:,} pixels); "
-                         "scale it down first")
+        raise ImageError(tr("{label}: {width}×{height} pixels is too large (the limit is {max_pixels:,} pixels); scale it down first").format(label=label, width=width, height=height, max_pixels=max_pixels))
     try:
         image.load()
         image = ImageOps.exif_transpose(image)
@@ -111,10 +110,9 @@ def fit_image(source: ImageSource | Image.Image, shape: Sequence[int], *, backgr
     label = name or _label(source)
     channels, height, width = (int(v) for v in shape)
     if channels not in (1, 3):
-        raise ImageError(f"the design's input has {channels} channels; an image gives 1 (grey) or 3 (RGB), "
-                         "so set the input to 1 or 3 channels to use images")
+        raise ImageError(tr("the design's input has {channels} channels; an image gives 1 (grey) or 3 (RGB), so set the input to 1 or 3 channels to use images").format(channels=channels))
     if background not in BACKGROUNDS:
-        raise ImageError(f"background must be one of {', '.join(BACKGROUNDS)}, not {background!r}")
+        raise ImageError(tr("background must be one of {names}, not {background}").format(names=', '.join(BACKGROUNDS), background=repr(background)))
     image = load_image(source, name=label, max_pixels=max_pixels)
     box = centre_crop_box(image.size, (width, height))
     # Crop first: resize(box=…) would let the filter read pixels outside the box at its edges.
@@ -131,7 +129,7 @@ def prepare_image(source: ImageSource | Image.Image, shape: Sequence[int], mean:
     mean_t = _per_channel(mean, channels, 0.0, "mean") if channels in (1, 3) else None
     std_t = _per_channel(std, channels, 1.0, "std") if channels in (1, 3) else None
     if std_t is not None and np.any(std_t <= 0):
-        raise ImageError(f"std must be positive, got {list(map(float, std))}")
+        raise ImageError(tr("std must be positive, got {value}").format(value=list(map(float, std))))
     fitted = fit_image(source, shape, background=background, name=name, max_pixels=max_pixels)
     pixels = fitted.pixels
     display = np.ascontiguousarray(pixels if channels == 3 else pixels[..., 0], dtype=np.float32)
@@ -153,6 +151,17 @@ class SampleImage:
     name: str
     #: An importlib.resources Traversable (a Path in ordinary installs); ``prepare_image`` takes it.
     path: Any
+
+    @property
+    def title(self) -> str:
+        """What a list shows: "shape plus", in the user's language (``SAMPLE_TITLES``)."""
+        return tr(self.name.replace("_", " "))
+
+
+#: The bundled samples' titles, for the catalog (a test keeps it equal to ``assets/samples``).
+SAMPLE_TITLES = (N_("scene garden"), N_("scene target"), N_("scene textures"), N_("shape circle"),
+                 N_("shape cross"), N_("shape disk"), N_("shape horizontal bar"), N_("shape plus"),
+                 N_("shape square"), N_("shape triangle"), N_("shape vertical bar"))
 
 
 def sample_images() -> list[SampleImage]:
@@ -180,18 +189,18 @@ def _open(source: Any, label: str) -> Image.Image:
         try:
             data = source.read_bytes()
         except OSError as exc:
-            raise ImageError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+            raise ImageError(tr("{label}: cannot be read ({reason})").format(label=label, reason=exc.strerror or exc)) from None
     else:
         raise ImageError(tr("{label}: not an image file, bytes or pixels ({kind})").format(
             label=label, kind=type(source).__name__))
     if not data:
-        raise ImageError(f"{label}: the file is empty")
+        raise ImageError(tr("{label}: the file is empty").format(label=label))
     try:
         return Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"{label}: refused: {first_line(exc)}; scale it down first") from None
+        raise ImageError(tr("{label}: refused: {reason}; scale it down first").format(label=label, reason=first_line(exc))) from None
     except UnidentifiedImageError:
-        raise ImageError(f"{label}: not an image Pillow can read (PNG, JPEG, BMP, GIF, TIFF, WebP…)") from None
+        raise ImageError(tr("{label}: not an image Pillow can read (PNG, JPEG, BMP, GIF, TIFF, WebP…)").format(label=label)) from None
     except _DECODE_ERRORS as exc:
         raise _decode_failure(label, exc, "") from None
 
@@ -201,7 +210,7 @@ def _decode_failure(label: str, exc: BaseException, kind: str) -> ImageError:
     if isinstance(exc, NotImplementedError):
         return ImageError(tr("{label}: a kind of {kind}image Pillow cannot decode ({reason}); convert it to PNG "
                              "first").format(label=label, kind=f"{kind} " if kind else "", reason=first_line(exc)))
-    return ImageError(f"{label}: the image is truncated or corrupt ({first_line(exc)})")
+    return ImageError(tr("{label}: the image is truncated or corrupt ({reason})").format(label=label, reason=first_line(exc)))
 
 
 def _from_array(array: np.ndarray, label: str) -> Image.Image:
@@ -210,7 +219,7 @@ def _from_array(array: np.ndarray, label: str) -> Image.Image:
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (2, 3, 4)):
-        raise ImageError(f"{label}: an image array must be H×W, H×W×3 (RGB) or H×W×4 (RGBA), not {a.shape}")
+        raise ImageError(tr("{label}: an image array must be H×W, H×W×3 (RGB) or H×W×4 (RGBA), not {shape}").format(label=label, shape=a.shape))
     if a.dtype == np.uint16 and a.ndim == 2:
         return Image.fromarray(a.astype(np.int32))  # mode I: 16-bit values kept
     if a.dtype.kind == "f":
@@ -220,7 +229,7 @@ def _from_array(array: np.ndarray, label: str) -> Image.Image:
     elif a.dtype == np.bool_:
         a = a * 255
     elif a.dtype != np.uint8:
-        raise ImageError(f"{label}: image arrays must hold uint8, uint16 or floats in [0, 1], not {a.dtype}")
+        raise ImageError(tr("{label}: image arrays must hold uint8, uint16 or floats in [0, 1], not {dtype}").format(label=label, dtype=a.dtype))
     return Image.fromarray(np.ascontiguousarray(a.astype(np.uint8)))  # L, LA, RGB or RGBA by shape
 
 
@@ -276,7 +285,7 @@ def _per_channel(values: Sequence[float], channels: int, default: float, what: s
     if len(vals) == 1:
         vals = vals * channels
     if len(vals) != channels:
-        raise ImageError(f"{what} has {len(vals)} values but the input has {channels} channels")
+        raise ImageError(tr("{what} has {count} values but the input has {channels} channels").format(what=what, count=len(vals), channels=channels))
     return np.asarray(vals, dtype=np.float32)
 
 
@@ -286,7 +295,7 @@ def _label(source: Any) -> str:
     if hasattr(source, "name") and isinstance(getattr(source, "name"), str) and not isinstance(source, Image.Image):
         return source.name
     if isinstance(source, np.ndarray):
-        return "the pasted image"
-    return "the image"
+        return tr("the pasted image")
+    return tr("the image")
 
 

@@ -7,7 +7,8 @@ from typing import Protocol
 import numpy as np
 
 from ..design import InputSpec
-from ..i18n import tr
+from ..i18n import N_, tr
+from ..train.config import SYNTHETIC_NAME
 from .cifar import read_cifar10
 from .dataset import Dataset, DatasetError, TensorImages, random_split
 from .folder import DEFAULT_MEMORY_LIMIT, load_folder
@@ -26,14 +27,15 @@ class Source(Protocol):
     path: str
 
 
-#: Augmentations that make a wrong label: a mirrored "/" is a "\\", a bar turned 90° is the other bar.
+#: Augmentations that make a wrong label: a mirrored "/" is a "\\", a bar turned 90° is the other bar
+#: (translated where shown: ``Dataset.augmentation_warnings``).
 SHAPE_LABEL_CHANGES = {
-    "mirror": "it turns 'diagonal /' into 'diagonal \\' and back, so those images get the wrong label",
-    "rotation": (20.0, "it turns vertical bars, horizontal bars and the two diagonals into one another"),
+    "mirror": N_("it turns 'diagonal /' into 'diagonal \\' and back, so those images get the wrong label"),
+    "rotation": (20.0, N_("it turns vertical bars, horizontal bars and the two diagonals into one another")),
 }
 DIGIT_LABEL_CHANGES = {
-    "mirror": "a mirrored digit is not a digit (a mirrored 2 or 7 is neither)",
-    "rotation": (30.0, "it turns some digits into others (6 and 9)"),
+    "mirror": N_("a mirrored digit is not a digit (a mirrored 2 or 7 is neither)"),
+    "rotation": (30.0, N_("it turns some digits into others (6 and 9)")),
 }
 
 
@@ -58,7 +60,7 @@ def load_dataset(spec: Source, input: InputSpec | tuple[int, int, int], *, val_f
             "the built-in shapes may take").format(
             count=f"{count:,}", asked=f"{synthetic_size:,}", shape="×".join(map(str, native)),
             size=f"{synthetic_size * int(np.prod(native)) / (1 << 20):,.0f}", budget=MEMORY_BUDGET >> 20)
-        return Dataset("synthetic shapes", list(SHAPE_CLASSES), shape, train, val, label_changes=SHAPE_LABEL_CHANGES,
+        return Dataset(SYNTHETIC_NAME, list(SHAPE_CLASSES), shape, train, val, label_changes=SHAPE_LABEL_CHANGES,
                        note=note)
     if spec.kind in ("mnist", "fashion"):
         what = "MNIST" if spec.kind == "mnist" else "Fashion-MNIST"
@@ -71,7 +73,7 @@ def load_dataset(spec: Source, input: InputSpec | tuple[int, int, int], *, val_f
         return Dataset("CIFAR-10", classes, shape, train, test, val_is_test=True)
     if spec.kind == "folder":
         return load_folder(spec.path, shape, val_fraction, seed, memory_limit)
-    raise DatasetError(f"unknown data source {spec.kind!r}")
+    raise DatasetError(tr("unknown data source {kind}").format(kind=repr(spec.kind)))
 
 
 def source_key(spec: Source, input: InputSpec | tuple[int, int, int], *, val_fraction: float = 0.1, seed: int = 0,

@@ -60,7 +60,7 @@ def make_shapes(count: int, channels: int = 1, height: int = 32, width: int = 32
     images = np.empty((count, channels, height, width), dtype=np.uint8)
     for chunk in range(math.ceil(count / CHUNK)):
         if should_stop is not None and should_stop():
-            raise Cancelled("drawing the shapes was cancelled")
+            raise Cancelled(tr("drawing the shapes was cancelled"))
         start = chunk * CHUNK
         images[start:start + CHUNK] = shapes_chunk(chunk, channels, height, width, seed)[0][:count - start]
     return torch.from_numpy(images), shape_labels(0, count)

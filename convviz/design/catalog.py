@@ -16,20 +16,20 @@ from dataclasses import dataclass, field, replace
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..i18n import N_
+from ..i18n import N_, ntr, tr
 
 #: Families in palette order; each layer type belongs to one.
 FAMILIES = (
-    "Input",
-    "Convolution",
-    "Pooling",
-    "Normalization",
-    "Activation",
-    "Regularization",
-    "Resize",
-    "Reshape",
-    "Dense",
-    "Merge",
+    N_("Input"),
+    N_("Convolution"),
+    N_("Pooling"),
+    N_("Normalization"),
+    N_("Activation"),
+    N_("Regularization"),
+    N_("Resize"),
+    N_("Reshape"),
+    N_("Dense"),
+    N_("Merge"),
 )
 
 #: Parameter kinds and the values they hold.
@@ -70,25 +70,27 @@ class ParamSpec:
         if kind == "text":
             if isinstance(value, str):
                 return value
-            raise ParamTypeError(f"expected text, got {_short(value)}")
+            raise ParamTypeError(tr("expected text, got {value}").format(value=_short(value)))
         if _too_long(value):
-            raise ParamTypeError(f"expected a whole number of at most {len(str(MAX_INT))} digits, got {_short(value)}")
+            raise ParamTypeError(tr("expected a whole number of at most {digits} digits, got {value}").format(
+                digits=len(str(MAX_INT)), value=_short(value)))
         if kind == "bool":
             if isinstance(value, bool):
                 return value
-            raise ParamTypeError(f"expected true or false, got {_short(value)}")
+            raise ParamTypeError(tr("expected true or false, got {value}").format(value=_short(value)))
         if kind == "int":
             if _is_int(value):
                 return int(value)
-            raise ParamTypeError(f"expected an integer, got {_short(value)}")
+            raise ParamTypeError(tr("expected an integer, got {value}").format(value=_short(value)))
         if kind == "float":
             if _is_int(value) or (isinstance(value, float) and value == value and abs(value) != float("inf")):
                 return float(value)
-            raise ParamTypeError(f"expected a finite number, got {_short(value)}")
+            raise ParamTypeError(tr("expected a finite number, got {value}").format(value=_short(value)))
         if kind == "choice":
             if isinstance(value, str) and value in self.choices:
                 return value
-            raise ParamTypeError(f"expected one of {', '.join(map(repr, self.choices))}, got {_short(value)}")
+            raise ParamTypeError(tr("expected one of {choices}, got {value}").format(
+                choices=", ".join(map(repr, self.choices)), value=_short(value)))
         if kind in ("optional_size", "scale", "int_list") and value is None:
             return None
         if kind == "pad4":
@@ -96,31 +98,34 @@ class ParamSpec:
                 return int(value)
             if isinstance(value, (list, tuple)) and len(value) == 4 and all(_is_int(v) for v in value):
                 return tuple(int(v) for v in value)
-            raise ParamTypeError(f"expected an integer or [left, right, top, bottom], got {_short(value)}")
+            raise ParamTypeError(tr("expected an integer or [left, right, top, bottom], got {value}").format(
+                value=_short(value)))
         if kind == "scale":
             if _is_number(value):
                 return float(value)
             if isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(v) for v in value):
                 return (float(value[0]), float(value[1]))
-            raise ParamTypeError(f"expected a number, [h, w] or null, got {_short(value)}")
+            raise ParamTypeError(tr("expected a number, [h, w] or null, got {value}").format(value=_short(value)))
         if kind == "int_list":
             if isinstance(value, (list, tuple)) and value and all(_is_int(v) for v in value):
                 return tuple(int(v) for v in value)
-            raise ParamTypeError(f"expected a list of integers or null, got {_short(value)}")
+            raise ParamTypeError(tr("expected a list of integers or null, got {value}").format(value=_short(value)))
         if kind == "padding" and isinstance(value, str):
             if value in PADDING_WORDS:
                 return value
-            raise ParamTypeError(f"expected an integer, [h, w], \"same\" or \"valid\", got {_short(value)}")
+            raise ParamTypeError(tr("expected an integer, [h, w], \"same\" or \"valid\", got {value}").format(
+                value=_short(value)))
         if _is_int(value):
             return int(value)
         if isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_int(v) for v in value):
             return (int(value[0]), int(value[1]))
-        what = "an integer or [h, w]"
         if kind == "optional_size":
-            what += " or null"
+            message = tr("expected an integer, [h, w] or null, got {value}")
         elif kind == "padding":
-            what = "an integer, [h, w], \"same\" or \"valid\""
-        raise ParamTypeError(f"expected {what}, got {_short(value)}")
+            message = tr("expected an integer, [h, w], \"same\" or \"valid\", got {value}")
+        else:
+            message = tr("expected an integer or [h, w], got {value}")
+        raise ParamTypeError(message.format(value=_short(value)))
 
     def limit_error(self, value: Any) -> str | None:
         """A sentence saying why ``value`` is outside this parameter's limits, or None."""
@@ -132,9 +137,11 @@ class ParamSpec:
                 too_low = number <= self.minimum if self.exclusive_minimum else number < self.minimum
                 if too_low:
                     relation = ">" if self.exclusive_minimum else "≥"
-                    return f"{self.name} must be {relation} {_fmt_limit(self.minimum)}, not {_fmt_value(value)}"
+                    return tr("{name} must be {relation} {limit}, not {value}").format(
+                        name=self.name, relation=relation, limit=_fmt_limit(self.minimum), value=_fmt_value(value))
             if self.maximum is not None and number > self.maximum:
-                return f"{self.name} must be ≤ {_fmt_limit(self.maximum)}, not {_fmt_value(value)}"
+                return tr("{name} must be ≤ {limit}, not {value}").format(
+                    name=self.name, limit=_fmt_limit(self.maximum), value=_fmt_value(value))
         return None
 
 
@@ -186,11 +193,13 @@ class LayerSpec:
         return 1 if self.outputs is None else self.outputs(self.resolve(stored))
 
     def describe_inputs(self) -> str:
+        """"1 input", "2 or more inputs", … in the user's language."""
         if self.max_inputs is None:
-            return f"{self.min_inputs} or more inputs"
+            return ntr("{n} or more input", "{n} or more inputs", self.min_inputs).format(n=self.min_inputs)
         if self.min_inputs == self.max_inputs:
-            return "no inputs" if self.min_inputs == 0 else f"{self.min_inputs} input" + ("s" if self.min_inputs > 1 else "")
-        return f"{self.min_inputs}–{self.max_inputs} inputs"
+            return tr("no inputs") if self.min_inputs == 0 else ntr("{n} input", "{n} inputs", self.min_inputs).format(
+                n=self.min_inputs)
+        return tr("{low}–{high} inputs").format(low=self.min_inputs, high=self.max_inputs)
 
 
 #: Whole-number parameters have at most 15 digits: more is no size, and overflows every float it meets.
@@ -211,9 +220,9 @@ def _short(value: Any, limit: int = 40) -> str:
     """``repr(value)`` cut to ``limit`` characters for a message (a pasted list may be megabytes)."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
         text = str(value)
-        return f"{text[:8]}… ({len(text.lstrip('-')):,} digits)"
+        return tr("{start}… ({digits} digits)").format(start=text[:8], digits=f"{len(text.lstrip('-')):,}")
     text = repr(value) if not isinstance(value, (list, tuple, dict)) or len(value) <= 8 else \
-        f"{type(value).__name__} of {len(value)} items"
+        tr("{type} of {n} items").format(type=type(value).__name__, n=len(value))
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
@@ -240,41 +249,41 @@ def _size(name: str, doc: str, *, default: Any = None, initial: Any = None, mini
                      initial=initial, minimum=minimum)
 
 
-_KERNEL = _size("kernel_size", "Height and width of the sliding window.", initial=3)
+_KERNEL = _size("kernel_size", N_("Height and width of the sliding window."), initial=3)
 _POOL_KERNEL = replace(_KERNEL, initial=2)
-_STRIDE = _size("stride", "Step of the window between output positions.", default=1)
-_DILATION = _size("dilation", "Spacing between kernel taps; the window spans d·(k − 1) + 1 pixels.", default=1)
-_POOL_STRIDE = _size("stride", "Step of the window; empty means the kernel size (non-overlapping windows).",
+_STRIDE = _size("stride", N_("Step of the window between output positions."), default=1)
+_DILATION = _size("dilation", N_("Spacing between kernel taps; the window spans d·(k − 1) + 1 pixels."), default=1)
+_POOL_STRIDE = _size("stride", N_("Step of the window; empty means the kernel size (non-overlapping windows)."),
                      kind="optional_size")
-_POOL_PADDING = _size("padding", "Implicit padding on each side (at most half the kernel).", default=0, minimum=0)
-_CEIL_MODE = ParamSpec("ceil_mode", "bool", "Round the output size up: a last, partial window is kept.", default=False)
-_OUTPUT_SIZE = _size("output_size", "Output height and width, whatever the input size.", initial=1)
+_POOL_PADDING = _size("padding", N_("Implicit padding on each side (at most half the kernel)."), default=0, minimum=0)
+_CEIL_MODE = ParamSpec("ceil_mode", "bool", N_("Round the output size up: a last, partial window is kept."), default=False)
+_OUTPUT_SIZE = _size("output_size", N_("Output height and width, whatever the input size."), initial=1)
 _EPS = ParamSpec("eps", "float", N_("Added to the variance for numerical stability."), default=1e-5,
                  minimum=0.0, exclusive_minimum=True)
-_DROP_P = ParamSpec("p", "float", "Probability of zeroing an element during training.", default=0.5,
+_DROP_P = ParamSpec("p", "float", N_("Probability of zeroing an element during training."), default=0.5,
                     minimum=0.0, maximum=1.0)
 
 _SPECS = (
     LayerSpec(
-        "Input", "Input", "The image batch entering the network (channels × height × width).",
+        "Input", "Input", N_("The image batch entering the network (channels × height × width)."),
         min_inputs=0, max_inputs=0, in_palette=False,
     ),
     LayerSpec(
         "Conv2d", "Convolution",
-        "Slides learned k×k filters over the input; each output channel is one filter's response.",
+        N_("Slides learned k×k filters over the input; each output channel is one filter's response."),
         "H_out = ⌊(H + 2p − d·(k − 1) − 1) / s⌋ + 1;  params = (k_h·k_w·C_in/groups + 1)·C_out",
         (
-            ParamSpec("out_channels", "int", "Number of filters, i.e. output channels.", required=True,
+            ParamSpec("out_channels", "int", N_("Number of filters, i.e. output channels."), required=True,
                       initial=16, minimum=1, maximum=65536),
             _KERNEL,
             _STRIDE,
-            ParamSpec("padding", "padding", "Zeros (or padding_mode values) added on each side; "
-                      "\"same\" keeps H×W, \"valid\" adds none.", default=0, minimum=0),
+            ParamSpec("padding", "padding", N_("Zeros (or padding_mode values) added on each side; "
+                      "\"same\" keeps H×W, \"valid\" adds none."), default=0, minimum=0),
             _DILATION,
-            ParamSpec("groups", "int", "Split channels into groups convolved separately "
-                      "(groups = C_in: depthwise).", default=1, minimum=1, maximum=65536),
-            ParamSpec("bias", "bool", "Add a learned bias per output channel.", default=True),
-            ParamSpec("padding_mode", "choice", "What the padding holds: zeros or copies of the border.",
+            ParamSpec("groups", "int", N_("Split channels into groups convolved separately "
+                      "(groups = C_in: depthwise)."), default=1, minimum=1, maximum=65536),
+            ParamSpec("bias", "bool", N_("Add a learned bias per output channel."), default=True),
+            ParamSpec("padding_mode", "choice", N_("What the padding holds: zeros or copies of the border."),
                       default="zeros", choices=("zeros", "reflect", "replicate", "circular")),
         ),
         key_params=("out_channels", "kernel_size", "stride", "padding", "dilation", "groups"),
@@ -303,42 +312,42 @@ _SPECS = (
         key_params=("out_channels", "kernel_size", "stride", "padding", "output_padding"),
     ),
     LayerSpec(
-        "MaxPool2d", "Pooling", "Keeps the largest value in each window: downsamples, adds small shift tolerance.",
+        "MaxPool2d", "Pooling", N_("Keeps the largest value in each window: downsamples, adds small shift tolerance."),
         "H_out = ⌊(H + 2p − d·(k − 1) − 1) / s⌋ + 1 (⌈⌉ with ceil_mode)",
         (_POOL_KERNEL, _POOL_STRIDE, _POOL_PADDING, _DILATION, _CEIL_MODE),
         key_params=("kernel_size", "stride", "padding", "dilation"),
     ),
     LayerSpec(
-        "AvgPool2d", "Pooling", "Averages each window: downsamples smoothly.",
+        "AvgPool2d", "Pooling", N_("Averages each window: downsamples smoothly."),
         "H_out = ⌊(H + 2p − k) / s⌋ + 1 (⌈⌉ with ceil_mode)",
         (
             _POOL_KERNEL, _POOL_STRIDE, _POOL_PADDING, _CEIL_MODE,
-            ParamSpec("count_include_pad", "bool", "Count padding zeros in the average's divisor.", default=True),
+            ParamSpec("count_include_pad", "bool", N_("Count padding zeros in the average's divisor."), default=True),
         ),
         key_params=("kernel_size", "stride", "padding"),
     ),
     LayerSpec(
         "AdaptiveAvgPool2d", "Pooling",
-        "Averages into a fixed output size whatever the input size (1×1: global average pooling).",
+        N_("Averages into a fixed output size whatever the input size (1×1: global average pooling)."),
         "window i: ⌊i·H/H_out⌋ … ⌈(i + 1)·H/H_out⌉",
         (_OUTPUT_SIZE,), key_params=("output_size",),
     ),
     LayerSpec(
-        "AdaptiveMaxPool2d", "Pooling", "Takes the maximum into a fixed output size whatever the input size.",
+        "AdaptiveMaxPool2d", "Pooling", N_("Takes the maximum into a fixed output size whatever the input size."),
         "window i: ⌊i·H/H_out⌋ … ⌈(i + 1)·H/H_out⌉",
         (_OUTPUT_SIZE,), key_params=("output_size",),
     ),
     LayerSpec(
         "BatchNorm2d", "Normalization",
-        "Normalises each channel over the batch, then scales and shifts it (γ, β): steadier, faster training.",
+        N_("Normalises each channel over the batch, then scales and shifts it (γ, β): steadier, faster training."),
         "y = γ·(x − μ_B) / √(σ²_B + ε) + β;  params = 2·C",
         (
-            ParamSpec("eps", "float", "Added to the variance for numerical stability.", default=1e-5,
+            ParamSpec("eps", "float", N_("Added to the variance for numerical stability."), default=1e-5,
                       minimum=0.0, exclusive_minimum=True),
-            ParamSpec("momentum", "float", "Weight of the current batch in the running statistics.", default=0.1,
+            ParamSpec("momentum", "float", N_("Weight of the current batch in the running statistics."), default=0.1,
                       minimum=0.0, maximum=1.0),
-            ParamSpec("affine", "bool", "Learn a scale γ and shift β per channel.", default=True),
-            ParamSpec("track_running_stats", "bool", "Keep running mean/variance for evaluation.", default=True),
+            ParamSpec("affine", "bool", N_("Learn a scale γ and shift β per channel."), default=True),
+            ParamSpec("track_running_stats", "bool", N_("Keep running mean/variance for evaluation."), default=True),
         ),
     ),
     LayerSpec(
@@ -385,30 +394,30 @@ _SPECS = (
     ),
     LayerSpec(
         "LocalResponseNorm", "Normalization",
-        "Divides each value by the activity of neighbouring channels (AlexNet's lateral inhibition).",
+        N_("Divides each value by the activity of neighbouring channels (AlexNet's lateral inhibition)."),
         "b_c = a_c / (k + α/n·Σ a²)^β over n neighbouring channels",
         (
-            ParamSpec("size", "int", "Number of neighbouring channels n.", required=True, initial=5, minimum=1),
-            ParamSpec("alpha", "float", "Scale α.", default=1e-4),
-            ParamSpec("beta", "float", "Exponent β.", default=0.75),
-            ParamSpec("k", "float", "Additive constant k.", default=1.0),
+            ParamSpec("size", "int", N_("Number of neighbouring channels n."), required=True, initial=5, minimum=1),
+            ParamSpec("alpha", "float", N_("Scale α."), default=1e-4),
+            ParamSpec("beta", "float", N_("Exponent β."), default=0.75),
+            ParamSpec("k", "float", N_("Additive constant k."), default=1.0),
         ),
         key_params=("size",),
     ),
-    LayerSpec("ReLU", "Activation", "max(0, x): keeps positive values, zeroes the rest.", "y = max(0, x)"),
-    LayerSpec("ReLU6", "Activation", "ReLU capped at 6 (MobileNet).", "y = min(max(0, x), 6)"),
+    LayerSpec("ReLU", "Activation", N_("max(0, x): keeps positive values, zeroes the rest."), "y = max(0, x)"),
+    LayerSpec("ReLU6", "Activation", N_("ReLU capped at 6 (MobileNet)."), "y = min(max(0, x), 6)"),
     LayerSpec(
-        "LeakyReLU", "Activation", "Like ReLU but lets a small slope through for negative values.",
+        "LeakyReLU", "Activation", N_("Like ReLU but lets a small slope through for negative values."),
         "y = x if x > 0 else slope·x",
-        (ParamSpec("negative_slope", "float", "Slope for negative inputs.", default=0.01),),
+        (ParamSpec("negative_slope", "float", N_("Slope for negative inputs."), default=0.01),),
         key_params=("negative_slope",),
     ),
     LayerSpec(
-        "GELU", "Activation", "Smooth ReLU: x weighted by the Gaussian probability of x.", "y = x·Φ(x)",
-        (ParamSpec("approximate", "choice", "Exact (erf) or tanh approximation.", default="none",
+        "GELU", "Activation", N_("Smooth ReLU: x weighted by the Gaussian probability of x."), "y = x·Φ(x)",
+        (ParamSpec("approximate", "choice", N_("Exact (erf) or tanh approximation."), default="none",
                    choices=("none", "tanh")),),
     ),
-    LayerSpec("SiLU", "Activation", "x·sigmoid(x) (swish): smooth and non-monotonic.", "y = x·σ(x)"),
+    LayerSpec("SiLU", "Activation", N_("x·sigmoid(x) (swish): smooth and non-monotonic."), "y = x·σ(x)"),
     LayerSpec("Hardswish", "Activation", N_("x·ReLU6(x + 3)/6: a cheap swish (MobileNetV3)."),
               "y = x·min(max(x + 3, 0), 6) / 6"),
     LayerSpec("Hardsigmoid", "Activation", N_("A piecewise-linear sigmoid (MobileNetV3's squeeze-and-excitation "
@@ -431,23 +440,23 @@ _SPECS = (
         key_params=("alpha",),
     ),
     LayerSpec("Mish", "Activation", N_("x·tanh(softplus(x)): smooth and non-monotonic."), "y = x·tanh(ln(1 + e^x))"),
-    LayerSpec("Sigmoid", "Activation", "Squashes values into (0, 1).", "y = 1 / (1 + e^(−x))"),
-    LayerSpec("Tanh", "Activation", "Squashes values into (−1, 1).", "y = tanh(x)"),
+    LayerSpec("Sigmoid", "Activation", N_("Squashes values into (0, 1)."), "y = 1 / (1 + e^(−x))"),
+    LayerSpec("Tanh", "Activation", N_("Squashes values into (−1, 1)."), "y = tanh(x)"),
     LayerSpec(
-        "Softmax", "Activation", "Turns scores into probabilities that sum to 1 along one dimension.",
+        "Softmax", "Activation", N_("Turns scores into probabilities that sum to 1 along one dimension."),
         "y_i = e^(x_i) / Σ_j e^(x_j)",
         # PyTorch's default dim=None guesses (and warns); convviz asks for the class dimension.
-        (ParamSpec("dim", "int", "Dimension to normalise over (1: classes or channels).", default=1,
+        (ParamSpec("dim", "int", N_("Dimension to normalise over (1: classes or channels)."), default=1,
                    minimum=-4, maximum=3),),
         key_params=("dim",),
     ),
     LayerSpec(
-        "Dropout", "Regularization", "Zeroes random elements during training (and rescales the rest): "
-        "less co-adaptation, less overfitting.", "y = x·m / (1 − p),  m ~ Bernoulli(1 − p)",
+        "Dropout", "Regularization", N_("Zeroes random elements during training (and rescales the rest): "
+        "less co-adaptation, less overfitting."), "y = x·m / (1 − p),  m ~ Bernoulli(1 − p)",
         (_DROP_P,), key_params=("p",),
     ),
     LayerSpec(
-        "Dropout2d", "Regularization", "Zeroes whole random channels during training.",
+        "Dropout2d", "Regularization", N_("Zeroes whole random channels during training."),
         "y_c = x_c·m_c / (1 − p)", (_DROP_P,), key_params=("p",),
     ),
     LayerSpec(
@@ -474,12 +483,12 @@ _SPECS = (
         key_params=("scale_factor", "size", "mode"),
     ),
     LayerSpec(
-        "Flatten", "Reshape", "Unrolls a C×H×W map into one vector of C·H·W features for Linear layers.",
+        "Flatten", "Reshape", N_("Unrolls a C×H×W map into one vector of C·H·W features for Linear layers."),
         "features = C·H·W",
         (
-            ParamSpec("start_dim", "int", "First dimension to flatten (1: the first after the batch).", default=1,
+            ParamSpec("start_dim", "int", N_("First dimension to flatten (1: the first after the batch)."), default=1,
                       minimum=-3, maximum=3),
-            ParamSpec("end_dim", "int", "Last dimension to flatten (−1: the last).", default=-1,
+            ParamSpec("end_dim", "int", N_("Last dimension to flatten (−1: the last)."), default=-1,
                       minimum=-3, maximum=3),
         ),
     ),
@@ -496,12 +505,12 @@ _SPECS = (
         key_params=("unflattened_size",),
     ),
     LayerSpec(
-        "Linear", "Dense", "Fully connected: every output is a weighted sum of every input feature.",
+        "Linear", "Dense", N_("Fully connected: every output is a weighted sum of every input feature."),
         "y = W·x + b;  params = (in + 1)·out",
         (
-            ParamSpec("out_features", "int", "Number of outputs (classes for the last layer).", required=True,
+            ParamSpec("out_features", "int", N_("Number of outputs (classes for the last layer)."), required=True,
                       initial=10, minimum=1, maximum=1 << 20),
-            ParamSpec("bias", "bool", "Add a learned bias per output.", default=True),
+            ParamSpec("bias", "bool", N_("Add a learned bias per output."), default=True),
         ),
         key_params=("out_features",),
     ),
@@ -537,9 +546,9 @@ _SPECS = (
         ),
         min_inputs=0, max_inputs=None, in_palette=False,
     ),
-    LayerSpec("Identity", "Reshape", "Passes its input through unchanged (a placeholder).", "y = x"),
+    LayerSpec("Identity", "Reshape", N_("Passes its input through unchanged (a placeholder)."), "y = x"),
     LayerSpec(
-        "Add", "Merge", "Element-wise sum of its inputs (residual shortcuts); all shapes must match.",
+        "Add", "Merge", N_("Element-wise sum of its inputs (residual shortcuts); all shapes must match."),
         "y = x₁ + x₂ + …", min_inputs=2, max_inputs=None,
     ),
     LayerSpec(
@@ -548,8 +557,8 @@ _SPECS = (
         "y = x₁ · x₂ · …", min_inputs=2, max_inputs=None,
     ),
     LayerSpec(
-        "Concat", "Merge", "Stacks its inputs along channels, in input order (inception blocks); "
-        "H×W must match.", "C_out = C₁ + C₂ + …", min_inputs=2, max_inputs=None,
+        "Concat", "Merge", N_("Stacks its inputs along channels, in input order (inception blocks); "
+        "H×W must match."), "C_out = C₁ + C₂ + …", min_inputs=2, max_inputs=None,
     ),
 )
 
@@ -561,7 +570,8 @@ def layer_spec(type_name: str) -> LayerSpec:
     try:
         return CATALOG[type_name]
     except KeyError:
-        raise KeyError(f"unknown layer type {type_name!r}; known types: {', '.join(CATALOG)}") from None
+        raise KeyError(tr("unknown layer type {type}; known types: {types}").format(
+            type=repr(type_name), types=", ".join(CATALOG))) from None
 
 
 def types_in_family(family: str) -> list[LayerSpec]:

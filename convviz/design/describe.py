@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..i18n import ntr, tr
 from .catalog import layer_spec
 from .graph import Design, Node
 
@@ -14,17 +15,17 @@ def key_params_text(node: Node, design: Design | None = None) -> str:
     parts: list[str] = []
     if node.type == "Input":
         count = len(design.classes) if design is not None else 0
-        return f"{count} classes" if count else "image batch"
+        return tr("{n} classes").format(n=count) if count else tr("image batch")
     if node.type == "Conv2d":
-        parts.append(f"{p['out_channels']} filters")
+        parts.append(tr("{n} filters").format(n=p['out_channels']))
         parts.append(_size(p["kernel_size"]))
         parts += _window_extras(p)
         if p["groups"] != 1:
             parts.append(f"g{p['groups']}")
         if not p["bias"]:
-            parts.append("no bias")
+            parts.append(tr("no bias"))
     elif node.type == "ConvTranspose2d":
-        parts.append(f"{p['out_channels']} filters")
+        parts.append(tr("{n} filters").format(n=p['out_channels']))
         parts.append(_size(p["kernel_size"]))
         parts += _window_extras(p)
         if p["output_padding"] not in (0, (0, 0)):
@@ -37,17 +38,17 @@ def key_params_text(node: Node, design: Design | None = None) -> str:
             parts.append(f"s{_compact(p['stride'])}")
         parts += _window_extras({**p, "stride": 1})
         if p["ceil_mode"]:
-            parts.append("ceil")
+            parts.append(tr("ceil"))
     elif node.type in ("AdaptiveAvgPool2d", "AdaptiveMaxPool2d"):
         parts.append(f"→ {_size(p['output_size'])}")
     elif node.type == "Linear":
-        parts.append(f"{p['out_features']} outputs")
+        parts.append(tr("{n} outputs").format(n=p['out_features']))
         if not p["bias"]:
-            parts.append("no bias")
+            parts.append(tr("no bias"))
     elif node.type in ("Dropout", "Dropout2d"):
         parts.append(f"p = {p['p']:g}")
     elif node.type == "LeakyReLU":
-        parts.append(f"slope {p['negative_slope']:g}")
+        parts.append(tr("slope {value}").format(value=f"{p['negative_slope']:g}"))
     elif node.type == "Softmax":
         parts.append(f"dim {p['dim']}")
     elif node.type == "Upsample":
@@ -58,25 +59,25 @@ def key_params_text(node: Node, design: Design | None = None) -> str:
         parts.append(p["mode"])
     elif node.type == "ZeroPad2d":
         pad = p["padding"]
-        parts.append(f"pad {pad}" if isinstance(pad, int) else "pad " + ",".join(map(str, pad)))
+        parts.append(tr("pad {value}").format(value=pad if isinstance(pad, int) else ",".join(map(str, pad))))
     elif node.type == "GroupNorm":
-        parts.append(f"{p['num_groups']} groups")
+        parts.append(tr("{n} groups").format(n=p['num_groups']))
     elif node.type == "ChannelShuffle":
-        parts.append(f"{p['groups']} groups")
+        parts.append(tr("{n} groups").format(n=p['groups']))
     elif node.type == "PReLU" and p["num_parameters"] != 1:
-        parts.append(f"{p['num_parameters']} slopes")
+        parts.append(tr("{n} slopes").format(n=p['num_parameters']))
     elif node.type == "ELU" and p["alpha"] != 1.0:
         parts.append(f"α {p['alpha']:g}")
     elif node.type == "LocalResponseNorm":
-        parts.append(f"size {p['size']}")
+        parts.append(tr("size {n}").format(n=p['size']))
     elif node.type == "BatchNorm2d" and not p["affine"]:
-        parts.append("no affine")
+        parts.append(tr("no affine"))
     elif node.type == "Flatten" and (p["start_dim"], p["end_dim"]) != (1, -1):
-        parts.append(f"dims {p['start_dim']}…{p['end_dim']}")
+        parts.append(tr("dims {start}…{end}").format(start=p['start_dim'], end=p['end_dim']))
     elif node.type == "GELU" and p["approximate"] != "none":
-        parts.append("tanh approx.")
+        parts.append(tr("tanh approx."))
     elif spec.is_merge:
-        parts.append(f"{len(node.inputs)} inputs")
+        parts.append(ntr("{n} input", "{n} inputs", len(node.inputs)).format(n=len(node.inputs)))
     return " · ".join(parts)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from ..i18n import tr
 from .catalog import layer_spec
 from .graph import Design, DesignError
 from .heads import handed_over
@@ -81,7 +82,8 @@ class Bridge:
     def apply(self, design: Design) -> None:
         node = design.node(self.node)
         if len(node.inputs) != 1 or layer_spec(node.type).multi_output:
-            raise DesignError(f"{self.node!r} must have exactly one input and one output to be bridged")
+            raise DesignError(tr("{node} must have exactly one input and one output to be bridged").format(
+                node=repr(self.node)))
         source = node.inputs[0]
         consumers = design.consumers(self.node)
         with design.batch():

@@ -56,9 +56,9 @@ class DesignFileError(ValueError):
     def __init__(self, message: str, *, node: str | None = None, field: str | None = None) -> None:
         where = []
         if node is not None:
-            where.append(f"node {node}")
+            where.append(tr('node {node}').format(node=node))
         if field is not None:
-            where.append(f"field {field!r}")
+            where.append(tr('field {field!r}').format(field=field))
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
         self.node = node
         self.field = field
@@ -140,9 +140,9 @@ def parse_json(text: str) -> Any:
     try:
         return json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
-        raise DesignFileError(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise DesignFileError(tr('not valid JSON (line {lineno}, column {colno}: {msg})').format(lineno=exc.lineno, colno=exc.colno, msg=exc.msg)) from None
     except RecursionError:
-        raise DesignFileError("not valid JSON (nested too deeply)") from None
+        raise DesignFileError(tr("not valid JSON (nested too deeply)")) from None
     except _TooManyDigits as exc:
         digits = str(exc.args[0])
         found = re.search(rf"-?\d{{{len(digits.lstrip('-'))}}}", text)
@@ -160,23 +160,23 @@ def design_from_dict(data: Any) -> Design:
     data = migrate(data)
     unknown = [k for k in data if k not in _TOP_KEYS]
     if unknown:
-        raise DesignFileError(f"unknown key {unknown[0]!r} (a design file has {', '.join(_TOP_KEYS)})")
+        raise DesignFileError(tr('unknown key {unknown!r} (a design file has {_TOP_KEYS})').format(unknown=unknown[0], _TOP_KEYS=', '.join(_TOP_KEYS)))
     name = data.get("name", "Untitled")
     if not isinstance(name, str):
-        raise DesignFileError(f"expected text, got {_show(name)}", field="name")
+        raise DesignFileError(tr('expected text, got {show}').format(show=_show(name)), field="name")
     input_spec = _read_input(data.get("input"))
     classes = data.get("classes", [])
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
-        raise DesignFileError(f"expected a list of class names, got {_show(classes)}", field="classes")
+        raise DesignFileError(tr('expected a list of class names, got {show}').format(show=_show(classes)), field="classes")
     raw_nodes = data.get("nodes")
     if not isinstance(raw_nodes, list):
-        raise DesignFileError(f"expected a list of nodes, got {_show(raw_nodes)}", field="nodes")
+        raise DesignFileError(tr('expected a list of nodes, got {show}').format(show=_show(raw_nodes)), field="nodes")
     nodes: list[Node] = []
     seen: set[str] = set()
     for number, raw in enumerate(raw_nodes):
         node = read_node(raw, number)
         if node.id in seen:
-            raise DesignFileError("this id is used by another node too", node=repr(node.id), field="id")
+            raise DesignFileError(tr("this id is used by another node too"), node=repr(node.id), field="id")
         seen.add(node.id)
         nodes.append(node)
     return Design(name, input_spec, classes, nodes, _read_heads(data.get("heads", []), seen))
@@ -184,20 +184,20 @@ def design_from_dict(data: Any) -> Design:
 
 def _read_heads(raw: Any, ids: set[str]) -> list[Head]:
     if not isinstance(raw, list):
-        raise DesignFileError(f"expected a list of heads, got {_show(raw)}", field="heads")
+        raise DesignFileError(tr('expected a list of heads, got {show}').format(show=_show(raw)), field="heads")
     heads = []
     for number, entry in enumerate(raw):
         where = f"heads[{number}]"
         if not isinstance(entry, dict) or any(key not in _HEAD_KEYS for key in entry):
-            raise DesignFileError(f"expected {{\"node\", \"loss_weight\"}}, got {_show(entry)}", field=where)
+            raise DesignFileError(tr('expected {{"node", "loss_weight"}}, got {show}').format(show=_show(entry)), field=where)
         node = entry.get("node")
         if not isinstance(node, str) or ref_problem(node) or node_of(node) not in ids:
-            raise DesignFileError(f"no node {_show(node)} to be a head", field=f"{where}.node")
+            raise DesignFileError(tr('no node {show} to be a head').format(show=_show(node)), field=f"{where}.node")
         weight = entry.get("loss_weight", 1.0)
         if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not math.isfinite(weight) or weight < 0:
-            raise DesignFileError(f"expected a loss weight ≥ 0, got {_show(weight)}", field=f"{where}.loss_weight")
+            raise DesignFileError(tr('expected a loss weight ≥ 0, got {show}').format(show=_show(weight)), field=f"{where}.loss_weight")
         if any(h.node == node for h in heads):
-            raise DesignFileError(f"{node!r} is a head twice", field=f"{where}.node")
+            raise DesignFileError(tr('{node!r} is a head twice').format(node=node), field=f"{where}.node")
         heads.append(Head(node, float(weight)))
     return heads
 
@@ -205,20 +205,18 @@ def _read_heads(raw: Any, ids: set[str]) -> list[Head]:
 def migrate(data: Any) -> dict[str, Any]:
     """Check format and version, then bring an older document up to ``VERSION``."""
     if not isinstance(data, dict):
-        raise DesignFileError(f"expected a JSON object at the top, got {_show(data)}")
+        raise DesignFileError(tr('expected a JSON object at the top, got {show}').format(show=_show(data)))
     if data.get("format") != FORMAT:
-        raise DesignFileError(f"not a convviz design (its \"format\" is {_show(data.get('format'))}, "
-                              f"expected {FORMAT!r})")
+        raise DesignFileError(tr('not a convviz design (its "format" is {show}, expected {FORMAT!r})').format(show=_show(data.get('format')), FORMAT=FORMAT))
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise DesignFileError(f"expected a version number, got {_show(version)}", field="version")
+        raise DesignFileError(tr('expected a version number, got {show}').format(show=_show(version)), field="version")
     if version > VERSION:
-        raise DesignFileError(f"this file is version {version}, written by a newer convviz; this one reads "
-                              f"versions up to {VERSION}. Update convviz to open it.")
+        raise DesignFileError(tr('this file is version {version}, written by a newer convviz; this one reads versions up to {VERSION}. Update convviz to open it.').format(version=version, VERSION=VERSION))
     while version < VERSION:
         step = MIGRATIONS.get(version)
         if step is None:
-            raise DesignFileError(f"version {version} files are no longer supported (no migration to {version + 1})")
+            raise DesignFileError(tr('version {version} files are no longer supported (no migration to {value})').format(version=version, value=version + 1))
         data = step(dict(data))
         version += 1
         data["version"] = version
@@ -227,23 +225,23 @@ def migrate(data: Any) -> dict[str, Any]:
 
 def _read_input(raw: Any) -> InputSpec:
     if not isinstance(raw, dict):
-        raise DesignFileError(f"expected {{\"channels\", \"height\", \"width\"}}, got {_show(raw)}", field="input")
+        raise DesignFileError(tr('expected {{"channels", "height", "width"}}, got {show}').format(show=_show(raw)), field="input")
     values = {}
     for key in ("channels", "height", "width"):
         value = raw.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value < 10 ** MAX_DIGITS:
-            raise DesignFileError(f"expected a positive integer, got {_show(value)}", field=f"input.{key}")
+            raise DesignFileError(tr('expected a positive integer, got {show}').format(show=_show(value)), field=f"input.{key}")
         values[key] = value
     extra = [k for k in raw if k not in values]
     if extra:
-        raise DesignFileError(f"unknown key {extra[0]!r}", field="input")
+        raise DesignFileError(tr('unknown key {extra!r}').format(extra=extra[0]), field="input")
     return InputSpec(**values)
 
 
 def read_node(raw: Any, number: int) -> Node:
     label = f"#{number + 1}"
     if not isinstance(raw, dict):
-        raise DesignFileError(f"expected an object, got {_show(raw)}", node=label)
+        raise DesignFileError(tr('expected an object, got {show}').format(show=_show(raw)), node=label)
     node_id = raw.get("id")
     problem = id_problem(node_id)
     if problem:
@@ -251,28 +249,28 @@ def read_node(raw: Any, number: int) -> Node:
     label = repr(node_id)
     type_name = raw.get("type")
     if not isinstance(type_name, str) or type_name not in CATALOG:
-        raise DesignFileError(f"unknown layer type {_show(type_name)}; known types: {', '.join(CATALOG)}",
+        raise DesignFileError(tr('unknown layer type {show}; known types: {CATALOG}').format(show=_show(type_name), CATALOG=', '.join(CATALOG)),
                               node=label, field="type")
     label = f"{node_id!r} ({type_name})"
     for key in raw:
         if key not in _NODE_KEYS:
-            raise DesignFileError(f"unknown key (a node has {', '.join(_NODE_KEYS)})", node=label, field=key)
+            raise DesignFileError(tr('unknown key (a node has {_NODE_KEYS})').format(_NODE_KEYS=', '.join(_NODE_KEYS)), node=label, field=key)
     inputs = raw.get("inputs", [])
     if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
-        raise DesignFileError(f"expected a list of node ids, got {_show(inputs)}", node=label, field="inputs")
+        raise DesignFileError(tr('expected a list of node ids, got {show}').format(show=_show(inputs)), node=label, field="inputs")
     for ref in inputs:
         problem = ref_problem(ref)
         if problem:
             raise DesignFileError(problem, node=label, field="inputs")
     params_raw = raw.get("params", {})
     if not isinstance(params_raw, dict):
-        raise DesignFileError(f"expected an object, got {_show(params_raw)}", node=label, field="params")
+        raise DesignFileError(tr('expected an object, got {show}').format(show=_show(params_raw)), node=label, field="params")
     spec = CATALOG[type_name]
     params: dict[str, Any] = {}
     for name, value in params_raw.items():
         if name not in spec.param_index:
             known = ", ".join(spec.param_index) or "none"
-            raise DesignFileError(f"{type_name} has no such parameter (its parameters: {known})",
+            raise DesignFileError(tr('{type_name} has no such parameter (its parameters: {known})').format(type_name=type_name, known=known),
                                   node=label, field=f"params.{name}")
         try:
             params[name] = spec.param(name).coerce(value)
@@ -280,7 +278,7 @@ def read_node(raw: Any, number: int) -> Node:
             raise DesignFileError(str(exc), node=label, field=f"params.{name}") from None
     missing = [p.name for p in spec.params if p.required and p.name not in params]
     if missing:
-        raise DesignFileError(f"{type_name} needs this parameter (PyTorch has no default)",
+        raise DesignFileError(tr('{type_name} needs this parameter (PyTorch has no default)').format(type_name=type_name),
                               node=label, field=f"params.{missing[0]}")
     pos = raw.get("pos")
     if pos is not None:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..i18n import tr
 from .catalog import CATALOG, ParamTypeError, layer_spec
 from .heads import Head, after_removal
 from .ids import fresh_id, id_problem
@@ -110,7 +111,7 @@ class Design:
         self._pending: list[Change] = []
         for node in nodes:
             if node.id in self._nodes:
-                raise DesignError(f"two nodes have the id {node.id!r}")
+                raise DesignError(tr('two nodes have the id {id!r}').format(id=node.id))
             # Hand-made nodes may hold [h, w] lists: store the canonical form, as set_param does.
             node.params = {name: _coerce(node.type, name, value) for name, value in node.params.items()}
             self._nodes[node.id] = node
@@ -144,7 +145,7 @@ class Design:
         try:
             return self._nodes[node_id]
         except KeyError:
-            raise DesignError(f"no node {node_id!r}") from None
+            raise DesignError(tr('no node {node_id!r}').format(node_id=node_id)) from None
 
     def get(self, node_id: str) -> Node | None:
         return self._nodes.get(node_id)
@@ -225,7 +226,7 @@ class Design:
         if problem:
             raise DesignError(problem)
         if node_id in self._nodes:
-            raise DesignError(f"the id {node_id!r} is already taken")
+            raise DesignError(tr('the id {node_id!r} is already taken').format(node_id=node_id))
 
     def add_node(self, type_name: str, node_id: str | None = None, inputs: Iterable[str] = (),
                  params: dict[str, Any] | None = None, pos: tuple[float, float] | None = None,
@@ -233,7 +234,7 @@ class Design:
         """Add a node; ``params`` None gives the palette's starting values. ``index``: position in order."""
         spec = layer_spec(type_name) if type_name in CATALOG else None
         if spec is None:
-            raise DesignError(f"unknown layer type {type_name!r}")
+            raise DesignError(tr('unknown layer type {type_name!r}').format(type_name=type_name))
         node_id = node_id or self.new_id(type_name)
         self.check_new_id(node_id)
         stored = spec.initial_params() if params is None else {}
@@ -320,12 +321,12 @@ class Design:
         spec = layer_spec(node.type)
         if spec.max_inputs is not None and len(node.inputs) >= spec.max_inputs:
             if spec.max_inputs == 0:
-                raise DesignError(f"{node.id!r} ({node.type}) takes no inputs")
+                raise DesignError(tr('{id!r} ({type}) takes no inputs').format(id=node.id, type=node.type))
             if spec.max_inputs == 1:
                 # A single-input layer swaps its input rather than refusing: what a drag means.
                 self.set_inputs(target, [source])
                 return
-            raise DesignError(f"{node.id!r} ({node.type}) takes at most {spec.max_inputs} inputs")
+            raise DesignError(tr('{id!r} ({type}) takes at most {max_inputs} inputs').format(id=node.id, type=node.type, max_inputs=spec.max_inputs))
         inputs = list(node.inputs)
         inputs.insert(len(inputs) if index is None else index, source)
         self.set_inputs(target, inputs)
@@ -410,7 +411,7 @@ def _coerce(type_name: str, name: str, value: Any) -> Any:
     spec = layer_spec(type_name)
     if name not in spec.param_index:
         known = ", ".join(spec.param_index) or "none"
-        raise DesignError(f"{type_name} has no parameter {name!r} (its parameters: {known})")
+        raise DesignError(tr('{type_name} has no parameter {name!r} (its parameters: {known})').format(type_name=type_name, name=name, known=known))
     try:
         return spec.param(name).coerce(copy.copy(value))
     except ParamTypeError as exc:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import keyword
 import re
 
+from ..i18n import tr
+
 MAX_ID_LENGTH = 64
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -79,18 +81,19 @@ _PREFIXES = {
 def id_problem(node_id: object) -> str | None:
     """Why ``node_id`` cannot name a node, or None when it can."""
     if not isinstance(node_id, str):
-        return f"an id must be text, not {type(node_id).__name__}"
+        return tr("an id must be text, not {kind}").format(kind=type(node_id).__name__)
     if not node_id:
-        return "an id cannot be empty"
+        return tr("an id cannot be empty")
     if len(node_id) > MAX_ID_LENGTH:
-        return f"an id has at most {MAX_ID_LENGTH} characters"
+        return tr("an id has at most {n} characters").format(n=MAX_ID_LENGTH)
     if not _IDENTIFIER.match(node_id):
-        return (f"{node_id!r} is not a valid id: use letters, digits and _, starting with a letter "
-                "(it becomes a Python attribute name)")
+        return tr("{id} is not a valid id: use letters, digits and _, starting with a letter (it becomes a Python "
+                  "attribute name)").format(id=repr(node_id))
     if keyword.iskeyword(node_id) or keyword.issoftkeyword(node_id):
-        return f"{node_id!r} is a Python keyword"
+        return tr("{id} is a Python keyword").format(id=repr(node_id))
     if node_id in RESERVED_IDS:
-        return f"{node_id!r} is reserved (a PyTorch module attribute or a name the generated code uses)"
+        return tr("{id} is reserved (a PyTorch module attribute or a name the generated code uses)").format(
+            id=repr(node_id))
     return None
 
 

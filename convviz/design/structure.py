@@ -109,11 +109,13 @@ def check_structure(design: Design, facts: Wiring | None = None) -> list[Structu
     issues: list[StructuralIssue] = []
     inputs = facts.inputs
     if not inputs:
-        issues.append(StructuralIssue("The design has no Input node.", (), "Drag an Input from the palette."))
+        issues.append(StructuralIssue(tr("The design has no Input node."), (), tr("Drag an Input from the palette.")))
     for extra in inputs[1:]:
         issues.append(StructuralIssue(
-            f"{extra!r} is a second Input; a design has exactly one ({inputs[0]!r}).",
-            (extra,), f"Delete {extra!r} and connect its consumers to {inputs[0]!r}."))
+            tr("{node} is a second Input; a design has exactly one ({first}).").format(
+                node=repr(extra), first=repr(inputs[0])),
+            (extra,), tr("Delete {node} and connect its consumers to {first}.").format(
+                node=repr(extra), first=repr(inputs[0]))))
 
     known = facts.consumers  # every node's id
     used_ports: dict[str, set[int]] = {}
@@ -122,8 +124,9 @@ def check_structure(design: Design, facts: Wiring | None = None) -> list[Structu
         missing = [src for src in node.inputs if node_of(src) not in known]
         for src in dict.fromkeys(missing):
             issues.append(StructuralIssue(
-                f"{node.id!r} takes input from {src!r}, which does not exist.",
-                (node.id,), f"Reconnect {node.id!r} to an existing node."))
+                tr("{node} takes input from {source}, which does not exist.").format(
+                    node=repr(node.id), source=repr(src)),
+                (node.id,), tr("Reconnect {node} to an existing node.").format(node=repr(node.id))))
         for src in dict.fromkeys(src for src in node.inputs if src not in missing):
             problem = _port_problem(design, node.id, src, used_ports)
             if problem:
@@ -131,18 +134,22 @@ def check_structure(design: Design, facts: Wiring | None = None) -> list[Structu
         count = len(node.inputs)
         if count < spec.min_inputs:
             if count == 0:
-                message = f"{node.id!r} has no input: it is not connected to the Input."
-                fix = f"Drag an edge from a node's output into {node.id!r}."
+                message = tr("{node} has no input: it is not connected to the Input.").format(node=repr(node.id))
+                fix = tr("Drag an edge from a node's output into {node}.").format(node=repr(node.id))
             else:
-                message = f"{node.id!r} ({node.type}) needs at least {spec.min_inputs} inputs; it has {count}."
-                fix = f"Connect another branch into {node.id!r}."
+                message = ntr("{node} ({type}) needs at least {min} input; it has {count}.",
+                              "{node} ({type}) needs at least {min} inputs; it has {count}.", spec.min_inputs).format(
+                    node=repr(node.id), type=node.type, min=spec.min_inputs, count=count)
+                fix = tr("Connect another branch into {node}.").format(node=repr(node.id))
             issues.append(StructuralIssue(message, (node.id,), fix))
         elif spec.max_inputs is not None and count > spec.max_inputs:
             if spec.max_inputs == 0:
-                message = f"{node.id!r} ({node.type}) takes no inputs; it has {count}."
+                message = tr("{node} ({type}) takes no inputs; it has {count}.").format(
+                    node=repr(node.id), type=node.type, count=count)
             else:
-                message = f"{node.id!r} ({node.type}) takes {spec.describe_inputs()}; it has {count}."
-            issues.append(StructuralIssue(message, (node.id,), "Remove the extra edges."))
+                message = tr("{node} ({type}) takes {inputs}; it has {count}.").format(
+                    node=repr(node.id), type=node.type, inputs=spec.describe_inputs(), count=count)
+            issues.append(StructuralIssue(message, (node.id,), tr("Remove the extra edges.")))
 
     for cycle in _cycles(design, facts):
         issues.append(StructuralIssue(tr("{names} form a cycle; data must flow one way.").format(
@@ -172,8 +179,9 @@ def check_structure(design: Design, facts: Wiring | None = None) -> list[Structu
     for sink in facts.sinks if out is not None else ():  # no output at all: the errors above say why
         if sink != node_of(out) and sink not in heads and sink in facts.reachable and design.node(sink).type != "Input":
             issues.append(StructuralIssue(
-                f"The output of {sink!r} is unused (the model's output is {out!r}).", (sink,),
-                f"Connect {sink!r} to a later layer, or delete it.", severity="warning"))
+                tr("The output of {node} is unused (the model's output is {output}).").format(
+                    node=repr(sink), output=repr(out)), (sink,),
+                tr("Connect {node} to a later layer, or delete it.").format(node=repr(sink)), severity="warning"))
     return issues
 
 

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..i18n import tr
 from ..data.images import PreparedImage
 from ..design import layer_spec
 from ..design.ports import node_of
@@ -44,8 +45,7 @@ def score_node(network: Network) -> tuple[str, bool]:
     scores = node.inputs[0] if is_softmax else output
     shape = network.analysis.shape_of(scores)
     if shape is None or len(shape) != 1:
-        raise ExplainError(f"class predictions need a network that ends in a vector of class scores; "
-                           f"{scores!r} gives {'×'.join(map(str, shape or ()))}")
+        raise ExplainError(tr("class predictions need a network that ends in a vector of class scores; {scores} gives {shape}").format(scores=repr(scores), shape='×'.join(map(str, shape or ()))))
     return scores, is_softmax
 
 
@@ -99,8 +99,7 @@ def default_cam_node(network: Network) -> str:
     """The last spatial map feeding the class scores (see the module docstring)."""
     candidates = [nid for nid in cam_nodes(network) if _is_map(network, nid)]
     if not candidates:
-        raise ExplainError("Grad-CAM needs a convolutional feature map (H·W > 1) before the classifier, "
-                           "and this network has none")
+        raise ExplainError(tr("Grad-CAM needs a convolutional feature map (H·W > 1) before the classifier, and this network has none"))
     unpooled = [nid for nid in candidates if layer_spec(network.design.node(nid).type).family != "Pooling"]
     return (unpooled or candidates)[-1]
 
@@ -126,8 +125,7 @@ def grad_cam(network: Network, image: torch.Tensor | PreparedImage, *, node_id: 
     node_id = node_id or default_cam_node(network)
     require_node(network, node_id)
     if node_id not in cam_nodes(network):
-        raise ExplainError(f"Grad-CAM needs a node with a C×H×W map that feeds the class scores; "
-                           f"{node_id!r} is not one")
+        raise ExplainError(tr("Grad-CAM needs a node with a C×H×W map that feeds the class scores; {node_id} is not one").format(node_id=repr(node_id)))
     model = network.model
     batch = as_batch(image, model)
     with torch.inference_mode(False), torch.enable_grad():
@@ -154,7 +152,7 @@ def grad_cam(network: Network, image: torch.Tensor | PreparedImage, *, node_id: 
 def _checked_classes(classes: list[int], count: int) -> list[int]:
     for c in classes:
         if not 0 <= c < count:
-            raise ExplainError(f"class {c} is out of range: the network has {count} classes (0…{count - 1})")
+            raise ExplainError(tr("class {c} is out of range: the network has {count} classes (0…{last})").format(c=c, count=count, last=count - 1))
     return list(classes)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import tr
 from .errors import ExplainError
 
 _ANCHORS = {
@@ -34,4 +35,4 @@ def lut(name: str) -> np.ndarray:
     try:
         return LUTS[name]
     except KeyError:
-        raise ExplainError(f"unknown colour map {name!r}: use one of {', '.join(LUTS)}") from None
+        raise ExplainError(tr("unknown colour map {name}: use one of {names}").format(name=repr(name), names=', '.join(LUTS))) from None

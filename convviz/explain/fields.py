@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..i18n import tr
 from ..analysis import ReceptiveField
 from ..analysis.layers import hw
 from ..data.images import PreparedImage
@@ -128,16 +129,16 @@ def unit_field(network: Network, node_id: str, y: int = 0, x: int = 0, channel: 
     if len(shape) == 3:
         c, h, w = shape
         if not (0 <= y < h and 0 <= x < w):
-            raise ExplainError(f"unit ({y}, {x}) is outside {node_id!r}'s {h}×{w} map")
+            raise ExplainError(tr("unit ({y}, {x}) is outside {node_id}'s {h}×{w} map").format(y=y, x=x, node_id=repr(node_id), h=h, w=w))
         if channel is not None and not 0 <= channel < c:
-            raise ExplainError(f"channel {channel} is out of range for {node_id!r} ({c} channels)")
+            raise ExplainError(tr("channel {channel} is out of range for {node_id} ({c} channels)").format(channel=channel, node_id=repr(node_id), c=c))
         start = np.zeros((1 if channel is None else c, 1, 1), dtype=bool)
         start[0 if channel is None else channel] = True
         seed = _Region(start, y, x)
     else:
         index = 0 if channel is None else channel
         if not 0 <= index < int(np.prod(shape)):
-            raise ExplainError(f"feature {index} is out of range for {node_id!r} ({int(np.prod(shape))} features)")
+            raise ExplainError(tr("feature {index} is out of range for {node_id} ({value} features)").format(index=index, node_id=repr(node_id), value=int(np.prod(shape))))
         mask = np.zeros(shape, dtype=bool)
         mask.reshape(-1)[index] = True
         seed = _Region(mask, spatial=False)
@@ -263,7 +264,7 @@ def _backward(module: nn.Module, region: _Region, in_shapes: Sequence[tuple[int,
         return [_from_dense(np.broadcast_to(dense, out_shape).reshape(in_shapes[0]))]
     if isinstance(module, nn.Linear):
         return [_from_dense(np.full(in_shapes[0], bool(region.mask.any())))]
-    raise ExplainError(f"receptive fields do not know how a {type(module).__name__} layer maps its input")
+    raise ExplainError(tr("receptive fields do not know how a {kind} layer maps its input").format(kind=type(module).__name__))
 
 
 def _conv(module: nn.Conv2d, region: _Region, in_shape: tuple[int, ...], exact: bool) -> _Region:

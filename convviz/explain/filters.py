@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
+from ..i18n import ntr, tr
 from .errors import ExplainError
 from .mosaic import Mosaic, mosaic
 
@@ -41,7 +42,7 @@ class FilterMosaic:
 def filter_mosaic(module: nn.Module, input_channel: int | None = None, *, gap: int = 1) -> FilterMosaic:
     """The filters of a Conv2d module (``network.model.get_submodule(node_id)``)."""
     if not isinstance(module, nn.Conv2d):
-        raise ExplainError(f"filters are shown for Conv2d nodes; this node is a {type(module).__name__}")
+        raise ExplainError(tr("filters are shown for Conv2d nodes; this node is a {kind}").format(kind=type(module).__name__))
     return weight_mosaic(module.weight.detach().cpu().float().numpy(), module.groups, input_channel, gap=gap)
 
 
@@ -57,7 +58,8 @@ def weight_mosaic(weight: np.ndarray, groups: int = 1, input_channel: int | None
         return FilterMosaic(shown, True, None, per_group, groups, out_channels)
     index = 0 if input_channel is None else int(input_channel)
     if not 0 <= index < per_group:
-        raise ExplainError(f"input channel {index} is out of range: each filter has {per_group} input "
-                           f"channel{'s' if per_group != 1 else ''} (0…{per_group - 1})")
+        raise ExplainError(ntr("input channel {index} is out of range: each filter has {per_group} input channel (0…{last})",
+                               "input channel {index} is out of range: each filter has {per_group} input channels (0…{last})",
+                               per_group).format(index=index, per_group=per_group, last=per_group - 1))
     shown = mosaic(weight[:, index], scale="tile", symmetric=True, gap=gap)
     return FilterMosaic(shown, False, index, per_group, groups, out_channels)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..i18n import tr
 from ..data.images import PreparedImage
 from ..design.ports import output_ref
 from .errors import ExplainError
@@ -30,7 +31,7 @@ def as_batch(image: torch.Tensor | PreparedImage, model: nn.Module | None = None
     if tensor.dim() == 3:
         tensor = tensor.unsqueeze(0)
     if tensor.dim() != 4 or tensor.shape[0] != 1:
-        raise ExplainError(f"expected one image as a 1×C×H×W tensor, got shape {tuple(tensor.shape)}")
+        raise ExplainError(tr("expected one image as a 1×C×H×W tensor, got shape {value}").format(value=tuple(tensor.shape)))
     return tensor.detach().to(model_device(model) if model is not None else tensor.device, torch.float32)
 
 
@@ -179,4 +180,4 @@ def _module(model: nn.Module, node_id: str) -> nn.Module:
     try:
         return model.get_submodule(node_id)
     except AttributeError:
-        raise ExplainError(f"the model has no node {node_id!r}") from None
+        raise ExplainError(tr("the model has no node {node_id}").format(node_id=repr(node_id))) from None

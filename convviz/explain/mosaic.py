@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..i18n import tr
 from .errors import ExplainError
 
 SCALES = ("shared", "tile")
@@ -60,10 +61,10 @@ def mosaic(tiles: np.ndarray, *, scale: str = "tile", symmetric: bool = False, g
     symmetric: 0 → 0.5, ±max|v| → 0/1), levels (0, 1).
     """
     if scale not in SCALES:
-        raise ExplainError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
+        raise ExplainError(tr("scale must be one of {names}, not {scale}").format(names=', '.join(SCALES), scale=repr(scale)))
     tiles = np.asarray(tiles, dtype=np.float32)
     if tiles.ndim not in (3, 4) or (tiles.ndim == 4 and tiles.shape[3] != 3) or tiles.shape[0] == 0:
-        raise ExplainError(f"a mosaic needs tiles of shape (N, h, w) or (N, h, w, 3), got {tiles.shape}")
+        raise ExplainError(tr("a mosaic needs tiles of shape (N, h, w) or (N, h, w, 3), got {shape}").format(shape=tiles.shape))
     count, th, tw = tiles.shape[:3]
     factor, offset, levels = _scaling(tiles, scale, symmetric)
     if cols is None:
@@ -115,7 +116,7 @@ def map_tiles(activation: np.ndarray) -> np.ndarray:
         return a.reshape(-1, 1, 1)
     if a.ndim == 2:
         return a.reshape(a.shape[0], 1, a.shape[1])
-    raise ExplainError(f"cannot lay out an output of shape {a.shape} as a mosaic")
+    raise ExplainError(tr("cannot lay out an output of shape {shape} as a mosaic").format(shape=a.shape))
 
 
 def feature_mosaic(activation: np.ndarray, *, scale: str = "tile", gap: int = 1) -> Mosaic:
@@ -153,7 +154,7 @@ def channel_strip(activations: Mapping[str, np.ndarray], channel: int, nodes: Se
     chosen = [n for n in (nodes if nodes is not None else list(activations))
               if activations[n].ndim == 3 and channel < activations[n].shape[0]]
     if not chosen:
-        raise ExplainError(f"no feature map has a channel {channel}")
+        raise ExplainError(tr("no feature map has a channel {channel}").format(channel=channel))
     h0, w0 = activations[chosen[0]].shape[1:]
     size = (tile, max(1, round(tile * w0 / h0)))
     tiles = np.stack([_resize(activations[n][channel], size) for n in chosen])

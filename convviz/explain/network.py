@@ -44,7 +44,7 @@ class Network:
     def class_name(self, index: int) -> str:
         """Output unit ``index``'s name (a top-5 over 200,000 classes names 5 of them, not all)."""
         names = self.design.classes
-        return names[index] if index < len(names) and names[index] else f"class {index}"
+        return names[index] if index < len(names) and names[index] else tr("class {k}").format(k=index)
 
     @property
     def device(self) -> torch.device:
@@ -91,4 +91,4 @@ def network_from_design(design: Design, state_dict: Mapping[str, torch.Tensor] |
 
 def require_node(network: Network, node_id: str) -> None:
     if node_id not in network.analysis.nodes:
-        raise ExplainError(f"no node {node_id!r} in {network.design.name!r}")
+        raise ExplainError(tr("no node {node_id} in {name}").format(node_id=repr(node_id), name=repr(network.design.name)))

@@ -11,6 +11,7 @@ import time
 import numpy as np
 import torch
 
+from ..i18n import tr
 from ..data.images import PreparedImage, normalized_value
 from .cam import Prediction, prediction, probabilities
 from .errors import Cancelled, ExplainError
@@ -90,7 +91,7 @@ def occlusion_map(network: Network, image: torch.Tensor | PreparedImage, *, targ
     row and column of positions touch the image's edges. ``progress(done, total)`` is called after
     each batch; ``should_stop()`` returning True raises ``Cancelled``."""
     if patch < 1 or stride < 1 or batch_size < 1:
-        raise ExplainError(f"patch ({patch}), stride ({stride}) and batch size ({batch_size}) must be at least 1")
+        raise ExplainError(tr("patch ({patch}), stride ({stride}) and batch size ({batch_size}) must be at least 1").format(patch=patch, stride=stride, batch_size=batch_size))
     batch = as_batch(image, network.model)
     _, channels, height, width = batch.shape
     ph, pw = min(patch, height), min(patch, width)
@@ -101,13 +102,13 @@ def occlusion_map(network: Network, image: torch.Tensor | PreparedImage, *, targ
         base = probabilities(network, network.scores(batch))[0]
         index = int(np.argmax(base)) if target is None else int(target)
         if not 0 <= index < base.shape[0]:
-            raise ExplainError(f"class {index} is out of range: the network has {base.shape[0]} classes")
+            raise ExplainError(tr("class {index} is out of range: the network has {value} classes").format(index=index, value=base.shape[0]))
         spots = [(r, c) for r in rows for c in cols]
         occluded = np.empty(len(spots), dtype=np.float32)
         copies = batch.repeat(min(batch_size, len(spots)), 1, 1, 1)  # made once, restored after each batch
         for start in range(0, len(spots), batch_size):
             if should_stop is not None and should_stop():
-                raise Cancelled("occlusion stopped")
+                raise Cancelled(tr("occlusion stopped"))
             chunk = spots[start:start + batch_size]
             for k, (r, c) in enumerate(chunk):
                 copies[k, :, r:r + ph, c:c + pw] = grey

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..i18n import tr
 from ..atomic import atomic_write
 from .colormaps import lut
 from .errors import ExplainError
@@ -24,7 +25,7 @@ def colorize(array: np.ndarray, levels: tuple[float, float] | None = None, cmap:
     """(H, W) values through a colour map, or (H, W, 3) colours in ``levels``, → (H, W, 3) uint8."""
     a = np.asarray(array, dtype=np.float32)
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] != 3):
-        raise ExplainError(f"can only render (H, W) or (H, W, 3) arrays, not {a.shape}")
+        raise ExplainError(tr("can only render (H, W) or (H, W, 3) arrays, not {shape}").format(shape=a.shape))
     nan = np.isnan(a) if a.ndim == 2 else np.isnan(a).any(axis=2)
     if levels is None:
         levels = (0.0, 1.0) if a.ndim == 3 else _range(a)
@@ -42,7 +43,7 @@ def overlay(base: np.ndarray, heat: np.ndarray, alpha: float = 0.5, cmap: str = 
     if picture.ndim == 2:
         picture = np.repeat(picture[..., None], 3, axis=2)
     if picture.shape[:2] != heat.shape:
-        raise ExplainError(f"the heat map {heat.shape} and the image {picture.shape[:2]} differ in size")
+        raise ExplainError(tr("the heat map {shape} and the image {value} differ in size").format(shape=heat.shape, value=picture.shape[:2]))
     colour = colorize(heat, (0.0, 1.0), cmap).astype(np.float32) / 255.0
     return (np.clip((1 - alpha) * picture + alpha * colour, 0, 1) * 255).round().astype(np.uint8)
 
@@ -63,7 +64,7 @@ def save_gif(pictures: Iterable[np.ndarray], path: str | os.PathLike, *, duratio
     """(H, W, 3) uint8 pictures as a looping GIF."""
     frames = [Image.fromarray(p) for p in pictures]
     if not frames:
-        raise ExplainError("an animation needs at least one frame")
+        raise ExplainError(tr("an animation needs at least one frame"))
     target = Path(path)
     with atomic_write(target, "wb") as handle:
         frames[0].save(handle, format="GIF", save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)

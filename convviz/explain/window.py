@@ -31,6 +31,7 @@ from .errors import ExplainError
 from .hooks import Activations, model_device
 from .network import Network
 from ..analysis.layers import hw
+from ..i18n import tr
 from .sliding import sliding_window
 
 KINDS = {nn.Conv2d: "conv", nn.ConvTranspose2d: "conv", nn.MaxPool2d: "max", nn.AvgPool2d: "avg"}
@@ -105,8 +106,8 @@ class WindowAnimation:
     def __init__(self, module: nn.Module, inputs: torch.Tensor, out_channel: int = 0) -> None:
         kind = next((k for cls, k in KINDS.items() if type(module) is cls), None)
         if kind is None:
-            raise ExplainError(f"the sliding window is shown for Conv2d, ConvTranspose2d, MaxPool2d and AvgPool2d "
-                               f"nodes; this node is a {type(module).__name__}")
+            raise ExplainError(tr("the sliding window is shown for Conv2d, ConvTranspose2d, MaxPool2d and AvgPool2d "
+                                  "nodes; this node is a {type}").format(type=type(module).__name__))
         x = inputs.detach().to(model_device(module), torch.float32)  # the layer runs where its weights are
         if x.dim() == 3:
             x = x.unsqueeze(0)
@@ -114,7 +115,8 @@ class WindowAnimation:
             out = module(x)[0]
         channels = out.shape[0]
         if not 0 <= out_channel < channels:
-            raise ExplainError(f"output channel {out_channel} is out of range (0…{channels - 1})")
+            raise ExplainError(tr("output channel {channel} is out of range (0…{last})").format(
+                channel=out_channel, last=channels - 1))
         self.module = module
         self.out_channel = out_channel
         transposed = isinstance(module, nn.ConvTranspose2d)
@@ -156,7 +158,7 @@ class WindowAnimation:
     def frame(self, index: int) -> WindowFrame:
         g = self.geometry
         if not 0 <= index < len(self):
-            raise ExplainError(f"frame {index} is out of range (0…{len(self) - 1})")
+            raise ExplainError(tr("frame {index} is out of range (0…{last})").format(index=index, last=len(self) - 1))
         oy, ox = divmod(index, g.output_size[1])
         (kh, kw), (sh, sw), (dh, dw) = g.kernel, g.stride, g.dilation
         top, left = g.padding[0], g.padding[1]
@@ -244,5 +246,5 @@ def window_animation(network: Network, activations: Activations, node_id: str, o
     ``feature_maps``)."""
     node = network.design.node(node_id)
     if not node.inputs:
-        raise ExplainError(f"{node_id!r} has no input to slide over")
+        raise ExplainError(tr("{node} has no input to slide over").format(node=repr(node_id)))
     return WindowAnimation(network.model.get_submodule(node_id), activations.tensor(node.inputs[0]), out_channel)

@@ -120,7 +120,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         except pickle.UnpicklingError as exc:
             raise CheckpointError(_refusal(target.name, exc)) from None
         except Exception as exc:  # noqa: BLE001 — a damaged pickle makes the reader raise anything at all
-            raise CheckpointError(f"{target.name}: not a readable PyTorch file ({first_line(exc)})") from None
+            raise CheckpointError(tr('{name}: not a readable PyTorch file ({first_line})').format(name=target.name, first_line=first_line(exc))) from None
     return checkpoint_from_dict(data, target.name)
 
 
@@ -144,18 +144,18 @@ def _check_archive(handle, size: int, name: str) -> None:
 
 def checkpoint_from_dict(data: Any, name: str = "checkpoint") -> Checkpoint:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CheckpointError(f"{name}: not a convviz checkpoint (a plain state_dict or another tool's file)")
+        raise CheckpointError(tr("{name}: not a convviz checkpoint (a plain state_dict or another tool's file)").format(name=name))
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version > VERSION:
-        raise CheckpointError(f"{name}: checkpoint version {version!r:.40} is newer than this convviz reads ({VERSION})")
+        raise CheckpointError(tr('{name}: checkpoint version {version!r:.40} is newer than this convviz reads ({VERSION})').format(name=name, version=version, VERSION=VERSION))
     try:
         design = loads(data.get("design"))
     except DesignFileError as exc:
-        raise CheckpointError(f"{name}: its design cannot be read ({exc})") from None
+        raise CheckpointError(tr('{name}: its design cannot be read ({exc})').format(name=name, exc=exc)) from None
     state = data.get("state_dict")
     if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
                                               for k, v in state.items()):
-        raise CheckpointError(f"{name}: its state_dict is missing or holds something other than tensors")
+        raise CheckpointError(tr('{name}: its state_dict is missing or holds something other than tensors').format(name=name))
     broken = next((k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
     if broken is not None:
         raise CheckpointError(tr("{name}: its weights hold NaN or infinity ({key}): the run that wrote it had "
@@ -179,7 +179,7 @@ def _read_preprocessing(pre: Any, design: Design, name: str) -> Preprocessing:
         given = pre.get(key, [])
         if not isinstance(given, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                                                   for v in given):
-            raise CheckpointError(f"{name}: its preprocessing {key} must be a list of numbers, got {given!r:.60}")
+            raise CheckpointError(tr('{name}: its preprocessing {key} must be a list of numbers, got {given!r:.60}').format(name=name, key=key, given=given))
         numbers = [float(v) for v in given]
         if not all(math.isfinite(v) for v in numbers):
             raise CheckpointError(tr("{name}: its preprocessing {key} holds NaN or infinity ({values})").format(
@@ -206,7 +206,7 @@ def model_with_weights(design: Design, state_dict: Mapping[str, torch.Tensor] | 
     if state_dict is not None:
         problem = weights_mismatch(model.state_dict(), state_dict)
         if problem:
-            raise CheckpointError(f"the weights do not fit the design: {problem}")
+            raise CheckpointError(tr('the weights do not fit the design: {problem}').format(problem=problem))
         model.load_state_dict(state_dict)
     return model
 
@@ -245,20 +245,20 @@ def weights_mismatch(expected: Mapping[str, torch.Tensor], given: Mapping[str, t
     """What keeps ``given`` from loading where ``expected`` is, in a few words, or None."""
     missing = [k for k in expected if k not in given]
     extra = [k for k in given if k not in expected]
-    wrong = [f"{k} is {_shape(given[k])}, not {_shape(v)}" for k, v in expected.items()
+    wrong = [tr('{k} is {shape}, not {shape2}').format(k=k, shape=_shape(given[k]), shape2=_shape(v)) for k, v in expected.items()
              if k in given and given[k].shape != v.shape]
-    parts = ([f"missing {_some(missing)}"] if missing else []) + ([f"unexpected {_some(extra)}"] if extra else [])
+    parts = ([tr('missing {some}').format(some=_some(missing))] if missing else []) + ([tr('unexpected {some}').format(some=_some(extra))] if extra else [])
     parts += wrong[:3]
     return "; ".join(parts) or None
 
 
 def _some(keys: list[str], shown: int = 3) -> str:
-    more = f" and {len(keys) - shown} more" if len(keys) > shown else ""
+    more = tr(' and {value} more').format(value=len(keys) - shown) if len(keys) > shown else ""
     return ", ".join(keys[:shown]) + more
 
 
 def _shape(tensor: torch.Tensor) -> str:
-    return "×".join(map(str, tensor.shape)) or "a scalar"
+    return "×".join(map(str, tensor.shape)) or tr("a scalar")
 
 
 def _refusal(name: str, exc: pickle.UnpicklingError) -> str:
@@ -266,10 +266,9 @@ def _refusal(name: str, exc: pickle.UnpicklingError) -> str:
     lines = [line.strip() for line in str(exc).splitlines()]
     found = next((re.search(r"GLOBAL (\S+)", line) for line in lines if "GLOBAL" in line), None)
     if found:
-        return (f"{name}: refused: it holds Python objects ({found.group(1)}) that could run code when loaded; "
-                "convviz reads only tensors and plain data")
+        return (tr('{name}: refused: it holds Python objects ({group}) that could run code when loaded; convviz reads only tensors and plain data').format(name=name, group=found.group(1)))
     detail = next((line for line in lines if line and not line.startswith(
         ("Weights only load failed", "Please file an issue", "Check the documentation"))), first_line(exc))
-    return f"{name}: not a readable PyTorch file ({detail[:200]})"
+    return tr('{name}: not a readable PyTorch file ({detail})').format(name=name, detail=detail[:200])
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ..analysis import analyze
+from ..i18n import N_, tr
 from ..atomic import atomic_write_text
 from ..design import Design
 from .checkpoint import Preprocessing, exported_checkpoint, save_checkpoint
@@ -23,10 +24,10 @@ from .pysource import module_source
 
 #: Extension → what the file is, in menu order (a file dialog's filters come from here).
 EXPORT_FORMATS: dict[str, str] = {
-    ".pt": "convviz checkpoint: design, weights, classes and preprocessing",
-    ".py": "PyTorch source: one nn.Module, with its weights (.pt) beside it",
-    ".pt2": "torch.export program with a dynamic batch size",
-    ".onnx": "ONNX model with a dynamic batch size (needs convviz[onnx])",
+    ".pt": N_("convviz checkpoint: design, weights, classes and preprocessing"),
+    ".py": N_("PyTorch source: one nn.Module, with its weights (.pt) beside it"),
+    ".pt2": N_("torch.export program with a dynamic batch size"),
+    ".onnx": N_("ONNX model with a dynamic batch size (needs convviz[onnx])"),
 }
 
 
@@ -34,8 +35,8 @@ def export_format(path: str | os.PathLike) -> str:
     """The format ``path`` asks for (its extension), or ``ExportError`` naming the ones there are."""
     suffix = Path(path).suffix.lower()
     if suffix not in EXPORT_FORMATS:
-        raise ExportError(f"{Path(path).name}: cannot export to {suffix or 'a file without an extension'}; "
-                          f"use {', '.join(EXPORT_FORMATS)}")
+        raise ExportError(tr("{name}: cannot export to {what}; use {formats}").format(
+            name=Path(path).name, what=suffix or tr("a file without an extension"), formats=", ".join(EXPORT_FORMATS)))
     return suffix
 
 

@@ -93,28 +93,26 @@ def load_module(path: str | os.PathLike, class_name: str) -> nn.Module:
     name = f"_convviz_import_{next(_counter)}"
     spec = importlib.util.spec_from_file_location(name, target)
     if spec is None or spec.loader is None:
-        raise ModuleImportError(f"{target.name}: not a Python file")
+        raise ModuleImportError(tr('{name}: not a Python file').format(name=target.name))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and typing look their module up while the file runs
     try:
         spec.loader.exec_module(module)
     except (Exception, SystemExit) as exc:
-        raise ModuleImportError(f"{target.name}: running it failed: {type(exc).__name__}: {first_line(exc)}") from exc
+        raise ModuleImportError(tr('{name}: running it failed: {error_type}: {first_line}').format(name=target.name, error_type=type(exc).__name__, first_line=first_line(exc))) from exc
     finally:
         sys.modules.pop(name, None)
     cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         found = [k for k, v in vars(module).items() if isinstance(v, type) and issubclass(v, nn.Module)
                  and v.__module__ == name]
-        raise ModuleImportError(f"{target.name} has no nn.Module class {class_name!r}"
-                                f" (it has: {', '.join(found) or 'none'})")
+        raise ModuleImportError(tr('{name} has no nn.Module class {class_name!r} (it has: {value})').format(name=target.name, class_name=class_name, value=', '.join(found) or 'none'))
     try:
         return cls()
     except TypeError as exc:
-        raise ModuleImportError(f"{class_name}() cannot be built without arguments ({first_line(exc)}); "
-                                "give its arguments defaults") from exc
+        raise ModuleImportError(tr('{class_name}() cannot be built without arguments ({first_line}); give its arguments defaults').format(class_name=class_name, first_line=first_line(exc))) from exc
     except Exception as exc:
-        raise ModuleImportError(f"{class_name}() failed: {type(exc).__name__}: {first_line(exc)}") from exc
+        raise ModuleImportError(tr('{class_name}() failed: {error_type}: {first_line}').format(class_name=class_name, error_type=type(exc).__name__, first_line=first_line(exc))) from exc
 
 
 _counter = itertools.count(1)
@@ -165,19 +163,19 @@ def _traced(module: nn.Module, input_spec: InputSpec, name: str) -> torch.fx.Gra
             graph = tracer.trace(module)
         graph_module = torch.fx.GraphModule(module, graph, name)
     except Exception as exc:
-        raise ModuleImportError(f"torch.fx cannot trace {name}.forward: {first_line(exc)}") from exc
+        raise ModuleImportError(tr('torch.fx cannot trace {name}.forward: {first_line}').format(name=name, first_line=first_line(exc))) from exc
     placeholders = [n for n in graph_module.graph.nodes if n.op == "placeholder"]
     if len(placeholders) != 1:
-        raise ModuleImportError(f"{name}.forward takes {len(placeholders)} inputs; a design has one image input")
+        raise ModuleImportError(tr('{name}.forward takes {count} inputs; a design has one image input').format(name=name, count=len(placeholders)))
     example = torch.zeros(2, *input_spec.shape)
     shape = "×".join(map(str, input_spec.shape))
     try:
         with torch.no_grad():
             _QuietShapeProp(graph_module.eval()).propagate(example)
     except _LayerFailed as failed:  # fx's interpreter appends its node dump on further lines
-        raise ModuleImportError(f"{name} does not run on {shape} images: {first_line(failed, 600)}") from None
+        raise ModuleImportError(tr('{name} does not run on {shape} images: {first_line}').format(name=name, shape=shape, first_line=first_line(failed, 600))) from None
     except Exception as exc:
-        raise ModuleImportError(f"{name} does not run on {shape} images: {first_line(exc)}") from None
+        raise ModuleImportError(tr('{name} does not run on {shape} images: {first_line}').format(name=name, shape=shape, first_line=first_line(exc))) from None
     return graph_module
 
 
@@ -260,8 +258,8 @@ class _QuietShapeProp(ShapeProp):
             args, _ = self.fetch_args_kwargs_from_env(n)
             # the example batch holds 2 images: say what one image's tensor is, as the user wrote the input
             shapes = ", ".join("×".join(map(str, a.shape[1:] if a.dim() > 1 and a.shape[0] == 2 else a.shape))
-                               for a in args if isinstance(a, torch.Tensor)) or "no tensor"
-            raise _LayerFailed(f"{_describe_node(self.module, n)} gets {shapes} per image: {first_line(exc)}") from None
+                               for a in args if isinstance(a, torch.Tensor)) or tr("no tensor")
+            raise _LayerFailed(tr('{describe_node} gets {shapes} per image: {first_line}').format(describe_node=_describe_node(self.module, n), shapes=shapes, first_line=first_line(exc))) from None
         metas = []
 
         def meta_of(value: Any) -> Any:
@@ -284,7 +282,7 @@ def _describe_node(module: nn.Module, n: torch.fx.Node) -> str:
             kind = type(module.get_submodule(str(n.target))).__name__
         except AttributeError:
             kind = "module"
-        return f"layer {n.target} ({kind})"
+        return tr('layer {target} ({kind})').format(target=n.target, kind=kind)
     if n.op == "call_function":
         return f"{n.name} ({getattr(n.target, '__module__', '') or ''}.{getattr(n.target, '__name__', n.target)})".replace(
             "(.", "(")
@@ -320,7 +318,7 @@ class _Translator:
         returned = list(result) if isinstance(result, (tuple, list)) else [result]
         if not all(isinstance(r, torch.fx.Node) and r in self.values for r in returned) or \
                 len({self.values[r] for r in returned}) != len(returned):
-            raise ModuleImportError(f"{self.design.name}.forward must return one tensor computed from its input")
+            raise ModuleImportError(tr('{name}.forward must return one tensor computed from its input').format(name=self.design.name))
         heads = [self.values[r] for r in returned]
         if len(heads) > 1:  # the training-mode trace of a module with auxiliary heads
             self.design.set_heads([Head(heads[0]), *(Head(nid, AUX_LOSS_WEIGHT) for nid in heads[1:])])
@@ -337,7 +335,7 @@ class _Translator:
             self.values[node] = self.add("input", "Input", [], {})
             return
         if node.op == "get_attr":
-            self.lost[node] = f"self.{node.target}, a parameter or buffer used directly"
+            self.lost[node] = tr('self.{target}, a parameter or buffer used directly').format(target=node.target)
             return
         if ops.is_split(node):
             self.translate_split(node)
@@ -354,7 +352,7 @@ class _Translator:
                 return
             missing = [self.lost[a] for a in tensors if a not in self.values]
             if missing:
-                raise ops.Unsupported(f"its input is {missing[0]}")
+                raise ops.Unsupported(tr('its input is {missing}').format(missing=missing[0]))
             self.translate_op(node, [self.values[a] for a in tensors])
         except ops.Unsupported as exc:
             reason = str(exc)
@@ -405,10 +403,10 @@ class _Translator:
         source = node.all_input_nodes[0] if node.all_input_nodes else None
         try:
             if source not in self.values:
-                raise ops.Unsupported(f"its input is {self.lost.get(source, 'not a tensor')}")
+                raise ops.Unsupported(tr('its input is {get}').format(get=self.lost.get(source, 'not a tensor')))
             layer, params = ops.split_layer(node)
         except ops.Unsupported as exc:  # its outputs are lost: what reads them becomes a placeholder
-            self.lost[node] = f"{node.name}, which could not be imported"
+            self.lost[node] = tr('{name}, which could not be imported').format(name=node.name)
             self.issues.append(ImportIssue(node.name, ops.describe(node, self.gm), str(exc)))
             return
         self.splits[node] = self.add(node.name, layer, [self.values[source]], params)
@@ -438,17 +436,17 @@ class _Translator:
             return ImportResult(self.design, self.state, self.issues, self.notes)
         analysis = analyze(self.design)
         if not analysis.ok:
-            self.issues.append(ImportIssue("", "", f"the imported design has errors: {analysis.first_error()}"))
+            self.issues.append(ImportIssue("", "", tr('the imported design has errors: {first_error}').format(first_error=analysis.first_error())))
             return ImportResult(self.design, self.state, self.issues, self.notes)
         if analysis.output != output_id:  # it would compute another function: never written, --partial or not
-            raise ModuleImportError(f"the design's output is {analysis.output}, but {self.design.name} returns "
-                                    f"{output_id}")
+            raise ModuleImportError(tr("the design's output is {output}, but {name} returns {output_id}").format(
+                output=analysis.output, name=self.design.name, output_id=output_id))
         model = build_model(self.design, analysis, heads="all")
         kept = set(carry_over_weights(model, self.state))
         for node_id in dict.fromkeys(key.partition(".")[0] for key in self.state):
             if node_id not in kept:
                 self.issues.append(ImportIssue(node_id, self.design.node(node_id).type,
-                                               "its weights do not fit the imported layer; it starts afresh"))
+                                               tr("its weights do not fit the imported layer; it starts afresh")))
         if not self.issues:
             example = torch.randn(2, *self.design.input.shape, generator=torch.Generator().manual_seed(0))
             try:

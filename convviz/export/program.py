@@ -17,6 +17,7 @@ from torch import nn
 
 from ..atomic import atomic_write
 from ..design import Design
+from ..i18n import tr
 from ..messages import first_line
 
 #: What ``pip`` installs for ONNX export (the ``onnx`` extra in pyproject.toml).
@@ -42,7 +43,7 @@ def export_program(model: nn.Module, design: Design) -> torch.export.ExportedPro
     try:
         return torch.export.export(model.eval(), example, dynamic_shapes=dynamic)
     except Exception as exc:  # torch.export raises many kinds; the user needs the first line
-        raise ExportError(f"torch.export could not trace the model: {first_line(exc)}") from exc
+        raise ExportError(tr('torch.export could not trace the model: {first_line}').format(first_line=first_line(exc))) from exc
 
 
 def save_program(path: str | os.PathLike, model: nn.Module, design: Design,
@@ -66,7 +67,7 @@ def require_onnx() -> None:
         import onnx  # noqa: F401
         import onnxscript  # noqa: F401
     except ImportError:
-        raise ExportError(f"ONNX export needs the onnx and onnxscript packages: {ONNX_INSTALL}") from None
+        raise ExportError(tr('ONNX export needs the onnx and onnxscript packages: {ONNX_INSTALL}').format(ONNX_INSTALL=ONNX_INSTALL)) from None
 
 
 def onnx_opsets() -> tuple[int, int, int | None]:
@@ -95,7 +96,7 @@ def save_onnx(path: str | os.PathLike, model: nn.Module, design: Design,
 
     lowest, highest, _ = onnx_opsets()
     if opset is not None and not lowest <= opset <= highest:
-        raise ExportError(f"ONNX opset {opset} cannot be written here: choose one from {lowest} to {highest}")
+        raise ExportError(tr('ONNX opset {opset} cannot be written here: choose one from {lowest} to {highest}').format(opset=opset, lowest=lowest, highest=highest))
     example, dynamic = _trace_arguments(design)
     try:
         with _quiet("torch.onnx"):
@@ -105,8 +106,7 @@ def save_onnx(path: str | os.PathLike, model: nn.Module, design: Design,
         proto = program.model_proto
         written = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
         if opset is not None and written != opset:
-            raise ExportError(f"torch's ONNX exporter cannot write opset {opset} for this model (it gave "
-                              f"{written}); choose a newer one, up to {highest}")
+            raise ExportError(tr("torch's ONNX exporter cannot write opset {opset} for this model (it gave {written}); choose a newer one, up to {highest}").format(opset=opset, written=written, highest=highest))
         for key, value in (metadata or {}).items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
@@ -115,7 +115,7 @@ def save_onnx(path: str | os.PathLike, model: nn.Module, design: Design,
     except ExportError:
         raise
     except Exception as exc:
-        raise ExportError(f"ONNX export failed: {first_line(exc)}") from exc
+        raise ExportError(tr('ONNX export failed: {first_line}').format(first_line=first_line(exc))) from exc
     with atomic_write(path, "wb") as handle:
         handle.write(proto.SerializeToString())
 

@@ -36,10 +36,10 @@ def build_model(design: Design, analysis: Analysis | None = None, *, heads: str 
     head's output, main first (what training reads). Either way every node is a submodule, so the
     ``state_dict`` is the same: weights move between the two."""
     if heads not in ("main", "all"):
-        raise ValueError(f"heads must be 'main' or 'all', not {heads!r}")
+        raise ValueError(tr("heads must be 'main' or 'all', not {heads!r}").format(heads=heads))
     analysis = analysis or analyze(design)
     if not analysis.ok:
-        raise ModelBuildError(f"the design cannot be built: {analysis.first_error()}")
+        raise ModelBuildError(tr('the design cannot be built: {first_error}').format(first_error=analysis.first_error()))
     # Its weights are allocated next: refuse in one line what the machine cannot hold (MemoryBudgetError).
     require_memory(weights_memory(design, analysis), "cpu", tr("building the model"))
     outputs = list(analysis.heads) if heads == "all" and len(analysis.heads) > 1 else [analysis.output]

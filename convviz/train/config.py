@@ -7,11 +7,23 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from ..i18n import N_, tr
+
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 AMP_MODES = ("off", "bf16", "fp16")
 DATA_KINDS = ("synthetic", "mnist", "fashion", "cifar10", "folder")
+
+
+#: The built-in data's name, as run records and checkpoints keep it (English); ``dataset_title`` shows it.
+SYNTHETIC_NAME = N_("synthetic shapes")
+
+
+def dataset_title(name: str) -> str:
+    """A dataset's name as the user reads it: the built-in shapes' in the user's language; any other
+    (MNIST, a folder's name) as it is."""
+    return tr(name) if name == SYNTHETIC_NAME else name
 
 
 class ConfigError(ValueError):
@@ -30,14 +42,14 @@ class DataSpec:
         kind, _, path = text.partition(":")
         kind = kind.strip().lower()
         if kind not in DATA_KINDS:
-            raise ConfigError(f"unknown data source {text!r}: use synthetic, mnist:DIR, fashion:DIR, cifar10:DIR "
-                              "or folder:DIR")
+            raise ConfigError(tr("unknown data source {text}: use synthetic, mnist:DIR, fashion:DIR, cifar10:DIR "
+                                 "or folder:DIR").format(text=repr(text)))
         if kind == "synthetic":
             if path:
-                raise ConfigError("the synthetic dataset takes no folder")
+                raise ConfigError(tr("the synthetic dataset takes no folder"))
             return cls("synthetic", "")
         if not path:
-            raise ConfigError(f"{kind} needs a folder: {kind}:DIR")
+            raise ConfigError(tr("{kind} needs a folder: {kind}:DIR").format(kind=kind))
         return cls(kind, path)
 
     def __str__(self) -> str:
@@ -60,16 +72,16 @@ class AugmentConfig:
 
     def __post_init__(self) -> None:
         checks = [
-            (0 <= self.rotation <= 180, "rotation must be between 0 and 180 degrees"),
-            (0 <= self.shear < 90, "shear must be at least 0 and below 90 degrees"),
-            (0 <= self.elastic < math.inf, "elastic warping must be a number of pixels, at least 0"),
-            (self.crop_padding >= 0 and float(self.crop_padding).is_integer(), "crop padding must be a whole number "
-                                                                               "of pixels, at least 0"),
-            (0 <= self.color_shift <= 1, "colour shift must be between 0 and 1"),
+            (0 <= self.rotation <= 180, N_("rotation must be between 0 and 180 degrees")),
+            (0 <= self.shear < 90, N_("shear must be at least 0 and below 90 degrees")),
+            (0 <= self.elastic < math.inf, N_("elastic warping must be a number of pixels, at least 0")),
+            (self.crop_padding >= 0 and float(self.crop_padding).is_integer(),
+             N_("crop padding must be a whole number of pixels, at least 0")),
+            (0 <= self.color_shift <= 1, N_("colour shift must be between 0 and 1")),
         ]
         for ok, message in checks:
             if not ok:
-                raise ConfigError(message)
+                raise ConfigError(tr(message))
 
     @property
     def enabled(self) -> bool:
@@ -85,18 +97,20 @@ class AugmentConfig:
             name, has_value, value = (p.strip() for p in item.partition("="))
             key = _AUGMENT_NAMES.get(name.lower().replace("-", "_"))
             if key is None:
-                raise ConfigError(f"unknown augmentation {name!r}: use {', '.join(_AUGMENT_EXAMPLES.values())}")
+                raise ConfigError(tr("unknown augmentation {name}: use {choices}").format(
+                    name=repr(name), choices=", ".join(_AUGMENT_EXAMPLES.values())))
             if key == "mirror":
                 if value.lower() not in _SWITCH:
-                    raise ConfigError(f"mirror takes no value (or on/off), got {value!r}")
+                    raise ConfigError(tr("mirror takes no value (or on/off), got {value}").format(value=repr(value)))
                 values[key] = _SWITCH[value.lower()]
                 continue
             if not has_value:
-                raise ConfigError(f"{name} needs a value, as in {_AUGMENT_EXAMPLES[key]}")
+                raise ConfigError(tr("{name} needs a value, as in {example}").format(
+                    name=name, example=_AUGMENT_EXAMPLES[key]))
             try:
                 number = float(value)
             except ValueError:
-                raise ConfigError(f"{name}={value!r}: not a number") from None
+                raise ConfigError(tr("{name}={value}: not a number").format(name=name, value=repr(value))) from None
             values[key] = int(number) if key == "crop_padding" and number.is_integer() else number
         return cls(**values)
 
@@ -135,21 +149,21 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         checks = [
-            (self.epochs >= 1, "epochs must be at least 1"),
-            (self.batch_size >= 1, "batch size must be at least 1"),
-            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
-            (self.lr > 0, "the learning rate must be positive"),
-            (self.weight_decay >= 0, "weight decay cannot be negative"),
-            (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
-            (self.device in DEVICES, f"device must be one of {', '.join(DEVICES)}"),
-            (self.amp in AMP_MODES, f"mixed precision must be one of {', '.join(AMP_MODES)}"),
-            (0 < self.val_fraction < 1, "the validation fraction must be between 0 and 1"),
-            (self.step_size >= 1, "the step schedule's step size must be at least 1 epoch"),
-            (self.train_images >= 0, "the number of training images cannot be negative (0 uses them all)"),
+            (self.epochs >= 1, N_("epochs must be at least 1"), ()),
+            (self.batch_size >= 1, N_("batch size must be at least 1"), ()),
+            (self.optimizer in OPTIMIZERS, N_("optimizer must be one of {choices}"), OPTIMIZERS),
+            (self.lr > 0, N_("the learning rate must be positive"), ()),
+            (self.weight_decay >= 0, N_("weight decay cannot be negative"), ()),
+            (self.schedule in SCHEDULES, N_("schedule must be one of {choices}"), SCHEDULES),
+            (self.device in DEVICES, N_("device must be one of {choices}"), DEVICES),
+            (self.amp in AMP_MODES, N_("mixed precision must be one of {choices}"), AMP_MODES),
+            (0 < self.val_fraction < 1, N_("the validation fraction must be between 0 and 1"), ()),
+            (self.step_size >= 1, N_("the step schedule's step size must be at least 1 epoch"), ()),
+            (self.train_images >= 0, N_("the number of training images cannot be negative (0 uses them all)"), ()),
         ]
-        for ok, message in checks:
+        for ok, message, choices in checks:
             if not ok:
-                raise ConfigError(message)
+                raise ConfigError(tr(message).format(choices=", ".join(choices)))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (checkpoints store this; ``torch.load(weights_only=True)`` reads it)."""
@@ -162,11 +176,11 @@ class TrainConfig:
         """Settings as ``to_dict`` wrote them (a checkpoint's, a pasted JSON's); anything malformed is a
         ``ConfigError`` naming it, whatever its type."""
         if not isinstance(data, dict):
-            raise ConfigError(f"training settings must be a JSON object, not {type(data).__name__}")
+            raise ConfigError(tr("training settings must be a JSON object, not {type}").format(type=type(data).__name__))
         known = {f.name for f in fields(cls)}
         unknown = set(map(str, data)) - known
         if unknown:
-            raise ConfigError(f"unknown training setting {sorted(unknown)[0]!r}")
+            raise ConfigError(tr("unknown training setting {name}").format(name=repr(sorted(unknown)[0])))
         values = dict(data)
         try:
             if "data" in values:
@@ -177,4 +191,5 @@ class TrainConfig:
         except ConfigError:
             raise
         except (TypeError, AttributeError, ValueError) as exc:
-            raise ConfigError(f"malformed training settings ({type(exc).__name__}: {str(exc)[:120]})") from None
+            raise ConfigError(tr("malformed training settings ({error})").format(
+                error=f"{type(exc).__name__}: {str(exc)[:120]}")) from None

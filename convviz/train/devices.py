@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..i18n import tr
 from .config import ConfigError
 
 
@@ -16,11 +17,11 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if cuda else "mps" if mps else "cpu")
     if name == "cuda" and not cuda:
-        raise ConfigError("device cuda was chosen, but PyTorch sees no CUDA GPU here: choose auto or cpu")
+        raise ConfigError(tr("device cuda was chosen, but PyTorch sees no CUDA GPU here: choose auto or cpu"))
     if name == "mps" and not mps:
-        raise ConfigError("device mps was chosen, but Apple's MPS is not available here: choose auto or cpu")
+        raise ConfigError(tr("device mps was chosen, but Apple's MPS is not available here: choose auto or cpu"))
     if name not in ("cpu", "cuda", "mps"):
-        raise ConfigError(f"unknown device {name!r}: choose auto, cpu, cuda or mps")
+        raise ConfigError(tr("unknown device {name}: choose auto, cpu, cuda or mps").format(name=repr(name)))
     return torch.device(name)
 
 
@@ -52,10 +53,10 @@ def resolve_precision(amp: str, device: torch.device) -> Precision:
     if amp == "off":
         return Precision("off", None)
     if device.type != "cuda":
-        return Precision("off", None, f"mixed precision ({amp}) is for CUDA GPUs: training in float32 on "
-                                      f"{device.type}")
+        return Precision("off", None, tr("mixed precision ({amp}) is for CUDA GPUs: training in float32 on "
+                                         "{device}").format(amp=amp, device=device.type))
     if amp == "bf16" and not torch.cuda.is_bf16_supported():
-        return Precision("fp16", torch.float16, "this GPU has no bfloat16: using fp16 with a gradient scaler")
+        return Precision("fp16", torch.float16, tr("this GPU has no bfloat16: using fp16 with a gradient scaler"))
     return Precision(amp, torch.bfloat16 if amp == "bf16" else torch.float16)
 
 

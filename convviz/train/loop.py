@@ -421,7 +421,7 @@ class Trainer:
             size = self.config.batch_size
             return out_of_memory_message(exc, self.device, self.memory,
                                          tr("use a smaller batch size (try {n}) or a smaller design").format(n=max(1, size // 2)))
-        return f"torch.compile failed ({first_line(exc)}): switch compile off"
+        return tr("torch.compile failed ({error}): switch compile off").format(error=first_line(exc))
 
     def _free_device_memory(self) -> None:
         self._losses, self._hits, self._head_losses = [], [], []
@@ -454,10 +454,11 @@ def train(design: Design, dataset: Dataset, config: TrainConfig | None = None, *
 def check_trainable(design: Design, analysis: Analysis, dataset: Dataset) -> None:
     """Raise ``TrainError`` unless the design builds and ends in one score per class of ``dataset``."""
     if tuple(design.input.shape) != tuple(dataset.shape):
-        raise TrainError(f"the dataset was prepared for {_dims(dataset.shape)} images but the design takes "
-                         f"{_dims(design.input.shape)}: load the dataset again for this design")
+        raise TrainError(tr("the dataset was prepared for {data} images but the design takes {design}: load the "
+                            "dataset again for this design").format(data=_dims(dataset.shape),
+                                                                     design=_dims(design.input.shape)))
     if not analysis.ok:
-        raise TrainError(f"the design cannot be trained: {analysis.first_error()}")
+        raise TrainError(tr("the design cannot be trained: {error}").format(error=analysis.first_error()))
     out, shape, classes = analysis.output, analysis.output_shape, len(dataset.classes)
     for head in analysis.heads[1:]:  # an auxiliary head scores the same classes as the main one
         aux = analysis.shape_of(head)
@@ -465,14 +466,16 @@ def check_trainable(design: Design, analysis: Analysis, dataset: Dataset) -> Non
             raise TrainError(f"the auxiliary head {head!r} gives {_dims(aux or ())} per image, but {dataset.name} "
                              f"has {classes} classes: end it with a Linear layer with {classes} outputs")
     if design.node(node_of(out)).type == "Softmax":
-        raise TrainError(f"the design ends in Softmax ({out!r}), but cross-entropy applies softmax itself: remove "
-                         f"{out!r} to train (the Issues list has the fix)")
+        raise TrainError(tr("the design ends in Softmax ({node}), but cross-entropy applies softmax itself: remove "
+                            "{node} to train (the Issues list has the fix)").format(node=repr(out)))
     if shape is None or len(shape) != 1:
-        raise TrainError(f"the design's output {out!r} is {_dims(shape or ())} per image, not one score per class: "
-                         f"end with Flatten and a Linear layer with {classes} outputs")
+        raise TrainError(tr("the design's output {node} is {shape} per image, not one score per class: end with "
+                            "Flatten and a Linear layer with {classes} outputs").format(
+            node=repr(out), shape=_dims(shape or ()), classes=classes))
     if shape[0] != classes:
-        raise TrainError(f"the design ends in {out!r} with {shape[0]} outputs, but {dataset.name} has {classes} "
-                         f"classes: give the final Linear layer {classes} outputs (out_features)")
+        raise TrainError(tr("the design ends in {node} with {outputs} outputs, but {data} has {classes} classes: give "
+                            "the final Linear layer {classes} outputs (out_features)").format(
+            node=repr(out), outputs=shape[0], data=dataset.title, classes=classes))
 
 
 def first_conv(design: Design, analysis: Analysis) -> str | None:
@@ -488,4 +491,4 @@ def _is_compile_failure(exc: BaseException) -> bool:
 
 
 def _dims(shape) -> str:
-    return "×".join(map(str, shape)) or "nothing"
+    return "×".join(map(str, shape)) or tr("nothing")

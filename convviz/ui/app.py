@@ -8,16 +8,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QLocale, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..design import DesignFileError, load_design_or_template
-from ..design.templates import path_exists
+from ..design.templates import TEMPLATES, path_exists, template_design
+from ..i18n import tr
 from .display import fatal_qt_messages
 from .guard import install_exception_dialog
 from .gc_guard import freeze_after_imports
 from .heap import freeze_heap, freeze_imports
+from .language import add_hangul_font, install_qt_translations, start_language
 
 SCREENSHOT_SIZE = (1600, 1000)
 
@@ -35,7 +37,22 @@ def make_application() -> QApplication:
     from .icons import app_icon
 
     app.setWindowIcon(app_icon())
+    global _hangul_font
+    if not _hangul_font:  # once per process: Hangul renders without a system Korean font
+        _hangul_font = add_hangul_font(app)
     return app
+
+
+_hangul_font = False
+
+
+def set_up_language(app: QApplication, requested: str | None = None) -> str:
+    """The app's language (``--lang``, View ▸ Language, the system's) for convviz's words and Qt's own."""
+    code = start_language(requested)
+    install_qt_translations(app, code)
+    if code != "en":  # dates and numbers in Qt's dialogs as the language writes them
+        QLocale.setDefault(QLocale(code))
+    return code
 
 
 class FirstPaint(QObject):
@@ -54,26 +71,30 @@ class FirstPaint(QObject):
 
 
 def run_app(design_spec: str | None = None, screenshot: str | None = None, view: str = "design",
-            image: str | None = None, runs: str | None = None, run: str | None = None,
+            image: str | None = None, lang: str | None = None, runs: str | None = None, run: str | None = None,
             overlay: list[str] | None = None) -> int:
-    """``view``: "design" or "explain-<name>" (the Explain tab's view on ``image``, a file or a sample's name).
+    """``view``: "design" or "explain-<name>" (the Explain tab's view on ``image``, a file or a sample's name);
+    ``lang``: the language ("en", "ko"; None: View ▸ Language's choice, else the system's).
     ``runs``: the run store's folder (default: ``CONVVIZ_RUNS``, else the user's data folder; a screenshot
     without it records into a temporary one)."""
     started = time.perf_counter()
     if screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = make_application()
+    set_up_language(app, lang)
     from .main_window import MainWindow
 
     spec = design_spec or "default"
     checkpoint = Path(spec) if spec.lower().endswith(".pt") else None
     try:
-        design = load_design_or_template("default" if checkpoint else spec)
+        design = (template_design(spec) if spec in TEMPLATES and not path_exists(spec)
+                  else load_design_or_template("default" if checkpoint else spec))
     except DesignFileError as exc:
         if screenshot:
             print(f"convviz: error: {exc}", file=sys.stderr)
             return 1
-        QMessageBox.warning(None, "convviz", f"Cannot open {design_spec}: {exc}\n\nOpening the default design.")
+        QMessageBox.warning(None, "convviz", tr("Cannot open {design}: {reason}\n\nOpening the default design.").format(
+            design=design_spec, reason=exc))
         design = load_design_or_template("default")
     # A screenshot leaves no trace in the user's settings, recent files or recovery folder.
     path = Path(spec) if not checkpoint and path_exists(spec) else None
@@ -166,7 +187,7 @@ def train_for_screenshot(app: QApplication, window, epochs: int = 3, limit_s: fl
         app.processEvents()
         time.sleep(0.01)
     if panel.run is not None or panel.dataset is None:
-        print("convviz: error: the training run for the screenshot did not finish", file=sys.stderr)
+        print("convviz: error: " + tr("the training run for the screenshot did not finish"), file=sys.stderr)
         return False
     return True
 
@@ -177,7 +198,7 @@ def open_recorded_run(window, key: str, overlay: list[str]) -> str | None:
 
     store = window.runs.store
     if store is None:
-        return "; ".join(window.runs.problems) or "the run store cannot be opened"
+        return "; ".join(window.runs.problems) or tr("the run store cannot be opened")
     try:
         run = store.run(key)
         others = [store.run(k) for k in overlay]
@@ -186,7 +207,7 @@ def open_recorded_run(window, key: str, overlay: list[str]) -> str | None:
     window.resize(*SCREENSHOT_SIZE)
     window.show()
     if not window.open_run(run.id):
-        return f"run {key} cannot be opened"
+        return tr("run {key} cannot be opened").format(key=key)
     window.document.undo_stack.setClean()
     panel = window.tab_widget(window.train_tab)
     panel.runs_panel.scope.setCurrentIndex(1)   # all runs: the overlaid ones may be of other designs
@@ -224,7 +245,7 @@ def save_screenshot(app: QApplication, window, path: Path, explain: bool = False
     window.show()
     window.start_device_probe()  # the status bar names the device, as it does in a running app
     deadline = time.perf_counter() + 20
-    while "loading" in window.device_label.text() and time.perf_counter() < deadline:
+    while window.device is None and time.perf_counter() < deadline:
         app.processEvents()
         time.sleep(0.01)
     for _ in range(3):
@@ -236,7 +257,7 @@ def save_screenshot(app: QApplication, window, path: Path, explain: bool = False
         settled = panel.controller.settle(120)
         panel.tabs.currentWidget().showcase()
         if not (settled and panel.controller.settle(120)):
-            print("convviz: error: the Explain view did not finish within two minutes", file=sys.stderr)
+            print("convviz: error: " + tr("the Explain view did not finish within two minutes"), file=sys.stderr)
             return 1
         app.processEvents()
     image = window.grab()
@@ -244,6 +265,6 @@ def save_screenshot(app: QApplication, window, path: Path, explain: bool = False
     window.document.undo_stack.setClean()
     window.close()
     if not ok:
-        print(f"convviz: error: cannot write {path}", file=sys.stderr)
+        print("convviz: error: " + tr("cannot write {path}").format(path=path), file=sys.stderr)
         return 1
     return 0

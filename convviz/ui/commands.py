@@ -18,6 +18,7 @@ from ..design.heads import after_removal
 from ..design.ports import node_of
 from ..i18n import tr
 from ..design.layout import make_room
+from ..i18n import ntr, tr
 from .card import CARD_SPACING
 from ..messages import first_line
 from .document import Document
@@ -60,7 +61,8 @@ class AddNodesCommand(DesignCommand):
     """Add ready-made nodes (a drop, a paste, a duplicate)."""
 
     def __init__(self, document: Document, nodes: Sequence[Node], text: str | None = None) -> None:
-        label = text or (f"Add {nodes[0].type} '{nodes[0].id}'" if len(nodes) == 1 else f"Add {len(nodes)} layers")
+        label = text or (tr("Add {type} '{node}'").format(type=nodes[0].type, node=nodes[0].id) if len(nodes) == 1
+                         else ntr("Add {count} layer", "Add {count} layers", len(nodes)).format(count=len(nodes)))
         super().__init__(document, label)
         self.nodes = [n.copy() for n in nodes]
 
@@ -80,7 +82,8 @@ class RemoveNodesCommand(DesignCommand):
 
     def __init__(self, document: Document, node_ids: Sequence[str]) -> None:
         ids = list(node_ids)
-        super().__init__(document, f"Delete '{ids[0]}'" if len(ids) == 1 else f"Delete {len(ids)} layers")
+        super().__init__(document, tr("Delete '{node}'").format(node=ids[0]) if len(ids) == 1
+                         else ntr("Delete {count} layer", "Delete {count} layers", len(ids)).format(count=len(ids)))
         self.node_ids = ids
         self.removal = None
         self.note = ""
@@ -104,8 +107,9 @@ class RemoveNodesCommand(DesignCommand):
 
 class MoveNodesCommand(DesignCommand):
     def __init__(self, document: Document, before: dict[str, Any], after: dict[str, Any], text: str = "") -> None:
-        super().__init__(document, text or (f"Move '{next(iter(after))}'" if len(after) == 1
-                                            else f"Move {len(after)} layers"))
+        super().__init__(document, text or (tr("Move '{node}'").format(node=next(iter(after))) if len(after) == 1
+                                            else ntr("Move {count} layer", "Move {count} layers", len(after)).format(
+                                                count=len(after))))
         self.before, self.after = dict(before), dict(after)
 
     def apply(self) -> None:
@@ -133,7 +137,7 @@ class SetInputsCommand(DesignCommand):
 
 class SetParamCommand(DesignCommand):
     def __init__(self, document: Document, node_id: str, name: str, value: Any) -> None:
-        super().__init__(document, f"Change {node_id}.{name}")
+        super().__init__(document, tr("Change {node}.{param}").format(node=node_id, param=name))
         self.node_id, self.name, self.value = node_id, name, value
         self.old = document.design.node(node_id).params.get(name, UNSET)
 
@@ -157,7 +161,7 @@ class SetParamCommand(DesignCommand):
 
 class RenameNodeCommand(DesignCommand):
     def __init__(self, document: Document, old: str, new: str) -> None:
-        super().__init__(document, f"Rename '{old}' to '{new}'")
+        super().__init__(document, tr("Rename '{old}' to '{new}'").format(old=old, new=new))
         self.old, self.new = old, new
 
     def apply(self) -> None:
@@ -169,7 +173,7 @@ class RenameNodeCommand(DesignCommand):
 
 class SetInputSpecCommand(DesignCommand):
     def __init__(self, document: Document, spec: InputSpec) -> None:
-        super().__init__(document, f"Set input to {spec.channels}×{spec.height}×{spec.width}")
+        super().__init__(document, tr("Set input to {shape}").format(shape=f"{spec.channels}×{spec.height}×{spec.width}"))
         self.spec, self.old = spec, document.design.input
 
     def apply(self) -> None:
@@ -181,7 +185,7 @@ class SetInputSpecCommand(DesignCommand):
 
 class SetClassesCommand(DesignCommand):
     def __init__(self, document: Document, classes: Sequence[str]) -> None:
-        super().__init__(document, "Set class names")
+        super().__init__(document, tr("Set class names"))
         self.classes, self.old = list(classes), list(document.design.classes)
 
     def apply(self) -> None:

@@ -9,6 +9,8 @@ import threading
 
 from PySide6.QtCore import QObject, Signal
 
+from ..i18n import ntr, tr
+
 
 def describe_device() -> str:
     import torch
@@ -18,7 +20,8 @@ def describe_device() -> str:
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         return "Apple MPS"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return ntr("CPU ({count} thread)", "CPU ({count} threads)", threads).format(count=threads)
 
 
 class DeviceProbe(QObject):
@@ -31,5 +34,5 @@ class DeviceProbe(QObject):
         try:
             text = describe_device()
         except Exception as exc:  # a broken torch install must not take the designer down
-            text = f"torch unavailable ({type(exc).__name__}: {exc})"
+            text = tr("torch unavailable ({kind}: {reason})").format(kind=type(exc).__name__, reason=exc)
         self.found.emit(text)

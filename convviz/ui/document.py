@@ -25,6 +25,7 @@ from PySide6.QtGui import QUndoStack
 from ..analysis import Analysis, analyze, reanalyze
 from ..analysis.fix_outcome import fix_outcome
 from ..design import Change, Design, save_design
+from ..i18n import tr
 
 if TYPE_CHECKING:
     import numpy as np  # only for the annotation: the designer starts without numpy
@@ -157,7 +158,7 @@ class Document(QObject):
 
     @property
     def display_name(self) -> str:
-        return self._path.name if self._path else self._design.name or "Untitled"
+        return self._path.name if self._path else self._design.name or tr("Untitled")
 
     @property
     def sample_images(self) -> SampleSource | None:
@@ -267,7 +268,7 @@ class Document(QObject):
     def save(self, path: Path | None = None) -> None:
         target = path or self._path
         if target is None:
-            raise ValueError("no file name to save to")
+            raise ValueError(tr("no file name to save to"))
         save_design(self._design, target)
         self._path = Path(target)
         self.undo_stack.setClean()

@@ -29,19 +29,19 @@ from PySide6.QtWidgets import (
 )
 
 from ..design import InputSpec
-from ..i18n import tr
+from ..i18n import N_, ntr, tr
 from ..reading import read_text
 from .file_dialogs import ask_folder, ask_open_path, ask_save_path
 from .settings import app_settings
 from .tasks import TaskRunner
 from .theme import WARNING
 
-#: Menu text for each export format (the extension decides the format in the core).
+#: Menu text for each export format (the extension decides the format in the core; translated where shown).
 EXPORT_MENU = {
-    ".pt": "PyTorch &Checkpoint (.pt)…",
-    ".py": "PyTorch &Source (.py + weights)…",
-    ".pt2": "torch.&export Program (.pt2)…",
-    ".onnx": "&ONNX Model (.onnx)…",
+    ".pt": N_("PyTorch &Checkpoint (.pt)…"),
+    ".py": N_("PyTorch &Source (.py + weights)…"),
+    ".pt2": N_("torch.&export Program (.pt2)…"),
+    ".onnx": N_("&ONNX Model (.onnx)…"),
 }
 
 
@@ -71,7 +71,8 @@ def import_question(issues, shown: int = 20) -> str:
     text = []
     if parts:
         listing = "\n".join(f"• {issue.node}: {issue.reason}" for issue in parts[:shown])
-        more = f"\n… and {len(parts) - shown} more" if len(parts) > shown else ""
+        more = "\n" + ntr("… and {count} more", "… and {count} more", len(parts) - shown).format(
+            count=len(parts) - shown) if len(parts) > shown else ""
         text.append(tr("These parts of the module have no convviz layer:\n\n{listing}{more}").format(
             listing=listing, more=more))
     if general:
@@ -123,11 +124,11 @@ def export_document(path: Path, design, weights, normalization, training: dict,
     pre = Preprocessing(*(normalization or ([], [])))
     paths = export_to(path, design, state, preprocessing=pre, training=info, opset=opset)
     if not weights:
-        what = "freshly initialised weights"
+        what = tr("freshly initialised weights")
     elif untrained:
-        what = f"trained weights, except {', '.join(untrained)} (changed since training)"
+        what = tr("trained weights, except {nodes} (changed since training)").format(nodes=", ".join(untrained))
     else:
-        what = "trained weights"
+        what = tr("trained weights")
     return paths, what
 
 
@@ -147,14 +148,15 @@ def import_module_file(path: Path, class_name: str, spec: InputSpec):
 
 
 #: The import dialog's one warning: importing runs the file (the class is built to be traced).
-RUNS_CODE_NOTE = "Importing runs this Python file: building the class executes its code. Import only files you trust."
+RUNS_CODE_NOTE = N_("Importing runs this Python file: building the class executes its code. Import only files "
+                    "you trust.")
 
 
 def classes_in(path: Path) -> list[str]:
     """Class names defined at the top of a Python file, read without running it (a regular file of at
     most 16 MiB: typing the name of a pipe here must not freeze the window)."""
     try:
-        tree = ast.parse(read_text(path, 16 << 20, ValueError, "a Python file"))
+        tree = ast.parse(read_text(path, 16 << 20, ValueError, tr("a Python file")))
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     return [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
@@ -165,9 +167,9 @@ class ImportDialog(QDialog):
 
     def __init__(self, parent: QWidget, start: str = "") -> None:
         super().__init__(parent)
-        self.setWindowTitle("Import an nn.Module")
+        self.setWindowTitle(tr("Import an nn.Module"))
         self.file = QLineEdit(start)
-        browse = QPushButton("Browse…")
+        browse = QPushButton(tr("Browse…"))
         browse.clicked.connect(self._on_browse)
         row = QHBoxLayout()
         row.addWidget(self.file, 1)
@@ -181,12 +183,12 @@ class ImportDialog(QDialog):
         for spin in self.shape:
             shape_row.addWidget(spin)
         form = QFormLayout(self)
-        note = QLabel(RUNS_CODE_NOTE, wordWrap=True)
+        note = QLabel(tr(RUNS_CODE_NOTE), wordWrap=True)
         note.setStyleSheet(f"color: {WARNING.name()}")
         form.addRow(note)
-        form.addRow("Python file", row)
-        form.addRow("Class (builds with no arguments)", self.class_name)
-        form.addRow("Input C × H × W", shape_row)
+        form.addRow(tr("Python file"), row)
+        form.addRow(tr("Class (builds with no arguments)"), self.class_name)
+        form.addRow(tr("Input C × H × W"), shape_row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -194,7 +196,8 @@ class ImportDialog(QDialog):
         self._fill_classes()
 
     def _on_browse(self) -> None:
-        path = ask_open_path(self, "Python file with an nn.Module", "Python (*.py)", "code", self.file.text() or None)
+        path = ask_open_path(self, tr("Python file with an nn.Module"), "Python (*.py)", "code",
+                             self.file.text() or None)
         if path is not None:
             self.file.setText(str(path))
             self._fill_classes()
@@ -218,8 +221,9 @@ class ExportActions(QObject):
         self.progress: QProgressDialog | None = None
 
     def build_menus(self, file_menu: QMenu, before) -> None:
-        export = QMenu("&Export", file_menu)
+        export = QMenu(tr("&Export"), file_menu)
         for suffix, label in EXPORT_MENU.items():
+            label = tr(label)
             action = export.addAction(label, lambda s=suffix: self.export_dialog(s))
             if suffix == ".onnx" and not onnx_available():
                 # Left enabled: choosing it explains why there is no exporter and what to do instead.
@@ -227,10 +231,10 @@ class ExportActions(QObject):
                 action.setToolTip(onnx_absence().splitlines()[0])
         export.setToolTipsVisible(True)
         export.addSeparator()
-        export.addAction("&Training Script for torchrun (DDP)…", self.training_script_dialog)
+        export.addAction(tr("&Training Script for torchrun (DDP)…"), self.training_script_dialog)
         self.export_menu = export
-        imports = QMenu("&Import", file_menu)
-        imports.addAction("nn.Module from a &Python File…", self.import_dialog)
+        imports = QMenu(tr("&Import"), file_menu)
+        imports.addAction(tr("nn.Module from a &Python File…"), self.import_dialog)
         file_menu.insertMenu(before, export)
         file_menu.insertMenu(before, imports)
 
@@ -241,10 +245,11 @@ class ExportActions(QObject):
             QMessageBox.information(self.window, tr("ONNX export is not available"), onnx_absence())
             return
         if not document.analysis.ok:
-            QMessageBox.warning(self.window, "Cannot export", f"The design has errors: {document.analysis.first_error()}")
+            QMessageBox.warning(self.window, tr("Cannot export"), tr("The design has errors: {error}").format(
+                error=document.analysis.first_error()))
             return
         stem = document.path.stem if document.path else (document.design.name or "model").replace(" ", "_")
-        path = ask_save_path(self.window, "Export", f"{stem}{suffix}", f"{suffix} (*{suffix})", suffix, "exports")
+        path = ask_save_path(self.window, tr("Export"), f"{stem}{suffix}", f"{suffix} (*{suffix})", suffix, "exports")
         if path is None:
             return
         opset = None
@@ -266,18 +271,19 @@ class ExportActions(QObject):
 
     def export(self, path: Path, opset: int | None = None) -> None:
         document = self.window.document
-        self._busy(f"Exporting {path.name}…")
+        self._busy(tr("Exporting {name}…").format(name=path.name))
         key = document.key
         self.tasks.run(export_document, path, document.design.copy(), document.weights, document.normalization,
                        document.training_info, opset, on_done=lambda result: self._on_exported(result, key),
-                       on_error=self._on_failed("Export failed"))
+                       on_error=self._on_failed(tr("Export failed")))
 
     def _on_exported(self, result: tuple[list[Path], str], key=None) -> None:
         self._done()
         paths, what = result
         if any(p.suffix.lower() == ".pt" for p in paths):   # a checkpoint now holds the trained weights
             self.window.document.mark_weights_saved(key)
-        self.window.statusBar().showMessage(f"Exported {', '.join(p.name for p in paths)} ({what})", 8000)
+        self.window.statusBar().showMessage(tr("Exported {files} ({weights})").format(
+            files=", ".join(p.name for p in paths), weights=what), 8000)
 
     def training_script_dialog(self) -> None:
         """A folder for the script; the Train tab's settings (data, optimiser, augmentation) go into it."""
@@ -285,14 +291,15 @@ class ExportActions(QObject):
 
         document = self.window.document
         if not document.analysis.ok:
-            QMessageBox.warning(self.window, "Cannot export", f"The design has errors: {document.analysis.first_error()}")
+            QMessageBox.warning(self.window, tr("Cannot export"), tr("The design has errors: {error}").format(
+                error=document.analysis.first_error()))
             return
-        folder = ask_folder(self.window, "Folder for the training script", "exports")
+        folder = ask_folder(self.window, tr("Folder for the training script"), "exports")
         if folder is None:
             return
-        self._busy("Writing the training script…")
+        self._busy(tr("Writing the training script…"))
         self.tasks.run(export_training_script, Path(folder), document.design.copy(), document.weights,
-                       remembered_config(), on_done=self._on_script, on_error=self._on_failed("Export failed"))
+                       remembered_config(), on_done=self._on_script, on_error=self._on_failed(tr("Export failed")))
 
     def _on_script(self, paths: list[Path]) -> None:
         self._done()
@@ -316,23 +323,24 @@ class ExportActions(QObject):
             return
         if not self.window.confirm_discard():
             return
-        self._busy(f"Importing {class_name} from {path.name}…")
+        self._busy(tr("Importing {name} from {file}…").format(name=class_name, file=path.name))
         self.tasks.run(import_module_file, path, class_name, spec, on_done=self._on_imported,
-                       on_error=self._on_failed("Import failed"))
+                       on_error=self._on_failed(tr("Import failed")))
 
     def _on_imported(self, result) -> None:
         self._done()
         if result.issues:
             answer = QMessageBox.question(
-                self.window, "Some operations cannot be imported", import_question(result.issues),
+                self.window, tr("Some operations cannot be imported"), import_question(result.issues),
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
             if answer != QMessageBox.StandardButton.Yes:
                 return
         self.window.open_design(result.design, None, modified=True)
         self.window.document.set_weights(result.state_dict, saved=True)
         notes = "".join(f"; {note}" for note in result.notes)
-        self.window.statusBar().showMessage(
-            tr("Imported {n} layers with their weights").format(n=len(result.design)) + notes, 12000)
+        self.window.statusBar().showMessage(ntr("Imported {count} layer with its weights",
+                                                "Imported {count} layers with their weights",
+                                                len(result.design)).format(count=len(result.design)) + notes, 12000)
 
     # --- progress and errors ------------------------------------------------------------------
     def _busy(self, text: str) -> None:

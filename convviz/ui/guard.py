@@ -11,6 +11,8 @@ import traceback
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from ..i18n import tr
+
 
 def install_exception_dialog() -> None:
     def hook(kind, value, tb) -> None:
@@ -18,8 +20,9 @@ def install_exception_dialog() -> None:
         print(text, file=sys.stderr)
         if QApplication.instance() is None:
             return
-        box = QMessageBox(QMessageBox.Icon.Critical, "convviz: unexpected error",
-                          f"Something went wrong: {value}\n\nYour work is kept; saving is a good idea.")
+        box = QMessageBox(QMessageBox.Icon.Critical, tr("convviz: unexpected error"),
+                          tr("Something went wrong: {reason}\n\nYour work is kept; saving is a good idea.").format(
+                              reason=value))
         box.setDetailedText(text)
         box.exec()
 

@@ -26,7 +26,7 @@ from ..analysis import Fix, NodeAnalysis
 from ..analysis.memory import explain_memory, training_memory
 from ..analysis.report import network_field_text
 from ..analysis.text import grouped, size_in_bytes
-from ..i18n import tr
+from ..i18n import N_, tr
 from ..design import Change, InputSpec, id_problem, layer_spec
 from ..design.heads import head_of, with_auxiliary, with_main, with_weight, without
 from .commands import RenameNodeCommand, SetClassesCommand, SetHeadsCommand, SetInputSpecCommand, SetParamCommand
@@ -37,14 +37,14 @@ from .theme import ERROR, WARNING
 
 _NOTHING = object()
 
-#: How derivations are grouped under "The math".
+#: How derivations are grouped under "The math" (titles translated where shown).
 MATH_SECTIONS = (
-    ("Output size", ("shape", "H_out", "W_out", "C_out", "features", "stride")),
-    ("Parameters", ("params",)),
-    ("Cost", ("MACs",)),
-    ("Receptive field", ("RF",)),
-    ("Memory", ("activation",)),
-    ("Notes", ("note",)),
+    (N_("Output size"), ("shape", "H_out", "W_out", "C_out", "features", "stride")),
+    (N_("Parameters"), ("params",)),
+    (N_("Cost"), ("MACs",)),
+    (N_("Receptive field"), ("RF",)),
+    (N_("Memory"), ("activation",)),
+    (N_("Notes"), ("note",)),
 )
 
 
@@ -86,9 +86,9 @@ class InspectorPanel(QScrollArea):
 
     def _build_design_overview(self) -> None:
         design = self.document.design
-        title = QLabel(f"<h3>{html.escape(design.name)}</h3>Select a layer to edit it. "
-                       "Drag layers from the palette; drag from a layer's bottom port to another's top port to "
-                       "connect them.")
+        title = QLabel(f"<h3>{html.escape(design.name)}</h3>" + html.escape(tr(
+            "Select a layer to edit it. Drag layers from the palette; drag from a layer's bottom port to "
+            "another's top port to connect them.")))
         title.setWordWrap(True)
         self.layout_.addWidget(title)
         self._add_input_editors()
@@ -103,7 +103,7 @@ class InspectorPanel(QScrollArea):
         icon = QLabel()
         icon.setPixmap(layer_icon(node.type).pixmap(32, 32))
         header.addWidget(icon)
-        title = QLabel(f"<b style='font-size:14pt'>{node.type}</b><br>{html.escape(spec.summary)}", wordWrap=True)
+        title = QLabel(f"<b style='font-size:14pt'>{node.type}</b><br>{html.escape(tr(spec.summary))}", wordWrap=True)
         header.addWidget(title, 1)
         self.layout_.addLayout(header)
         if spec.formula:
@@ -113,22 +113,24 @@ class InspectorPanel(QScrollArea):
         self.problems = QVBoxLayout()
         self.layout_.addLayout(self.problems)
 
-        form_box = QGroupBox("Layer")
+        form_box = QGroupBox(tr("Layer"))
         form = QFormLayout(form_box)
         self.id_edit = QLineEdit(node.id)
-        self.id_edit.setToolTip("The node id: the submodule's name in PyTorch (model.<id>), a Python identifier.")
+        self.id_edit.setToolTip("<p>" + html.escape(tr("The node id: the submodule's name in PyTorch (model.<id>), a "
+                                                       "Python identifier.")) + "</p>")  # rich: "<id>" is no tag
         self.id_edit.editingFinished.connect(self._on_id_edited)
         self.id_error = QLabel(wordWrap=True)
         self.id_error.setStyleSheet(f"color: {ERROR.name()}")
         self.id_error.hide()
-        form.addRow("Id", self.id_edit)
+        form.addRow(tr("Id"), self.id_edit)
         form.addRow("", self.id_error)
         if node.type == "Input":
             self._add_input_editors(form)
         for param in spec.params:
             editor = make_editor(param)
-            editor.setToolTip(f"<b>{param.name}</b>: {html.escape(param.doc)}"
-                              + ("" if param.required else f"<br>PyTorch's default: {param.default!r}"))
+            editor.setToolTip(f"<b>{param.name}</b>: {html.escape(tr(param.doc))}"
+                              + ("" if param.required else "<br>" + html.escape(
+                                  tr("PyTorch's default: {value}").format(value=repr(param.default)))))
             editor.committed.connect(lambda value, name=param.name: self._on_param(name, value))
             self.editors[param.name] = editor
             label = QLabel(param.name)
@@ -137,7 +139,7 @@ class InspectorPanel(QScrollArea):
         self.layout_.addWidget(form_box)
         self._add_head_box(node_id)
 
-        math_box = QGroupBox("The math")
+        math_box = QGroupBox(tr("The math"))
         math_layout = QVBoxLayout(math_box)
         self.math = QLabel(wordWrap=True, textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
         math_layout.addWidget(self.math)
@@ -202,10 +204,10 @@ class InspectorPanel(QScrollArea):
     def _add_input_editors(self, form: QFormLayout | None = None) -> None:
         design = self.document.design
         if form is None:
-            box = QGroupBox("Input")
+            box = QGroupBox(tr("Input"))
             form = QFormLayout(box)
             self.layout_.addWidget(box)
-        for key, label in (("channels", "Channels"), ("height", "Height"), ("width", "Width")):
+        for key, label in (("channels", tr("Channels")), ("height", tr("Height")), ("width", tr("Width"))):
             spin = QSpinBox(minimum=1, maximum=8192, keyboardTracking=False)
             show_int(spin, getattr(design.input, key))
             spin.valueChanged.connect(self._on_input_shape)
@@ -213,9 +215,9 @@ class InspectorPanel(QScrollArea):
             form.addRow(label, spin)
         self.classes_edit = QLineEdit()
         show_classes(self.classes_edit, design.classes)
-        self.classes_edit.setPlaceholderText("class names, comma-separated (optional)")
+        self.classes_edit.setPlaceholderText(tr("class names, comma-separated (optional)"))
         self.classes_edit.editingFinished.connect(self._on_classes)
-        form.addRow("Classes", self.classes_edit)
+        form.addRow(tr("Classes"), self.classes_edit)
 
     # --- refreshing -------------------------------------------------------------------------------
     def _on_design_changed(self, change: Change) -> None:
@@ -264,13 +266,15 @@ class InspectorPanel(QScrollArea):
     def _refresh_math(self) -> None:
         analysis = self.document.analysis
         if self.node_id is None:
-            rows = [("Parameters", grouped(analysis.params)), ("MACs", grouped(analysis.macs)),
-                    ("Activations", f"{size_in_bytes(analysis.activation_bytes)} per image"),
-                    ("Receptive field", network_field_text(analysis) + tr(" (one unit of the last feature map)"))]
+            rows = [(tr("Parameters"), grouped(analysis.params)), ("MACs", grouped(analysis.macs)),
+                    (tr("Activations"), tr("{size} per image").format(size=size_in_bytes(analysis.activation_bytes))),
+                    (tr("Receptive field"), network_field_text(analysis) + tr(" (one unit of the last feature map)"))]
             if analysis.ok:  # what training (Adam, float32) and the Explain tab will need
                 train = training_memory(self.document.design, analysis)
-                rows += [("Memory to train", f"{size_in_bytes(train.fixed)} + {size_in_bytes(train.per_image)} per image"),
-                         ("Memory to explain", size_in_bytes(explain_memory(self.document.design, analysis).total))]
+                rows += [(tr("Memory to train"), tr("{fixed} + {per_image} per image").format(
+                             fixed=size_in_bytes(train.fixed), per_image=size_in_bytes(train.per_image))),
+                         (tr("Memory to explain"),
+                          size_in_bytes(explain_memory(self.document.design, analysis).total))]
             self.totals.show_rows(rows)
             return
         result = analysis.nodes.get(self.node_id)
@@ -295,17 +299,18 @@ class InspectorPanel(QScrollArea):
             frame.setStyleSheet(f"QFrame {{ border: 1px solid {color.name()}; border-radius: 4px; }}"
                                 "QLabel { border: none; }")
             box = QVBoxLayout(frame)
-            text = QLabel(f"<b style='color:{color.name()}'>{'Error' if issue.severity == 'error' else 'Warning'}"
-                          f":</b> {html.escape(issue.message)}<br>{html.escape(issue.hint)}", wordWrap=True)
+            kind = tr("Error:") if issue.severity == "error" else tr("Warning:")
+            text = QLabel(f"<b style='color:{color.name()}'>{kind}</b> {html.escape(issue.message)}<br>"
+                          f"{html.escape(issue.hint)}", wordWrap=True)
             box.addWidget(text)
             if issue.fix is not None:
-                button = FixButton(f"Fix: {self.document.fix_label(issue.fix, result.id)}")
+                button = FixButton(tr("Fix: {label}").format(label=self.document.fix_label(issue.fix, result.id)))
                 button.clicked.connect(lambda _=False, fix=issue.fix: self.apply_fix(fix))
                 box.addWidget(button)
             self.problems.addWidget(frame)
         if result.blocked_by:
-            label = QLabel(f"Blocked: waiting for <b>{html.escape(result.blocked_by)}</b>, which has an error.",
-                           wordWrap=True)
+            label = QLabel(html.escape(tr("Blocked: waiting for {node}, which has an error.")).format(
+                node=f"<b>{html.escape(result.blocked_by)}</b>"), wordWrap=True)
             self.problems.addWidget(label)
 
     # --- edits ------------------------------------------------------------------------------------
@@ -324,7 +329,8 @@ class InspectorPanel(QScrollArea):
         if new == self.node_id:
             self.id_error.hide()
             return
-        problem = id_problem(new) or (f"{new!r} is already taken" if new in self.document.design else None)
+        problem = id_problem(new) or (tr("{name} is already taken").format(name=repr(new))
+                                      if new in self.document.design else None)
         if problem:
             self.id_error.setText(problem)
             self.id_error.show()
@@ -379,7 +385,7 @@ def show_classes(edit: QLineEdit, classes: list[str]) -> None:
     """The names from the first one on (not scrolled to the end), all of them in the tooltip."""
     edit.setText(", ".join(classes))
     edit.setCursorPosition(0)
-    edit.setToolTip("\n".join(f"{i}: {name}" for i, name in enumerate(classes)) or "no class names")
+    edit.setToolTip("\n".join(f"{i}: {name}" for i, name in enumerate(classes)) or tr("no class names"))
 
 
 class TotalsView(QWidget):
@@ -417,14 +423,14 @@ def math_html(result: NodeAnalysis | None) -> str:
     if result is None:
         return ""
     if not result.valid:
-        return "<i>No numbers until the problem above is fixed.</i>"
+        return "<i>" + html.escape(tr("No numbers until the problem above is fixed.")) + "</i>"
     sections = []
     for title, quantities in MATH_SECTIONS:
         lines = [d.text for d in result.derivations if d.quantity in quantities]
-        if title == "Parameters" and not lines:
-            lines = ["params = 0 (no weights)"]
+        if quantities == ("params",) and not lines:
+            lines = [tr("params = 0 (no weights)")]
         if lines:
             # A zero-width space after each "·" lets long products wrap in a narrow inspector.
             body = "<br>".join(html.escape(line).replace("·", "·\u200b") for line in lines)
-            sections.append(f"<b>{title}</b><br><span style='font-family:monospace'>{body}</span>")
+            sections.append(f"<b>{html.escape(tr(title))}</b><br><span style='font-family:monospace'>{body}</span>")
     return "<br><br>".join(sections)

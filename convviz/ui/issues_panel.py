@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from ..analysis import Analysis, Fix
+from ..i18n import tr
 from .document import Document
 from .theme import ERROR, WARNING
 
@@ -27,7 +28,7 @@ class IssuesPanel(QWidget):
         self.fixes: list[Fix | None] = []
         self._listed: list | None = None
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["", "Layer", "Problem", "Suggested fix"])
+        self.tree.setHeaderLabels(["", tr("Layer"), tr("Problem"), tr("Suggested fix")])
         self.tree.setRootIsDecorated(False)
         self.tree.setColumnWidth(0, 70)
         self.tree.setColumnWidth(1, 140)
@@ -37,10 +38,10 @@ class IssuesPanel(QWidget):
         self._label_timer = QTimer(self, singleShot=True, interval=0)
         self._label_timer.timeout.connect(self._label_fixes)
         self.tree.currentItemChanged.connect(self._on_current)
-        self.fix_button = QPushButton("Apply fix")
+        self.fix_button = QPushButton(tr("Apply fix"))
         self.fix_button.setEnabled(False)
         self.fix_button.clicked.connect(self.apply_current_fix)
-        self.empty = QLabel("No problems: the design can be built and trained.")
+        self.empty = QLabel(tr("No problems: the design can be built and trained."))
         bar = QHBoxLayout()
         bar.addWidget(self.empty, 1)
         bar.addWidget(self.fix_button)
@@ -64,7 +65,7 @@ class IssuesPanel(QWidget):
             is_error = issue.severity == "error"
             errors += is_error
             warnings += not is_error
-            item = QTreeWidgetItem(["Error" if is_error else "Warning", node_id or "—", issue.message,
+            item = QTreeWidgetItem([tr("Error") if is_error else tr("Warning"), node_id or "—", issue.message,
                                     issue.fix.label if issue.fix else issue.hint])
             if issue.fix is not None:
                 self._unlabelled.append((item, issue.fix, node_id))

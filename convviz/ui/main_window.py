@@ -41,6 +41,7 @@ from ..design import (
 from ..design.edits import InsertAfter, SetPositions, apply_edits
 from ..design.fragments import MIME_TYPE, copy_fragment, paste_fragment
 from ..design.layout import auto_layout
+from ..design.templates import template_design
 from ..i18n import N_, ntr, tr
 from ..messages import first_line
 from .canvas import DesignScene, DesignView
@@ -55,6 +56,7 @@ from .gc_guard import collect_on_gui_thread, hold_collections_while
 from .icons import layer_icon
 from .inspector import InspectorPanel
 from .issues_panel import IssuesPanel
+from .language import LanguageMenu, plain_label
 from .palette import PalettePanel
 from .recovery import RecoveredWork, RecoveryStore, default_recovery_dir
 from .runs.controller import RunsController
@@ -72,7 +74,12 @@ DEFAULT_VIEW_HEIGHT = 676.0
 MOUSE_ROWS = [(N_("Zoom"), N_("wheel")), (N_("Pan"), N_("middle button, or Space + drag")),
               (N_("Connect"), N_("drag from a bottom port to a layer")),
               (N_("Disconnect"), N_("drag an edge's end off its port"))]
-FILE_FILTER = "convviz designs and trained models (*.json *.pt);;Designs (*.json);;Trained models (*.pt);;All files (*)"
+
+
+def file_filter() -> str:
+    """The Open dialog's file types."""
+    return tr("convviz designs and trained models (*.json *.pt);;Designs (*.json);;Trained models (*.pt);;"
+              "All files (*)")
 
 
 def same_positions(design: Design, layout: dict[str, tuple[float, float]]) -> bool:
@@ -95,7 +102,7 @@ class MainWindow(QMainWindow):
         self.persistent = persistent
         self.view_aspect = DEFAULT_ASPECT  # until the window has a size
         self.view_height = DEFAULT_VIEW_HEIGHT
-        self.document = Document(self.laid_out(design or load_template("default")), path, parent=self)
+        self.document = Document(self.laid_out(design or template_design("default")), path, parent=self)
         self.scene = DesignScene(self.document, self)
         self.view = DesignView(self.scene)
         self.palette_panel = PalettePanel()
@@ -109,7 +116,7 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.view, "Design")
+        self.tabs.addTab(self.view, tr("Design"))
         self._lazy_tabs: dict[int, object] = {}
         self.tabs.currentChanged.connect(self._on_tab_changed)
         #: Called when the window closes (after the user agreed): stop training runs, background work.
@@ -122,8 +129,8 @@ class MainWindow(QMainWindow):
         self.explain_panel = None
         self._docks_hidden_by_tab: list[QDockWidget] = []
         self._designer_layout = QByteArray()
-        self.train_tab = self.add_lazy_tab("Train", self._make_train_panel)
-        self.explain_tab = self.add_lazy_tab("Explain", self._build_explain_panel)
+        self.train_tab = self.add_lazy_tab(tr("Train"), self._make_train_panel)
+        self.explain_tab = self.add_lazy_tab(tr("Explain"), self._build_explain_panel)
         self.setAcceptDrops(True)
         self.setCentralWidget(self.tabs)
         self._build_docks()
@@ -152,7 +159,9 @@ class MainWindow(QMainWindow):
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
         self.device_probe = DeviceProbe(self)
-        self.device_probe.found.connect(self.device_label.setText)
+        self.device_probe.found.connect(self._on_device_found)
+        #: The device training will use, once the probe has found it (None before).
+        self.device: str | None = None
         self._probe_started = False
 
         self.resize(1600, 1000)
@@ -171,11 +180,13 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
-        self.palette_dock = self._dock("Layers", self.palette_panel, Qt.DockWidgetArea.LeftDockWidgetArea, "palette")
-        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea,
+        self.palette_dock = self._dock(tr("Layers"), self.palette_panel, Qt.DockWidgetArea.LeftDockWidgetArea,
+                                       "palette")
+        self.inspector_dock = self._dock(tr("Inspector"), self.inspector, Qt.DockWidgetArea.RightDockWidgetArea,
                                          "inspector")
-        self.summary_dock = self._dock("Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea, "summary")
-        self.issues_dock = self._dock("Issues", self.issues, Qt.DockWidgetArea.BottomDockWidgetArea, "issues")
+        self.summary_dock = self._dock(tr("Summary"), self.summary, Qt.DockWidgetArea.BottomDockWidgetArea,
+                                       "summary")
+        self.issues_dock = self._dock(tr("Issues"), self.issues, Qt.DockWidgetArea.BottomDockWidgetArea, "issues")
         self.tabifyDockWidget(self.summary_dock, self.issues_dock)
         self.summary_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock], [self.palette_panel.content_width(), 360],
@@ -192,7 +203,7 @@ class MainWindow(QMainWindow):
             self._with_keys(action, shortcut)
         if tip:
             action.setStatusTip(tip)
-            action.setToolTip(f"{text.replace('&', '').replace('…', '')} ({action.shortcut().toString()})"
+            action.setToolTip(f"{plain_label(text)} ({action.shortcut().toString()})"
                               if shortcut else tip)
         if canvas_only:  # single-key shortcuts must not fire while typing in a field
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -203,7 +214,7 @@ class MainWindow(QMainWindow):
         """Bind the keys of ``name`` (``shortcuts.SHORTCUTS``); Help lists the action under its name as
         it reads now (Undo and Redo rename themselves after the command)."""
         action.setShortcuts(key_sequences(name))
-        action.setProperty("help_label", action.text().replace("&", "").replace("…", ""))
+        action.setProperty("help_label", plain_label(action.text()))
         self.shortcut_actions.append(action)
 
     def _build_actions(self) -> None:
@@ -211,59 +222,79 @@ class MainWindow(QMainWindow):
         P = QStyle.StandardPixmap
         #: Every action with a keyboard shortcut, in menu order: Help ▸ Keyboard Shortcuts lists them.
         self.shortcut_actions: list[QAction] = []
-        self.new_action = self._action("&New", self.new_design, "new", "Start a new design", icon=P.SP_FileIcon)
-        self.open_action = self._action("&Open…", self.open_dialog, "open", "Open a design file",
+        self.new_action = self._action(tr("&New"), self.new_design, "new", tr("Start a new design"), icon=P.SP_FileIcon)
+        self.open_action = self._action(tr("&Open…"), self.open_dialog, "open", tr("Open a design file"),
                                         icon=P.SP_DialogOpenButton)
-        self.save_action = self._action("&Save", self.save, "save", "Save the design", icon=P.SP_DialogSaveButton)
-        self.save_as_action = self._action("Save &As…", self.save_as, "save_as", "Save under a new name")
-        self.quit_action = self._action("&Quit", self.close, "quit")
-        self.undo_action = stack.createUndoAction(self, "&Undo")
+        self.save_action = self._action(tr("&Save"), self.save, "save", tr("Save the design"),
+                                        icon=P.SP_DialogSaveButton)
+        self.save_as_action = self._action(tr("Save &As…"), self.save_as, "save_as", tr("Save under a new name"))
+        self.quit_action = self._action(tr("&Quit"), self.close, "quit")
+        self.undo_action = self._undo_action(stack, redo=False)
         self._with_keys(self.undo_action, "undo")
         self.undo_action.setIcon(self.style().standardIcon(P.SP_ArrowBack))
-        self.redo_action = stack.createRedoAction(self, "&Redo")
+        self.redo_action = self._undo_action(stack, redo=True)
         self.redo_action.setIcon(self.style().standardIcon(P.SP_ArrowForward))
         self._with_keys(self.redo_action, "redo")
         # The toolbar says "Undo"/"Redo" (the menu names the step): a button whose width followed each
         # edit's name would re-lay the toolbar out, and jump, on every edit.
-        self.undo_action.setIconText("Undo")
-        self.redo_action.setIconText("Redo")
-        self.copy_action = self._action("&Copy", self.copy_selection, "copy", canvas_only=True)
-        self.cut_action = self._action("Cu&t", self.cut_selection, "cut", canvas_only=True)
-        self.paste_action = self._action("&Paste", self.paste, "paste", canvas_only=True)
-        self.duplicate_action = self._action("&Duplicate", self.duplicate_selection, "duplicate",
-                                             "Copy the selected layers beside them", canvas_only=True)
-        self.delete_action = self._action("&Delete", self.delete_selection, "delete",
-                                          "Delete the selected layers and edges", canvas_only=True)
-        self.select_all_action = self._action("Select &All", self._select_all, "select_all", canvas_only=True)
-        self.rename_action = self._action("&Rename…", self._focus_rename, "rename", "Rename the selected layer")
-        self.fit_action = self._action("&Fit to View", self.view.fit_all, "fit", "Show the whole design",
+        self.undo_action.setIconText(tr("Undo"))
+        self.redo_action.setIconText(tr("Redo"))
+        self.copy_action = self._action(tr("&Copy"), self.copy_selection, "copy", canvas_only=True)
+        self.cut_action = self._action(tr("Cu&t"), self.cut_selection, "cut", canvas_only=True)
+        self.paste_action = self._action(tr("&Paste"), self.paste, "paste", canvas_only=True)
+        self.duplicate_action = self._action(tr("&Duplicate"), self.duplicate_selection, "duplicate",
+                                             tr("Copy the selected layers beside them"), canvas_only=True)
+        self.delete_action = self._action(tr("&Delete"), self.delete_selection, "delete",
+                                          tr("Delete the selected layers and edges"), canvas_only=True)
+        self.select_all_action = self._action(tr("Select &All"), self._select_all, "select_all", canvas_only=True)
+        self.rename_action = self._action(tr("&Rename…"), self._focus_rename, "rename",
+                                          tr("Rename the selected layer"))
+        self.fit_action = self._action(tr("&Fit to View"), self.view.fit_all, "fit", tr("Show the whole design"),
                                        canvas_only=True)
-        self.layout_action = self._action("Auto-&Layout", self.auto_layout, "layout",
-                                          "Arrange top to bottom, branches side by side", canvas_only=True)
-        self.zoom_in_action = self._action("Zoom &In", lambda: self.view.zoom_by(1), "zoom_in")
-        self.zoom_out_action = self._action("Zoom &Out", lambda: self.view.zoom_by(-1), "zoom_out")
-        self.zoom_reset_action = self._action("&Actual Size", lambda: self.view.set_zoom(1.0), "zoom_reset")
+        self.layout_action = self._action(tr("Auto-&Layout"), self.auto_layout, "layout",
+                                          tr("Arrange top to bottom, branches side by side"), canvas_only=True)
+        self.zoom_in_action = self._action(tr("Zoom &In"), lambda: self.view.zoom_by(1), "zoom_in")
+        self.zoom_out_action = self._action(tr("Zoom &Out"), lambda: self.view.zoom_by(-1), "zoom_out")
+        self.zoom_reset_action = self._action(tr("&Actual Size"), lambda: self.view.set_zoom(1.0), "zoom_reset")
         self.shade_group = QActionGroup(self)
         self.shade_actions = {}
-        for mode, label in (("family", "By Layer Family"), ("macs", "By Share of MACs"),
-                            ("params", "By Share of Parameters")):
+        for mode, label in (("family", tr("By Layer Family")), ("macs", tr("By Share of MACs")),
+                            ("params", tr("By Share of Parameters"))):
             action = QAction(label, self, checkable=True, checked=mode == "family")
             action.triggered.connect(lambda _=False, m=mode: self.set_shade_mode(m))
             self.shade_group.addAction(action)
             self.shade_actions[mode] = action
 
+    def _undo_action(self, stack, redo: bool) -> QAction:
+        """Edit ▸ Undo / Redo, named after the command they would undo or redo (in the language's word
+        order: "&Undo Set padding", "패딩 설정 실행 취소(&U)")."""
+        action = QAction(self)
+
+        def name(command: str) -> None:
+            if redo:
+                action.setText(tr("&Redo {command}").format(command=command) if command else tr("&Redo"))
+            else:
+                action.setText(tr("&Undo {command}").format(command=command) if command else tr("&Undo"))
+
+        name("")
+        action.setEnabled(stack.canRedo() if redo else stack.canUndo())
+        action.triggered.connect(stack.redo if redo else stack.undo)
+        (stack.canRedoChanged if redo else stack.canUndoChanged).connect(action.setEnabled)
+        (stack.redoTextChanged if redo else stack.undoTextChanged).connect(name)
+        return action
+
     def _build_menus_and_toolbar(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        file_menu = bar.addMenu(tr("&File"))
         file_menu.addActions([self.new_action, self.open_action])
-        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu = file_menu.addMenu(tr("Open &Recent"))
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        self.templates_menu = file_menu.addMenu("&Templates")
+        self.templates_menu = file_menu.addMenu(tr("&Templates"))
         for name, line in TEMPLATES.items():
             action = self.templates_menu.addAction(template_title(name))
             action.setData(name)
-            action.setStatusTip(line)
-            action.setToolTip(line)
+            action.setStatusTip(tr(line))
+            action.setToolTip(tr(line))
             action.triggered.connect(lambda _=False, n=name: self.open_template(n))
         self.templates_menu.setToolTipsVisible(True)
         file_menu.addSeparator()
@@ -275,7 +306,7 @@ class MainWindow(QMainWindow):
         file_menu.insertSeparator(self.quit_action)
         self.file_menu = file_menu
 
-        edit = bar.addMenu("&Edit")
+        edit = bar.addMenu(tr("&Edit"))
         edit.addActions([self.undo_action, self.redo_action])
         edit.addSeparator()
         edit.addActions([self.cut_action, self.copy_action, self.paste_action, self.duplicate_action,
@@ -283,20 +314,23 @@ class MainWindow(QMainWindow):
         edit.addSeparator()
         edit.addActions([self.select_all_action, self.rename_action])
 
-        view = bar.addMenu("&View")
+        view = bar.addMenu(tr("&View"))
         view.addActions([self.fit_action, self.layout_action, self.zoom_in_action, self.zoom_out_action,
                          self.zoom_reset_action])
-        shade = view.addMenu("&Colour Layers")
+        shade = view.addMenu(tr("&Colour Layers"))
         shade.addActions(list(self.shade_actions.values()))
         view.addSeparator()
         for dock in (self.palette_dock, self.inspector_dock, self.summary_dock, self.issues_dock):
             view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        self.language_menu = LanguageMenu(self, persistent=self.persistent)
+        view.addMenu(self.language_menu)
 
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction("&Keyboard Shortcuts", self._show_shortcuts)
-        help_menu.addAction("&About convviz", self._show_about)
+        help_menu = bar.addMenu(tr("&Help"))
+        help_menu.addAction(tr("&Keyboard Shortcuts"), self._show_shortcuts)
+        help_menu.addAction(tr("&About convviz"), self._show_about)
 
-        tools = QToolBar("Main", self)
+        tools = QToolBar(tr("Main"), self)
         tools.setObjectName("main_toolbar")
         tools.setMovable(False)
         tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -306,10 +340,10 @@ class MainWindow(QMainWindow):
         tools.addSeparator()
         tools.addActions([self.fit_action, self.layout_action])
         tools.addSeparator()
-        tools.addWidget(QLabel(" Colour: "))
+        tools.addWidget(QLabel(" " + tr("Colour:") + " "))
         self.shade_combo = QComboBox()
-        self.shade_combo.addItems(["layer family", "share of MACs", "share of parameters"])
-        self.shade_combo.setToolTip("Shade layers by where the computation and the weights are")
+        self.shade_combo.addItems([tr("layer family"), tr("share of MACs"), tr("share of parameters")])
+        self.shade_combo.setToolTip(tr("Shade layers by where the computation and the weights are"))
         self.shade_combo.currentIndexChanged.connect(lambda i: self.set_shade_mode(("family", "macs", "params")[i]))
         tools.addWidget(self.shade_combo)
         self.addToolBar(tools)
@@ -317,8 +351,8 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         self.totals_label = QLabel()
-        self.device_label = QLabel("device: loading torch…")
-        self.device_label.setToolTip("The device training will use (found once torch has loaded)")
+        self.device_label = QLabel(tr("device: loading torch…"))
+        self.device_label.setToolTip(tr("The device training will use (found once torch has loaded)"))
         self.statusBar().addPermanentWidget(self.totals_label)
         self.statusBar().addPermanentWidget(self.device_label)
 
@@ -333,13 +367,22 @@ class MainWindow(QMainWindow):
 
     def _update_totals(self, analysis) -> None:
         shape = "×".join(map(str, analysis.output_shape)) if analysis.output_shape else "—"
-        state = "" if analysis.ok else "  ·  ⚠ has errors"
-        self.totals_label.setText(f"{compact(analysis.params)} params · {compact(analysis.macs)} MACs · "
-                                  f"RF {network_field_text(analysis)} · output {shape}{state}")
+        state = "" if analysis.ok else "  ·  ⚠ " + tr("has errors")
+        self.totals_label.setText(tr("{params} params · {macs} MACs · RF {field} · output {shape}").format(
+            params=compact(analysis.params), macs=compact(analysis.macs), field=network_field_text(analysis),
+            shape=shape) + state)
+
+    def _on_device_found(self, text: str) -> None:
+        self.device = text
+        self.device_label.setText(text)
 
     def _on_issue_count(self, errors: int, warnings: int) -> None:
-        label = "Issues" + (f" ({errors} error{'s' * (errors != 1)})" if errors else
-                            f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else "")
+        if errors:
+            label = ntr("Issues ({count} error)", "Issues ({count} errors)", errors).format(count=errors)
+        elif warnings:
+            label = ntr("Issues ({count} warning)", "Issues ({count} warnings)", warnings).format(count=warnings)
+        else:
+            label = tr("Issues")
         self.issues_dock.setWindowTitle(label)
 
     def _on_design_changed(self, change) -> None:
@@ -501,14 +544,14 @@ class MainWindow(QMainWindow):
             result = self.document.analysis.nodes.get(item.node_id)
             for issue in result.errors + result.warnings if result else []:
                 if issue.fix is not None:
-                    menu.addAction(f"Fix: {self.document.fix_label(issue.fix, item.node_id)}",
+                    menu.addAction(tr("Fix: {label}").format(label=self.document.fix_label(issue.fix, item.node_id)),
                                    lambda fix=issue.fix: self.document.apply_fix(fix))
             menu.addActions([self.rename_action, self.duplicate_action, self.copy_action, self.cut_action,
                              self.delete_action])
         else:
-            add = menu.addMenu("Add Layer")
+            add = menu.addMenu(tr("Add Layer"))
             for family in FAMILIES[1:]:
-                sub = add.addMenu(family)
+                sub = add.addMenu(tr(family))
                 for spec in types_in_family(family):
                     sub.addAction(layer_icon(spec.type), spec.type,
                                   lambda t=spec.type: self.scene.add_layer(t, scene_pos))
@@ -524,7 +567,7 @@ class MainWindow(QMainWindow):
         return self.document.push(command)
 
     def _on_edit_refused(self, message: str) -> None:
-        self.statusBar().showMessage(f"Not done: {message}", 8000)
+        self.statusBar().showMessage(tr("Not done: {reason}").format(reason=message), 8000)
 
     def layout_of(self, design: Design) -> dict[str, tuple[float, float]]:
         """The auto-layout for the canvas as it is now (wrapped into columns only if too deep for it)."""
@@ -563,7 +606,8 @@ class MainWindow(QMainWindow):
             pos = design.node(after).pos
             below = (pos[0] + 30, pos[1] + HEIGHT + 40) if pos else None
             edits = self.edits_with_tidy_layout([InsertAfter(after, type_name, None, new_id, below)])
-            self.push(EditsCommand(self.document, f"Append {type_name} after '{after}'", edits))
+            self.push(EditsCommand(self.document, tr("Append {type} after '{node}'").format(type=type_name, node=after),
+                                   edits))
         self.select_node(new_id)
 
     def delete_selection(self) -> None:
@@ -573,12 +617,14 @@ class MainWindow(QMainWindow):
         if not nodes and not edges:
             return
         stack = self.document.undo_stack
-        stack.beginMacro(f"Delete {len(nodes)} layers" if len(nodes) > 1 else
-                         f"Delete '{nodes[0]}'" if nodes else "Disconnect")
+        stack.beginMacro(ntr("Delete {count} layer", "Delete {count} layers", len(nodes)).format(count=len(nodes))
+                         if len(nodes) > 1 else tr("Delete '{node}'").format(node=nodes[0]) if nodes
+                         else tr("Disconnect"))
         for target in dict.fromkeys(t for t, _ in edges):
             indexes = {i for t, i in edges if t == target}
             inputs = [s for i, s in enumerate(self.document.design.node(target).inputs) if i not in indexes]
-            stack.push(SetInputsCommand(self.document, target, inputs, f"Disconnect into '{target}'"))
+            stack.push(SetInputsCommand(self.document, target, inputs,
+                                        tr("Disconnect into '{node}'").format(node=target)))
         removal = RemoveNodesCommand(self.document, nodes) if nodes else None
         if removal is not None:
             stack.push(removal)
@@ -595,7 +641,8 @@ class MainWindow(QMainWindow):
         data.setData(MIME_TYPE, text.encode())
         data.setText(text)
         QGuiApplication.clipboard().setMimeData(data)
-        self.statusBar().showMessage(f"Copied {len(ids)} layer{'s' * (len(ids) != 1)}", 3000)
+        self.statusBar().showMessage(ntr("Copied {count} layer", "Copied {count} layers", len(ids)).format(
+            count=len(ids)), 3000)
         return True
 
     def cut_selection(self) -> None:
@@ -605,14 +652,14 @@ class MainWindow(QMainWindow):
     def paste(self) -> None:
         data = QGuiApplication.clipboard().mimeData()
         text = bytes(data.data(MIME_TYPE)).decode() if data.hasFormat(MIME_TYPE) else data.text()
-        self._insert_fragment(text, "Paste")
+        self._insert_fragment(text, duplicate=False)
 
     def duplicate_selection(self) -> None:
         ids = self.scene.selected_node_ids()
         if ids:
-            self._insert_fragment(copy_fragment(self.document.design, ids), "Duplicate")
+            self._insert_fragment(copy_fragment(self.document.design, ids), duplicate=True)
 
-    def _insert_fragment(self, text: str, verb: str) -> None:
+    def _insert_fragment(self, text: str, duplicate: bool) -> None:
         try:
             nodes = paste_fragment(self.document.design, text, offset=(WIDTH / 2 + 30, 50))
         except DesignFileError as exc:
@@ -623,7 +670,11 @@ class MainWindow(QMainWindow):
         centre = self.view.mapToScene(self.view.viewport().rect().center())
         nodes = [n if n.pos is not None else Node(n.id, n.type, n.inputs, n.params, (centre.x(), centre.y()))
                  for n in nodes]
-        if self.push(AddNodesCommand(self.document, nodes, f"{verb} {len(nodes)} layer{'s' * (len(nodes) != 1)}")):
+        if duplicate:
+            name = ntr("Duplicate {count} layer", "Duplicate {count} layers", len(nodes))
+        else:
+            name = ntr("Paste {count} layer", "Paste {count} layers", len(nodes))
+        if self.push(AddNodesCommand(self.document, nodes, name.format(count=len(nodes)))):
             self.scene.select_nodes([n.id for n in nodes])
 
     def auto_layout(self) -> None:
@@ -632,7 +683,7 @@ class MainWindow(QMainWindow):
         if same_positions(design, after):
             self.view.fit_all()
             return
-        self.push(MoveNodesCommand(self.document, {n.id: n.pos for n in design}, after, "Auto-layout"))
+        self.push(MoveNodesCommand(self.document, {n.id: n.pos for n in design}, after, tr("Auto-layout")))
         self.view.fit_all()
 
     def set_shade_mode(self, mode: str) -> None:
@@ -651,18 +702,18 @@ class MainWindow(QMainWindow):
     def new_design(self) -> None:
         if not self.confirm_discard():
             return
-        design = Design("Untitled", InputSpec(1, 32, 32))
+        design = Design(tr("Untitled"), InputSpec(1, 32, 32))
         design.add_node("Input", "input", pos=(0.0, 0.0))
         self.open_design(design, None)
 
     def open_template(self, name: str) -> None:
         if self.confirm_discard():
-            self.open_design(load_template(name), None)
+            self.open_design(template_design(name), None)
 
     def open_dialog(self) -> None:
         if not self.confirm_discard():
             return
-        path = ask_open_path(self, "Open design", FILE_FILTER, "designs", self.document.path)
+        path = ask_open_path(self, tr("Open design"), file_filter(), "designs", self.document.path)
         if path is not None:
             self.open_path(path)
 
@@ -694,19 +745,20 @@ class MainWindow(QMainWindow):
         self.open_design(checkpoint.design, None)
         self._remember_file(path)
         if not checkpoint.trained:
-            self.statusBar().showMessage(f"Opened {path.name}: its weights are initial ones, not trained", 8000)
+            self.statusBar().showMessage(tr("Opened {name}: its weights are initial ones, not trained").format(
+                name=path.name), 8000)
             return True
         pre = checkpoint.preprocessing
         self.document.set_weights(checkpoint.state_dict, (pre.mean, pre.std) if pre.mean else None,
                                   checkpoint.training, saved=True, origin=str(path))
-        self.statusBar().showMessage(f"Opened {path.name} with its trained weights", 5000)
+        self.statusBar().showMessage(tr("Opened {name} with its trained weights").format(name=path.name), 5000)
         return True
 
     def _cannot_open(self, path: Path, message: str, on_error) -> bool:
         if on_error is not None:
             on_error(message)
         else:
-            QMessageBox.warning(self, "Cannot open", message)
+            QMessageBox.warning(self, tr("Cannot open"), message)
         return False
 
     def open_run(self, run_id: str) -> bool:
@@ -741,17 +793,17 @@ class MainWindow(QMainWindow):
 
     def save_as(self) -> bool:
         suggested = self.document.path or f"{self.document.design.name or 'design'}.json"
-        path = ask_save_path(self, "Save design", suggested, "convviz designs (*.json)", ".json", "designs")
+        path = ask_save_path(self, tr("Save design"), suggested, tr("convviz designs (*.json)"), ".json", "designs")
         return path is not None and self._save_to(path)
 
     def _save_to(self, path: Path) -> bool:
         try:
             self.document.save(path)
         except OSError as exc:
-            QMessageBox.warning(self, "Cannot save", f"{path}: {exc.strerror or exc}")
+            QMessageBox.warning(self, tr("Cannot save"), f"{path}: {exc.strerror or exc}")
             return False
         self._remember_file(path)
-        self.statusBar().showMessage(f"Saved {path}", 4000)
+        self.statusBar().showMessage(tr("Saved {path}").format(path=path), 4000)
         return True
 
     def _remember_file(self, path: Path) -> None:
@@ -766,10 +818,10 @@ class MainWindow(QMainWindow):
             action.setStatusTip(str(path))
             action.triggered.connect(lambda _=False, p=path: self.confirm_discard() and self.open_path(p))
         if not files:
-            self.recent_menu.addAction("(none)").setEnabled(False)
+            self.recent_menu.addAction(tr("(none)")).setEnabled(False)
         else:
             self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear", clear_recent_files)
+            self.recent_menu.addAction(tr("Clear"), clear_recent_files)
 
     def confirm_discard(self) -> bool:
         """True when it is fine to drop the current design (saved, or the user says so; a run in flight
@@ -779,7 +831,7 @@ class MainWindow(QMainWindow):
         if not self.document.is_modified:
             return True
         answer = QMessageBox.question(
-            self, "Unsaved changes", f"Save the changes to {self.document.display_name}?",
+            self, tr("Unsaved changes"), tr("Save the changes to {name}?").format(name=self.document.display_name),
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Save)
         if answer == QMessageBox.StandardButton.Save:
@@ -793,7 +845,7 @@ class MainWindow(QMainWindow):
                 self.recovery.save(self.document.design, self.document.path)
                 self._edits_since_autosave = 0
             except OSError as exc:
-                self.statusBar().showMessage(f"Autosave failed: {exc.strerror or exc}", 8000)
+                self.statusBar().showMessage(tr("Autosave failed: {reason}").format(reason=exc.strerror or exc), 8000)
 
     def clean_interrupted_saves(self) -> None:
         """At start: remove what saves killed midway left beside the recent files (their temporary
@@ -825,8 +877,9 @@ class MainWindow(QMainWindow):
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(work.saved_at)) if work.saved_at else tr("an unknown time")
         name = work.original_path.name if work.original_path else work.design.name
         answer = QMessageBox.question(
-            self, "Recover unsaved work?",
-            f"convviz did not close properly last time. Recover the unsaved changes to “{name}” from {when}?",
+            self, tr("Recover unsaved work?"),
+            tr("convviz did not close properly last time. Recover the unsaved changes to “{name}” from {when}?").format(
+                name=name, when=when),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
         return answer == QMessageBox.StandardButton.Yes
 
@@ -877,14 +930,13 @@ class MainWindow(QMainWindow):
         return rows
 
     def _show_shortcuts(self) -> None:
-        QMessageBox.information(self, "Keyboard shortcuts", "<table>" + "".join(
+        QMessageBox.information(self, tr("Keyboard shortcuts"), "<table>" + "".join(
             f"<tr><td><b>{html.escape(a)}</b>&nbsp;&nbsp;</td><td>{html.escape(b)}</td></tr>"
             for a, b in self.shortcut_rows()) + "</table>")
 
     def _show_about(self) -> None:
         from .. import __version__
 
-        QMessageBox.about(self, "About convviz",
-                          f"<b>convviz {__version__}</b><br>Design, train and understand convolutional "
-                          "neural networks.")
+        QMessageBox.about(self, tr("About convviz"), f"<b>convviz {__version__}</b><br>"
+                          + html.escape(tr("Design, train and understand convolutional neural networks.")))
 

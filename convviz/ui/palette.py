@@ -7,6 +7,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
 from ..design import FAMILIES, types_in_family
+from ..i18n import tr
 from .canvas import LAYER_MIME
 from .icons import layer_icon
 
@@ -23,7 +24,7 @@ class LayerModel(QStandardItemModel):
             specs = [spec for spec in types_in_family(family) if spec.in_palette]
             if not specs:
                 continue  # a design has exactly one Input, made with the design; placeholders come from imports
-            heading = QStandardItem(family)
+            heading = QStandardItem(tr(family))
             heading.setFlags(Qt.ItemFlag.ItemIsEnabled)
             font = heading.font()
             font.setBold(True)
@@ -32,7 +33,9 @@ class LayerModel(QStandardItemModel):
                 item = QStandardItem(layer_icon(spec.type), spec.type)
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
                 item.setData(spec.type, TYPE_ROLE)
-                item.setData(f"{spec.type} {family} {spec.summary}".lower(), SEARCH_ROLE)
+                # Found by its words in English and in the user's language ("pool" and "풀링" alike).
+                item.setData(" ".join(dict.fromkeys((spec.type, family, tr(family), spec.summary,
+                                                     tr(spec.summary)))).lower(), SEARCH_ROLE)
                 item.setToolTip(_tooltip(spec))
                 heading.appendRow(item)
             self.appendRow(heading)
@@ -50,13 +53,13 @@ class LayerModel(QStandardItemModel):
 
 
 def _tooltip(spec) -> str:
-    lines = [f"<b>{spec.type}</b> ({spec.family})", spec.summary]
+    lines = [f"<b>{spec.type}</b> ({tr(spec.family)})", tr(spec.summary)]
     if spec.formula:
         lines.append(f"<i>{spec.formula}</i>")
     if spec.params:
-        lines.append("Parameters: " + ", ".join(p.name for p in spec.params))
-    lines.append(f"Takes {spec.describe_inputs()}. Drag onto the canvas, or onto an edge to insert; "
-                 "double-click to append after the selected layer.")
+        lines.append(tr("Parameters: {names}").format(names=", ".join(p.name for p in spec.params)))
+    lines.append(tr("Takes {inputs}. Drag onto the canvas, or onto an edge to insert; double-click to append after "
+                    "the selected layer.").format(inputs=spec.describe_inputs()))
     return "<p style='white-space:pre-wrap'>" + "<br>".join(lines) + "</p>"
 
 
@@ -72,7 +75,7 @@ class PalettePanel(QWidget):
         self.proxy.setFilterRole(SEARCH_ROLE)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.proxy.setRecursiveFilteringEnabled(True)
-        self.filter = QLineEdit(placeholderText="Filter layers…", clearButtonEnabled=True)
+        self.filter = QLineEdit(placeholderText=tr("Filter layers…"), clearButtonEnabled=True)
         self.filter.textChanged.connect(self._on_filter)
         self.tree = QTreeView()
         self.tree.setModel(self.proxy)

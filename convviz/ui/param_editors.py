@@ -59,8 +59,8 @@ def show_int(spin: QSpinBox, value: int) -> None:
     spin.blockSignals(True)
     spin.setRange(min(spin.minimum(), shown), max(spin.maximum(), shown))
     spin.setValue(shown)
-    spin.setToolTip("" if shown == value else f"The design holds {value}, more than this box can show; "
-                                             "the Issues list has the fix")
+    spin.setToolTip("" if shown == value else tr("The design holds {value}, more than this box can show; "
+                                                "the Issues list has the fix").format(value=value))
     spin.blockSignals(False)
 
 
@@ -150,7 +150,7 @@ class SizeEditor(ParamEditor):
         self.h = _spin(spec.minimum, spec.maximum)
         self.w = _spin(spec.minimum, spec.maximum)
         self.link = QToolButton(text="h=w", checkable=True, checked=True,
-                                toolTip="Linked: height and width share one value. Unlink for an (h, w) pair.")
+                                toolTip=tr("Linked: height and width share one value. Unlink for an (h, w) pair."))
         self.times = QLabel("×")
         self.h.valueChanged.connect(self._on_h)
         self.w.valueChanged.connect(self._emit)
@@ -202,7 +202,7 @@ class ModeSizeEditor(ParamEditor):
         super().__init__()
         self.words = words
         self.mode = QComboBox()
-        self.mode.addItems(["number"] + [label for label, _ in words])
+        self.mode.addItems([tr("number")] + [label for label, _ in words])
         self.size = SizeEditor(spec)
         self.mode.currentIndexChanged.connect(self._on_mode)
         self.size.committed.connect(self.committed.emit)
@@ -289,7 +289,7 @@ def make_editor(spec: ParamSpec) -> ParamEditor:
     if spec.kind == "choice":
         return ChoiceEditor(spec)
     if spec.kind == "optional_size":
-        return ModeSizeEditor(spec, [("= kernel" if spec.name == "stride" else tr("unset"), None)])
+        return ModeSizeEditor(spec, [(tr("= kernel") if spec.name == "stride" else tr("unset"), None)])
     if spec.kind == "padding":
         return ModeSizeEditor(spec, [("same", "same"), ("valid", "valid")])
     if spec.kind in ("pad4", "scale", "int_list"):

@@ -22,6 +22,7 @@ from PySide6.QtCore import QLockFile, QStandardPaths
 from ..atomic import atomic_write_text, remove_stale_temporaries
 from ..design import Design, DesignFileError, design_from_dict, design_to_dict
 from ..design.fileformat import MAX_FILE_BYTES, VERSION as DESIGN_VERSION, parse_json
+from ..i18n import tr
 from ..reading import read_text
 
 FORMAT = "convviz-recovery"
@@ -88,7 +89,7 @@ class RecoveryStore:
 
     def _read(self, file: Path) -> RecoveredWork | None:
         try:
-            data = parse_json(read_text(file, MAX_FILE_BYTES, DesignFileError, "a recovery file"))
+            data = parse_json(read_text(file, MAX_FILE_BYTES, DesignFileError, tr("a recovery file")))
         except DesignFileError:
             self.discard_file(file)  # unreadable: nothing to offer
             return None
@@ -97,7 +98,8 @@ class RecoveryStore:
             return None
         version = data.get("version", 1)
         if not isinstance(version, int) or isinstance(version, bool) or version > VERSION:
-            self.newer.append((file, f"recovery format {version!r:.20}, this convviz reads {VERSION}"))
+            self.newer.append((file, tr("recovery format {version}, this convviz reads {supported}").format(
+                version=f"{version!r:.20}", supported=VERSION)))
             return None
         try:
             design = design_from_dict(data.get("design"))

@@ -18,10 +18,13 @@ from PySide6.QtWidgets import (
 from ..analysis import Analysis
 from ..analysis.report import SummaryRow, network_field_text, summary_csv, summary_row, summary_table
 from ..analysis.text import grouped
+from ..i18n import N_, tr
 from .document import Document
 from .theme import ERROR, WARNING
 
-COLUMNS = ("Layer (id)", "Type", "Output shape", "Params", "% params", "MACs", "% MACs", "RF")
+#: Column titles (translated where shown).
+COLUMNS = (N_("Layer (id)"), N_("Type"), N_("Output shape"), N_("Params"), N_("% params"), "MACs", N_("% MACs"),
+           N_("RF"))
 NUMERIC = {3, 4, 5, 6, 7}
 SHARE_COLUMNS = (4, 6)
 # Roles as plain ints, as the view passes them (an enum comparison per cell and role adds up).
@@ -104,7 +107,7 @@ class SummaryModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
+            return tr(COLUMNS[section])
         return None
 
     def cells(self, index: int) -> tuple[str, ...]:
@@ -153,9 +156,9 @@ class SummaryPanel(QWidget):
         self.table.clicked.connect(self._on_clicked)
         self.totals = QLabel()
         self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        copy_text = QPushButton("Copy as text")
+        copy_text = QPushButton(tr("Copy as text"))
         copy_text.clicked.connect(self.copy_text)
-        copy_csv = QPushButton("Copy as CSV")
+        copy_csv = QPushButton(tr("Copy as CSV"))
         copy_csv.clicked.connect(self.copy_csv)
         bottom = QHBoxLayout()
         bottom.addWidget(self.totals, 1)
@@ -175,9 +178,8 @@ class SummaryPanel(QWidget):
 
     def _on_analysis(self, analysis: Analysis) -> None:
         self.model.set_analysis(analysis, self.document.changed_nodes)
-        self.totals.setText(
-            f"<b>Total</b>: {grouped(analysis.params)} params · {grouped(analysis.macs)} MACs · "
-            f"receptive field {network_field_text(analysis)}")
+        self.totals.setText(tr("<b>Total</b>: {params} params · {macs} MACs · receptive field {field}").format(
+            params=grouped(analysis.params), macs=grouped(analysis.macs), field=network_field_text(analysis)))
 
     def _on_clicked(self, index: QModelIndex) -> None:
         self.nodeActivated.emit(self.model.ids[index.row()])

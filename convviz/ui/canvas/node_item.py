@@ -59,7 +59,7 @@ def card_text(node: Node, design: Design, result: NodeAnalysis | None, shade: fl
     spec = layer_spec(node.type)
     status = result.status if result else "ok"
     if result is None or status == "blocked" and not result.output_shape:
-        line1 = f"blocked by {result.blocked_by}" if result and result.blocked_by else ""
+        line1 = tr("blocked by {node}").format(node=result.blocked_by) if result and result.blocked_by else ""
         line1_right, line2 = "", ""
     elif result.errors:
         line1, line1_right, line2 = "⚠ " + result.errors[0].message, "", ""
@@ -68,22 +68,23 @@ def card_text(node: Node, design: Design, result: NodeAnalysis | None, shade: fl
         line1_right = f"RF {field_text(result)}" if result.receptive_field else ""
         bits = []
         if result.params:
-            bits.append(f"{compact(result.params)} params")
+            bits.append(tr("{count} params").format(count=compact(result.params)))
         if result.macs:
             bits.append(f"{compact(result.macs)} MACs")
-        line2 = " · ".join(bits) or "no weights"
-    tips = [f"<b>{node.type}</b> — {spec.summary}"]
+        line2 = " · ".join(bits) or tr("no weights")
+    tips = [f"<b>{node.type}</b> — {tr(spec.summary)}"]
     if spec.formula:
         tips.append(f"<i>{spec.formula}</i>")
     if result is not None:
         for issue in result.errors:
-            tips.append(f"<span style='color:{theme.ERROR.name()}'><b>Error:</b> {issue.message}</span>")
+            tips.append(f"<span style='color:{theme.ERROR.name()}'>"
+                        + tr("<b>Error:</b> {message}").format(message=issue.message) + "</span>")
             if issue.hint:
-                tips.append(f"<b>Fix:</b> {issue.hint}")
+                tips.append(tr("<b>Fix:</b> {hint}").format(hint=issue.hint))
         for issue in result.warnings:
-            tips.append(f"<b>Warning:</b> {issue.message} {issue.hint}")
+            tips.append(tr("<b>Warning:</b> {message} {hint}").format(message=issue.message, hint=issue.hint))
         if result.blocked_by:
-            tips.append(f"Waiting for <b>{result.blocked_by}</b>, which has an error.")
+            tips.append(tr("Waiting for <b>{node}</b>, which has an error.").format(node=result.blocked_by))
     params = key_params_text(node, design)
     head = next((i for i, h in enumerate(design.heads) if node_of(h.node) == node.id), None)
     if head is not None:  # a design with several outputs: say which this is
@@ -300,7 +301,7 @@ class NodeItem(QGraphicsObject):
         text = self.text
         painter.setFont(shapes.overview_font)
         painter.setPen(look["error_ink"] if text.status == "error" else look["ink"])
-        painter.drawText(shapes.overview, _CENTRE, "error" if text.status == "error" else text.line1)
+        painter.drawText(shapes.overview, _CENTRE, tr("error") if text.status == "error" else text.line1)
 
     def _paint_details(self, painter: QPainter, look: dict, shapes: _Shapes) -> None:
         text = self.text

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneM
 from ...design import Change, Node, layer_spec
 from ...design.edits import InsertBefore
 from ...design.ports import node_of, output_ref, port_of
+from ...i18n import tr
 from ..commands import AddNodesCommand, EditsCommand, MoveNodesCommand, SetInputsCommand
 from ..document import Document
 from .edge_item import EdgeItem, route
@@ -358,16 +359,16 @@ class DesignScene(QGraphicsScene):
                 if slot != old_index:
                     inputs.insert(slot, inputs.pop(old_index))
                     self.document.push(SetInputsCommand(self.document, old_target, inputs,
-                                                        f"Reorder the inputs of {old_target}"))
+                                                        tr("Reorder the inputs of {node}").format(node=old_target)))
                 return
             refusal = self._refusal(source, target) if target is not None else None
             if refusal:
                 self.problem.emit(refusal)  # the edge stays where it was
                 return
-            stack.beginMacro(f"Reconnect {source}" if target else f"Disconnect {source} → {old_target}")
+            disconnect = tr("Disconnect {source} → {target}").format(source=source, target=old_target)
+            stack.beginMacro(tr("Reconnect {source}").format(source=source) if target else disconnect)
             inputs.pop(old_index)
-            self.document.push(SetInputsCommand(self.document, old_target, inputs,
-                                                f"Disconnect {source} → {old_target}"))
+            self.document.push(SetInputsCommand(self.document, old_target, inputs, disconnect))
             if target is not None:
                 self._connect(source, target, pos)
             stack.endMacro()
@@ -379,9 +380,9 @@ class DesignScene(QGraphicsScene):
         """Why ``source`` cannot feed ``target_item``, or None."""
         target = self.document.design.node(target_item.node_id)
         if layer_spec(target.type).max_inputs == 0:
-            return f"{target.id} is the Input: it takes no inputs."
+            return tr("{node} is the Input: it takes no inputs.").format(node=target.id)
         if node_of(source) == target.id:
-            return "A layer cannot take its own output."
+            return tr("A layer cannot take its own output.")
         return None
 
     def _connect(self, source: str, target_item: NodeItem, pos: QPointF) -> None:
@@ -398,7 +399,8 @@ class DesignScene(QGraphicsScene):
             if target.inputs == inputs:
                 return
         self.document.push(
-            SetInputsCommand(self.document, target.id, inputs, f"Connect {source} → {target.id}"))
+            SetInputsCommand(self.document, target.id, inputs,
+                             tr("Connect {source} → {target}").format(source=source, target=target.id)))
 
     def _set_drop_target(self, item: NodeItem | None) -> None:
         if self._drop_target is not None and self._drop_target is not item:
@@ -451,7 +453,7 @@ class DesignScene(QGraphicsScene):
         if edge is not None:
             target, index = edge.key
             self.document.push(EditsCommand(
-                self.document, f"Insert {type_name} before '{target}'",
+                self.document, tr("Insert {type} before '{node}'").format(type=type_name, node=target),
                 [InsertBefore(target, type_name, None, index, new_id)]))
         else:
             node = Node(new_id, type_name, [], layer_spec(type_name).initial_params(), (pos.x(), pos.y()))

@@ -35,7 +35,6 @@ from .plots import MapGrid, MapPlot, palette_colors, show_array
 
 #: Bars shown at most (the most probable classes).
 BARS = 10
-AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -93,23 +92,23 @@ class Progress(QObject):
 
 
 class ClassActivationView(ExplainView):
-    title = "Class activation"
+    title = N_("Class activation")
 
     def __init__(self, controller, parent=None) -> None:
         super().__init__(controller, parent)
         self.result: CamResult | None = None
         self.layer = QComboBox()
         self.layer.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.layer.setToolTip("The feature map Grad-CAM weighs (automatic: the last conv map before the classifier)")
+        self.layer.setToolTip(tr("The feature map Grad-CAM weighs (automatic: the last conv map before the classifier)"))
         self.layer.activated.connect(lambda _: self.invalidate())
         self.top_k = QSpinBox(minimum=1, maximum=5, value=3)
-        self.top_k.setToolTip("How many of the most probable classes to explain")
+        self.top_k.setToolTip(tr("How many of the most probable classes to explain"))
         self.top_k.valueChanged.connect(lambda _: self.invalidate())
         self.opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=55)
         self.opacity.setFixedWidth(140)
         self.opacity.valueChanged.connect(self._on_opacity)
         controls = QHBoxLayout()
-        for label, widget in (("Layer", self.layer), ("Classes", self.top_k), ("Opacity", self.opacity)):
+        for label, widget in ((tr("Layer"), self.layer), (tr("Classes"), self.top_k), (tr("Opacity"), self.opacity)):
             controls.addWidget(QLabel(label))
             controls.addWidget(widget)
         controls.addStretch(1)
@@ -121,7 +120,7 @@ class ClassActivationView(ExplainView):
         self.bars.setMouseEnabled(False, False)
         self.bars.hideButtons()
         self.bars.invertY(True)
-        self.bars.setLabel("bottom", "probability (%)")
+        self.bars.setLabel("bottom", tr("probability (%)"))
         self.bars.getAxis("bottom").enableAutoSIPrefix(False)
         self.bars.setMinimumWidth(280)
         self.bar_item: pg.BarGraphItem | None = None
@@ -133,14 +132,14 @@ class ClassActivationView(ExplainView):
         top.setStretchFactor(1, 1)
 
         self.patch = QSpinBox(minimum=1, maximum=4096, value=4)
-        self.patch.setToolTip("Side of the grey square hiding part of the image, in input pixels")
+        self.patch.setToolTip(tr("Side of the grey square hiding part of the image, in input pixels"))
         self.stride = QSpinBox(minimum=1, maximum=4096, value=2)
-        self.stride.setToolTip("How far the square moves between positions")
+        self.stride.setToolTip(tr("How far the square moves between positions"))
         for spin in (self.patch, self.stride):
             spin.valueChanged.connect(lambda _: self._show_estimate())
-        self.occlude_button = QPushButton("Compute")
+        self.occlude_button = QPushButton(tr("Compute"))
         self.occlude_button.clicked.connect(self.start_occlusion)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(tr("Cancel"))
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_occlusion)
         self.estimate = QLabel()
@@ -155,14 +154,14 @@ class ClassActivationView(ExplainView):
         self.occlusion_message = MessageLabel()
         self.occlusion_message.note(tr(OCCLUSION_HINT))
         row = QHBoxLayout()
-        for label, widget in (("Patch", self.patch), ("Stride", self.stride)):
+        for label, widget in ((tr("Patch"), self.patch), (tr("Stride"), self.stride)):
             row.addWidget(QLabel(label))
             row.addWidget(widget)
         row.addWidget(self.estimate)
         row.addWidget(self.occlude_button)
         row.addWidget(self.cancel_button)
         row.addWidget(self.progress, 1)
-        box = QGroupBox("Occlusion sensitivity")
+        box = QGroupBox(tr("Occlusion sensitivity"))
         box_layout = QVBoxLayout(box)
         box_layout.addLayout(row)
         box_layout.addWidget(self.occlusion_message)
@@ -268,15 +267,16 @@ class ClassActivationView(ExplainView):
         self._show_bars(result)
         self._show_estimate()
         trained = self.controller.built.trained if self.controller.built else False
-        self.message.note(f"Grad-CAM at {maps.node_id}: where the evidence for each class lies in that layer"
-                          + ("" if trained else " — with random initial weights the classes mean nothing yet")
-                          + ".")
+        self.message.note(tr("Grad-CAM at {node}: where the evidence for each class lies in that layer.").format(
+            node=maps.node_id) if trained else tr(
+            "Grad-CAM at {node}: where the evidence for each class lies in that layer — with random initial "
+            "weights the classes mean nothing yet.").format(node=maps.node_id))
 
     def _fill_layers(self, result: CamResult) -> None:
         chosen = self.layer.currentData()
         self.layer.blockSignals(True)
         self.layer.clear()
-        self.layer.addItem(f"{AUTO}: {result.default}", None)
+        self.layer.addItem(tr("auto: {node}").format(node=result.default), None)
         for node_id in result.choices:
             self.layer.addItem(node_id, node_id)
         index = self.layer.findData(chosen) if chosen is not None else 0
@@ -294,11 +294,12 @@ class ClassActivationView(ExplainView):
         self.bar_item = pg.BarGraphItem(x0=0, y=np.arange(len(order)), height=0.7, width=percent,
                                         brush=pg.mkBrush("#4C78A8"), pen=pg.mkPen(None))
         self.bars.addItem(self.bar_item)
-        self.bars.getAxis("left").setTicks([[(i, names[k] if k < len(names) else f"class {k}")
+        self.bars.getAxis("left").setTicks([[(i, names[k] if k < len(names) else tr("class {k}").format(k=k))
                                              for i, k in enumerate(order)]])
         self.bars.setXRange(0, max(1e-3, float(percent.max())) * 1.1, padding=0)
         self.bars.setYRange(-0.5, len(order) - 0.5, padding=0)
-        self.bars.setTitle(f"top {len(order)} of {len(probs)} classes" if len(probs) > BARS else "class probabilities",
+        self.bars.setTitle(tr("top {shown} of {count} classes").format(shown=len(order), count=len(probs))
+                           if len(probs) > BARS else tr("class probabilities"),
                            color=text.name())
 
     def _style_bars(self) -> None:
@@ -359,7 +360,8 @@ class ClassActivationView(ExplainView):
         self.cancel_button.setEnabled(True)
         self.progress.setMaximum(count)
         self.progress.setValue(0)
-        self.progress.setFormat(f"0 / {count:,}" + (f" · {duration(seconds)} left" if seconds is not None else ""))
+        self.progress.setFormat(f"0 / {count:,}" + (" · " + tr("{time} left").format(time=duration(seconds))
+                                                    if seconds is not None else ""))
         self.occlusion_message.note(tr("Occluding: {n} copies of the image, {b} at a time…").format(
             n=f"{count:,}", b=batch))
         self.controller.run(make_occlusion, capture, self.patch.value(), self.stride.value(), batch,
@@ -382,7 +384,8 @@ class ClassActivationView(ExplainView):
         self.progress.setValue(done)
         elapsed = time.monotonic() - self._started
         left = elapsed / done * (total - done) if done else None
-        self.progress.setFormat(f"{done:,} / {total:,}" + (f" · {duration(left)} left" if left is not None else ""))
+        self.progress.setFormat(f"{done:,} / {total:,}" + (" · " + tr("{time} left").format(time=duration(left))
+                                                          if left is not None else ""))
 
     def _on_occlusion(self, result: Occlusion) -> None:
         self._finish_occlusion()
@@ -402,10 +405,12 @@ class ClassActivationView(ExplainView):
         self.occlusion_plot.cell.show_scale("coolwarm", (100 * low, 100 * high), tr("drop, points"))
         self.occlusion_plot.box.autoRange(padding=0.02)
         low, high = 100 * float(occlusion.drops.min()), 100 * float(occlusion.drops.max())
-        self.occlusion_message.note(
-            f"{occlusion.target.name} ({occlusion.target.probability:.1%} on the whole image): a {occlusion.patch[0]}×"
-            f"{occlusion.patch[1]} patch at {occlusion.drops.size} positions changes it by {-high:+.2g} … {-low:+.2g} "
-            "percentage points. Red: hiding the patch lowers it; blue: raises it.")
+        self.occlusion_message.note(tr(
+            "{name} ({probability} on the whole image): a {patch} patch at {count} positions changes it by "
+            "{low} … {high} percentage points. Red: hiding the patch lowers it; blue: raises it.").format(
+            name=occlusion.target.name, probability=f"{occlusion.target.probability:.1%}",
+            patch=f"{occlusion.patch[0]}×{occlusion.patch[1]}", count=occlusion.drops.size, low=f"{-high:+.2g}",
+            high=f"{-low:+.2g}"))
 
     def _on_occlusion_error(self, message: str) -> None:
         stopped = self._stop is not None and self._stop.is_set()
@@ -413,7 +418,7 @@ class ClassActivationView(ExplainView):
         self.progress.setValue(0)
         self.progress.setFormat("")
         if stopped:
-            self.occlusion_message.note("Occlusion stopped.")
+            self.occlusion_message.note(tr("Occlusion stopped."))
         else:
             self.occlusion_message.problem(message)
 

@@ -25,7 +25,7 @@ from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 from ...data.images import ImageSource, PreparedImage, read_image_file
 from ...design import Design
 from ...explain import Activations, Network, feature_maps, network_from_design
-from ...i18n import tr
+from ...i18n import ntr, tr
 from ...model import carry_over_weights, tensors_by_node
 from ..document import Document, ResultKey
 from ..tasks import Task, TaskRunner
@@ -94,7 +94,8 @@ def weights_label(network: Network, has_weights: bool, weighted: list[str],
     if not network.untrained:
         return trained
     names = list(network.untrained)
-    shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+    shown = ", ".join(names[:6]) + (" " + ntr("and {count} more", "and {count} more", len(names) - 6).format(
+        count=len(names) - 6) if len(names) > 6 else "")
     return trained + tr(" — except {names} (changed since training)").format(names=shown)
 
 

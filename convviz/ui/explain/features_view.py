@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, Qt, QTimer
@@ -24,13 +26,14 @@ from PySide6.QtWidgets import (
 from ...explain import ChannelStats, ChannelStrip, Mosaic, Network, channel_stats, channel_strip, feature_mosaic
 from ...explain.colormaps import lut
 from ...explain.hooks import Activations
-from ...i18n import ntr, tr
+from ...i18n import N_, ntr, tr
 from ..document import ResultKey
 from .base import ExplainView, MessageLabel
 from .controller import Capture
 from .plots import COLORMAPS, MapPlot, colour_map, outline, palette_colors, show_array, show_map
 
-SCALES = {"per channel": "tile", "shared": "shared"}
+#: The scale combo's choices (shown translated) → ``feature_mosaic``'s scale.
+SCALES = {N_("per channel"): "tile", N_("shared"): "shared"}
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ def channel_plane(array: np.ndarray, channel: int) -> np.ndarray:
 
 
 class StatsModel(QAbstractTableModel):
-    COLUMNS = ("channel", "min", "max", "mean", "≤ 0")
+    COLUMNS = (N_("channel"), N_("min"), N_("max"), N_("mean"), "≤ 0")
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -94,7 +97,7 @@ class StatsModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.COLUMNS[section]
+            return tr(self.COLUMNS[section])
         return None
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
@@ -111,7 +114,7 @@ class StatsModel(QAbstractTableModel):
 
 
 class FeatureMapsView(ExplainView):
-    title = "Feature maps"
+    title = N_("Feature maps")
 
     def __init__(self, controller, parent=None) -> None:
         super().__init__(controller, parent)
@@ -120,15 +123,16 @@ class FeatureMapsView(ExplainView):
         self._mosaic_shape: tuple | None = None
         self.node_combo(lambda network, node_id: True, first_conv)
         self.scale = QComboBox()
-        self.scale.addItems(list(SCALES))
-        self.scale.setToolTip("Per channel: each map stretched to its own range (shapes show). "
-                              "Shared: one range for all (strengths compare).")
+        for label, scale in SCALES.items():
+            self.scale.addItem(tr(label), scale)
+        self.scale.setToolTip(tr("Per channel: each map stretched to its own range (shapes show). "
+                                 "Shared: one range for all (strengths compare)."))
         self.scale.currentIndexChanged.connect(lambda _: self.invalidate())
         self.cmap = QComboBox()
         self.cmap.addItems(COLORMAPS)
         self.cmap.currentTextChanged.connect(self._on_cmap)
         controls = QHBoxLayout()
-        for label, widget in (("Layer", self.nodes), ("Scale", self.scale), ("Colours", self.cmap)):
+        for label, widget in ((tr("Layer"), self.nodes), (tr("Scale"), self.scale), (tr("Colours"), self.cmap)):
             controls.addWidget(QLabel(label))
             controls.addWidget(widget)
         controls.addStretch(1)
@@ -193,7 +197,7 @@ class FeatureMapsView(ExplainView):
         if capture is None or node_id is None:
             self._clear(tr("Load an image to see what every layer makes of it.") if self.network else "")
             return
-        self.controller.run(make_feature_maps, capture, node_id, SCALES[self.scale.currentText()],
+        self.controller.run(make_feature_maps, capture, node_id, self.scale.currentData(),
                             channel="features", on_done=self._on_result, on_error=self.message.problem)
 
     def clear(self) -> None:
@@ -213,9 +217,13 @@ class FeatureMapsView(ExplainView):
             self.mosaic_plot.box.autoRange(padding=0.01)
         array = capture.activations[result.node_id]
         kind = capture.network.design.node(result.node_id).type
-        size = "×".join(map(str, array.shape[1:])) if array.ndim == 3 else f"{array.size} features"
-        self.mosaic_plot.cell.set_title(f"{result.node_id} ({kind}) · {m.count} channel{'s' * (m.count != 1)} · {size}"
-                                        if array.ndim == 3 else f"{result.node_id} ({kind}) · {size}")
+        if array.ndim == 3:
+            title = f"{result.node_id} ({kind}) · " + ntr("{count} channel", "{count} channels", m.count).format(
+                count=m.count) + " · " + "×".join(map(str, array.shape[1:]))
+        else:
+            title = f"{result.node_id} ({kind}) · " + ntr("{count} feature", "{count} features", array.size).format(
+                count=array.size)
+        self.mosaic_plot.cell.set_title(title)
         # The rest after the mosaic's first paint: the mosaic is what the user waits for.
         QTimer.singleShot(0, lambda: self._show_details(result))
 
@@ -280,7 +288,8 @@ class FeatureMapsView(ExplainView):
             self.channel_mark.setRect(left - 0.5, top - 0.5, tw + 1, th + 1)
             self.channel_mark.setVisible(True)
         else:
-            self.channel_plot.cell.set_title(f"{result.node_id}: all {array.size} features (feature {c} marked)")
+            self.channel_plot.cell.set_title(tr("{node}: all {count} features (feature {c} marked)").format(
+                node=result.node_id, count=array.size, c=c))
             self.channel_mark.setVisible(False)
         unit = self.controller.unit if array.ndim == 3 and self.controller.node_id == result.node_id else None
         if array.ndim == 1:
@@ -289,9 +298,10 @@ class FeatureMapsView(ExplainView):
         if unit is not None:
             self.unit_mark.setRect(unit[1], unit[0], 1, 1)
         s = result.stats
-        self.stats_label.setText(f"<b>channel {c}</b>: min {s.min[c]:.4g} · max {s.max[c]:.4g} · "
-                                 f"mean {s.mean[c]:.4g} · {100 * s.zero_share[c]:.0f}% ≤ 0 "
-                                 f"(what a ReLU zeroes)")
+        self.stats_label.setText(html.escape(tr(
+            "{channel}: min {low} · max {high} · mean {mean} · {zero} ≤ 0 (what a ReLU zeroes)")).format(
+            channel="<b>" + html.escape(tr("channel {c}").format(c=c)) + "</b>", low=f"{s.min[c]:.4g}",
+            high=f"{s.max[c]:.4g}", mean=f"{s.mean[c]:.4g}", zero=f"{100 * s.zero_share[c]:.0f}%"))
         self.table.selectRow(c)
 
     def _request_strip(self) -> None:
@@ -309,8 +319,10 @@ class FeatureMapsView(ExplainView):
         self.strip = strip
         show_array(self.strip_plot.image, strip.mosaic.image, strip.mosaic.levels, self.cmap.currentText())
         self.strip_plot.cell.show_scale(self.cmap.currentText(), (0.0, 1.0), "", [(0.0, tr("min")), (1.0, tr("max"))])
-        self.strip_plot.cell.set_title(f"channel {strip.channel} through the {len(strip.node_ids)} layers that "
-                                       "have it (drag to scroll, click a layer to show it)")
+        self.strip_plot.cell.set_title(ntr(
+            "channel {c} through the {count} layer that has it (drag to scroll, click a layer to show it)",
+            "channel {c} through the {count} layers that have it (drag to scroll, click a layer to show it)",
+            len(strip.node_ids)).format(c=strip.channel, count=len(strip.node_ids)))
         self._label_strip(strip)
         node_id = self.result.node_id
         index = strip.node_ids.index(node_id) if node_id in strip.node_ids else 0
@@ -334,7 +346,8 @@ class FeatureMapsView(ExplainView):
         if layout == self._strip_layout:
             return
         self._remove_strip_labels()
-        font, fill = QFont(self.font().family(), 8), pg.mkBrush(base.name() + "b0")
+        font, fill = QFont(self.font()), pg.mkBrush(base.name() + "b0")  # the families too: Hangul ids render
+        font.setPointSize(8)
         for origin, node_id in zip(layout[0], strip.node_ids):
             label = pg.TextItem(node_id, color=text, fill=fill)
             label.setFont(font)

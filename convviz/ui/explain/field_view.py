@@ -5,6 +5,7 @@ of that unit with respect to the input."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from ...design import layer_spec
 from ...explain import Network, UnitField, effective_field, unit_field
 from ...explain.fields import Box
 from ...explain.hooks import Activations
-from ...i18n import tr
+from ...i18n import N_, ntr, tr
 from ..document import ResultKey
 from ..theme import muted_text
 from .base import ExplainView, MessageLabel
@@ -116,28 +117,39 @@ def describe_field(field: UnitField, input_size: tuple[int, int]) -> str:
     """The numbers of the field, in words (rich text)."""
     box = field.input_box
     height, width = input_size
-    outside = [(max(0, -box.top), "above"), (max(0, box.bottom - height + 1), "below"),
-               (max(0, -box.left), "left of"), (max(0, box.right - width + 1), "right of")]
-    padding = ", ".join(f"{n} {'row' if where in ('above', 'below') else 'column'}{'s' * (n != 1)} {where}"
-                        for n, where in outside if n)
-    channel = "all channels" if field.channel is None else f"channel {field.channel}"
-    lines = [f"<b>Unit ({field.unit[0]}, {field.unit[1]}) of {field.node_id}</b> ({channel}) sees input rows "
-             f"{box.top}…{box.bottom} and columns {box.left}…{box.right}: <b>{box.height}×{box.width}</b> pixels"
-             + (f", of which {padding} the image lie in the padding (dashed)." if padding else ".")]
+    outside = [
+        ntr("{n} row above", "{n} rows above", max(0, -box.top)),
+        ntr("{n} row below", "{n} rows below", max(0, box.bottom - height + 1)),
+        ntr("{n} column left of", "{n} columns left of", max(0, -box.left)),
+        ntr("{n} column right of", "{n} columns right of", max(0, box.right - width + 1)),
+    ]
+    counts = (max(0, -box.top), max(0, box.bottom - height + 1), max(0, -box.left), max(0, box.right - width + 1))
+    padding = ", ".join(text.format(n=n) for text, n in zip(outside, counts) if n)
+    channel = tr("all channels") if field.channel is None else tr("channel {c}").format(c=field.channel)
+    sees = html.escape(tr("{unit} ({channel}) sees input rows {top}…{bottom} and columns {left}…{right}: {size} "
+                          "pixels")).format(
+        unit="<b>" + html.escape(tr("Unit ({y}, {x}) of {node}").format(y=field.unit[0], x=field.unit[1],
+                                                                          node=field.node_id)) + "</b>",
+        channel=html.escape(channel), top=box.top, bottom=box.bottom, left=box.left, right=box.right,
+        size=f"<b>{box.height}×{box.width}</b>")
+    lines = [sees + (html.escape(tr(", of which {padding} the image lie in the padding (dashed).").format(
+        padding=padding)) if padding else ".")]
     f = field.formula
     if f is not None:
         centre = tuple(s + u * j for s, u, j in zip(f.start, field.unit, f.jump))
-        lines.append(f"From the layers' arithmetic: size {pair(f.size)}, jump {pair(f.jump)}, start "
-                     f"{pair(f.start)} — unit (i, j) is centred at start + (i, j)·jump = {pair(centre)}.")
+        lines.append(html.escape(tr("From the layers' arithmetic: size {size}, jump {jump}, start {start} — unit "
+                                    "(i, j) is centred at start + (i, j)·jump = {centre}.").format(
+            size=pair(f.size), jump=pair(f.jump), start=pair(f.start), centre=pair(centre))))
         if not field.formula_exact:
             lines.append(tr("Here the rectangle differs from size/jump/start: the branches' windows drift apart "
                             "along the map (their strides differ), or an adaptive pool's windows are uneven."))
-    lines.append("Right: the effective field, |∂unit/∂input| — how much each pixel actually moves this unit.")
+    lines.append(html.escape(tr("Right: the effective field, |∂unit/∂input| — how much each pixel actually moves "
+                                "this unit.")))
     return "<br>".join(lines)
 
 
 class ReceptiveFieldView(ExplainView):
-    title = "Receptive field"
+    title = N_("Receptive field")
 
     def __init__(self, controller, parent=None) -> None:
         super().__init__(controller, parent)
@@ -145,20 +157,20 @@ class ReceptiveFieldView(ExplainView):
         self.node_combo(is_map, middle_node)
         self.channel = QSpinBox()
         self.channel.setMinimum(-1)
-        self.channel.setSpecialValueText("all")
-        self.channel.setToolTip("The unit's channel (its field is the same for every channel unless groups or "
-                                "a Concat separate them); 'all' sums them for the effective field")
+        self.channel.setSpecialValueText(tr("all"))
+        self.channel.setToolTip(tr("The unit's channel (its field is the same for every channel unless groups or "
+                                   "a Concat separate them); 'all' sums them for the effective field"))
         self.channel.valueChanged.connect(lambda _: self.invalidate())
         controls = QHBoxLayout()
-        for label, widget in (("Layer", self.nodes), ("Channel", self.channel)):
+        for label, widget in ((tr("Layer"), self.nodes), (tr("Channel"), self.channel)):
             controls.addWidget(QLabel(label))
             controls.addWidget(widget)
         controls.addStretch(1)
         self.message = MessageLabel()
         self.grid = MapGrid()
-        self.unit_cell = self.grid.add_cell(0, 0, "click a unit")
-        self.input_cell = self.grid.add_cell(0, 1, "theoretical field on the input")
-        self.effective_cell = self.grid.add_cell(0, 2, "effective field")
+        self.unit_cell = self.grid.add_cell(0, 0, tr("click a unit"))
+        self.input_cell = self.grid.add_cell(0, 1, tr("theoretical field on the input"))
+        self.effective_cell = self.grid.add_cell(0, 2, tr("effective field"))
         self.grid.pixelClicked.connect(self._on_click)
         self.unit_mark = outline(FIELD_COLOUR)
         self.unit_cell.box.addItem(self.unit_mark)
@@ -215,8 +227,8 @@ class ReceptiveFieldView(ExplainView):
         capture = self.capture
         node_id = self.current_node() if capture is not None else None
         if capture is None or node_id is None:
-            self.message.note("Load an image, then click a unit of a feature map." if capture is None else
-                              "This network has no feature map to pick a unit from.")
+            self.message.note(tr("Load an image, then click a unit of a feature map.") if capture is None else
+                              tr("This network has no feature map to pick a unit from."))
             return
         channels = capture.network.analysis.nodes[node_id].output_shape[0]
         self.channel.blockSignals(True)
@@ -245,11 +257,13 @@ class ReceptiveFieldView(ExplainView):
         display = capture.image.display
         show_array(self.input_cell.image, display, (0.0, 1.0), "gray")
         show_array(self.effective_cell.image, result.effective, (0.0, 1.0), "inferno")
-        self.effective_cell.show_scale("inferno", (0.0, result.peak if result.peak > 0 else 1.0), "|∂unit/∂input|")
+        self.effective_cell.show_scale("inferno", (0.0, result.peak if result.peak > 0 else 1.0),
+                                       tr("|∂unit/∂input|"))
         height, width = display.shape[:2]
         for marks in (self.input_marks, self.effective_marks):
             marks.place(field.input_box, height, width)
-        self.input_cell.set_title(f"input {width}×{height}: field {field.input_box.height}×{field.input_box.width}")
+        self.input_cell.set_title(tr("input {input}: field {field}").format(
+            input=f"{width}×{height}", field=f"{field.input_box.height}×{field.input_box.width}"))
         zero = zero_gradient_note(result)
         self.effective_cell.set_title(tr("effective field: 0 everywhere") if zero else
                                       tr("effective field |∂unit/∂input|"))
@@ -274,8 +288,10 @@ class ReceptiveFieldView(ExplainView):
             box = result.field.boxes[node_id]
             marks.place(box, *image.shape)
             marks.cell.set_title(f"{node_id} {image.shape[0]}×{image.shape[1]}: {box.height}×{box.width}")
-        self.upstream_title.setText(f"<b>The field on the maps upstream</b> ({len(result.upstream)} layers that move "
-                                    "or grow it; mean |activation| over channels)")
+        count = len(result.upstream)
+        self.upstream_title.setText("<b>" + html.escape(tr("The field on the maps upstream")) + "</b> " + html.escape(
+            ntr("({count} layer that moves or grows it; mean |activation| over channels)",
+                "({count} layers that move or grow it; mean |activation| over channels)", count).format(count=count)))
 
     def _on_click(self, cell: int, row: int, col: int) -> None:
         result = self.live_result

@@ -11,12 +11,12 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from ...explain import FilterMosaic, Network, filter_mosaic
 from ...explain.colormaps import lut
-from ...i18n import tr
+from ...i18n import N_, ntr, tr
 from ..document import ResultKey
 from .base import ExplainView, MessageLabel
 from .plots import MapPlot, colour_map, outline, show_array
 
-COLOUR = "colour (RGB)"
+COLOUR = N_("colour (RGB)")
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def is_conv(network: Network, node_id: str) -> bool:
 
 
 class FiltersView(ExplainView):
-    title = "Filters"
+    title = N_("Filters")
 
     def __init__(self, controller, parent=None) -> None:
         super().__init__(controller, parent)
@@ -50,14 +50,15 @@ class FiltersView(ExplainView):
         self.node_combo(is_conv)
         self.input_channel = QComboBox()
         self.input_channel.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.input_channel.setToolTip("Each filter has one kernel per input channel (of its group): choose which")
+        self.input_channel.setToolTip(tr("Each filter has one kernel per input channel (of its group): choose which"))
         self.input_channel.activated.connect(lambda _: self.invalidate())
         self.cmap = QComboBox()
         self.cmap.addItems(["coolwarm", "gray"])
-        self.cmap.setToolTip("Zero weights are the middle colour; each filter is scaled by its largest |weight|")
+        self.cmap.setToolTip(tr("Zero weights are the middle colour; each filter is scaled by its largest |weight|"))
         self.cmap.currentTextChanged.connect(self._on_cmap)
         controls = QHBoxLayout()
-        for label, widget in (("Layer", self.nodes), ("Input channel", self.input_channel), ("Colours", self.cmap)):
+        for label, widget in ((tr("Layer"), self.nodes), (tr("Input channel"), self.input_channel),
+                              (tr("Colours"), self.cmap)):
             controls.addWidget(QLabel(label))
             controls.addWidget(widget)
         controls.addStretch(1)
@@ -106,7 +107,7 @@ class FiltersView(ExplainView):
         """The selector's choices for this node: colour (3 inputs per group) and each input channel."""
         module = network.model.get_submodule(node_id)
         per_group = module.in_channels // module.groups
-        wanted = [(COLOUR, -1)] if per_group == 3 else []
+        wanted = [(tr(COLOUR), -1)] if per_group == 3 else []
         wanted += [(str(i), i) for i in range(per_group)]
         if [self.input_channel.itemData(i) for i in range(self.input_channel.count())] == [w[1] for w in wanted]:
             return
@@ -132,12 +133,18 @@ class FiltersView(ExplainView):
             self.plot.box.autoRange(padding=0.01)
         f = result.shown
         kh, kw = m.tile
-        what = "in colour: input channels 0, 1, 2 as red, green, blue" if f.colour else (
-            f"input channel {f.input_channel} of {f.in_per_group}" + (f" in each group of {f.groups}"
-                                                                     if f.groups > 1 else ""))
-        self.plot.cell.set_title(f"{result.node_id}: {f.out_channels} filters {kh}×{kw}, {what}")
-        self.message.note("Each filter scaled by its largest |weight|: zero is the middle colour. Click a filter to "
-                          "choose its output channel in the other views.")
+        if f.colour:
+            what = tr("in colour: input channels 0, 1, 2 as red, green, blue")
+        elif f.groups > 1:
+            what = tr("input channel {c} of {count} in each group of {groups}").format(
+                c=f.input_channel, count=f.in_per_group, groups=f.groups)
+        else:
+            what = tr("input channel {c} of {count}").format(c=f.input_channel, count=f.in_per_group)
+        self.plot.cell.set_title(ntr("{node}: {count} filter {size}, {what}", "{node}: {count} filters {size}, {what}",
+                                     f.out_channels).format(node=result.node_id, count=f.out_channels,
+                                                            size=f"{kh}×{kw}", what=what))
+        self.message.note(tr("Each filter scaled by its largest |weight|: zero is the middle colour. Click a filter to "
+                             "choose its output channel in the other views."))
         self._mark(self.controller.channel)
 
     def _mark(self, channel: int) -> None:
@@ -162,11 +169,12 @@ class FiltersView(ExplainView):
         f = self.result.shown
         if f.colour:
             values = ", ".join(f"{v:.3g}" for v in self.result.weights[out, :, ky, kx])
-            self.plot.setToolTip(f"filter {out}, ({ky}, {kx}): R, G, B weights {values}")
+            self.plot.setToolTip(tr("filter {out}, ({y}, {x}): R, G, B weights {values}").format(
+                out=out, y=ky, x=kx, values=values))
         else:
             value = self.result.weights[out, f.input_channel, ky, kx]
-            self.plot.setToolTip(f"filter {out} reads input channel {f.node_input_channel(out)}: "
-                                 f"weight ({ky}, {kx}) = {value:.4g}")
+            self.plot.setToolTip(tr("filter {out} reads input channel {c}: weight ({y}, {x}) = {value}").format(
+                out=out, c=f.node_input_channel(out), y=ky, x=kx, value=f"{value:.4g}"))
 
     def _on_cmap(self, name: str) -> None:
         if self.plot.image.image is not None and self.plot.image.image.ndim == 2:

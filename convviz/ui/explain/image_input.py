@@ -4,6 +4,8 @@ training data — and showing it as the model receives it, with what was done to
 from __future__ import annotations
 
 
+import html
+
 import numpy as np
 from PySide6.QtCore import QMimeData, QSize, Qt
 from PySide6.QtGui import QGuiApplication, QIcon, QImage, QPixmap
@@ -18,12 +20,16 @@ from PySide6.QtWidgets import (
 )
 
 from ...data.images import PreparedImage, SampleImage, sample_images
+from ...i18n import tr
 from ..drops import IMAGE_SUFFIXES, dropped_file, existing_file
 from ..file_dialogs import ask_open_path
 from .base import MessageLabel
 from .controller import Capture, ExplainController
 
-IMAGE_FILTER = f"Images ({' '.join('*' + s for s in sorted(IMAGE_SUFFIXES))});;All files (*)"
+def image_filter() -> str:
+    """The Open dialog's file types."""
+    return tr("Images ({patterns});;All files (*)").format(patterns=" ".join("*" + s for s in sorted(IMAGE_SUFFIXES)))
+
 PREVIEW_SIZE = 200
 THUMBNAIL_SIZE = 48
 
@@ -49,7 +55,7 @@ def mime_image(mime: QMimeData) -> tuple[object, str] | None:
     if mime.hasImage():
         image = QImage(mime.imageData())
         if not image.isNull():
-            return qimage_to_array(image), "the pasted image"
+            return qimage_to_array(image), tr("the pasted image")
     path = dropped_file(mime)
     if path is None and mime.hasText():
         path = existing_file(mime.text())
@@ -63,24 +69,24 @@ def describe_preparation(image: PreparedImage, mean: list[float], std: list[floa
     out_h, out_w = image.display.shape[:2]
     channels = 1 if image.display.ndim == 2 else 3
     mode = image.source_mode
-    lines = [f"source {width}×{height} {mode}".rstrip()]
+    lines = [tr("source {size} {mode}").format(size=f"{width}×{height}", mode=mode).rstrip()]
     if mode in ("LA", "RGBA"):
-        lines.append("transparency shown on white")
+        lines.append(tr("transparency shown on white"))
     if mode == "I":
-        lines.append("16-bit values scaled to 0…1")
+        lines.append(tr("16-bit values scaled to 0…1"))
     if (right - left, bottom - top) != (width, height):
-        lines.append(f"centre-cropped to {right - left}×{bottom - top}")
+        lines.append(tr("centre-cropped to {size}").format(size=f"{right - left}×{bottom - top}"))
     if (right - left, bottom - top) != (out_w, out_h):
-        lines.append(f"resized to {out_w}×{out_h}")
+        lines.append(tr("resized to {size}").format(size=f"{out_w}×{out_h}"))
     if channels == 1 and mode in ("RGB", "RGBA"):
-        lines.append("converted to grey (luma)")
+        lines.append(tr("converted to grey (luma)"))
     elif channels == 3 and mode not in ("RGB", "RGBA"):
-        lines.append("grey repeated on 3 channels")
+        lines.append(tr("grey repeated on 3 channels"))
     if mean or std:
-        lines.append(f"normalised: mean {', '.join(f'{m:.3g}' for m in mean) or '0'}, "
-                     f"std {', '.join(f'{s:.3g}' for s in std) or '1'}")
+        lines.append(tr("normalised: mean {mean}, std {std}").format(
+            mean=", ".join(f"{m:.3g}" for m in mean) or "0", std=", ".join(f"{s:.3g}" for s in std) or "1"))
     else:
-        lines.append("not normalised (values 0…1)")
+        lines.append(tr("not normalised (values 0…1)"))
     return lines
 
 
@@ -91,14 +97,14 @@ class ImageInputPanel(QWidget):
         super().__init__(parent)
         self.controller = controller
         document = controller.document
-        self.open_button = QPushButton("Open…")
-        self.open_button.setToolTip("Open an image file (or drop one anywhere on the window)")
+        self.open_button = QPushButton(tr("Open…"))
+        self.open_button.setToolTip(tr("Open an image file (or drop one anywhere on the window)"))
         self.open_button.clicked.connect(self.open_dialog)
-        self.paste_button = QPushButton("Paste")
-        self.paste_button.setToolTip("Paste an image or an image file from the clipboard (Ctrl+V)")
+        self.paste_button = QPushButton(tr("Paste"))
+        self.paste_button.setToolTip(tr("Paste an image or an image file from the clipboard (Ctrl+V)"))
         self.paste_button.clicked.connect(self.paste)
-        self.dataset_button = QPushButton("From dataset")
-        self.dataset_button.setToolTip("A random image of the training data")
+        self.dataset_button = QPushButton(tr("From dataset"))
+        self.dataset_button.setToolTip(tr("A random image of the training data"))
         self.dataset_button.clicked.connect(self.sample_from_dataset)
         buttons = QHBoxLayout()
         for button in (self.open_button, self.paste_button, self.dataset_button):
@@ -106,7 +112,7 @@ class ImageInputPanel(QWidget):
 
         self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumSize(PREVIEW_SIZE, PREVIEW_SIZE)
-        self.preview.setText("Drop an image here,\nopen or paste one,\nor pick a sample below.")
+        self.preview.setText(tr("Drop an image here,\nopen or paste one,\nor pick a sample below."))
         self.preview.setStyleSheet("QLabel { border: 1px dashed palette(mid); }")
         self.caption = QLabel(wordWrap=True)
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -124,7 +130,7 @@ class ImageInputPanel(QWidget):
         for sample in self.sample_list:
             pixmap = QPixmap()
             pixmap.loadFromData(sample.path.read_bytes())
-            item = QListWidgetItem(QIcon(pixmap), sample.name.replace("_", " "))
+            item = QListWidgetItem(QIcon(pixmap), sample.title)
             item.setData(Qt.ItemDataRole.UserRole, sample.name)
             item.setToolTip(sample.name)
             self.samples.addItem(item)
@@ -135,7 +141,7 @@ class ImageInputPanel(QWidget):
         layout.addWidget(self.preview)
         layout.addWidget(self.caption)
         layout.addWidget(self.message)
-        layout.addWidget(QLabel("<b>Samples</b>"))
+        layout.addWidget(QLabel("<b>" + html.escape(tr("Samples")) + "</b>"))
         layout.addWidget(self.samples, 1)
 
         controller.captureChanged.connect(self._on_capture)
@@ -145,25 +151,25 @@ class ImageInputPanel(QWidget):
 
     # --- sources -----------------------------------------------------------------------------------
     def load(self, source, name: str) -> None:
-        self.message.note(f"Loading {name}…")
+        self.message.note(tr("Loading {name}…").format(name=name))
         self.controller.load(source, name)
 
     def open_dialog(self) -> None:
-        path = ask_open_path(self, "Open an image", IMAGE_FILTER, "images")
+        path = ask_open_path(self, tr("Open an image"), image_filter(), "images")
         if path is not None:
             self.load(path, path.name)
 
     def paste(self) -> None:
         found = mime_image(QGuiApplication.clipboard().mimeData())
         if found is None:
-            self.message.problem("The clipboard holds no image (copy an image or an image file first).")
+            self.message.problem(tr("The clipboard holds no image (copy an image or an image file first)."))
             return
         self.load(*found)
 
     def load_sample(self, name: str) -> None:
         sample = next((s for s in self.sample_list if s.name == name), None)
         if sample is None:
-            self.message.problem(f"No bundled sample named {name!r}")
+            self.message.problem(tr("No bundled sample named {name}").format(name=repr(name)))
             return
         self.load(sample.path, sample.name)
 
@@ -177,7 +183,7 @@ class ImageInputPanel(QWidget):
         name = spec or ("scene_garden" if self.controller.document.design.input.channels == 3 else "shape_plus")
         if not any(s.name == name for s in self.sample_list):
             names = ", ".join(s.name for s in self.sample_list)
-            return f"{spec}: no such file, and not a bundled sample ({names})"
+            return tr("{name}: no such file, and not a bundled sample ({names})").format(name=spec, names=names)
         self.load_sample(name)
         return None
 
@@ -190,10 +196,10 @@ class ImageInputPanel(QWidget):
 
     def _on_dataset_sample(self, samples) -> None:
         if not samples:
-            self.message.problem("The dataset gave no image.")
+            self.message.problem(tr("The dataset gave no image."))
             return
         array, label = samples[0]
-        self.load(array, f"a dataset image (class {label})")
+        self.load(array, tr("a dataset image (class {label})").format(label=label))
 
     def _on_sample_clicked(self, item: QListWidgetItem) -> None:
         self.load_sample(item.data(Qt.ItemDataRole.UserRole))
@@ -201,8 +207,8 @@ class ImageInputPanel(QWidget):
     def _update_dataset_button(self) -> None:
         has = self.controller.document.sample_images is not None
         self.dataset_button.setEnabled(has)
-        self.dataset_button.setToolTip("A random image of the training data" if has else
-                                       "Choose a dataset in the training panel first")
+        self.dataset_button.setToolTip(tr("A random image of the training data") if has else
+                                       tr("Choose a dataset in the training panel first"))
 
     # --- what the model sees -----------------------------------------------------------------------
     def _on_capture(self) -> None:
@@ -214,6 +220,7 @@ class ImageInputPanel(QWidget):
                                               Qt.TransformationMode.FastTransformation))
         network = capture.network
         lines = describe_preparation(capture.image, network.mean, network.std)
-        self.caption.setText(f"<b>{capture.name}</b> as the model sees it "
-                             f"({'×'.join(map(str, network.design.input.shape))}):<br>" + "<br>".join(lines))
+        self.caption.setText(html.escape(tr("{image} as the model sees it ({shape}):")).format(
+            image=f"<b>{html.escape(capture.name)}</b>", shape="×".join(map(str, network.design.input.shape)))
+            + "<br>" + "<br>".join(html.escape(line) for line in lines))
         self.message.clear()

@@ -55,8 +55,8 @@ class ExplainPanel(QWidget):
         self.image_input = ImageInputPanel(self.controller)
         self.weights_label = QLabel()
         self.weights_label.setTextFormat(Qt.TextFormat.RichText)
-        self.export_button = QPushButton("Export view as PNG…")
-        self.export_button.setToolTip("Save the view shown as a picture")
+        self.export_button = QPushButton(tr("Export view as PNG…"))
+        self.export_button.setToolTip(tr("Save the view shown as a picture"))
         self.export_button.clicked.connect(self.export_view)
         header = QHBoxLayout()
         header.addWidget(self.weights_label, 1)
@@ -65,7 +65,7 @@ class ExplainPanel(QWidget):
         self.views: dict[str, ExplainView] = {name: cls(self.controller) for name, cls in VIEWS.items()}
         self.tabs = QTabWidget()
         for view in self.views.values():
-            self.tabs.addTab(view, view.title)
+            self.tabs.addTab(view, tr(view.title))
         self.problem = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.stack = QStackedWidget()
@@ -86,7 +86,7 @@ class ExplainPanel(QWidget):
         layout.addWidget(split)
 
         # Ctrl+V here pastes an image; the canvas's Ctrl+V (layers) is limited to the canvas.
-        self.paste_action = QAction("Paste image", self)
+        self.paste_action = QAction(tr("Paste image"), self)
         self.paste_action.setShortcuts(key_sequences("paste"))
         self.paste_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.paste_action.triggered.connect(self.image_input.paste)
@@ -140,9 +140,9 @@ class ExplainPanel(QWidget):
                 tr("updating the model for the edited design…")))
             return
         colour = muted_text() if built.trained else WARNING
-        self.weights_label.setText(f"<b>{name}</b> with <span style='color:{colour.name()}'><b>"
-                                   f"{html.escape(built.label)}</b></span>"
-                                   + ("" if built.trained else html.escape(tr(" — train it to see what it learns"))))
+        self.weights_label.setText(html.escape(tr("{design} with {weights}")).format(
+            design=f"<b>{name}</b>", weights=f"<span style='color:{colour.name()}'><b>{html.escape(built.label)}</b></span>")
+            + ("" if built.trained else html.escape(tr(" — train it to see what it learns"))))
 
     def _on_selection_changed(self) -> None:
         if self.controller.node_id is not None:
@@ -160,15 +160,15 @@ class ExplainPanel(QWidget):
     def export_view(self) -> None:
         view = self.tabs.currentWidget()
         name = next(n for n, v in self.views.items() if v is view)
-        target = ask_save_path(self, "Export the view as PNG", f"explain_{name}.png", "PNG (*.png)", ".png")
+        target = ask_save_path(self, tr("Export the view as PNG"), f"explain_{name}.png", "PNG (*.png)", ".png")
         if target is None:
             return
         try:
             save_png(view, target)
         except OSError as exc:
-            view.message.problem(f"{target}: cannot write ({exc.strerror or exc})")
+            view.message.problem(tr("{path}: cannot write ({reason})").format(path=target, reason=exc.strerror or exc))
             return
-        view.message.note(f"Saved {target}")
+        view.message.note(tr("Saved {path}").format(path=target))
 
 
 def save_png(widget: QWidget, path: Path) -> None:

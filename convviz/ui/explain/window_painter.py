@@ -17,7 +17,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPalet
 
 from ...analysis.text import pair
 from ...explain import WindowAnimation, WindowFrame
-from ...i18n import tr
+from ...i18n import ntr, tr
 from ..theme import blend
 
 MIN_CELL, MAX_CELL, DEFAULT_CELL = 14, 80, 36
@@ -176,16 +176,17 @@ class WindowPainter:
         g, c, cell = self.animation.geometry, self.colours, self.cell
         channel = self.input_channel
         pad = g.padding
-        pad_text = f"padding {pad[0]}" if len(set(pad)) == 1 else f"padding {pad[0]},{pad[1]},{pad[2]},{pad[3]}"
+        pad_text = tr("padding {p}").format(p=pad[0] if len(set(pad)) == 1 else ",".join(map(str, pad)))
         if g.transposed:
             inserted = tr("{zeros} zero(s) between pixels").format(zeros=pair((g.inserted[0] - 1, g.inserted[1] - 1)))
             detail = tr("channel {c} · {inserted} · {padding} · flipped kernel, stride 1").format(
                 c=channel, inserted=inserted, padding=pad_text)
         else:
-            detail = (f"channel {channel} · {g.input_size[0]}×{g.input_size[1]} · {pad_text} · stride {pair(g.stride)}"
-                      + (f" · dilation {pair(g.dilation)}" if g.dilation != (1, 1) else "")
-                      + (" · ceil mode" if g.ceil_mode else ""))
-        self._header(painter, area, f"Input: {self.source_id}", detail)
+            detail = (tr("channel {c}").format(c=channel) + f" · {g.input_size[0]}×{g.input_size[1]} · {pad_text} · "
+                      + tr("stride {s}").format(s=pair(g.stride))
+                      + (" · " + tr("dilation {d}").format(d=pair(g.dilation)) if g.dilation != (1, 1) else "")
+                      + (" · " + tr("ceil mode") if g.ceil_mode else ""))
+        self._header(painter, area, tr("Input: {node}").format(node=self.source_id), detail)
         (r_first, r_last), (c_first, c_last) = self.in_extent
         label_w = cell * 0.9
         rows = self.in_rows.follow(int(frame.rows.min()), int(frame.rows.max()), r_first, r_last,
@@ -283,54 +284,62 @@ class WindowPainter:
     def _paint_middle(self, painter: QPainter, frame: WindowFrame, area: QRectF, cell: int) -> None:
         g, x, w = self.animation.geometry, area.left(), area.width()
         kind = tr("transposed convolution") if g.transposed else \
-            {"conv": "convolution", "max": "max-pool", "avg": "average-pool"}[g.kind]
-        self._header(painter, area, f"At output ({frame.out_pos[0]}, {frame.out_pos[1]})",
-                     f"{kind} {g.kernel[0]}×{g.kernel[1]}" + (f", groups {g.groups}" if g.groups > 1 else ""))
+            {"conv": tr("convolution"), "max": tr("max-pool"), "avg": tr("average-pool")}[g.kind]
+        self._header(painter, area, tr("At output ({y}, {x})").format(y=frame.out_pos[0], x=frame.out_pos[1]),
+                     f"{kind} {g.kernel[0]}×{g.kernel[1]}"
+                     + (", " + tr("groups {g}").format(g=g.groups) if g.groups > 1 else ""))
         y = area.top() + HEADER
         channel = self.input_channel
         slot = int(np.flatnonzero(frame.input_channels == channel)[0]) if channel in frame.input_channels else 0
         if g.kind == "conv":
             y = self._line(painter, x, y, w, tr("filter {o} (flipped) × input channel {c}:").format(
                 o=frame.out_channel, c=channel) if g.transposed else
-                f"filter {frame.out_channel} × input channel {channel}:", muted=True)
+                tr("filter {out} × input channel {c}:").format(out=frame.out_channel, c=channel), muted=True)
             kernel, products = frame.kernel[slot], frame.products[slot]
             side = x + g.kernel[1] * cell + 16
-            self._line(painter, x, y, side - x, "kernel", muted=True)
-            self._line(painter, side, y, w - (side - x), "× input =", muted=True)
+            self._line(painter, x, y, side - x, tr("kernel"), muted=True)
+            self._line(painter, side, y, w - (side - x), tr("× input ="), muted=True)
             self._small_grid(painter, kernel, x, y + 20, cell, float(np.abs(kernel).max()) or 1.0, tapped=False)
             y = self._small_grid(painter, products, side, y + 20, cell, float(np.abs(products).max()) or 1.0) + 6
             sums = frame.channel_sums
             if len(sums) == 1:
-                y = self._line(painter, x, y, w, f"Σ products = {fmt(sums[0], 4)}")
+                y = self._line(painter, x, y, w, tr("Σ products = {value}").format(value=fmt(sums[0], 4)))
             else:
-                y = self._line(painter, x, y, w, f"Σ over {len(sums)} input channels:", muted=True)
+                y = self._line(painter, x, y, w, ntr("Σ over {count} input channel:", "Σ over {count} input channels:",
+                                                     len(sums)).format(count=len(sums)), muted=True)
                 shown = _around(len(sums), slot, 5)
                 for k in shown:
-                    y = self._line(painter, x, y, w, f"  channel {int(frame.input_channels[k])}: {fmt(sums[k], 4)}",
+                    y = self._line(painter, x, y, w, "  " + tr("channel {c}").format(c=int(frame.input_channels[k]))
+                                   + f": {fmt(sums[k], 4)}",
                                    bold=k == slot)
                 if len(shown) < len(sums):
-                    y = self._line(painter, x, y, w, f"  … and {len(sums) - len(shown)} more", muted=True)
+                    y = self._line(painter, x, y, w, "  " + ntr("… and {count} more", "… and {count} more",
+                                                                len(sums) - len(shown)).format(
+                        count=len(sums) - len(shown)), muted=True)
             if frame.bias:
-                y = self._line(painter, x, y, w, f"+ bias {fmt(frame.bias, 4)}")
+                y = self._line(painter, x, y, w, tr("+ bias {value}").format(value=fmt(frame.bias, 4)))
             y = self._line(painter, x, y, w, f"= {fmt(frame.value, 4)}", bold=True)
         else:
             values = frame.window[0]
-            y = self._line(painter, x, y, w, "input under the window:", muted=True)
+            y = self._line(painter, x, y, w, tr("input under the window:"), muted=True)
             scale = float(np.nanmax(np.abs(np.where(frame.inside, values, 0)))) or 1.0
             shown = np.where(frame.inside | (frame.in_padding & (g.kind == "avg")), values, np.nan)
             y = self._small_grid(painter, shown, x, y, cell, scale, mark=frame.argmax) + 6
             if g.kind == "max":
                 y = self._line(painter, x, y, w, f"max = {fmt(frame.value, 4)}", bold=True)
             else:
-                y = self._line(painter, x, y, w, f"sum {fmt(frame.total, 4)} / {frame.divisor} cells")
+                y = self._line(painter, x, y, w, tr("sum {total} / {count} cells").format(
+                    total=fmt(frame.total, 4), count=frame.divisor))
                 y = self._line(painter, x, y, w, f"= {fmt(frame.value, 4)}", bold=True)
-        self._line(painter, x, y + 4, w, f"layer output here: {fmt(frame.output, 4)}", muted=True)
+        self._line(painter, x, y + 4, w, tr("layer output here: {value}").format(value=fmt(frame.output, 4)),
+                   muted=True)
 
     # --- the output --------------------------------------------------------------------------------
     def _paint_output(self, painter: QPainter, frame: WindowFrame, area: QRectF, grid_h: float) -> None:
         g, c, cell = self.animation.geometry, self.colours, self.cell
         out_h, out_w = g.output_size
-        self._header(painter, area, f"Output: {self.node_id}", f"channel {frame.out_channel} · {out_h}×{out_w}")
+        self._header(painter, area, tr("Output: {node}").format(node=self.node_id),
+                     tr("channel {c}").format(c=frame.out_channel) + f" · {out_h}×{out_w}")
         label_w = cell * 0.9
         oy, ox = frame.out_pos
         rows = self.out_rows.follow(oy, oy, 0, out_h - 1, int((grid_h - 0.6 * cell) // cell))

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from ...explain import Network, WindowAnimation, window_animation
 from ...explain.hooks import Activations
 from ...explain.render import save_gif, save_png_sequence
-from ...i18n import tr
+from ...i18n import N_, ntr, tr
 from ..document import ResultKey
 from ..file_dialogs import ask_folder, ask_save_path
 from .base import ExplainView, MessageLabel
@@ -114,7 +114,7 @@ class WindowCanvas(QWidget):
 
 
 class SlidingWindowView(ExplainView):
-    title = "Sliding window"
+    title = N_("Sliding window")
 
     def __init__(self, controller, parent=None) -> None:
         super().__init__(controller, parent)
@@ -122,25 +122,25 @@ class SlidingWindowView(ExplainView):
         self.painter: WindowPainter | None = None
         self.node_combo(slides)
         self.out_channel = QSpinBox()
-        self.out_channel.setToolTip("The output channel being written (the filter, for a conv)")
+        self.out_channel.setToolTip(tr("The output channel being written (the filter, for a conv)"))
         self.out_channel.valueChanged.connect(lambda _: self.invalidate())
         self.in_channel = QComboBox()
-        self.in_channel.setToolTip("The input channel shown (a conv sums over all of its group's)")
+        self.in_channel.setToolTip(tr("The input channel shown (a conv sums over all of its group's)"))
         self.in_channel.currentIndexChanged.connect(self._on_input_channel)
         style = self.style()
-        self.play_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play")
+        self.play_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), tr("Play"))
         self.play_button.setCheckable(True)
         self.play_button.toggled.connect(self._on_play)
         self.back_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward), "")
-        self.back_button.setToolTip("Previous position")
+        self.back_button.setToolTip(tr("Previous position"))
         self.back_button.clicked.connect(lambda: self.step(-1))
         self.step_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward), "")
-        self.step_button.setToolTip("Next position")
+        self.step_button.setToolTip(tr("Next position"))
         self.step_button.clicked.connect(lambda: self.step(1))
         self.speed = QComboBox()
-        self.speed.addItems([f"{s} / s" for s in SPEEDS])
+        self.speed.addItems([tr("{n} / s").format(n=s) for s in SPEEDS])
         self.speed.setCurrentIndex(2)
-        self.speed.setToolTip("Positions per second")
+        self.speed.setToolTip(tr("Positions per second"))
         self.speed.currentIndexChanged.connect(self._on_speed)
         self.scrub = QSlider(Qt.Orientation.Horizontal)
         self.scrub.setMinimumWidth(160)
@@ -149,20 +149,20 @@ class SlidingWindowView(ExplainView):
         zoom_out, zoom_in = QPushButton("−"), QPushButton("+")
         for button, steps in ((zoom_out, -1), (zoom_in, 1)):
             button.setFixedWidth(28)
-            button.setToolTip("Cell size (or Ctrl+wheel over the picture)")
+            button.setToolTip(tr("Cell size (or Ctrl+wheel over the picture)"))
             button.clicked.connect(lambda _=False, s=steps: self.canvas.zoom(s))
-        self.gif_button = QPushButton("Export GIF…")
+        self.gif_button = QPushButton(tr("Export GIF…"))
         self.gif_button.clicked.connect(lambda: self.export_animation(gif=True))
-        self.png_button = QPushButton("PNG frames…")
+        self.png_button = QPushButton(tr("PNG frames…"))
         self.png_button.clicked.connect(lambda: self.export_animation(gif=False))
 
         top = QHBoxLayout()
-        for label, widget in (("Layer", self.nodes), ("Output channel", self.out_channel),
-                              ("Input channel", self.in_channel)):
+        for label, widget in ((tr("Layer"), self.nodes), (tr("Output channel"), self.out_channel),
+                              (tr("Input channel"), self.in_channel)):
             top.addWidget(QLabel(label))
             top.addWidget(widget)
         top.addStretch(1)
-        top.addWidget(QLabel("Zoom"))
+        top.addWidget(QLabel(tr("Zoom")))
         top.addWidget(zoom_out)
         top.addWidget(zoom_in)
         transport = QHBoxLayout()
@@ -202,7 +202,7 @@ class SlidingWindowView(ExplainView):
     def refresh(self) -> None:
         capture = self.capture
         if capture is None:
-            self.message.note("Load an image to watch a window slide over the real data.")
+            self.message.note(tr("Load an image to watch a window slide over the real data."))
             return
         node_id = self.current_node()
         if node_id is None:
@@ -240,9 +240,10 @@ class SlidingWindowView(ExplainView):
         self.scrub.blockSignals(False)
         self._set_enabled(True)
         g = animation.geometry
-        self.message.note(f"{result.node_id} slides a {g.kernel[0]}×{g.kernel[1]} window over {result.source_id}'s "
-                          f"{g.input_size[0]}×{g.input_size[1]} map: {len(animation)} positions. Hatched cells are "
-                          "padding; dashed, the window's extent (gaps inside it: dilation).")
+        self.message.note(tr("{node} slides a {kernel} window over {source}'s {size} map: {count} positions. Hatched "
+                             "cells are padding; dashed, the window's extent (gaps inside it: dilation).").format(
+            node=result.node_id, kernel=f"{g.kernel[0]}×{g.kernel[1]}", source=result.source_id,
+            size=f"{g.input_size[0]}×{g.input_size[1]}", count=len(animation)))
         self.show_frame(index)
 
     def _set_enabled(self, on: bool) -> None:
@@ -277,7 +278,7 @@ class SlidingWindowView(ExplainView):
     def _on_play(self, playing: bool) -> None:
         icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
         self.play_button.setIcon(self.style().standardIcon(icon))
-        self.play_button.setText("Pause" if playing else "Play")
+        self.play_button.setText(tr("Pause") if playing else tr("Play"))
         if playing:
             self.timer.start()
         else:
@@ -300,7 +301,7 @@ class SlidingWindowView(ExplainView):
         if self.result is None:
             return
         if gif:
-            path = ask_save_path(self, "Export the animation as GIF", f"{self.result.node_id}_window.gif",
+            path = ask_save_path(self, tr("Export the animation as GIF"), f"{self.result.node_id}_window.gif",
                                  "GIF (*.gif)", ".gif")
         else:
             path = ask_folder(self, tr("Export the frames as PNG files into a folder"))
@@ -311,13 +312,15 @@ class SlidingWindowView(ExplainView):
         size = self.canvas.size()
         painter = WindowPainter(self.result.animation, self.result.source_id, self.result.node_id,
                                 self.painter.colours, self.painter.cell, self.painter.input_slot)
-        self.message.note(f"Exporting {len(frames)} frames…")
+        self.message.note(ntr("Exporting {count} frame…", "Exporting {count} frames…", len(frames)).format(
+            count=len(frames)))
         self.controller.run(_export, painter, frames, size, Path(path), gif, self.timer.interval(),
                             channel="window-export", on_done=self._on_exported, on_error=self.message.problem)
 
     def _on_exported(self, written: list[Path]) -> None:
         target = written[0] if len(written) == 1 else written[0].parent
-        self.message.note(f"Wrote {len(written)} file{'s' * (len(written) != 1)}: {target}")
+        self.message.note(ntr("Wrote {count} file: {path}", "Wrote {count} files: {path}", len(written)).format(
+            count=len(written), path=target))
 
 
 def _export(painter: WindowPainter, frames: range, size: QSize, path: Path, gif: bool, interval_ms: int) -> list[Path]:

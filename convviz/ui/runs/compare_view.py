@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidg
 
 from ...analysis.text import compact
 from ...i18n import tr
+from ...train.config import dataset_title
 from .table_model import duration
 
 DESIGN_TINT, SETTING_TINT = QColor(76, 120, 168, 28), QColor(84, 162, 75, 28)
@@ -87,7 +88,7 @@ class CompareView(QWidget):
             colour = self.controller.colour(run.id)
             if colour is not None:
                 header.setForeground(QBrush(colour))
-            header.setToolTip(run.dataset)
+            header.setToolTip(dataset_title(run.dataset))
             self.table.setHorizontalHeaderItem(column, header)
         for row, (what, values, tint) in enumerate(rows):
             self.table.setVerticalHeaderItem(row, QTableWidgetItem(what))

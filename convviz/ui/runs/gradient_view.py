@@ -24,9 +24,9 @@ LEVELS = {GRAD_NORM: (-8.0, 1.0), UPDATE_RATIO: (-8.0, 0.0)}
 class GradientFlowView(QWidget):
     def __init__(self) -> None:
         super().__init__()
-        self.metric = QComboBox()
-        self.metric.addItems([tr("gradient norm ‖∇w‖"), tr("update ÷ weight ‖Δw‖ / ‖w‖")])
-        self.metric.setToolTip(tr("Per layer: how large its gradient is, or how much one step changes its weights "
+        self.metric_choice = QComboBox()  # not "metric": that would shadow QWidget::metric()
+        self.metric_choice.addItems([tr("gradient norm ‖∇w‖"), tr("update ÷ weight ‖Δw‖ / ‖w‖")])
+        self.metric_choice.setToolTip(tr("Per layer: how large its gradient is, or how much one step changes its weights "
                                   "relative to their size (about 1e-3 is healthy; far below, the layer barely learns)"))
         self.caption = QLabel(wordWrap=True)
         self.plot = themed_plot(bottom=tr("epoch"))
@@ -46,7 +46,7 @@ class GradientFlowView(QWidget):
         item.addItem(self.cursor)
         row = QHBoxLayout()
         row.addWidget(QLabel(tr("Per layer:")))
-        row.addWidget(self.metric)
+        row.addWidget(self.metric_choice)
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -57,7 +57,7 @@ class GradientFlowView(QWidget):
         self.x = np.zeros(0)
         self.values = np.zeros((0, 0, 2), dtype=np.float32)   # T × L × (norm, ratio)
         self._dirty = False
-        self.metric.currentIndexChanged.connect(lambda _: self.redraw())
+        self.metric_choice.currentIndexChanged.connect(lambda _: self.redraw())
         self.clear(tr("no run yet: train to see each layer's gradients"))
 
     def set_history(self, layers, x, grad_norm: np.ndarray, update_ratio: np.ndarray, run: str = "") -> None:
@@ -98,7 +98,7 @@ class GradientFlowView(QWidget):
     @property
     def shown(self) -> np.ndarray:
         """The log₁₀ values on screen, L × T (first layer first)."""
-        values = self.values[:, :, self.metric.currentIndex()] if len(self.x) else np.zeros((len(self.layers), 0))
+        values = self.values[:, :, self.metric_choice.currentIndex()] if len(self.x) else np.zeros((len(self.layers), 0))
         return np.log10(np.maximum(values, FLOOR)).T.astype(np.float32) if len(self.x) else values
 
     def showEvent(self, event) -> None:
@@ -122,7 +122,7 @@ class GradientFlowView(QWidget):
             return
         shown = np.ascontiguousarray(self.shown)
         finite = shown[np.isfinite(shown)]
-        low, high = LEVELS[self.metric.currentIndex()]
+        low, high = LEVELS[self.metric_choice.currentIndex()]
         if finite.size:
             high = max(high, float(np.ceil(finite.max())))
         self.image.setImage(shown, levels=(low, high), autoLevels=False)
@@ -133,9 +133,9 @@ class GradientFlowView(QWidget):
         self.image.setRect(x0 - step / 2, 0, width + step, count)
         item.setYRange(0, count, padding=0)
         item.setXRange(x0, x0 + width, padding=0.01)
-        latest = self.values[-1, :, self.metric.currentIndex()]
+        latest = self.values[-1, :, self.metric_choice.currentIndex()]
         first, last = float(latest[0]), float(latest[-1])
-        metric = tr("gradient norm") if self.metric.currentIndex() == GRAD_NORM else tr("update ratio")
+        metric = tr("gradient norm") if self.metric_choice.currentIndex() == GRAD_NORM else tr("update ratio")
         ratio = last / first if first > 0 else float("inf")
         text = tr("{run} at its end: {metric} {first} at {a} (first layer), {last} at {b} (last): {ratio}× apart.") \
             if self.run else tr("Now: {metric} {first} at {a} (first layer), {last} at {b} (last): {ratio}× apart.")

@@ -13,6 +13,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from ...analysis.text import compact, grouped
 from ...i18n import N_, tr
+from ...train.config import dataset_title
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -172,7 +173,7 @@ class RunsTableModel(QAbstractTableModel):
         if column == SPEED:
             return f"{run.samples_per_s:,.0f}" if run.samples_per_s else "—"
         if column == DATA:
-            return run.dataset
+            return dataset_title(run.dataset)
         if column == NOTE:
             return run.note.splitlines()[0] if run.note else ""
         return ""
@@ -188,7 +189,7 @@ class RunsTableModel(QAbstractTableModel):
             return run.message or None
         if column == NAME:
             return tr("#{number} {name} · {design}\n{data}\nDouble-click to open its design with its weights").format(
-                number=run.number, name=run.name, design=run.design_name, data=run.dataset)
+                number=run.number, name=run.name, design=run.design_name, data=dataset_title(run.dataset))
         if column in (PARAMS, MACS):
             return grouped(run.params if column == PARAMS else run.macs)
         if column == NOTE and run.note:

@@ -104,7 +104,7 @@ class CurvesView(QWidget):
             series.item.setZValue(10)   # the live run above the overlays
         _, ink = palette_colors()
         self.best_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(VAL_COLOR, width=1, style=Qt.PenStyle.DashLine),
-                                         label="best", labelOpts={"position": 0.5, "color": ink})
+                                         label=tr("best"), labelOpts={"position": 0.5, "color": ink})
         self.best_line.hide()
         self.acc_plot.addItem(self.best_line)
         self.placeholder = pg.TextItem("", color=ink, anchor=(0.5, 0.5))

@@ -82,7 +82,7 @@ def download(kind: str, folder: str):
     from ...data import download_dataset
 
     if not folder:
-        raise ValueError("choose a folder to download into first")
+        raise ValueError(tr("choose a folder to download into first"))
     return download_dataset(kind, folder)
 
 
@@ -283,11 +283,13 @@ class TrainPanel(QWidget):
     def _on_dataset(self, dataset) -> None:
         self.dataset = dataset
         self.classes = list(dataset.classes)
-        split = "its test set" if dataset.val_is_test else "held out"
+        split = tr("its test set") if dataset.val_is_test else tr("held out")
         self.data_info.setText(
-            f"<b>{dataset.name}</b>: {grouped(len(dataset.train))} training and {grouped(len(dataset.val))} "
-            f"validation images ({split}), {len(dataset.classes)} classes, fitted to "
-            f"{'×'.join(map(str, dataset.shape))}: {', '.join(dataset.classes[:12])}"
+            tr("<b>{name}</b>: {train} training and {val} validation images ({split}), {classes} classes, fitted "
+               "to {shape}: {names}").format(
+                name=html.escape(dataset.title), train=grouped(len(dataset.train)), val=grouped(len(dataset.val)),
+                split=split, classes=len(dataset.classes), shape="×".join(map(str, dataset.shape)),
+                names=html.escape(", ".join(dataset.classes[:12])))
             + ("…" if len(dataset.classes) > 12 else "")
             + (f"<br><span style='color:{NOTE}'>{html.escape(dataset.note)}.</span>" if dataset.note else "")
             + (f"<br><span style='color:{WARNING.name()}'>{html.escape(dataset.skipped_note())}</span>"
@@ -316,7 +318,9 @@ class TrainPanel(QWidget):
         self._pending_start = None   # the run waiting for this data cannot start: it is not started later
         self.dataset = None
         self.document.sample_images = None
-        self.data_info.setText(f"<span style='color:{BAD}'>Cannot use this data: {message}</span>")
+        self.data_info.setText(f"<span style='color:{BAD}'>"
+                               + tr("Cannot use this data: {message}").format(message=html.escape(message))
+                               + "</span>")
         self.preview.clear()
         self._update_buttons()
 
@@ -336,9 +340,11 @@ class TrainPanel(QWidget):
         self.augment_warning.setVisible(bool(warnings))
 
     def _on_download(self, kind: str, folder: str) -> None:
-        self.data_info.setText(f"Downloading {kind} into {folder or '…'} (this needs the internet)…")
+        self.data_info.setText(tr("Downloading {kind} into {folder} (this needs the internet)…").format(
+            kind=kind, folder=folder or "…"))
         self.tasks.run(download, kind, folder, on_done=lambda _: self._after_download(),
-                       on_error=lambda message: self._show_data_problem(f"download failed: {message}"))
+                       on_error=lambda message: self._show_data_problem(
+                           tr("download failed: {message}").format(message=message)))
 
     def _after_download(self) -> None:
         self.reload_dataset(reload=True)
@@ -370,7 +376,7 @@ class TrainPanel(QWidget):
         if reason:
             self._set_status(reason, BAD if problem else NOTE, kind="reason")
         elif self._status_kind == "reason":   # the reason is gone (the data arrived, the error was fixed)
-            self._set_status(tr("Ready: Train starts a run on {data}.").format(data=self.dataset.name), kind="ready")
+            self._set_status(tr("Ready: Train starts a run on {data}.").format(data=self.dataset.title), kind="ready")
 
     def _set_status(self, text: str, color: str | None = None, kind: str = "") -> None:
         self._status_kind = kind
@@ -639,7 +645,8 @@ class TrainPanel(QWidget):
             self.run.stop()
             self.run.control.resume()
             if not self.run.wait(SHUTDOWN_WAIT_MS):
-                print("convviz: " + tr("the training step still running was left to end with the app"), file=sys.stderr)
+                print("convviz: " + tr("the training step still running was left to end with the app"),
+                      file=sys.stderr)
         self.tasks.wait(10000)
 
 

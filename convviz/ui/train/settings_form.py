@@ -24,20 +24,22 @@ from PySide6.QtWidgets import (
 )
 
 from ...train.config import AMP_MODES, DEVICES, OPTIMIZERS, SCHEDULES, AugmentConfig, ConfigError, DataSpec, TrainConfig
-from ...i18n import tr
+from ...i18n import N_, tr
 from ..file_dialogs import ask_folder
 from ..settings import app_settings
 
-#: Data sources in the combo: (label, DataSpec kind, downloadable).
+#: Data sources in the combo: (label, DataSpec kind, downloadable); labels translated where shown.
 SOURCES = (
-    ("Built-in shapes (no download)", "synthetic", False),
-    ("MNIST digits", "mnist", True),
+    (N_("Built-in shapes (no download)"), "synthetic", False),
+    (N_("MNIST digits"), "mnist", True),
     ("Fashion-MNIST", "fashion", True),
     ("CIFAR-10", "cifar10", True),
-    ("Image folder (one sub-folder per class)", "folder", False),
+    (N_("Image folder (one sub-folder per class)"), "folder", False),
 )
-SCHEDULE_LABELS = {"constant": "constant", "step": "step decay", "cosine": "cosine", "onecycle": "one-cycle"}
-AMP_LABELS = {"off": "off (float32)", "bf16": "bfloat16 (CUDA)", "fp16": "float16 (CUDA)"}
+SCHEDULE_LABELS = {"constant": N_("constant"), "step": N_("step decay"), "cosine": N_("cosine"),
+                   "onecycle": N_("one-cycle")}
+AMP_LABELS = {"off": N_("off (float32)"), "bf16": "bfloat16 (CUDA)", "fp16": "float16 (CUDA)"}
+DEVICE_LABELS = {"auto": N_("automatic"), "cpu": "CPU", "cuda": "CUDA", "mps": "MPS (Apple)"}
 
 
 def _combo() -> QComboBox:
@@ -60,21 +62,21 @@ class AugmentForm(QGroupBox):
     changed = Signal()
 
     def __init__(self) -> None:
-        super().__init__("Augmentation (training images only)")
+        super().__init__(tr("Augmentation (training images only)"))
         self.rotation = _double(0, 180, 5, 0)
         self.shear = _double(0, 45, 5, 0)
         self.elastic = _double(0, 10, 0.5, 1)
         self.crop = QSpinBox(minimum=0, maximum=32, keyboardTracking=False)
         self.color = _double(0, 1, 0.05, 2)
-        self.mirror = QCheckBox("mirror left–right")
+        self.mirror = QCheckBox(tr("mirror left–right"))
         form = QFormLayout(self)
         for label, widget, tip in (
-                ("Rotation ±°", self.rotation, "Rotate each image by a random angle up to this"),
-                ("Shear ±°", self.shear, "Slant each image by a random shear up to this"),
-                ("Elastic warp", self.elastic, "Local warping: how far pixels may move (pixels)"),
-                ("Crop padding", self.crop, "Pad by this many pixels, then crop back at a random place"),
-                ("Colour shift", self.color, "Random brightness/contrast (and colour) changes, 0…1"),
-                ("", self.mirror, "Flip half of the images left–right")):
+                (tr("Rotation ±°"), self.rotation, tr("Rotate each image by a random angle up to this")),
+                (tr("Shear ±°"), self.shear, tr("Slant each image by a random shear up to this")),
+                (tr("Elastic warp"), self.elastic, tr("Local warping: how far pixels may move (pixels)")),
+                (tr("Crop padding"), self.crop, tr("Pad by this many pixels, then crop back at a random place")),
+                (tr("Colour shift"), self.color, tr("Random brightness/contrast (and colour) changes, 0…1")),
+                ("", self.mirror, tr("Flip half of the images left–right"))):
             widget.setToolTip(tip)
             form.addRow(label, widget)
         for spin in (self.rotation, self.shear, self.elastic, self.crop, self.color):
@@ -108,11 +110,11 @@ class TrainSettingsForm(QWidget):
         super().__init__()
         self.source = _combo()
         for label, kind, _ in SOURCES:
-            self.source.addItem(label, kind)
-        self.folder = QLineEdit(placeholderText="folder with the dataset's files")
-        self.browse = QPushButton("Browse…")
-        self.download = QPushButton("Download")
-        self.download.setToolTip("Fetch the dataset's files into the folder (needs the internet)")
+            self.source.addItem(tr(label), kind)
+        self.folder = QLineEdit(placeholderText=tr("folder with the dataset's files"))
+        self.browse = QPushButton(tr("Browse…"))
+        self.download = QPushButton(tr("Download"))
+        self.download.setToolTip(tr("Fetch the dataset's files into the folder (needs the internet)"))
         # The buttons under the field, not beside it: the column stays narrow and nothing is cut off.
         folder_buttons = QHBoxLayout()
         folder_buttons.setContentsMargins(0, 0, 0, 0)
@@ -120,22 +122,23 @@ class TrainSettingsForm(QWidget):
         folder_buttons.addWidget(self.download)
         folder_buttons.addStretch(1)
         self.val_fraction = _double(0.01, 0.9, 0.05, 2)
-        self.val_fraction.setToolTip("Held out for validation when the dataset has no test set of its own")
+        self.val_fraction.setToolTip(tr("Held out for validation when the dataset has no test set of its own"))
 
         self.epochs = QSpinBox(minimum=1, maximum=10000, keyboardTracking=False)
         self.batch_size = QSpinBox(minimum=1, maximum=65536, keyboardTracking=False)
         self.optimizer = _combo()
         self.optimizer.addItems([o.upper() if o == "sgd" else {"adam": "Adam", "adamw": "AdamW"}[o] for o in OPTIMIZERS])
         self.lr = QLineEdit()
-        self.lr.setToolTip("Learning rate, e.g. 0.003 or 3e-3")
+        self.lr.setToolTip(tr("Learning rate, e.g. 0.003 or 3e-3"))
         self.momentum = _double(0, 0.999, 0.05, 3)
         self.weight_decay = QLineEdit()
         self.schedule = _combo()
-        self.schedule.addItems([SCHEDULE_LABELS[s] for s in SCHEDULES])
+        self.schedule.addItems([tr(SCHEDULE_LABELS[s]) for s in SCHEDULES])
         self.device = _combo()
-        self.device.addItems(list(DEVICES))
+        self.device.addItems([tr(DEVICE_LABELS[d]) for d in DEVICES])
+        self.device.setToolTip(tr("Automatic: a CUDA GPU if there is one, else Apple's MPS, else the CPU"))
         self.amp = _combo()
-        self.amp.addItems([AMP_LABELS[a] for a in AMP_MODES])
+        self.amp.addItems([tr(AMP_LABELS[a]) for a in AMP_MODES])
         self.compile = QCheckBox(tr("torch.compile the model"))
         self.compile.setToolTip(tr("Compile the model with torch.compile: a slower start, faster steps"))
         self.seed = QSpinBox(minimum=0, maximum=2 ** 31 - 1, keyboardTracking=False)
@@ -156,19 +159,20 @@ class TrainSettingsForm(QWidget):
         self.error.setStyleSheet("color: #D62728")
         self.error.hide()
 
-        data_box = QGroupBox("Data")
+        data_box = QGroupBox(tr("Data"))
         data = QFormLayout(data_box)
-        data.addRow("Source", self.source)
-        data.addRow("Folder", self.folder)
+        data.addRow(tr("Source"), self.source)
+        data.addRow(tr("Folder"), self.folder)
         data.addRow("", folder_buttons)
-        data.addRow("Validation share", self.val_fraction)
+        data.addRow(tr("Validation share"), self.val_fraction)
         data.addRow(tr("Training images"), self.train_images)
-        run_box = QGroupBox("Training")
+        run_box = QGroupBox(tr("Training"))
         run = QFormLayout(run_box)
-        for label, widget in (("Epochs", self.epochs), ("Batch size", self.batch_size), ("Optimizer", self.optimizer),
-                              ("Learning rate", self.lr), ("Momentum (SGD)", self.momentum),
-                              ("Weight decay", self.weight_decay), ("Schedule", self.schedule),
-                              ("Device", self.device), ("Mixed precision", self.amp), ("Seed", self.seed)):
+        for label, widget in ((tr("Epochs"), self.epochs), (tr("Batch size"), self.batch_size),
+                              (tr("Optimizer"), self.optimizer), (tr("Learning rate"), self.lr),
+                              (tr("Momentum (SGD)"), self.momentum), (tr("Weight decay"), self.weight_decay),
+                              (tr("Schedule"), self.schedule), (tr("Device"), self.device),
+                              (tr("Mixed precision"), self.amp), (tr("Seed"), self.seed)):
             run.addRow(label, widget)
         run.addRow(self.compile)
         run.addRow(self.normalize)
@@ -208,7 +212,7 @@ class TrainSettingsForm(QWidget):
         self._on_changed()
 
     def _on_browse(self) -> None:
-        folder = ask_folder(self, "Dataset folder", "data", self.folder.text() or None)
+        folder = ask_folder(self, tr("Dataset folder"), "data", self.folder.text() or None)
         if folder is not None:
             self.folder.setText(str(folder))
             self.data_changed.emit()
@@ -236,12 +240,13 @@ class TrainSettingsForm(QWidget):
             lr = float(self.lr.text())
             weight_decay = float(self.weight_decay.text() or 0)
         except ValueError:
-            raise ConfigError("the learning rate and weight decay must be numbers, such as 0.003 or 1e-4") from None
+            raise ConfigError(tr("the learning rate and weight decay must be numbers, such as 0.003 or 1e-4")) from None
         return TrainConfig(
             data=self.data_spec(), epochs=self.epochs.value(), batch_size=self.batch_size.value(),
             optimizer=OPTIMIZERS[self.optimizer.currentIndex()], lr=lr, momentum=self.momentum.value(),
             weight_decay=weight_decay, schedule=SCHEDULES[self.schedule.currentIndex()],
-            device=self.device.currentText(), amp=AMP_MODES[self.amp.currentIndex()], compile=self.compile.isChecked(),
+            device=DEVICES[self.device.currentIndex()], amp=AMP_MODES[self.amp.currentIndex()],
+            compile=self.compile.isChecked(),
             seed=self.seed.value(), val_fraction=self.val_fraction.value(), normalize=self.normalize.isChecked(),
             augment=self.augment.config(), train_images=self.train_images.value())
 
@@ -275,7 +280,7 @@ class TrainSettingsForm(QWidget):
         self.momentum.setValue(config.momentum)
         self.weight_decay.setText(f"{config.weight_decay:g}")
         self.schedule.setCurrentIndex(SCHEDULES.index(config.schedule))
-        self.device.setCurrentText(config.device)
+        self.device.setCurrentIndex(DEVICES.index(config.device))
         self.amp.setCurrentIndex(AMP_MODES.index(config.amp))
         self.compile.setChecked(config.compile)
         self.seed.setValue(config.seed)
