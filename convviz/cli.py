@@ -73,9 +73,6 @@ def load_for_command(spec: str, input_shape: InputSpec | None = None) -> Design:
 #: Files the app opens (a design, a trained model): a missing one is the app's to report, not a usage error.
 APP_FILE_SUFFIXES = (".json", ".pt")
 
-#: The app's options that take a value (skipped when looking for the first word).
-_APP_VALUE_OPTIONS = ("--screenshot", "--view", "--image", "--lang")
-
 
 def version_text() -> str:
     """``convviz --version``: its version and those a bug report needs (from metadata: nothing imported)."""
@@ -183,13 +180,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _launch_app(args)
 
 
+def app_value_options() -> frozenset[str]:
+    """The app's options that take a value (``--run 1``: "1" is not the first word), read from
+    ``app_parser`` itself so that a new option cannot be forgotten here."""
+    return frozenset(option for action in app_parser()._actions if action.nargs != 0
+                     for option in action.option_strings)
+
+
 def first_word(argv: Sequence[str]) -> str | None:
     """The first argument that is neither an option nor the value of one of the app's options."""
     skip = False
+    takes_value = app_value_options()
     for arg in argv:
         if skip:
             skip = False
-        elif arg in _APP_VALUE_OPTIONS:
+        elif arg in takes_value:
             skip = True
         elif not arg.startswith("-"):
             return arg

@@ -69,6 +69,9 @@ def test_an_unknown_word_in_a_real_process_exits_2_without_a_window():
     (["model.pt", "--view", "train"], "model.pt"),
     (["--view", "train"], None),               # "train" is the view, not the command
     (["--image", "shape_disk", "--view", "explain-cam", "lenet5"], "lenet5"),
+    (["--run", "1", "--view", "train"], None),           # "1" is the run, not a word
+    (["--runs", "newdir", "lenet5"], "lenet5"),
+    (["--run", "2", "--overlay", "1,3", "--runs", "somewhere"], None),
 ])
 def test_what_the_app_opens_is_told_from_commands(monkeypatch, argv, design):
     opened = []

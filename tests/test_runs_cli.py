@@ -53,7 +53,7 @@ def test_every_cli_run_is_recorded_with_its_name(mnist, capsys):
     assert main(["runs", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)["runs"]
     assert [(r["number"], r["name"], r["status"], r["epochs_done"]) for r in listed] == [(1, "tiny mnist", "finished", 2)]
-    assert listed[0]["dataset"] == "MNIST"
+    assert listed[0]["dataset"]["name"] == "MNIST" and listed[0]["dataset"]["spec"].startswith("mnist:")
 
 
 def test_out_is_checked_before_training(mnist, tmp_path, capsys):
@@ -125,10 +125,11 @@ def test_runs_show_compare_export_and_delete(mnist, tmp_path, capsys):
     assert main(["runs", "show", "small", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["config"]["train_images"] == 40 and shown["config"]["lr"] == 0.01 and len(shown["epochs_table"]) == 1
-    assert "40 of 96 training images" in shown["dataset"]
+    assert (shown["dataset"]["train"], shown["dataset"]["train_total"]) == (40, 96) and shown["problems"] == []
     assert main(["runs", "compare", "1", "2", "--json"]) == 0
-    found = {d["what"]: d["values"] for d in json.loads(capsys.readouterr().out)["differences"]}
-    assert found == {"training images": ["all", "40"], "learning rate": ["0.003", "0.01"]}
+    compared = json.loads(capsys.readouterr().out)
+    found = {d["key"]: d["values"] for d in compared["differences"]}
+    assert found == {"train_images": [0, 40], "lr": [0.003, 0.01]} and compared["problems"] == []
     assert main(["runs", "compare", "1", "2"]) == 0
     text = capsys.readouterr().out
     assert "learning rate    0.003" in text and "best val acc" in text
@@ -165,3 +166,94 @@ def test_a_corrupt_index_gives_a_warning_not_a_traceback(tmp_path, capsys):
     assert main(["runs", "list"]) == 0
     captured = capsys.readouterr()
     assert "convviz: warning: the runs index was damaged" in captured.err and "no runs in" in captured.out
+
+
+def _break_a_run(config) -> str:
+    """The first run's manifest gets a malformed field and the index goes: the store rebuilds it from folders."""
+    folder = Path(os.environ["CONVVIZ_RUNS"])
+    (run_folder,) = (folder / "runs").iterdir()
+    manifest = json.loads((run_folder / "run.json").read_text())
+    manifest["config"] = config
+    (run_folder / "run.json").write_text(json.dumps(manifest))
+    for path in folder.glob("runs.sqlite3*"):
+        path.unlink()
+    return run_folder.name
+
+
+@pytest.mark.parametrize("config", [[1], "x"])
+def test_a_damaged_run_folder_is_a_warning_for_runs_and_train(mnist, capsys, config):
+    assert train(mnist, "--epochs", "1", "--name", "first") == 0
+    broken = _break_a_run(config)
+    capsys.readouterr()
+    assert main(["runs", "list"]) == 0
+    captured = capsys.readouterr()
+    assert f"convviz: warning: skipped {broken}" in captured.err and "no runs in" in captured.out
+    assert train(mnist, "--epochs", "1", "--name", "second") == 0
+    assert f"convviz: warning: skipped {broken}" in capsys.readouterr().err
+    assert [r.name for r in store().runs()] == ["second"]
+
+
+def test_a_run_from_a_checkpoint_is_recorded_so_and_compared(mnist, tmp_path, capsys):
+    out = tmp_path / "first.pt"
+    assert train(mnist, "--epochs", "1", "--out", str(out)) == 0
+    assert train(mnist, "--epochs", "1", "--init", str(out)) == 0
+    capsys.readouterr()
+    assert main(["runs", "show", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["start"] == {"kind": "checkpoint", "path": str(out)}
+    assert main(["runs", "compare", "1", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "fresh (seed 0)" in text and "from the checkpoint first.pt" in text
+    assert main(["runs", "show", "2"]) == 0
+    assert "initial weights: from the checkpoint first.pt" in capsys.readouterr().out
+
+
+def test_runs_list_design_follows_the_line_a_saved_file_remembers(mnist, tmp_path, capsys):
+    from convviz.design import save_design
+
+    assert train(mnist, "--epochs", "1", "--name", "before the edit") == 0
+    (run,) = store().runs()
+    edited = load_template("default")
+    edited.set_param("conv1", "out_channels", 8)   # another fingerprint: only the file knows its line
+    path = tmp_path / "edited.json"
+    save_design(edited, path)
+    capsys.readouterr()
+    assert main(["runs", "list", "--design", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["runs"] == []
+    store().remember_file(path, run.lineage)   # as the app does when it saves the design
+    assert main(["runs", "list", "--design", str(path), "--json"]) == 0
+    assert [r["name"] for r in json.loads(capsys.readouterr().out)["runs"]] == ["before the edit"]
+
+
+def test_every_runs_command_answers_in_json_with_raw_values_and_the_problems(mnist, tmp_path, capsys):
+    assert train(mnist, "--epochs", "1", "--name", "base") == 0
+    edited = tmp_path / "edited.json"
+    from convviz.design import save_design
+
+    design = load_template("default")
+    design.set_param("conv1", "kernel_size", 5)
+    save_design(design, edited)
+    assert main(["train", str(edited), "--data", f"mnist:{mnist}", "--batch-size", "16", "--epochs", "1",
+                 "--augment", "rotation=10"]) == 0
+    (Path(os.environ["CONVVIZ_RUNS"]) / "runs" / "not-a-run").mkdir()
+    capsys.readouterr()
+    assert main(["runs", "compare", "1", "2", "--json"]) == 0
+    compared = json.loads(capsys.readouterr().out)
+    found = {d["key"]: d["values"] for d in compared["differences"]}
+    assert found["conv1.kernel_size"] == [3, 5] and found["augment.rotation"] == [0.0, 10.0]
+    assert all(d["kind"] in ("design", "setting") for d in compared["differences"])
+    assert any("skipped not-a-run" in p for p in compared["problems"])
+    assert main(["runs", "rename", "2", "five by five", "--json"]) == 0
+    renamed = json.loads(capsys.readouterr().out)
+    assert renamed["run"]["name"] == "five by five" and renamed["run"]["number"] == 2 and renamed["problems"]
+    out = tmp_path / "model.pt"
+    assert main(["runs", "export", "2", "--to", str(out), "--json"]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert exported["wrote"] == [str(out)] and exported["weights"] == "last" and exported["run"]["id"]
+
+
+def test_runs_show_counts_in_words(mnist, capsys):
+    assert train(mnist, "--epochs", "1") == 0
+    capsys.readouterr()
+    assert main(["runs", "show", "1"]) == 0
+    settings = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("settings:"))
+    assert ", 1 epoch," in settings and "1 epochs" not in settings

@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -110,36 +109,50 @@ SCRIPT = textwrap.dedent("""
     from convviz.data import load_dataset
     from convviz.design import load_template
     from convviz.runs import ReplayProbe, RunRecorder, RunStore
-    from convviz.train import DataSpec, EpochRecord, TrainConfig, Trainer
+    from convviz.train import DataSpec, TrainConfig, Trainer
     design = load_template("default")
     data = load_dataset(DataSpec(), design.input, synthetic_size=400, val_fraction=0.25, seed=0)
     trainer = Trainer(design, data, TrainConfig(epochs=1000, batch_size=16), probe=ReplayProbe(design, data),
                       report_rate=50)
     recorder = RunRecorder(RunStore(sys.argv[1]), trainer, name="killed")
     for record in trainer:
-        recorder.add(record)
-        if isinstance(record, EpochRecord):
-            recorder.flush()   # written (a moment after the epoch, on the recorder's thread)
-            print("epoch", record.epoch, flush=True)
+        recorder.add(record)   # no flush: what the parent sees is what the recorder commits by itself
 """)
+
+
+def start_training(folder: Path) -> subprocess.Popen:
+    """A process training a long run into ``folder`` (killed by the caller)."""
+    return subprocess.Popen([sys.executable, "-c", SCRIPT, str(folder)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def wait_for_epochs(folder: Path, proc: subprocess.Popen, epochs: int, timeout: float = 180.0) -> None:
+    """Poll the index (as another process would read it) until the run has ``epochs`` epochs committed."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read()
+        try:
+            with sqlite3.connect(f"file:{folder / 'runs.sqlite3'}?mode=ro", uri=True, timeout=5) as db:
+                row = db.execute("SELECT epochs_done FROM runs").fetchone()
+        except sqlite3.OperationalError:   # not created yet
+            row = None
+        if row is not None and row[0] >= epochs:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the run did not commit {epochs} epochs in {timeout} s")
 
 
 def test_a_run_killed_mid_epoch_keeps_everything_up_to_its_last_epoch(tmp_path):
     folder = tmp_path / "store"
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(folder)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    watchdog = threading.Timer(180, proc.kill)
-    watchdog.start()
+    proc = start_training(folder)
     try:
-        assert proc.stdout.readline().strip() == "epoch 1", proc.stderr.read()
-        assert proc.stdout.readline().strip() == "epoch 2"
-        import time
-
-        time.sleep(0.5)   # into epoch 3
-        os.kill(proc.pid, signal.SIGKILL)
+        wait_for_epochs(folder, proc, 2)   # committed by the recorder itself, a moment after epoch 2 ended
+        os.kill(proc.pid, signal.SIGKILL)  # in epoch 3
         proc.wait(30)
     finally:
-        watchdog.cancel()
+        proc.kill()
     store = RunStore(folder)
     (run,) = store.runs()
     assert run.status == INTERRUPTED and run.name == "killed" and run.epochs_done >= 2
@@ -284,3 +297,202 @@ def test_the_lineage_of_a_design_is_found_again(tmp_path, shapes):
 ])
 def test_pareto_front_on_hand_made_points(points, front):
     assert pareto_front(points) == front
+
+
+def _damage(folder: Path, run_id: str, **fields) -> None:
+    """Rewrite fields of a run's manifest and drop the index, so the store rebuilds it from the folders."""
+    manifest_path = folder / "runs" / run_id / "run.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest.update(fields)
+    manifest_path.write_text(json.dumps(manifest))
+    for path in folder.glob("runs.sqlite3*"):
+        path.unlink()
+
+
+@pytest.mark.parametrize("fields, named", [
+    ({"config": [1]}, "config has the wrong type (list)"),
+    ({"outcome": "x"}, "outcome has the wrong type (str)"),
+    ({"outcome": {"epochs_done": "3"}}, "outcome.epochs_done has the wrong type (str)"),
+    ({"dataset": [1]}, "dataset has the wrong type (list)"),
+    ({"name": 5}, "name has the wrong type (int)"),
+    ({"created": "yesterday"}, "created has the wrong type (str)"),
+    ({"design": {"nodes": 1}}, "design has the wrong type (dict)"),
+    ({"config": {"lr": "fast"}}, "malformed training settings"),
+    ({"lineage": 7}, "lineage has the wrong type (int)"),
+])
+def test_a_manifest_of_the_wrong_shape_is_skipped_with_a_message(tmp_path, shapes, fields, named):
+    folder = tmp_path / "store"
+    store = RunStore(folder)
+    config = TrainConfig(epochs=1, batch_size=32)
+    kept, _ = record_run(store, load_template("default"), shapes, config, name="kept")
+    damaged, _ = record_run(store, load_template("default"), shapes, config, name="damaged")
+    store.close()
+    _damage(folder, damaged.run_id, **fields)
+    store = RunStore(folder)
+    assert [r.name for r in store.runs()] == ["kept"]
+    (problem,) = store.problems
+    assert problem.startswith(f"skipped {damaged.run_id}: {damaged.run_id}: its run.json is damaged")
+    assert named in problem
+
+
+def test_a_killed_run_rebuilt_from_its_folder_keeps_its_progress(tmp_path, shapes):
+    folder = tmp_path / "store"
+    store = RunStore(folder)
+    recorder, _ = record_run(store, load_template("default"), shapes, TrainConfig(epochs=2, batch_size=32))
+    store.close()
+    manifest = json.loads((folder / "runs" / recorder.run_id / "run.json").read_text())
+    del manifest["outcome"]   # as a run killed after its second epoch leaves it
+    (folder / "runs" / recorder.run_id / "run.json").write_text(json.dumps(manifest))
+    for path in folder.glob("runs.sqlite3*"):
+        path.unlink()
+    (run,) = RunStore(folder).runs()
+    assert run.status == INTERRUPTED and run.epochs_done == 2 and run.best_epoch in (1, 2)
+    assert run.best_val_acc is not None and run.seconds > 0
+
+
+@pytest.mark.parametrize("arrays, why", [
+    ({"map_nodes": np.array(["a", "b"]), "cam_class": np.array([1, 2])}, "cam_class has 1 dimensions, not 0"),
+    ({"map_nodes": np.array(["a"]), "map0": np.zeros(5)}, "the map of a has 1 dimensions, not 3"),
+    ({"filters": np.zeros((3, 3))}, "filters has 2 dimensions, not 4"),
+    ({"cam": np.array(["x", "y"])}, "cam has 1 dimensions, not 2"),
+    ({"probabilities": np.array(["high"])}, "could not convert"),
+])
+def test_a_malformed_replay_snapshot_is_skipped_with_a_message(tmp_path, shapes, arrays, why):
+    store = RunStore(tmp_path / "store")
+    recorder, _ = record_run(store, load_template("default"), shapes, TrainConfig(epochs=1, batch_size=32))
+    before = len(store.replay(recorder.run_id).snapshots)
+    np.savez(tmp_path / "store" / "runs" / recorder.run_id / "replay" / "0003.npz", **arrays)
+    replay = store.replay(recorder.run_id)
+    assert len(replay.snapshots) == before - 1 and 3 not in [s.index for s in replay.snapshots]
+    (problem,) = replay.problems
+    assert problem.startswith(f"run {recorder.run_id}: replay snapshot 3 is damaged") and why in problem
+    assert problem in store.problems
+
+
+def test_a_run_another_process_is_training_is_not_deleted_without_force(tmp_path, capsys):
+    from convviz.cli import main
+
+    folder = tmp_path / "store"
+    proc = start_training(folder)
+    try:
+        wait_for_epochs(folder, proc, 1)
+        assert main(["runs", "delete", "killed", "--runs", str(folder)]) == 1
+        err = capsys.readouterr().err
+        assert "#1 killed is training now: stop it first" in err
+        (run,) = RunStore(folder).runs()
+        assert run.status == "running"
+        with pytest.raises(RunStoreError, match="training now"):
+            RunStore(folder).delete([run.id])
+        assert main(["runs", "delete", "killed", "--force", "--runs", str(folder)]) == 0
+        assert RunStore(folder).runs(include_deleted=True) == []
+    finally:
+        proc.kill()
+        proc.wait(30)
+
+
+def test_a_reused_pid_does_not_keep_a_killed_run_running(tmp_path, shapes):
+    """The PID of a killed trainer now belongs to another process: the run is interrupted all the same."""
+    from convviz.runs.process import start_time
+
+    folder = tmp_path / "store"
+    store = RunStore(folder)
+    recorder, _ = record_run(store, load_template("default"), shapes, TrainConfig(epochs=1, batch_size=32))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = start_time(other.pid)
+        with sqlite3.connect(folder / "runs.sqlite3") as db:   # as the killed trainer left it
+            db.execute("UPDATE runs SET status = 'running', pid = ?, pid_started = ? WHERE id = ?",
+                       (other.pid, (started or 0) + 1, recorder.run_id))
+        if started is None:
+            pytest.skip("no /proc: the start time of a process cannot be read here")
+        (run,) = RunStore(folder).runs()
+        assert run.status == INTERRUPTED
+        with sqlite3.connect(folder / "runs.sqlite3") as db:   # the same process: still running
+            db.execute("UPDATE runs SET status = 'running', pid_started = ? WHERE id = ?", (started, recorder.run_id))
+        assert RunStore(folder, scan=False).runs()[0].status == "running"
+    finally:
+        other.kill()
+        other.wait(30)
+
+
+def test_a_deletion_is_finished_only_by_a_store_on_the_deleters_host(tmp_path, shapes):
+    folder = tmp_path / "store"
+    store = RunStore(folder)
+    config = TrainConfig(epochs=1, batch_size=32)
+    here, _ = record_run(store, load_template("default"), shapes, config, name="here")
+    there, _ = record_run(store, load_template("default"), shapes, config, name="there")
+    store.delete([here.run_id, there.run_id])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(30)
+    with sqlite3.connect(folder / "runs.sqlite3") as db:   # deleted by apps that closed without purging
+        db.execute("UPDATE runs SET deleted_pid = ?, deleted_started = NULL", (dead.pid,))
+        db.execute("UPDATE runs SET deleted_host = 'another-machine' WHERE id = ?", (there.run_id,))
+    store.close()
+    reopened = RunStore(folder)
+    assert [r.name for r in reopened.runs(include_deleted=True)] == ["there"]
+    assert not (folder / "runs" / here.run_id).exists() and (folder / "runs" / there.run_id).exists()
+
+
+@pytest.mark.parametrize("why", ["disk I/O error", "attempt to write a readonly database", "database is locked"])
+def test_an_index_that_cannot_be_used_now_is_an_error_and_is_not_moved_aside(tmp_path, monkeypatch, why):
+    from convviz.runs import schema
+
+    folder = tmp_path / "store"
+    RunStore(folder).close()
+
+    def refuse(connection):
+        raise sqlite3.OperationalError(why)
+
+    monkeypatch.setattr(schema, "create_or_migrate", refuse)
+    with pytest.raises(RunStoreError, match=f"cannot be opened: {why}"):
+        RunStore(folder)
+    assert not list(folder.glob("runs.sqlite3.damaged-*")) and (folder / "runs.sqlite3").is_file()
+
+
+@pytest.mark.parametrize("content", [b"this is not a database" * 100, b"SQLite format 3\x00" + b"\xff" * 4000])
+def test_an_index_that_is_not_a_database_is_rebuilt(tmp_path, content):
+    folder = tmp_path / "store"
+    RunStore(folder).close()
+    for path in folder.glob("runs.sqlite3-*"):
+        path.unlink()
+    (folder / "runs.sqlite3").write_bytes(content)
+    store = RunStore(folder)
+    assert "damaged" in store.problems[0] and list(folder.glob("runs.sqlite3.damaged-*"))
+
+
+def test_a_rename_while_the_run_trains_survives_its_next_manifest_write(tmp_path, shapes):
+    from convviz.train import EpochRecord
+
+    folder = tmp_path / "store"
+    store = RunStore(folder)
+    design = load_template("default")
+    trainer = Trainer(design, shapes, TrainConfig(epochs=2, batch_size=32), report_rate=1000, snapshot_rate=0)
+    recorder = RunRecorder(store, trainer, name="before")
+    for record in trainer:
+        recorder.add(record)
+        if isinstance(record, EpochRecord) and record.epoch == 1:
+            recorder.flush()
+            store.rename(recorder.run_id, "renamed while training")
+            store.annotate(recorder.run_id, "a note")
+    store.close()
+    for path in folder.glob("runs.sqlite3*"):
+        path.unlink()
+    (run,) = RunStore(folder).runs()
+    assert (run.name, run.note, run.epochs_done) == ("renamed while training", "a note", 2)
+
+
+def test_an_index_of_the_first_schema_is_migrated_and_keeps_its_runs(tmp_path, shapes):
+    folder = tmp_path / "store"
+    store = RunStore(folder)
+    recorder, _ = record_run(store, load_template("default"), shapes, TrainConfig(epochs=1, batch_size=32), name="old")
+    store.close()
+    with sqlite3.connect(folder / "runs.sqlite3") as db:   # as convviz wrote it before schema 2
+        for column in ("start", "pid_started", "deleted_host", "deleted_started"):
+            db.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+        db.execute("PRAGMA user_version = 1")
+    store = RunStore(folder)
+    assert not store.read_only and not store.problems
+    (run,) = store.runs()
+    assert (run.name, run.start) == ("old", {"kind": "fresh"})
+    with sqlite3.connect(folder / "runs.sqlite3") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2

@@ -44,7 +44,7 @@ def panel(window, qtbot, small_data):
 def train_once(panel, qtbot, epochs: int = 2):
     panel.form.epochs.setValue(epochs)
     panel.start_button.click()
-    qtbot.waitUntil(lambda: panel.run is None, timeout=120000)
+    qtbot.waitUntil(lambda: panel.run is None and panel._pending_start is None, timeout=120000)
 
 
 def record(design, config: TrainConfig, name: str, lineage: str | None = None, folder=None):
@@ -150,9 +150,11 @@ def test_ticked_runs_are_overlaid_in_their_colours_and_compared(panel, window, q
     record(wide, TrainConfig(epochs=1, batch_size=32, lr=1e-2), "5x5", lineage)
     panel.runs.runsChanged.emit()
     assert rows(panel) == ["5x5", "base"]
+    assert panel.curves.placeholder.isVisible()   # "No run of this design yet"
     tick(panel, "base")
     tick(panel, "5x5")
     qtbot.waitUntil(lambda: len(panel.curves.overlay_ids) == 2, timeout=5000)
+    assert not panel.curves.placeholder.isVisible()   # it would sit on their curves
     base, wide_run = (next(r for r in panel.runs.runs() if r.name == n) for n in ("base", "5x5"))
     assert panel.runs.colour(base.id) != panel.runs.colour(wide_run.id)
     legend = [label.text for _, label in panel.curves.acc_legend.items]
@@ -165,6 +167,9 @@ def test_ticked_runs_are_overlaid_in_their_colours_and_compared(panel, window, q
     tick(panel, "base", False)
     qtbot.waitUntil(lambda: panel.curves.overlay_ids == [wide_run.id], timeout=5000)
     assert "Tick two or more" in panel.compare.caption.text()
+    tick(panel, "5x5", False)
+    qtbot.waitUntil(lambda: panel.curves.overlay_ids == [], timeout=5000)
+    assert panel.curves.placeholder.isVisible()
 
 
 def test_the_trade_off_plot_draws_the_pareto_front(panel, window, qtbot):
@@ -183,6 +188,25 @@ def test_the_trade_off_plot_draws_the_pareto_front(panel, window, qtbot):
     assert panel.tradeoff.front_ids == expected   # more parameters too
 
 
+def test_the_trade_off_plot_draws_one_front_per_dataset(panel, window, qtbot):
+    from convviz.runs import RunSummary
+
+    def run(number, macs, acc, spec):
+        data = {"name": spec, "spec": spec, "val": 100, "val_is_test": True, "shape": [1, 32, 32]}
+        return RunSummary(f"run-{number}", number, f"r{number}", 0.0, "finished", "", "d", "line", "f", spec, 1, 1, 1,
+                          acc, macs, macs, "5×5", 1.0, 1.0, "cpu", data=data)
+
+    # On MNIST, #2 beats #1 on both; on CIFAR-10 (far lower accuracies) #3 and #4 are a front of their own.
+    runs = [run(1, 2e6, 0.90, "mnist:x"), run(2, 1e6, 0.95, "mnist:x"), run(3, 1e6, 0.40, "cifar10:y"),
+            run(4, 4e6, 0.60, "cifar10:y")]
+    panel.lower_tabs.setCurrentWidget(panel.tradeoff)
+    panel.tradeoff.set_runs(runs)
+    assert sorted(panel.tradeoff.front_ids) == ["run-2", "run-3", "run-4"]
+    assert "One front per dataset (2 datasets)" in panel.tradeoff.caption.text()
+    x, y = panel.tradeoff.front.getData()
+    assert int(np.isnan(y).sum()) == 1 and len(y) == 4   # two polylines, unconnected
+
+
 def test_replaying_a_run_moves_through_its_snapshots(panel, window, qtbot):
     recorder = record(load_template("default"), TrainConfig(epochs=2, batch_size=8), "long", panel.runs.lineage)
     panel.runs.runsChanged.emit()
@@ -198,6 +222,46 @@ def test_replaying_a_run_moves_through_its_snapshots(panel, window, qtbot):
     assert not np.array_equal(first, replay.filters_image.image)
     assert "after epoch 2" in replay.confusion_title.text() and replay.cam_image.image is not None
     assert panel.gradient_view.cursor.isVisible()
+
+
+def test_replaying_a_run_with_a_malformed_snapshot_skips_it_and_says_so(panel, window, qtbot):
+    rec = record(load_template("default"), TrainConfig(epochs=1, batch_size=32), "x", panel.runs.lineage)
+    folder = Path(os.environ["CONVVIZ_RUNS"]) / "runs" / rec.run_id / "replay"
+    np.savez(folder / "0003.npz", map_nodes=np.array(["a", "b"]), cam_class=np.array([1, 2]))
+    panel.runs.runsChanged.emit()
+    panel.runs_panel.select_run(rec.run_id)
+    panel.runs_panel.replay_button.click()
+    assert panel.replay.run_id == rec.run_id and panel.replay.snapshots
+    assert 3 not in [s.index for s in panel.replay.snapshots]
+    assert "replay snapshot 3 is damaged" in panel.runs_panel.problem_label.toolTip()
+
+
+def test_the_replay_position_moves_the_cursor_of_the_curves_and_the_gradient_flow(panel, window, qtbot):
+    recorder = record(load_template("default"), TrainConfig(epochs=2, batch_size=32), "long", panel.runs.lineage)
+    panel.runs.runsChanged.emit()
+    tick(panel, "long")
+    panel.runs_panel.select_run(recorder.run_id)
+    panel.runs_panel.replay_button.click()
+    replay = panel.replay
+    replay.slider.setValue(replay.slider.maximum() // 2)
+    x = replay.snapshots[replay.slider.value()].x
+    assert 0 < x < 2
+    for plot, cursor in panel.curves.cursors.items():
+        assert cursor.isVisible() and cursor.value() == pytest.approx(x)
+    assert panel.gradient_view.cursor.value() == pytest.approx(x)
+    panel.right_tabs.setCurrentWidget(panel.gradient_view)
+    caption = panel.gradient_view.caption.text()
+    assert caption.startswith(f"#{recorder.number} long at its end:") and "Now" not in caption
+    tick(panel, "long", False)   # no longer drawn: no cursor on the curves
+    panel.right_tabs.setCurrentWidget(replay)
+    replay.slider.setValue(0)
+    assert not any(c.isVisible() for c in panel.curves.cursors.values())
+
+
+def test_the_learning_rate_plot_keeps_room_for_its_labels_at_1280_by_800(panel, window, qtbot):
+    window.resize(1280, 800)
+    qtbot.wait(50)
+    assert panel.curves.lr_plot.height() >= 110
 
 
 def test_train_again_from_the_same_start_after_a_one_layer_edit(panel, window, qtbot):
@@ -219,6 +283,106 @@ def test_train_again_from_the_same_start_after_a_one_layer_edit(panel, window, q
     assert all(a[f"{n}.weight"].shape != b[f"{n}.weight"].shape for n in changed)
     unchanged = [key for key in a if key.split(".")[0] not in changed]
     assert len(unchanged) > 8 and all(torch.equal(a[key], b[key]) for key in unchanged)
+
+
+def test_rerun_keeps_the_settings_the_user_changed_and_the_comparison_shows_them(panel, window, qtbot):
+    panel.form.seed.setValue(5)
+    panel.form.train_images.setValue(300)
+    train_once(panel, qtbot, epochs=1)
+    first = panel.runs.runs()[0]
+    panel.form.weight_decay.setText("0.05")   # the change to compare
+    panel.form.seed.setValue(9)              # not the start's: the rerun takes the first run's
+    panel.form.train_images.setValue(0)
+    panel.runs_panel.select_run(first.id)
+    panel.runs_panel.rerun_button.click()
+    assert panel.form.weight_decay.text() == "0.05"
+    assert (panel.form.seed.value(), panel.form.train_images.value()) == (5, 300)
+    qtbot.waitUntil(lambda: panel.run is None and len(panel.runs.runs()) == 2, timeout=120000)
+    second = next(r for r in panel.runs.runs() if r.id != first.id)
+    config = panel.runs.detail(second.id).config
+    assert (config.weight_decay, config.seed, config.train_images) == (0.05, 5, 300)
+    from convviz.runs import differences
+
+    found = {d.what: d.values for d in differences([panel.runs.detail(first.id), panel.runs.detail(second.id)])}
+    assert found["weight decay"] == ("0", "0.05") and "seed" not in found
+    assert found["initial weights"] == ("fresh (seed 5)", f"the same start as #{first.number}")
+
+
+def test_a_rerun_without_an_edit_reproduces_the_same_curves(panel, window, qtbot):
+    panel.form.seed.setValue(3)
+    train_once(panel, qtbot, epochs=2)
+    first = panel.runs.runs()[0]
+    panel.form.seed.setValue(8)   # the rerun takes the first run's seed back
+    panel.runs_panel.select_run(first.id)
+    panel.runs_panel.rerun_button.click()
+    qtbot.waitUntil(lambda: panel.run is None and len(panel.runs.runs()) == 2, timeout=120000)
+    second = next(r for r in panel.runs.runs() if r.id != first.id)
+    a, b = panel.runs.curves(first.id), panel.runs.curves(second.id)
+    assert len(a.epoch) == len(b.epoch) == 2
+    for name in ("train_loss", "train_acc", "val_loss", "val_acc"):
+        assert np.allclose(getattr(a, name), getattr(b, name), rtol=1e-5, atol=1e-6), name
+    store = panel.runs.store
+    last_a, last_b = store.weights(first.id, "last"), store.weights(second.id, "last")
+    assert all(torch.allclose(last_a[k].float(), last_b[k].float(), atol=1e-5) for k in last_a)
+
+
+def _point_run_at_missing_data(run_id: str, tmp_path) -> None:
+    import json
+    import sqlite3
+
+    with sqlite3.connect(Path(os.environ["CONVVIZ_RUNS"]) / "runs.sqlite3") as db:
+        config = json.loads(db.execute("SELECT config FROM runs WHERE id = ?", (run_id,)).fetchone()[0])
+        config["data"] = f"mnist:{tmp_path / 'nothing-here'}"
+        db.execute("UPDATE runs SET config = ? WHERE id = ?", (json.dumps(config), run_id))
+
+
+def test_a_rerun_whose_data_fails_does_not_start_later_by_itself(panel, window, qtbot, tmp_path):
+    rec = record(load_template("default"), TrainConfig(epochs=1, batch_size=32), "x", panel.runs.lineage)
+    _point_run_at_missing_data(rec.run_id, tmp_path)
+    panel.runs.runsChanged.emit()
+    panel.runs_panel.select_run(rec.run_id)
+    panel.runs_panel.rerun_button.click()
+    qtbot.waitUntil(lambda: "Cannot use" in panel.data_info.text(), timeout=30000)
+    assert panel._pending_start is None
+    panel.form.source.setCurrentIndex(0)   # the user goes back to the built-in shapes
+    qtbot.waitUntil(lambda: panel.dataset is not None, timeout=30000)
+    qtbot.wait(300)
+    assert panel.run is None and len(panel.runs.runs()) == 1
+
+
+def test_a_rerun_waiting_for_its_data_is_abandoned_when_the_data_setting_changes(panel, window, qtbot, tmp_path):
+    rec = record(load_template("default"), TrainConfig(epochs=1, batch_size=32, val_fraction=0.3), "x",
+                 panel.runs.lineage)
+    panel.runs.runsChanged.emit()
+    panel.runs_panel.select_run(rec.run_id)
+    panel.runs_panel.rerun_button.click()   # the validation share differs: its data loads first
+    assert panel._pending_start is not None and panel.run is None
+    panel.form.val_fraction.setValue(0.2)
+    assert panel._pending_start is None
+    qtbot.waitUntil(lambda: panel.dataset is not None, timeout=30000)
+    qtbot.wait(300)
+    assert panel.run is None and len(panel.runs.runs()) == 1
+
+
+def test_a_run_from_the_trained_weights_is_recorded_as_continued_and_compared_so(panel, window, qtbot, tmp_path):
+    from convviz.runs import differences
+
+    train_once(panel, qtbot, epochs=1)
+    first = panel.runs.runs()[0]
+    assert panel.form.continue_training.isChecked()   # the default: start from the trained weights
+    train_once(panel, qtbot, epochs=1)
+    second = next(r for r in panel.runs.runs() if r.id != first.id)
+    assert second.start == {"kind": "continued", "run": first.id} and second.parent is None
+    found = {d.what: d.values for d in differences([panel.runs.detail(first.id), panel.runs.detail(second.id)])}
+    assert found["initial weights"] == ("fresh (seed 0)", f"continued from #{first.number}")
+    window.export_actions.export(tmp_path / "model.pt")
+    qtbot.waitUntil(lambda: (tmp_path / "model.pt").is_file(), timeout=30000)
+    window.document.undo_stack.setClean()
+    assert window.open_path(tmp_path / "model.pt")
+    qtbot.waitUntil(lambda: panel.dataset is not None, timeout=30000)
+    train_once(panel, qtbot, epochs=1)
+    third = panel.runs.runs(all_runs=True)[0]
+    assert third.start == {"kind": "checkpoint", "path": str(tmp_path / "model.pt")}
 
 
 def test_double_click_opens_the_runs_design_with_its_weights(panel, window, qtbot):
@@ -280,6 +444,32 @@ def test_a_corrupt_index_is_reported_and_the_app_still_trains(qtbot, tmp_path, s
     assert "Done" in panel.status.text() and rows(panel) == ["Shapes CNN #1"]
 
 
+@pytest.mark.parametrize("damage", [{"config": [1]}, {"outcome": "x"}])
+def test_a_damaged_run_folder_is_reported_and_the_tab_still_works(qtbot, tmp_path, small_data, damage):
+    import json
+
+    from convviz.ui.main_window import MainWindow
+
+    folder = Path(os.environ["CONVVIZ_RUNS"])
+    good = record(load_template("default"), TrainConfig(epochs=1, batch_size=32), "good")
+    bad = record(load_template("default"), TrainConfig(epochs=1, batch_size=32), "bad", good.lineage)
+    manifest_path = folder / "runs" / bad.run_id / "run.json"
+    manifest_path.write_text(json.dumps({**json.loads(manifest_path.read_text()), **damage}))
+    for path in folder.glob("runs.sqlite3*"):
+        path.unlink()
+    win = MainWindow(load_template("default"), recovery_dir=tmp_path / "recovery")
+    qtbot.addWidget(win, before_close_func=lambda w: w.document.undo_stack.setClean())
+    win.show()
+    win.tabs.setCurrentIndex(win.train_tab)
+    panel = win.tab_widget(win.train_tab)
+    label = panel.runs_panel.problem_label
+    assert label.isVisibleTo(panel) and f"skipped {bad.run_id}" in label.text()
+    assert rows(panel) == ["good"]
+    qtbot.waitUntil(lambda: panel.dataset is not None, timeout=30000)
+    train_once(panel, qtbot, epochs=1)
+    assert "Done" in panel.status.text() and sorted(rows(panel)) == ["Shapes CNN #2", "good"]
+
+
 def test_the_title_marks_trained_weights_until_they_are_exported(panel, window, qtbot, tmp_path):
     assert "not saved" not in window.windowTitle()
     train_once(panel, qtbot, epochs=1)
@@ -322,7 +512,10 @@ def test_runs_export_writes_the_checkpoint_file_export_writes(panel, window, qtb
     (run,) = panel.runs.runs()
     window.export_actions.export(tmp_path / "app.pt")
     qtbot.waitUntil(lambda: (tmp_path / "app.pt").exists(), timeout=30000)
-    assert main(["runs", "export", str(run.number), "--to", str(tmp_path / "cli.pt"), "--weights", "last"]) == 0
+    # The best epoch's weights told apart from the last ones (one epoch: they are the same).
+    folder = panel.runs.store.folder(run.id)
+    folder.write_weights("best", {k: torch.zeros_like(v) for k, v in folder.read_weights("last").items()})
+    assert main(["runs", "export", str(run.number), "--to", str(tmp_path / "cli.pt")]) == 0   # the default
     app, cli = load_checkpoint(tmp_path / "app.pt"), load_checkpoint(tmp_path / "cli.pt")
     from convviz.design import dumps
 
@@ -371,3 +564,56 @@ def test_f2_renames_the_run_and_delete_deletes_it_in_the_runs_table(panel, windo
     table.setFocus()
     qtbot.keyClick(table, Qt.Key.Key_Delete)
     assert rows(panel) == [] and "conv1" in window.document.design
+
+
+def _reopen_read_only(panel) -> None:
+    """The index is rewritten by a newer convviz (a higher schema): the app's store reopens it read-only."""
+    import sqlite3
+
+    panel.runs.shutdown()
+    panel.runs._closed = False
+    with sqlite3.connect(Path(os.environ["CONVVIZ_RUNS"]) / "runs.sqlite3") as db:
+        db.execute("PRAGMA user_version = 99")
+    panel.runs.runsChanged.emit()
+
+
+def test_a_read_only_store_offers_no_edits_and_a_refused_one_is_shown(panel, window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from convviz.ui.runs.table_model import STAR
+
+    rec = record(load_template("default"), TrainConfig(epochs=1, batch_size=32), "x", panel.runs.lineage)
+    _reopen_read_only(panel)
+    runs_panel = panel.runs_panel
+    assert panel.runs.store.read_only and not panel.runs.editable
+    assert "newer convviz" in runs_panel.problem_label.text()
+    runs_panel.select_run(rec.run_id)
+    name = runs_panel._proxy_index(rec.run_id)
+    assert not (runs_panel.proxy.flags(name) & Qt.ItemFlag.ItemIsEditable)
+    runs_panel.table.clicked.emit(runs_panel._proxy_index(rec.run_id, STAR))
+    assert not runs_panel.delete_button.isEnabled() and not runs_panel.delete_action.isEnabled()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    runs_panel.delete_selected()
+    runs_panel._annotate_current()
+    # A change the store refuses anyway (another process made it read-only meanwhile) is shown, not raised.
+    assert not panel.runs.star(rec.run_id, True) and not panel.runs.rename(rec.run_id, "y")
+    panel.runs.delete([rec.run_id])
+    assert panel.runs.undo_stack.count() == 0
+    assert runs_panel.problem_label.text().startswith("⚠ cannot change the runs: the runs index")
+    assert [r.name for r in panel.runs.runs()] == ["x"] and not panel.runs.runs()[0].starred
+
+
+def test_a_delete_the_store_refuses_leaves_nothing_to_undo(panel, window, qtbot, monkeypatch):
+    from convviz.runs import RunStore, RunStoreError
+
+    rec = record(load_template("default"), TrainConfig(epochs=1, batch_size=32), "x", panel.runs.lineage)
+    panel.runs.runsChanged.emit()
+
+    def full(self, run_ids):
+        raise RunStoreError("database or disk is full")
+
+    monkeypatch.setattr(RunStore, "delete", full)
+    panel.runs.delete([rec.run_id])
+    assert panel.runs.undo_stack.count() == 0 and not panel.runs.undo_stack.canUndo()
+    assert "database or disk is full" in panel.runs_panel.problem_label.text()
+    assert rows(panel) == ["x"]

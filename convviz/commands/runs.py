@@ -4,6 +4,7 @@
     convviz runs show RUN [--json]               settings, data, outcome and every epoch
     convviz runs compare RUN RUN… [--json]       what differs between their designs and settings
     convviz runs export RUN --to model.pt        the checkpoint File ▸ Export writes (also .py, .pt2, .onnx)
+                                                 (the last weights; --weights best: the best epoch's)
     convviz runs delete RUN…                     for good (the app's delete can be undone)
     convviz runs rename RUN NAME
 
@@ -48,20 +49,25 @@ def register(commands) -> None:
     export = actions.add_parser("export", help=tr("a run's model as a checkpoint (as File ▸ Export), .py, .pt2 or .onnx"))
     export.add_argument("key", metavar="RUN", help=tr("a run: its number (12 or #12), id or name"))
     export.add_argument("--to", required=True, metavar="OUT", help=tr("the file to write (.pt, .py, .pt2 or .onnx)"))
-    export.add_argument("--weights", choices=("best", "last", "initial"), default="best",
-                        help=tr("the best epoch's (default), the last ones, or the ones the run started from"))
-    add_runs_argument(export)
+    # The default is File ▸ Export's: the weights the run ended with (the design's after the run, what
+    # Explain shows and training continues from).
+    export.add_argument("--weights", choices=("last", "best", "initial"), default="last",
+                        help=tr("the weights the run ended with (default, as File ▸ Export writes them), the best "
+                                "epoch's, or the ones the run started from"))
+    _common(export)
     export.set_defaults(run=cmd_export)
 
     delete = actions.add_parser("delete", help=tr("delete runs and their files for good"))
     delete.add_argument("keys", metavar="RUN", nargs="+", help=tr("runs: their numbers (12 or #12), ids or names"))
+    delete.add_argument("--force", action="store_true",
+                        help=tr("delete runs that another process is training now, too (that run is lost)"))
     _common(delete)
     delete.set_defaults(run=cmd_delete)
 
     rename = actions.add_parser("rename", help=tr("give a run a new name"))
     rename.add_argument("key", metavar="RUN", help=tr("a run: its number (12 or #12), id or name"))
     rename.add_argument("name", metavar="NAME", help=tr("the run's new name"))
-    add_runs_argument(rename)
+    _common(rename)
     rename.set_defaults(run=cmd_rename)
 
 
@@ -85,27 +91,38 @@ def _warn(store) -> None:
         print(f"convviz: warning: {problem}", file=sys.stderr)  # the prefix stays English, as errors' does
 
 
+def _print_json(store, data: dict[str, Any]) -> None:
+    """One JSON object: stable keys, raw values, and the store's ``problems`` (also said on stderr)."""
+    print(json.dumps({**data, "problems": list(store.problems)}, indent=1, ensure_ascii=False))
+
+
 def summary_json(run) -> dict[str, Any]:
+    """A run for programs: raw values under stable keys (``dataset``: as recorded, not a sentence)."""
     return {"number": run.number, "id": run.id, "name": run.name, "created": run.created,
-            "status": run.status, "message": run.message, "design": run.design_name, "dataset": run.dataset,
+            "status": run.status, "message": run.message, "design": run.design_name, "dataset": run.data,
             "epochs": run.epochs, "epochs_done": run.epochs_done, "best_epoch": run.best_epoch,
             "best_val_acc": run.best_val_acc, "params": run.params, "macs": run.macs,
             "receptive_field": run.receptive_field, "seconds": run.seconds, "samples_per_s": run.samples_per_s,
             "device": run.device, "starred": run.starred, "note": run.note, "lineage": run.lineage,
-            "parent": run.parent}
+            "parent": run.parent, "start": run.start}
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     store = _store(args)
     lineage = None
     if args.design:
+        from pathlib import Path
+
         from ..runs import design_fingerprint
 
-        lineage = store.lineage_of(design_fingerprint(load_for_command(args.design)))
+        design = load_for_command(args.design)
+        # A saved file remembers its line (edited since its last run, its fingerprint finds nothing).
+        lineage = (store.lineage_of_file(args.design) if Path(args.design).is_file() else None) or \
+            store.lineage_of(design_fingerprint(design))
     runs = store.runs() if not args.design else (store.runs(lineage) if lineage else [])
     _warn(store)
     if args.json:
-        print(json.dumps({"folder": str(store.root), "runs": [summary_json(r) for r in runs]}, indent=1))
+        _print_json(store, {"folder": str(store.root), "runs": [summary_json(r) for r in runs]})
         return 0
     if not runs:
         print(tr("no runs in {folder}").format(folder=store.root))
@@ -132,8 +149,7 @@ def cmd_show(args: argparse.Namespace) -> int:
               for e, tl, ta, vl, va, lr in zip(curves.epoch, curves.train_loss, curves.train_acc, curves.val_loss,
                                                 curves.val_acc, curves.epoch_lr)]
     if args.json:
-        print(json.dumps({**summary_json(run), "config": detail.config.to_dict(), "data": detail.dataset,
-                          "epochs_table": epochs}, indent=1))
+        _print_json(store, {**summary_json(run), "config": detail.config.to_dict(), "epochs_table": epochs})
         return 0
     from ..analysis.text import grouped
 
@@ -143,6 +159,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             name=run.design_name, params=grouped(run.params), macs=grouped(run.macs), rf=run.receptive_field or "—"),
         tr("data: {data}").format(data=run.dataset),
         tr("settings: {settings}").format(settings=_settings_line(detail.config)),
+        tr("initial weights: {start}").format(start=_start_line(store, run, detail.config.seed)),
         tr("outcome: {status}: {message}").format(status=_status(run), message=run.message),
         tr("best validation accuracy: {best}; {time} on {device}, {speed} samples/s").format(
             best=_best(run), time=_duration(run.seconds), device=run.device or "—", speed=f"{run.samples_per_s:,.0f}"),
@@ -169,9 +186,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     found = differences(details)
     _warn(store)
     if args.json:
-        print(json.dumps({"runs": [summary_json(r) for r in runs],
-                          "differences": [{"kind": d.kind, "what": d.what, "values": list(d.values)} for d in found]},
-                         indent=1))
+        _print_json(store, {"runs": [summary_json(r) for r in runs],
+                            "differences": [{"kind": d.kind, "key": d.key, "values": list(d.raw)} for d in found]})
         return 0
     header = ("", *(f"#{r.number}" for r in runs))
     rows = [(d.what, *d.values) for d in found] or [(tr("(designs and settings are the same)"), *("" for _ in runs))]
@@ -195,6 +211,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     paths = export_to(args.to, detail.design, state, preprocessing=Preprocessing(detail.mean, detail.std),
                       training=training)
     _warn(store)
+    if args.json:
+        _print_json(store, {"run": summary_json(run), "weights": args.weights, "wrote": [str(p) for p in paths]})
+        return 0
     for path in paths:
         print(tr("wrote {path}").format(path=path))
     return 0
@@ -203,9 +222,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_delete(args: argparse.Namespace) -> int:
     store = _store(args)
     runs = [store.run(key) for key in args.keys]
-    store.purge([r.id for r in runs])
+    store.purge([r.id for r in runs], force=args.force)
+    _warn(store)
     if args.json:
-        print(json.dumps({"deleted": [summary_json(r) for r in runs]}))
+        _print_json(store, {"deleted": [summary_json(r) for r in runs]})
     else:
         for r in runs:
             print(tr("deleted #{number} {name}").format(number=r.number, name=r.name))
@@ -216,6 +236,10 @@ def cmd_rename(args: argparse.Namespace) -> int:
     store = _store(args)
     run = store.run(args.key)
     store.rename(run.id, args.name)
+    _warn(store)
+    if args.json:
+        _print_json(store, {"run": summary_json(store.run(run.id))})
+        return 0
     print(tr("#{number} is now called {name}").format(number=run.number, name=args.name.strip()))
     return 0
 
@@ -239,6 +263,16 @@ def _duration(seconds: float) -> str:
     minutes, seconds = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def _start_line(store, run, seed: int) -> str:
+    from ..runs.start import describe, normalized
+
+    def number_of(run_id: str) -> str:
+        found = store.summary(run_id)
+        return str(found.number) if found is not None else run_id[:15]
+
+    return describe(normalized(run.start, run.parent), seed, number_of)
 
 
 def _settings_line(config) -> str:

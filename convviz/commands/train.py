@@ -132,7 +132,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         probe = ReplayProbe(design, dataset, seed=config.seed)
     trainer = Trainer(design, dataset, config, control=control, initial_state=initial, report_rate=1.0 if store is None
                       else 5.0, snapshot_rate=0.0, probe=probe)
-    recorder = _recorder(store, trainer, args.name)
+    recorder = _recorder(store, trainer, args.name, args.init)
     with _stop_on_interrupt(control):
         for record in trainer:
             if recorder is not None:
@@ -193,13 +193,14 @@ def open_store(folder: str | None):
     return store
 
 
-def _recorder(store, trainer, name: str | None):
+def _recorder(store, trainer, name: str | None, init: str | None):
     if store is None:
         return None
     from ..runs import RunRecorder, RunStoreError
+    from ..runs.start import checkpoint
 
     try:
-        return RunRecorder(store, trainer, name=name, source="cli")
+        return RunRecorder(store, trainer, name=name, source="cli", start=checkpoint(init) if init else None)
     except (RunStoreError, OSError, sqlite3.Error) as exc:
         _info(WARNING + tr("the run is not recorded: {why}").format(why=exc))
         return None

@@ -18,6 +18,7 @@ from ..design import Design, Node
 from ..design.describe import key_params_text
 from ..i18n import N_, tr
 from .results import RunDetail
+from .start import describe as describe_start, normalized
 
 ABSENT = "—"
 
@@ -37,8 +38,10 @@ SETTING_LABELS: dict[str, str] = {
 @dataclass(frozen=True)
 class Difference:
     kind: str                  # "design" or "setting"
-    what: str                  # "conv2 · kernel_size", "learning rate"
-    values: tuple[str, ...]    # one per run, ABSENT where a run has no such layer
+    what: str                  # "conv2 · kernel_size", "learning rate": in the user's language
+    values: tuple[str, ...]    # one per run, in words; ABSENT where a run has no such layer
+    key: str = ""              # stable, for programs: "conv2.kernel_size", "lr", "augment.rotation", "start"
+    raw: tuple[Any, ...] = ()  # one per run, as stored (JSON values; None where a run has no such layer)
 
     def change(self, a: int = 0, b: int = 1) -> str:
         """"conv2 · kernel_size: 5×5 → 3×3" between runs ``a`` and ``b``."""
@@ -55,7 +58,8 @@ def differences(runs: Sequence[RunDetail]) -> list[Difference]:
 def design_differences(designs: Sequence[Design]) -> list[Difference]:
     found: list[Difference] = []
     if len({d.input.shape for d in designs}) > 1:
-        found.append(Difference("design", tr("input"), tuple("×".join(map(str, d.input.shape)) for d in designs)))
+        found.append(Difference("design", tr("input"), tuple("×".join(map(str, d.input.shape)) for d in designs),
+                                "input", tuple(list(d.input.shape) for d in designs)))
     order: list[str] = []
     for design in designs:
         order += [nid for nid in design.node_ids if nid not in order]
@@ -63,16 +67,19 @@ def design_differences(designs: Sequence[Design]) -> list[Difference]:
         nodes = [design.get(node_id) for design in designs]
         present = [n for n in nodes if n is not None]
         if len(present) < len(nodes) or len({n.type for n in present}) > 1:
-            found.append(Difference("design", node_id, tuple(_describe(n, d) for n, d in zip(nodes, designs))))
+            found.append(Difference("design", node_id, tuple(_describe(n, d) for n, d in zip(nodes, designs)),
+                                    node_id, tuple(_raw_node(n) for n in nodes)))
             continue
         params = [n.resolved_params() for n in present]
         for name in params[0]:
             values = [_value(p.get(name)) for p in params]
             if len(set(values)) > 1:
-                found.append(Difference("design", f"{node_id} · {name}", tuple(values)))
+                found.append(Difference("design", f"{node_id} · {name}", tuple(values), f"{node_id}.{name}",
+                                        tuple(_raw(p.get(name)) for p in params)))
         inputs = [", ".join(n.inputs) for n in present]
         if len(set(inputs)) > 1:
-            found.append(Difference("design", f"{node_id} · {tr('inputs')}", tuple(inputs)))
+            found.append(Difference("design", f"{node_id} · {tr('inputs')}", tuple(inputs), f"{node_id}.inputs",
+                                    tuple(list(n.inputs) for n in present)))
     return found
 
 
@@ -82,11 +89,14 @@ def setting_differences(runs: Sequence[RunDetail]) -> list[Difference]:
     for key, label in SETTING_LABELS.items():
         values = [_setting(key, f.get(key)) for f in flat]
         if len(set(values)) > 1:
-            found.append(Difference("setting", tr(label), tuple(values)))
-    starts = [tr("the same start as #{number}").format(number=_number(runs, r.summary.parent)) if r.summary.parent
-              else tr("fresh (seed {seed})").format(seed=r.config.seed) for r in runs]
+            found.append(Difference("setting", tr(label), tuple(values), key, tuple(_raw(f.get(key)) for f in flat)))
+    raw_starts = [normalized(r.summary.start, r.summary.parent) for r in runs]
+    starts = [describe_start(start, r.config.seed, lambda run_id: _number(runs, run_id))
+              for start, r in zip(raw_starts, runs)]
     if len(set(starts)) > 1:
-        found.append(Difference("setting", tr("initial weights"), tuple(starts)))
+        found.append(Difference("setting", tr("initial weights"), tuple(starts), "start",
+                                tuple({**start, "seed": r.config.seed} if start.get("kind") == "fresh" else start
+                                      for start, r in zip(raw_starts, runs))))
     return found
 
 
@@ -95,6 +105,21 @@ def _describe(node: Node | None, design: Design) -> str:
         return ABSENT
     detail = key_params_text(node, design)
     return f"{node.type} · {detail}" if detail else node.type
+
+
+def _raw(value: Any) -> Any:
+    """A parameter or setting as JSON has it (tuples as lists; what JSON has no word for, as text)."""
+    if isinstance(value, (tuple, list)):
+        return [_raw(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _raw_node(node: Node | None) -> dict[str, Any] | None:
+    if node is None:
+        return None
+    return {"type": node.type, "params": {k: _raw(v) for k, v in node.resolved_params().items()}}
 
 
 def _value(value: Any) -> str:

@@ -16,10 +16,8 @@ in ``problem``, and the run goes on.
 from __future__ import annotations
 
 import json
-import os
 import queue
 import secrets
-import socket
 import sqlite3
 import threading
 import time
@@ -38,6 +36,8 @@ from .files import RunFolder
 from .lineage import design_fingerprint, new_lineage
 from .replay import ReplayProbe, write_image, write_snapshot
 from .results import RUNNING
+from .process import this_process
+from .start import normalized
 from .store import ACTIVE_RUNS, RUNS, RunStore
 
 #: At most this long between commits of the step records (an epoch always commits).
@@ -56,12 +56,13 @@ _STOP = object()
 
 class RunRecorder:
     def __init__(self, store: RunStore, trainer, *, name: str | None = None, lineage: str | None = None,
-                 parent: str | None = None, source: str = "app",
+                 parent: str | None = None, start: dict[str, Any] | None = None, source: str = "app",
                  on_written: Callable[[str], None] | None = None) -> None:
         """``trainer``: the ``convviz.train.Trainer`` about to run. ``lineage``: the design's line (default:
         the latest run's with the same design, else a new one); ``parent``: the run whose initial weights
-        this one starts from ("train again from the same start"). ``on_written(run_id)``: called (from the
-        writer thread) once an epoch or the end is in the store."""
+        this one starts from ("train again from the same start"); ``start``: what its weights start from
+        (``convviz.runs.start``; default: the parent's start, else fresh). ``on_written(run_id)``: called (from
+        the writer thread) once an epoch or the end is in the store."""
         self.problem = ""
         self._on_written = on_written
         self._closed = False
@@ -90,22 +91,25 @@ class RunRecorder:
             "id": self.run_id, "name": name or "", "created": created, "lineage": self.lineage,
             "fingerprint": fingerprint, "design": dumps(design), "config": config.to_dict(), "dataset": data,
             "normalization": [list(map(float, trainer.mean)), list(map(float, trainer.std))], "parent": parent,
+            "start": normalized(start, parent),
             "params": analysis.params, "macs": analysis.macs, "receptive_field": pair(field.size) if field else "",
             "source": source}
         self.folder.path.mkdir(parents=True)
         self.folder.write_manifest(self._manifest)
         self._connect = store.connect
         self._conn = store.connect()   # this thread's, for the row; the writer thread opens its own
+        me = this_process()
         with self._conn:
             cursor = self._conn.execute(
                 "INSERT INTO runs (id, name, created, updated, status, design_name, design, lineage, fingerprint, "
                 "config, seed, dataset, normalization, params, macs, receptive_field, epochs, steps_per_epoch, "
-                "parent, pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "parent, start, pid, host, pid_started) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (self.run_id, name or "", created, created, RUNNING, design.name, self._manifest["design"],
                  self.lineage, fingerprint, json.dumps(config.to_dict()), config.seed, json.dumps(data),
                  json.dumps(self._manifest["normalization"]), analysis.params, analysis.macs,
-                 self._manifest["receptive_field"], config.epochs, trainer.steps_per_epoch, parent, os.getpid(),
-                 socket.gethostname()))
+                 self._manifest["receptive_field"], config.epochs, trainer.steps_per_epoch, parent,
+                 json.dumps(self._manifest["start"]), me.pid, me.host, me.started))
             self.number = cursor.lastrowid
             if not name:
                 self.name = tr("{design} #{number}").format(design=design.name or tr("run"), number=self.number)
@@ -263,6 +267,12 @@ class RunRecorder:
                     "seconds = ?, updated = ? WHERE id = ?",
                     (record.epoch, best_epoch, best_acc, float(np.mean(self._speeds)), self._seconds, time.time(),
                      self.run_id))
+        if record.state is not None:
+            # The manifest follows (atomically): an index rebuilt from the folders still knows how far the run got.
+            self._manifest["progress"] = {"epochs_done": record.epoch, "best_epoch": best_epoch,
+                                          "best_val_acc": best_acc, "seconds": self._seconds,
+                                          "samples_per_s": float(np.mean(self._speeds))}
+            self._write_manifest()
 
     def _end(self, end: EndRecord) -> None:
         if end.state_dict:
@@ -282,6 +292,14 @@ class RunRecorder:
                 (end.reason, end.message, end.epochs_completed, end.best_epoch, best_acc, end.seconds, speed,
                  time.time(), self.run_id))
         self._manifest["outcome"] = outcome
+        self._write_manifest()
+
+    def _write_manifest(self) -> None:
+        """The manifest with what the user changed meanwhile (a rename, a note, a star: the index has them),
+        so that this write does not undo theirs."""
+        row = self._conn.execute("SELECT name, note, starred FROM runs WHERE id = ?", (self.run_id,)).fetchone()
+        if row is not None:
+            self._manifest.update(name=row[0], note=row[1], starred=bool(row[2]))
         self.folder.write_manifest(self._manifest)
 
     def _write_pending(self) -> None:

@@ -20,6 +20,7 @@ from ..data import Dataset, Preprocess
 from ..design import Design, layer_spec
 from ..explain import ExplainError, Network, capture, default_cam_node, grad_cam
 from ..i18n import tr
+from ..messages import first_line
 from ..train.loop import first_conv
 from .files import REPLAY, RunFileError, RunFolder
 
@@ -148,15 +149,37 @@ def write_image(folder: RunFolder, arrays: dict[str, np.ndarray]) -> None:
     folder.write_arrays(folder.path / REPLAY / IMAGE_FILE, arrays)
 
 
+#: The arrays a snapshot may hold, with the number of dimensions each must have.
+_SNAPSHOT_DIMS = {"filters": 4, "cam": 2, "probabilities": 1, "cam_class": 0, "filters_node": 0, "cam_node": 0,
+                  "map_nodes": 1}
+
+
 def snapshot_from_arrays(index: int, global_step: int, epoch: int, step: int, x: float,
                          data: dict[str, np.ndarray]) -> ReplaySnapshot:
-    """A snapshot from the probe's arrays (a file read back, or a live ``ProbeRecord``'s data)."""
-    nodes = [str(n) for n in data.get("map_nodes", np.array([], dtype=str))]
-    maps = {node: data[f"map{i}"].astype(np.float32) for i, node in enumerate(nodes) if f"map{i}" in data}
-    return ReplaySnapshot(
-        index, global_step, epoch, step, x, data.get("filters"), str(data.get("filters_node", "")), maps,
-        data["cam"].astype(np.float32) if "cam" in data else None, str(data.get("cam_node", "")),
-        int(data["cam_class"]) if "cam_class" in data else -1, data.get("probabilities"))
+    """A snapshot from the probe's arrays (a file read back, or a live ``ProbeRecord``'s data); RunFileError
+    when they are not what the probe writes (an array of another shape or kind)."""
+    try:
+        for key, dims in _SNAPSHOT_DIMS.items():
+            if key in data and np.ndim(data[key]) != dims:
+                raise ValueError(tr("{name} has {found} dimensions, not {dims}").format(
+                    name=key, found=np.ndim(data[key]), dims=dims))
+        nodes = [str(n) for n in data.get("map_nodes", np.array([], dtype=str))]
+        maps = {node: np.asarray(data[f"map{i}"], dtype=np.float32) for i, node in enumerate(nodes)
+                if f"map{i}" in data}
+        for node, values in maps.items():
+            if values.ndim != 3:
+                raise ValueError(tr("the map of {node} has {found} dimensions, not 3").format(
+                    node=node, found=values.ndim))
+        filters = data.get("filters")
+        return ReplaySnapshot(
+            index, global_step, epoch, step, x, None if filters is None else np.asarray(filters, dtype=np.float32),
+            str(data.get("filters_node", "")), maps,
+            np.asarray(data["cam"], dtype=np.float32) if "cam" in data else None, str(data.get("cam_node", "")),
+            int(data["cam_class"]) if "cam_class" in data else -1,
+            np.asarray(data["probabilities"], dtype=np.float32) if "probabilities" in data else None)
+    except (TypeError, ValueError, KeyError, IndexError) as exc:
+        raise RunFileError(tr("replay snapshot {index} is damaged ({why})").format(
+            index=index, why=first_line(exc))) from None
 
 
 def snapshot_from_record(index: int, record, steps_per_epoch: int) -> ReplaySnapshot:
@@ -174,8 +197,12 @@ def load_replay(folder: RunFolder, rows: list[tuple[int, int, int, int]], steps_
         try:
             data = folder.read_arrays(image_path)
             image, label = data["image"], str(data["label"])
+            if image.ndim != 3 or not np.issubdtype(image.dtype, np.number):
+                raise RunFileError(tr("run {run}: its replay image is damaged").format(run=folder.id))
         except (RunFileError, KeyError) as exc:
-            problems.append(str(exc))
+            image, label = None, ""
+            problems.append(str(exc) if isinstance(exc, RunFileError) else
+                            tr("run {run}: its replay image is damaged").format(run=folder.id))
     snapshots = []
     for index, global_step, epoch, step in rows:
         try:
@@ -183,7 +210,11 @@ def load_replay(folder: RunFolder, rows: list[tuple[int, int, int, int]], steps_
         except RunFileError as exc:
             problems.append(str(exc))
             continue
-        snapshots.append(snapshot_from_arrays(index, global_step, epoch, step, global_step / steps_per_epoch, data))
+        try:
+            snapshots.append(snapshot_from_arrays(index, global_step, epoch, step, global_step / steps_per_epoch,
+                                                  data))
+        except RunFileError as exc:
+            problems.append(tr("run {run}: {why}").format(run=folder.id, why=exc))
     if rows and not snapshots:
         problems.append(tr("run {run}: none of its replay snapshots could be read").format(run=folder.id))
     return Replay(image, label, snapshots, problems)

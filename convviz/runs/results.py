@@ -50,6 +50,8 @@ class RunSummary:
     starred: bool = False
     note: str = ""
     parent: str | None = None     # the run whose initial weights this one started from
+    start: dict[str, Any] = field(default_factory=dict)   # what the weights started from (``runs.start``)
+    data: dict[str, Any] = field(default_factory=dict)    # the dataset as recorded: name, spec, sizes, classes
 
     @property
     def label(self) -> str:

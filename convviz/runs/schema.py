@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -38,12 +38,16 @@ CREATE TABLE IF NOT EXISTS runs (
     device          TEXT NOT NULL DEFAULT '',
     gradient_layers TEXT NOT NULL DEFAULT '[]',
     parent          TEXT,
+    start           TEXT NOT NULL DEFAULT '{}',  -- JSON: what the weights started from (see runs.start)
     pid             INTEGER,
     host            TEXT NOT NULL DEFAULT '',
+    pid_started     INTEGER,                     -- the process's start time: a reused PID is another process
     starred         INTEGER NOT NULL DEFAULT 0,
     note            TEXT NOT NULL DEFAULT '',
     deleted         REAL,                        -- deleted in the app, undoable until it closes
-    deleted_pid     INTEGER
+    deleted_pid     INTEGER,
+    deleted_host    TEXT NOT NULL DEFAULT '',
+    deleted_started INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_lineage ON runs (lineage);
 CREATE INDEX IF NOT EXISTS runs_fingerprint ON runs (fingerprint);
@@ -80,7 +84,14 @@ CREATE TABLE IF NOT EXISTS snapshots (
 """
 
 #: ``MIGRATIONS[n]`` takes an index from version n to n + 1.
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {
+    1: """
+ALTER TABLE runs ADD COLUMN start TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE runs ADD COLUMN pid_started INTEGER;
+ALTER TABLE runs ADD COLUMN deleted_host TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN deleted_started INTEGER;
+""",
+}
 
 
 def configure(connection: sqlite3.Connection) -> None:

@@ -25,13 +25,15 @@ from typing import Any
 
 import numpy as np
 
-from ..design import Design, DesignFileError, loads
-from ..i18n import tr
+from ..design import DesignFileError, loads
+from ..i18n import ntr, tr
 from ..messages import first_line
 from ..train.config import ConfigError, TrainConfig
 from . import schema
-from .files import VERSION as RUN_FORMAT, RunFileError, RunFolder
+from .files import MANIFEST, VERSION as RUN_FORMAT, RunFileError, RunFolder
+from .process import ProcessId, this_process
 from .results import INTERRUPTED, RUNNING, GradientHistory, RunCurves, RunDetail, RunSummary
+from .start import normalized
 
 #: The environment variable that puts the runs somewhere else (the app, the CLI and the tests read it).
 ENV = "CONVVIZ_RUNS"
@@ -42,7 +44,7 @@ RUNS = "runs"
 
 _SUMMARY_COLUMNS = ("id, number, name, created, status, message, design_name, lineage, fingerprint, dataset, epochs, "
                     "epochs_done, best_epoch, best_val_acc, params, macs, receptive_field, seconds, samples_per_s, "
-                    "device, starred, note, parent, pid, host, format")
+                    "device, starred, note, parent, pid, host, format, start, pid_started")
 
 #: Run ids recording in this process (a run of this process that is not here was cut short).
 ACTIVE_RUNS: set[str] = set()
@@ -112,13 +114,12 @@ class RunStore:
             schema.create_or_migrate(connection)
             connection.execute("SELECT count(*) FROM runs").fetchone()
             return connection
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "unable to open" in str(exc):
-                raise RunStoreError(tr("the runs index {path} cannot be opened: {why}").format(
-                    path=self.index_path, why=first_line(exc))) from None
-            return self._rebuild(exc)
         except sqlite3.DatabaseError as exc:
-            return self._rebuild(exc)
+            if _damaged(exc):
+                return self._rebuild(exc)
+            # A lock, a read-only file, a disk error: the index is healthy, it must not be moved aside.
+            raise RunStoreError(tr("the runs index {path} cannot be opened: {why}").format(
+                path=self.index_path, why=first_line(exc))) from None
 
     def _rebuild(self, exc: BaseException) -> sqlite3.Connection:
         """Move the unreadable index aside (with its WAL) and start a new one from the runs' manifests."""
@@ -158,10 +159,8 @@ class RunStore:
 
     def _index_folder(self, folder: RunFolder) -> None:
         try:
-            manifest = folder.read_manifest()
-            design = loads(manifest["design"])
-            row = _manifest_row(folder.id, manifest, design)
-        except (RunFileError, DesignFileError, KeyError, TypeError, ValueError) as exc:
+            row = _manifest_row(folder.id, folder.read_manifest())
+        except RunFileError as exc:
             self._note(tr("skipped {folder}: {why}").format(folder=folder.id, why=first_line(exc)))
             return
         columns = ", ".join(row)
@@ -170,8 +169,8 @@ class RunStore:
                                tuple(row.values()))
 
     def _mark_interrupted(self) -> None:
-        rows = self._conn.execute("SELECT id, pid, host FROM runs WHERE status = ?", (RUNNING,)).fetchall()
-        gone = [run_id for run_id, pid, host in rows if not _alive(run_id, pid, host)]
+        rows = self._conn.execute("SELECT id, pid, host, pid_started FROM runs WHERE status = ?", (RUNNING,)).fetchall()
+        gone = [run_id for run_id, pid, host, started in rows if not _alive(run_id, ProcessId(pid, host, started))]
         if gone:
             with self._conn:
                 self._conn.executemany(
@@ -180,8 +179,14 @@ class RunStore:
                                       "crashed); kept up to its last completed epoch"), run_id) for run_id in gone])
 
     def _purge_abandoned_deletions(self) -> None:
-        rows = self._conn.execute("SELECT id, deleted_pid FROM runs WHERE deleted IS NOT NULL").fetchall()
-        self.purge([run_id for run_id, pid in rows if pid != os.getpid() and not _process_alive(pid)])
+        rows = self._conn.execute("SELECT id, deleted_pid, deleted_host, deleted_started FROM runs "
+                                  "WHERE deleted IS NOT NULL").fetchall()
+        me = this_process()
+        deleters = [(run_id, ProcessId(pid, host, started)) for run_id, pid, host, started in rows]
+        abandoned = [run_id for run_id, deleter in deleters if deleter.here and deleter.pid != me.pid
+                     and not deleter.alive()]
+        training = {run.id for run in self.training_now(abandoned)}
+        self.purge([run_id for run_id in abandoned if run_id not in training], force=True)
 
     def close(self) -> None:
         self._conn.close()
@@ -219,7 +224,7 @@ class RunStore:
     def _summary(self, row: tuple) -> RunSummary | None:
         (run_id, number, name, created, status, message, design_name, lineage, fingerprint, dataset, epochs,
          epochs_done, best_epoch, best_val_acc, params, macs, field, seconds, speed, device, starred, note, parent,
-         pid, host, run_format) = row
+         pid, host, run_format, start_json, pid_started) = row
         if run_format > RUN_FORMAT:
             self._note(tr("skipped run #{number}: written by a newer convviz (run format {version})").format(
                 number=number, version=run_format))
@@ -228,15 +233,20 @@ class RunStore:
             self._note(tr("skipped run #{number} ({name}): its folder {folder} is gone").format(
                 number=number, name=name, folder=run_id))
             return None
-        if status == RUNNING and not _alive(run_id, pid, host):
+        if status == RUNNING and not _alive(run_id, ProcessId(pid, host, pid_started)):
             status = INTERRUPTED
         try:
-            described = _dataset_line(json.loads(dataset))
+            data = json.loads(dataset)
         except (ValueError, TypeError):
-            described = ""
-        return RunSummary(run_id, number, name, created, status, message, design_name, lineage, fingerprint, described,
-                          epochs, epochs_done, best_epoch, best_val_acc, params, macs, field, seconds, speed, device,
-                          bool(starred), note, parent)
+            data = {}
+        try:
+            start = json.loads(start_json)
+        except (ValueError, TypeError):
+            start = None
+        return RunSummary(run_id, number, name, created, status, message, design_name, lineage, fingerprint,
+                          _dataset_line(data), epochs, epochs_done, best_epoch, best_val_acc, params, macs, field,
+                          seconds, speed, device, bool(starred), note, parent, normalized(start, parent),
+                          data if isinstance(data, dict) else {})
 
     def summary(self, run_id: str) -> RunSummary | None:
         """One run's row (None when it is not there, or damaged: see ``problems``)."""
@@ -378,23 +388,47 @@ class RunStore:
         except (RunFileError, OSError):
             pass   # the index has it; a damaged manifest is reported when it matters
 
-    def delete(self, run_ids: Iterable[str]) -> None:
-        """Hide runs (undo with ``restore``); ``purge`` removes them for good (the app does at closing)."""
+    def training_now(self, run_ids: Iterable[str]) -> list[RunSummary]:
+        """The runs among ``run_ids`` that a live process is recording (this one's or another's)."""
+        found = (self.summary(run_id) for run_id in run_ids)
+        return [run for run in found if run is not None and run.status == RUNNING]
+
+    def _refuse_training(self, run_ids: list[str]) -> None:
+        busy = self.training_now(run_ids)
+        if busy:
+            raise RunStoreError(ntr("{runs} is training now: stop it first (deleting it would lose the run)",
+                                    "{runs} are training now: stop them first (deleting them would lose the runs)",
+                                    len(busy)).format(runs=", ".join(r.label for r in busy)))
+
+    def delete(self, run_ids: Iterable[str], *, force: bool = False) -> None:
+        """Hide runs (undo with ``restore``); ``purge`` removes them for good (the app does at closing).
+        A run a live process is training is refused (RunStoreError) unless ``force``."""
         self._writable()
+        run_ids = list(run_ids)
+        if not force:
+            self._refuse_training(run_ids)
+        me = this_process()
         with self._conn:
-            self._conn.executemany("UPDATE runs SET deleted = ?, deleted_pid = ? WHERE id = ?",
-                                   [(time.time(), os.getpid(), run_id) for run_id in run_ids])
+            self._conn.executemany("UPDATE runs SET deleted = ?, deleted_pid = ?, deleted_host = ?, deleted_started = ? "
+                                   "WHERE id = ?", [(time.time(), me.pid, me.host, me.started, run_id)
+                                                    for run_id in run_ids])
 
     def restore(self, run_ids: Iterable[str]) -> None:
         with self._conn:
-            self._conn.executemany("UPDATE runs SET deleted = NULL, deleted_pid = NULL WHERE id = ?",
+            self._conn.executemany("UPDATE runs SET deleted = NULL, deleted_pid = NULL, deleted_host = '', "
+                                   "deleted_started = NULL WHERE id = ?",
                                    [(run_id,) for run_id in run_ids])
 
-    def purge(self, run_ids: Iterable[str] | None = None) -> None:
-        """Remove runs and their folders for good (by default the ones this process deleted)."""
+    def purge(self, run_ids: Iterable[str] | None = None, *, force: bool = False) -> None:
+        """Remove runs and their folders for good (by default the ones this process deleted). Runs given
+        by id that a live process is training are refused (RunStoreError) unless ``force``."""
         if run_ids is None:
             run_ids = [row[0] for row in self._conn.execute(
-                "SELECT id FROM runs WHERE deleted IS NOT NULL AND deleted_pid = ?", (os.getpid(),))]
+                "SELECT id FROM runs WHERE deleted IS NOT NULL AND deleted_pid = ? AND deleted_host IN ('', ?)",
+                (os.getpid(), socket.gethostname()))]
+        elif not force:
+            run_ids = list(run_ids)
+            self._refuse_training(run_ids)
         run_ids = [run_id for run_id in run_ids if run_id not in ACTIVE_RUNS]
         if not run_ids:
             return
@@ -411,7 +445,9 @@ class RunStore:
 # --- helpers ------------------------------------------------------------------------------------
 
 def _dataset_line(info: Mapping[str, Any]) -> str:
-    name = info.get("name", "")
+    if not isinstance(info, Mapping):
+        return ""
+    name = str(info.get("name", ""))
     used, total = info.get("train", 0), info.get("train_total", 0)
     if used and total and used < total:
         return tr("{name} · {used} of {total} training images").format(name=name, used=f"{used:,}",
@@ -424,56 +460,80 @@ def dataset_line(info: Mapping[str, Any]) -> str:
     return _dataset_line(info)
 
 
-def _manifest_row(run_id: str, manifest: Mapping[str, Any], design: Design) -> dict[str, Any]:
-    """An index row for a run known only from its manifest (its curves are lost with the old index)."""
+#: The manifest's fields and the types they must have (a run folder is read, never trusted).
+_NUMBER = (int, float)
+_MANIFEST_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,), "created": _NUMBER, "design": (str,), "lineage": (str,), "fingerprint": (str,), "config": (dict,),
+    "dataset": (dict,), "normalization": (list,), "params": (int,), "macs": (int,), "receptive_field": (str,),
+    "parent": (str,), "starred": (bool, int), "note": (str,), "outcome": (dict,), "progress": (dict,),
+    "start": (dict,)}
+_OUTCOME_TYPES: dict[str, tuple[type, ...]] = {
+    "status": (str,), "message": (str,), "epochs_done": (int,), "best_epoch": (int,), "best_val_acc": _NUMBER,
+    "seconds": _NUMBER, "samples_per_s": _NUMBER, "device": (str,)}
+_REQUIRED = ("design", "lineage", "fingerprint", "config")
+
+
+def _checked(run_id: str, mapping: Mapping[str, Any], types: Mapping[str, tuple[type, ...]], where: str = "") -> None:
+    """RunFileError naming the first field of ``mapping`` whose type is not its own (None is "not given")."""
+    for key, kinds in types.items():
+        value = mapping.get(key)
+        if value is not None and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+            raise RunFileError(tr("{folder}: its {file} is damaged ({why})").format(
+                folder=run_id, file=MANIFEST, why=tr("{field} has the wrong type ({found})").format(
+                    field=where + key, found=type(value).__name__)))
+
+
+def _manifest_row(run_id: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """An index row for a run known only from its manifest (its curves are lost with the old index);
+    RunFileError when the manifest is not what a convviz run writes (a field missing or of another type)."""
+    for key in _REQUIRED:
+        if key not in manifest:
+            raise RunFileError(tr("{folder}: its {file} is damaged ({why})").format(
+                folder=run_id, file=MANIFEST, why=tr("{field} is missing").format(field=key)))
+    _checked(run_id, manifest, _MANIFEST_TYPES)
+    for part, types in (("outcome", _OUTCOME_TYPES), ("progress", _OUTCOME_TYPES)):
+        _checked(run_id, manifest.get(part) or {}, types, f"{part}.")
+    try:
+        design = loads(manifest["design"])
+        config = TrainConfig.from_dict(manifest["config"])
+    except (DesignFileError, ConfigError) as exc:
+        raise RunFileError(tr("{folder}: its {file} is damaged ({why})").format(
+            folder=run_id, file=MANIFEST, why=first_line(exc))) from None
+    # A run killed before its end has no outcome: its progress (written each epoch) says how far it got.
     outcome = manifest.get("outcome") or {}
+    progress = {**(manifest.get("progress") or {}), **outcome}
+    start = manifest.get("start") or {}
     return {
-        "id": run_id, "format": manifest.get("version", 1), "name": str(manifest.get("name") or run_id),
-        "created": float(manifest.get("created", 0.0)), "updated": time.time(),
-        "status": outcome.get("status", INTERRUPTED),
-        "message": outcome.get("message", tr("recovered from its folder; the run did not finish")),
-        "design_name": design.name, "design": manifest["design"], "lineage": str(manifest["lineage"]),
-        "fingerprint": str(manifest["fingerprint"]), "config": json.dumps(manifest["config"]),
-        "seed": int(manifest["config"].get("seed", 0)), "dataset": json.dumps(manifest.get("dataset", {})),
-        "normalization": json.dumps(manifest.get("normalization", [[], []])),
-        "params": int(manifest.get("params", 0)), "macs": int(manifest.get("macs", 0)),
-        "receptive_field": str(manifest.get("receptive_field", "")), "epochs": int(manifest["config"].get("epochs", 0)),
-        "epochs_done": int(outcome.get("epochs_done", 0)), "best_epoch": int(outcome.get("best_epoch", 0)),
-        "best_val_acc": outcome.get("best_val_acc"), "seconds": float(outcome.get("seconds", 0.0)),
-        "samples_per_s": float(outcome.get("samples_per_s", 0.0)), "device": str(outcome.get("device", "")),
-        "parent": manifest.get("parent"), "starred": int(bool(manifest.get("starred"))),
-        "note": str(manifest.get("note", "")),
+        "id": run_id, "format": manifest.get("version", 1), "name": manifest.get("name") or run_id,
+        "created": float(manifest.get("created") or 0.0), "updated": time.time(),
+        "status": outcome.get("status") or INTERRUPTED,
+        "message": outcome.get("message") or ("" if outcome else tr("recovered from its folder; the run did not finish")),
+        "design_name": design.name, "design": manifest["design"], "lineage": manifest["lineage"],
+        "fingerprint": manifest["fingerprint"], "config": json.dumps(config.to_dict()), "seed": config.seed,
+        "dataset": json.dumps(manifest.get("dataset") or {}),
+        "normalization": json.dumps(manifest.get("normalization") or [[], []]),
+        "params": manifest.get("params") or 0, "macs": manifest.get("macs") or 0,
+        "receptive_field": manifest.get("receptive_field") or "", "epochs": config.epochs,
+        "epochs_done": progress.get("epochs_done") or 0, "best_epoch": progress.get("best_epoch") or 0,
+        "best_val_acc": progress.get("best_val_acc"), "seconds": float(progress.get("seconds") or 0.0),
+        "samples_per_s": float(progress.get("samples_per_s") or 0.0), "device": progress.get("device") or "",
+        "parent": manifest.get("parent"), "start": json.dumps(normalized(start, manifest.get("parent"))), "starred": int(bool(manifest.get("starred"))),
+        "note": manifest.get("note") or "",
     }
 
 
-def _alive(run_id: str, pid: int | None, host: str) -> bool:
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    """Is this SQLite error about the file's content (corrupt, not a database), not about using it?"""
+    code = getattr(exc, "sqlite_errorname", "")
+    if code:
+        return code in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
+
+
+def _alive(run_id: str, process: ProcessId) -> bool:
     """Is the process recording this run still at it?"""
-    if pid == os.getpid() and host == socket.gethostname():
+    me = this_process()
+    if process.pid == me.pid and process.here and process.started in (None, me.started):
         return run_id in ACTIVE_RUNS
-    if host and host != socket.gethostname():
-        return True   # another machine's run (a shared folder): trust its status
-    return _process_alive(pid)
-
-
-def _process_alive(pid: int | None) -> bool:
-    if not pid or pid <= 0:
-        return False
-    if os.name == "nt":  # os.kill would terminate it there
-        import ctypes
-
-        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return False
-        code = ctypes.c_ulong()
-        ctypes.windll.kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-        ctypes.windll.kernel32.CloseHandle(handle)
-        return code.value == 259  # STILL_ACTIVE
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
+    return process.alive()

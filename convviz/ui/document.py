@@ -120,6 +120,8 @@ class Document(QObject):
         #: What the training run recorded (its settings and results, ``"run"``: its id in the run store),
         #: for checkpoints and for the Train tab's views (whose run the weights are).
         self.training_info: dict = {}
+        #: The checkpoint file the weights were opened from ("" when trained here, imported or none).
+        self.weights_origin = ""
         #: False while the weights are ones no file holds (trained here, not exported): the title says so.
         self.weights_saved = True
         self._sample_images: SampleSource | None = None
@@ -189,9 +191,11 @@ class Document(QObject):
         return not self.undo_stack.isClean()
 
     def set_weights(self, weights: dict | None, normalization: tuple[list[float], list[float]] | None = None,
-                    training_info: dict | None = None, *, saved: bool = False) -> None:
-        """``saved``: the weights come from a file (an opened checkpoint), not from training here."""
+                    training_info: dict | None = None, *, saved: bool = False, origin: str = "") -> None:
+        """``saved``: the weights come from a file (an opened checkpoint), not from training here;
+        ``origin``: that file's path (a run that continues from these weights records it)."""
         self.weights = weights
+        self.weights_origin = origin if weights is not None else ""
         self.normalization = normalization
         self.training_info = dict(training_info or {})
         self.weights_saved = saved or weights is None
@@ -213,6 +217,7 @@ class Document(QObject):
         """
         self.weights, self.normalization, self.training_info = None, None, {}
         self.weights_saved = True
+        self.weights_origin = ""
         self._design.unsubscribe(self._on_design_change)
         self._design = design
         self._path = path

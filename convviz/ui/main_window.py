@@ -750,7 +750,7 @@ class MainWindow(QMainWindow):
             return True
         pre = checkpoint.preprocessing
         self.document.set_weights(checkpoint.state_dict, (pre.mean, pre.std) if pre.mean else None,
-                                  checkpoint.training, saved=True)
+                                  checkpoint.training, saved=True, origin=str(path))
         self.statusBar().showMessage(tr("Opened {name} with its trained weights").format(name=path.name), 5000)
         return True
 

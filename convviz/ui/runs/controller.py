@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor, QUndoCommand, QUndoStack
 
 from ...i18n import ntr, tr
+from ...messages import first_line
 
 #: Overlay colours (Tableau 10 without the live run's blue and orange), in the order they are handed out.
 OVERLAY_COLORS = ("#54A24B", "#E45756", "#B279A2", "#72B7B2", "#EECA3B", "#9D755D", "#FF9DA6", "#BAB0AC",
@@ -27,10 +28,14 @@ class DeleteRunsCommand(QUndoCommand):
         self.controller, self.run_ids = controller, list(run_ids)
 
     def redo(self) -> None:
-        self.controller._set_deleted(self.run_ids, True)
+        # A store that refuses (a full disk, a read-only index) leaves the runs as they were: the command
+        # goes (obsolete), the panel says why.
+        if not self.controller._set_deleted(self.run_ids, True):
+            self.setObsolete(True)
 
     def undo(self) -> None:
-        self.controller._set_deleted(self.run_ids, False)
+        if not self.controller._set_deleted(self.run_ids, False):
+            self.setObsolete(True)
 
 
 class RunsController(QObject):
@@ -50,6 +55,8 @@ class RunsController(QObject):
         self.undo_stack = QUndoStack(self)
         self._store = None
         self._failure = ""
+        #: The last change the store refused (a read-only index, a full disk): shown until the next one works.
+        self._refused = ""
         self._closed = False
         self._lineage: str | None = None
         self._origin = document.design.copy()
@@ -81,7 +88,14 @@ class RunsController(QObject):
     def problems(self) -> list[str]:
         if self._failure:
             return [self._failure]
-        return list(self._store.problems) if self._store is not None else []
+        found = list(self._store.problems) if self._store is not None else []
+        return [self._refused, *(p for p in found if p != self._refused)] if self._refused else found
+
+    @property
+    def editable(self) -> bool:
+        """Runs can be renamed, annotated, starred and deleted (not in an index a newer convviz wrote)."""
+        store = self.store
+        return store is not None and not store.read_only
 
     @property
     def recording_folder(self) -> Path | None:
@@ -203,31 +217,51 @@ class RunsController(QObject):
             self.tickedChanged.emit()
 
     # --- changes ----------------------------------------------------------------------------------
-    def rename(self, run_id: str, name: str) -> None:
-        self.store.rename(run_id, name)
-        self._changed(run_id)
+    def rename(self, run_id: str, name: str) -> bool:
+        return self._change(run_id, lambda store: store.rename(run_id, name))
 
-    def annotate(self, run_id: str, note: str) -> None:
-        self.store.annotate(run_id, note)
-        self._changed(run_id)
+    def annotate(self, run_id: str, note: str) -> bool:
+        return self._change(run_id, lambda store: store.annotate(run_id, note))
 
-    def star(self, run_id: str, starred: bool) -> None:
-        self.store.star(run_id, starred)
-        self._changed(run_id)
+    def star(self, run_id: str, starred: bool) -> bool:
+        return self._change(run_id, lambda store: store.star(run_id, starred))
 
-    def _changed(self, run_id: str) -> None:
+    def _change(self, run_id: str, change) -> bool:
+        """Apply ``change(store)``; a refusal (RunStoreError, a database error) is shown, never raised into the
+        event loop. True if it was done."""
+        if not self._attempt(change):
+            return False
         self._details.pop(run_id, None)
         self._summaries.pop(run_id, None)
         self.runsChanged.emit()
+        return True
+
+    def _attempt(self, change) -> bool:
+        from ...runs import RunStoreError
+
+        store = self.store
+        if store is None:
+            return False
+        try:
+            change(store)
+        except (RunStoreError, sqlite3.Error, OSError) as exc:
+            self._refused = tr("cannot change the runs: {why}").format(why=first_line(exc))
+            self.problemsChanged.emit()
+            return False
+        if self._refused:
+            self._refused = ""
+            self.problemsChanged.emit()
+        return True
 
     def delete(self, run_ids: list[str]) -> None:
         run_ids = [r for r in run_ids if r != self.live_run]
-        if run_ids:
+        if run_ids and self._attempt(lambda store: store.check_writable()):
             label = ntr("Delete {n} Run", "Delete {n} Runs", len(run_ids)).format(n=len(run_ids))
             self.undo_stack.push(DeleteRunsCommand(self, run_ids, label))
 
-    def _set_deleted(self, run_ids: list[str], deleted: bool) -> None:
-        (self.store.delete if deleted else self.store.restore)(run_ids)
+    def _set_deleted(self, run_ids: list[str], deleted: bool) -> bool:
+        if not self._attempt(lambda store: (store.delete if deleted else store.restore)(run_ids)):
+            return False
         for run_id in run_ids:
             self._summaries.pop(run_id, None)
         if deleted:
@@ -235,6 +269,7 @@ class RunsController(QObject):
                 self._ticked.pop(run_id, None)
             self.tickedChanged.emit()
         self.runsChanged.emit()
+        return True
 
     def shutdown(self) -> None:
         """The app closes: the runs deleted in this session go for good (once; later calls do nothing)."""

@@ -60,7 +60,9 @@ class GradientFlowView(QWidget):
         self.metric_choice.currentIndexChanged.connect(lambda _: self.redraw())
         self.clear(tr("no run yet: train to see each layer's gradients"))
 
-    def set_history(self, layers, x, grad_norm: np.ndarray, update_ratio: np.ndarray) -> None:
+    def set_history(self, layers, x, grad_norm: np.ndarray, update_ratio: np.ndarray, run: str = "") -> None:
+        """``run``: the stored run's name (its caption names it); "" for the run training now."""
+        self.run = run
         self.layers = tuple(layers)
         self.x = np.asarray(x, dtype=np.float64)
         self.values = np.stack([grad_norm, update_ratio], axis=2) if len(self.x) else \
@@ -79,6 +81,7 @@ class GradientFlowView(QWidget):
         self.redraw()
 
     def clear(self, message: str) -> None:
+        self.run = ""
         self.layers, self.x = (), np.zeros(0)
         self.values = np.zeros((0, 0, 2), dtype=np.float32)
         self.image.clear()
@@ -134,6 +137,7 @@ class GradientFlowView(QWidget):
         first, last = float(latest[0]), float(latest[-1])
         metric = tr("gradient norm") if self.metric_choice.currentIndex() == GRAD_NORM else tr("update ratio")
         ratio = last / first if first > 0 else float("inf")
-        self.caption.setText(tr("Now: {metric} {first} at {a} (first layer), {last} at {b} (last): {ratio}× apart.")
-                             .format(metric=metric, first=f"{first:.2g}", a=self.layers[0], last=f"{last:.2g}",
-                                     b=self.layers[-1], ratio=f"{ratio:.3g}"))
+        text = tr("{run} at its end: {metric} {first} at {a} (first layer), {last} at {b} (last): {ratio}× apart.") \
+            if self.run else tr("Now: {metric} {first} at {a} (first layer), {last} at {b} (last): {ratio}× apart.")
+        self.caption.setText(text.format(run=self.run, metric=metric, first=f"{first:.2g}", a=self.layers[0],
+                                         last=f"{last:.2g}", b=self.layers[-1], ratio=f"{ratio:.3g}"))

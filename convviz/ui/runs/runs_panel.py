@@ -142,6 +142,7 @@ class RunsPanel(QWidget):
         self.replay_button.clicked.connect(lambda: self._emit_current(self.replayRequested))
         self.delete_button.clicked.connect(self.delete_selected)
         controller.runsChanged.connect(self.refresh)
+        controller.problemsChanged.connect(self._show_problems)
         controller.runUpdated.connect(lambda _: self.refresh())
         controller.tickedChanged.connect(self.model.refresh_ticks)
         controller.undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
@@ -159,10 +160,7 @@ class RunsPanel(QWidget):
         self.model.set_runs(runs)
         self._restore_selection(selected, current)
         self.listed.emit(runs)
-        problems = self.controller.describe_problems()
-        self.problem_label.setText(problems)
-        self.problem_label.setToolTip("\n".join(self.controller.problems))
-        self.problem_label.setVisible(bool(problems))
+        self._show_problems()
         if runs:
             self.empty_label.hide()
         else:
@@ -170,6 +168,12 @@ class RunsPanel(QWidget):
                                      if not self.all_runs else tr("No runs yet: every run you train is kept here."))
             self.empty_label.show()
         self._update_buttons()
+
+    def _show_problems(self) -> None:
+        problems = self.controller.describe_problems()
+        self.problem_label.setText(problems)
+        self.problem_label.setToolTip("\n".join(self.controller.problems))
+        self.problem_label.setVisible(bool(problems))
 
     def _restore_selection(self, run_ids: list[str], current: str | None) -> None:
         selection = self.table.selectionModel()
@@ -210,7 +214,10 @@ class RunsPanel(QWidget):
         for button in (self.open_button, self.rerun_button, self.replay_button):
             button.setEnabled(current is not None)
         self.rerun_button.setEnabled(current is not None and current != self.controller.live_run)
-        self.delete_button.setEnabled(bool([r for r in self.selected_ids() if r != self.controller.live_run]))
+        editable = self.controller.editable
+        self.delete_button.setEnabled(editable and bool([r for r in self.selected_ids()
+                                                         if r != self.controller.live_run]))
+        self.delete_action.setEnabled(self.delete_button.isEnabled())
         self.undo_button.setEnabled(self.controller.undo_stack.canUndo())
 
     def _on_current(self) -> None:
@@ -227,7 +234,7 @@ class RunsPanel(QWidget):
             self.openRequested.emit(index.data(RUN_ID_ROLE))
 
     def _on_click(self, index: QModelIndex) -> None:
-        if index.column() == STAR:
+        if index.column() == STAR and self.controller.editable:
             run = self.model.run_at(self.proxy.mapToSource(index).row())
             if run is not None:
                 self.controller.star(run.id, not run.starred)
@@ -235,7 +242,7 @@ class RunsPanel(QWidget):
     def delete_selected(self) -> None:
         """Delete the selected runs, after asking (and undoable until convviz closes)."""
         ids = [r for r in self.selected_ids() if r != self.controller.live_run]
-        if not ids:
+        if not ids or not self.controller.editable:
             return
         runs = [self.model.run_at(self.model.row_of(run_id)) for run_id in ids]
         names = ", ".join(r.label for r in runs[:3]) + ("…" if len(runs) > 3 else "")
@@ -256,7 +263,7 @@ class RunsPanel(QWidget):
     def _annotate_current(self) -> None:
         run_id = self.current_id()
         run = self.model.run_at(self.model.row_of(run_id)) if run_id else None
-        if run is None:
+        if run is None or not self.controller.editable:
             return
         text, ok = QInputDialog.getMultiLineText(self, tr("Note"), tr("A note on {run}:").format(run=run.label),
                                                  run.note)
@@ -279,10 +286,11 @@ class RunsPanel(QWidget):
             tick.setCheckable(True)
             tick.setChecked(self.controller.is_ticked(run.id))
             tick.toggled.connect(lambda on, r=run.id: self.controller.set_ticked(r, on))
-            menu.addAction(tr("Rename…"), self._rename_current)
-            menu.addAction(tr("Note…"), self._annotate_current)
+            editable = self.controller.editable
+            menu.addAction(tr("Rename…"), self._rename_current).setEnabled(editable)
+            menu.addAction(tr("Note…"), self._annotate_current).setEnabled(editable)
             menu.addAction(tr("Unstar") if run.starred else tr("Star"),
-                           lambda r=run: self.controller.star(r.id, not r.starred))
+                           lambda r=run: self.controller.star(r.id, not r.starred)).setEnabled(editable)
             menu.addSeparator()
             menu.addAction(self.delete_action)
         menu.addAction(self.undo_action)

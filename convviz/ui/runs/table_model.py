@@ -91,7 +91,7 @@ class RunsTableModel(QAbstractTableModel):
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         if index.column() == TICK:
             flags |= Qt.ItemFlag.ItemIsUserCheckable
-        if index.column() == NAME:
+        if index.column() == NAME and self.controller.editable:
             flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 
@@ -138,8 +138,7 @@ class RunsTableModel(QAbstractTableModel):
             self.dataChanged.emit(index, index)
             return True
         if role == Qt.ItemDataRole.EditRole and index.column() == NAME and str(value).strip():
-            self.controller.rename(run.id, str(value))
-            return True
+            return self.controller.rename(run.id, str(value))
         return False
 
     # --- cells ------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The trade-off plot: best validation accuracy against MACs (or parameters), one point per run, the
-Pareto front drawn (the runs no other run beats on both). Ticked runs wear their overlay colour."""
+Pareto front drawn (the runs no other run beats on both). Accuracies compare only on the same
+validation data: runs on different datasets ("All runs") get one front each. Ticked runs wear their
+overlay colour."""
 
 from __future__ import annotations
 
@@ -38,6 +40,14 @@ def _ticks(low: float, high: float) -> list[list[tuple[float, str]]]:
     return [major, minor]
 
 
+def validation_data(run) -> tuple:
+    """What a run's accuracy was measured on: its data source and validation set (runs that trained on
+    fewer images of the same data compare; another dataset does not)."""
+    data = run.data or {}
+    return (str(data.get("spec") or data.get("name") or run.dataset), data.get("val"), bool(data.get("val_is_test")),
+            tuple(data.get("shape") or ()))
+
+
 class TradeoffView(QWidget):
     runClicked = Signal(str)
 
@@ -50,7 +60,7 @@ class TradeoffView(QWidget):
         self.plot = themed_plot(tr("Best validation accuracy (%)"), bottom=tr("MACs per image (log scale)"))
         self.plot.getPlotItem().showGrid(x=True, y=True, alpha=0.25)
         item = self.plot.getPlotItem()   # x in log₁₀ of the cost, labelled with our own ticks (see _ticks)
-        self.front = pg.PlotDataItem([], [], pen=pg.mkPen(FRONT_COLOR, width=1.5))
+        self.front = pg.PlotDataItem([], [], pen=pg.mkPen(FRONT_COLOR, width=1.5), connect="finite")
         self.points = pg.ScatterPlotItem(size=11, hoverable=True, tip=self._tip, hoverSize=14)
         item.addItem(self.front)
         item.addItem(self.points)
@@ -105,8 +115,12 @@ class TradeoffView(QWidget):
             return
         costs = [float(r.params if self.by_params else r.macs) for r in runs]
         accs = [100 * float(r.best_val_acc) for r in runs]
-        front = pareto_front(list(zip(costs, accs)))
-        self.front_ids = [runs[i].id for i in front]
+        groups: dict[tuple, list[int]] = {}
+        for i, run in enumerate(runs):
+            groups.setdefault(validation_data(run), []).append(i)
+        fronts = [[members[j] for j in pareto_front([(costs[i], accs[i]) for i in members])]
+                  for members in groups.values()]
+        self.front_ids = [runs[i].id for front in fronts for i in front]
         on_front = set(self.front_ids)
         # Shared brushes and pens (one per colour), arrays for the rest: hundreds of runs draw at once.
         brushes: dict[str, object] = {}
@@ -123,7 +137,12 @@ class TradeoffView(QWidget):
         self.points.setData(x=np.log10(costs), y=np.asarray(accs), data=[r.id for r in runs],
                             brush=[brush(r) for r in runs], pen=[ring if r.id in on_front else no_pen for r in runs],
                             symbol=["o" if r.id in on_front else "d" for r in runs])
-        self.front.setData(np.log10([costs[i] for i in front]), [accs[i] for i in front])
+        # One polyline per dataset, a NaN between them (the item leaves the gap unconnected).
+        xs, ys = [], []
+        for front in fronts:
+            xs += [math.log10(costs[i]) for i in front] + [np.nan]
+            ys += [accs[i] for i in front] + [np.nan]
+        self.front.setData(np.asarray(xs[:-1]), np.asarray(ys[:-1]))
         low, high = min(accs), max(accs)
         pad = max(2.0, (high - low) * 0.15)
         item.setYRange(max(0.0, low - pad), min(high + pad, 102.0), padding=0)   # room above the best for its label
@@ -143,10 +162,15 @@ class TradeoffView(QWidget):
                 label.setPos(math.log10(cost), acc)
                 item.addItem(label)
                 self.labels.append(label)
-        self.caption.setText(ntr("{n} run; the red line is the Pareto front: no other run is both cheaper and more "
-                                 "accurate than the runs on it.",
-                                 "{n} runs; the red line is the Pareto front: no other run is both cheaper and more "
-                                 "accurate than the runs on it.", len(runs)).format(n=len(runs)))
+        caption = ntr("{n} run; the red line is the Pareto front: no other run is both cheaper and more "
+                      "accurate than the runs on it.",
+                      "{n} runs; the red line is the Pareto front: no other run is both cheaper and more "
+                      "accurate than the runs on it.", len(runs)).format(n=len(runs))
+        if len(groups) > 1:
+            caption += " " + ntr("One front per dataset ({n} dataset): accuracies compare only on the same data.",
+                                 "One front per dataset ({n} datasets): accuracies compare only on the same data.",
+                                 len(groups)).format(n=len(groups))
+        self.caption.setText(caption)
 
     def _run(self, run_id: str):
         return next((r for r in self._runs if r.id == run_id), None)

@@ -109,12 +109,21 @@ class CurvesView(QWidget):
         self.acc_plot.addItem(self.best_line)
         self.placeholder = pg.TextItem("", color=ink, anchor=(0.5, 0.5))
         self.acc_plot.addItem(self.placeholder, ignoreBounds=True)
+        self._placeholder_text = ""
+        # The replay's position, on every plot (the gradient view shows the same x).
+        self.cursors = {plot: pg.InfiniteLine(angle=90, pen=pg.mkPen("#4C78A8", width=1.5))
+                        for plot in (self.loss_plot, self.acc_plot, self.lr_plot)}
+        for plot, cursor in self.cursors.items():
+            cursor.hide()
+            cursor.setZValue(20)
+            plot.addItem(cursor, ignoreBounds=True)
         self.log_scale = QCheckBox(tr("log scale (loss, learning rate)"))
         self.log_scale.toggled.connect(self._on_log_scale)
         row = QHBoxLayout()
         row.addWidget(self.loss_plot)
         row.addWidget(self.acc_plot)
         self.lr_plot.setMaximumHeight(150)
+        self.lr_plot.setMinimumHeight(110)   # lower, its y labels overlap (1280×800)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row, 3)
@@ -147,6 +156,7 @@ class CurvesView(QWidget):
             series.clear()
         self._smooth_loss = self._smooth_acc = None
         self.best_line.hide()
+        self.set_cursor(None)
         self.set_placeholder("")
 
     def clear(self, message: str) -> None:
@@ -155,11 +165,23 @@ class CurvesView(QWidget):
         self.set_placeholder(message)
 
     def set_placeholder(self, text: str) -> None:
+        """``text`` over the accuracy plot while it has no curve of its own; hidden while other runs are
+        overlaid (it would sit on their curves), back when they go."""
+        self._placeholder_text = text
         self.placeholder.setText(text)
-        self.placeholder.setVisible(bool(text))
+        self.placeholder.setVisible(bool(text) and not self._overlays)
         if text:
             x = max(self._epochs, self._overlay_epochs, 1) / 2
             self.placeholder.setPos(x, 50)
+
+    def set_cursor(self, x: float | None) -> None:
+        """A vertical line at ``x`` (epochs) on every plot: the replay's position (None: no line)."""
+        for cursor in self.cursors.values():
+            if x is None:
+                cursor.hide()
+            else:
+                cursor.setValue(x)
+                cursor.show()
 
     def set_epochs(self, epochs: int, max_lr: float | None = None) -> None:
         """Fixed ranges for the run: an axis whose range changes redraws all its text, so the plots do not
@@ -256,8 +278,7 @@ class CurvesView(QWidget):
         if self._overlay_epochs > self._shown_right or not overlays:
             self._set_x_range()
         self._fit_loss_range(self._overlay_loss_max())
-        if self.placeholder.isVisible():
-            self.set_placeholder(self.placeholder.toPlainText())
+        self.set_placeholder(self._placeholder_text)
 
     def _add_overlay(self, overlay: Overlay) -> None:
         """Light items (PlotCurveItems, decimated once): ten overlays draw in a few tens of milliseconds."""

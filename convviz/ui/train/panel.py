@@ -203,7 +203,7 @@ class TrainPanel(QWidget):
         self.pause_button.clicked.connect(self._on_pause)
         self.stop_button.clicked.connect(self.stop)
         self.save_button.clicked.connect(lambda: window.export_actions.export_dialog(".pt"))
-        self.form.data_changed.connect(self._schedule_reload)
+        self.form.data_changed.connect(self._on_data_setting)
         self.form.changed.connect(self._update_preview)
         self.form.download_requested.connect(self._on_download)
         self.document.analysisChanged.connect(self._on_analysis)
@@ -239,6 +239,19 @@ class TrainPanel(QWidget):
     # --- data -------------------------------------------------------------------------------------
     def _schedule_reload(self) -> None:
         self._reload_timer.start()
+
+    def _on_data_setting(self) -> None:
+        """The user changed the data (source, folder, validation share, seed): a run waiting for the data it
+        asked for (a rerun) is abandoned, it must not start later on other data by itself."""
+        self._abandon_pending()
+        self._schedule_reload()
+
+    def _abandon_pending(self) -> None:
+        if self._pending_start is not None:
+            self._pending_start = None
+            if self._status_kind == "run" and self.run is None:
+                self._set_status("", kind="")
+                self._update_buttons()
 
     def _on_design_replaced(self) -> None:
         """New, Open, a template: a run of the previous design must not hand its weights to this one (the
@@ -302,6 +315,7 @@ class TrainPanel(QWidget):
                 for image, name in zip(images, names)]
 
     def _show_data_problem(self, message: str) -> None:
+        self._pending_start = None   # the run waiting for this data cannot start: it is not started later
         self.dataset = None
         self.document.sample_images = None
         self.data_info.setText(f"<span style='color:{BAD}'>"
@@ -393,7 +407,8 @@ class TrainPanel(QWidget):
 
     def train_again_from(self, run_id: str) -> None:
         """Train the open design from the initial weights run ``run_id`` started from (every layer that still
-        fits), with its settings: its seed, so its data order and augmentation too."""
+        fits), on its data with its seed (so its data order and augmentation too); the other settings are the
+        form's, as the user set them: a change there is what the comparison shows."""
         from ...runs import RunStoreError
 
         if self.run is not None:
@@ -404,7 +419,7 @@ class TrainPanel(QWidget):
         except RunStoreError as exc:
             self._set_status(str(exc), BAD)
             return
-        self.form.set_config(detail.config)
+        self.form.set_start(detail.config)
         self._pending_start = (initial, run_id)
         self.reload_dataset(needed=True)
         if self.dataset is not None:
@@ -429,21 +444,33 @@ class TrainPanel(QWidget):
     def start(self, initial=None, parent: str | None = None) -> None:
         """Train the design; ``initial``: the weights to start from (default: the design's when "start from
         the trained weights" is ticked); ``parent``: the run whose start they are (train again from it)."""
-        if self.run is not None or self.dataset is None or not self.document.analysis.ok:
+        if self.run is not None or not self.document.analysis.ok:
+            return
+        if self._reload_timer.isActive():   # a data setting just changed: train on the data it calls for
+            self._reload_timer.stop()
+            self.reload_dataset(needed=True)
+            if self.dataset is None:        # it starts once loaded (unless the data changes or fails first)
+                self._pending_start = (initial, parent)
+                self._set_status(tr("Loading the data…"), NOTE, kind="run")
+                return
+        if self.dataset is None:
             return
         try:
             config = self.form.config()
         except ValueError as exc:
             self._set_status(str(exc), BAD)
             return
-        if initial is None and self.form.continue_training.isChecked():
+        start = None   # the recorder's default: the parent's start, else fresh
+        if initial is None and self.form.continue_training.isChecked() and self.document.weights is not None:
             initial = self.document.weights
+            start = self._weights_start()
         self._detached = False
         # What the run normalises with, fixed now: the panel's dataset may be reloaded while it runs.
         self._run_normalization = self.dataset.mean_std() if config.normalize else None
         self._max_lr = config.lr
         self.run = TrainingRun(self.document.design.copy(), self.dataset, config, initial,
-                               runs_folder=self.runs.recording_folder, lineage=self.runs.lineage, parent=parent)
+                               runs_folder=self.runs.recording_folder, lineage=self.runs.lineage, parent=parent,
+                               start=start)
         self.run.record.connect(self._on_record)
         self.run.failed.connect(self._on_failed)
         self.run.finished.connect(self._on_finished)
@@ -457,6 +484,18 @@ class TrainPanel(QWidget):
         self._set_status(tr("Starting…"), kind="run")
         self._update_buttons()
         self.run.start()
+
+    def _weights_start(self) -> dict:
+        """What the design's weights are, for the run that starts from them: a checkpoint file's (opened), a
+        run's (trained here or opened from Runs), or other (imported)."""
+        from ...runs import start
+
+        run_id = self.document.training_info.get("run")
+        if self.document.weights_origin:
+            return start.checkpoint(self.document.weights_origin)
+        if isinstance(run_id, str) and run_id:
+            return start.continued(run_id)
+        return start.other_weights()
 
     def _on_recording(self, run_id: str, number: int, name: str) -> None:
         if self._detached:

@@ -212,6 +212,8 @@ class RunResults(QObject):
         except RunStoreError as exc:
             self.replay.clear(str(exc))
             return False
+        if replay.problems:   # snapshots skipped: the runs panel's problem line names them
+            self.controller.problemsChanged.emit()
         name = detail.summary.label
         if replay.empty:
             self.replay.clear(tr("<b>Replay of {name}</b>: it has no snapshots (a run recorded before replays "
@@ -222,12 +224,17 @@ class RunResults(QObject):
             if history.empty:
                 self.gradients.clear(tr("{name} has no gradient statistics").format(name=name))
             else:
-                self.gradients.set_history(history.layers, history.x, history.grad_norm, history.update_ratio)
+                self.gradients.set_history(history.layers, history.x, history.grad_norm, history.update_ratio,
+                                           run=name)
         return not replay.empty
 
     def _on_replay_position(self, x: float) -> None:
         if not self.live or self.replay.run_id != self.run_id:
-            self.gradients.set_cursor(x if not self.replay.live else None)
+            shown = x if not self.replay.live else None
+            self.gradients.set_cursor(shown)
+            # On the curves too, where the replayed run is drawn (as the shown run or ticked as an overlay).
+            on_plots = self.replay.run_id == self.run_id or self.controller.is_ticked(self.replay.run_id or "")
+            self.curves.set_cursor(shown if on_plots else None)
 
     # --- overlays ---------------------------------------------------------------------------------
     def _on_run_updated(self, run_id: str) -> None:

@@ -190,6 +190,7 @@ class TrainSettingsForm(QWidget):
         self.source.currentIndexChanged.connect(self._on_source)
         self.folder.editingFinished.connect(self.data_changed.emit)
         self.val_fraction.valueChanged.connect(lambda _: self.data_changed.emit())
+        self.seed.valueChanged.connect(lambda _: self.data_changed.emit())   # the seed draws the validation split
         self.browse.clicked.connect(self._on_browse)
         self.download.clicked.connect(lambda: self.download_requested.emit(self.source.currentData(),
                                                                            self.folder.text()))
@@ -248,6 +249,21 @@ class TrainSettingsForm(QWidget):
             compile=self.compile.isChecked(),
             seed=self.seed.value(), val_fraction=self.val_fraction.value(), normalize=self.normalize.isChecked(),
             augment=self.augment.config(), train_images=self.train_images.value())
+
+    def set_start(self, config: TrainConfig) -> None:
+        """Take from ``config`` only what decides a run's start and its data order: the data, the number of
+        training images, the validation share and the seed (train again from a run's start: the other
+        settings stay as the user set them, so that the comparison shows their change alone)."""
+        self._loading = True
+        self.blockSignals(True)
+        index = next((i for i, (_, kind, _) in enumerate(SOURCES) if kind == config.data.kind), 0)
+        self.source.setCurrentIndex(index)
+        self.folder.setText(config.data.path)
+        self.val_fraction.setValue(config.val_fraction)
+        self.seed.setValue(config.seed)
+        self.train_images.setValue(config.train_images)
+        self.blockSignals(False)
+        self._loading = False
 
     def set_config(self, config: TrainConfig, remember: bool = False) -> None:
         """Show ``config``; ``remember`` also makes it the settings the next session starts with."""

@@ -47,13 +47,13 @@ class TrainingRun(QObject):
 
     def __init__(self, design, dataset, config, initial_state=None, snapshot_rate: float = 10.0, *,
                  runs_folder: Path | None = None, lineage: str | None = None, parent: str | None = None,
-                 name: str | None = None) -> None:
+                 name: str | None = None, start: dict | None = None) -> None:
         super().__init__()
         from ...train import TrainControl
 
         self.control = TrainControl()
         self._args = (design, dataset, config, initial_state, snapshot_rate)
-        self._store = (runs_folder, lineage, parent, name)
+        self._store = (runs_folder, lineage, parent, name, start)
         self.run_id: str | None = None
         self._thread = threading.Thread(target=self._run, name="convviz-training", daemon=True)
 
@@ -122,14 +122,14 @@ class TrainingRun(QObject):
         return ReplayProbe(design, dataset, seed=config.seed)
 
     def _recorder(self, trainer):
-        folder, lineage, parent, name = self._store
+        folder, lineage, parent, name, start = self._store
         if folder is None:
             return None
         from ...runs import RunRecorder, RunStore, RunStoreError
 
         try:
             recorder = RunRecorder(RunStore(folder, scan=False), trainer, name=name, lineage=lineage, parent=parent,
-                                   on_written=self.written.emit)
+                                   start=start, on_written=self.written.emit)
         except (RunStoreError, OSError, sqlite3.Error) as exc:
             self.problem.emit(tr("this run is not recorded in the run store: {why}").format(why=first_line(exc)))
             return None
