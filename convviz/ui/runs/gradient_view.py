@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from ...i18n import tr
+from .shown import DrawnWhenShown
 from ..plots import palette_colors, themed_plot
 
 GRAD_NORM, UPDATE_RATIO = 0, 1
@@ -21,7 +22,7 @@ FLOOR = 1e-12
 LEVELS = {GRAD_NORM: (-8.0, 1.0), UPDATE_RATIO: (-8.0, 0.0)}
 
 
-class GradientFlowView(QWidget):
+class GradientFlowView(DrawnWhenShown):
     def __init__(self) -> None:
         super().__init__()
         self.metric_choice = QComboBox()  # not "metric": that would shadow QWidget::metric()
@@ -101,17 +102,7 @@ class GradientFlowView(QWidget):
         values = self.values[:, :, self.metric_choice.currentIndex()] if len(self.x) else np.zeros((len(self.layers), 0))
         return np.log10(np.maximum(values, FLOOR)).T.astype(np.float32) if len(self.x) else values
 
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._dirty:
-            self.redraw()
-
-    def redraw(self) -> None:
-        """Draw now if shown; else when next shown (a live run appends columns all along)."""
-        if not self.isVisible():
-            self._dirty = True
-            return
-        self._dirty = False
+    def _draw(self) -> None:
         item = self.plot.getPlotItem()
         count = len(self.layers)
         item.getAxis("left").setTicks([[(i + 0.5, name) for i, name in enumerate(self.layers)], []])

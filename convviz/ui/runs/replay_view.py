@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
 from ...i18n import tr
+from .shown import DrawnWhenShown
 from ..plots import image_view
 from ..train.live_views import ConfusionMatrixView
 
 
-class ReplayView(QWidget):
+class ReplayView(DrawnWhenShown):
     #: The position moved: its x (in epochs), for the curves' and the gradient view's cursors.
     positionChanged = Signal(float)
 
@@ -156,21 +157,12 @@ class ReplayView(QWidget):
         index = self.slider.value()
         return self.snapshots[index] if 0 <= index < len(self.snapshots) else None
 
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._dirty:
-            self.redraw()
-
-    def redraw(self) -> None:
-        """Draw the current position (when hidden: when next shown; a live run adds positions all along)."""
+    def _draw(self) -> None:
+        """Draw the current position."""
         from ...explain.filters import weight_mosaic   # torch: only once there is a replay to draw
         from ...explain.mosaic import feature_mosaic
         from ...explain.render import overlay
 
-        if not self.isVisible():
-            self._dirty = True
-            return
-        self._dirty = False
         snap = self.current()
         if snap is None:
             return

@@ -11,11 +11,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from ...analysis.text import compact
 from ...i18n import ntr, tr
 from ...runs import pareto_front
+from .shown import DrawnWhenShown
 from ..plots import palette_colors, themed_plot
 
 FRONT_COLOR = QColor("#D62728")
@@ -48,7 +49,7 @@ def validation_data(run) -> tuple:
             tuple(data.get("shape") or ()))
 
 
-class TradeoffView(QWidget):
+class TradeoffView(DrawnWhenShown):
     runClicked = Signal(str)
 
     def __init__(self, controller) -> None:
@@ -85,19 +86,6 @@ class TradeoffView(QWidget):
     def set_runs(self, runs: list) -> None:
         self._runs = [r for r in runs if r.best_val_acc is not None and r.best_epoch]
         self.redraw()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._dirty:
-            self.redraw()
-
-    def redraw(self) -> None:
-        """Draw now if shown; else when next shown (ticking runs must not wait for a hidden plot)."""
-        if not self.isVisible():
-            self._dirty = True
-            return
-        self._dirty = False
-        self._draw()
 
     def _draw(self) -> None:
         item = self.plot.getPlotItem()
