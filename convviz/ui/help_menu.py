@@ -17,16 +17,16 @@ MOUSE_ROWS = [(N_("Zoom"), N_("wheel")), (N_("Pan"), N_("middle button, or Space
 
 
 class HelpMenu(QMenu):
-    def __init__(self, parent: QWidget, actions: ActionMaker) -> None:
-        """``parent``: the window (the dialogs' parent); ``actions``: where the window's shortcuts are."""
+    def __init__(self, parent: QWidget, action_maker: ActionMaker) -> None:
+        """``parent``: the window (the dialogs' parent); ``action_maker``: where the window's shortcuts are."""
         super().__init__(tr("&Help"), parent)
-        self.actions_made = actions
+        self.action_maker = action_maker
         self.addAction(tr("&Keyboard Shortcuts"), self._show_shortcuts)
         self.addAction(tr("&About convviz"), self._show_about)
 
     def shortcut_rows(self) -> list[tuple[str, str]]:
         """Help ▸ Keyboard Shortcuts: every action's name and the keys bound to it, then what the mouse does."""
-        rows = self.actions_made.shortcut_rows()
+        rows = self.action_maker.shortcut_rows()
         rows.append((tr("Paste an image (Explain tab)"), shortcut_text(key_sequences("paste"))))
         rows += [(tr(a), tr(b)) for a, b in MOUSE_ROWS]
         return rows
