@@ -113,7 +113,7 @@ def spin(ms: float) -> None:
 
 
 def _open(window, design) -> None:
-    window.open_design(design, None)
+    window.files.open_design(design, None)
     spin(50)
     window.view.fit_all()
     spin(300)
@@ -259,7 +259,7 @@ def child_stall(args) -> dict:
     spin(200)
     design = residual_design(500)
     _open(window, design)
-    window.select_node("b35_c1")
+    window.editing.select_node("b35_c1")
     spin(100)
     editor = window.inspector.editors["out_channels"]
     out = {}
@@ -429,7 +429,7 @@ def child_memory(args) -> dict:
     spin(300)
     started = time.perf_counter()
     if args.open:
-        window.open_design(load_template(args.open), None)
+        window.files.open_design(load_template(args.open), None)
         spin(1000)
         wait_for_data(panel, data=False)  # work the old code starts on its own while the Design tab is shown
         window.tabs.setCurrentIndex(window.train_tab)

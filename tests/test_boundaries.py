@@ -130,3 +130,121 @@ def test_the_helpers_import_only_the_standard_library_and_each_other():
                                            if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module}
         assert not outside, (name, outside)
         assert inside <= HELPERS, (name, inside - HELPERS)
+
+
+def _module_name(path: Path) -> str:
+    parts = ["convviz", *path.relative_to(PACKAGE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_time_nodes(body: list[ast.stmt]):
+    """The import statements that run when a module is imported: at its top, in its classes, under
+    ``if``/``try``/``with``; not in functions (run later) nor under ``if TYPE_CHECKING:`` (never run)."""
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        elif isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            yield from _import_time_nodes(node.orelse)
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                yield from _import_time_nodes(getattr(node, field, []))
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Which convviz modules each convviz module imports while it is being imported. Importing
+    ``a.b.c`` runs the packages ``a`` and ``a.b`` first: those count too (a package's ``__init__``
+    that imports its modules is how a cycle through a package arises), except the importer's own
+    packages (already running when it is)."""
+    modules = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    packages = {name for name, path in modules.items() if path.name == "__init__.py"}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        here = name if name in packages else name.rpartition(".")[0]
+        targets = set()
+        for node in _import_time_nodes(ast.parse(path.read_text(encoding="utf-8")).body):
+            if isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names}
+                continue
+            base = node.module or ""
+            if node.level:
+                anchor = here.split(".")[:len(here.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            targets.add(base)
+            targets |= {f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in modules}
+        own = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)} | {name}
+        edges = set()
+        for target in targets:
+            parts = target.split(".")
+            edges |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+        graph[name] = {t for t in edges if t in modules and t not in own}
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each strongly connected group of more than one module (Tarjan), as one cycle through it."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = set()
+            while not group or group_top != node:
+                group_top = stack.pop()
+                group.add(group_top)
+            if len(group) > 1:
+                groups.append(group)
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return [_cycle_through(graph, group) for group in groups]
+
+
+def _cycle_through(graph: dict[str, set[str]], group: set[str]) -> list[str]:
+    """One cycle inside ``group`` (a breadth-first path from its first module back to itself)."""
+    start = min(group)
+    paths = {start: [start]}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for target in sorted(graph[node] & group):
+                if target == start:
+                    return paths[node] + [start]
+                if target not in paths:
+                    paths[target] = paths[node] + [target]
+                    following.append(target)
+        frontier = following
+    raise AssertionError(f"no cycle in {group}")
+
+
+def test_the_import_graph_resolves_relative_imports_and_their_packages():
+    graph = import_graph()
+    # ``from ...train.config import dataset_title`` runs convviz.train's __init__, then its config
+    assert {"convviz.train", "convviz.train.config", "convviz.i18n"} <= graph["convviz.ui.runs.compare_view"]
+    # ``from .shown import DrawnWhenShown`` inside convviz.ui.runs, not its own package
+    assert "convviz.ui.runs.shown" in graph["convviz.ui.runs.replay_view"]
+    assert not {"convviz", "convviz.ui", "convviz.ui.runs"} & graph["convviz.ui.runs.replay_view"]
+    # imports inside functions run later (torch, on first use): not edges
+    assert "convviz.explain.filters" not in graph["convviz.ui.runs.replay_view"]
+
+
+def test_import_cycles_are_found_and_listed():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e2"}, "e2": {"e"}}
+    assert sorted(import_cycles(graph)) == [["a", "b", "c", "a"], ["e", "e2", "e"]]
+
+
+def test_no_import_cycles():
+    """Importing any module first, in a fresh interpreter, must work: no cycle of import-time imports."""
+    cycles = import_cycles(import_graph())
+    assert not cycles, "import cycles:\n" + "\n".join(" → ".join(cycle) for cycle in cycles)

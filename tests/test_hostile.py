@@ -152,12 +152,12 @@ def test_file_open_on_every_hostile_design_and_checkpoint(window, corpus):
     for entry in corpus["design"] + corpus["checkpoint"]:
         errors: list[str] = []
         with watchdog(entry.name):
-            opened = window.open_path(entry.path, on_error=errors.append)
+            opened = window.files.open_path(entry.path, on_error=errors.append)
         if opened:
             assert entry.accepted is not False and not errors, (entry.name, errors)
             tally("File ▸ Open", "accepted")
             window.document.undo_stack.setClean()
-            window.open_design(before.copy(), None)
+            window.files.open_design(before.copy(), None)
             continue
         assert entry.accepted is not True and len(errors) == 1 and one_line(errors[0]), (entry.name, errors)
         tally("File ▸ Open", "one-line errors")

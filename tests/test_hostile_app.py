@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from convviz.design import design_to_dict, load_template
+from convviz.ui.file_controller import FileController
 from convviz.ui.main_window import MainWindow
 from convviz.ui.recovery import FORMAT, RecoveryStore
 
@@ -30,12 +31,12 @@ def test_recovery_files_of_a_newer_convviz_are_kept_and_reported(qtbot, tmp_path
     newer_format = orphan(folder, "a", version=2)
     newer_design = orphan(folder, "b", design={**design_to_dict(load_template("lenet5")), "version": 7})
     broken = orphan(folder, "c", design={"format": "convviz-design", "version": 1, "nodes": 3})
-    monkeypatch.setattr(MainWindow, "ask_to_recover", lambda self, work: False)
+    monkeypatch.setattr(FileController, "ask_to_recover", lambda self, work: False)
     window = MainWindow(recovery_dir=folder, persistent=False)
     qtbot.addWidget(window)
-    assert window.offer_recovery() is False
+    assert window.files.offer_recovery() is False
     assert newer_format.exists() and newer_design.exists() and not broken.exists()
-    assert sorted(p.name for p, _ in window.recovery.newer) == ["a.json", "b.json"]
+    assert sorted(p.name for p, _ in window.files.recovery.newer) == ["a.json", "b.json"]
     assert "Kept 2 recovery files written by a newer convviz" in window.statusBar().currentMessage()
     window.close()
 
@@ -45,12 +46,12 @@ def test_a_malformed_timestamp_never_raises(qtbot, tmp_path, monkeypatch):
     for i, stamp in enumerate(["yesterday", [1, 2], {"t": 1}, float("nan"), 1e300, -5, None, True]):
         orphan(folder, f"s{i}", saved_at=stamp)
     asked = []
-    monkeypatch.setattr(MainWindow, "ask_to_recover", lambda self, work: asked.append(work) or False)
+    monkeypatch.setattr(FileController, "ask_to_recover", lambda self, work: asked.append(work) or False)
     window = MainWindow(recovery_dir=folder, persistent=False)
     qtbot.addWidget(window)
-    works = window.recovery.orphans()
+    works = window.files.recovery.orphans()
     assert len(works) == 8 and all(w.saved_at == 0 or w.saved_at == 1.0 for w in works)
-    window.offer_recovery()  # shows "an unknown time" rather than raising
+    window.files.offer_recovery()  # shows "an unknown time" rather than raising
     assert asked and asked[0].saved_at in (0, 1.0)
     window.close()
 
@@ -71,11 +72,11 @@ def test_a_value_no_spin_box_can_hold_is_shown_without_an_error(window):
     design = load_template("default")
     design.set_param("conv1", "out_channels", 10 ** 10)
     design.set_param("conv2", "kernel_size", (3, 10 ** 12))
-    window.open_design(design, None)
-    window.select_node("conv1")
+    window.files.open_design(design, None)
+    window.editing.select_node("conv1")
     spin = window.inspector.editors["out_channels"].spin
     assert spin.value() == SPIN_MAX and "10000000000" in spin.toolTip()
-    window.select_node("conv2")
+    window.editing.select_node("conv2")
     size = window.inspector.editors["kernel_size"]
     assert size.h.value() == 3 and size.w.value() == SPIN_MAX
     assert window.document.design.node("conv1").params["out_channels"] == 10 ** 10  # shown, not changed

@@ -238,7 +238,7 @@ def test_explain_memory_stays_flat_over_100_captures(window):
     from convviz.data.images import sample_images
     from convviz.explain import Activations
 
-    window.open_design(load_template("resnet18"), None)
+    window.files.open_design(load_template("resnet18"), None)
     panel = window.show_explain()
     names = [s.name for s in sample_images()]
 

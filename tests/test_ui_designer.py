@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from convviz.design import dumps, load_design, load_template, loads, save_design
+from convviz.ui.file_controller import FileController
 from convviz.ui.main_window import MainWindow
 from ui_helpers import click, drop_layer, edge_midpoint, footer, mouse_drag
 
@@ -52,7 +53,7 @@ def test_connect_by_dragging_between_ports(window):
     end = window.scene.nodes["relu4"].input_port_pos(0)
     mouse_drag(window, start, end)
     assert window.document.design.node("relu4").inputs == ["conv1"]
-    assert window.undo_action.text() == "&Undo Connect conv1 → relu4"
+    assert window.editing.undo_action.text() == "&Undo Connect conv1 → relu4"
     assert footer(window, "relu4").startswith("16×32×32")
 
 
@@ -65,7 +66,7 @@ def test_drag_an_edge_end_away_disconnects(window):
 
 
 def test_concat_takes_inputs_in_the_order_of_its_ports(window):
-    window.open_design(load_template("conv5x5_vs_bottleneck"), None)
+    window.files.open_design(load_template("conv5x5_vs_bottleneck"), None)
     concat = window.scene.nodes["compare"]
     assert concat.input_slots(concat.text) == 3  # two inputs and a free slot
     mouse_drag(window, window.scene.nodes["input"].output_port_pos(), concat.input_port_pos(0))
@@ -85,7 +86,7 @@ def _split_design():
 
 
 def test_a_split_has_a_numbered_port_per_output_and_wires_by_port(window, qtbot):
-    window.open_design(_split_design(), None)
+    window.files.open_design(_split_design(), None)
     split = window.scene.nodes["split"]
     assert split.text.outputs == 2 and split.text.line1 == "2 × 4×6×6"
     assert split.output_port_pos(0).x() < split.output_port_pos(1).x()
@@ -94,21 +95,21 @@ def test_a_split_has_a_numbered_port_per_output_and_wires_by_port(window, qtbot)
     # Drag output 0 onto the branch: it now reads the first half.
     mouse_drag(window, split.output_port_pos(0), window.scene.nodes["branch"].input_port_pos(0))
     assert window.document.design.node("branch").inputs == ["split:0"]
-    assert window.undo_action.text() == "&Undo Connect split:0 → branch"
+    assert window.editing.undo_action.text() == "&Undo Connect split:0 → branch"
     assert window.scene.edges[("branch", 0)].ref == "split:0"
     issues = [i.message for _, i in window.document.analysis.issues()]
     assert "Output split:1 of 'split' is unused." in issues
     window.document.undo_stack.undo()
     assert window.scene.edges[("branch", 0)].path().pointAtPercent(0) == split.output_port_pos(1)
     # Fewer chunks: the edge reading output 1 is reported where it is, with the outputs that exist.
-    window.select_node("split")
+    window.editing.select_node("split")
     window.inspector.editors["chunks"].spin.setValue(1)
     assert "'branch' reads output 1 of 'split', which has 1 output (split:0)." in window.document.analysis.first_error()
     qtbot.waitUntil(lambda: window.scene.nodes["split"].text.outputs == 1)  # the card redraws with the next frame
 
 
 def test_inspector_edit_updates_downstream_footers_and_summary(window):
-    window.select_node("conv2")
+    window.editing.select_node("conv2")
     assert window.inspector.node_id == "conv2"
     editor = window.inspector.editors["out_channels"]
     editor.spin.setValue(48)
@@ -124,7 +125,7 @@ def test_inspector_edit_updates_downstream_footers_and_summary(window):
 
 
 def test_parameter_steps_merge_into_one_undo(window):
-    window.select_node("conv1")
+    window.editing.select_node("conv1")
     spin = window.inspector.editors["out_channels"].spin
     for value in (17, 18, 19, 20):
         spin.setValue(value)
@@ -136,7 +137,7 @@ def test_parameter_steps_merge_into_one_undo(window):
 
 
 def test_pair_and_padding_editors(window):
-    window.select_node("conv1")
+    window.editing.select_node("conv1")
     kernel = window.inspector.editors["kernel_size"]
     kernel.link.setChecked(False)
     kernel.w.setValue(5)
@@ -148,7 +149,7 @@ def test_pair_and_padding_editors(window):
 
 
 def test_rename_from_the_inspector(window):
-    window.select_node("conv1")
+    window.editing.select_node("conv1")
     window.inspector.id_edit.setText("stem")
     window.inspector.id_edit.editingFinished.emit()
     design = window.document.design
@@ -169,11 +170,11 @@ def test_a_window_opened_on_a_file_saves_back_to_it(qtbot, tmp_path):
     assert win.document.path == path and win.windowTitle().startswith("given.json")
     assert win.document.undo_stack.count() == 0 and not win.document.is_modified
     win.document.push(SetParamCommand(win.document, "c1", "out_channels", 8))
-    assert win.save() and load_design(path).node("c1").params["out_channels"] == 8
+    assert win.files.save() and load_design(path).node("c1").params["out_channels"] == 8
 
 
 def test_class_names_edit_in_the_overview_and_undo(window):
-    window.select_node(None)
+    window.editing.select_node(None)
     edit = window.inspector.classes_edit
     original = list(window.document.design.classes)
     assert edit.text().startswith(original[0]) and edit.cursorPosition() == 0  # the first names in view
@@ -197,22 +198,22 @@ def test_every_kind_of_edit_undoes_back_to_the_saved_design(window, tmp_path):
                window.scene.nodes["relu4"].input_port_pos(0))                       # connect
     port = window.scene.nodes["bn2"].input_port_pos(0)
     mouse_drag(window, port, QPointF(port.x() + 300, port.y() + 10))                # disconnect
-    window.select_node("conv3")
+    window.editing.select_node("conv3")
     window.inspector.editors["kernel_size"].h.setValue(5)                           # parameter
     window.inspector.id_edit.setText("last_conv")
     window.inspector.id_edit.editingFinished.emit()                                 # rename
     item = window.scene.nodes["fc"]
     mouse_drag(window, item.pos() + QPointF(0, 10), item.pos() + QPointF(150, 40))  # move
     window.scene.select_nodes(["pool1"])
-    window.delete_action.trigger()                                                  # delete
+    window.editing.delete_action.trigger()                                                  # delete
     window.scene.select_nodes(["flatten", "fc"])
-    window.copy_action.trigger()
-    window.paste_action.trigger()                                                   # paste
-    window.layout_action.trigger()                                                  # auto-layout
+    window.editing.copy_action.trigger()
+    window.editing.paste_action.trigger()                                                   # paste
+    window.editing.layout_action.trigger()                                                  # auto-layout
     fix = window.document.analysis.nodes["bn2"].errors[0].fix                       # (bn2 lost its input)
     assert fix is None  # nothing to suggest for a missing edge; fixes are tested below
     window.scene.select_nodes(["relu4"])
-    window.delete_action.trigger()
+    window.editing.delete_action.trigger()
     stack = window.document.undo_stack
     assert window.isWindowModified() and stack.count() >= 9
     assert window.document.design != saved
@@ -238,22 +239,22 @@ def test_move_is_one_command_on_release(window):
 
 def test_copy_paste_gives_fresh_ids_and_keeps_inner_edges(window):
     window.scene.select_nodes(["conv2", "bn2", "relu2"])
-    window.copy_action.trigger()
-    window.paste_action.trigger()
+    window.editing.copy_action.trigger()
+    window.editing.paste_action.trigger()
     design = window.document.design
     assert {"conv4", "bn4", "relu4"} <= set(design.node_ids)
     assert design.node("bn4").inputs == ["conv4"] and design.node("relu4").inputs == ["bn4"]
     assert design.node("conv4").inputs == ["pool1"]  # outside source kept: a parallel branch
     assert window.scene.selected_node_ids() == ["conv4", "bn4", "relu4"]
-    window.duplicate_action.trigger()
+    window.editing.duplicate_action.trigger()
     assert "conv5" in design and design.node("bn5").inputs == ["conv5"]
 
 
 def test_delete_removes_edges_and_undo_restores_their_order(window):
-    window.open_design(load_template("inception_3a"), None)
+    window.files.open_design(load_template("inception_3a"), None)
     design = window.document.design
     window.scene.select_nodes(["b2_relu"])
-    window.delete_action.trigger()
+    window.editing.delete_action.trigger()
     assert "b2_relu" not in design and design.node("concat").inputs == ["b1_relu", "b3_relu", "b4_relu"]
     assert ("concat", 3) not in window.scene.edges
     window.document.undo_stack.undo()
@@ -262,7 +263,7 @@ def test_delete_removes_edges_and_undo_restores_their_order(window):
 
 def test_fix_it_applies_the_suggestion_in_one_undoable_step(window):
     window.scene.select_nodes(["flatten"])
-    window.delete_action.trigger()
+    window.editing.delete_action.trigger()
     mouse_drag(window, window.scene.nodes["gap"].output_port_pos(), window.scene.nodes["fc"].input_port_pos(0))
     issue = window.document.analysis.nodes["fc"].errors[0]  # Linear on a 64×1×1 map: the classic mistake
     assert issue.fix.label == "Insert Flatten before 'fc'"
@@ -281,7 +282,7 @@ def test_fix_it_applies_the_suggestion_in_one_undoable_step(window):
 def test_inspector_fix_button(window):
     from PySide6.QtWidgets import QPushButton
 
-    window.select_node("conv3")
+    window.editing.select_node("conv3")
     window.inspector.editors["kernel_size"].h.setValue(11)  # 11×11 on an 8×8 map padded to 10×10
     assert "padded input is only 10×10" in window.document.analysis.nodes["conv3"].errors[0].message
     fix_buttons = [b for b in window.inspector.findChildren(QPushButton) if b.text().startswith("Fix:")]
@@ -296,9 +297,9 @@ def test_fix_labels_in_the_app_say_what_the_fix_gives(window, qtbot):
 
     from convviz.ui.commands import SetParamCommand
 
-    window.select_node("conv1")
-    window.push(SetParamCommand(window.document, "conv1", "stride", 2))
-    window.push(SetParamCommand(window.document, "conv1", "kernel_size", 40))
+    window.editing.select_node("conv1")
+    window.document.push(SetParamCommand(window.document, "conv1", "stride", 2))
+    window.document.push(SetParamCommand(window.document, "conv1", "kernel_size", 40))
     buttons = [b.text() for b in window.inspector.findChildren(QPushButton) if b.text().startswith("Fix:")]
     assert buttons == ["Fix: Set padding to 19 (gives 16×16)"]  # it promised "keeps 32×32"
     item = window.issues.tree.topLevelItem(0)
@@ -308,7 +309,7 @@ def test_fix_labels_in_the_app_say_what_the_fix_gives(window, qtbot):
 def test_an_inserted_layer_gets_a_card_of_its_own(window):
     """The fix inserting a Flatten put it half-way between its neighbours, on top of both cards."""
     window.scene.select_nodes(["flatten"])
-    window.delete_action.trigger()
+    window.editing.delete_action.trigger()
     mouse_drag(window, window.scene.nodes["gap"].output_port_pos(), window.scene.nodes["fc"].input_port_pos(0))
     window.document.apply_fix(window.document.analysis.nodes["fc"].errors[0].fix)
     cards = [item.sceneBoundingRect() for item in window.scene.nodes.values()]
@@ -320,15 +321,15 @@ def test_an_inserted_layer_gets_a_card_of_its_own(window):
 
 
 def test_save_and_open_round_trip(window, tmp_path):
-    window.open_design(load_template("resnet18"), None)
-    window.select_node("conv1")
+    window.files.open_design(load_template("resnet18"), None)
+    window.editing.select_node("conv1")
     window.inspector.editors["out_channels"].spin.setValue(32)
     path = tmp_path / "mine.json"
-    assert window._save_to(path)
+    assert window.files._save_to(path)
     assert not window.isWindowModified() and window.windowTitle().startswith("mine.json")
     saved = window.document.design.copy()
-    window.open_design(load_template("lenet5"), None)
-    assert window.open_path(path)
+    window.files.open_design(load_template("lenet5"), None)
+    assert window.files.open_path(path)
     assert window.document.design == saved and window.document.path == path
     assert window.scene.nodes["conv1"].text.line1 == "32×112×112"
 
@@ -340,7 +341,7 @@ def test_opening_a_corrupt_file_changes_nothing(window, tmp_path, monkeypatch):
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "convviz-design", "version": 1, "input": {"channels": 1, "height": 8, "width": 8}, '
                    '"nodes": [{"id": "c", "type": "Conv2d", "params": {"out_channels": "x", "kernel_size": 3}}]}')
-    assert not window.open_path(bad)
+    assert not window.files.open_path(bad)
     assert shown == ["bad.json: node 'c' (Conv2d), field 'params.out_channels': expected an integer, got 'x'"]
     assert window.document.design == before
 
@@ -348,7 +349,7 @@ def test_opening_a_corrupt_file_changes_nothing(window, tmp_path, monkeypatch):
 def test_templates_menu_opens_each_template_unsaved(window):
     from convviz.design import TEMPLATES
 
-    actions = window.templates_menu.actions()
+    actions = window.files.templates_menu.actions()
     assert [a.data() for a in actions] == list(TEMPLATES)
     for action in actions:
         action.trigger()
@@ -360,13 +361,13 @@ def test_templates_menu_opens_each_template_unsaved(window):
 
 
 def test_new_asks_before_dropping_changes(window, monkeypatch):
-    window.select_node("conv1")
+    window.editing.select_node("conv1")
     window.inspector.editors["out_channels"].spin.setValue(8)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
-    window.new_action.trigger()
+    window.files.new_action.trigger()
     assert window.document.design.name == "Shapes CNN"
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
-    window.new_action.trigger()
+    window.files.new_action.trigger()
     assert window.document.design.node_ids == ["input"]
 
 
@@ -376,7 +377,7 @@ def test_palette_filter_and_double_click_append(window):
     visible = {panel.proxy.index(c, 0, panel.proxy.index(r, 0)).data()
                for r in range(panel.proxy.rowCount()) for c in range(panel.proxy.rowCount(panel.proxy.index(r, 0)))}
     assert visible == {"MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"}
-    window.select_node("relu3")
+    window.editing.select_node("relu3")
     panel.appendRequested.emit("Dropout2d")
     design = window.document.design
     assert design.node("drop1").inputs == ["relu3"] and design.node("gap").inputs == ["drop1"]
@@ -399,10 +400,10 @@ def test_every_layer_name_in_the_palette_shows_whole(window):
 
 
 def test_shading_by_share_of_macs(window):
-    window.set_shade_mode("macs")
+    window.viewing.set_shade_mode("macs")
     shades = {nid: item.text.shade for nid, item in window.scene.nodes.items()}
     assert shades["conv2"] > shades["conv1"] > shades["relu1"] == 0
-    window.set_shade_mode("family")
+    window.viewing.set_shade_mode("family")
     assert window.scene.nodes["conv2"].text.shade is None
 
 
@@ -436,9 +437,9 @@ def test_recovery_after_a_simulated_crash(qtbot, tmp_path, monkeypatch):
         app = QApplication([])
         from convviz.ui.main_window import MainWindow
         window = MainWindow(recovery_dir=__import__("pathlib").Path({str(recovery)!r}))
-        window.select_node("conv1")
+        window.editing.select_node("conv1")
         window.inspector.editors["out_channels"].spin.setValue(40)
-        window.autosave()
+        window.files.autosave()
         os._exit(3)  # no clean-up: the process dies with unsaved work
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
@@ -446,10 +447,10 @@ def test_recovery_after_a_simulated_crash(qtbot, tmp_path, monkeypatch):
     assert len(list(recovery.glob("*.json"))) == 1
 
     offered = []
-    monkeypatch.setattr(MainWindow, "ask_to_recover", lambda self, work: offered.append(work) or True)
+    monkeypatch.setattr(FileController, "ask_to_recover", lambda self, work: offered.append(work) or True)
     window = MainWindow(recovery_dir=recovery)
     qtbot.addWidget(window)
-    assert window.offer_recovery()
+    assert window.files.offer_recovery()
     assert offered and offered[0].design.node("conv1").params["out_channels"] == 40
     assert window.document.design.node("conv1").params["out_channels"] == 40
     assert window.isWindowModified()
@@ -459,12 +460,12 @@ def test_recovery_after_a_simulated_crash(qtbot, tmp_path, monkeypatch):
 
 
 def test_recovery_is_not_offered_for_a_running_window(window, tmp_path):
-    window.select_node("conv1")
+    window.editing.select_node("conv1")
     window.inspector.editors["out_channels"].spin.setValue(12)
-    window.autosave()
+    window.files.autosave()
     other = MainWindow(recovery_dir=tmp_path / "recovery")
     try:
-        assert other.recovery.orphans() == []
+        assert other.files.recovery.orphans() == []
     finally:
         other.close()
 
@@ -540,14 +541,14 @@ def test_a_refused_edit_is_reported_and_not_kept_on_the_undo_stack(window):
     from convviz.ui.commands import RenameNodeCommand
 
     stack = window.document.undo_stack
-    assert not window.push(RenameNodeCommand(window.document, "conv1", "conv2"))  # conv2 is taken
+    assert not window.document.push(RenameNodeCommand(window.document, "conv1", "conv2"))  # conv2 is taken
     assert stack.count() == 0 and not window.isWindowModified()
     assert "already taken" in window.statusBar().currentMessage()
     assert "conv1" in window.document.design
 
 
 def test_drag_an_input_to_another_slot_of_its_concat_reorders(window):
-    window.open_design(load_template("inception_3a"), None)
+    window.files.open_design(load_template("inception_3a"), None)
     concat = window.scene.nodes["concat"]
     mouse_drag(window, concat.input_port_pos(0), concat.input_port_pos(2))
     assert window.document.design.node("concat").inputs == ["b2_relu", "b3_relu", "b1_relu", "b4_relu"]
@@ -594,15 +595,15 @@ def test_wires_route_the_same_after_a_layout_and_after_reopening(window, tmp_pat
     """Cards moved one by one routed their wires around cards not yet moved: after an auto-layout
     some wires differed from the same file reopened."""
     for name, shift in (("resnet18", 300), ("resnet18", -500), ("inception_3a", 400), ("default", 250)):
-        window.open_template(name)
+        window.files.open_template(name)
         design = window.document.design
         design.set_positions({n.id: (n.pos[0] + (shift if i % 3 == 0 else 0), n.pos[1] * 0.5)
                               for i, n in enumerate(design)})
-        window.auto_layout()
+        window.editing.auto_layout()
         laid_out = edge_paths(window)
         path = tmp_path / f"{name}.json"
         window.document.save(path)
-        window.open_path(path)
+        window.files.open_path(path)
         assert edge_paths(window) == laid_out, name
 
 
@@ -622,18 +623,18 @@ def test_file_dialogs_start_in_the_folder_last_used_then_the_documents_folder(wi
         return str(chosen), ""
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", answer)
-    window.open_dialog()
+    window.files.open_dialog()
     assert starts[0] == str(documents_folder())
-    window.open_dialog()
+    window.files.open_dialog()
     assert starts[1] == str(chosen)  # this file's folder (the document's own file)
     window.document.replace(load_template("default"), None)
-    window.open_dialog()
+    window.files.open_dialog()
     assert starts[2] == str(chosen.parent)  # remembered (QSettings), not the process's folder or home
     window.document.replace(load_template("default"), None)
     saved = []
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, start, *rest: (
         saved.append(start), (str(tmp_path / "work" / "copy.json"), ""))[1])
-    window.save_as()
+    window.files.save_as()
     assert saved == [str(chosen.parent / "Shapes CNN.json")]
 
 
@@ -704,13 +705,13 @@ def test_heads_are_made_weighted_and_undone_in_the_inspector(window, qtbot):
     design_copy.add_node("AdaptiveAvgPool2d", "aux_pool", ["relu2"], {"output_size": 1}, pos=(400, 400), index=before)
     design_copy.add_node("Flatten", "aux_flatten", ["aux_pool"], pos=(400, 520), index=before + 1)
     design_copy.add_node("Linear", "aux_fc", ["aux_flatten"], {"out_features": 10}, pos=(400, 640), index=before + 2)
-    window.open_design(design_copy, None)
+    window.files.open_design(design_copy, None)
     assert "The output of 'aux_fc' is unused" in window.document.analysis.issues()[0][1].message
 
     def button(text):
         return next(b for b in window.inspector.findChildren(QPushButton) if b.text() == text)
 
-    window.select_node("aux_fc")
+    window.editing.select_node("aux_fc")
     button("Make it an auxiliary head").click()
     qtbot.waitUntil(lambda: window.inspector.head_weight is not None)
     assert window.document.design.heads == [Head("fc"), Head("aux_fc", 0.3)]
@@ -738,12 +739,12 @@ def test_deleting_the_main_head_says_the_heads_are_cleared(window):
     design = load_template("googlenet_aux")
     design.add_node("Softmax", "probs", ["fc"], {"dim": 1})
     design.set_heads([Head("probs"), *design.heads[1:]])
-    window.open_design(design, None)
-    window.select_node("probs")
-    window.delete_selection()  # the Linear before it gives the same scores: it takes the main head
+    window.files.open_design(design, None)
+    window.editing.select_node("probs")
+    window.editing.delete_selection()  # the Linear before it gives the same scores: it takes the main head
     assert [h.node for h in window.document.design.heads] == ["fc", "aux1_fc2", "aux2_fc2"]
-    window.select_node("fc")
-    window.delete_selection()  # was: aux1_fc2 made the main head without a word
+    window.editing.select_node("fc")
+    window.editing.delete_selection()  # was: aux1_fc2 made the main head without a word
     assert window.document.design.heads == [] and window.document.analysis.output != "aux1_fc2"
     assert "'fc' was the main output head" in window.statusBar().currentMessage()
     window.document.undo_stack.undo()
@@ -760,7 +761,7 @@ def test_the_summary_table_shows_every_output_of_a_split(window):
     design.add_node("Input", "input")
     design.add_node("Split", "sp", ["input"], {"sizes": [1, 2]})
     design.add_node("Concat", "cat", ["sp:1", "sp:0"])
-    window.open_design(design, None)
+    window.files.open_design(design, None)
     model = window.summary.model
     row = [r.id for r in model.rows].index("sp")
     assert model.data(model.index(row, 2), Qt.ItemDataRole.DisplayRole) == "1 + 2 ×16×16"  # was "1×16×16"
@@ -778,8 +779,8 @@ def test_loss_weight_steps_are_one_undo_step(window, qtbot):
     design.add_node("Flatten", "aux_flatten", ["aux_pool"])
     design.add_node("Linear", "aux_fc", ["aux_flatten"], {"out_features": 10})
     design.set_heads([Head("fc"), Head("aux_fc", 0.3)])
-    window.open_design(design, None)
-    window.select_node("aux_fc")
+    window.files.open_design(design, None)
+    window.editing.select_node("aux_fc")
     qtbot.waitUntil(lambda: window.inspector.head_weight is not None)
     stack = window.document.undo_stack
     before = stack.count()
@@ -789,7 +790,7 @@ def test_loss_weight_steps_are_one_undo_step(window, qtbot):
     assert stack.count() == before + 1
     stack.undo()
     assert window.document.design.heads[1] == Head("aux_fc", 0.3)
-    window.select_node("aux_fc")
+    window.editing.select_node("aux_fc")
     qtbot.waitUntil(lambda: window.inspector.head_weight is not None)
     window.inspector.head_weight.stepUp()
     window.inspector.head_weight.stepDown()  # back where it started: no step at all

@@ -168,7 +168,7 @@ def test_a_bad_image_file_is_a_message_not_an_exception(explain, tmp_path):
 
 def test_mosaic_on_screen_is_the_cores_mosaic_of_the_selected_node(explain, window):
     capture = loaded(explain)
-    window.select_node("conv2")  # the canvas selection drives the views
+    window.editing.select_node("conv2")  # the canvas selection drives the views
     assert settle(explain)
     view = explain.views["features"]
     assert view.nodes.current == "conv2"
@@ -185,7 +185,7 @@ def test_mosaic_on_screen_is_the_cores_mosaic_of_the_selected_node(explain, wind
 
 def test_clicking_a_mosaic_pixel_picks_that_channel_and_unit(explain, window):
     capture = loaded(explain)
-    window.select_node("relu2")
+    window.editing.select_node("relu2")
     assert settle(explain)
     view = explain.views["features"]
     mosaic = view.result.mosaic
@@ -218,7 +218,7 @@ def test_strip_labels_name_each_tile_and_are_kept_while_the_tiles_stay(explain, 
     explain.controller.select(channel=2)
     assert settle(explain) and view.strip.channel == 2
     assert view.strip_labels == labels  # same tiles: the same items, not 70 new ones
-    window.select_node("relu2")
+    window.editing.select_node("relu2")
     explain.controller.select(channel=10)  # a channel fewer layers have: other tiles, new labels
     assert settle(explain) and view.strip.channel == 10
     assert [label.textItem.toPlainText() for label in view.strip_labels] == view.strip.node_ids
@@ -248,7 +248,7 @@ def test_filters_follow_new_weights(explain, window):
 def field_of_clicked_unit(explain, window, node_id: str, row: int, col: int):
     """Load a sample, select ``node_id`` and click its unit (row, col) in the field view."""
     capture = loaded(explain)
-    window.select_node(node_id)
+    window.editing.select_node(node_id)
     view = explain.show_view("field")
     assert settle(explain)
     click(view.grid, 0, row, col)
@@ -286,7 +286,7 @@ def test_a_field_reaching_into_the_padding_is_drawn_outside_the_image(explain, w
 
 def test_the_window_shows_the_layers_real_output(explain, window):
     capture = loaded(explain)
-    window.select_node("conv2")
+    window.editing.select_node("conv2")
     view = explain.show_view("window")
     assert settle(explain)
     view.out_channel.setValue(3)
@@ -308,7 +308,7 @@ def test_the_window_shows_the_layers_real_output(explain, window):
 
 def test_a_max_pool_window_writes_the_maximum(explain, window):
     capture = loaded(explain, "shape_cross")
-    window.select_node("pool1")
+    window.editing.select_node("pool1")
     view = explain.show_view("window")
     assert settle(explain)
     view.showcase()
@@ -320,7 +320,7 @@ def test_a_max_pool_window_writes_the_maximum(explain, window):
 
 def test_play_and_export_a_gif(explain, window, tmp_path, monkeypatch, qtbot):
     loaded(explain)
-    window.select_node("conv1")
+    window.editing.select_node("conv1")
     view = explain.show_view("window")
     assert settle(explain)
     view.speed.setCurrentIndex(view.speed.count() - 1)
@@ -380,7 +380,7 @@ def test_occlusion_runs_on_demand(explain):
 
 
 def test_occlusion_can_be_cancelled(explain, window, qtbot):
-    window.push(SetInputSpecCommand(window.document, InputSpec(1, 160, 160)))  # 25,600 positions to try
+    window.document.push(SetInputSpecCommand(window.document, InputSpec(1, 160, 160)))  # 25,600 positions to try
     loaded(explain)
     view = explain.show_view("cam")
     assert settle(explain)
@@ -404,7 +404,7 @@ def test_weights_label_tracks_training_and_edits(explain, window):
     window.document.set_weights(state)
     assert settle(explain)
     assert "trained weights" in label.text() and "except" not in label.text()
-    window.push(SetParamCommand(window.document, "conv2", "out_channels", 24))
+    window.document.push(SetParamCommand(window.document, "conv2", "out_channels", 24))
     assert explain.controller.busy  # debounced: the rebuild waits for the edits to pause
     assert settle(explain)
     assert "trained weights — except conv2, bn2, conv3 (changed since training)" in label.text()
@@ -414,15 +414,15 @@ def test_weights_label_tracks_training_and_edits(explain, window):
 
 def test_an_edit_redraws_on_the_new_model_only(explain, window, monkeypatch):
     loaded(explain)
-    window.select_node("conv2")
+    window.editing.select_node("conv2")
     assert settle(explain)
     view = explain.views["features"]
     drawn = []
     monkeypatch.setattr(explain.controller, "run", lambda fn, *args, **kwargs: (
         drawn.append(args[0]) if fn.__name__ == "make_feature_maps" else None,
         ExplainController.run(explain.controller, fn, *args, **kwargs))[1])
-    window.push(RenameNodeCommand(window.document, "conv3", "conv_last"))
-    window.push(SetParamCommand(window.document, "conv2", "out_channels", 24))
+    window.document.push(RenameNodeCommand(window.document, "conv3", "conv_last"))
+    window.document.push(SetParamCommand(window.document, "conv2", "out_channels", 24))
     assert settle(explain)
     capture = explain.controller.capture
     assert "conv_last" in capture.activations and capture.network is explain.controller.network
@@ -433,7 +433,7 @@ def test_an_edit_redraws_on_the_new_model_only(explain, window, monkeypatch):
 
 def test_random_weights_stay_put_across_edits(explain, window):
     before = explain.controller.network.model.get_submodule("conv1").weight.clone()
-    window.push(SetParamCommand(window.document, "conv3", "out_channels", 40))
+    window.document.push(SetParamCommand(window.document, "conv3", "out_channels", 40))
     assert settle(explain)
     network = explain.controller.network
     assert torch.equal(network.model.get_submodule("conv1").weight, before)
@@ -442,7 +442,7 @@ def test_random_weights_stay_put_across_edits(explain, window):
 
 def test_a_design_with_errors_shows_its_first_error(explain, window):
     loaded(explain)
-    window.push(SetParamCommand(window.document, "conv1", "kernel_size", 40))  # larger than the padded input
+    window.document.push(SetParamCommand(window.document, "conv1", "kernel_size", 40))  # larger than the padded input
     assert settle(explain)
     assert explain.stack.currentWidget() is explain.problem
     assert window.document.analysis.first_error() in explain.problem.text()
@@ -504,7 +504,7 @@ def test_the_window_stays_responsive_while_resnet18_runs(window, qtbot, monkeypa
     probe.timeout.connect(lambda: ticks.__setitem__(0, ticks[0] + 1))
     probe.start()
     panel = window.show_explain()
-    window.open_design(load_template("resnet18"), None)
+    window.files.open_design(load_template("resnet18"), None)
     panel.image_input.load_sample("scene_garden")
     assert settle(panel, 120)
     probe.stop()
@@ -543,7 +543,7 @@ def test_a_template_opened_after_occlusion_shows_nothing_of_the_old_design(expla
     view.occlude_button.click()
     assert settle(explain) and view.occlusion is not None
     old_classes = set(window.document.design.classes)
-    window.open_template("lenet5")
+    window.files.open_template("lenet5")
     explain.image_input.load_sample("shape_disk")
     assert settle(explain)
     assert view.occlusion is None and view.occlusion_heat.image is None and view.occlusion_plot.image.image is None
@@ -566,11 +566,11 @@ def test_every_view_shows_only_results_of_the_current_design_weights_and_image(e
     elif change == "weights":
         window.document.set_weights({k: v.clone() for k, v in explain.controller.network.model.state_dict().items()})
     elif change == "edit":
-        window.push(SetParamCommand(window.document, "conv1", "out_channels", 12))
+        window.document.push(SetParamCommand(window.document, "conv1", "out_channels", 12))
     elif change == "template":
-        window.open_template("lenet5")
+        window.files.open_template("lenet5")
     else:
-        window.push(SetParamCommand(window.document, "conv1", "kernel_size", 40))
+        window.document.push(SetParamCommand(window.document, "conv1", "kernel_size", 40))
     assert settle(explain)
     assert explain.controller.key != before
     assert_only_current_results(explain)  # the tab shown, and every tab not yet shown again
@@ -582,11 +582,11 @@ def test_every_view_shows_only_results_of_the_current_design_weights_and_image(e
 
 def test_an_out_of_date_picture_says_so_and_ignores_clicks(explain, window):
     loaded(explain)
-    window.select_node("relu2")
+    window.editing.select_node("relu2")
     assert settle(explain)
     view = explain.views["features"]
     top, left = view.result.mosaic.origin(5)
-    window.push(SetParamCommand(window.document, "conv3", "out_channels", 40))  # the rebuild waits 150 ms
+    window.document.push(SetParamCommand(window.document, "conv3", "out_channels", 40))  # the rebuild waits 150 ms
     assert "Updating for the edited design" in view.message.text()
     click(view.mosaic_plot, 0, top + 3, left + 4)
     assert explain.controller.channel != 5  # the old picture is not a channel chooser any more
@@ -598,7 +598,7 @@ def test_an_out_of_date_picture_says_so_and_ignores_clicks(explain, window):
 
 def test_every_heatmap_has_a_colour_bar_with_its_values(explain, window):
     capture = loaded(explain)
-    window.select_node("conv2")
+    window.editing.select_node("conv2")
     assert settle(explain)
     features = explain.views["features"]
     features.scale.setCurrentText("shared")
@@ -673,7 +673,7 @@ def test_occlusion_defaults_follow_the_input_size_with_an_estimate(explain, wind
     count, batch, seconds = view.occlusion_plan()
     assert count == 15 * 15 and batch >= 1 and seconds is not None and seconds > 0
     assert "225 positions" in view.estimate.text()
-    window.push(SetInputSpecCommand(window.document, InputSpec(1, 224, 224)))
+    window.document.push(SetInputSpecCommand(window.document, InputSpec(1, 224, 224)))
     assert settle(explain)
     assert (view.patch.value(), view.stride.value()) == (28, 14)
     assert view.occlusion_plan()[0] == 15 * 15
@@ -739,11 +739,11 @@ def test_an_auxiliary_heads_nodes_show_their_maps(window):
     design.set_param("branch", "out_channels", 3)
     design.set_param("branch", "groups", 1)
     panel = window.show_explain()
-    window.open_design(design, None)
+    window.files.open_design(design, None)
     capture = loaded(panel)
     view = panel.views["features"]
     for node_id in ("aux_gap", "aux_fc", "fc"):
-        window.select_node(node_id)
+        window.editing.select_node(node_id)
         assert settle(panel)
         assert view.result is not None and view.result.node_id == node_id, view.message.text()
         assert not view.message.is_problem, view.message.text()

@@ -23,7 +23,7 @@ def test_export_menu_writes_a_checkpoint_with_the_trained_weights(window, qtbot,
     trained = build_model(window.document.design).state_dict()
     trained["conv1.weight"].fill_(0.25)
     window.document.set_weights(trained, ([0.5], [0.25]), {"epochs": 3})
-    window.select_node("conv3")
+    window.editing.select_node("conv3")
     window.inspector.editors["out_channels"].spin.setValue(32)  # conv3, bn3, fc change shape
     target = tmp_path / "model.pt"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))

@@ -37,7 +37,7 @@ def residual(blocks: int) -> Design:
 
 @pytest.fixture
 def big(window):
-    window.open_design(residual(12), None)  # 89 nodes
+    window.files.open_design(residual(12), None)  # 89 nodes
     return window
 
 
@@ -203,7 +203,7 @@ def test_the_issues_list_keeps_its_selection_when_its_problems_stay(window):
 
 def test_spin_box_steps_within_a_frame_are_analysed_once_and_undone_as_one(window, qtbot, monkeypatch):
     analyses = count_calls(monkeypatch, document_module, "analyze")
-    window.select_node("conv2")
+    window.editing.select_node("conv2")
     spin = window.inspector.editors["out_channels"].spin
     for value in range(33, 41):  # eight steps faster than a frame, as a wheel burst gives them
         spin.setValue(value)
@@ -220,14 +220,14 @@ def test_spin_box_steps_within_a_frame_are_analysed_once_and_undone_as_one(windo
 
 
 def test_a_lone_spin_step_shows_at_once(window):
-    window.select_node("conv2")
+    window.editing.select_node("conv2")
     window.inspector.editors["out_channels"].spin.setValue(24)
     assert footer(window, "bn2").startswith("24×")  # not a frame later: nothing else was analysed just now
 
 
 def test_the_key_moves_with_every_step_even_before_its_analysis(window, qtbot):
     doc = window.document
-    window.select_node("conv2")
+    window.editing.select_node("conv2")
     spin = window.inspector.editors["out_channels"].spin
     keys = []
     doc.keyChanged.connect(keys.append)

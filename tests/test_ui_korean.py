@@ -230,18 +230,18 @@ def test_the_designer_shows_no_untranslated_english(korean_window, painted):
                               for item in window.scene.items() if hasattr(item, "node_id")]
     assert any(where == "painted" and "파라미터" in text for where, text in painted)  # a card's numbers line
     texts += [("menu bar", a.text()) for a in window.menuBar().actions()]
-    texts += [(f"help row {a!r}", a + " " + b) for a, b in window.shortcut_rows()]
+    texts += [(f"help row {a!r}", a + " " + b) for a, b in window.help_menu.shortcut_rows()]
     # A layer selected: the inspector's layer page, with "the math".
-    window.select_node("conv2")
+    window.editing.select_node("conv2")
     texts += shown_texts(window.inspector)
     # An error of the structure (a layer with no input) in the issues list and the inspector.
     from convviz.ui.commands import AddNodesCommand
     from convviz.design import Node
 
-    window.push(AddNodesCommand(window.document, [Node("lonely", "ReLU", [], {}, (0.0, 0.0))]))
-    window.select_node("lonely")
+    window.document.push(AddNodesCommand(window.document, [Node("lonely", "ReLU", [], {}, (0.0, 0.0))]))
+    window.editing.select_node("lonely")
     texts += shown_texts(window.issues) + shown_texts(window.inspector)
-    texts += [("dock", window.issues_dock.windowTitle()), ("undo", window.undo_action.text())]
+    texts += [("dock", window.issues_dock.windowTitle()), ("undo", window.editing.undo_action.text())]
     assert len(texts) > 150  # the walk reaches the window's widgets, menus and panels
     allowed = design_words(window) | {"lonely"} | catalog_values()
     assert untranslated(texts, allowed) == [], "\n".join(untranslated(texts, allowed))

@@ -88,7 +88,7 @@ def test_a_template_opened_after_a_run_shows_none_of_its_results(panel, window, 
     train_once(panel, qtbot)
     assert panel.confusion.image.image is not None and panel.curves.val_acc.x
     window.document.undo_stack.setClean()
-    window.open_template("lenet5")
+    window.files.open_template("lenet5")
     assert panel.curves.val_acc.x == [] and panel.curves.train_loss.x == []
     assert panel.confusion.image.image is None and panel.filters.image.image is None
     assert "no run of this design yet" in panel.confusion.title.text()
@@ -114,7 +114,7 @@ def test_a_new_run_shows_nothing_of_the_previous_run_until_its_own_first_epoch(p
 
 def test_an_edit_after_a_run_clears_its_results_and_the_run_stays_in_runs(panel, window, qtbot):
     train_once(panel, qtbot)
-    window.select_node("conv1")
+    window.editing.select_node("conv1")
     window.inspector.editors["out_channels"].spin.setValue(8)
     assert panel.curves.val_acc.x == [] and panel.confusion.image.image is None
     assert rows(panel) == ["Shapes CNN #1"]   # the same lineage: the run of the design it came from
@@ -268,7 +268,7 @@ def test_train_again_from_the_same_start_after_a_one_layer_edit(panel, window, q
     panel.form.seed.setValue(5)
     train_once(panel, qtbot, epochs=1)
     first = panel.runs.runs()[0]
-    window.select_node("conv2")
+    window.editing.select_node("conv2")
     window.inspector.editors["out_channels"].spin.setValue(16)
     panel.form.seed.setValue(9)   # the rerun takes the first run's settings, seed included
     panel.form.continue_training.setChecked(True)
@@ -378,7 +378,7 @@ def test_a_run_from_the_trained_weights_is_recorded_as_continued_and_compared_so
     window.export_actions.export(tmp_path / "model.pt")
     qtbot.waitUntil(lambda: (tmp_path / "model.pt").is_file(), timeout=30000)
     window.document.undo_stack.setClean()
-    assert window.open_path(tmp_path / "model.pt")
+    assert window.files.open_path(tmp_path / "model.pt")
     qtbot.waitUntil(lambda: panel.dataset is not None, timeout=30000)
     train_once(panel, qtbot, epochs=1)
     third = panel.runs.runs(all_runs=True)[0]
@@ -530,12 +530,12 @@ def test_runs_export_writes_the_checkpoint_file_export_writes(panel, window, qtb
 
 def test_a_design_edited_after_its_run_finds_its_runs_when_reopened(panel, window, qtbot, tmp_path):
     train_once(panel, qtbot, epochs=1)
-    window.select_node("conv3")
+    window.editing.select_node("conv3")
     window.inspector.editors["out_channels"].spin.setValue(48)   # an edit after the run, then saved
-    window._save_to(tmp_path / "mine.json")
-    window.open_template("lenet5")
+    window.files._save_to(tmp_path / "mine.json")
+    window.files.open_template("lenet5")
     assert rows(panel) == []
-    window.open_path(tmp_path / "mine.json")
+    window.files.open_path(tmp_path / "mine.json")
     assert rows(panel) == ["Shapes CNN #1"]
 
 

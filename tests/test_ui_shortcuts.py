@@ -72,10 +72,14 @@ def keyed_window(monkeypatch, qtbot, tmp_path):
     and Redo enabled."""
     from convviz.design import load_template
     from convviz.ui.commands import SetParamCommand
+    from convviz.ui.edit_controller import EditController
+    from convviz.ui.file_controller import FileController
     from convviz.ui.main_window import MainWindow
 
-    for name in ("new_design", "open_dialog", "save", "save_as", "close", "_focus_rename", "paste"):
-        monkeypatch.setattr(MainWindow, name, lambda self, *a, **k: None)
+    for owner, names in ((FileController, ("new_design", "open_dialog", "save", "save_as")),
+                         (MainWindow, ("close", "_focus_rename")), (EditController, ("paste",))):
+        for name in names:
+            monkeypatch.setattr(owner, name, lambda self, *a, **k: None)
     win = MainWindow(load_template("default"), recovery_dir=tmp_path / "recovery")
     qtbot.addWidget(win, before_close_func=lambda w: w.document.undo_stack.setClean())
     win.show()
@@ -86,17 +90,17 @@ def keyed_window(monkeypatch, qtbot, tmp_path):
     for node_id in ("conv1", "conv2"):  # something to undo and something to redo: both actions enabled
         doc.push(SetParamCommand(doc, node_id, "out_channels", 12))
     doc.undo_stack.undo()
-    assert win.undo_action.isEnabled() and win.redo_action.isEnabled()
+    assert win.editing.undo_action.isEnabled() and win.editing.redo_action.isEnabled()
     return win
 
 
 def test_every_listed_shortcut_does_its_action_and_only_it(keyed_window):
     window = keyed_window
     fired: list[str] = []
-    for action in window.shortcut_actions:
+    for action in window.action_maker.shortcut_actions:
         action.triggered.connect(lambda _=False, a=action: fired.append(a))
-    rows = dict(window.shortcut_rows())
-    for action in window.shortcut_actions:
+    rows = dict(window.help_menu.shortcut_rows())
+    for action in window.action_maker.shortcut_actions:
         keys = action.shortcuts()
         name = action.property("help_label")
         assert keys and name in rows, name
@@ -121,3 +125,11 @@ def test_redo_works_with_ctrl_shift_z_and_ctrl_y(keyed_window):
         window.view.setFocus()
         QTest.keyClick(window.view.viewport(), key, modifiers)
         assert doc.undo_stack.index() == 2, f"redo did not happen on {key}"
+
+
+def test_help_lists_the_shortcuts_in_the_tables_order_whichever_controller_made_them(window):
+    """Files, editing and viewing each make their own actions: Help's list keeps one order anyway."""
+    labels = [label for label, _ in window.help_menu.shortcut_rows()][:len(SHORTCUTS)]
+    assert labels == ["New", "Open", "Save", "Save As", "Quit", "Undo", "Redo", "Copy", "Cut", "Paste", "Duplicate",
+                      "Delete", "Select All", "Rename", "Fit to View", "Auto-Layout", "Zoom In", "Zoom Out",
+                      "Actual Size"]

@@ -111,7 +111,7 @@ def test_a_missing_dataset_folder_is_named(panel, qtbot, tmp_path):
 
 def test_the_design_must_fit_the_classes(panel, window, qtbot):
     assert window.document.data_classes == list(panel.dataset.classes)  # the designer is told the data's classes
-    window.select_node("fc")
+    window.editing.select_node("fc")
     window.inspector.editors["out_features"].spin.setValue(7)
     warning = window.document.analysis.nodes["fc"].warnings[0]  # said at the layer, before a run fails
     assert "7 class scores, but the data has 10 classes" in warning.message and "out_features" in warning.fix.label
@@ -124,7 +124,7 @@ def test_edits_after_training_keep_unchanged_layers(panel, window, qtbot):
     panel.start_button.click()
     wait_for_end(panel, qtbot)
     trained_conv1 = window.document.weights["conv1.weight"].clone()
-    window.select_node("conv3")
+    window.editing.select_node("conv3")
     window.inspector.editors["out_channels"].spin.setValue(32)
     panel.form.epochs.setValue(1)
     records = []
@@ -254,11 +254,11 @@ def test_opening_another_design_mid_run_asks_and_keeps_its_results_away(panel, w
     panel.start_button.click()
     qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=60000)
     asked = answer(monkeypatch, QMessageBox.StandardButton.Cancel)
-    window.new_action.trigger()
+    window.files.new_action.trigger()
     assert asked == ["A run is training"] and panel.run is not None and "conv1" in window.document.design
     answers = iter([QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.Discard])
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: next(answers))
-    window.new_action.trigger()
+    window.files.new_action.trigger()
     wait_for_end(panel, qtbot)
     assert window.document.design.node_ids == ["input"]
     assert window.document.weights is None and window.document.design.classes == []

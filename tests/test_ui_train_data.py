@@ -37,7 +37,7 @@ def test_a_design_opened_while_the_tab_is_hidden_loads_nothing_until_it_is_shown
     panel = shown_panel(window, qtbot)
     assert loads == [((1, 32, 32), (1, 32, 32))]
     window.tabs.setCurrentIndex(0)
-    window.open_design(load_template("resnet18"), None)
+    window.files.open_design(load_template("resnet18"), None)
     qtbot.wait(600)  # past the panel's reload delay
     assert len(loads) == 1 and panel.dataset is None  # out of date, and nothing read or drawn
     window.tabs.setCurrentIndex(window.train_tab)
@@ -48,11 +48,11 @@ def test_a_design_opened_while_the_tab_is_hidden_loads_nothing_until_it_is_shown
 
 
 def test_a_design_that_needs_the_same_images_is_not_reloaded(window, qtbot, loads):
-    window.open_design(load_template("alexnet"), None)
+    window.files.open_design(load_template("alexnet"), None)
     panel = shown_panel(window, qtbot)
     assert len(loads) == 1
     first = panel.dataset
-    window.open_design(load_template("vgg11"), None)  # 3×224×224 too
+    window.files.open_design(load_template("vgg11"), None)  # 3×224×224 too
     qtbot.wait(600)
     assert len(loads) == 1 and panel.dataset is not None and panel.dataset.train is first.train
     from convviz.design import InputSpec
@@ -66,7 +66,7 @@ def test_a_design_that_needs_the_same_images_is_not_reloaded(window, qtbot, load
 def test_explain_samples_the_current_designs_data_even_before_the_tab_reloads(window, qtbot, loads):
     shown_panel(window, qtbot)
     window.tabs.setCurrentIndex(0)
-    window.open_design(load_template("resnet18"), None)
+    window.files.open_design(load_template("resnet18"), None)
     qtbot.wait(600)
     source = window.document.sample_images
     assert source is not None
@@ -77,7 +77,7 @@ def test_explain_samples_the_current_designs_data_even_before_the_tab_reloads(wi
 def test_a_run_waiting_for_data_loads_it_while_the_tab_is_hidden(window, qtbot, loads):
     panel = shown_panel(window, qtbot)
     window.tabs.setCurrentIndex(0)
-    window.open_design(load_template("resnet18"), None)
+    window.files.open_design(load_template("resnet18"), None)
     panel.reload_dataset(needed=True)  # what a run started from elsewhere asks for
     qtbot.waitUntil(lambda: panel.dataset is not None, timeout=30000)
     assert window.tabs.currentIndex() == 0 and panel.dataset.shape == (3, 224, 224)

@@ -106,7 +106,7 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
         def report(message: str) -> None:
             print(f"convviz: error: {message}", file=sys.stderr)
 
-        if not window.open_path(checkpoint, on_error=report if screenshot else None) and screenshot:
+        if not window.files.open_path(checkpoint, on_error=report if screenshot else None) and screenshot:
             return 1
     if run is not None:
         problem = open_recorded_run(window, run, overlay or [])
@@ -146,8 +146,8 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
         freeze_heap()  # start-up's objects are never scanned by the collector again
         freeze_after_imports()
         window.start_device_probe()
-        window.clean_interrupted_saves()
-        window.offer_recovery()
+        window.files.clean_interrupted_saves()
+        window.files.offer_recovery()
 
     FirstPaint(window, on_first_paint)
     window.lazyTabBuilt.connect(lambda _index: freeze_imports())  # and torch's objects, once a tab loads it

@@ -214,8 +214,12 @@ class ImportDialog(QDialog):
 
 
 class ExportActions(QObject):
-    def __init__(self, window) -> None:
+    def __init__(self, document, files, window) -> None:
+        """``document``: what is exported; ``files``: the window's ``FileController`` (an import replaces
+        the design as opening a file does); ``window``: the dialogs' parent, whose status bar says the result."""
         super().__init__(window)
+        self.document = document
+        self.files = files
         self.window = window
         self.tasks = TaskRunner(self)
         self.progress: QProgressDialog | None = None
@@ -240,7 +244,7 @@ class ExportActions(QObject):
 
     # --- export -------------------------------------------------------------------------------
     def export_dialog(self, suffix: str) -> None:
-        document = self.window.document
+        document = self.document
         if suffix == ".onnx" and not onnx_available():
             QMessageBox.information(self.window, tr("ONNX export is not available"), onnx_absence())
             return
@@ -270,7 +274,7 @@ class ExportActions(QObject):
         return opset
 
     def export(self, path: Path, opset: int | None = None) -> None:
-        document = self.window.document
+        document = self.document
         self._busy(tr("Exporting {name}…").format(name=path.name))
         key = document.key
         self.tasks.run(export_document, path, document.design.copy(), document.weights, document.normalization,
@@ -281,7 +285,7 @@ class ExportActions(QObject):
         self._done()
         paths, what = result
         if any(p.suffix.lower() == ".pt" for p in paths):   # a checkpoint now holds the trained weights
-            self.window.document.mark_weights_saved(key)
+            self.document.mark_weights_saved(key)
         self.window.statusBar().showMessage(tr("Exported {files} ({weights})").format(
             files=", ".join(p.name for p in paths), weights=what), 8000)
 
@@ -289,7 +293,7 @@ class ExportActions(QObject):
         """A folder for the script; the Train tab's settings (data, optimiser, augmentation) go into it."""
         from .train.settings_form import remembered_config
 
-        document = self.window.document
+        document = self.document
         if not document.analysis.ok:
             QMessageBox.warning(self.window, tr("Cannot export"), tr("The design has errors: {error}").format(
                 error=document.analysis.first_error()))
@@ -321,7 +325,7 @@ class ExportActions(QObject):
         dialog.deleteLater()
         if not accepted:
             return
-        if not self.window.confirm_discard():
+        if not self.files.confirm_discard():
             return
         self._busy(tr("Importing {name} from {file}…").format(name=class_name, file=path.name))
         self.tasks.run(import_module_file, path, class_name, spec, on_done=self._on_imported,
@@ -335,8 +339,8 @@ class ExportActions(QObject):
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        self.window.open_design(result.design, None, modified=True)
-        self.window.document.set_weights(result.state_dict, saved=True)
+        self.files.open_design(result.design, None, modified=True)
+        self.document.set_weights(result.state_dict, saved=True)
         notes = "".join(f"; {note}" for note in result.notes)
         self.window.statusBar().showMessage(ntr("Imported {count} layer with its weights",
                                                 "Imported {count} layers with their weights",

@@ -21,7 +21,8 @@ from PySide6.QtGui import QKeySequence
 
 K = QKeySequence.StandardKey
 
-#: action name → (standard key or None, portable keys). "Ctrl" is Cmd on macOS, as Qt reads it.
+#: action name → (standard key or None, portable keys), in the order Help ▸ Keyboard Shortcuts lists them.
+#: "Ctrl" is Cmd on macOS, as Qt reads it.
 SHORTCUTS: dict[str, tuple[QKeySequence.StandardKey | None, tuple[str, ...]]] = {
     "new": (K.New, ("Ctrl+N",)),
     "open": (K.Open, ("Ctrl+O",)),
@@ -30,8 +31,8 @@ SHORTCUTS: dict[str, tuple[QKeySequence.StandardKey | None, tuple[str, ...]]] = 
     "quit": (K.Quit, ("Ctrl+Q",)),
     "undo": (K.Undo, ("Ctrl+Z",)),
     "redo": (K.Redo, ("Ctrl+Shift+Z", "Ctrl+Y")),
-    "cut": (K.Cut, ("Ctrl+X",)),
     "copy": (K.Copy, ("Ctrl+C",)),
+    "cut": (K.Cut, ("Ctrl+X",)),
     "paste": (K.Paste, ("Ctrl+V",)),
     "duplicate": (None, ("Ctrl+D",)),
     "delete": (K.Delete, ("Del", "Backspace")),  # a Mac laptop's delete key is Backspace

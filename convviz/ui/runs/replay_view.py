@@ -10,9 +10,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
 from ...i18n import tr
-from .shown import DrawnWhenShown
+from ..confusion_matrix import ConfusionMatrixView
 from ..plots import image_view
-from ..train.live_views import ConfusionMatrixView
+from .shown import DrawnWhenShown
 
 
 class ReplayView(DrawnWhenShown):
