@@ -47,6 +47,7 @@ from ..messages import first_line
 from .canvas import DesignScene, DesignView
 from .card import CARD_SPACING, HEIGHT, WIDTH
 from .commands import AddNodesCommand, EditsCommand, MoveNodesCommand, RemoveNodesCommand, SetInputsCommand
+from . import import_gate
 from .device_probe import DeviceProbe
 from .document import Document
 from .drops import dropped_file, is_design_file, is_image_file
@@ -402,9 +403,12 @@ class MainWindow(QMainWindow):
         return index
 
     def _make_train_panel(self) -> QWidget:
+        held = import_gate.hold()  # torch's background import waits until the tab has painted
         from .train import TrainPanel
 
-        return TrainPanel(self)
+        panel = TrainPanel(self)
+        import_gate.release_when_painted(panel, held)
+        return panel
 
     def tab_widget(self, index: int) -> QWidget:
         """The real widget of tab ``index``, building it if it has not been shown yet."""
