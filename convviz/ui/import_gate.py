@@ -56,6 +56,8 @@ class ImportGate:
         if not self._installed:
             self._installed = True
             sys.addaudithook(self._audit)
+        if time.monotonic() >= self._until:
+            self._holds.clear()   # holds that ran out are over, released or not
         token = object()
         self._holds.add(token)
         self._until = time.monotonic() + HOLD_LIMIT_S
