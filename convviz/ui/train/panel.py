@@ -52,7 +52,7 @@ from .data_loading import DatasetController
 from .live_views import ConfusionView, CurvesView, FiltersView
 from .results import RunResults
 from .settings_form import TrainSettingsForm
-from .worker import TrainingRun
+from .worker import TrainingRun, import_training
 
 PREVIEW_COUNT = 8
 #: The preview's images: ``Dataset.samples(PREVIEW_COUNT, PREVIEW_SEED)`` (and the first look's, the same).
@@ -75,17 +75,6 @@ def _load_for_request(spec, shape, val_fraction: float, seed: int):
 
 def _first_look_for_request(spec, shape, val_fraction: float, seed: int):
     return first_look(spec, shape, val_fraction, seed, PREVIEW_COUNT, sample_seed=PREVIEW_SEED)
-
-
-def import_training() -> None:
-    """Import the training loop ahead of the first run, in the background: first imports in the run's
-    thread would hold the interpreter while the window waits. The first optimizer imports all of
-    torch._dynamo (800 modules, a second and a half), so make one here."""
-    import torch
-
-    import convviz.train.loop  # noqa: F401
-
-    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 
 
 def download(kind: str, folder: str):
@@ -132,7 +121,6 @@ class TrainPanel(QWidget):
         self.data.failed.connect(self._show_data_problem)
         self.data.loading.connect(self._on_data_loading)
         self._training_imported = False
-        self._importing = None   # the task importing the training loop, while it runs
         self.run: TrainingRun | None = None
         self.classes: list[str] = []
 
@@ -341,20 +329,10 @@ class TrainPanel(QWidget):
         self._update_buttons()
         if not self._training_imported:  # after the data, not beside it: both want the two cores
             self._training_imported = True
-            if self._pending_start is None:  # else the run starting now imports what it needs itself
-                self._importing = task = self.tasks.run(import_training)
-                task.done.connect(self._on_training_imported)
-                task.failed.connect(self._on_training_imported)
-                # torch._dynamo's 800 modules: frozen once they are in, not walked meanwhile.
-                hold_collections_while(task, task.done, task.failed)
+            task = self.tasks.run(import_training)
+            # torch._dynamo's 800 modules: frozen once they are in, not walked meanwhile.
+            hold_collections_while(task, task.done, task.failed)
         if self._pending_start is not None and self.run is None:
-            self._start_pending()
-
-    def _on_training_imported(self, *_) -> None:
-        """A run asked for while the loop's modules were importing starts now: importing torch's modules in two
-        threads at once hands one of them a half-made module (torch's imports are circular)."""
-        self._importing = None
-        if self._pending_start is not None and self.run is None and self.dataset is not None:
             self._start_pending()
 
     def _sample_images(self, count: int) -> list[tuple[np.ndarray, str]]:
@@ -415,7 +393,7 @@ class TrainPanel(QWidget):
             reason = tr("Waiting for the data (see Data below the curves).")
         else:
             reason = ""
-        waiting = self._pending_start is not None and (self.dataset is None or self._importing is not None)
+        waiting = self.dataset is None and self._pending_start is not None   # Train pressed: it starts when in
         self.start_button.setEnabled(not running and not reason and not waiting)
         self.start_button.setToolTip(reason or tr("Train the design on the data with these settings"))
         self.pause_button.setEnabled(running)
@@ -510,11 +488,6 @@ class TrainPanel(QWidget):
                 self._pending_start = (initial, parent)
                 self._set_status(tr("Loading the data…"), NOTE, kind="run")
                 return
-        if self.dataset is not None and self._importing is not None:   # the loop's modules are importing
-            self._pending_start = (initial, parent)
-            self._set_status(tr("Starting…"), kind="run")
-            self._update_buttons()
-            return
         if self.dataset is None:
             if self.first_look is not None and self._pending_start is None:   # torch is loading: start when in
                 self._pending_start = (initial, parent)
