@@ -24,7 +24,8 @@ Rounds interleave the methods, so a busy machine slows them alike; start-up garb
 processes hold the core, more often the longer a run lasts, which bends every growth ratio
 upwards; ``--clock wall`` measures what a user waits (on an idle machine the two agree). Goals: ResNet-50 < 5 ms; 2,000 nodes < 40 ms and
 ≤ 4× the time of 500 nodes (with caches as an edit in the app finds them: a repeated run of a
-500-node design finds it all in the L2 cache, which a 2,000-node one outgrows; both are printed);
+500-node design finds it all in the L2 cache, which a 2,000-node one outgrows; and with the
+collector as the app runs it, automatic collection off; both of each are printed);
 a valid one-node edit of the 2,000-node chain ≤ 2 ms.
 """
 
@@ -150,27 +151,46 @@ def evict_caches() -> None:
 def growth(rows: list[tuple[str, Design, float | None]], rounds: int) -> None:
     """Full analysis at each size, interleaved round by round, with the caches as a repeated run
     leaves them (warm: a 500-node design then lives in L2, a 2,000-node one does not) and as an edit
-    in the app finds them (cold)."""
-    times: dict[tuple[str, str], list[float]] = {}
+    in the app finds them (cold); and under two collector policies: the app's (automatic collection
+    off, ``ui/gc_guard.GuiThreadCollector``: the GUI thread collects on a 500 ms timer, between
+    events, never inside an analysis; the young-generation collection that its next tick makes of
+    what the analysis allocated is timed beside it), and a plain script's (automatic collection,
+    which scans the young objects every 700 allocations: the super-linear part)."""
+    times: dict[tuple[str, str, str], list[float]] = {}
+    ticks: dict[tuple[str, str], list[float]] = {}
     for _ in range(4 * rounds):
         for name, design, _ in rows:
             for state in ("warm", "cold"):
-                samples = times.setdefault((name, state), [])
-                for _ in range(5):
-                    if state == "cold":
-                        evict_caches()
-                    start = clock()
-                    analyze(design)
-                    samples.append(clock() - start)
+                for policy in ("app", "automatic"):
+                    samples = times.setdefault((name, state, policy), [])
+                    for _ in range(5):
+                        if state == "cold":
+                            evict_caches()
+                        if policy == "app":
+                            gc.disable()
+                        start = clock()
+                        analyze(design)
+                        samples.append(clock() - start)
+                        if policy == "app":
+                            start = clock()
+                            gc.collect(0)
+                            ticks.setdefault((name, state), []).append(clock() - start)
+                            gc.enable()
     small, large = rows[-2], rows[-1]
     print()
-    for state in ("warm", "cold"):
-        medians = {name: statistics.median(times[(name, state)]) for name, _, _ in rows}
-        cells = [f"{len(design):,} nodes {medians[name] * 1e3:.2f} ms" for name, design, _ in rows]
-        ratio = medians[large[0]] / medians[small[0]]
-        verdict = f"(goal ≤ 4×: {'ok' if ratio <= 4 else 'MISSED'})" if state == "cold" else ""
-        print(f"full analysis, {state} caches: {', '.join(cells)}; {len(large[1]):,} / {len(small[1]):,} nodes = "
-              f"{ratio:.2f}× {verdict}")
+    for policy in ("app", "automatic"):
+        for state in ("warm", "cold"):
+            medians = {name: statistics.median(times[(name, state, policy)]) for name, _, _ in rows}
+            cells = [f"{len(design):,} nodes {medians[name] * 1e3:.2f} ms" for name, design, _ in rows]
+            ratio = medians[large[0]] / medians[small[0]]
+            verdict = f"(goal ≤ 4×: {'ok' if ratio <= 4 else 'MISSED'})" if state == "cold" and policy == "app" else ""
+            label = "the app's collector" if policy == "app" else "automatic collection"
+            print(f"full analysis, {state} caches, {label}: {', '.join(cells)}; "
+                  f"{len(large[1]):,} / {len(small[1]):,} nodes = {ratio:.2f}× {verdict}")
+            if policy == "app":
+                tick = {name: statistics.median(ticks[(name, state)]) for name, _, _ in rows}
+                print(f"  then the collector's next tick (generation 0) of its garbage: "
+                      + ", ".join(f"{len(design):,} nodes {tick[name] * 1e3:.2f} ms" for name, design, _ in rows))
 
 
 def edit_times(design: Design, node: str, name: str, values: tuple, rounds: int, runs: int = 50) -> list[list[float]]:

@@ -41,6 +41,15 @@ def test_cli_summary_runs_without_torch_or_qt():
     assert result.returncode == 0, result.stderr
 
 
+def test_the_train_tabs_first_look_at_the_data_imports_without_torch():
+    """The Train tab shows the cached shapes before torch has loaded: these data modules must not need it."""
+    for module in ("convviz.data", "convviz.data.first_look", "convviz.data.keys", "convviz.data.splits",
+                   "convviz.data.shapes_cache", "convviz.data.synthetic", "convviz.data.errors",
+                   "convviz.ui.train.data_loading"):
+        result = run_blocked(module, ("torch",), "from convviz.data import SHAPE_CLASSES, SYNTHETIC_SIZE, source_key")
+        assert result.returncode == 0, (module, result.stderr)
+
+
 def test_core_packages_import_without_qt():
     for module in ("convviz.model", "convviz.runs", "convviz.runs.recorder"):
         result = run_blocked(module, QT_MODULES)

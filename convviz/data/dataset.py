@@ -17,15 +17,13 @@ import torch.nn.functional as F
 
 from ..i18n import ntr, tr
 from ..train.config import dataset_title
+from .errors import DatasetError
 from .fitting import LUMA, centre_crop_box
+from .splits import sample_indices, split_indices
 
 #: Training images the normalisation statistics are estimated from, and how many are fitted at once.
 _STATS_SAMPLE = 2000
 _STATS_SLICE = 64
-
-
-class DatasetError(ValueError):
-    """A dataset that cannot be used: names the file and the reason, in one line."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +172,7 @@ class Dataset:
     def samples(self, count: int, seed: int = 0, split: str = "train") -> tuple[np.ndarray, list[str]]:
         """``count`` random images at the design's size (uint8 N×C×H×W) and their class names."""
         images = self.val if split == "val" else self.train
-        index = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:count]
+        index = torch.from_numpy(sample_indices(len(images), count, seed))
         x = conform(images.take(index).float(), self.shape)
         names = [self.classes[int(i)] for i in images.labels[index]]
         return x.round_().clamp_(0, 255).to(torch.uint8).numpy(), names
@@ -220,12 +218,12 @@ def balanced_subset(images: Split, count: int, seed: int) -> Split:
 
 
 def random_split(images: Split, fraction: float, seed: int) -> tuple[Split, Split]:
-    """(train, validation): a seeded shuffle, with at least one image on each side."""
+    """(train, validation): a seeded shuffle, with at least one image on each side (``splits.split_indices``,
+    numpy: the Train tab shows a split before torch has loaded)."""
     count = len(images)
     if count < 2:
         raise DatasetError(ntr("{count} image cannot be split into training and validation sets",
                                "{count} images cannot be split into training and validation sets", count).format(
             count=count))
-    val_count = min(max(1, round(count * fraction)), count - 1)
-    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed))
-    return images.subset(order[val_count:]), images.subset(order[:val_count])
+    train, val = split_indices(count, fraction, seed)
+    return images.subset(torch.from_numpy(train)), images.subset(torch.from_numpy(val))

@@ -6,6 +6,8 @@ MNIST's 28×28 or CIFAR's 32×32 are: opening ResNet-18 (3×224×224) then needs
 images, not 1.8 GB drawn at 224×224, and designs of the same channels and native size share one
 set. A drawn set is written (atomically) to ``<cache>/shapes-v<VERSION>-<count>-<C>x<H>x<W>-s<seed>.npy``
 and read back in milliseconds by every later launch; a damaged or foreign file is drawn again.
+numpy only (torch is imported by ``shapes_images``, which returns tensors): ``cached_images`` maps a
+cached set before torch has loaded, for the Train tab's first look (``first_look``).
 """
 
 from __future__ import annotations
@@ -14,12 +16,19 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..atomic import atomic_write
+from ..i18n import tr
 from .synthetic import VERSION, make_shapes, shape_labels
+
+if TYPE_CHECKING:
+    import torch
+
+#: How many synthetic images ``load_dataset`` draws by default (training and validation together).
+SYNTHETIC_SIZE = 12_000
 
 #: Bytes the built-in set may take in memory (uint8 images); a larger request gets fewer images.
 MEMORY_BUDGET = 64 << 20
@@ -59,6 +68,16 @@ def affordable_count(count: int, shape: tuple[int, int, int]) -> int:
     return count if count <= fits else max(10, fits // 10 * 10)
 
 
+def smaller_set_note(count: int, asked: int, shape: tuple[int, int, int]) -> str:
+    """The data summary's line when ``affordable_count`` gave fewer than the ``asked`` images; "" when not."""
+    if count == asked:
+        return ""
+    return tr("{count} of the {asked} images: at {shape} the full set would need {size} MB, more than the {budget} MB "
+              "the built-in shapes may take").format(
+        count=f"{count:,}", asked=f"{asked:,}", shape="×".join(map(str, shape)),
+        size=f"{asked * math.prod(shape) / (1 << 20):,.0f}", budget=MEMORY_BUDGET >> 20)
+
+
 def cache_file(count: int, shape: tuple[int, int, int], seed: int) -> Path:
     c, h, w = shape
     return cache_dir() / f"shapes-v{VERSION}-{count}-{c}x{h}x{w}-s{seed}.npy"
@@ -67,25 +86,33 @@ def cache_file(count: int, shape: tuple[int, int, int], seed: int) -> Path:
 def shapes_images(count: int, shape: tuple[int, int, int], seed: int, should_stop=None,
                   use_cache: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """``make_shapes(count, *shape, seed)``, from the disk cache when an earlier launch drew it."""
+    import torch
+
     path = cache_file(count, shape, seed)
     if use_cache:
         images = _read(path, (count, *shape))
         if images is not None:
-            return images, shape_labels(0, count)
+            return torch.from_numpy(images), shape_labels(0, count)
     images, labels = make_shapes(count, *shape, seed=seed, should_stop=should_stop)
     if use_cache:
         _write(path, images.numpy())
     return images, labels
 
 
-def _read(path: Path, shape: tuple[int, ...]) -> torch.Tensor | None:
+def cached_images(count: int, shape: tuple[int, int, int], seed: int) -> np.ndarray | None:
+    """The cached set of ``make_shapes(count, *shape, seed)`` memory-mapped (read-only: only the pages
+    looked at are read), or None when no earlier launch drew it."""
+    return _read(cache_file(count, shape, seed), (count, *shape), mmap=True)
+
+
+def _read(path: Path, shape: tuple[int, ...], mmap: bool = False) -> np.ndarray | None:
     try:
-        array = np.load(path, allow_pickle=False)
+        array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except (OSError, ValueError, EOFError):
         return None  # absent, unreadable or damaged: drawn again
     if array.dtype != np.uint8 or array.shape != shape:
         return None
-    return torch.from_numpy(array)
+    return array
 
 
 def _write(path: Path, images: np.ndarray) -> None:

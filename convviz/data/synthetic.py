@@ -10,20 +10,24 @@ drawn alone (a preview, an interrupted draw) and equals the same chunk of a full
 torch: one thread, so drawing in the background never oversubscribes the cores the window and a
 training run use (torch's two OpenMP threads on two busy cores were several times slower), and
 numpy's PCG64 streams are the same on every platform. ``VERSION`` changes whenever a seed's images
-do: it keys the disk cache (``shapes_cache``).
+do: it keys the disk cache (``shapes_cache``). torch is imported only by the functions that return
+tensors: the Train tab reads the cached set with numpy alone while torch loads.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from .. import sysmem
 from ..i18n import tr
 from ..messages import size_in_bytes
-from .dataset import DatasetError
+from .errors import DatasetError
+
+if TYPE_CHECKING:
+    import torch
 
 SHAPE_CLASSES = ("vertical bar", "horizontal bar", "diagonal /", "diagonal \\", "circle", "disk", "square",
                  "triangle", "plus", "cross")
@@ -63,6 +67,8 @@ def make_shapes(count: int, channels: int = 1, height: int = 32, width: int = 32
             raise Cancelled(tr("drawing the shapes was cancelled"))
         start = chunk * CHUNK
         images[start:start + CHUNK] = shapes_chunk(chunk, channels, height, width, seed)[0][:count - start]
+    import torch
+
     return torch.from_numpy(images), shape_labels(0, count)
 
 
@@ -71,16 +77,23 @@ class Cancelled(RuntimeError):
 
 
 def shape_labels(start: int, stop: int) -> torch.Tensor:
+    """``label_array`` as an int64 tensor."""
+    import torch
+
+    return torch.from_numpy(label_array(start, stop))
+
+
+def label_array(start: int, stop: int) -> np.ndarray:
     """The classes of images ``start`` to ``stop``: 0, 1, …, 9, 0, 1, … (the images themselves are
     independent draws; splits and epochs shuffle them)."""
-    return torch.arange(start, stop, dtype=torch.int64) % len(SHAPE_CLASSES)
+    return np.arange(start, stop, dtype=np.int64) % len(SHAPE_CLASSES)
 
 
 def shapes_chunk(chunk: int, channels: int, height: int, width: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Chunk ``chunk`` (images ``chunk·CHUNK`` to ``(chunk+1)·CHUNK``) of ``make_shapes``' set for ``seed``:
     uint8 N×C×H×W and int64 labels."""
     rng = np.random.Generator(np.random.PCG64([VERSION, seed, chunk]))
-    labels = shape_labels(chunk * CHUNK, (chunk + 1) * CHUNK).numpy()
+    labels = label_array(chunk * CHUNK, (chunk + 1) * CHUNK)
     return _render(labels, _random_params(CHUNK, channels, rng), height, width, rng), labels
 
 

@@ -18,6 +18,7 @@ from ..design.templates import template_design
 from ..i18n import ntr, tr
 from .actions import ActionMaker
 from .canvas import DesignScene, DesignView
+from . import import_gate
 from .canvas_layout import CanvasLayout
 from .device_probe import DeviceProbe
 from .document import Document
@@ -241,9 +242,12 @@ class MainWindow(QMainWindow):
         return index
 
     def _make_train_panel(self) -> QWidget:
+        held = import_gate.hold()  # torch's background import waits until the tab has painted
         from .train import TrainPanel
 
-        return TrainPanel(self)
+        panel = TrainPanel(self)
+        import_gate.release_when_painted(panel, held)
+        return panel
 
     def tab_widget(self, index: int) -> QWidget:
         """The real widget of tab ``index``, building it if it has not been shown yet."""

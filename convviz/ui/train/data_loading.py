@@ -3,8 +3,9 @@
 ``DatasetController.request(spec, shape, val, seed)`` says which data the settings and the design
 call for. When the images it needs are the ones already loaded (``convviz.data.source_key``: another
 design of the same channels, MNIST for any input size) it is ready at once, fitted to the new input.
-Otherwise it loads in a worker thread (the built-in shapes from the disk cache in milliseconds),
-but only while it is wanted: while the Train tab is shown (``set_active``), or for Explain's
+Otherwise it loads in a worker thread (the built-in shapes from the disk cache in milliseconds,
+once torch has loaded), and a first look at it (``convviz.data.first_look``: counts, classes and sample
+images, with numpy alone) is shown at once where it can be had; but only while it is wanted: while the Train tab is shown (``set_active``), or for Explain's
 "sample from the dataset" (``samples``, which loads in its own worker thread). A design opened while
 the tab is hidden only marks the data out of date: nothing is read or drawn until it is needed.
 """
@@ -15,11 +16,15 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from ...data.errors import DatasetError
+from ...data.keys import source_key
 from ...i18n import tr
 from ..tasks import TaskRunner
 
 #: (spec, shape, val_fraction, seed, should_stop) → Dataset; runs in a worker thread.
 Loader = Callable[..., object]
+#: (spec, shape, val_fraction, seed) → FirstLook or None; runs on the GUI thread, without torch.
+Glimpse = Callable[..., object]
 
 
 class DatasetController(QObject):
@@ -29,11 +34,15 @@ class DatasetController(QObject):
     failed = Signal(str)
     #: Loading began: what is being loaded (for the data summary).
     loading = Signal(str)
+    #: While it loads: a ``convviz.data.FirstLook`` at the current request's data (counts, sample images).
+    glimpsed = Signal(object)
 
-    def __init__(self, tasks: TaskRunner, loader: Loader, parent: QObject | None = None) -> None:
+    def __init__(self, tasks: TaskRunner, loader: Loader, parent: QObject | None = None,
+                 glimpse: Glimpse | None = None) -> None:
         super().__init__(parent)
         self.tasks = tasks
         self.loader = loader
+        self.glimpse = glimpse
         self.active = False
         self._request: tuple | None = None   # (spec, shape, val_fraction, seed)
         #: (source key, Dataset) last loaded, fitted to whichever input it was loaded for; one attribute,
@@ -79,8 +88,20 @@ class DatasetController(QObject):
 
     def _load(self) -> None:
         self._pending = False
+        self._glimpse()
         self.tasks.run(_keyed_load, self.loader, self._request, channel="dataset", on_done=self._on_loaded,
                        on_error=self._on_failed)
+
+    def _glimpse(self) -> None:
+        """Before the worker starts (so before it imports torch): what the cache shows of the data at once."""
+        if self.glimpse is None:
+            return
+        try:
+            look = self.glimpse(*self._request)
+        except (DatasetError, OSError, ValueError):
+            return  # the load that follows says what is wrong
+        if look is not None:
+            self.glimpsed.emit(look)
 
     def _on_loaded(self, loaded: tuple) -> None:
         self._loaded = loaded
@@ -109,10 +130,6 @@ class DatasetController(QObject):
 
     @staticmethod
     def _key(request: tuple) -> tuple:
-        """Asked only once a dataset is loaded: ``convviz.data`` imports torch, which the GUI thread
-        must not wait for while the tab is being built."""
-        from ...data import source_key
-
         spec, shape, val_fraction, seed = request
         return source_key(spec, shape, val_fraction=val_fraction, seed=seed)
 

@@ -4,7 +4,10 @@ gradient flow and the replay on the right; Train / Pause / Stop above.
 
 The dataset loads in the background when the source (or the design's input) changes and the tab is
 shown (``DatasetController``: a design opened while the tab is hidden loads nothing until it is
-needed), so its samples and the augmentation preview are there before the run starts. The run trains
+needed), so its samples and the augmentation preview are there before the run starts. The built-in
+shapes are shown from the disk cache at once, before torch has loaded (``first_look``: the counts,
+the classes and the sample images; the augmented row follows with torch); Train pressed meanwhile
+starts the run as soon as the dataset is in. The run trains
 a frozen copy of the design in a ``TrainingRun`` thread and is recorded in the run store as it goes;
 its weights become the document's after every epoch (the explain views follow) and at the end
 (editing the design keeps the weights of the layers that still fit). What the result views show,
@@ -33,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...analysis.text import grouped
+from ...data.first_look import first_look
 from ...i18n import ntr, tr
 from ..commands import SetClassesCommand
 from ..gc_guard import hold_collections_while
@@ -48,9 +52,11 @@ from .data_loading import DatasetController
 from .live_views import ConfusionView, CurvesView, FiltersView
 from .results import RunResults
 from .settings_form import TrainSettingsForm
-from .worker import TrainingRun
+from .worker import TrainingRun, import_training
 
 PREVIEW_COUNT = 8
+#: The preview's images: ``Dataset.samples(PREVIEW_COUNT, PREVIEW_SEED)`` (and the first look's, the same).
+PREVIEW_SEED = 1
 REFRESH_HZ = 5
 #: How long closing the window waits for a run's current step before leaving it behind (a daemon thread).
 SHUTDOWN_WAIT_MS = 5000
@@ -67,15 +73,8 @@ def _load_for_request(spec, shape, val_fraction: float, seed: int):
     return load_dataset_for(spec, shape, val_fraction, seed)  # looked up when called: tests replace it
 
 
-def import_training() -> None:
-    """Import the training loop ahead of the first run, in the background: first imports in the run's
-    thread would hold the interpreter while the window waits. The first optimizer imports all of
-    torch._dynamo (800 modules, a second and a half), so make one here."""
-    import torch
-
-    import convviz.train.loop  # noqa: F401
-
-    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+def _first_look_for_request(spec, shape, val_fraction: float, seed: int):
+    return first_look(spec, shape, val_fraction, seed, PREVIEW_COUNT, sample_seed=PREVIEW_SEED)
 
 
 def download(kind: str, folder: str):
@@ -86,8 +85,9 @@ def download(kind: str, folder: str):
     return download_dataset(kind, folder)
 
 
-def image_grid(rows: list[np.ndarray]) -> np.ndarray:
-    """Rows of uint8 N×C×H×W images as one float image (H×W or H×W×3), 2-pixel gaps."""
+def image_grid(rows: list[np.ndarray], blank_rows: tuple[int, ...] = ()) -> np.ndarray:
+    """Rows of uint8 N×C×H×W images as one float image (H×W or H×W×3), 2-pixel gaps; the rows numbered in
+    ``blank_rows`` are left empty (their place kept)."""
     tiles = [[img.transpose(1, 2, 0) if img.shape[0] == 3 else img[0] for img in row] for row in rows]
     h, w = tiles[0][0].shape[:2]
     colour = tiles[0][0].ndim == 3
@@ -95,6 +95,8 @@ def image_grid(rows: list[np.ndarray]) -> np.ndarray:
     grid = np.full((len(rows) * (h + gap) - gap, len(tiles[0]) * (w + gap) - gap) + ((3,) if colour else ()),
                    np.nan, dtype=np.float32)
     for r, row in enumerate(tiles):
+        if r in blank_rows:
+            continue
         for c, tile in enumerate(row):
             grid[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = tile / 255.0
     return grid
@@ -111,8 +113,11 @@ class TrainPanel(QWidget):
         self.runs = window.runs
         self.tasks = TaskRunner(self)
         self.dataset = None
-        self.data = DatasetController(self.tasks, _load_for_request, self)
+        self.data = DatasetController(self.tasks, _load_for_request, self, glimpse=_first_look_for_request)
         self.data.ready.connect(self._on_dataset)
+        self.data.glimpsed.connect(self._on_first_look)
+        #: The first look at the data being loaded (``convviz.data.FirstLook``), shown until the dataset is in.
+        self.first_look = None
         self.data.failed.connect(self._show_data_problem)
         self.data.loading.connect(self._on_data_loading)
         self._training_imported = False
@@ -271,6 +276,7 @@ class TrainPanel(QWidget):
         except ValueError as exc:
             self._show_data_problem(str(exc))
             return
+        self.first_look = None
         self.data.request(spec, self.document.design.input.shape, self.form.val_fraction.value(),
                           self.form.seed.value(), reload=reload, needed=needed)
         if self.data.dataset is None:  # the controller said what it is loading
@@ -280,24 +286,45 @@ class TrainPanel(QWidget):
     def _on_data_loading(self, text: str) -> None:
         self.data_info.setText(text)
 
-    def _on_dataset(self, dataset) -> None:
-        self.dataset = dataset
-        self.classes = list(dataset.classes)
-        split = tr("its test set") if dataset.val_is_test else tr("held out")
+    @property
+    def data_shown(self) -> bool:
+        """The data summary and the sample images are on screen (the first look's, or the dataset's)."""
+        return self.dataset is not None or self.first_look is not None
+
+    def _show_data_summary(self, data, train: int, val: int, skipped_note: str = "") -> None:
+        """``data``: a ``Dataset`` or a ``FirstLook`` (title, classes, shape, note, val_is_test)."""
+        split = tr("its test set") if data.val_is_test else tr("held out")
         self.data_info.setText(
             tr("<b>{name}</b>: {train} training and {val} validation images ({split}), {classes} classes, fitted "
                "to {shape}: {names}").format(
-                name=html.escape(dataset.title), train=grouped(len(dataset.train)), val=grouped(len(dataset.val)),
-                split=split, classes=len(dataset.classes), shape="×".join(map(str, dataset.shape)),
-                names=html.escape(", ".join(dataset.classes[:12])))
-            + ("…" if len(dataset.classes) > 12 else "")
-            + (f"<br><span style='color:{NOTE}'>{html.escape(dataset.note)}.</span>" if dataset.note else "")
-            + (f"<br><span style='color:{WARNING.name()}'>{html.escape(dataset.skipped_note())}</span>"
-               if dataset.skipped else ""))
+                name=html.escape(data.title), train=grouped(train), val=grouped(val),
+                split=split, classes=len(data.classes), shape="×".join(map(str, data.shape)),
+                names=html.escape(", ".join(data.classes[:12])))
+            + ("…" if len(data.classes) > 12 else "")
+            + (f"<br><span style='color:{NOTE}'>{html.escape(data.note)}.</span>" if data.note else "")
+            + (f"<br><span style='color:{WARNING.name()}'>{html.escape(skipped_note)}</span>" if skipped_note else ""))
+
+    def _on_first_look(self, look) -> None:
+        """The data is loading (torch first, the first time): what the cache shows of it already."""
+        self.first_look = look
+        self._show_data_summary(look, look.train_count, look.val_count)
+        self.data_info.setToolTip("")
+        self.document.data_classes = list(look.classes)
+        self._samples = look.samples
+        # The augmented row needs torch: an empty row holds its place until the dataset is in.
+        self.preview.setImage(image_grid([self._samples, self._samples], blank_rows=(1,)),
+                              levels=(0.0, 1.0), autoLevels=False)
+        self._update_buttons()
+
+    def _on_dataset(self, dataset) -> None:
+        self.dataset = dataset
+        self.first_look = None
+        self.classes = list(dataset.classes)
+        self._show_data_summary(dataset, len(dataset.train), len(dataset.val), dataset.skipped_note())
         self.data_info.setToolTip("\n".join(f"{s.path}: {s.reason}" for s in dataset.skipped[:50]))
         self.document.sample_images = self._sample_images
         self.document.data_classes = list(dataset.classes)  # the design is warned if its scores do not match
-        self._samples = dataset.samples(PREVIEW_COUNT, seed=1)[0]
+        self._samples = dataset.samples(PREVIEW_COUNT, seed=PREVIEW_SEED)[0]
         self._update_preview()
         self._update_buttons()
         if not self._training_imported:  # after the data, not beside it: both want the two cores
@@ -317,6 +344,7 @@ class TrainPanel(QWidget):
     def _show_data_problem(self, message: str) -> None:
         self._pending_start = None   # the run waiting for this data cannot start: it is not started later
         self.dataset = None
+        self.first_look = None
         self.document.sample_images = None
         self.data_info.setText(f"<span style='color:{BAD}'>"
                                + tr("Cannot use this data: {message}").format(message=html.escape(message))
@@ -361,11 +389,12 @@ class TrainPanel(QWidget):
         problem = self.document.analysis.first_error()
         if problem:
             reason = tr("The design has errors: {problem}").format(problem=problem)
-        elif self.dataset is None:
+        elif self.dataset is None and self.first_look is None:
             reason = tr("Waiting for the data (see Data below the curves).")
         else:
             reason = ""
-        self.start_button.setEnabled(not running and not reason)
+        waiting = self.dataset is None and self._pending_start is not None   # Train pressed: it starts when in
+        self.start_button.setEnabled(not running and not reason and not waiting)
         self.start_button.setToolTip(reason or tr("Train the design on the data with these settings"))
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
@@ -375,6 +404,12 @@ class TrainPanel(QWidget):
             return
         if reason:
             self._set_status(reason, BAD if problem else NOTE, kind="reason")
+        elif self.dataset is None:   # the first look is shown; PyTorch (and with it the dataset) is loading
+            if not waiting:
+                self._set_status(tr("PyTorch is loading: Train starts the run as soon as it is ready.")
+                                 if _torch_loading() else
+                                 tr("The data is loading: Train starts the run as soon as it is ready."), NOTE,
+                                 kind="reason")
         elif self._status_kind == "reason":   # the reason is gone (the data arrived, the error was fixed)
             self._set_status(tr("Ready: Train starts a run on {data}.").format(data=self.dataset.title), kind="ready")
 
@@ -454,6 +489,11 @@ class TrainPanel(QWidget):
                 self._set_status(tr("Loading the data…"), NOTE, kind="run")
                 return
         if self.dataset is None:
+            if self.first_look is not None and self._pending_start is None:   # torch is loading: start when in
+                self._pending_start = (initial, parent)
+                self._set_status(tr("Starting as soon as PyTorch has loaded…") if _torch_loading()
+                                 else tr("Loading the data…"), NOTE, kind="run")
+                self._update_buttons()
             return
         try:
             config = self.form.config()
@@ -648,6 +688,11 @@ class TrainPanel(QWidget):
                 print("convviz: " + tr("the training step still running was left to end with the app"),
                       file=sys.stderr)
         self.tasks.wait(10000)
+
+
+def _torch_loading() -> bool:
+    """torch is not in yet (its import is still running in the background, or not started)."""
+    return "torch.nn" not in sys.modules
 
 
 def _duration(seconds: float) -> str:

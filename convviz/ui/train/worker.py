@@ -23,6 +23,22 @@ from ...messages import first_line
 
 
 _THREADS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+#: Held while the training loop's modules are imported (``import_training``).
+TRAINING_IMPORTS = threading.Lock()
+
+
+def import_training() -> None:
+    """Import the training loop ahead of the first run, in the background: first imports in the run's
+    thread would hold the interpreter while the window waits. The first optimizer imports all of
+    torch._dynamo (800 modules, a second and a half), so make one here. A run's thread calls it too,
+    first: two threads importing torch's circular modules at once hand one of them a half-made module
+    (seen: "'prims' object has no attribute 'sum'" in both), so one waits for the other."""
+    with TRAINING_IMPORTS:
+        import torch
+
+        import convviz.train.loop  # noqa: F401
+
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 
 
 def training_still_running() -> bool:
@@ -82,6 +98,7 @@ class TrainingRun(QObject):
         return not self._thread.is_alive()
 
     def _run(self) -> None:
+        import_training()   # after the background import of the same, if one is running
         from ...train import Trainer
 
         design, dataset, config, initial_state, snapshot_rate = self._args
