@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -101,6 +102,12 @@ def test_runs_from_the_same_start_after_a_one_layer_edit_share_every_unchanged_l
     changes = [d.change() for d in found]
     assert "conv2 · kernel_size: 3 → 5" in changes and "conv2 · padding: 1 → 2" in changes
     assert any(d.what == "initial weights" and "#1" in d.values[1] for d in found)
+    assert not any(d.key == "split" for d in found)  # both drawn the same way
+    # A run recorded before the split was drawn with numpy (no "split" in its data) holds out other images.
+    older = dataclasses.replace(store.detail(first.run_id), dataset={**store.detail(first.run_id).dataset})
+    older.dataset.pop("split")
+    (split,) = [d for d in differences([older, store.detail(second.run_id)]) if d.key == "split"]
+    assert split.values == ("torch.randperm (an earlier convviz)", "numpy (PCG64)")
 
 
 SCRIPT = textwrap.dedent("""

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..data.splits import SPLIT_METHOD
 from ..design import Design, Node
 from ..design.describe import key_params_text
 from ..i18n import N_, tr
@@ -90,6 +91,11 @@ def setting_differences(runs: Sequence[RunDetail]) -> list[Difference]:
         values = [_setting(key, f.get(key)) for f in flat]
         if len(set(values)) > 1:
             found.append(Difference("setting", tr(label), tuple(values), key, tuple(_raw(f.get(key)) for f in flat)))
+    splits = [r.dataset.get("split", "") for r in runs]
+    if len(set(splits)) > 1:  # a run recorded before the split was drawn with numpy holds out other images
+        found.append(Difference("setting", tr("validation split"), tuple(
+            tr("numpy (PCG64)") if split == SPLIT_METHOD else tr("torch.randperm (an earlier convviz)") if not split
+            else split for split in splits), "split", tuple(splits)))
     raw_starts = [normalized(r.summary.start, r.summary.parent) for r in runs]
     starts = [describe_start(start, r.config.seed, lambda run_id: _number(runs, run_id))
               for start, r in zip(raw_starts, runs)]

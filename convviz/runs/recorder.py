@@ -28,6 +28,7 @@ import numpy as np
 
 from ..analysis import analyze
 from ..analysis.text import pair
+from ..data.splits import SPLIT_METHOD
 from ..design import dumps
 from ..i18n import tr
 from ..messages import first_line
@@ -85,7 +86,7 @@ class RunRecorder:
         field = analysis.receptive_field
         data = {"name": dataset.name, "spec": str(config.data), "train": len(trainer.train_split),
                 "train_total": len(dataset.train), "val": len(dataset.val), "classes": list(dataset.classes),
-                "shape": list(dataset.shape), "val_is_test": bool(dataset.val_is_test)}
+                "shape": list(dataset.shape), "val_is_test": bool(dataset.val_is_test), "split": SPLIT_METHOD}
         created = time.time()
         self._manifest: dict[str, Any] = {
             "id": self.run_id, "name": name or "", "created": created, "lineage": self.lineage,
