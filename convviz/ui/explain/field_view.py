@@ -12,7 +12,8 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSpinBox, QVBoxLayout
 
-from ...analysis.text import pair
+from ...analysis import ReceptiveField
+from ...analysis.text import number, pair
 from ...design import layer_spec
 from ...explain import Network, UnitField, effective_field, unit_field
 from ...explain.fields import Box
@@ -135,17 +136,34 @@ def describe_field(field: UnitField, input_size: tuple[int, int]) -> str:
     lines = [sees + (html.escape(tr(", of which {padding} the image lie in the padding (dashed).").format(
         padding=padding)) if padding else ".")]
     f = field.formula
-    if f is not None:
+    if f is not None and f.phases == f.cover == (None, None):
         centre = tuple(s + u * j for s, u, j in zip(f.start, field.unit, f.jump))
         lines.append(html.escape(tr("From the layers' arithmetic: size {size}, jump {jump}, start {start} — unit "
                                     "(i, j) is centred at start + (i, j)·jump = {centre}.").format(
             size=pair(f.size), jump=pair(f.jump), start=pair(f.start), centre=pair(centre))))
-        if not field.formula_exact:
-            lines.append(tr("Here the rectangle differs from size/jump/start: the branches' windows drift apart "
-                            "along the map (their strides differ), or an adaptive pool's windows are uneven."))
+    elif f is not None:
+        lines.append(html.escape(_uneven_text(f, field.formula_box)))
+    if f is not None and not field.formula_exact:
+        lines.append(tr("Here the rectangle differs from the layers' arithmetic: the branches' windows drift "
+                        "apart along the map (their strides differ)."))
     lines.append(html.escape(tr("Right: the effective field, |∂unit/∂input| — how much each pixel actually moves "
                                 "this unit.")))
     return "<br>".join(lines)
+
+
+def _uneven_text(formula: ReceptiveField, box: Box | None) -> str:
+    """The arithmetic's rectangle where units' windows differ (fractional strides, a gate's shared window)."""
+    lines = [(tr("Along the rows, neighbouring units see {sizes} rows in turn, repeating every {n} units.") if axis == 0
+              else tr("Along the columns, neighbouring units see {sizes} columns in turn, repeating every {n} units."))
+             .format(sizes=", ".join(number(v) for v in p.sizes), n=len(p.windows))
+             for axis, p in enumerate(formula.phases) if p is not None and len(p.windows) > 1]
+    if formula.cover != (None, None):
+        lines.append(tr("Every unit also sees the window of the gate it is multiplied by."))
+    text = " ".join([tr("From the layers' arithmetic (widest unit: {size}):").format(size=pair(formula.size)), *lines])
+    if box is not None:
+        text += " " + tr("This unit sees rows {top}…{bottom} and columns {left}…{right}.").format(
+            top=box.top, bottom=box.bottom, left=box.left, right=box.right)
+    return text
 
 
 class ReceptiveFieldView(ExplainView):
