@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from convviz.analysis import analyze
 from convviz.design import Design, InputSpec, Node
+from convviz.design.templates import load_template
 from convviz.explain import Box, ExplainError, network_from_design, unit_field
 from test_explain_fields import positive, reached
 
@@ -156,3 +157,19 @@ def test_the_analysis_field_is_the_rectangle_of_every_unit_after_fractional_stri
         assert analyze(design).nodes[node_id].receptive_field.window(y, x) is None
         return
     assert field.formula_box == field.input_box, (node_id, (y, x), field.formula, field.input_box)
+
+
+def test_the_unet_summary_names_its_widest_unit_and_every_unit_matches_the_walk():
+    """unet_small's decoder units see windows of different sizes by phase (the summary said 96, an
+    average, where the units see 92 or 100): the summary names the widest, and each unit's
+    rectangle is the real field's bounding box, read from the modules."""
+    network = network_from_design(load_template("unet_small"))
+    field = network.analysis.nodes["classify"].receptive_field
+    heights = set()
+    for unit in range(56, 72):  # two of the decoder's periods, far from the borders
+        walked = unit_field(network, "classify", unit, unit)
+        rows, cols = np.flatnonzero(walked.input_mask.any(axis=1)), np.flatnonzero(walked.input_mask.any(axis=0))
+        assert walked.input_box == Box(rows[0], cols[0], rows[-1], cols[-1]) == walked.formula_box, unit
+        heights.add(walked.input_box.height)
+    assert len(heights) > 1 and field.size == (max(heights), max(heights))
+    assert analyze(load_template("unet_small")).receptive_field.size == field.size
