@@ -406,16 +406,25 @@ def _field_math(ctx: Ctx, step: Window | str, fields: tuple[ReceptiveField, ...]
 
 def _phases_math(ctx: Ctx, field: ReceptiveField, result: ReceptiveField) -> None:
     """The field where units see windows of different sizes (after a stride below 1 or an uneven one)."""
-    for a, axis in ((0, "RF_h"), (1, "RF_w")):
-        phases = result.phases[a]
+    lines = []
+    for a in (0, 1):
+        phases, rf, jump = result.phases[a], number(result.size[a]), number(result.jump[a])
         if phases is None:
-            ctx.derive("RF", f"{axis} = {number(result.size[a])};  jump = {number(result.jump[a])}")
-            continue
-        sizes = ", ".join(number(s) for s in phases.sizes)
-        ctx.derive("RF", tr("{axis} = {rf}: neighbouring units see {sizes} pixels in turn, repeating every "
-                            "{period} units (the widest is shown);  jump = {jump} on average").format(
-                                axis=axis, rf=number(result.size[a]), period=len(phases.windows), sizes=sizes,
-                                jump=number(result.jump[a])))
+            lines.append(f"RF = {rf};  jump = {jump}")
+        elif len(set(phases.sizes)) == 1:
+            lines.append(tr("RF = {rf} for every unit; the windows move {shift} pixels every {period} units "
+                            "(jump = {jump} on average)").format(rf=rf, shift=number(phases.shift),
+                                                                  period=len(phases.windows), jump=jump))
+        else:
+            lines.append(tr("RF = {rf}: neighbouring units see {sizes} pixels in turn, repeating every {period} "
+                            "units (the widest is shown);  jump = {jump} on average").format(
+                                rf=rf, sizes=", ".join(number(v) for v in phases.sizes), period=len(phases.windows),
+                                jump=jump))
+    if lines[0] == lines[1]:
+        ctx.derive("RF", lines[0])
+    else:
+        ctx.derive("RF", "RF_h: " + lines[0].removeprefix("RF = "))
+        ctx.derive("RF", "RF_w: " + lines[1].removeprefix("RF = "))
 
 
 def _explain(record: NodeAnalysis) -> tuple[Derivation, ...]:
