@@ -173,3 +173,14 @@ def test_the_unet_summary_names_its_widest_unit_and_every_unit_matches_the_walk(
         heights.add(walked.input_box.height)
     assert len(heights) > 1 and field.size == (max(heights), max(heights))
     assert analyze(load_template("unet_small")).receptive_field.size == field.size
+
+
+def test_after_squeeze_and_excitation_gates_the_summary_is_the_walks_field():
+    """MobileNetV3's gates let every unit see the gate's window too: the summary said 2,475 (each gate's
+    widest unit taken as every unit's, then grown again), the walk through the modules 831."""
+    network = network_from_design(load_template("mobilenet_v3_small"))
+    field = network.analysis.receptive_field
+    for unit in (0, 3, 6):  # corner, centre and far corner of the last 7×7 map
+        walked = unit_field(network, "conv_last_hardswish", unit, unit)
+        assert walked.formula_box == walked.input_box
+        assert field.size == (walked.input_box.height, walked.input_box.width)
