@@ -276,3 +276,39 @@ def test_the_script_weights_the_heads_by_the_apps_rule(mnist, tmp_path):
         assert result.returncode == 0, result.stderr[-2000:]
         losses.append([json.loads(line)["train_loss"] for line in result.stdout.splitlines() if line.startswith("{")])
     assert losses[0] == losses[1]
+
+
+def test_the_scripts_validation_loss_weighs_the_heads_as_the_app_does(mnist, tmp_path):
+    """With an auxiliary head, the script's val_loss is the heads' weighted sum on the validation set in
+    eval mode (was: the main head's cross-entropy alone), recomputed here from the trained weights."""
+    from convviz.analysis import analyze
+    from convviz.data import Preprocess, load_dataset
+    from convviz.design import Head
+    from convviz.model import build_model
+    from convviz.train.heads import head_loss
+
+    design = load_template("default")
+    design.add_node("AdaptiveAvgPool2d", "aux_pool", ["relu2"], {"output_size": 1})
+    design.add_node("Flatten", "aux_flat", ["aux_pool"])
+    design.add_node("Linear", "aux_fc", ["aux_flat"], {"out_features": 10})
+    design.set_heads([Head("fc"), Head("aux_fc", 0.3)])
+    config = TrainConfig(epochs=1, batch_size=32, seed=4)
+    write_training_script(tmp_path, design, None, config)
+    script = next(tmp_path.glob("train_*.py"))
+    result = run([sys.executable, script.name, "--data", f"mnist:{mnist}", "--out", "out.pt"], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    reported = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")][-1]["val_loss"]
+
+    trained = load_checkpoint(tmp_path / "out.pt")
+    dataset = load_dataset(DataSpec.parse(f"mnist:{mnist}"), trained.design.input, val_fraction=config.val_fraction,
+                           seed=config.seed)
+    model = build_model(trained.design, heads="all")
+    model.load_state_dict(trained.state_dict)
+    model.eval()
+    preprocess = Preprocess(dataset.shape, trained.preprocessing.mean, trained.preprocessing.std, torch.device("cpu"))
+    loss = head_loss(trained.design, analyze(trained.design))
+    with torch.no_grad():
+        total, parts = loss(model(preprocess(dataset.val.images, train=False)), dataset.val.labels, reduction="sum")
+    count = len(dataset.val)
+    assert reported == pytest.approx(total.item() / count, rel=1e-4)
+    assert reported != pytest.approx(parts[0].item() / count, rel=1e-4)  # not the main head alone

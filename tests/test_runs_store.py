@@ -177,6 +177,9 @@ def test_a_corrupt_index_is_moved_aside_and_rebuilt_from_the_runs_folders(tmp_pa
     folder = tmp_path / "store"
     store = RunStore(folder)
     recorder, _ = record_run(store, load_template("default"), shapes, TrainConfig(epochs=1, batch_size=32), name="kept")
+    (run,) = store.runs()
+    before, gradients_before = store.curves(run.id), store.gradients(run.id)
+    snapshots_before = len(store.replay(run.id).snapshots)
     store.close()
     for suffix in ("-wal", "-shm"):
         Path(f"{folder / 'runs.sqlite3'}{suffix}").unlink(missing_ok=True)
@@ -187,6 +190,32 @@ def test_a_corrupt_index_is_moved_aside_and_rebuilt_from_the_runs_folders(tmp_pa
     (run,) = reopened.runs()
     assert (run.name, run.status, run.best_epoch) == ("kept", "finished", 1)
     assert reopened.weights(run.id, "best")["conv1.weight"].shape == (16, 1, 3, 3)
+    # The curves, gradient statistics and replay positions come back from the run's journal (were lost).
+    after, gradients = reopened.curves(run.id), reopened.gradients(run.id)
+    for name in ("step_x", "step_loss", "epoch", "val_loss", "val_acc"):
+        np.testing.assert_array_equal(getattr(after, name), getattr(before, name), err_msg=name)
+    np.testing.assert_array_equal(after.confusion[0], before.confusion[0])
+    assert gradients.layers == gradients_before.layers and len(gradients.layers) > 0
+    np.testing.assert_array_equal(gradients.grad_norm, gradients_before.grad_norm)
+    assert len(reopened.replay(run.id).snapshots) == snapshots_before > 0
+
+
+def test_a_torn_or_forged_journal_line_is_skipped_with_a_message(tmp_path, shapes):
+    folder = tmp_path / "store"
+    store = RunStore(folder)
+    record_run(store, load_template("default"), shapes, TrainConfig(epochs=1, batch_size=32), name="kept")
+    (run,) = store.runs()
+    steps = len(store.curves(run.id).step_x)
+    store.close()
+    journal = folder / "runs" / run.id / "curves.jsonl"
+    with open(journal, "a", encoding="utf-8") as handle:  # a forged step, then a line a kill tore
+        handle.write('{"kind":"step","global_step":"x","epoch":1,"step":1,"loss":1,"accuracy":1,"lr":1,'
+                     '"samples_per_s":1,"gradients":null}\n{"kind":"epoch","epo')
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{folder / 'runs.sqlite3'}{suffix}").unlink(missing_ok=True)
+    reopened = RunStore(folder)
+    assert len(reopened.curves(run.id).step_x) == steps
+    assert any("2 damaged lines in its curves were skipped" in p for p in reopened.problems)
 
 
 def test_damaged_and_foreign_runs_are_skipped_with_a_message(tmp_path, shapes):

@@ -3,6 +3,7 @@ at the Split, with a fix: its outputs would be a tuple, not one tensor."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -107,3 +108,46 @@ def test_the_summary_shows_every_output_of_a_split(tmp_path, capsys):
     assert main(["summary", str(path)]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines() if line.split()[:1] == ["sp"])
     assert "1 + 2 ×16×16" in line
+
+
+def _scores_from_a_split() -> Design:
+    """Class scores taken from a Split of the classifier's vector: the second chunk's 5 classes."""
+    design = Design("chunked", InputSpec(3, 8, 8))
+    design.add_node("Input", "input")
+    design.add_node("Conv2d", "conv", ["input"], {"out_channels": 4, "kernel_size": 3, "padding": 1})
+    design.add_node("AdaptiveAvgPool2d", "gap", ["conv"], {"output_size": 1})
+    design.add_node("Flatten", "flat", ["gap"])
+    design.add_node("Linear", "fc", ["flat"], {"out_features": 10})
+    design.add_node("Split", "sp", ["fc"], {"chunks": 2})
+    design.set_heads([Head("sp:1")])
+    return design
+
+
+def test_explain_reads_class_scores_from_an_output_of_a_split():
+    """Grad-CAM, occlusion and predictions hook the Split for its output ``sp:1`` (was: "the model has no
+    node 'sp:1'"); the class map is the gradient-weighted map of sp:1's score, computed here by hand."""
+    from convviz.explain import feature_maps, network_from_design
+    from convviz.explain.cam import grad_cam, predictions
+    from convviz.explain.occlusion import occlusion_map
+
+    network = network_from_design(_scores_from_a_split())
+    image = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    maps = grad_cam(network, image, node_id="conv", classes=[3])
+    features = {}
+
+    def leaf(module, args, out):  # the conv's map as a leaf of the graph, whatever the weights require
+        features["conv"] = out.detach().requires_grad_()
+        return features["conv"]
+
+    handle = network.model.get_submodule("conv").register_forward_hook(leaf)
+    with torch.enable_grad():
+        scores = network.model(image)
+    handle.remove()
+    (grad,) = torch.autograd.grad(scores[0, 3], features["conv"])
+    by_hand = torch.relu((grad[0].mean(dim=(1, 2))[:, None, None] * features["conv"][0]).sum(0)).detach()
+    assert maps.probabilities.shape == (5,)
+    np.testing.assert_allclose(maps.probabilities, torch.softmax(scores[0].detach(), 0).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(maps.coarse[0], (by_hand / by_hand.max()).numpy(), rtol=1e-4, atol=1e-6)
+    probs, top = predictions(network, feature_maps(network, image))
+    assert probs.shape == (5,) and top[0].index == int(np.argmax(probs))
+    assert occlusion_map(network, image, patch=4, stride=4).target.index == top[0].index

@@ -25,6 +25,7 @@ from ..design.graph import Change, Design
 from ..design.ports import node_of, port_of
 from ..design.structure import Wiring, check_structure, wiring
 from ..i18n import tr
+from .fields import broadcast_union, next_field, union_field
 from .head import head_warnings
 from .layers import MERGE, PASS, Ctx, Window, activation_bytes, activation_math
 from .memory import may_need_warning, memory_warning, record_bound
@@ -219,7 +220,7 @@ def _analyze_node(design: Design, structure: _Structure, nid: str, results: dict
     if out.field == MERGE and any(shape[1:] != out.shape[1:] for shape in shapes):  # x · gate: a broadcast
         field = broadcast_union(fields, shapes, out.shape)
     else:
-        field = _next_field(out.field, fields, out.shape)
+        field = next_field(out.field, fields, out.shape)
     collapsed = collapsed or out.collapses
     if collapsed:
         features = [r.feature_field for r in sources if r.feature_field]
@@ -371,72 +372,6 @@ def softmax_output_warning(node_id: str) -> Issue:
                  Fix(tr('Remove {node_id!r}').format(node_id=node_id), (Bridge(node_id),)), "warning")
 
 
-def union_field(fields: Sequence[ReceptiveField], units: tuple[int, int]) -> ReceptiveField:
-    """The field of a merge: per axis, the smallest window holding every input's window (a 1×3 and a
-    3×1 branch give 3×3; windows centred apart widen it and move its centre). ``units``: the merge's
-    output size per axis; with unequal jumps the union grows along the map, and its size is the
-    largest, at the first or the last unit."""
-    size, jump, start = [], [], []
-    for a in (0, 1):
-        def bounds(u: int) -> tuple[float, float]:
-            return (min(f.start[a] + u * f.jump[a] - (f.size[a] - 1) / 2 for f in fields),
-                    max(f.start[a] + u * f.jump[a] + (f.size[a] - 1) / 2 for f in fields))
-
-        lo, hi = bounds(0)
-        jumps = {f.jump[a] for f in fields}
-        if len(jumps) == 1 or units[a] <= 1:
-            size.append(hi - lo + 1)
-            jump.append(max(jumps))
-        else:
-            lo_end, hi_end = bounds(units[a] - 1)
-            size.append(max(hi - lo, hi_end - lo_end) + 1)
-            jump.append(((lo_end + hi_end) / 2 - (lo + hi) / 2) / (units[a] - 1))
-        start.append((lo + hi) / 2)
-    return ReceptiveField(tuple(size), tuple(jump), tuple(start))
-
-
-def broadcast_union(fields: tuple[ReceptiveField, ...], shapes: tuple[tuple[int, ...], ...],
-                    out_shape: tuple[int, ...]) -> ReceptiveField:
-    """The field after a broadcasting merge (x · gate, the gate C×1×1): per axis, the output keeps the
-    lattice (jump, start) of the inputs as large as the output, and a unit's field is the union of
-    its window in each input, a broadcast input's one window included (a global gate: the whole
-    image). The size is the widest such union over the map's units (the first or the last)."""
-    if len(out_shape) != 3:
-        return union_field(fields, (1, 1))
-    sizes, jumps, starts = [], [], []
-    for axis in (0, 1):
-        n = out_shape[axis + 1]
-        lattice = [f for f, shape in zip(fields, shapes) if shape[axis + 1] == n]
-        fixed = [f for f, shape in zip(fields, shapes) if shape[axis + 1] != n]
-        jump = lattice[0].jump[axis]
-        widest, centre = 0.0, lattice[0].start[axis]
-        for unit in (0, n - 1):
-            centres = [(f.start[axis] + unit * jump, f.size[axis]) for f in lattice] + \
-                [(f.start[axis], f.size[axis]) for f in fixed]
-            low = min(c - (r - 1) / 2 for c, r in centres)
-            high = max(c + (r - 1) / 2 for c, r in centres)
-            if unit == 0:
-                centre = (low + high) / 2
-            widest = max(widest, high - low + 1)
-        sizes.append(widest)
-        jumps.append(jump)
-        starts.append(centre)
-    return ReceptiveField(tuple(sizes), tuple(jumps), tuple(starts))
-
-
-def _next_field(step: Window | str, fields: tuple[ReceptiveField, ...], shape: tuple[int, ...]) -> ReceptiveField:
-    """Front to back: r ← r + (k_eff − 1)·j, j ← j·s, start ← start + offset·j; at a merge, the union."""
-    if step == PASS:
-        return fields[0]
-    if step == MERGE:
-        return fields[0] if len(fields) == 1 else \
-            union_field(fields, (shape[1], shape[2]) if len(shape) == 3 else (1, 1))
-    (r_h, r_w), (j_h, j_w), (s_h, s_w) = fields[0].size, fields[0].jump, fields[0].start
-    (k_h, k_w), (o_h, o_w) = step.span, step.offset
-    return ReceptiveField((r_h + (k_h - 1) * j_h, r_w + (k_w - 1) * j_w), (j_h * step.stride[0], j_w * step.stride[1]),
-                          (s_h + o_h * j_h, s_w + o_w * j_w))
-
-
 def _field_math(ctx: Ctx, step: Window | str, fields: tuple[ReceptiveField, ...], result: ReceptiveField) -> None:
     """``_next_field`` written out."""
     if step == PASS:
@@ -456,6 +391,9 @@ def _field_math(ctx: Ctx, step: Window | str, fields: tuple[ReceptiveField, ...]
         return
     field = fields[0]
     n = number
+    if result.phases != (None, None) or field.phases != (None, None):
+        _phases_math(ctx, field, result)
+        return
     lines = [f"RF = {n(field.size[a])} + ({n(step.span[a])} − 1)·{n(field.jump[a])} = {n(result.size[a])}"
              for a in (0, 1)]
     jumps = [f"jump = {n(field.jump[a])}·{n(step.stride[a])} = {n(result.jump[a])}" for a in (0, 1)]
@@ -464,6 +402,29 @@ def _field_math(ctx: Ctx, step: Window | str, fields: tuple[ReceptiveField, ...]
     else:
         ctx.derive("RF", f"RF_h: {lines[0][5:]};  {jumps[0]}")
         ctx.derive("RF", f"RF_w: {lines[1][5:]};  {jumps[1]}")
+
+
+def _phases_math(ctx: Ctx, field: ReceptiveField, result: ReceptiveField) -> None:
+    """The field where units see windows of different sizes (after a stride below 1 or an uneven one)."""
+    lines = []
+    for a in (0, 1):
+        phases, rf, jump = result.phases[a], number(result.size[a]), number(result.jump[a])
+        if phases is None:
+            lines.append(f"RF = {rf};  jump = {jump}")
+        elif len(set(phases.sizes)) == 1:
+            lines.append(tr("RF = {rf} for every unit; the windows move {shift} pixels every {period} units "
+                            "(jump = {jump} on average)").format(rf=rf, shift=number(phases.shift),
+                                                                  period=len(phases.windows), jump=jump))
+        else:
+            lines.append(tr("RF = {rf}: neighbouring units see {sizes} pixels in turn, repeating every {period} "
+                            "units (the widest is shown);  jump = {jump} on average").format(
+                                rf=rf, sizes=", ".join(number(v) for v in phases.sizes), period=len(phases.windows),
+                                jump=jump))
+    if lines[0] == lines[1]:
+        ctx.derive("RF", lines[0])
+    else:
+        ctx.derive("RF", "RF_h: " + lines[0].removeprefix("RF = "))
+        ctx.derive("RF", "RF_w: " + lines[1].removeprefix("RF = "))
 
 
 def _explain(record: NodeAnalysis) -> tuple[Derivation, ...]:

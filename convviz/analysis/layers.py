@@ -52,7 +52,7 @@ from ..design.catalog import LayerSpec
 from ..design.edits import Bridge, InsertBefore, SetParam
 from ..design.graph import Design
 from ..i18n import tr
-from .results import Derivation, Fix, Issue, NodeAnalysis, Shape
+from .results import Derivation, Fix, Issue, NodeAnalysis, Phases, Shape
 from .text import grouped, shape as fmt_shape
 
 Pair = tuple[int, int]
@@ -61,11 +61,16 @@ Pair = tuple[int, int]
 @dataclass(frozen=True, slots=True)
 class Window:
     """How a layer moves the receptive field: per axis, window span, stride, and the offset of
-    the first window's centre from the first input unit (in input units)."""
+    the first window's centre from the first input unit (in input units). ``phases``: along an axis
+    where output units read windows of different sizes (a stride below 1, uneven windows), the
+    input units each unit of one period reads (``span`` is then the widest, ``stride`` the mean);
+    ``dilation``: the spacing of the input units a window reads (a dilated kernel skips some)."""
 
     span: tuple[float, float]
     stride: tuple[float, float]
     offset: tuple[float, float]
+    phases: tuple[Phases | None, Phases | None] = (None, None)
+    dilation: tuple[int, int] = (1, 1)
 
 
 PASS = "pass"     # element-wise: the field is the input's
@@ -317,7 +322,7 @@ def conv2d(c: Ctx) -> LayerOut | None:
         c.derive("MACs", f"MACs = C_out·H_out·W_out·(C_in/groups)·k_h·k_w = "
                          f"{cout}·{out_h}·{out_w}·{per_group}·{k[0]}·{k[1]} = {grouped(macs)}")
     offset = ((keff[0] - 1) / 2 - before[0], (keff[1] - 1) / 2 - before[1])
-    return LayerOut(shape, params, macs, Window(keff, s, offset))
+    return LayerOut(shape, params, macs, Window(keff, s, offset, dilation=d))
 
 
 def groups_error(c: Ctx, cin: int, cout: int, groups: int) -> None:
@@ -408,7 +413,7 @@ def pool2d(c: Ctx) -> LayerOut | None:
         if p["stride"] is None:
             c.derive("stride", tr('stride = kernel_size = {show} (not set)').format(show=_show(_same_or_pair(k))))
     offset = ((keff[0] - 1) / 2 - pad[0], (keff[1] - 1) / 2 - pad[1])
-    return LayerOut((channels, out_h, out_w), 0, 0, Window(keff, s, offset))
+    return LayerOut((channels, out_h, out_w), 0, 0, Window(keff, s, offset, dilation=d))
 
 
 def _pool_kernel_that_fits(k: Pair, pad: Pair, d: Pair, size: Pair) -> Any:
@@ -432,13 +437,14 @@ def adaptive_pool(c: Ctx) -> LayerOut | None:
         return None
     channels, height, width = x
     o = hw(c.p["output_size"])
-    spans, strides, offsets = [], [], []
+    spans, strides, offsets, phases = [], [], [], []
     for axis, n, out in (("H", height, o[0]), ("W", width, o[1])):
         windows = [math.ceil((i + 1) * n / out) - (i * n) // out for i in range(min(out, 4096))]
         span = max(windows)
         spans.append(span)
         strides.append(n / out)
         offsets.append((windows[0] - 1) / 2)
+        phases.append(adaptive_phases(n, out))
         if not c.explaining:
             continue
         kind = f"{span}-row" if axis == "H" else f"{span}-column"
@@ -450,7 +456,22 @@ def adaptive_pool(c: Ctx) -> LayerOut | None:
     if collapses and c.explaining:
         c.derive("note", tr('global pooling: each of the {channels} outputs summarises a whole {height}×{width} map').format(channels=channels, height=height, width=width))
     return LayerOut((channels, o[0], o[1]), 0, 0,
-                    Window(tuple(spans), tuple(strides), tuple(offsets)), collapses=collapses)
+                    Window(tuple(spans), tuple(strides), tuple(offsets), tuple(phases)), collapses=collapses)
+
+
+#: The longest period of uneven windows followed exactly (units per repeat); beyond it a field is
+#: approximated evenly by its widest window and mean jump (an adaptive pool from 1,000 to 999, say).
+MAX_PHASES = 1024
+
+
+def adaptive_phases(n: int, out: int) -> Phases | None:
+    """Adaptive pooling's windows ⌊i·n/o⌋ … ⌈(i + 1)·n/o⌉ − 1 repeat every o/gcd(n, o) units, moved by
+    n/gcd(n, o) (None when they are even: an ordinary pool, or too long a period to list)."""
+    turn = math.gcd(n, out)
+    period = out // turn
+    if n % out == 0 or period > MAX_PHASES:
+        return None
+    return Phases(tuple(((i * n) // out, -(-(i + 1) * n // out) - 1) for i in range(period)), n // turn)
 
 
 # --- normalisation -------------------------------------------------------------------------------

@@ -24,28 +24,77 @@ NOTHING_INFERRED: Mapping[str, int] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
+class Phases:
+    """Windows that repeat every few units instead of sliding evenly (along one axis, after a layer
+    whose stride is below 1 or uneven: ConvTranspose2d, Upsample, an adaptive pool).
+
+    ``windows[r]``: the (first, last) input pixel, inclusive, that unit r of the first ``len(windows)``
+    units sees, or None for a unit no input reaches (between a transposed conv's stamps); unit
+    q·P + r sees unit r's window moved by q·``shift`` pixels.
+    """
+
+    windows: tuple[tuple[float, float] | None, ...]
+    shift: float
+
+    def window(self, unit: int) -> tuple[float, float] | None:
+        turn, phase = divmod(unit, len(self.windows))
+        w = self.windows[phase]
+        return None if w is None else (w[0] + turn * self.shift, w[1] + turn * self.shift)
+
+    @property
+    def sizes(self) -> tuple[float, ...]:
+        """Each phase's window size, in order (the badge shows the largest)."""
+        return tuple(w[1] - w[0] + 1 for w in self.windows if w is not None)
+
+
+@dataclass(frozen=True, slots=True)
 class ReceptiveField:
     """The input window one output unit sees, per axis (height, width).
 
-    ``size``: window width in input pixels; ``jump``: input pixels between neighbouring units;
-    ``start``: input coordinate of the centre of unit 0 (negative or .5 where padding or even
-    kernels put it). Unit i's window is centred at ``start + i·jump``.
+    ``size``: window width in input pixels (the widest unit's, where ``phases`` make units differ);
+    ``jump``: input pixels between neighbouring units (on average, with phases); ``start``: input
+    coordinate of the centre of unit 0 (negative or .5 where padding or even kernels put it). Unit
+    i's window is centred at ``start + i·jump`` — except along an axis with ``phases``, which list
+    the windows exactly.
     """
 
     size: tuple[float, float]
     jump: tuple[float, float]
     start: tuple[float, float]
+    phases: tuple[Phases | None, Phases | None] = (None, None)
+    #: Per axis, pixels every unit sees besides its own window (after a gate, x · σ(pool(x)): the
+    #: gate's); ``phases`` then lists the units' own windows, and ``size`` is the widest unit's on its map.
+    cover: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None)
 
-    def window(self, i: int, j: int) -> tuple[float, float, float, float]:
+    def span(self, axis: int, i: int) -> tuple[float, float] | None:
+        """(first, last) input coordinate of unit i's field along ``axis``; None if it reads no pixel."""
+        if self.phases[axis] is not None:
+            own = self.phases[axis].window(i)
+        else:
+            centre, half = self.start[axis] + i * self.jump[axis], (self.size[axis] - 1) / 2
+            own = (centre - half, centre + half)
+        cover = self.cover[axis]
+        if cover is None or own is None:
+            return own or cover
+        return (min(own[0], cover[0]), max(own[1], cover[1]))
+
+    def window(self, i: int, j: int) -> tuple[float, float, float, float] | None:
         """(top, left, bottom, right) input coordinates, inclusive, of unit (i, j)'s field."""
-        cy = self.start[0] + i * self.jump[0]
-        cx = self.start[1] + j * self.jump[1]
-        hy, hx = (self.size[0] - 1) / 2, (self.size[1] - 1) / 2
-        return (cy - hy, cx - hx, cy + hy, cx + hx)
+        rows, cols = self.span(0, i), self.span(1, j)
+        if rows is None or cols is None:
+            return None
+        return (rows[0], cols[0], rows[1], cols[1])
 
     def as_dict(self) -> dict[str, list[float]]:
-        return {"size": list(map(_num, self.size)), "jump": list(map(_num, self.jump)),
-                "start": list(map(_num, self.start))}
+        out = {"size": list(map(_num, self.size)), "jump": list(map(_num, self.jump)),
+               "start": list(map(_num, self.start))}
+        if self.cover != (None, None):
+            out["cover"] = [None if c is None else list(map(_num, c)) for c in self.cover]
+        if self.phases != (None, None):
+            out["phases"] = [None if p is None else {"windows": [None if w is None else list(map(_num, w))
+                                                                 for w in p.windows], "shift": _num(p.shift)}
+                             for p in self.phases]
+        return out
 
 
 INPUT_FIELD = ReceptiveField((1, 1), (1, 1), (0, 0))

@@ -1,17 +1,20 @@
 """Rules for the layers that enlarge a map: ConvTranspose2d, Upsample and ZeroPad2d (decoders, U-Net).
 
 Each follows ``analysis/layers.py``'s contract. Their receptive-field steps have a stride below 1
-(an output unit is a fraction of an input unit apart from the next), so after them a unit's field
-is described by the widest window its output phases see: the exact, per-unit field is the Explain
-view's.
+(an output unit is a fraction of an input unit apart from the next): neighbouring output units read
+different numbers of input units, in a pattern that repeats every few units, which each step lists
+(``Window.phases``) so that the field of every unit is exact (``analysis/fields.py``).
 """
 
 from __future__ import annotations
 
 import math
+import struct
+from fractions import Fraction
 
 from ..i18n import tr
-from .layers import Ctx, LayerOut, Window, _axes, _same_or_pair, _show, groups_error, hw
+from .layers import MAX_PHASES, Ctx, LayerOut, Window, _axes, _same_or_pair, _show, groups_error, hw
+from .results import Phases
 from .text import grouped
 
 
@@ -66,24 +69,26 @@ def conv_transpose2d(c: Ctx) -> LayerOut | None:
         c.derive("note", tr("each input value stamps its filter onto the output every {s} pixels; the same as a "
                             "conv over the input with {z} zero(s) between its pixels").format(
                                 s=_show(_same_or_pair(s)), z=_show(_same_or_pair((s[0] - 1, s[1] - 1)))))
-    spans, offsets = zip(*(transposed_window(k[a], s[a], pad[a], d[a]) for a in (0, 1)))
-    return LayerOut((cout, out_h, out_w), params, macs, Window(spans, (1 / s[0], 1 / s[1]), offsets))
+    spans, offsets, phases = zip(*(transposed_window(k[a], s[a], pad[a], d[a]) for a in (0, 1)))
+    apart = (d[0] // math.gcd(d[0], s[0]), d[1] // math.gcd(d[1], s[1]))  # input units between a phase's taps
+    return LayerOut((cout, out_h, out_w), params, macs, Window(spans, (1 / s[0], 1 / s[1]), offsets, phases, apart))
 
 
-def transposed_window(k: int, s: int, pad: int, d: int) -> tuple[int, float]:
-    """Along one axis: the most input units any output unit reads (over its s phases), and the
-    centre of output unit 0's inputs, in input units (output o reads input i where
-    o = i·s − pad + t·d for a tap t)."""
-    span, first = 1, None
+def transposed_window(k: int, s: int, pad: int, d: int) -> tuple[int, float, Phases | None]:
+    """Along one axis: the most input units any output unit reads (over its s phases), the centre
+    of output unit 0's inputs, in input units, and the s phases' input units (output o reads input
+    i where o = i·s − pad + t·d for a tap t; a phase no tap lands on reads nothing)."""
+    span, first, windows = 1, None, []
     for o in range(s):
         reads = [(o + pad - t * d) // s for t in range(k) if (o + pad - t * d) % s == 0]
+        windows.append((min(reads), max(reads)) if reads else None)
         if reads:
             span = max(span, max(reads) - min(reads) + 1)
             if o == 0:
                 first = (max(reads) + min(reads)) / 2
     if first is None:  # unit 0 reads no input (only its bias): where its window would be centred
         first = (pad - d * (k - 1) / 2) / s
-    return span, first
+    return span, first, (Phases(tuple(windows), 1) if s > 1 else None)
 
 
 # --- Upsample ------------------------------------------------------------------------------------
@@ -137,7 +142,10 @@ def upsample(c: Ctx) -> LayerOut | None:
                           4: tr("each output pixel blends the nearest 4×4 input pixels")}[INTERPOLATION_TAPS[mode]])
     steps = [_interpolation_step(mode, p["align_corners"], n, o, r) for n, o, r in
              ((height, out[0], ratios[0]), (width, out[1], ratios[1]))]
-    return LayerOut((channels, *out), field=Window(*(tuple(v) for v in zip(*steps))))
+    phases = tuple(interpolation_phases(mode, p["align_corners"], n, o, None if size is not None else f)
+                   for n, o, f in ((height, out[0], None if size is not None else factors[0]),
+                                   (width, out[1], None if size is not None else factors[1])))
+    return LayerOut((channels, *out), field=Window(*(tuple(v) for v in zip(*steps)), phases))
 
 
 def _interpolation_step(mode: str, align_corners: bool, n: int, out: int, ratio: float) -> tuple[int, float, float]:
@@ -154,6 +162,59 @@ def _interpolation_step(mode: str, align_corners: bool, n: int, out: int, ratio:
         source = max(0.5 * ratio - 0.5, 0.0)
     # The taps around the sampling point: floor(x) and floor(x) + 1 (bilinear), floor(x) − 1 … + 2 (bicubic).
     return taps, stride, math.floor(source) + 0.5
+
+
+def interpolation_phases(mode: str, align_corners: bool, n: int, out: int, scale: float | None) -> Phases | None:
+    """The input units each output unit of one period reads, away from the map's borders (where
+    PyTorch clamps the taps): the period and its shift from the exact ratio n/out (or 1/scale), the
+    units from PyTorch's own index arithmetic (``source_units``). None for an even slide."""
+    if align_corners and INTERPOLATION_TAPS[mode] > 1:
+        ratio = Fraction(n - 1, out - 1) if out > 1 else Fraction(0)
+    elif scale is not None:
+        ratio = 1 / Fraction(scale).limit_denominator(MAX_PHASES)
+    else:
+        ratio = Fraction(n, out)
+    period, shift = ratio.denominator, ratio.numerator
+    if period > MAX_PHASES:
+        return None
+    begin = period * math.ceil((2 * out / n + 8) / period)  # clear of the left border's clamps
+    windows = tuple(source_units(mode, align_corners, n, out, scale, begin + u) for u in range(period))
+    turn = begin // period * shift
+    if any(source_units(mode, align_corners, n, out, scale, begin + period + u) !=
+           (w[0] + shift, w[1] + shift) for u, w in enumerate(windows)):
+        return None  # no exact period (a scale float cannot write as a short fraction)
+    return Phases(tuple((w[0] - turn, w[1] - turn) for w in windows), shift)
+
+
+def source_units(mode: str, align_corners: bool, n: int, out: int, scale: float | None, u: int) -> tuple[int, int]:
+    """(first, last) input unit that output unit u of an interpolation reads with a non-zero weight,
+    on an unbounded map: PyTorch's index arithmetic (aten/native/UpSample.h), float32 where it
+    computes in float32. A sampling point on a pixel reads that pixel alone (its neighbours' weights
+    are zero, up to rounding)."""
+    if mode in ("nearest", "nearest-exact"):
+        if mode == "nearest" and out == n:
+            return (u, u)
+        if mode == "nearest" and out == 2 * n:
+            return (u >> 1, u >> 1)
+        step = _f32(1.0 / scale) if scale is not None else _f32(n / out)
+        at = math.floor(_f32(_f32(u) * step) if mode == "nearest" else _f32((u + 0.5) * step))
+        return (at, at)
+    if mode == "bilinear" and out == n:
+        return (u, u)
+    if align_corners:
+        at = ((n - 1) / (out - 1) if out > 1 else 0.0) * u
+    else:
+        at = (1.0 / scale if scale is not None else n / out) * (u + 0.5) - 0.5
+    nearest = round(at)
+    if abs(at - nearest) < 1e-9:
+        return (nearest, nearest)
+    low = math.floor(at)
+    return (low, low + 1) if mode == "bilinear" else (low - 1, low + 2)
+
+
+def _f32(value: float) -> float:
+    """``value`` rounded to float32, as PyTorch's nearest-neighbour index arithmetic computes."""
+    return struct.unpack("f", struct.pack("f", value))[0]
 
 
 def _num(value: float) -> str:

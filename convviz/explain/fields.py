@@ -25,9 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..i18n import tr
 from ..analysis import ReceptiveField
-from ..analysis.layers import hw
+from ..analysis.layers import adaptive_phases, hw
+from ..analysis.results import Phases
+from ..analysis.upsampling import interpolation_phases
 from ..data.images import PreparedImage
 from ..i18n import tr
 from ..design.ports import node_of, output_ref
@@ -98,7 +99,7 @@ class UnitField:
         if self.formula is None:
             return None
         corners = self.formula.window(*self.unit)
-        if not all(float(v).is_integer() for v in corners):
+        if corners is None or not all(float(v).is_integer() for v in corners):
             return None
         return Box(*(int(v) for v in corners))
 
@@ -241,6 +242,9 @@ def _backward(module: nn.Module, region: _Region, in_shapes: Sequence[tuple[int,
         shifted = _Region(region.mask, region.top - top, region.left - left)
         return [_fold(shifted, in_shapes[0][1:], "zeros") if exact else shifted]
     if isinstance(module, nn.Upsample):
+        textbook = None if exact else _interpolation_phases(module, in_shapes[0], out_shape)
+        if textbook is not None:
+            return [_phased(region, *textbook)]
         rows, cols = _interpolation_matrices(module, in_shapes[0], out_shape)
         return [_Region(rows.T @ _dense(region, *out_shape[1:]).astype(np.float32) @ cols > 0, 0, 0)]
     if isinstance(module, nn.ChannelShuffle):
@@ -251,9 +255,8 @@ def _backward(module: nn.Module, region: _Region, in_shapes: Sequence[tuple[int,
         return [_pool(module, region, in_shapes[0], exact)]
     if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
         (_, n_h, n_w), (_, o_h, o_w) = in_shapes[0], out_shape
-        if not exact and n_h % o_h == 0 and n_w % o_w == 0:  # an ordinary pool: follow padding positions on
-            step = (n_h // o_h, n_w // o_w)
-            return [_spread(region, Window(step, step, (1, 1), (0, 0, 0, 0)))]
+        if not exact:  # the windows' arithmetic, on through the padding positions
+            return [_phased(region, _adaptive_phases(n_h, o_h), _adaptive_phases(n_w, o_w))]
         return [_adaptive(region, in_shapes[0], out_shape)]
     if isinstance(module, nn.LocalResponseNorm):
         return [_lrn(module, region, in_shapes[0][0])]
@@ -309,10 +312,55 @@ def _conv_transpose(module: nn.ConvTranspose2d, region: _Region, in_shape: tuple
     return _fold(spread, in_shape[1:], "zeros") if exact else spread
 
 
+#: A weight this small is zero but for rounding (a bicubic or bilinear sampling point that falls on a
+#: pixel leaves ~1e-17 on its neighbours): the textbook and the analysis say the pixel alone is read.
+ROUNDING = 1e-9
+
+
+def _adaptive_phases(n: int, out: int) -> Phases:
+    if n % out == 0:  # an ordinary pool, kernel = stride = n / out
+        return Phases(((0, n // out - 1),), n // out)
+    phases = adaptive_phases(n, out)
+    return phases if phases is not None else Phases(tuple(((i * n) // out, -(-(i + 1) * n // out) - 1)
+                                                           for i in range(out)), n)
+
+
+def _interpolation_phases(module: nn.Upsample, in_shape: tuple[int, ...],
+                          out_shape: tuple[int, ...]) -> tuple[Phases, Phases] | None:
+    """The analysis' per-unit windows of an interpolation (None where it found no exact period)."""
+    scale = module.scale_factor
+    scales = scale if isinstance(scale, tuple) else (scale, scale)
+    axes = tuple(interpolation_phases(module.mode, bool(module.align_corners), in_shape[a + 1], out_shape[a + 1],
+                                      None if scale is None else float(scales[a])) for a in (0, 1))
+    return None if None in axes else axes
+
+
+def _phased(region: _Region, rows: Phases, cols: Phases) -> _Region:
+    """The textbook walk through windows listed per unit (uneven pools, interpolation): each unit of
+    the region, padding positions included, reads its window, on an unbounded map."""
+    row_map, top = _window_matrix(rows, region.top, region.mask.shape[1])
+    col_map, left = _window_matrix(cols, region.left, region.mask.shape[2])
+    spread = np.tensordot(row_map.T, region.mask.astype(np.float32), axes=([1], [1]))  # (in_rows, C, w)
+    spread = np.tensordot(spread, col_map, axes=([2], [0]))                            # (in_rows, C, in_cols)
+    return _Region(spread.transpose(1, 0, 2) > 0, top, left)
+
+
+def _window_matrix(phases: Phases, first: int, count: int) -> tuple[np.ndarray, int]:
+    """(count × span) float32: which input units units first … first + count − 1 read; and the first input unit."""
+    windows = [phases.window(u) for u in range(first, first + count)]
+    low = int(min(w[0] for w in windows if w is not None))
+    high = int(max(w[1] for w in windows if w is not None))
+    matrix = np.zeros((count, high - low + 1), dtype=np.float32)
+    for u, w in enumerate(windows):
+        if w is not None:
+            matrix[u, int(w[0]) - low:int(w[1]) - low + 1] = 1
+    return matrix, low
+
+
 def _interpolation_matrices(module: nn.Upsample, in_shape: tuple[int, ...],
                             out_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """(out × in) bool per axis: which input rows (columns) each output row (column) blends with a
-    non-zero weight, read from PyTorch's own interpolation of one-hot rows."""
+    non-zero weight, read from PyTorch's own interpolation of one-hot rows (in float64)."""
     scale = module.scale_factor
     scales = scale if isinstance(scale, tuple) else (scale, scale)
     matrices = []
@@ -327,7 +375,7 @@ def _interpolation_matrices(module: nn.Upsample, in_shape: tuple[int, ...],
             factors = (float(scales[0]), 1.0) if axis == 0 else (1.0, float(scales[1]))
             spread = F.interpolate(one_hot, scale_factor=factors, mode=module.mode,
                                    align_corners=module.align_corners)
-        matrices.append((spread.reshape(n, out) != 0).numpy().T)
+        matrices.append((spread.reshape(n, out).abs() > ROUNDING).numpy().T)
     return matrices[0], matrices[1]
 
 

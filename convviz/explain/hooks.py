@@ -20,7 +20,7 @@ from torch import nn
 
 from ..i18n import tr
 from ..data.images import PreparedImage
-from ..design.ports import output_ref
+from ..design.ports import node_of, output_ref
 from .errors import ExplainError
 
 
@@ -51,12 +51,13 @@ def node_ids(model: nn.Module) -> list[str]:
 
 @contextmanager
 def capture(model: nn.Module, nodes: Iterable[str] | None = None) -> Iterator[dict[str, torch.Tensor]]:
-    """Within the block, every forward call stores each node's output tensor in the yielded dict."""
+    """Within the block, every forward call stores each node's output tensor in the yielded dict
+    (``nodes`` may name one output of a Split, ``sp:1``: its Split is hooked, and every output stored)."""
     store: dict[str, torch.Tensor] = {}
     owner = threading.get_ident()
     handles = []
     try:
-        for node_id in (node_ids(model) if nodes is None else nodes):
+        for node_id in (node_ids(model) if nodes is None else dict.fromkeys(map(node_of, nodes))):
             def hook(module, args, output, node_id=node_id):
                 if threading.get_ident() == owner:
                     if isinstance(output, tuple):  # a Split: the whole (its input again), and each output

@@ -85,6 +85,8 @@ def module_source(design: Design, analysis: Analysis | None = None, weights_file
         f'{INDENT}"""{doc_text(design.name.strip() or "Untitled")}: '
         f'{shape(design.input.shape)} → {shape(analysis.output_shape)}."""',
         "",
+        *([f"{INDENT}#: True: every head in eval mode too (convviz's validation weighs all their losses).",
+           f"{INDENT}all_heads = False", ""] if len(analysis.heads) > 1 and not aux_heads else []),
         f"{INDENT}def __init__(self):",
         f"{INDENT * 2}super().__init__()",
         *_init_lines(design, analysis),
@@ -137,7 +139,8 @@ def canonical_size(value: Any) -> Any:
 
 def _forward_lines(design: Design, analysis: Analysis, aux_heads: bool = False) -> list[str]:
     """``forward``: the main head's layers in order; a design's auxiliary heads after them, computed and
-    returned only in training mode as torchvision's GoogLeNet does (``aux_heads``: always)."""
+    returned only in training mode as torchvision's GoogLeNet does, or when ``all_heads`` is set
+    (``aux_heads``: always)."""
     main = design.ancestors(analysis.output) if analysis.heads else None
     order = [nid for nid in analysis.order if main is None or nid in main]
     auxiliary = [nid for nid in analysis.order if main is not None and nid not in main]
@@ -177,8 +180,8 @@ def _forward_lines(design: Design, analysis: Analysis, aux_heads: bool = False) 
         lines += _statements(design, analysis, auxiliary, held, uses, body)
         lines.append(f"{body}return {', '.join(results)}")
     elif auxiliary:
-        lines.append(f"{body}if self.training:  # the auxiliary heads: their losses help training, inference "
-                     "needs none")
+        lines.append(f"{body}if self.training or self.all_heads:  # the auxiliary heads: their losses help "
+                     "training, inference needs none")
         lines += _statements(design, analysis, auxiliary, held, uses, body + INDENT)
         lines.append(f"{body}{INDENT}return {', '.join(results)}")
         lines.append(f"{body}return {held[analysis.output]}")

@@ -67,7 +67,6 @@ import time
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
@@ -171,6 +170,8 @@ def main():
         here = os.path.dirname(os.path.abspath(__file__))
         start = torch.load(os.path.join(here, INITIAL_WEIGHTS), map_location="cpu", weights_only=True)
         model.load_state_dict(start["state_dict"])
+    if loss_of.several:  # validation weighs every head's loss, as the app does (eval mode returns them too)
+        model.all_heads = True
     model.to(device)
     ddp = DistributedDataParallel(model, device_ids=[local] if device.type == "cuda" else None) \\
         if distributed else model
@@ -243,8 +244,10 @@ def main():
                     raise batch
                 images, labels = (t.to(device, non_blocking=True) for t in batch)
                 with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-                    logits = forward(preprocess(images, train=False)).float()
-                val += torch.stack([F.cross_entropy(logits, labels, reduction="sum"), (logits.argmax(1) == labels).sum()])
+                    outputs = forward(preprocess(images, train=False))
+                loss, _ = loss_of(outputs, labels, reduction="sum")  # the heads' weighted sum, as in training
+                logits = main_scores(outputs)
+                val += torch.stack([loss.float(), (logits.argmax(1) == labels).sum()])
                 checked += len(labels)
         counts = torch.tensor([seen, checked], dtype=torch.float64, device=device)
         if distributed:

@@ -6,6 +6,8 @@ rename), so a kill at any moment leaves the previous version, never half a file.
     runs/<id>/initial.pt        the weights the run started from (a state_dict)
     runs/<id>/best.pt, last.pt  the best epoch's weights (by validation accuracy), the latest ones
     runs/<id>/replay/NNNN.npz   one replay snapshot each (float arrays, no pickles)
+    runs/<id>/curves.jsonl      the curves as the index has them, one JSON line per record, appended:
+                                an index rebuilt from the folders gets them back
 
 The files are renamed into place without an fsync each (they are written dozens of times a run,
 beside the training): a killed process leaves the previous version; a power cut may cost the
@@ -15,6 +17,7 @@ SQLite's WAL in NORMAL mode).
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import pickle
@@ -34,6 +37,7 @@ FORMAT = "convviz-run"
 VERSION = 1
 WEIGHTS = ("initial", "best", "last")
 REPLAY = "replay"
+CURVES = "curves.jsonl"
 
 
 class RunFileError(ValueError):
@@ -101,6 +105,38 @@ class RunFolder:
             raise RunFileError(tr("run {run}: its {which} weights are not a state_dict").format(
                 run=self.id, which=which))
         return OrderedDict(state)
+
+    # --- curves -----------------------------------------------------------------------------------
+    def append_curves(self, records: list[dict[str, Any]]) -> None:
+        """Append records to the run's journal (appended, not rewritten: a kill tears at most the last
+        line, which ``read_curves`` skips). ``gradients`` bytes are kept as base64."""
+        if not records:
+            return
+        lines = []
+        for record in records:
+            if isinstance(record.get("gradients"), bytes):
+                record = {**record, "gradients": base64.b64encode(record["gradients"]).decode("ascii")}
+            lines.append(json.dumps(record, separators=(",", ":")) + "\n")
+        with open(self.path / CURVES, "a", encoding="utf-8") as handle:
+            handle.write("".join(lines))
+
+    def read_curves(self) -> tuple[list[dict[str, Any]], int]:
+        """(the journal's records, how many lines were unreadable); none for a run recorded before it existed."""
+        try:
+            text = (self.path / CURVES).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return [], 0
+        records, bad = [], 0
+        for line in text.splitlines():
+            try:
+                record = json.loads(line)
+                if isinstance(record.get("gradients"), str):
+                    record["gradients"] = base64.b64decode(record["gradients"], validate=True)
+            except (ValueError, AttributeError, TypeError):
+                bad += 1
+                continue
+            records.append(record)
+        return records, bad
 
     # --- replay -----------------------------------------------------------------------------------
     def replay_path(self, index: int) -> Path:

@@ -37,6 +37,7 @@ from .files import RunFolder
 from .lineage import design_fingerprint, new_lineage
 from .replay import ReplayProbe, write_image, write_snapshot
 from .results import RUNNING
+from .schema import EPOCH_COLUMNS, SNAPSHOT_COLUMNS, STEP_COLUMNS, insert_sql
 from .process import this_process
 from .start import normalized
 from .store import ACTIVE_RUNS, RUNS, RunStore
@@ -196,7 +197,7 @@ class RunRecorder:
             if not self.problem:
                 with self._conn:
                     self._write_pending()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             self._give_up(exc)
         done.set()
 
@@ -223,6 +224,9 @@ class RunRecorder:
             self.folder.write_weights("initial", record.state)
         if self._probe is not None:
             write_image(self.folder, self._probe.image_arrays())
+        start = {"kind": "start", "device": record.device, "params": record.parameters, "epochs": record.epochs,
+                 "steps_per_epoch": record.steps_per_epoch, "gradient_layers": list(record.gradient_layers)}
+        self.folder.append_curves([start])
         with self._conn:
             self._conn.execute("UPDATE runs SET device = ?, params = ?, epochs = ?, steps_per_epoch = ?, "
                                "gradient_layers = ?, updated = ? WHERE id = ?",
@@ -255,13 +259,11 @@ class RunRecorder:
         self._seconds += record.seconds
         confusion = json.dumps(np.asarray(record.confusion).tolist())
         best_epoch, best_acc = self._best or (0, None)
+        epoch = (record.epoch, record.train_loss, record.train_acc, record.val_loss, record.val_acc, record.lr,
+                 record.samples_per_s, record.seconds, confusion)
         with self._conn:
-            self._write_pending()
-            self._conn.execute(
-                "INSERT OR REPLACE INTO epochs (run, epoch, train_loss, train_acc, val_loss, val_acc, lr, "
-                "samples_per_s, seconds, confusion) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (self.run_id, record.epoch, record.train_loss, record.train_acc, record.val_loss, record.val_acc,
-                 record.lr, record.samples_per_s, record.seconds, confusion))
+            self._write_pending([dict(zip(("kind", *EPOCH_COLUMNS), ("epoch", *epoch)))])
+            self._conn.execute(insert_sql("epochs", EPOCH_COLUMNS), (self.run_id, *epoch))
             if record.state is not None:
                 self._conn.execute(
                     "UPDATE runs SET epochs_done = ?, best_epoch = ?, best_val_acc = ?, samples_per_s = ?, "
@@ -303,14 +305,18 @@ class RunRecorder:
             self._manifest.update(name=row[0], note=row[1], starred=bool(row[2]))
         self.folder.write_manifest(self._manifest)
 
-    def _write_pending(self) -> None:
+    def _write_pending(self, more: list[dict] | None = None) -> None:
+        """The steps and snapshots gathered since the last commit (and ``more`` records) into the run's
+        journal, then the index (the caller commits)."""
+        self.folder.append_curves(
+            [dict(zip(("kind", *STEP_COLUMNS), ("step", *row[1:]))) for row in self._pending_steps] +
+            [dict(zip(("kind", *SNAPSHOT_COLUMNS), ("snapshot", *row[1:]))) for row in self._pending_snapshots] +
+            (more or []))
         if self._pending_steps:
-            self._conn.executemany("INSERT OR REPLACE INTO steps (run, global_step, epoch, step, loss, accuracy, lr, "
-                                   "samples_per_s, gradients) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self._pending_steps)
+            self._conn.executemany(insert_sql("steps", STEP_COLUMNS), self._pending_steps)
             self._pending_steps = []
         if self._pending_snapshots:
-            self._conn.executemany("INSERT OR REPLACE INTO snapshots (run, idx, global_step, epoch, step) "
-                                   "VALUES (?, ?, ?, ?, ?)", self._pending_snapshots)
+            self._conn.executemany(insert_sql("snapshots", SNAPSHOT_COLUMNS), self._pending_snapshots)
             self._pending_snapshots = []
         self._last_commit = time.monotonic()
 
@@ -330,7 +336,7 @@ class RunRecorder:
                 self._write_pending()
                 self._conn.execute("UPDATE runs SET status = 'failed', message = ?, updated = ? WHERE id = ?",
                                    (message, time.time(), self.run_id))
-        except sqlite3.Error:
+        except (sqlite3.Error, OSError):
             pass
 
     def _give_up(self, exc: BaseException) -> None:

@@ -83,6 +83,18 @@ CREATE TABLE IF NOT EXISTS snapshots (
 ) WITHOUT ROWID;
 """
 
+#: The columns of a run's curve tables after ``run``, as the recorder writes them and its journal keeps them.
+STEP_COLUMNS = ("global_step", "epoch", "step", "loss", "accuracy", "lr", "samples_per_s", "gradients")
+SNAPSHOT_COLUMNS = ("idx", "global_step", "epoch", "step")
+EPOCH_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "samples_per_s", "seconds",
+                 "confusion")
+
+
+def insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    """``INSERT OR REPLACE`` of one row of ``table``: the run, then ``columns``."""
+    return f"INSERT OR REPLACE INTO {table} (run, {', '.join(columns)}) VALUES (?, {', '.join('?' * len(columns))})"
+
+
 #: ``MIGRATIONS[n]`` takes an index from version n to n + 1.
 MIGRATIONS: dict[int, str] = {
     1: """

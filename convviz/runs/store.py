@@ -130,7 +130,7 @@ class RunStore:
             if source.exists():
                 os.replace(source, f"{aside}{suffix}")
         self._note(tr("the runs index was damaged ({why}): it was moved to {aside} and a new one was built from the "
-                      "runs' folders (their curves are not in it)").format(why=first_line(exc), aside=aside.name))
+                      "runs' folders").format(why=first_line(exc), aside=aside.name))
         connection = self.connect()
         schema.create_or_migrate(connection)
         return connection
@@ -165,8 +165,37 @@ class RunStore:
             return
         columns = ", ".join(row)
         with self._conn:
-            self._conn.execute(f"INSERT OR IGNORE INTO runs ({columns}) VALUES ({', '.join('?' * len(row))})",
-                               tuple(row.values()))
+            added = self._conn.execute(f"INSERT OR IGNORE INTO runs ({columns}) VALUES ({', '.join('?' * len(row))})",
+                                       tuple(row.values())).rowcount
+            if added:
+                self._restore_curves(folder)
+
+    def _restore_curves(self, folder: RunFolder) -> None:
+        """A run's curves, gradient statistics and replay positions from its journal (``curves.jsonl``)."""
+        records, bad = folder.read_curves()
+        tables = {"step": ("steps", schema.STEP_COLUMNS), "snapshot": ("snapshots", schema.SNAPSHOT_COLUMNS),
+                  "epoch": ("epochs", schema.EPOCH_COLUMNS)}
+        rows: dict[str, list[tuple]] = {kind: [] for kind in tables}
+        for record in records:
+            kind = record.get("kind")
+            if kind == "start" and _numbers(record, ("epochs", "steps_per_epoch")) and \
+                    isinstance(record.get("gradient_layers"), list):
+                self._conn.execute(
+                    "UPDATE runs SET device = ?, epochs = ?, steps_per_epoch = ?, gradient_layers = ? WHERE id = ?",
+                    (str(record.get("device", "")), record["epochs"], record["steps_per_epoch"],
+                     json.dumps([str(name) for name in record["gradient_layers"]]), folder.id))
+            elif kind in tables and _numbers(record, tuple(c for c in tables[kind][1]
+                                                           if c not in ("gradients", "confusion"))) and \
+                    isinstance(record.get("gradients", b""), (bytes, type(None))) and \
+                    isinstance(record.get("confusion", ""), str):
+                rows[kind].append((folder.id, *(record[column] for column in tables[kind][1])))
+            else:
+                bad += 1
+        for kind, (table, columns) in tables.items():
+            self._conn.executemany(schema.insert_sql(table, columns), rows[kind])
+        if bad:
+            self._note(ntr("run {run}: {n} damaged line in its curves was skipped",
+                           "run {run}: {n} damaged lines in its curves were skipped", bad).format(run=folder.id, n=bad))
 
     def _mark_interrupted(self) -> None:
         rows = self._conn.execute("SELECT id, pid, host, pid_started FROM runs WHERE status = ?", (RUNNING,)).fetchall()
@@ -520,6 +549,13 @@ def _manifest_row(run_id: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
         "parent": manifest.get("parent"), "start": json.dumps(normalized(start, manifest.get("parent"))), "starred": int(bool(manifest.get("starred"))),
         "note": manifest.get("note") or "",
     }
+
+
+def _numbers(record: Mapping[str, Any], columns: tuple[str, ...]) -> bool:
+    """Every one of ``columns`` in the journal record, each a number (or null: a metric not measured)."""
+    return all(column in record and (record[column] is None or
+                                     (isinstance(record[column], (int, float)) and not isinstance(record[column], bool)))
+               for column in columns)
 
 
 def _damaged(exc: sqlite3.DatabaseError) -> bool:

@@ -12,7 +12,8 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSpinBox, QVBoxLayout
 
-from ...analysis.text import pair
+from ...analysis import ReceptiveField
+from ...analysis.text import number, pair
 from ...design import layer_spec
 from ...explain import Network, UnitField, effective_field, unit_field
 from ...explain.fields import Box
@@ -135,17 +136,44 @@ def describe_field(field: UnitField, input_size: tuple[int, int]) -> str:
     lines = [sees + (html.escape(tr(", of which {padding} the image lie in the padding (dashed).").format(
         padding=padding)) if padding else ".")]
     f = field.formula
-    if f is not None:
+    if f is not None and f.phases == f.cover == (None, None):
         centre = tuple(s + u * j for s, u, j in zip(f.start, field.unit, f.jump))
         lines.append(html.escape(tr("From the layers' arithmetic: size {size}, jump {jump}, start {start} — unit "
                                     "(i, j) is centred at start + (i, j)·jump = {centre}.").format(
             size=pair(f.size), jump=pair(f.jump), start=pair(f.start), centre=pair(centre))))
-        if not field.formula_exact:
-            lines.append(tr("Here the rectangle differs from size/jump/start: the branches' windows drift apart "
-                            "along the map (their strides differ), or an adaptive pool's windows are uneven."))
+    elif f is not None:
+        lines.append(html.escape(_uneven_text(f, field)))
+    if f is not None and not field.formula_exact:
+        lines.append(tr("Here the rectangle differs from the layers' arithmetic: the branches' windows drift "
+                        "apart along the map (their strides differ)."))
     lines.append(html.escape(tr("Right: the effective field, |∂unit/∂input| — how much each pixel actually moves "
                                 "this unit.")))
     return "<br>".join(lines)
+
+
+def _uneven_text(formula: ReceptiveField, field: UnitField) -> str:
+    """The arithmetic where units' windows differ (fractional strides, a gate's shared window)."""
+    rows, cols = formula.phases
+    lines = []
+    if rows is not None and cols is not None and rows.sizes == cols.sizes and len(rows.windows) > 1:
+        lines.append(tr("From the layers' arithmetic: neighbouring units see {sizes} pixels in turn, repeating every "
+                        "{n} units; the summary shows the widest, {size}.").format(
+            sizes=", ".join(number(v) for v in rows.sizes), n=len(rows.windows), size=pair(formula.size)))
+    else:
+        lines.append(tr("From the layers' arithmetic (the summary shows the widest unit, {size}):").format(
+            size=pair(formula.size)))
+        lines += [(tr("along the rows, neighbouring units see {sizes} rows in turn, repeating every {n} units.")
+                   if axis == 0 else
+                   tr("along the columns, neighbouring units see {sizes} columns in turn, repeating every {n} units."))
+                  .format(sizes=", ".join(number(v) for v in p.sizes), n=len(p.windows))
+                  for axis, p in enumerate(formula.phases) if p is not None and len(p.windows) > 1]
+    if formula.cover != (None, None):
+        lines.append(tr("Every unit also sees the window of the gate it is multiplied by."))
+    box = field.formula_box
+    if box is not None and not field.formula_exact:
+        lines.append(tr("This unit's by the arithmetic: rows {top}…{bottom}, columns {left}…{right}.").format(
+            top=box.top, bottom=box.bottom, left=box.left, right=box.right))
+    return " ".join(lines)
 
 
 class ReceptiveFieldView(ExplainView):
