@@ -638,6 +638,13 @@ def test_the_grad_cam_panels_share_one_size(explain, qtbot):
     # The grid lays out in the event loop's next turns (later ones on a busy machine): wait for it to settle.
     qtbot.waitUntil(lambda: len(sizes()) == 1, timeout=3000)
     assert len(view.cams.cells) == 3 and len(sizes()) == 1, sizes()
+    # A class name that wraps onto a second line (another font, a longer name) keeps the maps alike: its
+    # row's titles share one height (was: that map 14 pixels shorter).
+    before = sizes()
+    view.cams.cells[1].set_title("2. a class name long enough to wrap onto a second line or three — 10.9%")
+    qtbot.wait(100)
+    qtbot.waitUntil(lambda: len(sizes()) == 1, timeout=3000)
+    assert sizes() != before  # the maps gave the wrapped title its room, all three alike
 
 
 def test_a_unit_relu_zeroed_says_so(explain, window):

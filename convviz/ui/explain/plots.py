@@ -93,11 +93,16 @@ class ScaleBar(pg.ColorBarItem):
 
 class TitleItem(pg.LabelItem):
     """A map's title that wraps to the map's width instead of widening its column (three Grad-CAM
-    panels with long class names would otherwise push each other out of shape)."""
+    panels with long class names would otherwise push each other out of shape), as tall as the
+    tallest title of its row (``peers``), so that a title wrapped to two lines leaves its map the
+    size of its neighbours'."""
 
     MIN_WIDTH = 40.0
 
-    def __init__(self, text: str = "", **options) -> None:
+    def __init__(self, text: str = "", peers: list[TitleItem] | None = None, **options) -> None:
+        self.natural_height = 0.0
+        self.peers = peers if peers is not None else []
+        self.peers.append(self)
         super().__init__(text, **options)
         option = QTextOption(Qt.AlignmentFlag.AlignHCenter)
         option.setWrapMode(QTextOption.WrapMode.WordWrap)
@@ -107,14 +112,24 @@ class TitleItem(pg.LabelItem):
         width = max(self.MIN_WIDTH, self.width())
         if self.item.textWidth() != width:
             self.item.setTextWidth(width)
+            if self.itemRect().height() != self.natural_height:  # wrapped to more (or fewer) lines
+                self.updateMin()
         super().resizeEvent(event)
 
     def updateMin(self) -> None:
         bounds = self.itemRect()
+        self.natural_height = bounds.height()
+        height = max(peer.natural_height for peer in self.peers)
+        for peer in self.peers:
+            peer._fit(height, peer is self)
+
+    def _fit(self, height: float, changed: bool) -> None:
+        if not changed and self.minimumHeight() == height:
+            return
         self.setMinimumWidth(self.MIN_WIDTH)
-        self.setMinimumHeight(bounds.height())
-        self._sizeHint = {Qt.SizeHint.MinimumSize: (self.MIN_WIDTH, bounds.height()),
-                          Qt.SizeHint.PreferredSize: (bounds.width(), bounds.height()),
+        self.setMinimumHeight(height)
+        self._sizeHint = {Qt.SizeHint.MinimumSize: (self.MIN_WIDTH, height),
+                          Qt.SizeHint.PreferredSize: (self.itemRect().width(), height),
                           Qt.SizeHint.MaximumSize: (-1, -1), Qt.SizeHint.MinimumDescent: (0, 0)}
         self.updateGeometry()
 
@@ -123,11 +138,12 @@ class MapCell:
     """A title, an aspect-locked box (row 0 at the top) and an ImageItem, with a colour bar beside
     it once ``show_scale`` is called, in a layout widget."""
 
-    def __init__(self, widget: pg.GraphicsLayoutWidget, row: int, col: int, title: str = "") -> None:
+    def __init__(self, widget: pg.GraphicsLayoutWidget, row: int, col: int, title: str = "",
+                 row_titles: list[TitleItem] | None = None) -> None:
         _, text = palette_colors(widget)
         self.layout: pg.GraphicsLayout = widget.addLayout(row=row, col=col)
         self.layout.setContentsMargins(0, 0, 0, 0)
-        self.title = TitleItem(title, color=text)
+        self.title = TitleItem(title, row_titles, color=text)
         self.layout.addItem(self.title, row=0, col=0, colspan=2)
         self.box: pg.ViewBox = self.layout.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.image = pg.ImageItem()
@@ -184,6 +200,7 @@ class MapGrid(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.cells: list[MapCell] = []
+        self._row_titles: dict[int, list[TitleItem]] = {}  # a row's titles share one height
         self.shared_bar: ScaleBar | None = None
         self.ci.setContentsMargins(4, 4, 4, 4)
         self._apply_palette()
@@ -192,7 +209,7 @@ class MapGrid(pg.GraphicsLayoutWidget):
 
     def add_cell(self, row: int, col: int, title: str = "") -> MapCell:
         """A map at (row, col); the columns share the width equally, whatever their titles and bars."""
-        cell = MapCell(self, row, col, title)
+        cell = MapCell(self, row, col, title, self._row_titles.setdefault(row, []))
         self.ci.layout.setColumnStretchFactor(col, 1)
         cell.layout.setPreferredWidth(1)
         self.cells.append(cell)
@@ -201,6 +218,7 @@ class MapGrid(pg.GraphicsLayoutWidget):
     def clear_cells(self) -> None:
         self.clear()
         self.cells = []
+        self._row_titles = {}
         self.shared_bar = None
 
     def shared_scale(self, row: int, col: int) -> ScaleBar:
