@@ -24,9 +24,14 @@ from convviz.ui.train import panel as train_panel
 def test_the_first_look_is_what_the_loaded_dataset_shows(shape):
     spec = DataSpec("synthetic")
     assert first_look(spec, shape, 0.2, 7, 8, synthetic_size=510) is None  # nothing cached for this seed yet
+    drawn = first_look(spec, shape, 0.2, 7, 8, sample_seed=1, synthetic_size=510, draw=True)  # the first launch's
     data = load_dataset(spec, shape, val_fraction=0.2, seed=7, synthetic_size=510)
     look = first_look(spec, shape, 0.2, 7, 8, sample_seed=1, synthetic_size=510)
     images, names = data.samples(8, seed=1)
+    # The first launch's look, its few images drawn alone, is the cached set's.
+    np.testing.assert_array_equal(drawn.samples, look.samples)
+    assert (drawn.sample_classes, drawn.train_count, drawn.val_count) == (look.sample_classes, look.train_count,
+                                                                          look.val_count)
     assert (look.train_count, look.val_count) == (len(data.train), len(data.val)) == (408, 102)
     assert look.classes == tuple(data.classes) and look.shape == data.shape == shape
     assert look.sample_classes == tuple(names)
@@ -40,7 +45,7 @@ def test_other_sources_have_no_first_look(tmp_path):
 
 
 CHILD = """
-import json, os, sys
+import json, os, sys, time
 class Blocker:
     def find_spec(self, name, path=None, target=None):
         if name.split('.')[0] == 'torch':
@@ -50,10 +55,15 @@ from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from pathlib import Path
 from convviz.ui.main_window import MainWindow
+{loading}
 window = MainWindow(recovery_dir=Path({recovery!r}))
 window.show()
 window.tabs.setCurrentIndex(window.train_tab)
 panel = window.tab_widget(window.train_tab)
+deadline = time.monotonic() + 60
+while not panel.data_shown and time.monotonic() < deadline:   # drawn in a worker when nothing is cached
+    app.processEvents()
+    time.sleep(0.01)
 image = panel.preview.image
 print("RESULT " + json.dumps({{
     "shown": panel.data_shown, "info": panel.data_info.text(), "status": panel.status.text(),
@@ -68,7 +78,7 @@ def test_the_train_tab_shows_the_cached_shapes_without_torch(tmp_path):
     load_dataset(DataSpec("synthetic"), design_input, val_fraction=0.1, seed=0)  # an earlier launch cached it
     env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"),
                CONVVIZ_RUNS=str(tmp_path / "runs"), QT_QPA_PLATFORM="offscreen")
-    done = subprocess.run([sys.executable, "-c", CHILD.format(recovery=str(tmp_path / "recovery"))],
+    done = subprocess.run([sys.executable, "-c", CHILD.format(recovery=str(tmp_path / "recovery"), loading="")],
                           capture_output=True, text=True, timeout=180, env=env)
     line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
     assert line is not None, done.stderr[-3000:]
@@ -80,6 +90,23 @@ def test_the_train_tab_shows_the_cached_shapes_without_torch(tmp_path):
     assert result["image"] is not None and result["image"][1] == 8 * 32 + 7 * 2   # eight samples in a row
     assert result["classes"][:2] == ["vertical bar", "horizontal bar"]
     assert result["enabled"] and "PyTorch is loading" in result["status"]
+
+
+def test_on_the_first_launch_the_shapes_are_drawn_and_shown_without_torch(tmp_path):
+    """Nothing cached yet: the loading worker draws the sample images with numpy and shows the first look
+    before it imports torch (was: nothing shown until torch had loaded and drawn the whole set)."""
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"),
+               CONVVIZ_RUNS=str(tmp_path / "runs"), CONVVIZ_CACHE_DIR=str(tmp_path / "cache"),
+               QT_QPA_PLATFORM="offscreen")
+    # torch is blocked, and the dataset "still loading" (as torch would be) once the first look is drawn.
+    loading = "import convviz.ui.train.panel as train_panel; train_panel.load_dataset_for = lambda *a: time.sleep(600)"
+    done = subprocess.run([sys.executable, "-c", CHILD.format(recovery=str(tmp_path / "recovery"), loading=loading)],
+                          capture_output=True, text=True, timeout=180, env=env)
+    line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+    assert line is not None, done.stderr[-3000:]
+    result = json.loads(line[len("RESULT "):])
+    assert result["shown"] and not result["torch"], (result, done.stderr[-3000:])
+    assert result["image"] is not None and result["image"][1] == 8 * 32 + 7 * 2
 
 
 def test_train_pressed_before_the_dataset_is_in_starts_once_it_is(window, qtbot, monkeypatch):

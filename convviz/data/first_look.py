@@ -18,7 +18,7 @@ from .fitting import LUMA, centre_crop_box
 from .keys import Source
 from .shapes_cache import SYNTHETIC_SIZE, affordable_count, cached_images, native_shape, smaller_set_note
 from .splits import sample_indices, split_indices, val_count
-from .synthetic import SHAPE_CLASSES, label_array
+from .synthetic import CHUNK, SHAPE_CLASSES, label_array, shapes_chunk
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,11 @@ class FirstLook:
 
 
 def first_look(spec: Source, shape: tuple[int, int, int], val_fraction: float, seed: int, count: int,
-               sample_seed: int = 1, synthetic_size: int = SYNTHETIC_SIZE) -> FirstLook | None:
+               sample_seed: int = 1, synthetic_size: int = SYNTHETIC_SIZE, draw: bool = False) -> FirstLook | None:
     """The first look at the data ``load_dataset(spec, shape, val_fraction=…, seed=…)`` would load, with
     ``count`` training images as ``Dataset.samples(count, sample_seed)`` picks them; None when it cannot
-    be had without loading (another source than the built-in shapes, or a set no launch has cached yet)."""
+    be had without loading (another source than the built-in shapes, or a set no launch has cached
+    yet — unless ``draw``: then the sample images alone are drawn, with numpy, in a worker thread)."""
     shape = tuple(shape)
     if spec.kind != "synthetic":
         return None
@@ -53,14 +54,22 @@ def first_look(spec: Source, shape: tuple[int, int, int], val_fraction: float, s
     if total < 2 or not _upscales(native, shape):
         return None
     images = cached_images(total, native, seed)
-    if images is None:
+    if images is None and not draw:
         return None
     train, _ = split_indices(total, val_fraction, seed)
     picked = train[sample_indices(len(train), count, sample_seed)]
     labels = label_array(0, total)[picked]
+    samples = np.asarray(images[picked]) if images is not None else drawn_images(picked, native, seed)
     return FirstLook(SYNTHETIC_NAME, SHAPE_CLASSES, shape, len(train), val_count(total, val_fraction),
-                     fit_batch(np.asarray(images[picked]), shape), tuple(SHAPE_CLASSES[i] for i in labels),
+                     fit_batch(samples, shape), tuple(SHAPE_CLASSES[i] for i in labels),
                      note=smaller_set_note(total, synthetic_size, native))
+
+
+def drawn_images(indices: np.ndarray, shape: tuple[int, int, int], seed: int) -> np.ndarray:
+    """Images ``indices`` of the set ``draw_shapes(…, *shape, seed)`` draws, drawing only the chunks that
+    hold them (each chunk has its own seed): a few tenths of a second where the whole set takes one."""
+    chunks = {chunk: shapes_chunk(chunk, *shape, seed)[0] for chunk in sorted({int(i) // CHUNK for i in indices})}
+    return np.stack([chunks[int(i) // CHUNK][int(i) % CHUNK] for i in indices])
 
 
 def fit_batch(images: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..atomic import atomic_write
 from ..i18n import tr
-from .synthetic import VERSION, make_shapes, shape_labels
+from .synthetic import VERSION, draw_shapes, make_shapes, shape_labels
 
 if TYPE_CHECKING:
     import torch
@@ -88,15 +88,19 @@ def shapes_images(count: int, shape: tuple[int, int, int], seed: int, should_sto
     """``make_shapes(count, *shape, seed)``, from the disk cache when an earlier launch drew it."""
     import torch
 
+    if not use_cache:
+        return make_shapes(count, *shape, seed=seed, should_stop=should_stop)
+    return torch.from_numpy(cached_or_drawn(count, shape, seed, should_stop)), shape_labels(0, count)
+
+
+def cached_or_drawn(count: int, shape: tuple[int, int, int], seed: int, should_stop=None) -> np.ndarray:
+    """The set from the disk cache, or drawn (numpy alone) and written there for every later launch."""
     path = cache_file(count, shape, seed)
-    if use_cache:
-        images = _read(path, (count, *shape))
-        if images is not None:
-            return torch.from_numpy(images), shape_labels(0, count)
-    images, labels = make_shapes(count, *shape, seed=seed, should_stop=should_stop)
-    if use_cache:
-        _write(path, images.numpy())
-    return images, labels
+    images = _read(path, (count, *shape))
+    if images is None:
+        images = draw_shapes(count, *shape, seed=seed, should_stop=should_stop)
+        _write(path, images)
+    return images
 
 
 def cached_images(count: int, shape: tuple[int, int, int], seed: int) -> np.ndarray | None:

@@ -54,6 +54,15 @@ def make_shapes(count: int, channels: int = 1, height: int = 32, width: int = 32
 
     ``should_stop``: a callable checked between chunks; when it turns true, ``Cancelled`` is raised.
     ``DatasetError`` when they would not fit the free memory (checked before anything is drawn)."""
+    images = draw_shapes(count, channels, height, width, seed, should_stop)
+    import torch
+
+    return torch.from_numpy(images), shape_labels(0, count)
+
+
+def draw_shapes(count: int, channels: int = 1, height: int = 32, width: int = 32, seed: int = 0,
+                should_stop=None) -> np.ndarray:
+    """``make_shapes``' images with numpy alone (the Train tab draws them before torch has loaded)."""
     needed = shapes_memory(count, channels, height, width)
     free = sysmem.free_memory()
     if free is not None and needed > free:
@@ -67,9 +76,7 @@ def make_shapes(count: int, channels: int = 1, height: int = 32, width: int = 32
             raise Cancelled(tr("drawing the shapes was cancelled"))
         start = chunk * CHUNK
         images[start:start + CHUNK] = shapes_chunk(chunk, channels, height, width, seed)[0][:count - start]
-    import torch
-
-    return torch.from_numpy(images), shape_labels(0, count)
+    return images
 
 
 class Cancelled(RuntimeError):

@@ -36,13 +36,19 @@ class DatasetController(QObject):
     loading = Signal(str)
     #: While it loads: a ``convviz.data.FirstLook`` at the current request's data (counts, sample images).
     glimpsed = Signal(object)
+    #: From the loading worker: (its request, a first look it drew before importing torch).
+    _drawn = Signal(object, object)
 
     def __init__(self, tasks: TaskRunner, loader: Loader, parent: QObject | None = None,
-                 glimpse: Glimpse | None = None) -> None:
+                 glimpse: Glimpse | None = None, drawn_glimpse: Glimpse | None = None) -> None:
         super().__init__(parent)
         self.tasks = tasks
         self.loader = loader
         self.glimpse = glimpse
+        #: The first look drawn where the cache has none yet (the first launch): in the loading worker,
+        #: with numpy, before the loader imports torch.
+        self.drawn_glimpse = drawn_glimpse
+        self._drawn.connect(self._on_drawn)
         self.active = False
         self._request: tuple | None = None   # (spec, shape, val_fraction, seed)
         #: (source key, Dataset) last loaded, fitted to whichever input it was loaded for; one attribute,
@@ -88,19 +94,35 @@ class DatasetController(QObject):
 
     def _load(self) -> None:
         self._pending = False
-        self._glimpse()
-        self.tasks.run(_keyed_load, self.loader, self._request, channel="dataset", on_done=self._on_loaded,
+        first = None if self._glimpse() else self._draw_first
+        self.tasks.run(_keyed_load, self.loader, self._request, first, channel="dataset", on_done=self._on_loaded,
                        on_error=self._on_failed)
 
-    def _glimpse(self) -> None:
+    def _glimpse(self) -> bool:
         """Before the worker starts (so before it imports torch): what the cache shows of the data at once."""
         if self.glimpse is None:
-            return
+            return False
         try:
             look = self.glimpse(*self._request)
         except (DatasetError, OSError, ValueError):
+            return False  # the load that follows says what is wrong
+        if look is not None:
+            self.glimpsed.emit(look)
+        return look is not None
+
+    def _draw_first(self, request: tuple) -> None:
+        """In the loading worker, before the loader: a first look drawn and cached, handed to the GUI thread."""
+        if self.drawn_glimpse is None:
+            return
+        try:
+            look = self.drawn_glimpse(*request)
+        except (DatasetError, OSError, ValueError, MemoryError):
             return  # the load that follows says what is wrong
         if look is not None:
+            self._drawn.emit(request, look)
+
+    def _on_drawn(self, request: tuple, look) -> None:
+        if request == self._request and self.dataset is None:
             self.glimpsed.emit(look)
 
     def _on_loaded(self, loaded: tuple) -> None:
@@ -141,6 +163,8 @@ def describe_loading(spec) -> str:
     return tr("Loading {source}…").format(source=spec)
 
 
-def _keyed_load(loader: Loader, request: tuple) -> tuple:
-    """In the worker: (the request's source key, its dataset)."""
+def _keyed_load(loader: Loader, request: tuple, first: Callable[[tuple], None] | None = None) -> tuple:
+    """In the worker: (the request's source key, its dataset); ``first``: called before the loader."""
+    if first is not None:
+        first(request)
     return DatasetController._key(request), loader(*request)

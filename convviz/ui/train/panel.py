@@ -73,8 +73,12 @@ def _load_for_request(spec, shape, val_fraction: float, seed: int):
     return load_dataset_for(spec, shape, val_fraction, seed)  # looked up when called: tests replace it
 
 
-def _first_look_for_request(spec, shape, val_fraction: float, seed: int):
-    return first_look(spec, shape, val_fraction, seed, PREVIEW_COUNT, sample_seed=PREVIEW_SEED)
+def _first_look_for_request(spec, shape, val_fraction: float, seed: int, draw: bool = False):
+    return first_look(spec, shape, val_fraction, seed, PREVIEW_COUNT, sample_seed=PREVIEW_SEED, draw=draw)
+
+
+def _drawn_first_look_for_request(spec, shape, val_fraction: float, seed: int):
+    return _first_look_for_request(spec, shape, val_fraction, seed, draw=True)
 
 
 def download(kind: str, folder: str):
@@ -113,7 +117,8 @@ class TrainPanel(QWidget):
         self.runs = window.runs
         self.tasks = TaskRunner(self)
         self.dataset = None
-        self.data = DatasetController(self.tasks, _load_for_request, self, glimpse=_first_look_for_request)
+        self.data = DatasetController(self.tasks, _load_for_request, self, glimpse=_first_look_for_request,
+                                      drawn_glimpse=_drawn_first_look_for_request)
         self.data.ready.connect(self._on_dataset)
         self.data.glimpsed.connect(self._on_first_look)
         #: The first look at the data being loaded (``convviz.data.FirstLook``), shown until the dataset is in.
