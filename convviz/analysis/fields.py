@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 
 from .layers import MAX_PHASES, MERGE, PASS, Window
-from .results import Phases, ReceptiveField
+from .results import NO_PHASES, Phases, ReceptiveField, per_axis
 
 Interval = tuple[float, float]
 Axis = tuple[float, float, float, Phases | None, Interval | None]  # size, jump, start, phases, cover
@@ -27,12 +27,17 @@ def next_field(step: Window | str, fields: tuple[ReceptiveField, ...], shape: tu
     """The field after a layer, from its inputs' fields."""
     if step == PASS:
         return fields[0]
-    units = (shape[1], shape[2]) if len(shape) == 3 else (1, 1)
     if step == MERGE:
-        return fields[0] if len(fields) == 1 else union_field(fields, units)
+        return fields[0] if len(fields) == 1 else \
+            union_field(fields, (shape[1], shape[2]) if len(shape) == 3 else (1, 1))
     field = fields[0]
-    if step.phases == field.phases == field.cover == (None, None):  # almost every layer: the textbook recurrence
-        return ReceptiveField(*zip(*(_affine_step(field, step, a) for a in (0, 1))))
+    if step.phases is NO_PHASES and field.phases is NO_PHASES and field.cover is NO_PHASES:
+        # almost every layer: the textbook recurrence, written out (it runs once per node and edit)
+        (r_h, r_w), (j_h, j_w), (s_h, s_w) = field.size, field.jump, field.start
+        (k_h, k_w), (o_h, o_w) = step.span, step.offset
+        return ReceptiveField((r_h + (k_h - 1) * j_h, r_w + (k_w - 1) * j_w),
+                              (j_h * step.stride[0], j_w * step.stride[1]), (s_h + o_h * j_h, s_w + o_w * j_w))
+    units = (shape[1], shape[2]) if len(shape) == 3 else (1, 1)
     return _field([_step_axis(field, step, a, units[a]) for a in (0, 1)])
 
 
@@ -131,8 +136,8 @@ def _axis(phases: Phases, cover: Interval | None = None, units: int = 1) -> Axis
 
 def _field(axes: Sequence[Axis]) -> ReceptiveField:
     (size_h, jump_h, start_h, phases_h, cover_h), (size_w, jump_w, start_w, phases_w, cover_w) = axes
-    return ReceptiveField((size_h, size_w), (jump_h, jump_w), (start_h, start_w), (phases_h, phases_w),
-                          (cover_h, cover_w))
+    return ReceptiveField((size_h, size_w), (jump_h, jump_w), (start_h, start_w), per_axis(phases_h, phases_w),
+                          per_axis(cover_h, cover_w))
 
 
 def union_field(fields: Sequence[ReceptiveField], units: tuple[int, int]) -> ReceptiveField:
@@ -140,6 +145,10 @@ def union_field(fields: Sequence[ReceptiveField], units: tuple[int, int]) -> Rec
     3×1 branch give 3×3; windows centred apart widen it and move its centre). ``units``: the merge's
     output size per axis; with unequal jumps the union grows along the map, and its size is the
     largest, at the first or the last unit. Inputs with phases join phase by phase."""
+    if all(f.phases is NO_PHASES and f.cover is NO_PHASES for f in fields):  # the common case: no tuples to build
+        (size_h, jump_h, start_h, _, _), (size_w, jump_w, start_w, _, _) = \
+            _even_union(fields, units[0], 0), _even_union(fields, units[1], 1)
+        return ReceptiveField((size_h, size_w), (jump_h, jump_w), (start_h, start_w))
     return _field([_union_axis(fields, units[a], a) for a in (0, 1)])
 
 

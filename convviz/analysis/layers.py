@@ -52,7 +52,7 @@ from ..design.catalog import LayerSpec
 from ..design.edits import Bridge, InsertBefore, SetParam
 from ..design.graph import Design
 from ..i18n import tr
-from .results import Derivation, Fix, Issue, NodeAnalysis, Phases, Shape
+from .results import NO_PHASES, Derivation, Fix, Issue, NodeAnalysis, Phases, Shape, per_axis
 from .text import grouped, shape as fmt_shape
 
 Pair = tuple[int, int]
@@ -69,7 +69,7 @@ class Window:
     span: tuple[float, float]
     stride: tuple[float, float]
     offset: tuple[float, float]
-    phases: tuple[Phases | None, Phases | None] = (None, None)
+    phases: tuple[Phases | None, Phases | None] = NO_PHASES
     dilation: tuple[int, int] = (1, 1)
 
 
@@ -456,7 +456,7 @@ def adaptive_pool(c: Ctx) -> LayerOut | None:
     if collapses and c.explaining:
         c.derive("note", tr('global pooling: each of the {channels} outputs summarises a whole {height}×{width} map').format(channels=channels, height=height, width=width))
     return LayerOut((channels, o[0], o[1]), 0, 0,
-                    Window(tuple(spans), tuple(strides), tuple(offsets), tuple(phases)), collapses=collapses)
+                    Window(tuple(spans), tuple(strides), tuple(offsets), per_axis(*phases)), collapses=collapses)
 
 
 #: The longest period of uneven windows followed exactly (units per repeat); beyond it a field is

@@ -47,6 +47,15 @@ class Phases:
         return tuple(w[1] - w[0] + 1 for w in self.windows if w is not None)
 
 
+#: "No phases" / "no cover" on either axis: one shared tuple, so the common case is an identity test.
+NO_PHASES: tuple[None, None] = (None, None)
+
+
+def per_axis(h, w) -> tuple:
+    """(h, w), or ``NO_PHASES`` itself when both are None."""
+    return NO_PHASES if h is None and w is None else (h, w)
+
+
 @dataclass(frozen=True, slots=True)
 class ReceptiveField:
     """The input window one output unit sees, per axis (height, width).
@@ -61,10 +70,10 @@ class ReceptiveField:
     size: tuple[float, float]
     jump: tuple[float, float]
     start: tuple[float, float]
-    phases: tuple[Phases | None, Phases | None] = (None, None)
+    phases: tuple[Phases | None, Phases | None] = NO_PHASES
     #: Per axis, pixels every unit sees besides its own window (after a gate, x · σ(pool(x)): the
     #: gate's); ``phases`` then lists the units' own windows, and ``size`` is the widest unit's on its map.
-    cover: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None)
+    cover: tuple[tuple[float, float] | None, tuple[float, float] | None] = NO_PHASES
 
     def span(self, axis: int, i: int) -> tuple[float, float] | None:
         """(first, last) input coordinate of unit i's field along ``axis``; None if it reads no pixel."""

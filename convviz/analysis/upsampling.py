@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from ..i18n import tr
 from .layers import MAX_PHASES, Ctx, LayerOut, Window, _axes, _same_or_pair, _show, groups_error, hw
-from .results import Phases
+from .results import Phases, per_axis
 from .text import grouped
 
 
@@ -71,7 +71,7 @@ def conv_transpose2d(c: Ctx) -> LayerOut | None:
                                 s=_show(_same_or_pair(s)), z=_show(_same_or_pair((s[0] - 1, s[1] - 1)))))
     spans, offsets, phases = zip(*(transposed_window(k[a], s[a], pad[a], d[a]) for a in (0, 1)))
     apart = (d[0] // math.gcd(d[0], s[0]), d[1] // math.gcd(d[1], s[1]))  # input units between a phase's taps
-    return LayerOut((cout, out_h, out_w), params, macs, Window(spans, (1 / s[0], 1 / s[1]), offsets, phases, apart))
+    return LayerOut((cout, out_h, out_w), params, macs, Window(spans, (1 / s[0], 1 / s[1]), offsets, per_axis(*phases), apart))
 
 
 def transposed_window(k: int, s: int, pad: int, d: int) -> tuple[int, float, Phases | None]:
@@ -145,7 +145,7 @@ def upsample(c: Ctx) -> LayerOut | None:
     phases = tuple(interpolation_phases(mode, p["align_corners"], n, o, None if size is not None else f)
                    for n, o, f in ((height, out[0], None if size is not None else factors[0]),
                                    (width, out[1], None if size is not None else factors[1])))
-    return LayerOut((channels, *out), field=Window(*(tuple(v) for v in zip(*steps)), phases))
+    return LayerOut((channels, *out), field=Window(*(tuple(v) for v in zip(*steps)), per_axis(*phases)))
 
 
 def _interpolation_step(mode: str, align_corners: bool, n: int, out: int, ratio: float) -> tuple[int, float, float]:
