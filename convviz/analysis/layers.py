@@ -464,14 +464,19 @@ def adaptive_pool(c: Ctx) -> LayerOut | None:
 MAX_PHASES = 1024
 
 
-def adaptive_phases(n: int, out: int) -> Phases | None:
-    """Adaptive pooling's windows ⌊i·n/o⌋ … ⌈(i + 1)·n/o⌉ − 1 repeat every o/gcd(n, o) units, moved by
-    n/gcd(n, o) (None when they are even: an ordinary pool, or too long a period to list)."""
+def adaptive_windows(n: int, out: int) -> Phases:
+    """Adaptive pooling's windows ⌊i·n/o⌋ … ⌈(i + 1)·n/o⌉ − 1: they repeat every o/gcd(n, o) units,
+    moved by n/gcd(n, o) (one window, kernel = stride = n/o, when n is a multiple of o)."""
     turn = math.gcd(n, out)
-    period = out // turn
-    if n % out == 0 or period > MAX_PHASES:
+    return Phases(tuple(((i * n) // out, -(-(i + 1) * n // out) - 1) for i in range(out // turn)), n // turn)
+
+
+def adaptive_phases(n: int, out: int) -> Phases | None:
+    """``adaptive_windows`` where they are uneven and their period short enough to list (else None: an
+    ordinary pool's even slide, or the even approximation)."""
+    if n % out == 0 or out // math.gcd(n, out) > MAX_PHASES:
         return None
-    return Phases(tuple(((i * n) // out, -(-(i + 1) * n // out) - 1) for i in range(period)), n // turn)
+    return adaptive_windows(n, out)
 
 
 # --- normalisation -------------------------------------------------------------------------------

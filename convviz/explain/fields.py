@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..analysis import ReceptiveField
-from ..analysis.layers import adaptive_phases, hw
+from ..analysis.layers import adaptive_windows, hw
 from ..analysis.results import Phases
 from ..analysis.upsampling import interpolation_phases
 from ..data.images import PreparedImage
@@ -256,7 +256,7 @@ def _backward(module: nn.Module, region: _Region, in_shapes: Sequence[tuple[int,
     if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
         (_, n_h, n_w), (_, o_h, o_w) = in_shapes[0], out_shape
         if not exact:  # the windows' arithmetic, on through the padding positions
-            return [_phased(region, _adaptive_phases(n_h, o_h), _adaptive_phases(n_w, o_w))]
+            return [_phased(region, adaptive_windows(n_h, o_h), adaptive_windows(n_w, o_w))]
         return [_adaptive(region, in_shapes[0], out_shape)]
     if isinstance(module, nn.LocalResponseNorm):
         return [_lrn(module, region, in_shapes[0][0])]
@@ -317,21 +317,12 @@ def _conv_transpose(module: nn.ConvTranspose2d, region: _Region, in_shape: tuple
 ROUNDING = 1e-9
 
 
-def _adaptive_phases(n: int, out: int) -> Phases:
-    if n % out == 0:  # an ordinary pool, kernel = stride = n / out
-        return Phases(((0, n // out - 1),), n // out)
-    phases = adaptive_phases(n, out)
-    return phases if phases is not None else Phases(tuple(((i * n) // out, -(-(i + 1) * n // out) - 1)
-                                                           for i in range(out)), n)
-
-
 def _interpolation_phases(module: nn.Upsample, in_shape: tuple[int, ...],
                           out_shape: tuple[int, ...]) -> tuple[Phases, Phases] | None:
     """The analysis' per-unit windows of an interpolation (None where it found no exact period)."""
-    scale = module.scale_factor
-    scales = scale if isinstance(scale, tuple) else (scale, scale)
+    scales = _scale_factors(module)
     axes = tuple(interpolation_phases(module.mode, bool(module.align_corners), in_shape[a + 1], out_shape[a + 1],
-                                      None if scale is None else float(scales[a])) for a in (0, 1))
+                                      scales[a]) for a in (0, 1))
     return None if None in axes else axes
 
 
@@ -357,22 +348,29 @@ def _window_matrix(phases: Phases, first: int, count: int) -> tuple[np.ndarray, 
     return matrix, low
 
 
+def _scale_factors(module: nn.Upsample) -> tuple[float | None, float | None]:
+    """The Upsample's scale factor per axis, or (None, None) when it is given a size."""
+    scale = module.scale_factor
+    if scale is None:
+        return (None, None)
+    return tuple(map(float, scale)) if isinstance(scale, tuple) else (float(scale), float(scale))
+
+
 def _interpolation_matrices(module: nn.Upsample, in_shape: tuple[int, ...],
                             out_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """(out × in) bool per axis: which input rows (columns) each output row (column) blends with a
     non-zero weight, read from PyTorch's own interpolation of one-hot rows (in float64)."""
-    scale = module.scale_factor
-    scales = scale if isinstance(scale, tuple) else (scale, scale)
+    scales = _scale_factors(module)
     matrices = []
     for axis in (0, 1):
         n, out = in_shape[axis + 1], out_shape[axis + 1]
         shape = (n, 1, n, 1) if axis == 0 else (n, 1, 1, n)
         one_hot = torch.eye(n, dtype=torch.float64).reshape(shape)
-        if scale is None:
+        if scales[axis] is None:
             size = (out, 1) if axis == 0 else (1, out)
             spread = F.interpolate(one_hot, size=size, mode=module.mode, align_corners=module.align_corners)
         else:
-            factors = (float(scales[0]), 1.0) if axis == 0 else (1.0, float(scales[1]))
+            factors = (scales[0], 1.0) if axis == 0 else (1.0, scales[1])
             spread = F.interpolate(one_hot, scale_factor=factors, mode=module.mode,
                                    align_corners=module.align_corners)
         matrices.append((spread.reshape(n, out).abs() > ROUNDING).numpy().T)
@@ -478,9 +476,11 @@ def _adaptive(region: _Region, in_shape: tuple[int, ...], out_shape: tuple[int, 
 
 
 def _adaptive_matrix(n: int, o: int) -> np.ndarray:
+    windows = adaptive_windows(n, o)
     m = np.zeros((o, n), dtype=np.float32)
     for i in range(o):
-        m[i, (i * n) // o: -((-(i + 1) * n) // o)] = 1
+        first, last = windows.window(i)
+        m[i, int(first):int(last) + 1] = 1
     return m
 
 
