@@ -97,16 +97,11 @@ def test_networks_without_classes_still_get_feature_maps(tmp_path, capsys):
 
 
 def aux_design(tmp_path):
-    """tests/data/design_v2.json (a main and an auxiliary head) on a 3×16×16 input (split 1 + 2): a picture feeds it."""
-    from pathlib import Path
+    """``sample_designs.aux_heads_design``, saved for the CLI."""
+    from convviz.design import save_design
+    from sample_designs import aux_heads_design
 
-    from convviz.design import InputSpec, load_design, save_design
-
-    design = load_design(Path(__file__).parent / "data" / "design_v2.json")
-    design.set_input_spec(InputSpec(3, 16, 16))
-    design.set_param("halves", "sizes", [1, 2])
-    design.set_param("branch", "groups", 1)
-    design.set_param("branch", "out_channels", 3)
+    design = aux_heads_design()
     path = tmp_path / "aux.json"
     save_design(design, path)
     return design, path

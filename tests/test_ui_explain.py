@@ -740,15 +740,9 @@ def test_the_designer_docks_keep_their_sizes_after_a_visit_to_explain(window, qt
 
 def test_an_auxiliary_heads_nodes_show_their_maps(window):
     """tests/data/design_v2.json on a 3×16×16 input: selecting the auxiliary classifier showed "KeyError: 'aux_fc'"."""
-    from pathlib import Path
+    from sample_designs import aux_heads_design
 
-    from convviz.design import load_design
-
-    design = load_design(Path(__file__).parent / "data" / "design_v2.json")
-    design.set_input_spec(InputSpec(3, 16, 16))
-    design.set_param("halves", "sizes", [1, 2])
-    design.set_param("branch", "out_channels", 3)
-    design.set_param("branch", "groups", 1)
+    design = aux_heads_design()
     panel = window.show_explain()
     window.files.open_design(design, None)
     capture = loaded(panel)
