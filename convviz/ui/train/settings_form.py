@@ -6,6 +6,8 @@ Reads and writes ``convviz.train.TrainConfig`` (plain data, no torch), remembere
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -254,44 +256,48 @@ class TrainSettingsForm(QWidget):
         """Take from ``config`` only what decides a run's start and its data order: the data, the number of
         training images, the validation share and the seed (train again from a run's start: the other
         settings stay as the user set them, so that the comparison shows their change alone)."""
-        self._loading = True
-        self.blockSignals(True)
-        index = next((i for i, (_, kind, _) in enumerate(SOURCES) if kind == config.data.kind), 0)
-        self.source.setCurrentIndex(index)
-        self.folder.setText(config.data.path)
-        self.val_fraction.setValue(config.val_fraction)
-        self.seed.setValue(config.seed)
-        self.train_images.setValue(config.train_images)
-        self.blockSignals(False)
-        self._loading = False
+        with self._loading_values():
+            self._show_start(config)
 
     def set_config(self, config: TrainConfig, remember: bool = False) -> None:
         """Show ``config``; ``remember`` also makes it the settings the next session starts with."""
-        self._loading = True  # the widgets below signal each change: none of them is the user's
-        self.blockSignals(True)
+        with self._loading_values():
+            self._show_start(config)
+            self.epochs.setValue(config.epochs)
+            self.batch_size.setValue(config.batch_size)
+            self.optimizer.setCurrentIndex(OPTIMIZERS.index(config.optimizer))
+            self.lr.setText(f"{config.lr:g}")
+            self.momentum.setValue(config.momentum)
+            self.weight_decay.setText(f"{config.weight_decay:g}")
+            self.schedule.setCurrentIndex(SCHEDULES.index(config.schedule))
+            self.device.setCurrentIndex(DEVICES.index(config.device))
+            self.amp.setCurrentIndex(AMP_MODES.index(config.amp))
+            self.compile.setChecked(config.compile)
+            self.normalize.setChecked(config.normalize)
+            self.continue_training.setChecked(True)
+            self.augment.set_config(config.augment)
+        if remember:
+            self._on_changed()
+
+    def _show_start(self, config: TrainConfig) -> None:
+        """The data, the validation share, the seed and the number of training images of ``config``."""
         index = next((i for i, (_, kind, _) in enumerate(SOURCES) if kind == config.data.kind), 0)
         self.source.setCurrentIndex(index)
         self.folder.setText(config.data.path)
         self.val_fraction.setValue(config.val_fraction)
-        self.epochs.setValue(config.epochs)
-        self.batch_size.setValue(config.batch_size)
-        self.optimizer.setCurrentIndex(OPTIMIZERS.index(config.optimizer))
-        self.lr.setText(f"{config.lr:g}")
-        self.momentum.setValue(config.momentum)
-        self.weight_decay.setText(f"{config.weight_decay:g}")
-        self.schedule.setCurrentIndex(SCHEDULES.index(config.schedule))
-        self.device.setCurrentIndex(DEVICES.index(config.device))
-        self.amp.setCurrentIndex(AMP_MODES.index(config.amp))
-        self.compile.setChecked(config.compile)
         self.seed.setValue(config.seed)
-        self.normalize.setChecked(config.normalize)
         self.train_images.setValue(config.train_images)
-        self.continue_training.setChecked(True)
-        self.augment.set_config(config.augment)
-        self.blockSignals(False)
-        self._loading = False
-        if remember:
-            self._on_changed()
+
+    @contextmanager
+    def _loading_values(self) -> Iterator[None]:
+        """The widgets signal each value set: none of them is the user's change."""
+        self._loading = True
+        self.blockSignals(True)
+        try:
+            yield
+        finally:
+            self.blockSignals(False)
+            self._loading = False
 
 
 def remembered_config() -> TrainConfig:
