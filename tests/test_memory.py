@@ -262,20 +262,47 @@ def test_explain_memory_stays_flat_over_100_captures(window):
 
 
 def test_the_quick_check_on_every_edit_never_misses_a_warning():
-    """The engine checks in O(1) (a sum it keeps up to date) whether the exact estimate could exceed
-    the warning's threshold; the sum must bound the exact estimate on any design."""
-    from convviz.analysis.memory import OVERHEAD, REFERENCE_BATCH, may_need_warning, record_bound
+    """The engine checks in O(1) (a sum and a maximum it keeps up to date) whether the exact estimate
+    could exceed the warning's threshold; they must bound the exact estimate on any design."""
+    from convviz.analysis.memory import OVERHEAD, REFERENCE_BATCH, may_need_warning, record_kept, record_working
+
+    def quick(analysis):
+        records = analysis.nodes.values()
+        return sum(map(record_kept, records)), max(map(record_working, records))
 
     designs = [load_template(name) for name in TEMPLATES] + [huge_input(size) for size in (512, 2048, 8192)]
     for design in designs:
         analysis = analyze(design)
-        bound = sum(record_bound(r) for r in analysis.nodes.values())
+        kept, working = quick(analysis)
+        assert (analysis.memo.memory_kept, analysis.memo.memory_working) == (kept, working), design.name
         exact = training_memory(design, analysis)
-        assert exact.per_image <= OVERHEAD * bound + 1, design.name
-        assert exact.total <= 4 * analysis.params * 4 + max(OVERHEAD * bound * REFERENCE_BATCH, 16 * analysis.params) + 1
-        if not may_need_warning(analysis.params, bound):
+        assert exact.per_image <= OVERHEAD * (kept + working) + 1, design.name
+        assert exact.per_image >= OVERHEAD * (kept + working) / 4, design.name  # tight enough to spare most designs
+        assert exact.total <= 4 * analysis.params * 4 + max(OVERHEAD * (kept + working) * REFERENCE_BATCH,
+                                                             16 * analysis.params) + 1
+        if not may_need_warning(analysis.params, kept, working):
             assert memory_warning(design, analysis) is None, design.name
-    assert may_need_warning(analyze(huge_input()).params, sum(record_bound(r) for r in analyze(huge_input()).nodes.values()))
+    assert may_need_warning(analyze(huge_input()).params, *quick(analyze(huge_input())))
+
+
+def test_the_quick_check_stays_a_bound_through_edits():
+    """An edit updates the sum exactly and the maximum upwards only: after shrinking the largest
+    layer and growing it again, the quick check still bounds the exact estimate."""
+    from convviz.analysis import reanalyze
+    from convviz.analysis.memory import OVERHEAD, record_kept, record_working
+
+    design = huge_input(2048)
+    analysis = analyze(design)
+    heard = []
+    design.subscribe(heard.append)
+    for channels in (4, 256, 8):
+        design.set_param("conv1", "out_channels", channels)
+        analysis = reanalyze(analysis, design, heard[-1])
+        memo = analysis.memo
+        assert memo.memory_kept == sum(map(record_kept, analysis.nodes.values()))
+        assert memo.memory_working >= max(map(record_working, analysis.nodes.values()))
+        assert training_memory(design, analysis).per_image <= OVERHEAD * (memo.memory_kept + memo.memory_working) + 1
+        assert analysis.nodes == analyze(design).nodes, channels  # the same warnings as a full analysis
 
 
 def test_an_edit_moves_the_warning_and_an_undo_takes_it_back():

@@ -28,7 +28,7 @@ from ..i18n import tr
 from .fields import broadcast_union, next_field, union_field
 from .head import head_warnings
 from .layers import MERGE, PASS, Ctx, Window, activation_bytes, activation_math
-from .memory import may_need_warning, memory_warning, record_bound
+from .memory import may_need_warning, memory_warning, record_kept, record_working
 from .rules import RULES
 from .results import (
     INPUT_FIELD, NOTHING_INFERRED, Analysis, Basis, Derivation, Fix, Issue, NodeAnalysis, ReceptiveField,
@@ -55,9 +55,11 @@ class _Memo:
     structure: _Structure
     #: Nodes whose rule looked beyond their inputs (a fix naming an ancestor): re-run on every edit.
     looked_around: frozenset[str]
-    #: The sum of ``memory.record_bound`` over the records: kept up to date like the totals, so that
-    #: an edit checks in O(1) whether the memory warning can apply.
-    memory_bound: int = 0
+    #: The sum of ``memory.record_kept`` over the records, kept up to date like the totals, and the
+    #: largest ``memory.record_working`` (a running maximum over the records an edit re-ran: never
+    #: below the current one), so that an edit checks in O(1) whether the memory warning can apply.
+    memory_kept: int = 0
+    memory_working: int = 0
     #: (node, its record without the memory warning) when ``analysis.memory`` put one on it: the
     #: warning belongs to the whole design, so the next analysis starts from the record without it.
     memory: tuple[str, NodeAnalysis] | None = None
@@ -295,21 +297,23 @@ def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalys
         previous, changed = update
         order, nodes = previous.order, results
         params, macs, activation = previous.params, previous.macs, previous.activation_bytes
-        bound = previous.memo.memory_bound
+        kept, working = previous.memo.memory_kept, previous.memo.memory_working
         for old, new in changed:
             params += new.params - (old.params if old else 0)
             macs += new.macs - (old.macs if old else 0)
             activation += new.activation_bytes - (old.activation_bytes if old else 0)
-            bound += record_bound(new) - (record_bound(old) if old else 0)
+            kept += record_kept(new) - (record_kept(old) if old else 0)
+            working = max(working, record_working(new))
     else:
         order = [*facts.order, *facts.cyclic] if facts.cyclic else facts.order
         nodes = results if ordered else {nid: results[nid] for nid in order}
-        params = macs = activation = bound = 0
+        params = macs = activation = kept = working = 0
         for record in nodes.values():
             params += record.params
             macs += record.macs
             activation += record.activation_bytes
-            bound += record_bound(record)
+            kept += record_kept(record)
+            working = max(working, record_working(record))
     out = nodes.get(node_of(facts.output)) if facts.output else None
     totals = dict(
         order=order,
@@ -323,9 +327,9 @@ def _finish(design: Design, structure: _Structure, results: dict[str, NodeAnalys
         heads=tuple(facts.heads),
     )
     memory = None
-    if may_need_warning(params, bound):  # O(1): only a design near 16 GB pays for the exact estimate
+    if may_need_warning(params, kept, working):  # O(1): only a design near 16 GB pays for the exact estimate
         memory = _memory_warning(design, Analysis(nodes=nodes, **totals), update[0] if update else None)
-    return Analysis(nodes=nodes, **totals, memo=_Memo(structure, looked_around, bound, memory, head))
+    return Analysis(nodes=nodes, **totals, memo=_Memo(structure, looked_around, kept, working, memory, head))
 
 
 def _head_warnings(design: Design, output: str | None, results: dict[str, NodeAnalysis],

@@ -145,7 +145,7 @@ def _parts(design: Design, analysis: Analysis) -> _Parts:
             continue
         kind, size = result.type, result.activation_bytes
         inputs = tuple(node_of(src) for src in result.basis.inputs) if result.basis is not None else ()
-        working = max(working, size + sum(nodes[src].activation_bytes for src in inputs) + _unfolded(result))
+        working = max(working, record_working(result))
         params[nid] = result.params
         if kind == "Input":
             owner[nid] = nid
@@ -167,14 +167,6 @@ def _parts(design: Design, analysis: Analysis) -> _Parts:
         if extra:
             saved[f"{nid}#extra"] = size // BYTES_PER_VALUE * extra
     return _Parts(saved, shown, params, working)
-
-
-def _unfolded(result) -> int:
-    """Bytes of a conv's input unfolded into columns (the CPU's and many GPU kernels' workspace):
-    C_in/groups·k_h·k_w values per output position, which is its MACs over C_out."""
-    if result.type != "Conv2d" or not result.output_shape or not result.output_shape[0]:
-        return 0
-    return result.macs // result.output_shape[0] * BYTES_PER_VALUE
 
 
 def training_memory(design: Design, analysis: Analysis, batch_size: int = REFERENCE_BATCH,
@@ -216,34 +208,41 @@ def _dominant(parts: _Parts, batch: int, weight_copies: int) -> str | None:
     return max(share, key=share.get) if share else None
 
 
-def record_bound(result) -> int:
-    """Per image, an upper bound of what one node's record adds to the training estimate: its output
-    (kept, with its extras) and its share of the backward pass's working set. Read from the record
-    alone, so the engine keeps the sum over an analysis up to date as it re-runs nodes (and cheap:
-    the engine adds it up for every record of a full analysis)."""
+def record_kept(result) -> int:
+    """Per image, an upper bound of what one node's record adds to what autograd saves: its output
+    and its extras (whether or not a layer after it keeps them). Read from the record alone, so the
+    engine keeps the sum over an analysis up to date as it re-runs nodes."""
+    if result.output_shape is None:
+        return 0
+    size = result.activation_bytes
+    return size + size // BYTES_PER_VALUE * EXTRA_PER_VALUE.get(result.type, 0)
+
+
+def record_working(result) -> int:
+    """Per image, the backward pass's working set at one node: its output's and its inputs' gradients,
+    and for a conv its input unfolded into columns (C_in/groups·k_h·k_w values per output position,
+    the CPU's and many GPU kernels' workspace: its MACs over C_out). The estimate takes the largest
+    over the nodes; the engine keeps a running maximum as it re-runs nodes."""
     shape = result.output_shape
     if shape is None:
         return 0
-    size = result.activation_bytes
-    total = 2 * size
+    total = result.activation_bytes
     for input_shape in result.input_shapes:
         total += _prod(input_shape) * BYTES_PER_VALUE
-    kind = result.type
-    if kind == "Conv2d":
-        total += result.macs // shape[0] * BYTES_PER_VALUE if shape[0] else 0
-    elif kind in EXTRA_PER_VALUE:
-        total += size // BYTES_PER_VALUE * EXTRA_PER_VALUE[kind]
+    if result.type == "Conv2d" and shape[0]:
+        total += result.macs // shape[0] * BYTES_PER_VALUE
     return total
 
 
 _prod = math.prod
 
 
-def may_need_warning(params: int, bound: int) -> bool:
-    """Whether a design with ``params`` parameters and a ``record_bound`` sum of ``bound`` could need
-    the memory warning: when not, ``memory_warning`` has nothing to say (checked in O(1) on every edit)."""
+def may_need_warning(params: int, kept: int, working: int) -> bool:
+    """Whether a design with ``params`` parameters, a ``record_kept`` sum of ``kept`` and a
+    ``record_working`` of at most ``working`` could need the memory warning: when not,
+    ``memory_warning`` has nothing to say (checked in O(1) on every edit)."""
     weights = params * BYTES_PER_VALUE
-    upper = 4 * weights + max(int(OVERHEAD * bound * REFERENCE_BATCH), 4 * weights)
+    upper = 4 * weights + max(int(OVERHEAD * (kept + working) * REFERENCE_BATCH), 4 * weights)
     return upper > WARN_BYTES
 
 
