@@ -273,3 +273,41 @@ def test_zoomed_far_out_cards_that_look_alike_are_drawn_once(big, monkeypatch):
     assert 0 < len(drawn) <= len(looks) < len(scene.nodes)
     drawn.clear()
     assert render() == first and drawn == []  # drawn again from the pictures alone, the same
+
+
+def test_an_edit_paints_the_window_once_with_its_layouts_settled(window, qtbot):
+    """An edit changes texts that move layouts (the totals, the status bar, the Undo action's name):
+    the window settles them before it paints, so each panel paints once per edit, in the same paint
+    as the canvas (not again when the layouts are delivered after it)."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication, QStatusBar
+
+    from convviz.design import load_template
+    from convviz.ui.summary_panel import SummaryPanel
+
+    window.resize(1600, 1000)
+    window.files.open_design(load_template("resnet18"), None)
+    qtbot.wait(300)
+    paints = {"canvas": 0, "status bar": 0, "summary": 0}
+    canvas = window.view.viewport()
+
+    class Count(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint:
+                if watched is canvas:
+                    paints["canvas"] += 1
+                elif isinstance(watched, QStatusBar):
+                    paints["status bar"] += 1
+                elif isinstance(watched, SummaryPanel):
+                    paints["summary"] += 1
+            return False
+
+    counter = Count()
+    QApplication.instance().installEventFilter(counter)
+    try:
+        for kernel in (5, 7, 5, 7):
+            window.document.undo_stack.push(SetParamCommand(window.document, "conv1", "kernel_size", kernel))
+            qtbot.wait(150)
+    finally:
+        QApplication.instance().removeEventFilter(counter)
+    assert paints == {"canvas": 4, "status bar": 4, "summary": 4}

@@ -31,6 +31,7 @@ from .help_menu import HelpMenu
 from .inspector import InspectorPanel
 from .issues_panel import IssuesPanel
 from .language import LanguageMenu
+from .layout_settling import LayoutsBeforePaint
 from .palette import PalettePanel
 from .recovery import RecoveryStore, default_recovery_dir
 from .runs.controller import RunsController
@@ -53,6 +54,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         collect_on_gui_thread()   # before any training, recording or task thread can collect Qt objects
         self.persistent = persistent
+        self._layouts_before_paint = LayoutsBeforePaint(self)
+        self.installEventFilter(self._layouts_before_paint)  # one paint per edit, with the layouts settled
         self.canvas_layout = CanvasLayout()
         self.document = Document(self.canvas_layout.laid_out(design or template_design("default")), path,
                                  parent=self)
