@@ -459,6 +459,28 @@ def test_recovery_after_a_simulated_crash(qtbot, tmp_path, monkeypatch):
     assert list(recovery.glob("*.json")) == []  # clean exit: nothing left to recover
 
 
+def test_a_window_destroyed_with_unsaved_edits_raises_nothing_and_keeps_their_recovery(tmp_path):
+    """Destroying the window (the interpreter's exit, without a close) destroys its undo stack, which
+    reports itself clean as it goes: that is not a save, so the recovery file stays, and nothing
+    touches the half-destroyed stack (an exception in the event loop's last moments)."""
+    recovery = tmp_path / "recovery"
+    script = textwrap.dedent(f"""
+        import os
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from convviz.ui.main_window import MainWindow
+        window = MainWindow(recovery_dir=__import__("pathlib").Path({str(recovery)!r}), persistent=False)
+        window.editing.select_node("conv1")
+        window.inspector.editors["out_channels"].spin.setValue(40)
+        window.files.autosave()
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(list(recovery.glob("*.json"))) == 1
+
+
 def test_recovery_is_not_offered_for_a_running_window(window, tmp_path):
     window.editing.select_node("conv1")
     window.inspector.editors["out_channels"].spin.setValue(12)

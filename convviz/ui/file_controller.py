@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMenu, QMessageBox, QStatusBar, QStyle, QWidget
@@ -241,7 +242,11 @@ class FileController(QObject):
         self._edits_since_autosave = 0
 
     def _on_saved_state(self, *_) -> None:
-        """Saved (or every change undone): nothing of this session is left to recover."""
+        """Saved (or every change undone): nothing of this session is left to recover. The undo stack
+        also reports itself clean as it is destroyed (the window destroyed without a close): that
+        saves nothing, and the stack can no longer be asked."""
+        if not shiboken6.isValid(self.document.undo_stack):
+            return
         if not self.document.is_modified:
             self.recovery.clear()
 
