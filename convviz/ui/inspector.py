@@ -33,6 +33,7 @@ from .commands import RenameNodeCommand, SetClassesCommand, SetHeadsCommand, Set
 from .document import Document
 from .icons import layer_icon
 from .param_editors import ParamEditor, make_editor, show_int
+from .steady_geometry import FigureRows
 from .theme import ERROR, WARNING
 
 _NOTHING = object()
@@ -92,7 +93,7 @@ class InspectorPanel(QScrollArea):
         title.setWordWrap(True)
         self.layout_.addWidget(title)
         self._add_input_editors()
-        self.totals = TotalsView()
+        self.totals = FigureRows()
         self.layout_.addWidget(self.totals)
         self._refresh_math()
 
@@ -268,7 +269,8 @@ class InspectorPanel(QScrollArea):
         if self.node_id is None:
             rows = [(tr("Parameters"), grouped(analysis.params)), ("MACs", grouped(analysis.macs)),
                     (tr("Activations"), tr("{size} per image").format(size=size_in_bytes(analysis.activation_bytes))),
-                    (tr("Receptive field"), network_field_text(analysis) + tr(" (one unit of the last feature map)"))]
+                    (tr("Receptive field"), network_field_text(analysis)  # (none while the design has errors)
+                     + (tr(" (one unit of the last feature map)") if analysis.ok else ""))]
             if analysis.ok:  # what training (Adam, float32) and the Explain tab will need
                 train = training_memory(self.document.design, analysis)
                 rows += [(tr("Memory to train"), tr("{fixed} + {per_image} per image").format(
@@ -386,36 +388,6 @@ def show_classes(edit: QLineEdit, classes: list[str]) -> None:
     edit.setText(", ".join(classes))
     edit.setCursorPosition(0)
     edit.setToolTip("\n".join(f"{i}: {name}" for i, name in enumerate(classes)) or tr("no class names"))
-
-
-class TotalsView(QWidget):
-    """The design's totals as (name, value) rows: plain labels, each set only when its value changed.
-    Every edit changes a total: rewriting one rich-text table cost the window a layout of it and a
-    repaint of the whole page (a third of an edit's frame on ResNet-18)."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.form = QFormLayout(self)
-        self.form.setContentsMargins(0, 0, 0, 0)
-        self.values: dict[str, QLabel] = {}
-
-    def show_rows(self, rows: list[tuple[str, str]]) -> None:
-        if [name for name, _ in rows] != list(self.values):  # other rows (the memory rows come and go)
-            while self.form.rowCount():
-                self.form.removeRow(0)
-            self.values = {}
-            for name, _ in rows:
-                value = QLabel(wordWrap=True, textFormat=Qt.TextFormat.PlainText,
-                               textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
-                self.values[name] = value
-                self.form.addRow(QLabel(f"<b>{html.escape(name)}</b>"), value)
-        for name, text in rows:
-            if self.values[name].text() != text:
-                self.values[name].setText(text)
-
-    def text(self) -> str:
-        """What it shows, one "name: value" line per row (for copies and tests)."""
-        return "\n".join(f"{name}: {label.text()}" for name, label in self.values.items())
 
 
 def math_html(result: NodeAnalysis | None) -> str:

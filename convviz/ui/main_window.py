@@ -37,6 +37,7 @@ from .recovery import RecoveryStore, default_recovery_dir
 from .runs.controller import RunsController
 from .runs.location import runs_folder
 from .settings import app_settings
+from .steady_geometry import SteadyLabel, SteadyToolButton
 from .summary_panel import SummaryPanel
 from .view_controller import ViewController
 
@@ -187,7 +188,8 @@ class MainWindow(QMainWindow):
         tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tools.addActions([files.new_action, files.open_action, files.save_action])
         tools.addSeparator()
-        tools.addActions([editing.undo_action, editing.redo_action])
+        for action in (editing.undo_action, editing.redo_action):
+            tools.addWidget(SteadyToolButton(action, tools))
         tools.addSeparator()
         tools.addActions([viewing.fit_action, editing.layout_action])
         tools.addSeparator()
@@ -197,7 +199,7 @@ class MainWindow(QMainWindow):
         self.toolbar = tools
 
     def _build_status_bar(self) -> None:
-        self.totals_label = QLabel()
+        self.totals_label = SteadyLabel(alignment=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.device_label = QLabel(tr("device: loading torch…"))
         self.device_label.setToolTip(tr("The device training will use (found once torch has loaded)"))
         self.statusBar().addPermanentWidget(self.totals_label)

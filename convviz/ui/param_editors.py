@@ -57,7 +57,9 @@ def show_int(spin: QSpinBox, value: int) -> None:
     its end and the tool tip says what the design holds."""
     shown = max(-SPIN_MAX, min(SPIN_MAX, int(value)))
     spin.blockSignals(True)
-    spin.setRange(min(spin.minimum(), shown), max(spin.maximum(), shown))
+    low, high = min(spin.minimum(), shown), max(spin.maximum(), shown)
+    if (low, high) != (spin.minimum(), spin.maximum()):  # (a range set, even the same, re-lays out the panel)
+        spin.setRange(low, high)
     spin.setValue(shown)
     spin.setToolTip("" if shown == value else tr("The design holds {value}, more than this box can show; "
                                                 "the Issues list has the fix").format(value=value))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
@@ -20,6 +22,7 @@ from ..analysis.report import SummaryRow, network_field_text, summary_csv, summa
 from ..analysis.text import grouped
 from ..i18n import N_, tr
 from .document import Document
+from .steady_geometry import SteadyLabel
 from .theme import ERROR, WARNING
 
 #: Column titles (translated where shown).
@@ -154,14 +157,15 @@ class SummaryPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         self.table.clicked.connect(self._on_clicked)
-        self.totals = QLabel()
-        self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.totals = SteadyLabel()
         copy_text = QPushButton(tr("Copy as text"))
         copy_text.clicked.connect(self.copy_text)
         copy_csv = QPushButton(tr("Copy as CSV"))
         copy_csv.clicked.connect(self.copy_csv)
         bottom = QHBoxLayout()
-        bottom.addWidget(self.totals, 1)
+        bottom.addWidget(QLabel("<b>" + html.escape(tr("Total:")) + "</b>"))
+        bottom.addWidget(self.totals)  # plain text: a rich label lays its text out again when it paints
+        bottom.addStretch(1)
         bottom.addWidget(copy_text)
         bottom.addWidget(copy_csv)
         layout = QVBoxLayout(self)
@@ -178,7 +182,7 @@ class SummaryPanel(QWidget):
 
     def _on_analysis(self, analysis: Analysis) -> None:
         self.model.set_analysis(analysis, self.document.changed_nodes)
-        self.totals.setText(tr("<b>Total</b>: {params} params · {macs} MACs · receptive field {field}").format(
+        self.totals.setText(tr("{params} params · {macs} MACs · receptive field {field}").format(
             params=grouped(analysis.params), macs=grouped(analysis.macs), field=network_field_text(analysis)))
 
     def _on_clicked(self, index: QModelIndex) -> None:

@@ -53,6 +53,9 @@ class CardText:
     shade: float | None
     #: Output ports: 1, or a Split's count (its outputs are numbered).
     outputs: int = 1
+    #: What the card says zoomed far out, in large print: its output shape, or one word for why it has
+    #: none (a waiting card's "blocked by layer1_0_add" was cut off at both ends).
+    overview: str = ""
 
 
 def card_text(node: Node, design: Design, result: NodeAnalysis | None, shade: float | None) -> CardText:
@@ -61,10 +64,12 @@ def card_text(node: Node, design: Design, result: NodeAnalysis | None, shade: fl
     if result is None or status == "blocked" and not result.output_shape:
         line1 = tr("blocked by {node}").format(node=result.blocked_by) if result and result.blocked_by else ""
         line1_right, line2 = "", ""
+        overview = tr("blocked") if line1 else ""
     elif result.errors:
         line1, line1_right, line2 = "⚠ " + result.errors[0].message, "", ""
+        overview = tr("error")
     else:
-        line1 = outputs_text(result.output_shape, result.output_shapes)
+        line1 = overview = outputs_text(result.output_shape, result.output_shapes)
         line1_right = f"RF {field_text(result)}" if result.receptive_field else ""
         bits = []
         if result.params:
@@ -92,7 +97,7 @@ def card_text(node: Node, design: Design, result: NodeAnalysis | None, shade: fl
         params = f"{mark} · {params}" if params else mark
     return CardText(node.type, node.id, params, line1, line1_right, line2, status,
                     "<br>".join(tips), len(node.inputs), spec.max_inputs, shade,
-                    spec.output_count(node.params) if spec.multi_output else 1)
+                    spec.output_count(node.params) if spec.multi_output else 1, overview)
 
 
 class NodeItem(QGraphicsObject):
@@ -301,7 +306,8 @@ class NodeItem(QGraphicsObject):
         text = self.text
         painter.setFont(shapes.overview_font)
         painter.setPen(look["error_ink"] if text.status == "error" else look["ink"])
-        painter.drawText(shapes.overview, _CENTRE, tr("error") if text.status == "error" else text.line1)
+        painter.drawText(shapes.overview, _CENTRE, shapes.overview_metrics.elidedText(
+            text.overview, Qt.TextElideMode.ElideRight, shapes.overview.width()))
 
     def _paint_details(self, painter: QPainter, look: dict, shapes: _Shapes) -> None:
         text = self.text
@@ -395,6 +401,7 @@ class _Shapes:
         self.small_font.setPixelSize(10)
         self.overview_font = QFont(self.title_font)
         self.overview_font.setPixelSize(26)
+        self.overview_metrics = QFontMetricsF(self.overview_font)
 
 
 _SHAPES: _Shapes | None = None
@@ -417,7 +424,7 @@ def _overview_sprite(item: NodeItem, look: dict, selected: bool, transform: QTra
     ``QPixmapCache`` (keyed by all it shows and the scale), and where it goes under an identity world
     transform (the bounding rectangle's corner, on a whole device pixel)."""
     text, bounds = item.text, item.boundingRect()
-    shown = "error" if text.status == "error" else text.line1
+    shown = text.overview
     scale = transform.m11() * dpr  # device pixels per item unit
     key = (f"convviz-card|{item.family}|{text.status}|{text.shade}|{selected}|{text.title}|{shown}|"
            f"{bounds.width()}x{bounds.height()}|{scale:.5f}|{dpr}|{QGuiApplication.palette().cacheKey()}")

@@ -1,0 +1,218 @@
+"""Widgets that change on every edit without re-laying out the window.
+
+
+``QLabel.setText`` asks the layout above it for room every time (``updateGeometry``), and each layout
+that re-lays out asks its own parent in turn: a new total in the status bar or under the summary
+re-laid out the status bar, the summary dock and the main window with all its docks on every edit,
+even when the new text was as wide as the old (a fifth of a ResNet-18 edit's frame, and a second
+paint of the window). Qt does not propagate the request of a widget whose minimum and maximum sizes
+are equal: this label keeps a fixed size that fits its text, grows at once when a text needs more,
+and gives room back only when it needs much less (a digit more or fewer does not shake the bar).
+
+Such labels are best not selectable: a selectable label lays its text out as a document when it
+paints, which asks for a second paint of it (and of the window) after every new text."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStyle, QToolBar, QToolButton, QWidget
+
+from ..i18n import tr
+
+#: Room is given back when the text needs less than this share of the width it has.
+SHRINK_BELOW = 0.75
+
+
+class SteadyLabel(QLabel):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A label's size hint never falls below its minimum size: the text's own size is measured on a
+        # hidden twin (a hidden child asks no layout for room), which shares the label's font and style.
+        self._ruler = QLabel(self)
+        self._ruler.hide()
+        self._room: QSize | None = None
+        self._fit()
+
+    def setText(self, text: str) -> None:
+        if text == self.text():
+            return
+        super().setText(text)
+        self._fit()
+
+    def needed(self) -> QSize:
+        """The size the text needs, whatever room the label has."""
+        ruler = self._ruler
+        ruler.setTextFormat(self.textFormat())
+        ruler.setText(self.text())
+        return ruler.sizeHint()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._room = None
+            self._fit()
+
+    def _fit(self) -> None:
+        needed = self.needed()
+        room = self._room
+        if (room is not None and needed.height() == room.height()
+                and SHRINK_BELOW * room.width() <= needed.width() <= room.width()):
+            return  # fits in the room it has: nothing above it moves
+        self._room = needed
+        self.setFixedSize(needed)
+
+
+class SteadyToolButton(QToolButton):
+    """A toolbar's button for ``action`` that is not the action's own: its icon, short name, enabled
+    state and, when hovered, its tool tip. QToolBar re-lays itself out, and the main window with every
+    dock, whenever one of its actions changes: Undo is renamed after each edit ("&Undo Set
+    kernel_size") and greyed out when an edit cancels the last, which cost each edit a layout and a
+    second paint of the window. A widget's own state changes move nothing. The menu keeps the action."""
+
+    def __init__(self, action: QAction, toolbar: QToolBar) -> None:
+        super().__init__(toolbar)
+        self.action = action
+        self.setIcon(action.icon())
+        self.setText(action.iconText())
+        self.setAutoRaise(True)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setToolButtonStyle(toolbar.toolButtonStyle())
+        self.setIconSize(toolbar.iconSize())
+        toolbar.toolButtonStyleChanged.connect(self.setToolButtonStyle)
+        toolbar.iconSizeChanged.connect(self.setIconSize)
+        self.setEnabled(action.isEnabled())
+        action.enabledChanged.connect(self.setEnabled)
+        self.clicked.connect(action.trigger)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            self.setToolTip(self.action.toolTip())
+        return super().event(event)
+
+
+class FigureRows(QWidget):
+    """(name, value) rows, the values word-wrapped: the design's totals in the inspector.
+
+    Laid out here, not by a QFormLayout: each new value asked the form for room, and the form, the
+    inspector's page and its scroll area re-laid out on every edit, measuring each changed value
+    three or four times (a tenth of a ResNet-18 edit's frame, and a second paint). Here a new value
+    is measured once at the width it has, and the page is asked for room only when the rows' height
+    changes. The values are plain labels, not selectable (a selectable label lays its text out as a
+    document, five times the cost): the context menu's Copy copies every row as text."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self.values: dict[str, QLabel] = {}
+        self._names: list[QLabel] = []
+        self._heights: dict[int, int] = {}  # width → the rows' height, for the values shown
+        self._measured: dict[QLabel, tuple[tuple[str, int], int]] = {}  # value → ((text, width), row height)
+        self._laid_out: tuple[int, int] | None = None  # (width, height) the labels were placed for
+        copy = QAction(tr("&Copy"), self)
+        copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(self.text()))
+        self.addAction(copy)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+
+    def show_rows(self, rows: list[tuple[str, str]]) -> None:
+        if [name for name, _ in rows] != list(self.values):  # other rows (the memory rows come and go)
+            for label in [*self._names, *self.values.values()]:
+                label.deleteLater()
+            self._names, self.values, self._measured = [], {}, {}
+            for name, _ in rows:
+                title = QLabel(f"<b>{html.escape(name)}</b>", self)
+                value = QLabel(self, wordWrap=True, textFormat=Qt.TextFormat.PlainText)
+                self._names.append(title)
+                self.values[name] = value
+                title.show()
+                value.show()
+            self._changed()
+        for name, text in rows:
+            if self.values[name].text() != text:
+                self.values[name].setText(text)
+                self._changed()
+
+    def text(self) -> str:
+        """What it shows, one "name: value" line per row (for copies and tests)."""
+        return "\n".join(f"{name}: {label.text()}" for name, label in self.values.items())
+
+    # --- geometry ------------------------------------------------------------------------------
+    def _spacing(self) -> tuple[int, int]:
+        style = self.style()
+        across = style.pixelMetric(QStyle.PixelMetric.PM_LayoutHorizontalSpacing)
+        down = style.pixelMetric(QStyle.PixelMetric.PM_LayoutVerticalSpacing)
+        return (across if across >= 0 else 6) + 6, down if down >= 0 else 6
+
+    def _name_width(self) -> int:
+        return max((label.sizeHint().width() for label in self._names), default=0)
+
+    def _row_heights(self, width: int) -> list[int]:
+        """Each row's height at ``width``; a value is measured again only when its text or width changed."""
+        value_width = max(1, width - self._name_width() - self._spacing()[0])
+        heights = []
+        for title, value in zip(self._names, self.values.values()):
+            key = (value.text(), value_width)
+            measured = self._measured.get(value)
+            if measured is None or measured[0] != key:
+                measured = self._measured[value] = (key, max(title.sizeHint().height(),
+                                                             value.heightForWidth(value_width)))
+            heights.append(measured[1])
+        return heights
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        height = self._heights.get(width)
+        if height is None:
+            rows = self._row_heights(width)
+            height = self._heights[width] = sum(rows) + self._spacing()[1] * max(0, len(rows) - 1)
+        return height
+
+    def sizeHint(self) -> QSize:
+        width = self._name_width() + self._spacing()[0] + max(
+            (value.sizeHint().width() for value in self.values.values()), default=0)
+        return QSize(width, self.heightForWidth(width))
+
+    def minimumSizeHint(self) -> QSize:
+        width = self._name_width() + self._spacing()[0] + max(
+            (value.minimumSizeHint().width() for value in self.values.values()), default=0)
+        return QSize(width, self.heightForWidth(width))
+
+    def _changed(self) -> None:
+        self._heights.clear()
+        self._laid_out = None
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:  # a value's new text (its label asks its parent)
+            self._settle()
+            return True
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._measured.clear()
+            self._changed()
+            self.updateGeometry()
+        return super().event(event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Place the labels for the width the rows have; ask for room only if their height changed."""
+        width = self.width()
+        if self._laid_out == (width, self.height()):
+            return
+        if self.heightForWidth(width) != self.height():
+            self.updateGeometry()  # the page gives the new height; resizeEvent places them then
+        self._laid_out = (width, self.height())
+        across, down = self._spacing()
+        name_width = self._name_width()
+        y = 0
+        for height, title, value in zip(self._row_heights(width), self._names, self.values.values()):
+            title.setGeometry(0, y, name_width, title.sizeHint().height())
+            value.setGeometry(name_width + across, y, max(1, width - name_width - across), height)
+            y += height + down
