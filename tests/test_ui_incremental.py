@@ -249,11 +249,11 @@ def test_zoomed_far_out_cards_that_look_alike_are_drawn_once(big, monkeypatch):
     """A card far out shows its type and output shape: one picture per look, copied to every card
     that has it (an edit that reshapes 70 cards copies pictures it has mostly drawn before)."""
     from PySide6.QtCore import QRectF
-    from PySide6.QtGui import QImage, QPainter, QPixmapCache
+    from PySide6.QtGui import QImage, QPainter
 
     from convviz.ui.canvas import node_item
 
-    QPixmapCache.clear()
+    node_item._SPRITES.clear()
     drawn = count_calls(monkeypatch, node_item.NodeItem, "_paint_card")
     scene = big.scene
     for item in scene.nodes.values():  # straight onto the picture, not through each card's own cache
@@ -273,6 +273,9 @@ def test_zoomed_far_out_cards_that_look_alike_are_drawn_once(big, monkeypatch):
     assert 0 < len(drawn) <= len(looks) < len(scene.nodes)
     drawn.clear()
     assert render() == first and drawn == []  # drawn again from the pictures alone, the same
+    node_item._SPRITES.clear()
+    monkeypatch.setattr(node_item, "MAX_SPRITES", 5)  # pictures kept: a bounded number, the oldest forgotten
+    assert render() == first and len(node_item._SPRITES) == 5 < len(looks)
 
 
 def test_an_edit_paints_the_window_once_with_its_layouts_settled(window, qtbot):

@@ -3,9 +3,9 @@ that is not renamed, the inspector's totals laid out by themselves (no timings: 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QPoint
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtGui import QHelpEvent
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QStatusBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QStatusBar, QVBoxLayout, QWidget
 
 from convviz.analysis.text import compact, grouped
 from convviz.design import load_template
@@ -79,6 +79,9 @@ def test_a_steady_label_keeps_its_room_until_a_text_needs_more_or_much_less(qtbo
     label.setText("1 param")  # much narrower: gives the room back
     assert label.needed().width() < SHRINK_BELOW * grown
     assert label.maximumWidth() == label.minimumWidth() == label.needed().width()
+    for text in ("11.7 M params · 1.81 G MACs · RF 435", "파라미터 11,689,512개 · 수용 영역 435", "a\tb", ""):
+        label.setText(text)  # measured as a free QLabel would ask for it
+        assert label.needed() == QLabel(text, textFormat=Qt.TextFormat.PlainText).sizeHint(), text
 
 
 def test_the_totals_rows_are_laid_out_to_their_wrapped_heights_and_ask_for_room_when_those_change(qtbot):

@@ -60,9 +60,12 @@ def show_int(spin: QSpinBox, value: int) -> None:
     low, high = min(spin.minimum(), shown), max(spin.maximum(), shown)
     if (low, high) != (spin.minimum(), spin.maximum()):  # (a range set, even the same, re-lays out the panel)
         spin.setRange(low, high)
-    spin.setValue(shown)
-    spin.setToolTip("" if shown == value else tr("The design holds {value}, more than this box can show; "
-                                                "the Issues list has the fix").format(value=value))
+    if spin.value() != shown:  # (the same value set again repaints the box: every edit elsewhere)
+        spin.setValue(shown)
+    tip = "" if shown == value else tr("The design holds {value}, more than this box can show; "
+                                       "the Issues list has the fix").format(value=value)
+    if spin.toolTip() != tip:
+        spin.setToolTip(tip)
     spin.blockSignals(False)
 
 

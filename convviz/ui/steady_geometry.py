@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtCore import QEvent, QRect, QSize, Qt
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStyle, QToolBar, QToolButton, QWidget
 
@@ -27,12 +27,11 @@ SHRINK_BELOW = 0.75
 
 
 class SteadyLabel(QLabel):
+    """Plain text only (figures): measured with the font's metrics, as QLabel measures plain text."""
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # A label's size hint never falls below its minimum size: the text's own size is measured on a
-        # hidden twin (a hidden child asks no layout for room), which shares the label's font and style.
-        self._ruler = QLabel(self)
-        self._ruler.hide()
+        self.setTextFormat(Qt.TextFormat.PlainText)
         self._room: QSize | None = None
         self._fit()
 
@@ -43,11 +42,17 @@ class SteadyLabel(QLabel):
         self._fit()
 
     def needed(self) -> QSize:
-        """The size the text needs, whatever room the label has."""
-        ruler = self._ruler
-        ruler.setTextFormat(self.textFormat())
-        ruler.setText(self.text())
-        return ruler.sizeHint()
+        """The size the text needs, whatever room the label has (its size hint never falls below
+        its minimum size: QLabel's own measure, without that)."""
+        flags = int(self.alignment().value) | Qt.TextFlag.TextExpandTabs.value
+        metrics = self.fontMetrics()
+        text = metrics.boundingRect(QRect(0, 0, 2000, 2000), flags, self.text()).size()
+        if not self.text():  # (as QLabel: an empty label is a character wide)
+            text = QSize(metrics.averageCharWidth(), metrics.height())
+        margins = self.contentsMargins()
+        extra = 2 * self.margin()
+        return QSize(text.width() + extra + margins.left() + margins.right(),
+                     text.height() + extra + margins.top() + margins.bottom())
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
-    QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QPainter, QPainterPath, QPen, QPixmap, QPixmapCache,
+    QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QPainter, QPainterPath, QPen, QPixmap,
     QTransform,
 )
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyle, QStyleOptionGraphicsItem, QWidget
@@ -416,22 +416,25 @@ _SCALING = QTransform.TransformationType.TxScale.value
 _DEVICE = QTransform()  # identity: a sprite is drawn in device pixels
 #: (family, shade, status, palette) → a card's colours (``NodeItem._look``).
 _LOOKS: dict[tuple, dict] = {}
+#: What a zoomed-out card shows, and at which scale → its picture (``_overview_sprite``), oldest first.
+_SPRITES: dict[tuple, QPixmap] = {}
+MAX_SPRITES = 1024  # (a few kB each at the scales they are used)
 
 
 def _overview_sprite(item: NodeItem, look: dict, selected: bool, transform: QTransform,
                      dpr: float) -> tuple[QPixmap, QPointF]:
     """The card as zoomed far out, in the device's pixels (``dpr`` of them per logical pixel), from
-    ``QPixmapCache`` (keyed by all it shows and the scale), and where it goes under an identity world
+    ``_SPRITES`` (keyed by all it shows and the scale), and where it goes under an identity world
     transform (the bounding rectangle's corner, on a whole device pixel)."""
     text, bounds = item.text, item.boundingRect()
-    shown = text.overview
     scale = transform.m11() * dpr  # device pixels per item unit
-    key = (f"convviz-card|{item.family}|{text.status}|{text.shade}|{selected}|{text.title}|{shown}|"
-           f"{bounds.width()}x{bounds.height()}|{scale:.5f}|{dpr}|{QGuiApplication.palette().cacheKey()}")
+    # A tuple, not QPixmapCache's string key: formatting one per card and paint was half this function.
+    key = (item.family, text.status, text.shade, selected, text.title, text.overview, bounds.width(),
+           bounds.height(), round(scale, 5), dpr, QGuiApplication.palette().cacheKey())
     corner = transform.map(bounds.topLeft())
     origin = QPointF(round(corner.x() * dpr) / dpr, round(corner.y() * dpr) / dpr)
-    sprite = QPixmapCache.find(key)
-    if sprite is None or sprite.isNull():
+    sprite = _SPRITES.get(key)
+    if sprite is None:
         sprite = QPixmap(max(1, math.ceil(bounds.width() * scale) + 1), max(1, math.ceil(bounds.height() * scale) + 1))
         sprite.fill(Qt.GlobalColor.transparent)
         painter = QPainter(sprite)
@@ -444,7 +447,9 @@ def _overview_sprite(item: NodeItem, look: dict, selected: bool, transform: QTra
         item._paint_overview_text(painter, look, shapes)
         painter.end()
         sprite.setDevicePixelRatio(dpr)  # drawn at its logical size, every device pixel its own
-        QPixmapCache.insert(key, sprite)
+        if len(_SPRITES) >= MAX_SPRITES:  # every zoom step makes new ones: forget the oldest
+            del _SPRITES[next(iter(_SPRITES))]
+        _SPRITES[key] = sprite
     return sprite, origin
 
 
