@@ -114,6 +114,13 @@ def test_the_totals_rows_are_laid_out_to_their_wrapped_heights_and_ask_for_room_
     qtbot.waitUntil(lambda: rows.height() > height)  # a line more: the page gave it room
     laid_out()
     assert rows.text() == f"Parameters: 11,689,513\nReceptive field: {long}"
+    (copy,) = rows.actions()  # the context menu's Copy: every row as text (the values are not selectable)
+    copy.trigger()
+    assert QApplication.clipboard().text() == rows.text()
+    rows.show_rows([("MACs", "1,814,073,344")])  # other rows: the old labels go at once
+    qtbot.waitUntil(lambda: rows.height() == rows.heightForWidth(rows.width()) and rows.values["MACs"].x() > 0)
+    assert [label for label in rows.findChildren(QLabel) if label.isVisible()] == [
+        label for label in rows.findChildren(QLabel) if label.text() in ("<b>MACs</b>", "1,814,073,344")]
 
 
 def test_the_toolbar_undo_button_follows_its_action_without_being_it(window, qtbot):

@@ -1,16 +1,11 @@
 """Widgets that change on every edit without re-laying out the window.
 
-
-``QLabel.setText`` asks the layout above it for room every time (``updateGeometry``), and each layout
-that re-lays out asks its own parent in turn: a new total in the status bar or under the summary
-re-laid out the status bar, the summary dock and the main window with all its docks on every edit,
-even when the new text was as wide as the old (a fifth of a ResNet-18 edit's frame, and a second
-paint of the window). Qt does not propagate the request of a widget whose minimum and maximum sizes
-are equal: this label keeps a fixed size that fits its text, grows at once when a text needs more,
-and gives room back only when it needs much less (a digit more or fewer does not shake the bar).
-
-Such labels are best not selectable: a selectable label lays its text out as a document when it
-paints, which asks for a second paint of it (and of the window) after every new text."""
+Qt re-lays out every level above a widget whose size hint may have changed (``updateGeometry``, which
+``QLabel.setText`` and a renamed toolbar action call every time): a new total re-laid out the status
+bar or the summary dock, then the main window with all its docks, on every edit, and the window
+painted twice. A widget whose minimum and maximum sizes are equal asks nothing above it, and a
+widget that lays out its own children asks only when its own size changes.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +22,12 @@ SHRINK_BELOW = 0.75
 
 
 class SteadyLabel(QLabel):
-    """Plain text only (figures): measured with the font's metrics, as QLabel measures plain text."""
+    """A one-line label for figures that change on every edit: it keeps a fixed size that fits its
+    text, grows at once when a text needs more, and gives room back only when it needs much less (a
+    digit more or fewer does not shake the status bar).
+
+    Plain text only, not selectable: a rich or selectable label lays its text out as a document when
+    it paints, which asks for a second paint of it (and of the window) after every new text."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -126,6 +126,7 @@ class FigureRows(QWidget):
     def show_rows(self, rows: list[tuple[str, str]]) -> None:
         if [name for name, _ in rows] != list(self.values):  # other rows (the memory rows come and go)
             for label in [*self._names, *self.values.values()]:
+                label.hide()
                 label.deleteLater()
             self._names, self.values, self._measured = [], {}, {}
             for name, _ in rows:
@@ -150,7 +151,7 @@ class FigureRows(QWidget):
         style = self.style()
         across = style.pixelMetric(QStyle.PixelMetric.PM_LayoutHorizontalSpacing)
         down = style.pixelMetric(QStyle.PixelMetric.PM_LayoutVerticalSpacing)
-        return (across if across >= 0 else 6) + 6, down if down >= 0 else 6
+        return across if across >= 0 else 6, down if down >= 0 else 6  # (what a QFormLayout takes)
 
     def _name_width(self) -> int:
         return max((label.sizeHint().width() for label in self._names), default=0)
