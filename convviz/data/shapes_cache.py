@@ -6,7 +6,7 @@ MNIST's 28×28 or CIFAR's 32×32 are: opening ResNet-18 (3×224×224) then needs
 images, not 1.8 GB drawn at 224×224, and designs of the same channels and native size share one
 set. A drawn set is written (atomically) to ``<cache>/shapes-v<VERSION>-<count>-<C>x<H>x<W>-s<seed>.npy``
 and read back in milliseconds by every later launch; a damaged or foreign file is drawn again.
-numpy only (torch is imported by ``shapes_images``, which returns tensors): ``cached_images`` maps a
+numpy only (torch is imported by ``shapes_parts``, which returns tensors): ``cached_images`` maps a
 cached set before torch has loaded, for the Train tab's first look (``first_look``).
 """
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from ..atomic import atomic_write
 from ..i18n import tr
-from .synthetic import VERSION, draw_shapes, make_shapes, shape_labels
+from .synthetic import VERSION, draw_shapes, label_array
 
 if TYPE_CHECKING:
     import torch
@@ -83,14 +83,57 @@ def cache_file(count: int, shape: tuple[int, int, int], seed: int) -> Path:
     return cache_dir() / f"shapes-v{VERSION}-{count}-{c}x{h}x{w}-s{seed}.npy"
 
 
-def shapes_images(count: int, shape: tuple[int, int, int], seed: int, should_stop=None,
-                  use_cache: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """``make_shapes(count, *shape, seed)``, from the disk cache when an earlier launch drew it."""
+def shapes_parts(count: int, shape: tuple[int, int, int], seed: int, parts: tuple[np.ndarray, ...],
+                 should_stop=None, use_cache: bool = True) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(images, labels) of the set ``make_shapes(count, *shape, seed)`` at each index array of
+    ``parts`` (a training and a validation split), from the disk cache when an earlier launch drew it:
+    read a block at a time into the parts, so the whole set is never in memory beside them (it was the
+    peak of opening ResNet-18 with the Train tab shown)."""
     import torch
 
-    if not use_cache:
-        return make_shapes(count, *shape, seed=seed, should_stop=should_stop)
-    return torch.from_numpy(cached_or_drawn(count, shape, seed, should_stop)), shape_labels(0, count)
+    images = cached_parts(count, shape, seed, parts) if use_cache else None
+    if images is None:
+        whole = cached_or_drawn(count, shape, seed, should_stop) if use_cache else draw_shapes(
+            count, *shape, seed=seed, should_stop=should_stop)
+        images = [whole[index] for index in parts]
+        del whole
+    labels = label_array(0, count)
+    return [(torch.from_numpy(part), torch.from_numpy(labels[index])) for part, index in zip(images, parts)]
+
+
+def cached_parts(count: int, shape: tuple[int, int, int], seed: int, parts: tuple[np.ndarray, ...],
+                 block_bytes: int = 4 << 20) -> list[np.ndarray] | None:
+    """The cached set's images at each index array of ``parts``, each part an array of its own, read
+    ``block_bytes`` of the file at a time; None when no earlier launch drew it (or it is damaged)."""
+    path = cache_file(count, shape, seed)
+    mapped = _read(path, (count, *shape), mmap=True)  # the header checked, nothing read
+    if mapped is None:
+        return None
+    offset = mapped.offset
+    del mapped
+    owner = np.full(count, -1, dtype=np.int64)  # which part each image goes to, and where in it
+    slot = np.zeros(count, dtype=np.int64)
+    for k, index in enumerate(parts):
+        owner[index] = k
+        slot[index] = np.arange(len(index))
+    out = [np.empty((len(index), *shape), dtype=np.uint8) for index in parts]
+    row = math.prod(shape)
+    rows = max(1, block_bytes // row)
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            for start in range(0, count, rows):
+                stop = min(count, start + rows)
+                block = np.fromfile(handle, dtype=np.uint8, count=(stop - start) * row)
+                if block.size != (stop - start) * row:
+                    return None  # cut short since its header was written: drawn again
+                block = block.reshape(stop - start, *shape)
+                for k, part in enumerate(out):
+                    mine = owner[start:stop] == k
+                    part[slot[start:stop][mine]] = block[mine]
+    except OSError:
+        return None
+    return out
 
 
 def cached_or_drawn(count: int, shape: tuple[int, int, int], seed: int, should_stop=None) -> np.ndarray:

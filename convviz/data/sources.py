@@ -6,11 +6,12 @@ from ..design import InputSpec
 from ..i18n import N_, tr
 from ..train.config import SYNTHETIC_NAME
 from .cifar import read_cifar10
-from .dataset import Dataset, DatasetError, TensorImages, random_split
+from .dataset import Dataset, DatasetError, TensorImages
 from .folder import DEFAULT_MEMORY_LIMIT, load_folder
 from .idx import FASHION_CLASSES, MNIST_CLASSES, read_idx_split
 from .keys import Source, source_key
-from .shapes_cache import SYNTHETIC_SIZE, affordable_count, native_shape, shapes_images, smaller_set_note
+from .shapes_cache import SYNTHETIC_SIZE, affordable_count, native_shape, shapes_parts, smaller_set_note
+from .splits import split_indices
 from .synthetic import SHAPE_CLASSES
 
 __all__ = ["DIGIT_LABEL_CHANGES", "SHAPE_LABEL_CHANGES", "SYNTHETIC_SIZE", "Source", "load_dataset", "source_key"]
@@ -41,8 +42,9 @@ def load_dataset(spec: Source, input: InputSpec | tuple[int, int, int], *, val_f
     if spec.kind == "synthetic":
         native = native_shape(shape, synthetic_size)
         count = affordable_count(synthetic_size, native)
-        images = TensorImages(*shapes_images(count, native, seed, should_stop=should_stop, use_cache=use_cache))
-        train, val = random_split(images, val_fraction, seed)
+        split = split_indices(count, val_fraction, seed)  # as random_split cuts a set in memory
+        train, val = (TensorImages(*part) for part in shapes_parts(count, native, seed, split,
+                                                                  should_stop=should_stop, use_cache=use_cache))
         return Dataset(SYNTHETIC_NAME, list(SHAPE_CLASSES), shape, train, val, label_changes=SHAPE_LABEL_CHANGES,
                        note=smaller_set_note(count, synthetic_size, native))
     if spec.kind in ("mnist", "fashion"):
