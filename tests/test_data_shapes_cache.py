@@ -49,33 +49,41 @@ def test_a_drawn_set_is_read_back_from_the_cache(monkeypatch, tmp_path):
     def no_drawing(*args, **kwargs):
         raise AssertionError("drawn again")
 
-    monkeypatch.setattr(shapes_cache, "draw_shapes", no_drawing)
+    monkeypatch.setattr(shapes_cache, "drawn_blocks", no_drawing)
     second = load_dataset(DataSpec(), (1, 32, 32), synthetic_size=700, seed=3)
     assert torch.equal(first.train.images, second.train.images) and torch.equal(first.val.labels, second.val.labels)
     assert torch.equal(first.val.images, second.val.images) and torch.equal(first.train.labels, second.train.labels)
 
 
-def test_the_cache_is_read_into_the_splits_a_block_at_a_time_as_the_whole_set_would_be_split(monkeypatch, tmp_path):
-    """The whole set is never in memory beside its training and validation parts: read in blocks
-    (here of 7 images, the last one short), each image put where random_split would put it."""
+def test_the_set_is_drawn_read_and_written_a_block_at_a_time_as_the_whole_set_would_be_split(monkeypatch, tmp_path):
+    """The whole set is never in memory beside its training and validation parts: drawn, cached and
+    read back in blocks (here of 7 images, the last one short), each image where random_split puts it."""
     from convviz.data.dataset import TensorImages, random_split
     from convviz.data.splits import split_indices
-    from convviz.data.synthetic import shape_labels
+    from convviz.data.synthetic import draw_shapes, shape_labels
 
     monkeypatch.setenv("CONVVIZ_CACHE_DIR", str(tmp_path))
-    shape = (3, 8, 6)
-    whole = shapes_cache.cached_or_drawn(100, shape, 4)  # drawn and cached
+    monkeypatch.setattr(shapes_cache, "BLOCK_BYTES", 7 * 144)
+    shape = (3, 8, 6)  # 144 bytes an image
+    whole = draw_shapes(100, *shape, seed=4)
     train, val = random_split(TensorImages(torch.from_numpy(whole), shape_labels(0, 100)), 0.2, 4)
     parts = split_indices(100, 0.2, 4)
-    read = shapes_cache.cached_parts(100, shape, 4, parts, block_bytes=7 * 144)
-    assert np.array_equal(read[0], train.images.numpy()) and np.array_equal(read[1], val.images.numpy())
-    (train_x, train_y), (val_x, val_y) = shapes_cache.shapes_parts(100, shape, 4, parts)
-    assert torch.equal(train_x, train.images) and torch.equal(train_y, train.labels) and torch.equal(val_y, val.labels)
+
+    def same(result) -> None:
+        (train_x, train_y), (val_x, val_y) = result
+        assert torch.equal(train_x, train.images) and torch.equal(val_x, val.images)
+        assert torch.equal(train_y, train.labels) and torch.equal(val_y, val.labels)
+
+    same(shapes_cache.shapes_parts(100, shape, 4, parts))  # drawn, and written in blocks
     path = cache_file(100, shape, 4)
+    assert np.array_equal(np.load(path), whole)
+    real_blocks = shapes_cache.drawn_blocks
+    monkeypatch.setattr(shapes_cache, "drawn_blocks", lambda *a, **k: pytest.fail("drawn again"))
+    same(shapes_cache.shapes_parts(100, shape, 4, parts))  # read back in blocks
     path.write_bytes(path.read_bytes()[:-144])  # one image short of what its header says
-    assert shapes_cache.cached_parts(100, shape, 4, parts) is None
-    (again, _), _ = shapes_cache.shapes_parts(100, shape, 4, parts)  # drawn again, the same
-    assert torch.equal(again, train.images)
+    monkeypatch.setattr(shapes_cache, "drawn_blocks", real_blocks)
+    same(shapes_cache.shapes_parts(100, shape, 4, parts))  # drawn again, the same
+    assert np.array_equal(np.load(path), whole)  # and written whole
 
 
 def test_a_damaged_cache_file_is_drawn_again(monkeypatch, tmp_path):

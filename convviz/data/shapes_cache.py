@@ -22,7 +22,7 @@ import numpy as np
 
 from ..atomic import atomic_write
 from ..i18n import tr
-from .synthetic import VERSION, draw_shapes, label_array
+from .synthetic import VERSION, drawn_blocks, label_array
 
 if TYPE_CHECKING:
     import torch
@@ -34,6 +34,8 @@ SYNTHETIC_SIZE = 12_000
 MEMORY_BUDGET = 64 << 20
 #: Native sizes tried, largest first: the design's own size when it is no larger.
 NATIVE_SIDES = (64, 32)
+#: How much of a set is read, drawn into its parts or written at once.
+BLOCK_BYTES = 4 << 20
 #: Sets kept on disk (the newest); older ones and those of other generator versions are removed.
 KEEP = 8
 
@@ -86,64 +88,82 @@ def cache_file(count: int, shape: tuple[int, int, int], seed: int) -> Path:
 def shapes_parts(count: int, shape: tuple[int, int, int], seed: int, parts: tuple[np.ndarray, ...],
                  should_stop=None, use_cache: bool = True) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """(images, labels) of the set ``make_shapes(count, *shape, seed)`` at each index array of
-    ``parts`` (a training and a validation split), from the disk cache when an earlier launch drew it:
-    read a block at a time into the parts, so the whole set is never in memory beside them (it was the
-    peak of opening ResNet-18 with the Train tab shown)."""
+    ``parts`` (a training and a validation split), from the disk cache when an earlier launch drew it,
+    else drawn (and cached). Read, drawn and written a block at a time: the whole set is never in
+    memory beside its parts (which was the peak of opening ResNet-18 with the Train tab shown)."""
     import torch
 
-    images = cached_parts(count, shape, seed, parts) if use_cache else None
-    if images is None:
-        whole = cached_or_drawn(count, shape, seed, should_stop) if use_cache else draw_shapes(
-            count, *shape, seed=seed, should_stop=should_stop)
-        images = [whole[index] for index in parts]
-        del whole
+    placed = _Placement(count, shape, parts)
+    path = cache_file(count, shape, seed)
+    if not (use_cache and placed.read(path)):
+        for start, block in drawn_blocks(count, *shape, seed=seed, should_stop=should_stop):
+            placed.put(start, block)
+        if use_cache:
+            placed.write(path)
     labels = label_array(0, count)
-    return [(torch.from_numpy(part), torch.from_numpy(labels[index])) for part, index in zip(images, parts)]
+    return [(torch.from_numpy(part), torch.from_numpy(labels[index])) for part, index in zip(placed.out, parts)]
 
 
-def cached_parts(count: int, shape: tuple[int, int, int], seed: int, parts: tuple[np.ndarray, ...],
-                 block_bytes: int = 4 << 20) -> list[np.ndarray] | None:
-    """The cached set's images at each index array of ``parts``, each part an array of its own, read
-    ``block_bytes`` of the file at a time; None when no earlier launch drew it (or it is damaged)."""
-    path = cache_file(count, shape, seed)
-    mapped = _read(path, (count, *shape), mmap=True)  # the header checked, nothing read
-    if mapped is None:
-        return None
-    offset = mapped.offset
-    del mapped
-    owner = np.full(count, -1, dtype=np.int64)  # which part each image goes to, and where in it
-    slot = np.zeros(count, dtype=np.int64)
-    for k, index in enumerate(parts):
-        owner[index] = k
-        slot[index] = np.arange(len(index))
-    out = [np.empty((len(index), *shape), dtype=np.uint8) for index in parts]
-    row = math.prod(shape)
-    rows = max(1, block_bytes // row)
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(offset)
-            for start in range(0, count, rows):
-                stop = min(count, start + rows)
-                block = np.fromfile(handle, dtype=np.uint8, count=(stop - start) * row)
-                if block.size != (stop - start) * row:
-                    return None  # cut short since its header was written: drawn again
-                block = block.reshape(stop - start, *shape)
-                for k, part in enumerate(out):
-                    mine = owner[start:stop] == k
-                    part[slot[start:stop][mine]] = block[mine]
-    except OSError:
-        return None
-    return out
+class _Placement:
+    """Where each image of a set goes: which part (an index array of ``parts``) and where in it."""
 
+    def __init__(self, count: int, shape: tuple[int, int, int], parts: tuple[np.ndarray, ...]) -> None:
+        self.count, self.shape = count, tuple(shape)
+        self.owner = np.full(count, -1, dtype=np.int64)
+        self.slot = np.zeros(count, dtype=np.int64)
+        for k, index in enumerate(parts):
+            self.owner[index] = k
+            self.slot[index] = np.arange(len(index))
+        self.out = [np.empty((len(index), *shape), dtype=np.uint8) for index in parts]
+        self.rows = max(1, BLOCK_BYTES // math.prod(shape))  # images per block read or written
 
-def cached_or_drawn(count: int, shape: tuple[int, int, int], seed: int, should_stop=None) -> np.ndarray:
-    """The set from the disk cache, or drawn (numpy alone) and written there for every later launch."""
-    path = cache_file(count, shape, seed)
-    images = _read(path, (count, *shape))
-    if images is None:
-        images = draw_shapes(count, *shape, seed=seed, should_stop=should_stop)
-        _write(path, images)
-    return images
+    def put(self, start: int, block: np.ndarray) -> None:
+        """Images ``start`` … ``start + len(block)`` of the set, each into its part."""
+        owner, slot = self.owner[start:start + len(block)], self.slot[start:start + len(block)]
+        for k, part in enumerate(self.out):
+            mine = owner == k
+            part[slot[mine]] = block[mine]
+
+    def read(self, path: Path) -> bool:
+        """Fill the parts from the cache file; False when no earlier launch drew the set (or it is damaged)."""
+        mapped = _read(path, (self.count, *self.shape), mmap=True)  # the header checked, nothing read
+        if mapped is None:
+            return False
+        offset = mapped.offset
+        del mapped
+        row = math.prod(self.shape)
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(offset)
+                for start in range(0, self.count, self.rows):
+                    size = min(self.rows, self.count - start)
+                    block = np.fromfile(handle, dtype=np.uint8, count=size * row)
+                    if block.size != size * row:
+                        return False  # cut short since its header was written: drawn again
+                    self.put(start, block.reshape(size, *self.shape))
+        except OSError:
+            return False
+        return True
+
+    def write(self, path: Path) -> None:
+        """Keep the set for the next launch, gathered back from the parts a block at a time; a cache
+        that cannot be written only costs the next launch a draw."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_write(path, "wb") as handle:
+                np.lib.format.write_array_header_1_0(handle, {
+                    "descr": np.dtype(np.uint8).str, "fortran_order": False, "shape": (self.count, *self.shape)})
+                for start in range(0, self.count, self.rows):
+                    owner = self.owner[start:start + self.rows]
+                    slot = self.slot[start:start + self.rows]
+                    block = np.empty((len(owner), *self.shape), dtype=np.uint8)
+                    for k, part in enumerate(self.out):
+                        mine = owner == k
+                        block[mine] = part[slot[mine]]
+                    handle.write(block.tobytes())
+            _prune(path.parent, keep=path)
+        except OSError:
+            pass
 
 
 def cached_images(count: int, shape: tuple[int, int, int], seed: int) -> np.ndarray | None:
@@ -160,17 +180,6 @@ def _read(path: Path, shape: tuple[int, ...], mmap: bool = False) -> np.ndarray 
     if array.dtype != np.uint8 or array.shape != shape:
         return None
     return array
-
-
-def _write(path: Path, images: np.ndarray) -> None:
-    """Keep the set for the next launch; a cache that cannot be written only costs the next launch a draw."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(path, "wb") as handle:
-            np.save(handle, images, allow_pickle=False)
-        _prune(path.parent, keep=path)
-    except OSError:
-        pass
 
 
 def _prune(folder: Path, keep: Path) -> None:

@@ -17,6 +17,7 @@ tensors: the Train tab reads the cached set with numpy alone while torch loads.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -63,6 +64,16 @@ def make_shapes(count: int, channels: int = 1, height: int = 32, width: int = 32
 def draw_shapes(count: int, channels: int = 1, height: int = 32, width: int = 32, seed: int = 0,
                 should_stop=None) -> np.ndarray:
     """``make_shapes``' images with numpy alone (the Train tab draws them before torch has loaded)."""
+    images = np.empty((count, channels, height, width), dtype=np.uint8)
+    for start, block in drawn_blocks(count, channels, height, width, seed, should_stop):
+        images[start:start + len(block)] = block
+    return images
+
+
+def drawn_blocks(count: int, channels: int, height: int, width: int, seed: int,
+                 should_stop=None) -> Iterator[tuple[int, np.ndarray]]:
+    """(first index, images) of ``draw_shapes``' set a chunk at a time, for a caller that keeps them
+    elsewhere (the training and validation parts); refused up front when memory cannot hold the set."""
     needed = shapes_memory(count, channels, height, width)
     free = sysmem.free_memory()
     if free is not None and needed > free:
@@ -70,13 +81,11 @@ def draw_shapes(count: int, channels: int = 1, height: int = 32, width: int = 32
                               "free: close other programs, or use fewer images").format(
             count=f"{count:,}", c=channels, h=height, w=width, needed=size_in_bytes(needed),
             free=size_in_bytes(free)))
-    images = np.empty((count, channels, height, width), dtype=np.uint8)
     for chunk in range(math.ceil(count / CHUNK)):
         if should_stop is not None and should_stop():
             raise Cancelled(tr("drawing the shapes was cancelled"))
         start = chunk * CHUNK
-        images[start:start + CHUNK] = shapes_chunk(chunk, channels, height, width, seed)[0][:count - start]
-    return images
+        yield start, shapes_chunk(chunk, channels, height, width, seed)[0][:count - start]
 
 
 class Cancelled(RuntimeError):
