@@ -73,3 +73,18 @@ def _windows_available() -> int | None:  # pragma: no cover - Windows only
     except (AttributeError, OSError):
         pass
     return None
+
+
+def return_freed_memory() -> bool:
+    """Give the memory the C library keeps from freed blocks back to the system (glibc's
+    ``malloc_trim``). For a loop whose every step frees large temporaries (drawing the built-in shapes
+    a chunk at a time in a worker thread): glibc raises its thresholds after such frees and keeps
+    them, so the process grew by a chunk's temporaries again and again. True where it was asked;
+    False (and nothing done) where the C library is not glibc."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        ctypes.CDLL(None).malloc_trim(0)  # (1 if it released some: either way, asked)
+    except (OSError, AttributeError):
+        return False
+    return True

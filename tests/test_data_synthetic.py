@@ -72,3 +72,16 @@ def test_load_dataset_splits_the_synthetic_set():
     assert data.classes == list(SHAPE_CLASSES) and data.name == "synthetic shapes"
     mean, std = data.mean_std()
     assert 0.05 < mean[0] < 0.6 and 0.05 < std[0] < 0.5
+
+
+def test_the_freed_memory_of_a_chunk_is_given_back_where_the_c_library_is_glibc():
+    import platform
+    import sys
+
+    from convviz import sysmem
+
+    given_back = sysmem.return_freed_memory()
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert given_back is True  # malloc_trim found and called
+    else:
+        assert given_back is False

@@ -82,3 +82,25 @@ def test_a_run_waiting_for_data_loads_it_while_the_tab_is_hidden(window, qtbot, 
     qtbot.waitUntil(lambda: panel.dataset is not None, timeout=30000)
     assert window.tabs.currentIndex() == 0 and panel.dataset.shape == (3, 224, 224)
     assert [shape for shape, _ in loads] == [(1, 32, 32), (3, 224, 224)]
+
+
+def test_the_preview_grid_is_bytes_shown_as_they_are(qtbot):
+    """uint8 RGBA with transparent gaps (a float grid cost three float copies each time it was drawn)."""
+    import numpy as np
+    import pyqtgraph as pg
+
+    from convviz.ui.train.panel import image_grid
+
+    rgb = np.random.default_rng(0).integers(0, 256, (2, 3, 5, 4), dtype=np.uint8)
+    grey = np.random.default_rng(1).integers(0, 256, (2, 1, 5, 4), dtype=np.uint8)
+    grid = image_grid([rgb, rgb], blank_rows=(1,))
+    assert grid.dtype == np.uint8 and grid.shape == (2 * 5 + 2, 2 * 4 + 2, 4)
+    assert np.array_equal(grid[:5, 6:10, :3], rgb[1].transpose(1, 2, 0)) and (grid[:5, :4, 3] == 255).all()
+    assert (grid[5:7, :, 3] == 0).all() and (grid[:, 4:6, 3] == 0).all() and (grid[7:, :, 3] == 0).all()
+    assert np.array_equal(image_grid([grey])[:, :4, 0], grey[0, 0]) and np.array_equal(
+        image_grid([grey])[:, :4, 2], grey[0, 0])
+    item = pg.ImageItem()
+    item.setImage(grid, autoLevels=False)
+    item.render()
+    shown = item.qimage.pixelColor(1, 2)  # (x, y): row 2, column 1 of the first image
+    assert (shown.red(), shown.green(), shown.blue(), shown.alpha()) == (*rgb[0, :, 2, 1].tolist(), 255)

@@ -23,9 +23,9 @@ from .fitting import LUMA, centre_crop_box
 from .splits import sample_indices, split_indices
 
 #: Training images the normalisation statistics are estimated from, and how many bytes of them, as
-#: floats at the design's size, are fitted at once (at 3×224×224: 13 images a slice).
+#: floats at the design's size, are fitted at once (at 3×224×224: 6 images a slice).
 _STATS_SAMPLE = 2000
-_STATS_SLICE_BYTES = 8 << 20
+_STATS_SLICE_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)

@@ -68,8 +68,13 @@ def first_look(spec: Source, shape: tuple[int, int, int], val_fraction: float, s
 def drawn_images(indices: np.ndarray, shape: tuple[int, int, int], seed: int) -> np.ndarray:
     """Images ``indices`` of the set ``draw_shapes(…, *shape, seed)`` draws, drawing only the chunks that
     hold them (each chunk has its own seed): a few tenths of a second where the whole set takes one."""
-    chunks = {chunk: shapes_chunk(chunk, *shape, seed)[0] for chunk in sorted({int(i) // CHUNK for i in indices})}
-    return np.stack([chunks[int(i) // CHUNK][int(i) % CHUNK] for i in indices])
+    images = np.empty((len(indices), *shape), dtype=np.uint8)
+    for chunk in sorted({int(i) // CHUNK for i in indices}):  # one chunk held at a time, not all of them
+        drawn = shapes_chunk(chunk, *shape, seed)[0]
+        for k, i in enumerate(indices):
+            if int(i) // CHUNK == chunk:
+                images[k] = drawn[int(i) % CHUNK]
+    return images
 
 
 def fit_batch(images: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:

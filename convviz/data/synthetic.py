@@ -110,7 +110,9 @@ def shapes_chunk(chunk: int, channels: int, height: int, width: int, seed: int) 
     uint8 N×C×H×W and int64 labels."""
     rng = np.random.Generator(np.random.PCG64([VERSION, seed, chunk]))
     labels = label_array(chunk * CHUNK, (chunk + 1) * CHUNK)
-    return _render(labels, _random_params(CHUNK, channels, rng), height, width, rng), labels
+    images = _render(labels, _random_params(CHUNK, channels, rng), height, width, rng)
+    sysmem.return_freed_memory()  # the render's float temporaries: not kept for the next chunk
+    return images, labels
 
 
 def _random_params(count: int, channels: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -158,8 +160,15 @@ def _render(labels: np.ndarray, p: dict[str, np.ndarray], height: int, width: in
     noise = rng.random(images.shape, dtype=np.float32)
     noise += rng.random(images.shape, dtype=np.float32)
     noise -= 1
-    images += (p["noise"] * math.sqrt(6)).reshape(n, 1, 1, 1) * noise
-    return np.rint(np.clip(images, 0, 1) * 255).astype(np.uint8)
+    # In place from here: the same arithmetic as ``rint(clip(images + a·noise, 0, 1)·255)``, without
+    # its three chunk-sized float temporaries (a third of drawing's memory).
+    noise *= (p["noise"] * math.sqrt(6)).reshape(n, 1, 1, 1)
+    images += noise
+    del noise
+    np.clip(images, 0, 1, out=images)
+    images *= 255
+    np.rint(images, out=images)
+    return images.astype(np.uint8)
 
 
 def _bar(u, v, size, thick):

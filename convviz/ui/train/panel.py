@@ -90,19 +90,20 @@ def download(kind: str, folder: str):
 
 
 def image_grid(rows: list[np.ndarray], blank_rows: tuple[int, ...] = ()) -> np.ndarray:
-    """Rows of uint8 N×C×H×W images as one float image (H×W or H×W×3), 2-pixel gaps; the rows numbered in
-    ``blank_rows`` are left empty (their place kept)."""
-    tiles = [[img.transpose(1, 2, 0) if img.shape[0] == 3 else img[0] for img in row] for row in rows]
-    h, w = tiles[0][0].shape[:2]
-    colour = tiles[0][0].ndim == 3
+    """Rows of uint8 N×C×H×W images (C = 1 or 3) as one uint8 RGBA image, 2-pixel gaps, transparent
+    where there is no image; the rows numbered in ``blank_rows`` are left empty (their place kept).
+    Bytes, not floats: pyqtgraph shows them as they are, where a float grid of 16 images at 224×224
+    cost three float copies of itself each time it was drawn (the peak of opening ResNet-18)."""
+    h, w = rows[0][0].shape[-2:]
     gap = 2
-    grid = np.full((len(rows) * (h + gap) - gap, len(tiles[0]) * (w + gap) - gap) + ((3,) if colour else ()),
-                   np.nan, dtype=np.float32)
-    for r, row in enumerate(tiles):
+    grid = np.zeros((len(rows) * (h + gap) - gap, len(rows[0]) * (w + gap) - gap, 4), dtype=np.uint8)
+    for r, row in enumerate(rows):
         if r in blank_rows:
             continue
-        for c, tile in enumerate(row):
-            grid[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = tile / 255.0
+        for c, image in enumerate(row):
+            tile = grid[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w]
+            tile[..., :3] = image.transpose(1, 2, 0)  # (a grey image's one channel to all three)
+            tile[..., 3] = 255
     return grid
 
 
@@ -317,8 +318,7 @@ class TrainPanel(QWidget):
         self.document.data_classes = list(look.classes)
         self._samples = look.samples
         # The augmented row needs torch: an empty row holds its place until the dataset is in.
-        self.preview.setImage(image_grid([self._samples, self._samples], blank_rows=(1,)),
-                              levels=(0.0, 1.0), autoLevels=False)
+        self.preview.setImage(image_grid([self._samples, self._samples], blank_rows=(1,)), autoLevels=False)
         self._update_buttons()
 
     def _on_dataset(self, dataset) -> None:
@@ -367,7 +367,7 @@ class TrainPanel(QWidget):
         except ValueError:
             return
         augmented = preview_augmentation(self._samples, augment, seed=self.form.seed.value())
-        self.preview.setImage(image_grid([self._samples, augmented]), levels=(0.0, 1.0), autoLevels=False)
+        self.preview.setImage(image_grid([self._samples, augmented]), autoLevels=False)
         warnings = self.dataset.augmentation_warnings(augment)
         self.augment_warning.setText("".join(f"<span style='color:{NOTE}'>⚠ {w}.</span><br>" for w in warnings))
         self.augment_warning.setVisible(bool(warnings))
