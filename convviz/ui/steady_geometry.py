@@ -32,8 +32,7 @@ class SteadyLabel(QLabel):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.setTextFormat(Qt.TextFormat.PlainText)
-        self._room: QSize | None = None
-        self._fit()
+        self._fit(anew=True)
 
     def setText(self, text: str) -> None:
         if text == self.text():
@@ -57,16 +56,14 @@ class SteadyLabel(QLabel):
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._room = None
-            self._fit()
+            self._fit(anew=True)
 
-    def _fit(self) -> None:
-        needed = self.needed()
-        room = self._room
-        if (room is not None and needed.height() == room.height()
+    def _fit(self, anew: bool = False) -> None:
+        """Keep the fixed size it has while the text fits it; ``anew``: size it to the text (a new font)."""
+        needed, room = self.needed(), self.maximumSize()
+        if (not anew and needed.height() == room.height()
                 and SHRINK_BELOW * room.width() <= needed.width() <= room.width()):
             return  # fits in the room it has: nothing above it moves
-        self._room = needed
         self.setFixedSize(needed)
 
 
