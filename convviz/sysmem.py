@@ -75,16 +75,32 @@ def _windows_available() -> int | None:  # pragma: no cover - Windows only
     return None
 
 
+def glibc() -> ctypes.CDLL | None:
+    """The process's C library where it is glibc (Linux), for its ``mallopt``/``malloc_trim``; else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    global _GLIBC
+    if _GLIBC is None:
+        try:
+            library = ctypes.CDLL(None)
+            library.malloc_trim  # (absent from musl)
+        except (OSError, AttributeError):
+            library = False
+        _GLIBC = library
+    return _GLIBC or None
+
+
+_GLIBC: ctypes.CDLL | bool | None = None
+
+
 def return_freed_memory() -> bool:
     """Give the memory the C library keeps from freed blocks back to the system (glibc's
     ``malloc_trim``). For a loop whose every step frees large temporaries (drawing the built-in shapes
     a chunk at a time in a worker thread): glibc raises its thresholds after such frees and keeps
     them, so the process grew by a chunk's temporaries again and again. True where it was asked;
     False (and nothing done) where the C library is not glibc."""
-    if not sys.platform.startswith("linux"):
+    library = glibc()
+    if library is None:
         return False
-    try:
-        ctypes.CDLL(None).malloc_trim(0)  # (1 if it released some: either way, asked)
-    except (OSError, AttributeError):
-        return False
+    library.malloc_trim(0)  # (1 if it released some: either way, asked)
     return True

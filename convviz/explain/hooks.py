@@ -8,8 +8,6 @@ captures.
 
 from __future__ import annotations
 
-import ctypes
-import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -18,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import sysmem
 from ..i18n import tr
 from ..data.images import PreparedImage
 from ..design.ports import node_of, output_ref
@@ -167,14 +166,11 @@ def keep_freed_memory(limit: int = 1 << 30) -> bool:
     With this call they vanish. Process-wide and permanent, so it is for the app to call once at
     start, not for library code; returns False (and does nothing) where the C library is not glibc.
     """
-    if not sys.platform.startswith("linux"):
+    libc = sysmem.glibc()
+    if libc is None:
         return False
-    try:
-        libc = ctypes.CDLL(None)
-        m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
-        return bool(libc.mallopt(m_trim_threshold, int(limit))) and bool(libc.mallopt(m_mmap_threshold, 32 << 20))
-    except (OSError, AttributeError):
-        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+    return bool(libc.mallopt(m_trim_threshold, int(limit))) and bool(libc.mallopt(m_mmap_threshold, 32 << 20))
 
 
 def _module(model: nn.Module, node_id: str) -> nn.Module:
