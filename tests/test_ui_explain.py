@@ -17,10 +17,12 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from convviz.design import InputSpec, load_template, save_design
 from convviz.explain import effective_field, feature_mosaic, filter_mosaic, grad_cam, occlusion_map, unit_field
-from convviz.explain.colormaps import lut
+from convviz.explain.colormaps import rgba
 from convviz.ui.commands import RenameNodeCommand, SetInputSpecCommand, SetParamCommand
 from convviz.ui.explain.controller import ExplainController
+from convviz.ui.explain import features_view as features_module
 from convviz.ui.explain.features_view import SCALES
+from convviz.ui.explain.plots import shown_map
 
 
 @pytest.fixture
@@ -70,12 +72,23 @@ def drop(widget, path) -> bool:
     return True
 
 
+def map_values(item):
+    """(values, levels, colour map) of the map an ImageItem shows, after checking that its pixels are
+    those values through that colour map."""
+    shown = shown_map(item)
+    assert shown is not None, "the item shows no map"
+    values, levels, cmap = shown
+    np.testing.assert_array_equal(item.image, rgba(values, levels, cmap))
+    return shown
+
+
 # --- images in -----------------------------------------------------------------------------------
 
 def test_the_tab_is_built_on_first_view(window):
     assert window.explain_panel is None
     window.tabs.setCurrentIndex(window.explain_tab)
-    assert window.explain_panel is not None and window.tabs.currentWidget() is window.explain_panel
+    assert window.explain_panel is not None and window.tab_widget(window.explain_tab) is window.explain_panel
+    assert window.tabs.currentWidget().content is window.explain_panel  # behind its layout barrier
     assert not window.palette_dock.isVisible()  # the designer's palette gives the views its room
     window.tabs.setCurrentIndex(0)
     assert window.palette_dock.isVisible()
@@ -177,10 +190,9 @@ def test_mosaic_on_screen_is_the_cores_mosaic_of_the_selected_node(explain, wind
         view.cmap.setCurrentText(cmap)
         assert settle(explain)
         expected = feature_mosaic(capture.activations["conv2"], scale=SCALES[scale])
-        item = view.mosaic_plot.image
-        np.testing.assert_array_equal(item.image, expected.image)  # NaN gaps (drawn see-through) included
-        assert tuple(item.levels) == pytest.approx(expected.levels)
-        np.testing.assert_array_equal(item.lut, lut(cmap))
+        values, levels, shown_cmap = map_values(view.mosaic_plot.image)
+        np.testing.assert_array_equal(values, expected.image)  # NaN gaps (drawn see-through) included
+        assert tuple(levels) == pytest.approx(expected.levels) and shown_cmap == cmap
 
 
 def test_clicking_a_mosaic_pixel_picks_that_channel_and_unit(explain, window):
@@ -193,7 +205,7 @@ def test_clicking_a_mosaic_pixel_picks_that_channel_and_unit(explain, window):
     click(view.mosaic_plot, 0, top + 3, left + 4)
     assert settle(explain)
     assert explain.controller.channel == 5 and explain.controller.unit == (3, 4)
-    np.testing.assert_array_equal(view.channel_plot.image.image, capture.activations["relu2"][5])
+    np.testing.assert_array_equal(map_values(view.channel_plot.image)[0], capture.activations["relu2"][5])
     stats = view.result.stats
     assert f"max {stats.max[5]:.4g}" in view.stats_label.text()
     assert view.table.currentIndex().row() == 5 or view.table.selectionModel().isRowSelected(5)
@@ -232,14 +244,14 @@ def test_filters_follow_new_weights(explain, window):
     view = explain.show_view("filters")
     assert settle(explain)
     assert view.nodes.current == "conv1"
-    first = view.plot.image.image.copy()
+    first = map_values(view.plot.image)[0].copy()
     state = {k: v.clone() for k, v in explain.controller.network.model.state_dict().items()}
     state["conv1.weight"] = torch.linspace(-1, 1, state["conv1.weight"].numel()).reshape(state["conv1.weight"].shape)
     window.document.set_weights(state)  # what the training panel does after an epoch
     assert settle(explain)
     module = explain.controller.network.model.get_submodule("conv1")
     expected = filter_mosaic(module).mosaic
-    np.testing.assert_array_equal(view.plot.image.image, expected.image)
+    np.testing.assert_array_equal(map_values(view.plot.image)[0], expected.image)
     assert not np.array_equal(first, expected.image, equal_nan=True)
 
 
@@ -267,7 +279,7 @@ def test_receptive_field_rectangle_is_unit_fields_box(explain, window):
         assert (marks.whole.rect().left(), marks.whole.rect().top(), marks.whole.rect().width()) == \
             (b.left, b.top, b.width)
     heat = effective_field(capture.network, capture.image, "relu2", 5, 7, 0)
-    np.testing.assert_allclose(view.effective_cell.image.image, heat)
+    np.testing.assert_allclose(map_values(view.effective_cell.image)[0], heat)
     assert f"{box.height}×{box.width}" in view.numbers.text()
 
 
@@ -356,7 +368,7 @@ def test_grad_cam_overlays_probabilities_and_opacity(explain):
     assert [c.title.text for c in view.cams.cells] == [f"{i + 1}. {p.name} — {p.probability:.1%}"
                                                       for i, p in enumerate(expected.predictions)]
     for item, heat in zip(view.heat_items, expected.maps):
-        np.testing.assert_allclose(item.image, heat, atol=1e-6)
+        np.testing.assert_allclose(map_values(item)[0], heat, atol=1e-6)
     widths = view.bar_item.opts["width"]
     np.testing.assert_allclose(widths[:3], [100 * p.probability for p in expected.predictions], rtol=1e-5)
     view.opacity.setValue(20)
@@ -375,7 +387,7 @@ def test_occlusion_runs_on_demand(explain):
     view.occlude_button.click()
     assert settle(explain)
     expected = occlusion_map(capture.network, capture.image, patch=8, stride=8)
-    np.testing.assert_allclose(view.occlusion_heat.image, expected.heatmap, atol=1e-6)
+    np.testing.assert_allclose(map_values(view.occlusion_heat)[0], expected.heatmap, atol=1e-6)
     assert view.progress.value() == view.progress.maximum() == 16
 
 
@@ -412,15 +424,35 @@ def test_weights_label_tracks_training_and_edits(explain, window):
     assert torch.equal(kept, state["conv1.weight"])
 
 
+def test_a_new_images_mosaic_is_made_in_its_captures_job(explain, window, monkeypatch):
+    """The shown view's first picture of a new image comes with the capture: no second job."""
+    loaded(explain)
+    view = explain.show_view("features")
+    assert settle(explain)
+    view.cmap.setCurrentText("inferno")
+    jobs = []
+    monkeypatch.setattr(explain.controller, "run", lambda fn, *args, **kwargs: (
+        jobs.append(fn.__name__), ExplainController.run(explain.controller, fn, *args, **kwargs))[1])
+    capture = loaded(explain, "scene_garden")
+    assert "make_feature_maps" not in jobs and "capture_image" in jobs
+    assert view.result is capture.prepared["features"] and view.result.node_id == "conv1"
+    values, levels, cmap = map_values(view.mosaic_plot.image)
+    assert cmap == "inferno" and view.result.cmap == "inferno"
+    np.testing.assert_array_equal(values, feature_mosaic(capture.activations["conv1"]).image)
+    explain.show_view("filters")  # not shown: nothing is made for it in the next capture
+    assert settle(explain)
+    assert loaded(explain, "shape_plus").prepared == {}
+
+
 def test_an_edit_redraws_on_the_new_model_only(explain, window, monkeypatch):
     loaded(explain)
     window.editing.select_node("conv2")
     assert settle(explain)
     view = explain.views["features"]
     drawn = []
-    monkeypatch.setattr(explain.controller, "run", lambda fn, *args, **kwargs: (
-        drawn.append(args[0]) if fn.__name__ == "make_feature_maps" else None,
-        ExplainController.run(explain.controller, fn, *args, **kwargs))[1])
+    made = features_module.make_feature_maps  # in the view's own job or in the capture's (a follow-up)
+    monkeypatch.setattr(features_module, "make_feature_maps",
+                        lambda capture, *args, **kwargs: (drawn.append(capture), made(capture, *args, **kwargs))[1])
     window.document.push(RenameNodeCommand(window.document, "conv3", "conv_last"))
     window.document.push(SetParamCommand(window.document, "conv2", "out_channels", 24))
     assert settle(explain)
@@ -738,6 +770,23 @@ def test_the_designer_docks_keep_their_sizes_after_a_visit_to_explain(window, qt
     assert after == before
 
 
+def test_going_from_tab_to_tab_never_widens_a_1280_window(window, qtbot):
+    """Explain → Train showed the designer's docks beside the Train page for a moment: 1307 px."""
+    window.resize(1280, 800)
+    qtbot.wait(50)
+    design = window.tabs.indexOf(window.view)
+    visible = lambda: {d.objectName() for d in (window.palette_dock, window.summary_dock, window.issues_dock,  # noqa: E731
+                                                window.inspector_dock) if d.isVisible()}
+    on_design = visible()
+    for index, docks in ((window.explain_tab, {"inspector"}), (window.train_tab, set()),
+                         (window.explain_tab, {"inspector"}), (design, on_design), (window.train_tab, set()),
+                         (design, on_design)):
+        window.tabs.setCurrentIndex(index)
+        qtbot.wait(50)
+        assert window.width() == 1280, window.tabs.tabText(index)
+        assert visible() == docks, window.tabs.tabText(index)
+
+
 def test_an_auxiliary_heads_nodes_show_their_maps(window):
     """tests/data/design_v2.json on a 3×16×16 input: selecting the auxiliary classifier showed "KeyError: 'aux_fc'"."""
     from sample_designs import aux_heads_design
@@ -752,4 +801,4 @@ def test_an_auxiliary_heads_nodes_show_their_maps(window):
         assert settle(panel)
         assert view.result is not None and view.result.node_id == node_id, view.message.text()
         assert not view.message.is_problem, view.message.text()
-        np.testing.assert_array_equal(view.mosaic_plot.image.image, feature_mosaic(capture.activations[node_id]).image)
+        np.testing.assert_array_equal(map_values(view.mosaic_plot.image)[0], feature_mosaic(capture.activations[node_id]).image)

@@ -7,7 +7,7 @@ import time
 
 from PySide6.QtCore import QThread
 
-from convviz.ui.tasks import TaskRunner
+from convviz.ui.tasks import TaskRunner, model_thread
 
 
 def test_result_arrives_on_the_gui_thread(qtbot):
@@ -95,3 +95,32 @@ def test_finished_tasks_release_their_arguments(qtbot):
     gc.collect()
     alive = sum(ref() is not None for ref in refs)
     assert alive == 0, f"{alive} of 2000 tasks' arguments are still alive"
+
+
+def test_a_task_cancelled_before_it_starts_never_runs(qtbot):
+    """On the one model thread a burst of clicks queues up: the stale ones are skipped, not computed."""
+    runner = TaskRunner(pool=model_thread())
+    gate, ran, results = threading.Event(), [], []
+    runner.run(lambda: gate.wait(5) and ran.append("blocker"))
+    for name in ("stale 1", "stale 2", "newest"):
+        runner.run(lambda n=name: ran.append(n) or n, channel="view", on_done=results.append)
+    gate.set()
+    assert runner.wait(5000)
+    qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
+    assert ran == ["blocker", "newest"] and results == ["newest"]
+
+
+def test_model_work_runs_on_one_thread_that_ends_when_idle(qtbot):
+    from convviz.ui.tasks import IDLE_THREAD_MS, shared_pool
+
+    pool = model_thread()
+    assert pool is model_thread() and pool.maxThreadCount() == 1
+    assert pool.expiryTimeout() == IDLE_THREAD_MS > 0  # its OpenMP team goes with it
+    assert shared_pool().expiryTimeout() == IDLE_THREAD_MS
+    runner = TaskRunner(pool=pool)
+    seen = []
+    for _ in range(4):
+        runner.run(lambda: threading.get_ident(), on_done=seen.append)
+    assert runner.wait(5000)
+    qtbot.waitUntil(lambda: len(seen) == 4, timeout=5000)
+    assert len(set(seen)) == 1 and seen[0] != threading.get_ident()

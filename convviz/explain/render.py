@@ -12,7 +12,7 @@ from PIL import Image
 
 from ..i18n import tr
 from ..atomic import atomic_write
-from .colormaps import lut
+from .colormaps import colour_indices, lut
 from .errors import ExplainError
 from .window import WindowAnimation, WindowFrame
 
@@ -30,8 +30,11 @@ def colorize(array: np.ndarray, levels: tuple[float, float] | None = None, cmap:
     if levels is None:
         levels = (0.0, 1.0) if a.ndim == 3 else _range(a)
     low, high = float(levels[0]), float(levels[1])
-    scaled = np.clip((np.nan_to_num(a, nan=low) - low) / ((high - low) or 1.0), 0.0, 1.0)
-    rgb = lut(cmap)[(scaled * 255).round().astype(np.uint8)] if a.ndim == 2 else (scaled * 255).round().astype(np.uint8)
+    if a.ndim == 2:  # the colours the app shows
+        rgb = lut(cmap)[colour_indices(a, (low, high))[0]]
+    else:
+        scaled = np.clip((np.nan_to_num(a, nan=low) - low) / ((high - low) or 1.0), 0.0, 1.0)
+        rgb = (scaled * 255).round().astype(np.uint8)
     rgb[nan] = nan_colour
     return np.ascontiguousarray(rgb)
 

@@ -255,7 +255,7 @@ def save_screenshot(app: QApplication, window, path: Path, explain: bool = False
     if explain:
         panel = window.explain_panel
         settled = panel.controller.settle(120)
-        panel.tabs.currentWidget().showcase()
+        panel.current_view().showcase()
         if not (settled and panel.controller.settle(120)):
             print("convviz: error: " + tr("the Explain view did not finish within two minutes"), file=sys.stderr)
             return 1

@@ -37,7 +37,7 @@ from .recovery import RecoveryStore, default_recovery_dir
 from .runs.controller import RunsController
 from .runs.location import runs_folder
 from .settings import app_settings
-from .steady_geometry import SteadyLabel, SteadyToolButton
+from .steady_geometry import LayoutBarrier, SteadyLabel, SteadyToolButton, unwrapped
 from .summary_panel import SummaryPanel
 from .view_controller import ViewController
 
@@ -263,48 +263,54 @@ class MainWindow(QMainWindow):
             self.tabs.blockSignals(True)
             current = self.tabs.currentIndex()
             self.tabs.removeTab(index)
-            self.tabs.insertTab(index, widget, title)
+            self.tabs.insertTab(index, LayoutBarrier(widget), title)
             self.tabs.setCurrentIndex(current)
             self.tabs.blockSignals(False)
             self.lazyTabBuilt.emit(index)
-        return self.tabs.widget(index)
+        return unwrapped(self.tabs.widget(index))
 
     def _on_tab_changed(self, index: int) -> None:
         """The designer's docks belong to the Design tab; Train and Explain get the whole window."""
         if index in self._lazy_tabs:
             self.tab_widget(index)
-        self._size_by_current_tab(index)
+        self._size_by_current_tab(None)  # while docks come and go no page may push the window wider
         self._show_designer_docks(index)
+        self._size_by_current_tab(index)
 
-    def _size_by_current_tab(self, index: int) -> None:
+    def _size_by_current_tab(self, index: int | None) -> None:
         """A tab widget is as large as its largest page: the Explain panel's minimum width would
         squeeze the designer's docks for good once it has been built. Hidden pages ignore their
-        size hints, so the window's layout follows the page that is shown."""
+        size hints, so the window's layout follows the page that is shown (None: no page)."""
         for i in range(self.tabs.count()):
             policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
             self.tabs.widget(i).setSizePolicy(policy, policy)
 
     def _show_designer_docks(self, index: int) -> None:
         """The palette, summary and issues serve the canvas: other tabs get their room while shown.
-        The inspector stays beside Explain (it explains the selected layer there too), not beside Train."""
-        for dock in self._docks_hidden_by_tab:
-            dock.show()
-        if self._docks_hidden_by_tab:
-            self.summary_dock.raise_()
-            # Docks shown again come back at default sizes, and the inspector was squeezed beside
-            # Explain: the layout the user left on the Design tab is restored as it was.
-            self.restoreState(self._designer_layout)
-        self._docks_hidden_by_tab = []
+        The inspector stays beside Explain (it explains the selected layer there too), not beside Train.
+        Docks leave before any comes back: Explain → Train showed the designer's docks beside the
+        Train page for a moment, and the window grew past the screen (1307 px at 1280)."""
         if index == self.tabs.indexOf(self.view):
+            for dock in self._docks_hidden_by_tab:
+                dock.show()
+            if self._docks_hidden_by_tab:
+                self.summary_dock.raise_()
+                # Docks shown again come back at default sizes, and the inspector was squeezed beside
+                # Explain: the layout the user left on the Design tab is restored as it was.
+                self.restoreState(self._designer_layout)
+            self._docks_hidden_by_tab = []
             return
-        docks = [self.palette_dock, self.summary_dock, self.issues_dock]
-        if index == self.train_tab:
-            docks.append(self.inspector_dock)
-        self._docks_hidden_by_tab = [d for d in docks if not d.isHidden()]  # the window may not be shown yet
-        if self._docks_hidden_by_tab:
-            self._designer_layout = self.saveState()
-        for dock in self._docks_hidden_by_tab:
+        kept = [self.inspector_dock] if index == self.explain_tab else []
+        leaving = [d for d in (self.palette_dock, self.summary_dock, self.issues_dock, self.inspector_dock)
+                   if d not in kept and not d.isHidden()]  # the window may not be shown yet
+        if leaving and not self._docks_hidden_by_tab:
+            self._designer_layout = self.saveState()  # the Design tab's, not another tab's
+        for dock in leaving:
             dock.hide()
+        returning = [d for d in self._docks_hidden_by_tab if d in kept]
+        for dock in returning:
+            dock.show()
+        self._docks_hidden_by_tab = [d for d in self._docks_hidden_by_tab if d not in returning] + leaving
 
     def _build_explain_panel(self) -> QWidget:
         from .explain.panel import ExplainPanel  # pyqtgraph and torch: only when the tab is first shown

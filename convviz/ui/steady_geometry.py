@@ -219,3 +219,47 @@ class FigureRows(QWidget):
             title.setGeometry(0, y, name_width, title.sizeHint().height())
             value.setGeometry(name_width + across, y, max(1, width - name_width - across), height)
             y += height + down
+
+
+class LayoutBarrier(QWidget):
+    """A page that holds one widget and sets its geometry itself, with no layout: a size hint that
+    changes inside (a new caption, a message, a plot's title) re-lays out the content only, instead
+    of every level up to the window. It matters most under a ``QTabWidget``, which repaints itself
+    whole on every layout request that reaches it (a new image in the Explain tab repainted the
+    window three times). Only a change of the content's minimum size is passed up, so the window
+    never becomes smaller than its content allows."""
+
+    def __init__(self, content: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.content = content
+        content.setParent(self)
+        self.setSizePolicy(content.sizePolicy())
+        self.setFocusProxy(content)
+        self._minimum = self._content_minimum()
+
+    def _content_minimum(self) -> QSize:
+        return self.content.minimumSizeHint().expandedTo(self.content.minimumSize())
+
+    def sizeHint(self) -> QSize:
+        return self.content.sizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        return self._minimum
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:  # the content's size hint changed
+            minimum = self._content_minimum()
+            if minimum != self._minimum:
+                self._minimum = minimum
+                self.updateGeometry()
+            return True
+        return super().event(event)
+
+    def resizeEvent(self, event) -> None:
+        self.content.setGeometry(self.rect())
+        super().resizeEvent(event)
+
+
+def unwrapped(widget: QWidget | None) -> QWidget | None:
+    """The widget a ``LayoutBarrier`` holds (any other widget: itself)."""
+    return widget.content if isinstance(widget, LayoutBarrier) else widget

@@ -9,7 +9,16 @@ already on its way when a newer request (or ``cancel``) comes is dropped too. Th
 the GUI thread whatever they are (methods, lambdas, closures).
 
 A function that takes ``should_stop`` (a callable) gets one: it turns true when the task is
-cancelled, so long work (an occlusion map) can end early.
+cancelled, so long work (an occlusion map) can end early. A task cancelled before it started is not
+run at all (on a one-thread pool a burst of clicks would otherwise queue every stale view).
+
+Threads and torch: torch's OpenMP backend gives every OS thread that enters a parallel region its
+own team of helper threads, kept until that thread ends; while more such threads live than the machine
+has cores, libgomp makes every team sleep at once after each region instead of spinning briefly, and
+all torch work in the process slows down (1.4× for a forward pass on two cores with one idle team
+beside it; an Explain capture took 1.6× as long with its work spread over two pool threads). Hence:
+``model_thread()``, one thread for the work of a model, and idle workers that end after
+``IDLE_THREAD_MS`` (Qt's default keeps them 30 s), so a run started after a load trains alone.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QThreadPool, Signal
 
 from ..messages import first_line
 
@@ -53,7 +62,8 @@ class _Job:
     def __call__(self) -> None:
         result, error = None, None
         try:
-            result = self.fn(*self.args, **self.kwargs)
+            if not self.task.cancelled.is_set():  # a cancelled task's result would be dropped anyway
+                result = self.fn(*self.args, **self.kwargs)
         except (ValueError, OSError, RuntimeError, MemoryError) as exc:
             # Expected failures (bad files, impossible requests, out of memory) carry their own message.
             error = first_line(exc)
@@ -73,7 +83,7 @@ class TaskRunner(QObject):
 
     def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
         super().__init__(parent)
-        self.pool = pool or QThreadPool.globalInstance()
+        self.pool = pool or shared_pool()
         self._running: set[Task] = set()
         self._newest: dict[str, Task] = {}
         self._arrived.connect(self._deliver)
@@ -129,3 +139,33 @@ class TaskRunner(QObject):
         return bool(self._running)
 
 
+#: How long an idle worker thread lives (see the module's docstring).
+IDLE_THREAD_MS = 2000
+
+_MODEL_THREAD: QThreadPool | None = None
+
+
+def shared_pool() -> QThreadPool:
+    """Qt's global pool, its idle threads ending after ``IDLE_THREAD_MS``."""
+    pool = QThreadPool.globalInstance()
+    if pool.expiryTimeout() != IDLE_THREAD_MS:
+        pool.setExpiryTimeout(IDLE_THREAD_MS)
+    return pool
+
+
+def model_thread() -> QThreadPool:
+    """The one worker thread for running models (see the module's docstring): its jobs run one after
+    another in one OpenMP team. Owned by the application, so it is waited for and ended with it."""
+    global _MODEL_THREAD
+    if _MODEL_THREAD is None:
+        _MODEL_THREAD = QThreadPool(QCoreApplication.instance())
+        _MODEL_THREAD.setObjectName("convviz-model-thread")
+        _MODEL_THREAD.setMaxThreadCount(1)
+        _MODEL_THREAD.setExpiryTimeout(IDLE_THREAD_MS)
+        _MODEL_THREAD.destroyed.connect(_forget_model_thread)
+    return _MODEL_THREAD
+
+
+def _forget_model_thread() -> None:
+    global _MODEL_THREAD
+    _MODEL_THREAD = None

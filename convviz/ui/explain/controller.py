@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -28,7 +28,7 @@ from ...explain import Activations, Network, feature_maps, network_from_design
 from ...i18n import ntr, tr
 from ...model import carry_over_weights, tensors_by_node
 from ..document import Document, ResultKey
-from ..tasks import Task, TaskRunner
+from ..tasks import Task, TaskRunner, model_thread
 
 #: Design edits come in bursts (spin boxes, drags): rebuild once they pause.
 EDIT_DEBOUNCE_MS = 150
@@ -59,6 +59,12 @@ class Capture:
     name: str
     #: The model's key with the image's generation.
     key: ResultKey = ResultKey(-1, -1, -1)
+    #: What views asked to have made from it in the capture's own job (``FollowUp``), by name.
+    prepared: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: (name, fn): ``fn(capture)`` runs in the capture's job, its result kept as ``capture.prepared[name]``.
+FollowUp = tuple[str, Callable[["Capture"], Any]]
 
 
 def build_network(design: Design, weights: Mapping[str, torch.Tensor] | None,
@@ -100,13 +106,22 @@ def weights_label(network: Network, has_weights: bool, weighted: list[str],
 
 
 def capture_image(network: Network, source: ImageSource, name: str,
-                  key: ResultKey = ResultKey(-1, -1, -1), should_stop=None) -> Capture:
-    """Prepare ``source`` for ``network`` and record every node's output. Runs in a worker; a file is
-    read so that ``should_stop`` (closing the window) abandons a read stuck on a dead drive."""
+                  key: ResultKey = ResultKey(-1, -1, -1), follow_ups: tuple[FollowUp, ...] = (),
+                  should_stop=None) -> Capture:
+    """Prepare ``source`` for ``network``, record every node's output, then make what the shown view
+    will draw (``follow_ups``: its first picture needs no second trip through the worker and the GUI
+    thread, which cost a quarter of a bare forward pass). Runs in a worker; a file is read so that
+    ``should_stop`` (closing the window) abandons a read stuck on a dead drive."""
     if isinstance(source, (str, os.PathLike)):
         source = read_image_file(source, should_stop=should_stop)
-    prepared = network.prepare(source, name=name)
-    return Capture(network, prepared, feature_maps(network, prepared), name, key)
+    image = network.prepare(source, name=name)
+    capture = Capture(network, image, feature_maps(network, image), name, key, {})
+    for follow_up, make in follow_ups:
+        try:
+            capture.prepared[follow_up] = make(capture)  # type: ignore[index]
+        except Exception:  # noqa: BLE001 - the view's own job makes it again and reports what is wrong
+            continue
+    return capture
 
 
 class ExplainController(QObject):
@@ -124,7 +139,13 @@ class ExplainController(QObject):
     def __init__(self, document: Document, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.document = document
-        self.runner = TaskRunner(self)
+        #: The model's work, on the app's one model thread; ``aside``: the rest (writing files), so a
+        #: long export never holds up a view.
+        self.runner = TaskRunner(self, model_thread())
+        self.aside = TaskRunner(self)
+        #: Asked on the GUI thread as each capture starts: what to make from it in the same job
+        #: (a ``FollowUp``, or None). The shown view's first picture, so far.
+        self.follow_ups: list[Callable[[], FollowUp | None]] = []
         self.built: BuiltNetwork | None = None
         #: Why there is no network (the design's first error, a build failure), or None.
         self.problem: str | None = None
@@ -248,7 +269,8 @@ class ExplainController(QObject):
         source, name = self.source
         key = self.built.key.with_input(self._requested_image)
         self._capturing = key
-        self.run(capture_image, self.built.network, source, name, key, channel="capture",
+        follow_ups = tuple(f for f in (provide() for provide in self.follow_ups) if f is not None)
+        self.run(capture_image, self.built.network, source, name, key, follow_ups, channel="capture",
                  on_done=self._on_captured, on_error=self._on_capture_failed)
 
     @property
@@ -297,14 +319,16 @@ class ExplainController(QObject):
 
     # --- work --------------------------------------------------------------------------------------
     def run(self, fn: Callable[..., Any], *args: Any, channel: str, on_done: Callable[[Any], None],
-            on_error: Callable[[str], None], **kwargs: Any) -> Task:
+            on_error: Callable[[str], None], aside: bool = False, **kwargs: Any) -> Task:
         """``fn(*args, **kwargs)`` in a worker. Every view names its ``channel``: a user clicking
-        through layers gets the last click's result, never a late one over it."""
-        return self.runner.run(fn, *args, channel=channel, on_done=on_done, on_error=on_error, **kwargs)
+        through layers gets the last click's result, never a late one over it. ``aside``: work that
+        runs no model (writing files) goes to the shared pool instead of the model thread."""
+        runner = self.aside if aside else self.runner
+        return runner.run(fn, *args, channel=channel, on_done=on_done, on_error=on_error, **kwargs)
 
     @property
     def busy(self) -> bool:
-        return self.runner.busy or self._timer.isActive()
+        return self.runner.busy or self.aside.busy or self._timer.isActive()
 
     def settle(self, timeout_s: float = 30.0) -> bool:
         """Process events until no work is pending and every result has been delivered (and has
@@ -323,5 +347,7 @@ class ExplainController(QObject):
     def shutdown(self) -> None:
         """Closing: results still on their way are dropped, running work is waited for."""
         self._timer.stop()
-        self.runner.cancel_all()
-        self.runner.wait()
+        for runner in (self.runner, self.aside):
+            runner.cancel_all()
+        for runner in (self.runner, self.aside):
+            runner.wait()

@@ -3,6 +3,7 @@ channel through all the layers, and per-channel statistics."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import html
@@ -24,13 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from ...explain import ChannelStats, ChannelStrip, Mosaic, Network, channel_stats, channel_strip, feature_mosaic
-from ...explain.colormaps import lut
+from ...explain.colormaps import rgba
 from ...explain.hooks import Activations
 from ...i18n import N_, ntr, tr
 from ..document import ResultKey
 from .base import ExplainView, MessageLabel
 from .controller import Capture
-from .plots import COLORMAPS, MapPlot, colour_map, outline, palette_colors, show_array, show_map
+from .plots import COLORMAPS, MapPlot, colour_map, outline, palette_colors, recolour, show_array, show_map
 
 #: The scale combo's choices (shown translated) → ``feature_mosaic``'s scale.
 SCALES = {N_("per channel"): "tile", N_("shared"): "shared"}
@@ -46,13 +47,17 @@ class FeatureMaps:
     key: ResultKey
     #: "tile" (each channel on its own range) or "shared".
     scale: str = "tile"
+    #: The mosaic through colour map ``cmap`` (RGBA), coloured in the worker; None: not coloured.
+    picture: np.ndarray | None = None
+    cmap: str | None = None
 
 
-def make_feature_maps(capture: Capture, node_id: str, scale: str) -> FeatureMaps:
-    """Worker: the mosaic and statistics of one node."""
+def make_feature_maps(capture: Capture, node_id: str, scale: str, cmap: str | None = None) -> FeatureMaps:
+    """Worker: the mosaic and statistics of one node, the mosaic coloured through ``cmap``."""
     array = capture.activations[node_id]
-    return FeatureMaps(capture.activations, node_id, feature_mosaic(array, scale=scale), channel_stats(array),
-                       capture.key, scale)
+    mosaic = feature_mosaic(array, scale=scale)
+    picture = rgba(mosaic.image, mosaic.levels, cmap) if cmap else None
+    return FeatureMaps(capture.activations, node_id, mosaic, channel_stats(array), capture.key, scale, picture, cmap)
 
 
 def dead_channel_note(stats: ChannelStats, channel: int) -> str:
@@ -177,6 +182,8 @@ class FeatureMapsView(ExplainView):
         #: What the labels were made for (tile origins, names, colours).
         self._strip_layout: tuple | None = None
 
+        controller.follow_ups.append(self._follow_up)
+
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.message)
@@ -197,8 +204,22 @@ class FeatureMapsView(ExplainView):
         if capture is None or node_id is None:
             self._clear(tr("Load an image to see what every layer makes of it.") if self.network else "")
             return
-        self.controller.run(make_feature_maps, capture, node_id, self.scale.currentData(),
+        prepared = capture.prepared.get("features")
+        if prepared is not None and (prepared.node_id, prepared.scale) == (node_id, self.scale.currentData()):
+            self._on_result(prepared)  # made in the capture's job
+            return
+        self.controller.run(make_feature_maps, capture, node_id, self.scale.currentData(), self.cmap.currentText(),
                             channel="features", on_done=self._on_result, on_error=self.message.problem)
+
+    def _follow_up(self):
+        """While shown: the next image's mosaic, made in its capture's job (see ``capture_image``)."""
+        if not self.isVisible() or self.controller.network is None:
+            return None
+        node_id = self.current_node()
+        if node_id is None:
+            return None
+        return "features", functools.partial(make_feature_maps, node_id=node_id, scale=self.scale.currentData(),
+                                             cmap=self.cmap.currentText())
 
     def clear(self) -> None:
         self._clear(tr("No feature maps yet for the design, weights and image as they are now."))
@@ -211,7 +232,8 @@ class FeatureMapsView(ExplainView):
         self.result, self._mosaic_shape = result, result.mosaic.image.shape
         self.shown(result.key)
         m = result.mosaic
-        show_array(self.mosaic_plot.image, m.image, m.levels, self.cmap.currentText())
+        cmap = self.cmap.currentText()
+        show_array(self.mosaic_plot.image, m.image, m.levels, cmap, result.picture if result.cmap == cmap else None)
         self._show_mosaic_scale(result)
         if first:
             self.mosaic_plot.box.autoRange(padding=0.01)
@@ -393,7 +415,6 @@ class FeatureMapsView(ExplainView):
 
     def _on_cmap(self, name: str) -> None:
         for plot in (self.mosaic_plot, self.channel_plot, self.strip_plot):
-            if plot.image.image is not None:
-                plot.image.setLookupTable(lut(name))
+            if recolour(plot.image, name):
                 if plot.cell.bar is not None:
                     plot.cell.bar.setColorMap(colour_map(name))

@@ -10,11 +10,10 @@ import numpy as np
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from ...explain import FilterMosaic, Network, filter_mosaic
-from ...explain.colormaps import lut
 from ...i18n import N_, ntr, tr
 from ..document import ResultKey
 from .base import ExplainView, MessageLabel
-from .plots import MapPlot, colour_map, outline, show_array
+from .plots import MapPlot, colour_map, outline, recolour, show_array
 
 COLOUR = N_("colour (RGB)")
 
@@ -177,7 +176,6 @@ class FiltersView(ExplainView):
                 out=out, c=f.node_input_channel(out), y=ky, x=kx, value=f"{value:.4g}"))
 
     def _on_cmap(self, name: str) -> None:
-        if self.plot.image.image is not None and self.plot.image.image.ndim == 2:
-            self.plot.image.setLookupTable(lut(name))
+        if recolour(self.plot.image, name):
             if self.plot.cell.bar is not None:
                 self.plot.cell.bar.setColorMap(colour_map(name))

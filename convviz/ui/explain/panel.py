@@ -28,6 +28,7 @@ from ...i18n import tr
 from ..document import Document
 from ..file_dialogs import ask_save_path
 from ..shortcuts import key_sequences
+from ..steady_geometry import LayoutBarrier, unwrapped
 from ..theme import ERROR, WARNING, muted_text
 from .base import ExplainView
 from .cam_view import ClassActivationView
@@ -65,7 +66,7 @@ class ExplainPanel(QWidget):
         self.views: dict[str, ExplainView] = {name: cls(self.controller) for name, cls in VIEWS.items()}
         self.tabs = QTabWidget()
         for view in self.views.values():
-            self.tabs.addTab(view, tr(view.title))
+            self.tabs.addTab(LayoutBarrier(view), tr(view.title))
         self.problem = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.stack = QStackedWidget()
@@ -108,7 +109,7 @@ class ExplainPanel(QWidget):
 
     def show_view(self, name: str) -> ExplainView:
         view = self.views[name]
-        self.tabs.setCurrentWidget(view)
+        self.tabs.setCurrentWidget(view.parentWidget())  # its LayoutBarrier
         return view
 
     def shutdown(self) -> None:
@@ -156,9 +157,12 @@ class ExplainPanel(QWidget):
         self.controller.set_active(False)
         super().hideEvent(event)
 
+    def current_view(self) -> ExplainView:
+        return unwrapped(self.tabs.currentWidget())
+
     # --- export ------------------------------------------------------------------------------------
     def export_view(self) -> None:
-        view = self.tabs.currentWidget()
+        view = self.current_view()
         name = next(n for n, v in self.views.items() if v is view)
         target = ask_save_path(self, tr("Export the view as PNG"), f"explain_{name}.png", "PNG (*.png)", ".png")
         if target is None:

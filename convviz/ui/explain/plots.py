@@ -9,6 +9,7 @@ is drawn as ``QRectF(left, top, width, height)``.
 from __future__ import annotations
 
 import functools
+import weakref
 
 import numpy as np
 import pyqtgraph as pg
@@ -16,19 +17,47 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen, QTextOption
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from ...explain.colormaps import lut
+from ...explain.colormaps import lut, rgba
 from ...explain.fields import Box
 from ..plots import palette_colors  # also sets pyqtgraph up (row-major images)
 
 COLORMAPS = ("viridis", "inferno", "gray", "coolwarm")
 
 
-def show_array(item: pg.ImageItem, array: np.ndarray, levels: tuple[float, float], cmap: str | None) -> None:
+def show_array(item: pg.ImageItem, array: np.ndarray, levels: tuple[float, float], cmap: str | None,
+               picture: np.ndarray | None = None) -> None:
     """A map (H, W) through ``cmap``, or colours (H, W, 3) in ``levels``; NaN shows as transparent.
-    pyqtgraph colours it once per new array, on the GUI thread (about 4 ms for resnet18's conv1
-    mosaic, 903×903): quicker end to end than colouring it in a worker (16 ms in numpy)."""
-    item.setLookupTable(lut(cmap) if cmap and array.ndim == 2 else None)
-    item.setImage(array, levels=levels, autoLevels=False)
+    A map is coloured in numpy (``explain.colormaps.rgba``: 2 ms for resnet18's conv1 mosaic,
+    903×903; ``picture``: already coloured so, in a worker) and handed over as RGBA, which pyqtgraph
+    paints as it is; its own lookup in the paint took 5 ms of the GUI thread for the same picture."""
+    if cmap and array.ndim == 2:
+        _SHOWN[item] = (array, levels, cmap)
+        item.setLookupTable(None)
+        item.setImage(rgba(array, levels, cmap) if picture is None else picture, levels=None, autoLevels=False)
+    else:
+        _SHOWN.pop(item, None)
+        item.setLookupTable(None)
+        item.setImage(array, levels=levels, autoLevels=False)
+
+
+def recolour(item: pg.ImageItem, cmap: str) -> bool:
+    """The map ``item`` shows, through another colour map; False when it shows no map."""
+    shown = _SHOWN.get(item)
+    if shown is None or item.image is None:
+        return False
+    values, levels, _ = shown
+    _SHOWN[item] = (values, levels, cmap)
+    item.setImage(rgba(values, levels, cmap), levels=None, autoLevels=False)
+    return True
+
+
+def shown_map(item: pg.ImageItem) -> tuple[np.ndarray, tuple[float, float], str] | None:
+    """(values, levels, colour map) of the map ``item`` shows, or None (for tests and exports)."""
+    return _SHOWN.get(item) if item.image is not None else None
+
+
+#: What each ImageItem that shows a map was given (values, levels, colour map).
+_SHOWN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def show_map(item: pg.ImageItem, plane: np.ndarray, cmap: str) -> tuple[float, float]:

@@ -315,7 +315,8 @@ class SlidingWindowView(ExplainView):
         self.message.note(ntr("Exporting {count} frame…", "Exporting {count} frames…", len(frames)).format(
             count=len(frames)))
         self.controller.run(_export, painter, frames, size, Path(path), gif, self.timer.interval(),
-                            channel="window-export", on_done=self._on_exported, on_error=self.message.problem)
+                            channel="window-export", on_done=self._on_exported, on_error=self.message.problem,
+                            aside=True)
 
     def _on_exported(self, written: list[Path]) -> None:
         target = written[0] if len(written) == 1 else written[0].parent
