@@ -364,7 +364,8 @@ class Trainer:
                            self.steps_per_epoch, len(self.train_split), len(self.dataset.val),
                            tuple(self.dataset.classes), sum(p.numel() for p in self.model.parameters()),
                            tuple(self.carried), self.snapshot_node, notes,
-                           self.gradients.layers if self.gradients is not None else (), self._good_state)
+                           self.gradients.layers if self.gradients is not None else (), self._good_state,
+                           (list(self.mean), list(self.std)) if self.config.normalize else None)
 
     def _end_record(self, reason: str, message: str, state: OrderedDict[str, torch.Tensor]) -> EndRecord:
         history = tuple(self._history)

@@ -35,6 +35,8 @@ class StartRecord:
     gradient_layers: tuple[str, ...] = ()
     #: The weights the run starts from (CPU copies, after carry-over): "train again from the same start".
     state: OrderedDict[str, torch.Tensor] | None = field(default=None, repr=False, compare=False)
+    #: (mean, std) per channel the run normalises its inputs with; None: it does not normalise.
+    normalization: tuple[list[float], list[float]] | None = None
 
 
 @dataclass(frozen=True)

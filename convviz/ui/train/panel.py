@@ -89,6 +89,16 @@ def download(kind: str, folder: str):
     return download_dataset(kind, folder)
 
 
+def preview_pictures(dataset, samples: np.ndarray | None, augment, seed: int) -> tuple:
+    """In a worker: (dataset, its preview samples — ``samples`` if already drawn —, those samples
+    augmented by ``augment``)."""
+    from ...data import preview_augmentation
+
+    if samples is None:
+        samples = dataset.samples(PREVIEW_COUNT, seed=PREVIEW_SEED)[0]
+    return dataset, samples, preview_augmentation(samples, augment, seed=seed)
+
+
 def image_grid(rows: list[np.ndarray], blank_rows: tuple[int, ...] = ()) -> np.ndarray:
     """Rows of uint8 N×C×H×W images (C = 1 or 3) as one uint8 RGBA image, 2-pixel gaps, transparent
     where there is no image; the rows numbered in ``blank_rows`` are left empty (their place kept).
@@ -329,7 +339,7 @@ class TrainPanel(QWidget):
         self.data_info.setToolTip("\n".join(f"{s.path}: {s.reason}" for s in dataset.skipped[:50]))
         self.document.sample_images = self._sample_images
         self.document.data_classes = list(dataset.classes)  # the design is warned if its scores do not match
-        self._samples = dataset.samples(PREVIEW_COUNT, seed=PREVIEW_SEED)[0]
+        self._samples = None  # drawn from this dataset by the preview's job
         self._update_preview()
         self._update_buttons()
         if not self._training_imported:  # after the data, not beside it: both want the two cores
@@ -358,19 +368,33 @@ class TrainPanel(QWidget):
         self._update_buttons()
 
     def _update_preview(self) -> None:
+        """The sample images and what the augmentation makes of them, drawn in a worker: the GUI
+        thread never runs torch (a thread that has keeps an OpenMP team, which slows every training
+        step and forward pass after it: see ``ui/tasks.py``)."""
         if self.dataset is None:
             return
-        from ...data import preview_augmentation
-
         try:
             augment = self.form.config().augment
         except ValueError:
             return
-        augmented = preview_augmentation(self._samples, augment, seed=self.form.seed.value())
-        self.preview.setImage(image_grid([self._samples, augmented]), autoLevels=False)
+        self.tasks.run(preview_pictures, self.dataset, self._samples, augment, self.form.seed.value(),
+                       channel="preview", on_done=self._show_preview, on_error=self._on_preview_failed)
         warnings = self.dataset.augmentation_warnings(augment)
         self.augment_warning.setText("".join(f"<span style='color:{NOTE}'>⚠ {w}.</span><br>" for w in warnings))
         self.augment_warning.setVisible(bool(warnings))
+
+    def _show_preview(self, pictures: tuple) -> None:
+        dataset, samples, augmented = pictures
+        if dataset is not self.dataset:
+            return  # made for data replaced since; the new data's preview is on its way
+        self._samples = samples
+        self.preview.setImage(image_grid([samples, augmented]), autoLevels=False)
+
+    def _on_preview_failed(self, message: str) -> None:
+        self.preview.clear()
+        self.augment_warning.setText(f"<span style='color:{BAD}'>" + html.escape(
+            tr("The preview could not be drawn: {message}").format(message=message)) + "</span>")
+        self.augment_warning.setVisible(True)
 
     def _on_download(self, kind: str, folder: str) -> None:
         self.data_info.setText(tr("Downloading {kind} into {folder} (this needs the internet)…").format(
@@ -510,8 +534,7 @@ class TrainPanel(QWidget):
             initial = self.document.weights
             start = self._weights_start()
         self._detached = False
-        # What the run normalises with, fixed now: the panel's dataset may be reloaded while it runs.
-        self._run_normalization = self.dataset.mean_std() if config.normalize else None
+        self._run_normalization = None  # the run's own, from its StartRecord (computed in its thread)
         self._max_lr = config.lr
         self.run = TrainingRun(self.document.design.copy(), self.dataset, config, initial,
                                runs_folder=self.runs.recording_folder, lineage=self.runs.lineage, parent=parent,
@@ -604,6 +627,7 @@ class TrainPanel(QWidget):
                                           self.results.weights_info({"epochs_completed": record.epoch,
                                                                      "in_progress": True}))
         elif isinstance(record, StartRecord):
+            self._run_normalization = record.normalization
             self.curves.set_epochs(record.epochs, self._max_lr)
             self._epochs = record.epochs
             self._device = record.device + ("" if record.amp == "off" else f", {record.amp}")

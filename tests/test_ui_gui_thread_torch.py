@@ -1,0 +1,49 @@
+"""The GUI thread never runs torch. A thread that has run a parallel torch op keeps an OpenMP team of
+helper threads for as long as it lives (the GUI thread: the whole session), and with more teams than
+cores libgomp stops letting them spin between ops: every later training step and forward pass in
+the process ran 1.4× slower on two cores (see ``convviz/ui/tasks.py``). The Train tab's preview was
+drawn with torch on the GUI thread.
+
+torch's profiler records the ops of the thread that started it only: the GUI thread here."""
+
+from torch.profiler import ProfilerActivity, profile
+
+
+def test_the_train_and_explain_tabs_run_no_torch_op_on_the_gui_thread(window, qtbot):
+    with profile(activities=[ProfilerActivity.CPU]) as recorded:
+        window.tabs.setCurrentIndex(window.train_tab)
+        panel = window.tab_widget(window.train_tab)
+        qtbot.waitUntil(lambda: panel.dataset is not None, timeout=60000)
+        qtbot.waitUntil(lambda: not panel.tasks.busy, timeout=30000)
+        assert panel.preview.image is not None and panel.preview.image.shape[0] > 0  # the preview is in
+        panel.form.seed.setValue(panel.form.seed.value() + 1)  # a new augmentation preview
+        qtbot.waitUntil(lambda: not panel.tasks.busy, timeout=30000)
+        explain = window.show_explain()
+        explain.image_input.load_sample("scene_garden")
+        assert explain.controller.settle(60)
+        for view in ("features", "filters", "field", "window", "cam"):
+            explain.show_view(view)
+            assert explain.controller.settle(60)
+        explain.image_input.sample_from_dataset()
+        assert explain.controller.settle(60) and explain.controller.capture is not None
+    ops = sorted({event.name for event in recorded.events()})
+    assert ops == [], f"torch ran on the GUI thread: {ops}"
+
+
+def test_a_training_run_shown_live_runs_no_torch_op_on_the_gui_thread(window, qtbot, monkeypatch):
+    from convviz.data import load_dataset
+    from convviz.ui.train import panel as train_panel
+
+    monkeypatch.setattr(train_panel, "load_dataset_for", lambda spec, shape, val_fraction, seed: load_dataset(
+        spec, shape, val_fraction=0.25, seed=seed, synthetic_size=800))
+    window.tabs.setCurrentIndex(window.train_tab)
+    panel = window.tab_widget(window.train_tab)
+    qtbot.waitUntil(lambda: panel.dataset is not None, timeout=60000)
+    panel.form.epochs.setValue(2)
+    with profile(activities=[ProfilerActivity.CPU]) as recorded:
+        panel.start_button.click()
+        qtbot.waitUntil(lambda: panel.run is None, timeout=120000)
+        qtbot.waitUntil(lambda: not panel.tasks.busy, timeout=30000)
+    assert "Done" in panel.status.text() and panel.confusion.image.image is not None
+    ops = sorted({event.name for event in recorded.events()})
+    assert ops == [], f"torch ran on the GUI thread: {ops}"
