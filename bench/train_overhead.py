@@ -24,6 +24,9 @@ one recorded run's records written again with no training beside them.
 Then (``--gui``, on by default) the app itself: the main window's Train tab trains the same design
 while a 2 ms timer on the app's own event loop (``QEventLoop.exec``, no processEvents spin) records how
 late it fires, first idle (the noise floor of a busy machine), then while training. Goal: p99 ≤ 16.7 ms.
+It runs in a process of its own, as the app does, with a GUI thread that never ran torch (the loops
+above ran on this one, and a thread that has run torch keeps an OpenMP team that slows every other:
+see ``convviz/ui/tasks.py``), and prints the in-app run's samples per second against the plain loop's.
 
 The machine is shared: read the ranges, not only the medians.
 """
@@ -34,6 +37,7 @@ import argparse
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -217,6 +221,8 @@ def main() -> None:
                                                     "machine)")
     parser.add_argument("--gui-epochs", type=int, help="epochs of the in-app run (default: --epochs)")
     parser.add_argument("--no-gui", dest="gui", action="store_false", help="skip the in-app event-loop probe")
+    parser.add_argument("--gui-only", action="store_true", help=argparse.SUPPRESS)  # the in-app part's process
+    parser.add_argument("--plain-speed", type=float, help=argparse.SUPPRESS)  # the plain loop's training samples/s
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -224,6 +230,9 @@ def main() -> None:
     device = resolve_device(args.device)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, device=args.device, amp=args.amp,
                          compile=args.compile)
+    if args.gui_only:
+        gui_stalls(args, config)
+        return
     data = load_dataset(DataSpec(), design.input, synthetic_size=args.images, seed=0)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{design.name} on {device} (amp {resolve_precision(args.amp, device).amp}, compile {args.compile}, "
@@ -256,8 +265,11 @@ def main() -> None:
         print(f"{name}: {ratio:.3f} × {baseline} over the whole run (goal ≥ 0.95: {'ok' if ratio >= 0.95 else 'MISSED'})")
     seconds = statistics.median(sum(r.epoch_seconds) for r in runs["recorded"])
     print(f"{store_alone()}, beside a {seconds:.1f} s run")
-    if args.gui:
-        gui_stalls(args, config)
+    if args.gui:  # in a process of its own, as the app runs: the loops above gave this thread an OpenMP team
+        sys.stdout.flush()
+        plain = statistics.median(r.throughput for r in runs[baseline])
+        subprocess.run([sys.executable, __file__, *sys.argv[1:], "--gui-only", "--plain-speed", f"{plain:.3f}"],
+                       check=True)
 
 
 def gui_stalls(args, config: TrainConfig) -> None:
@@ -306,6 +318,9 @@ def gui_stalls(args, config: TrainConfig) -> None:
     idle, idle_s = probe(lambda: False, 3.0)
     started = []
 
+    arrivals: list[tuple[str, float, object]] = []  # (record kind, when it reached the GUI thread, record)
+    panel.record_received.connect(lambda r: arrivals.append((type(r).__name__, time.perf_counter(), r)))
+
     def start() -> None:
         started.append(True)
         panel.start()
@@ -323,6 +338,13 @@ def gui_stalls(args, config: TrainConfig) -> None:
     print(line(f"GUI while the Train tab trains on {config.device} (recorded, gradient statistics on)", busy, seconds)
           + f" (goal p99 ≤ {FRAME_MS:.1f} ms: {'ok' if p99 <= FRAME_MS else 'MISSED'}; {p99 / FRAME_MS:.2f} frames)")
     print(f"the run: {re.sub(r'<[^>]+>', '', panel.status.text())}")  # the label holds rich text
+    begun = next((t for kind, t, _ in arrivals if kind == "StartRecord"), None)
+    epochs = [t for kind, t, _ in arrivals if kind == "EpochRecord"]
+    first = next((r for kind, _, r in arrivals if kind == "StartRecord"), None)
+    if begun is not None and epochs and first is not None:  # as the loops above time it: epoch to epoch
+        speed = first.steps_per_epoch * min(config.batch_size, first.train_size) * len(epochs) / (epochs[-1] - begun)
+        versus = f" = {speed / args.plain_speed:.3f} × the plain loop above" if args.plain_speed else ""
+        print(f"the in-app run: {speed:,.0f} samples/s{versus}")
 
 
 
