@@ -9,8 +9,16 @@ torch's profiler records the ops of the thread that started it only: the GUI thr
 from torch.profiler import ProfilerActivity, profile
 
 
-def test_the_train_and_explain_tabs_run_no_torch_op_on_the_gui_thread(window, qtbot):
+def test_opening_a_model_and_the_train_and_explain_tabs_run_no_torch_op_on_the_gui_thread(window, qtbot, tmp_path):
+    from convviz.design import load_template
+    from convviz.export import Checkpoint, Preprocessing, save_checkpoint
+    from convviz.model import build_model
+
+    design = load_template("default")
+    save_checkpoint(Checkpoint(design, build_model(design).state_dict(), Preprocessing([0.5], [0.25])),
+                    tmp_path / "model.pt")
     with profile(activities=[ProfilerActivity.CPU]) as recorded:
+        assert window.files.open_path(tmp_path / "model.pt") and window.document.weights is not None
         window.tabs.setCurrentIndex(window.train_tab)
         panel = window.tab_widget(window.train_tab)
         qtbot.waitUntil(lambda: panel.dataset is not None, timeout=60000)

@@ -124,3 +124,15 @@ def test_model_work_runs_on_one_thread_that_ends_when_idle(qtbot):
     assert runner.wait(5000)
     qtbot.waitUntil(lambda: len(seen) == 4, timeout=5000)
     assert len(set(seen)) == 1 and seen[0] != threading.get_ident()
+
+
+def test_waited_in_a_thread_returns_or_raises_and_runs_off_the_gui_thread():
+    import pytest
+
+    from convviz.ui.tasks import waited_in_a_thread
+
+    where = waited_in_a_thread(threading.get_ident)
+    assert where != threading.get_ident()
+    assert waited_in_a_thread(lambda a, b: a + b, 2, 3) == 5
+    with pytest.raises(ValueError, match="bad.pt"):
+        waited_in_a_thread(lambda: (_ for _ in ()).throw(ValueError("bad.pt: not a checkpoint")))
