@@ -16,16 +16,12 @@ from __future__ import annotations
 
 import os
 import stat
-import threading
 from collections.abc import Callable
 from typing import BinaryIO
 
 from .i18n import tr
 from .messages import size_in_bytes
-
-#: How often a cancellable read looks at ``should_stop`` (seconds).
-POLL_S = 0.05
-
+from .threads import waited_in_thread
 
 class ReadCancelled(InterruptedError):
     """``should_stop`` turned true before the read ended (the caller is closing)."""
@@ -71,23 +67,8 @@ def read_bytes(path: str | os.PathLike, limit: int, error: type[Exception], what
     ``should_stop()`` is true, whether or not the read has returned."""
     if should_stop is None:
         return _read_all(path, limit, error, what)
-    outcome: dict[str, object] = {}
-
-    def work() -> None:
-        try:
-            outcome["data"] = _read_all(path, limit, error, what)
-        except BaseException as exc:  # handed to the waiting thread
-            outcome["error"] = exc
-
-    reader = threading.Thread(target=work, name="convviz-read", daemon=True)
-    reader.start()
-    while reader.is_alive():
-        if should_stop():
-            raise ReadCancelled(os.fspath(path))
-        reader.join(POLL_S)
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["data"]  # type: ignore[return-value]
+    return waited_in_thread(_read_all, path, limit, error, what, name="convviz-read", should_stop=should_stop,
+                            abandoned=lambda: ReadCancelled(os.fspath(path)))
 
 
 def read_text(path: str | os.PathLike, limit: int, error: type[Exception], what: str) -> str:

@@ -87,8 +87,8 @@ def test_pure_core_never_imports_torch():
 
 
 #: The standard-library helpers every layer may use: atomic writes, one-line messages, the message catalog,
-#: size-checked reads of user files, the machine's free memory.
-HELPERS = {"atomic", "messages", "i18n", "reading", "sysmem"}
+#: size-checked reads of user files, the machine's free memory, waiting for work in a thread of its own.
+HELPERS = {"atomic", "messages", "i18n", "reading", "sysmem", "threads"}
 
 #: What each torch package may import from convviz, besides the helpers at the top (``HELPERS``).
 #: ``train.config`` is a plain settings record (no torch): the data pipeline and the exported

@@ -129,7 +129,7 @@ def test_model_work_runs_on_one_thread_that_ends_when_idle(qtbot):
 def test_waited_in_a_thread_returns_or_raises_and_runs_off_the_gui_thread():
     import pytest
 
-    from convviz.ui.tasks import waited_in_a_thread
+    from convviz.threads import waited_in_thread as waited_in_a_thread
 
     where = waited_in_a_thread(threading.get_ident)
     assert where != threading.get_ident()

@@ -18,6 +18,7 @@ from ..design import TEMPLATES, Design, DesignFileError, InputSpec, load_design,
 from ..design.templates import template_design
 from ..i18n import ntr, tr
 from ..messages import first_line
+from ..threads import waited_in_thread
 from .actions import ActionMaker
 from .canvas_layout import CanvasLayout
 from .document import Document
@@ -25,7 +26,6 @@ from .file_dialogs import ask_open_path, ask_save_path
 from .recovery import RecoveredWork, RecoveryStore
 from .runs.controller import RunsController
 from .settings import add_recent_file, clear_recent_files, recent_files
-from .tasks import waited_in_a_thread
 
 AUTOSAVE_MS = 5000
 
@@ -121,7 +121,7 @@ class FileController(QObject):
 
                 QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a large model takes a moment
                 try:
-                    checkpoint = waited_in_a_thread(load_checkpoint, path)  # the GUI thread runs no torch
+                    checkpoint = waited_in_thread(load_checkpoint, path)  # the GUI thread runs no torch
                 except CheckpointError as exc:
                     raise DesignFileError(str(exc)) from None
                 finally:
@@ -165,7 +165,7 @@ class FileController(QObject):
             return False
         try:
             detail = self.runs.detail(run_id)
-            weights = waited_in_a_thread(self.runs.store.weights, run_id, "last")  # torch: not on the GUI thread
+            weights = waited_in_thread(self.runs.store.weights, run_id, "last")  # torch: not on the GUI thread
         except (RunStoreError, AttributeError) as exc:
             self.status.showMessage(tr("Cannot open the run: {why}").format(why=exc), 8000)
             return False

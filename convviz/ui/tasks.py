@@ -170,22 +170,3 @@ def _forget_model_thread() -> None:
     global _MODEL_THREAD
     _MODEL_THREAD = None
 
-
-def waited_in_a_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    """``fn(*args)`` in a thread of its own, waited for: for torch work the GUI thread must have done
-    before it goes on (opening a model). The thread's OpenMP team ends with it instead of staying with
-    the GUI thread for the rest of the session (see the module's docstring). Its exception is raised here."""
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            outcome["result"] = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=work, name="convviz-wait", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]

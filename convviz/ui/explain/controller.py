@@ -60,7 +60,7 @@ class Capture:
     #: The model's key with the image's generation.
     key: ResultKey = ResultKey(-1, -1, -1)
     #: What views asked to have made from it in the capture's own job (``FollowUp``), by name.
-    prepared: Mapping[str, Any] = field(default_factory=dict)
+    prepared: dict[str, Any] = field(default_factory=dict)
 
 
 #: (name, fn): ``fn(capture)`` runs in the capture's job, its result kept as ``capture.prepared[name]``.
@@ -115,10 +115,10 @@ def capture_image(network: Network, source: ImageSource, name: str,
     if isinstance(source, (str, os.PathLike)):
         source = read_image_file(source, should_stop=should_stop)
     image = network.prepare(source, name=name)
-    capture = Capture(network, image, feature_maps(network, image), name, key, {})
+    capture = Capture(network, image, feature_maps(network, image), name, key)
     for follow_up, make in follow_ups:
         try:
-            capture.prepared[follow_up] = make(capture)  # type: ignore[index]
+            capture.prepared[follow_up] = make(capture)
         except Exception:  # noqa: BLE001 - the view's own job makes it again and reports what is wrong
             continue
     return capture

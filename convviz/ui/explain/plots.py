@@ -27,16 +27,15 @@ COLORMAPS = ("viridis", "inferno", "gray", "coolwarm")
 def show_array(item: pg.ImageItem, array: np.ndarray, levels: tuple[float, float], cmap: str | None,
                picture: np.ndarray | None = None) -> None:
     """A map (H, W) through ``cmap``, or colours (H, W, 3) in ``levels``; NaN shows as transparent.
-    A map is coloured in numpy (``explain.colormaps.rgba``: 2 ms for resnet18's conv1 mosaic,
+    A map is coloured in numpy (``explain.colormaps.rgba``: 1–2 ms for resnet18's conv1 mosaic,
     903×903; ``picture``: already coloured so, in a worker) and handed over as RGBA, which pyqtgraph
     paints as it is; its own lookup in the paint took 5 ms of the GUI thread for the same picture."""
+    item.setLookupTable(None)
     if cmap and array.ndim == 2:
         _SHOWN[item] = (array, levels, cmap)
-        item.setLookupTable(None)
         item.setImage(rgba(array, levels, cmap) if picture is None else picture, levels=None, autoLevels=False)
     else:
         _SHOWN.pop(item, None)
-        item.setLookupTable(None)
         item.setImage(array, levels=levels, autoLevels=False)
 
 
