@@ -160,6 +160,7 @@ def app_latency(runs: int) -> None:
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
+    from bench.app_policy import adopt_app_heap_policy
     from convviz.ui.explain import controller
     from convviz.ui.main_window import MainWindow
     from convviz.ui.tasks import model_thread
@@ -170,6 +171,7 @@ def app_latency(runs: int) -> None:
     window.resize(1600, 1000)
     window.show()
     app.processEvents()
+    adopt_app_heap_policy(window)
     panel = window.show_explain()
     view = panel.views["features"]
     # Only the previous result is held while waiting (holding them all would keep every capture's

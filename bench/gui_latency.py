@@ -78,28 +78,14 @@ def _app():
 
 
 def _window():
+    from bench.app_policy import adopt_app_heap_policy
     from convviz.ui.main_window import MainWindow
 
     window = MainWindow(recovery_dir=Path(tempfile.mkdtemp(prefix="convviz-bench-")), persistent=False)
     window.resize(1600, 1000)
     window.show()
-    try:  # what run_app does after the first paint, where the measured code has it
-        from convviz.ui.heap import freeze_heap
-    except ImportError:
-        return window
-    try:  # after a lazy tab's imports (newer code: without a full collection first)
-        from convviz.ui.heap import freeze_imports
-    except ImportError:
-        freeze_imports = freeze_heap
     spin(50)
-    freeze_heap()
-    try:
-        from convviz.ui.gc_guard import freeze_after_imports
-    except ImportError:
-        pass
-    else:
-        freeze_after_imports()
-    window.lazyTabBuilt.connect(lambda _index: freeze_imports())
+    adopt_app_heap_policy(window)
     return window
 
 

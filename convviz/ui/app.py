@@ -143,16 +143,23 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
                   flush=True)
             app.quit()
             return
-        freeze_heap()  # start-up's objects are never scanned by the collector again
-        freeze_after_imports()
+        adopt_heap_policy(window)
         window.start_device_probe()
         window.files.clean_interrupted_saves()
         window.files.offer_recovery()
 
     FirstPaint(window, on_first_paint)
-    window.lazyTabBuilt.connect(lambda _index: freeze_imports())  # and torch's objects, once a tab loads it
     window.show()
     return leave(app.exec())
+
+
+def adopt_heap_policy(window) -> None:
+    """The running app's collector policy, once start-up is done (the first paint): start-up's objects
+    are never scanned again, nor what a big import (torch, pyqtgraph: a lazy tab's first build, the
+    device probe) makes later (``heap``, ``gc_guard``). Benchmarks of the app adopt it too."""
+    freeze_heap()
+    freeze_after_imports()
+    window.lazyTabBuilt.connect(lambda _index: freeze_imports())
 
 
 def leave(code: int) -> int:
