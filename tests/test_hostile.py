@@ -152,7 +152,9 @@ def test_file_open_on_every_hostile_design_and_checkpoint(window, corpus):
     for entry in corpus["design"] + corpus["checkpoint"]:
         errors: list[str] = []
         with watchdog(entry.name):
-            opened = window.files.open_path(entry.path, on_error=errors.append)
+            opened = window.files.open_path(entry.path, on_error=errors.append)  # a model: read in the background
+            assert window.files.settle(60), entry.name
+        opened = opened and not errors
         if opened:
             assert entry.accepted is not False and not errors, (entry.name, errors)
             tally("File ▸ Open", "accepted")

@@ -18,7 +18,8 @@ def test_opening_a_model_and_the_train_and_explain_tabs_run_no_torch_op_on_the_g
     save_checkpoint(Checkpoint(design, build_model(design).state_dict(), Preprocessing([0.5], [0.25])),
                     tmp_path / "model.pt")
     with profile(activities=[ProfilerActivity.CPU]) as recorded:
-        assert window.files.open_path(tmp_path / "model.pt") and window.document.weights is not None
+        assert window.files.open_path(tmp_path / "model.pt") and window.files.settle(60)
+        assert window.document.weights is not None
         window.tabs.setCurrentIndex(window.train_tab)
         panel = window.tab_widget(window.train_tab)
         qtbot.waitUntil(lambda: panel.dataset is not None, timeout=60000)

@@ -378,7 +378,7 @@ def test_a_run_from_the_trained_weights_is_recorded_as_continued_and_compared_so
     window.export_actions.export(tmp_path / "model.pt")
     qtbot.waitUntil(lambda: (tmp_path / "model.pt").is_file(), timeout=30000)
     window.document.undo_stack.setClean()
-    assert window.files.open_path(tmp_path / "model.pt")
+    assert window.files.open_path(tmp_path / "model.pt") and window.files.settle(60)
     qtbot.waitUntil(lambda: panel.dataset is not None, timeout=30000)
     train_once(panel, qtbot, epochs=1)
     third = panel.runs.runs(all_runs=True)[0]
@@ -393,6 +393,7 @@ def test_double_click_opens_the_runs_design_with_its_weights(panel, window, qtbo
     window.document.undo_stack.setClean()
     index = panel.runs_panel._proxy_index(recorder.run_id)
     panel.runs_panel.table.doubleClicked.emit(index)
+    assert window.files.settle(60)  # the weights are read in the background
     assert window.document.design.node("conv1").params["out_channels"] == 8
     weights = panel.runs.store.weights(recorder.run_id, "last")
     assert torch.equal(window.document.weights["conv1.weight"], weights["conv1.weight"])

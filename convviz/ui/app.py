@@ -103,11 +103,14 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
     window = MainWindow(design, recovery_dir=Path(tempfile.mkdtemp(prefix="convviz-shot-")) if screenshot else None,
                         persistent=not screenshot, path=path, runs_dir=Path(runs) if runs else None)
     if checkpoint is not None:
-        def report(message: str) -> None:
-            print(f"convviz: error: {message}", file=sys.stderr)
-
-        if not window.files.open_path(checkpoint, on_error=report if screenshot else None) and screenshot:
-            return 1
+        problems: list[str] = []
+        window.files.open_path(checkpoint, on_error=problems.append if screenshot else None)
+        if screenshot:  # the picture shows the model opened, or nothing
+            if not window.files.settle(120):
+                problems.append(tr("{path} did not open within two minutes").format(path=checkpoint))
+            if problems:
+                print(f"convviz: error: {problems[0]}", file=sys.stderr)
+                return 1
     if run is not None:
         problem = open_recorded_run(window, run, overlay or [])
         if problem:
@@ -213,8 +216,9 @@ def open_recorded_run(window, key: str, overlay: list[str]) -> str | None:
         return str(exc)
     window.resize(*SCREENSHOT_SIZE)
     window.show()
-    if not window.open_run(run.id):
-        return tr("run {key} cannot be opened").format(key=key)
+    problems: list[str] = []
+    if not window.files.open_run(run.id, on_error=problems.append) or not window.files.settle(120) or problems:
+        return problems[0] if problems else tr("run {key} cannot be opened").format(key=key)
     window.document.undo_stack.setClean()
     panel = window.tab_widget(window.train_tab)
     panel.runs_panel.scope.setCurrentIndex(1)   # all runs: the overlaid ones may be of other designs

@@ -9,8 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QCoreApplication, QObject, QTimer
 from PySide6.QtWidgets import QMenu, QMessageBox, QStatusBar, QStyle, QWidget
 
 from ..atomic import remove_stale_temporaries
@@ -18,16 +17,31 @@ from ..design import TEMPLATES, Design, DesignFileError, InputSpec, load_design,
 from ..design.templates import template_design
 from ..i18n import ntr, tr
 from ..messages import first_line
-from ..threads import waited_in_thread
 from .actions import ActionMaker
 from .canvas_layout import CanvasLayout
 from .document import Document
 from .file_dialogs import ask_open_path, ask_save_path
+from .gc_guard import hold_collections_while
 from .recovery import RecoveredWork, RecoveryStore
 from .runs.controller import RunsController
 from .settings import add_recent_file, clear_recent_files, recent_files
+from .tasks import Task, TaskRunner
 
 AUTOSAVE_MS = 5000
+
+
+def read_checkpoint(path: Path):
+    """A trained model's file (torch: in a worker thread, never the GUI thread); any failure as one
+    ``ValueError`` line naming the file."""
+    from ..export import CheckpointError, load_checkpoint  # torch: imported when a model is first opened
+
+    try:
+        return load_checkpoint(path)
+    except (CheckpointError, MemoryError, RecursionError):
+        raise
+    except Exception as exc:  # noqa: BLE001 — a reader's bug: said in one line, the design shown stays
+        raise ValueError(tr("{path}: unexpected {kind}: {reason}").format(
+            path=path.name, kind=type(exc).__name__, reason=first_line(exc))) from None
 
 
 def file_filter() -> str:
@@ -64,6 +78,11 @@ class FileController(QObject):
         self.save_as_action = actions.action(tr("Save &As…"), self.save_as, "save_as", tr("Save under a new name"))
 
         self._edits_since_autosave = 0
+        #: Edits and replacements seen: a model read in the background checks the design is as it was.
+        self._revision = 0
+        self.tasks = TaskRunner(self)
+        self._opening: Task | None = None
+        self._arriving = False
         document.designChanged.connect(self._on_design_changed)
         document.designReplaced.connect(self._on_design_replaced)
         for changed in (document.undo_stack.cleanChanged, document.fileChanged, document.weightsChanged):
@@ -113,41 +132,78 @@ class FileController(QObject):
             self.open_path(path)
 
     def open_path(self, path: Path, on_error=None) -> bool:
-        """Open a design file or a trained checkpoint (.pt); a bad file shows why (``on_error``, else a
-        message box) and changes nothing."""
+        """Open a design file or a trained model (.pt); a bad file says why (``on_error``, else a message
+        box) and changes nothing. A design opens now (True if it did); a model is read in the background
+        (True: started; ``opening`` meanwhile), the window staying usable, and opens once read."""
+        if path.suffix.lower() == ".pt":
+            self._read_then(path.name, read_checkpoint, path, then=lambda checkpoint: self._open_checkpoint(
+                checkpoint, path), on_error=lambda message: self._cannot_open(path, message, on_error))
+            return True
         try:
-            if path.suffix.lower() == ".pt":
-                from ..export import CheckpointError, load_checkpoint  # torch: only when a model is opened
-
-                QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a large model takes a moment
-                try:
-                    checkpoint = waited_in_thread(load_checkpoint, path)  # the GUI thread runs no torch
-                except CheckpointError as exc:
-                    raise DesignFileError(str(exc)) from None
-                finally:
-                    QGuiApplication.restoreOverrideCursor()
-            else:
-                design = load_design(path)
+            design = load_design(path)
         except (DesignFileError, MemoryError, RecursionError) as exc:
             return self._cannot_open(path, first_line(exc), on_error)
         except Exception as exc:  # noqa: BLE001 — a reader's bug: said in one line, the design shown stays
             return self._cannot_open(path, tr("{path}: unexpected {kind}: {reason}").format(
                 path=path.name, kind=type(exc).__name__, reason=first_line(exc)), on_error)
-        if path.suffix.lower() != ".pt":
-            self.open_design(design, path)
-            return True
-        # A checkpoint opens as an unsaved design (Save writes JSON) carrying its trained weights.
+        self.open_design(design, path)
+        return True
+
+    def _open_checkpoint(self, checkpoint, path: Path) -> None:
+        """A checkpoint opens as an unsaved design (Save writes JSON) carrying its trained weights."""
         self.open_design(checkpoint.design, None)
         self._remember_file(path)
         if not checkpoint.trained:
             self.status.showMessage(tr("Opened {name}: its weights are initial ones, not trained").format(
                 name=path.name), 8000)
-            return True
+            return
         pre = checkpoint.preprocessing
         self.document.set_weights(checkpoint.state_dict, (pre.mean, pre.std) if pre.mean else None,
                                   checkpoint.training, saved=True, origin=str(path))
         self.status.showMessage(tr("Opened {name} with its trained weights").format(name=path.name), 5000)
-        return True
+
+    # --- reading a model in the background -------------------------------------------------------
+    @property
+    def opening(self) -> bool:
+        """A trained model or a run's weights are being read (``open_path``, ``open_run``)."""
+        return self._opening is not None
+
+    def settle(self, timeout_s: float = 120) -> bool:
+        """Wait (serving events) until what is being opened has opened or failed; False on timeout. For
+        screenshots and tests: the window itself never waits."""
+        deadline = time.monotonic() + timeout_s
+        while self.opening and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+            time.sleep(0.005)
+        return not self.opening
+
+    def _read_then(self, what: str, read, *args, then, on_error) -> None:
+        """``read(*args)`` in a worker thread (torch runs there, never on the GUI thread), then ``then(result)``
+        here; ``on_error(line)`` if it fails. The design shown meanwhile stays usable: replaced meanwhile
+        (another file, New, a template), the read is dropped; edited, the user is asked again whether
+        to drop the edits."""
+        self.tasks.cancel("open")
+        revision = self._revision
+        self.status.showMessage(tr("Opening {name}…").format(name=what))
+
+        def arrived(result) -> None:
+            self._opening = None
+            self.status.clearMessage()
+            if self._revision != revision and not self.confirm_discard():
+                return
+            self._arriving = True
+            try:
+                then(result)
+            finally:
+                self._arriving = False
+
+        def failed(message: str) -> None:
+            self._opening = None
+            self.status.clearMessage()
+            on_error(message)
+
+        self._opening = self.tasks.run(read, *args, channel="open", on_done=arrived, on_error=failed)
+        hold_collections_while(self._opening)  # the first model opened imports torch in that thread
 
     def _cannot_open(self, path: Path, message: str, on_error) -> bool:
         if on_error is not None:
@@ -156,21 +212,36 @@ class FileController(QObject):
             QMessageBox.warning(self.window, tr("Cannot open"), message)
         return False
 
-    def open_run(self, run_id: str) -> bool:
+    def open_run(self, run_id: str, on_error=None) -> bool:
         """A recorded run's design with the weights it ended with, as a new unsaved document (the Runs
-        panel's double-click); its results become the Train tab's current ones."""
+        panel's double-click); its results become the Train tab's current ones. The weights are read in
+        the background (True: started; ``opening`` meanwhile); a failure is said in the status bar
+        (``on_error``: to it instead)."""
         from ..runs import RunStoreError
 
         if not self.confirm_discard():
             return False
+
+        def cannot(why) -> bool:
+            message = tr("Cannot open the run: {why}").format(why=why)
+            if on_error is not None:
+                on_error(message)
+            else:
+                self.status.showMessage(message, 8000)
+            return False
+
         try:
             detail = self.runs.detail(run_id)
-            weights = waited_in_thread(self.runs.store.weights, run_id, "last")  # torch: not on the GUI thread
         except (RunStoreError, AttributeError) as exc:
-            self.status.showMessage(tr("Cannot open the run: {why}").format(why=exc), 8000)
-            return False
+            return cannot(exc)
+        self._read_then(detail.summary.label, self.runs.store.weights, run_id, "last",
+                        then=lambda weights: self._open_run_weights(detail, weights), on_error=cannot)
+        return True
+
+    def _open_run_weights(self, detail, weights) -> None:
         from ..runs.export import checkpoint_training
 
+        run_id = detail.summary.id
         self.open_design(detail.design.copy(), None, modified=True)
         self.runs.adopt_lineage(detail.summary.lineage)
         training = {**checkpoint_training(detail, self.runs.curves(run_id), "last"), "run": run_id}
@@ -178,7 +249,6 @@ class FileController(QObject):
         self.show_stored_run(run_id)
         self.status.showMessage(tr("Opened {run} with the weights it ended with").format(
             run=detail.summary.label), 6000)
-        return True
 
     # --- saving -----------------------------------------------------------------------------------
     def save(self) -> bool:
@@ -238,9 +308,15 @@ class FileController(QObject):
     # --- recovery ---------------------------------------------------------------------------------
     def _on_design_changed(self, _change) -> None:
         self._edits_since_autosave += 1
+        self._revision += 1
 
     def _on_design_replaced(self) -> None:
         self._edits_since_autosave = 0
+        self._revision += 1
+        if self._opening is not None and not self._arriving:  # another design took its place: drop the read
+            self.tasks.cancel("open")
+            self._opening = None
+            self.status.clearMessage()
 
     def _on_saved_state(self, *_) -> None:
         """Saved (or every change undone): nothing of this session is left to recover. The undo stack
