@@ -56,3 +56,43 @@ def test_a_training_run_shown_live_runs_no_torch_op_on_the_gui_thread(window, qt
     assert "Done" in panel.status.text() and panel.confusion.image.image is not None
     ops = sorted({event.name for event in recorded.events()})
     assert ops == [], f"torch ran on the GUI thread: {ops}"
+
+
+def test_comparing_replaying_and_reopening_runs_run_no_torch_op_on_the_gui_thread(window, qtbot, monkeypatch):
+    """After two runs: the comparison of both, the trade-off, the replay scrubbed end to start, the
+    gradient flow, and a run opened with its weights."""
+    from convviz.data import load_dataset
+    from convviz.ui.app import show_train_view
+    from convviz.ui.train import panel as train_panel
+
+    monkeypatch.setattr(train_panel, "load_dataset_for", lambda spec, shape, val_fraction, seed: load_dataset(
+        spec, shape, val_fraction=0.25, seed=seed, synthetic_size=400))
+    window.resize(1600, 1000)
+    window.tabs.setCurrentIndex(window.train_tab)
+    panel = window.tab_widget(window.train_tab)
+    qtbot.waitUntil(lambda: panel.dataset is not None, timeout=60000)
+    panel.form.epochs.setValue(1)
+    for _ in range(2):
+        panel.start_button.click()
+        qtbot.waitUntil(lambda: panel.run is None, timeout=120000)
+    qtbot.waitUntil(lambda: not panel.tasks.busy, timeout=30000)
+    first, second = panel.runs.runs()[:2]
+    with profile(activities=[ProfilerActivity.CPU]) as recorded:
+        for run in (first, second):
+            window.runs.set_ticked(run.id, True)
+        panel.results.update_overlays()
+        for view in ("compare", "replay", "gradients"):
+            show_train_view(window, view)
+            qtbot.wait(20)
+        panel.lower_tabs.setCurrentWidget(panel.compare)
+        qtbot.wait(20)
+        slider = panel.replay.slider
+        for value in range(slider.maximum(), -1, -1):
+            slider.setValue(value)
+        qtbot.wait(20)
+        window.document.undo_stack.setClean()
+        assert window.files.open_run(first.id) and window.files.settle(60)
+        qtbot.waitUntil(lambda: not panel.tasks.busy, timeout=30000)
+    assert slider.maximum() > 1 and panel.compare.differences and window.document.weights is not None
+    ops = sorted({event.name for event in recorded.events()})
+    assert ops == [], f"torch ran on the GUI thread: {ops}"

@@ -20,6 +20,11 @@ from .live_views import Overlay, per_class_accuracy
 _unrecorded = itertools.count(1)
 
 
+def weights_array(tensor) -> np.ndarray:
+    """A weight tensor as a float32 array (in a worker thread)."""
+    return tensor.detach().float().cpu().numpy()
+
+
 class RunResults(QObject):
     def __init__(self, panel) -> None:
         super().__init__(panel)
@@ -190,8 +195,14 @@ class RunResults(QObject):
         first = next((n for n in detail.design.node_ids if detail.design.node(n).type == "Conv2d"), None)
         if first and f"{first}.weight" in weights:
             groups = detail.design.node(first).resolved_params().get("groups", 1)
-            self.filters.show_weights(first, weights[f"{first}.weight"].float().numpy(), groups,
-                                      tr("(the run's weights)"))
+            shown = self.shown
+
+            def show(array: np.ndarray) -> None:
+                if self.shown == shown:
+                    self.filters.show_weights(first, array, groups, tr("(the run's weights)"))
+
+            # The tensor becomes an array in a worker: the GUI thread runs no torch (ui/tasks.py).
+            self.panel.tasks.run(weights_array, weights[f"{first}.weight"], channel="stored-filters", on_done=show)
         else:
             self.filters.clear(tr("the design has no conv layer"))
         self.show_replay(run_id)
