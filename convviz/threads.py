@@ -1,11 +1,8 @@
 """Work in a thread of its own, waited for. Standard library only: every layer may use it.
 
-Two callers need the same thing for different reasons. A read that can be abandoned while a dead
-drive holds it (``reading.read_bytes``): the caller stops waiting when ``should_stop()`` turns true,
-and the daemon thread is left to finish. And torch work the GUI thread must wait for (opening a
-model): a thread that has run torch keeps an OpenMP team for as long as it lives, and one kept by the
-GUI thread would slow every later pass in the process (``ui/tasks.py``), so the work runs in a thread
-that ends.
+For a read that can be abandoned while a dead drive holds it (``reading.read_bytes``): the caller
+stops waiting when ``should_stop()`` turns true, and the daemon thread is left to finish. (The app's
+own background work goes through ``ui/tasks.py``; this is for code below the UI that must wait.)
 """
 
 from __future__ import annotations
