@@ -67,3 +67,26 @@ def test_constant_map_and_unknown_colour_map():
     assert (rgba(flat, (2.0, 2.0), "viridis")[..., :3] == lut("viridis")[0]).all()
     with pytest.raises(ExplainError):
         rgba(flat, (0.0, 1.0), "jet")
+
+
+def test_the_colour_bar_follows_every_change_and_only_sets_what_changed(qapp, monkeypatch):
+    """Each new image sets only what changed on the bar (the same colour map and label again re-laid
+    out its axis); what did change must still show."""
+    from PySide6.QtGui import QColor
+
+    from convviz.ui.explain.plots import ScaleBar, colour_map
+
+    bar = ScaleBar(QColor("black"))
+    set_maps = []
+    original = ScaleBar.setColorMap
+    monkeypatch.setattr(ScaleBar, "setColorMap", lambda self, cmap: (set_maps.append(cmap), original(self, cmap)))
+    bar.show_scale("viridis", (0.0, 2.0), "activation")
+    bar.show_scale("viridis", (0.5, 3.0), "activation")  # a new image: new levels only
+    assert len(set_maps) == 1 and tuple(bar.values) == (0.5, 3.0)
+    bar.show_scale("gray", (1.0, 1.0), "weight", ticks=[(1.0, "one")])
+    assert len(set_maps) == 2 and tuple(bar.values) == (1.0, 2.0)  # a flat map still spans one unit
+    assert bar.getAxis("left").labelText == "weight"
+    assert np.array_equal(bar.colorMap().getLookupTable(nPts=8), colour_map("gray").getLookupTable(nPts=8))
+    assert bar.axis._tickLevels == [[(1.0, "one")]]
+    bar.show_scale("gray", (1.0, 2.0), "")
+    assert not bar.getAxis("left").label.isVisible() and bar.axis._tickLevels is None

@@ -97,10 +97,14 @@ class ScaleBar(pg.ColorBarItem):
     def __init__(self, text: QColor) -> None:
         super().__init__(values=(0.0, 1.0), width=12, interactive=False, colorMapMenu=False)
         self.setMenuEnabled(False)
+        #: (colour map, label, ticks) as last shown: each new image sets only what changed (setting the
+        #: same colour map and label again re-laid out the bar's axis, 2 ms of every capture's paint).
+        self._shown: tuple = (None, None, None)
         self.style(text)
 
     def style(self, text: QColor) -> None:
         self.text_colour = text
+        self._shown = (self._shown[0], None, self._shown[2])  # the label's colour is new
         for side in ("left", "right", "top", "bottom"):
             self.getAxis(side).setPen(text)
             self.getAxis(side).setTextPen(text)
@@ -110,13 +114,20 @@ class ScaleBar(pg.ColorBarItem):
         """``cmap`` from ``levels[0]`` to ``levels[1]``, with values on its axis (or ``ticks``,
         (value, text) pairs, where the colours do not stand for the data's own values)."""
         self.setVisible(True)
-        self.setColorMap(colour_map(cmap))
+        shown_cmap, shown_label, shown_ticks = self._shown
+        if cmap != shown_cmap:
+            self.setColorMap(colour_map(cmap))
         low, high = levels
-        self.setLevels((low, high if high > low else low + 1.0))
-        self.axis.setTicks(None if ticks is None else [ticks])
-        left = self.getAxis("left")
-        left.setLabel(label, color=self.text_colour.name())
-        left.showLabel(bool(label))
+        levels = (low, high if high > low else low + 1.0)
+        if tuple(self.values) != levels:
+            self.setLevels(levels)
+        if ticks != shown_ticks:
+            self.axis.setTicks(None if ticks is None else [ticks])
+        if label != shown_label:
+            left = self.getAxis("left")
+            left.setLabel(label, color=self.text_colour.name())
+            left.showLabel(bool(label))
+        self._shown = (cmap, label, None if ticks is None else list(ticks))
 
 
 class TitleItem(pg.LabelItem):
@@ -180,7 +191,8 @@ class MapCell:
         self._text = text
 
     def set_title(self, text: str) -> None:
-        self.title.setText(text)
+        if text != self.title.text:  # the same title again would lay its text out again
+            self.title.setText(text)
 
     def show_scale(self, cmap: str, levels: tuple[float, float], label: str = "",
                    ticks: list[tuple[float, str]] | None = None) -> None:
