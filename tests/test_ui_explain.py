@@ -177,6 +177,33 @@ def test_a_bad_image_file_is_a_message_not_an_exception(explain, tmp_path):
     assert explain.views["features"].is_current(explain.views["features"].result)
 
 
+
+def test_loading_is_said_only_of_an_image_that_takes_a_while(explain, qtbot, monkeypatch):
+    """A quick capture shows no "Loading …" (a flicker, whose paint slowed the capture); a slow one does,
+    and the note goes when the image is there."""
+    from convviz.ui.explain import controller as controller_module
+
+    notes: list[str] = []
+    message = explain.image_input.message
+    original_note = message.note
+    monkeypatch.setattr(message, "note", lambda text: (notes.append(text), original_note(text)))
+    loaded(explain, "shape_disk")
+    qtbot.wait(400)  # past the delay: nothing may be said late either
+    assert not any(text.startswith("Loading") for text in notes) and message.text() == ""
+
+    capture_image = controller_module.capture_image
+
+    def slow(*args):
+        time.sleep(0.8)
+        return capture_image(*args)
+
+    monkeypatch.setattr(controller_module, "capture_image", slow)
+    explain.image_input.load_sample("shape_plus")
+    qtbot.waitUntil(lambda: message.text() == "Loading shape_plus…", timeout=5000)
+    assert settle(explain) and explain.controller.capture.name == "shape_plus"
+    assert message.text() == ""
+
+
 # --- feature maps --------------------------------------------------------------------------------
 
 def test_mosaic_on_screen_is_the_cores_mosaic_of_the_selected_node(explain, window):

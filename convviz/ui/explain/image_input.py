@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QSize, Qt
+from PySide6.QtCore import QMimeData, QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -31,6 +31,9 @@ def image_filter() -> str:
     return tr("Images ({patterns});;All files (*)").format(patterns=" ".join("*" + s for s in sorted(IMAGE_SUFFIXES)))
 
 PREVIEW_SIZE = 200
+#: "Loading …" is said only of an image that takes longer than this: a note shown and gone within a
+#: capture's 50 ms is a flicker, and its layout and paint took the cores the capture was running on.
+LOADING_NOTE_MS = 300
 THUMBNAIL_SIZE = 48
 
 
@@ -144,15 +147,31 @@ class ImageInputPanel(QWidget):
         layout.addWidget(QLabel("<b>" + html.escape(tr("Samples")) + "</b>"))
         layout.addWidget(self.samples, 1)
 
+        self._loading: str | None = None
+        self._loading_note = QTimer(self, singleShot=True, interval=LOADING_NOTE_MS)
+        self._loading_note.timeout.connect(self._note_loading)
         controller.captureChanged.connect(self._on_capture)
-        controller.imageFailed.connect(self.message.problem)
+        controller.imageFailed.connect(self._on_failed)
         document.sampleImagesChanged.connect(self._update_dataset_button)
         self._update_dataset_button()
 
     # --- sources -----------------------------------------------------------------------------------
     def load(self, source, name: str) -> None:
-        self.message.note(tr("Loading {name}…").format(name=name))
+        self._loading = name
+        self._loading_note.start()
         self.controller.load(source, name)
+
+    def _note_loading(self) -> None:
+        if self._loading is not None:
+            self.message.note(tr("Loading {name}…").format(name=self._loading))
+
+    def _loaded(self) -> None:
+        self._loading = None
+        self._loading_note.stop()
+
+    def _on_failed(self, message: str) -> None:
+        self._loaded()
+        self.message.problem(message)
 
     def open_dialog(self) -> None:
         path = ask_open_path(self, tr("Open an image"), image_filter(), "images")
@@ -213,6 +232,8 @@ class ImageInputPanel(QWidget):
     # --- what the model sees -----------------------------------------------------------------------
     def _on_capture(self) -> None:
         capture: Capture | None = self.controller.capture
+        if not self.controller.capturing:
+            self._loaded()
         if capture is None:
             return
         picture = QPixmap.fromImage(array_to_qimage(capture.image.display))
