@@ -57,7 +57,8 @@ def rgba(values: np.ndarray, levels: tuple[float, float], name: str) -> np.ndarr
     index, nan = colour_indices(values, levels)
     lut(name)  # an unknown name: one clear error
     words = _WORDS[name].take(index)
-    words[nan] = 0
+    if nan.any():  # (a mask assignment scans the whole mask even when it selects nothing)
+        words[nan] = 0
     return words.view(np.uint8).reshape(index.shape + (4,))
 
 
