@@ -102,3 +102,16 @@ def test_a_reader_bug_is_one_line_too(window, model_file, monkeypatch):
     window.files.open_path(model_file, on_error=errors.append)
     assert window.files.settle(60)
     assert errors == ["lenet.pt: unexpected KeyError: 'state'"]
+
+
+def test_a_model_too_large_for_the_memory_left_says_so_with_its_name(window, model_file, monkeypatch):
+    import convviz.export as export
+
+    def too_large(path):
+        raise MemoryError()
+
+    monkeypatch.setattr(export, "load_checkpoint", too_large)
+    errors: list[str] = []
+    window.files.open_path(model_file, on_error=errors.append)
+    assert window.files.settle(60) and len(errors) == 1
+    assert errors[0].startswith("lenet.pt: out of memory on the CPU (MemoryError)") and "more memory" in errors[0]

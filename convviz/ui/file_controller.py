@@ -34,11 +34,15 @@ def read_checkpoint(path: Path):
     """A trained model's file (torch: in a worker thread, never the GUI thread); any failure as one
     ``ValueError`` line naming the file."""
     from ..export import CheckpointError, load_checkpoint  # torch: imported when a model is first opened
+    from ..model.memory import out_of_memory_message
 
     try:
         return load_checkpoint(path)
-    except (CheckpointError, MemoryError, RecursionError):
+    except (CheckpointError, RecursionError):
         raise
+    except MemoryError as exc:  # its own message is empty: say where, what is free and what to do
+        raise ValueError(path.name + ": " + out_of_memory_message(
+            exc, "cpu", None, tr("close other programs, or open it on a machine with more memory"))) from None
     except Exception as exc:  # noqa: BLE001 — a reader's bug: said in one line, the design shown stays
         raise ValueError(tr("{path}: unexpected {kind}: {reason}").format(
             path=path.name, kind=type(exc).__name__, reason=first_line(exc))) from None
