@@ -291,7 +291,8 @@ def gui_stalls(args, config: TrainConfig) -> None:
     app = QApplication.instance() or QApplication([])
     train_panel.load_dataset_for = lambda spec, shape, val, seed: load_dataset(
         spec, shape, val_fraction=val, seed=seed, synthetic_size=args.images)
-    window = MainWindow(load_design_or_template(args.design), recovery_dir=Path("/tmp/convviz-bench-recovery"),
+    design = load_design_or_template(args.design)
+    window = MainWindow(design.copy(), recovery_dir=Path("/tmp/convviz-bench-recovery"),
                         persistent=False, runs_dir=Path(tempfile.mkdtemp(prefix="convviz-bench-runs-")))
     window.resize(1600, 1000)
     window.show()
@@ -341,7 +342,6 @@ def gui_stalls(args, config: TrainConfig) -> None:
         thread.join()
         return result[0].throughput
 
-    design = load_design_or_template(args.design)
     in_app_run()  # warm-up: the first run imports the rest of the app's training code
     speeds: dict[str, list[float]] = {"plain": [], "in-app": []}
     for pair in range(args.pairs):

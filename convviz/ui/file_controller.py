@@ -44,8 +44,13 @@ def read_checkpoint(path: Path):
         raise ValueError(path.name + ": " + out_of_memory_message(
             exc, "cpu", None, tr("close other programs, or open it on a machine with more memory"))) from None
     except Exception as exc:  # noqa: BLE001 — a reader's bug: said in one line, the design shown stays
-        raise ValueError(tr("{path}: unexpected {kind}: {reason}").format(
-            path=path.name, kind=type(exc).__name__, reason=first_line(exc))) from None
+        raise ValueError(reader_bug(path, exc)) from None
+
+
+def reader_bug(path: Path, exc: Exception) -> str:
+    """One line for a failure no reader caught (a bug), naming the file."""
+    return tr("{path}: unexpected {kind}: {reason}").format(path=path.name, kind=type(exc).__name__,
+                                                            reason=first_line(exc))
 
 
 def file_filter() -> str:
@@ -86,7 +91,6 @@ class FileController(QObject):
         self._revision = 0
         self.tasks = TaskRunner(self)
         self._opening: Task | None = None
-        self._arriving = False
         document.designChanged.connect(self._on_design_changed)
         document.designReplaced.connect(self._on_design_replaced)
         for changed in (document.undo_stack.cleanChanged, document.fileChanged, document.weightsChanged):
@@ -148,8 +152,7 @@ class FileController(QObject):
         except (DesignFileError, MemoryError, RecursionError) as exc:
             return self._cannot_open(path, first_line(exc), on_error)
         except Exception as exc:  # noqa: BLE001 — a reader's bug: said in one line, the design shown stays
-            return self._cannot_open(path, tr("{path}: unexpected {kind}: {reason}").format(
-                path=path.name, kind=type(exc).__name__, reason=first_line(exc)), on_error)
+            return self._cannot_open(path, reader_bug(path, exc), on_error)
         self.open_design(design, path)
         return True
 
@@ -191,23 +194,20 @@ class FileController(QObject):
         self.status.showMessage(tr("Opening {name}…").format(name=what))
 
         def arrived(result) -> None:
-            self._opening = None
-            self.status.clearMessage()
-            if self._revision != revision and not self.confirm_discard():
-                return
-            self._arriving = True
-            try:
+            self._end_opening()  # first: the design ``then`` opens must not count as one that took its place
+            if self._revision == revision or self.confirm_discard():
                 then(result)
-            finally:
-                self._arriving = False
 
         def failed(message: str) -> None:
-            self._opening = None
-            self.status.clearMessage()
+            self._end_opening()
             on_error(message)
 
         self._opening = self.tasks.run(read, *args, channel="open", on_done=arrived, on_error=failed)
         hold_collections_while(self._opening)  # the first model opened imports torch in that thread
+
+    def _end_opening(self) -> None:
+        self._opening = None
+        self.status.clearMessage()
 
     def _cannot_open(self, path: Path, message: str, on_error) -> bool:
         if on_error is not None:
@@ -317,10 +317,9 @@ class FileController(QObject):
     def _on_design_replaced(self) -> None:
         self._edits_since_autosave = 0
         self._revision += 1
-        if self._opening is not None and not self._arriving:  # another design took its place: drop the read
+        if self._opening is not None:  # another design took its place: drop the read
             self.tasks.cancel("open")
-            self._opening = None
-            self.status.clearMessage()
+            self._end_opening()
 
     def _on_saved_state(self, *_) -> None:
         """Saved (or every change undone): nothing of this session is left to recover. The undo stack

@@ -161,9 +161,8 @@ class ImageInputPanel(QWidget):
         self._loading_note.start()
         self.controller.load(source, name)
 
-    def _note_loading(self) -> None:
-        if self._loading is not None:
-            self.message.note(tr("Loading {name}…").format(name=self._loading))
+    def _note_loading(self) -> None:  # the timer runs only while an image is loading
+        self.message.note(tr("Loading {name}…").format(name=self._loading))
 
     def _loaded(self) -> None:
         self._loading = None

@@ -240,7 +240,7 @@ class TrainPanel(QWidget):
         self.tradeoff.runClicked.connect(self._on_tradeoff_click)
         window.shutdown_hooks.append(self.shutdown)
         window.discard_guards.append(self.confirm_stop_run)
-        self._refresh = QTimer(self, interval=int(1000 / REFRESH_HZ))
+        self._refresh = QTimer(self, interval=1000 // REFRESH_HZ)
         self._refresh.timeout.connect(self._flush)
         self._reload_timer = QTimer(self, singleShot=True, interval=200)
         self._reload_timer.timeout.connect(self.reload_dataset)
