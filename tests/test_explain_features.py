@@ -59,6 +59,49 @@ def test_activations_equal_running_the_modules_by_hand():
             np.testing.assert_allclose(acts[node_id], x[0].numpy(), rtol=0, atol=0, err_msg=node_id)
 
 
+def test_recorded_pass_equals_the_hooked_one_on_a_split_and_two_heads():
+    """``feature_maps`` runs a built model's graph with every output returned (no hooks); what it
+    records equals what hooks on every node record, Split parts and both heads included."""
+    from tests.sample_designs import aux_heads_design
+
+    network = network_from_design(aux_heads_design())
+    torch.manual_seed(0)
+    image = torch.rand(1, 3, 16, 16)
+    recorded = feature_maps(network, image)
+    with torch.inference_mode(), capture(network.model) as hooked:
+        network.model(image)
+    assert set(recorded._tensors) == set(hooked) and "halves:1" in hooked
+    for ref, tensor in hooked.items():
+        torch.testing.assert_close(recorded.tensor(ref), tensor, rtol=0, atol=0, msg=ref)
+    assert list(recorded) == [n for n in network.analysis.order if n in hooked]
+    assert all(not m._forward_hooks for m in network.model.modules())
+
+
+def test_the_recorder_follows_a_new_graph_and_does_not_keep_the_model_alive():
+    import gc
+    import weakref
+
+    model = build_model(load_template("default")).eval()
+    image = torch.rand(1, 1, 32, 32)
+    assert "fc" in feature_maps(model, image)
+    graph = torch.fx.Graph()  # the same model cut short: its graph replaced
+    values = {}
+    for node in model.graph.nodes:
+        if node.op == "output":
+            break
+        values[node] = graph.node_copy(node, values.__getitem__)
+        if node.target == "relu1":
+            graph.output(values[node])
+            break
+    model.graph = graph
+    model.recompile()
+    assert list(feature_maps(model, image))[-1] == "relu1"
+    alive = weakref.ref(model)
+    del model, graph, values, node  # (a graph's nodes refer to it, and a graph to its model)
+    gc.collect()
+    assert alive() is None
+
+
 def test_hooks_are_removed_even_when_the_forward_fails():
     model = build_model(load_template("default")).eval()
     with pytest.raises(RuntimeError):

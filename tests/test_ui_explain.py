@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -468,7 +469,21 @@ def test_a_new_images_mosaic_is_made_in_its_captures_job(explain, window, monkey
     np.testing.assert_array_equal(values, feature_mosaic(capture.activations["conv1"]).image)
     explain.show_view("filters")  # not shown: nothing is made for it in the next capture
     assert settle(explain)
-    assert loaded(explain, "shape_plus").prepared == {}
+    assert "features" not in loaded(explain, "shape_plus").prepared
+
+
+def test_the_input_preview_is_made_in_the_captures_job(explain, monkeypatch):
+    """The picture of what the model sees comes with the capture: the GUI thread only shows it."""
+    from convviz.ui.explain import image_input
+
+    threads = []
+    made = image_input.array_to_qimage
+    monkeypatch.setattr(image_input, "array_to_qimage",
+                        lambda display: (threads.append(threading.get_ident()), made(display))[1])
+    capture = loaded(explain, "scene_garden")
+    assert threads and threading.main_thread().ident not in threads
+    assert capture.prepared["preview"].size().toTuple() == capture.image.display.shape[1::-1]
+    assert not explain.image_input.preview.pixmap().isNull()
 
 
 def test_an_edit_redraws_on_the_new_model_only(explain, window, monkeypatch):

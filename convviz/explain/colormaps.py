@@ -56,7 +56,7 @@ def rgba(values: np.ndarray, levels: tuple[float, float], name: str) -> np.ndarr
     pyqtgraph's lookup in the GUI thread's paint)."""
     index, nan = colour_indices(values, levels)
     lut(name)  # an unknown name: one clear error
-    words = _WORDS[name].take(index)
+    words = _WORDS[name].take(index, mode="wrap")  # (a uint8 is always in the table: no bounds check, 0.2 ms less)
     if nan.any():  # (a mask assignment scans the whole mask even when it selects nothing)
         words[nan] = 0
     return words.view(np.uint8).reshape(index.shape + (4,))

@@ -1,19 +1,23 @@
-"""Forward hooks that capture node outputs, and the activations they yield.
+"""Capturing node outputs, and the activations they yield.
 
-Hooks store references (no copies) and are removed when the ``with`` block ends, even on an
-exception, so nothing is left on the model. Each hook records only calls made from the thread
-that installed it: two workers explaining the same model at once do not see each other's
+Every output of a built model (a ``GraphModule``) is recorded by running its graph with all node
+values returned (``_recorder``: no hook calls); a subset, or a module of another kind, through
+forward hooks. Hooks store references (no copies) and are removed when the ``with`` block ends,
+even on an exception, so nothing is left on the model. Each hook records only calls made from the
+thread that installed it: two workers explaining the same model at once do not see each other's
 captures.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 import numpy as np
 import torch
+import torch.fx
 from torch import nn
 
 from .. import sysmem
@@ -59,16 +63,52 @@ def capture(model: nn.Module, nodes: Iterable[str] | None = None) -> Iterator[di
         for node_id in (node_ids(model) if nodes is None else dict.fromkeys(map(node_of, nodes))):
             def hook(module, args, output, node_id=node_id):
                 if threading.get_ident() == owner:
-                    if isinstance(output, tuple):  # a Split: the whole (its input again), and each output
-                        for port, part in enumerate(output):
-                            store[output_ref(node_id, port)] = part
-                        output = torch.cat(output, dim=1)
-                    store[node_id] = output
+                    _keep(store, node_id, output)
             handles.append(_module(model, node_id).register_forward_hook(hook))
         yield store
     finally:
         for handle in handles:
             handle.remove()
+
+
+def _keep(store: dict[str, torch.Tensor], node_id: str, output: torch.Tensor | tuple[torch.Tensor, ...]) -> None:
+    """Store one node's output; a Split's: the whole (its input again) and each output."""
+    if isinstance(output, tuple):
+        for port, part in enumerate(output):
+            store[output_ref(node_id, port)] = part
+        output = torch.cat(output, dim=1)
+    store[node_id] = output
+
+
+#: model → (a weak reference to its graph (a graph refers to its model), a module running that graph that returns every node's output, their ids).
+_RECORDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_RECORDERS_LOCK = threading.Lock()
+
+
+def _recorder(model: nn.Module) -> tuple[nn.Module, list[str]] | None:
+    """For a built model (a ``GraphModule``): a module sharing its layers whose ``forward`` returns
+    every node's output, and the node ids in that order — what ``capture``'s hooks collect, without a
+    Python hook call per layer (1.5–2 ms of resnet18's 25 ms pass). Made once per model and graph.
+    None for other modules: they are captured with hooks."""
+    if not isinstance(model, torch.fx.GraphModule):
+        return None
+    with _RECORDERS_LOCK:
+        made = _RECORDERS.get(model)
+        if made is not None and made[0]() is model.graph:
+            return made[1], made[2]
+        graph, values, ids = torch.fx.Graph(), {}, []
+        outputs = []
+        for node in model.graph.nodes:
+            if node.op == "output":
+                continue
+            values[node] = graph.node_copy(node, values.__getitem__)
+            if node.op == "call_module":
+                ids.append(node.target)
+                outputs.append(values[node])
+        graph.output(tuple(outputs))
+        recorder = torch.fx.GraphModule(model, graph, class_name="Recorder")
+        _RECORDERS[model] = (weakref.ref(model.graph), recorder, ids)
+        return recorder, ids
 
 
 class _Reached(Exception):
@@ -152,8 +192,16 @@ def feature_maps(network, image: torch.Tensor | PreparedImage, nodes: Iterable[s
     ``network``: a ``Network`` or a built model."""
     model = getattr(network, "model", network)
     batch = as_batch(image, model)
-    with torch.inference_mode(), capture(model, nodes) as store:
-        model(batch)
+    recorder = _recorder(model) if nodes is None else None
+    with torch.inference_mode():
+        if recorder is None:
+            with capture(model, nodes) as store:
+                model(batch)
+        else:
+            module, ids = recorder
+            store = {}
+            for node_id, output in zip(ids, module(batch)):
+                _keep(store, node_id, output)
     return Activations(store, node_ids(model))
 
 

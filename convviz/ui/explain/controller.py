@@ -144,7 +144,7 @@ class ExplainController(QObject):
         self.runner = TaskRunner(self, model_thread())
         self.aside = TaskRunner(self)
         #: Asked on the GUI thread as each capture starts: what to make from it in the same job
-        #: (a ``FollowUp``, or None). The shown view's first picture, so far.
+        #: (a ``FollowUp``, or None): the shown view's first picture, the input's preview.
         self.follow_ups: list[Callable[[], FollowUp | None]] = []
         self.built: BuiltNetwork | None = None
         #: Why there is no network (the design's first error, a build failure), or None.

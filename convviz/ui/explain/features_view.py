@@ -42,7 +42,6 @@ class FeatureMaps:
     activations: Activations
     node_id: str
     mosaic: Mosaic
-    stats: ChannelStats
     #: The capture's key: the design, weights and image these maps are of.
     key: ResultKey
     #: "tile" (each channel on its own range) or "shared".
@@ -51,13 +50,18 @@ class FeatureMaps:
     picture: np.ndarray | None = None
     cmap: str | None = None
 
+    @functools.cached_property
+    def stats(self) -> ChannelStats:
+        """Made when first read (by the table, after the mosaic's first paint), not in the capture's
+        job: the mosaic is what the user waits for, and the statistics took 1 ms of it."""
+        return channel_stats(self.activations[self.node_id])
+
 
 def make_feature_maps(capture: Capture, node_id: str, scale: str, cmap: str | None = None) -> FeatureMaps:
-    """Worker: the mosaic and statistics of one node, the mosaic coloured through ``cmap``."""
-    array = capture.activations[node_id]
-    mosaic = feature_mosaic(array, scale=scale)
+    """Worker: the mosaic of one node, coloured through ``cmap``."""
+    mosaic = feature_mosaic(capture.activations[node_id], scale=scale)
     picture = rgba(mosaic.image, mosaic.levels, cmap) if cmap else None
-    return FeatureMaps(capture.activations, node_id, mosaic, channel_stats(array), capture.key, scale, picture, cmap)
+    return FeatureMaps(capture.activations, node_id, mosaic, capture.key, scale, picture, cmap)
 
 
 def dead_channel_note(stats: ChannelStats, channel: int) -> str:

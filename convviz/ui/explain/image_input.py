@@ -53,6 +53,12 @@ def array_to_qimage(display: np.ndarray) -> QImage:
     return QImage(pixels.data, width, height, pixels.strides[0], fmt).copy()
 
 
+def preview_image(capture: Capture) -> QImage:
+    """What the model sees, as a picture: made in the capture's job (a QImage may be made in any
+    thread), so the GUI thread goes straight to the feature maps the user waits for."""
+    return array_to_qimage(capture.image.display)
+
+
 def mime_image(mime: QMimeData) -> tuple[object, str] | None:
     """(source, name) of the image a clipboard or drag carries: pixels, or one local file."""
     if mime.hasImage():
@@ -151,6 +157,7 @@ class ImageInputPanel(QWidget):
         self._loading_note = QTimer(self, singleShot=True, interval=LOADING_NOTE_MS)
         self._loading_note.timeout.connect(self._note_loading)
         controller.captureChanged.connect(self._on_capture)
+        controller.follow_ups.append(lambda: ("preview", preview_image))
         controller.imageFailed.connect(self._on_failed)
         document.sampleImagesChanged.connect(self._update_dataset_button)
         self._update_dataset_button()
@@ -235,7 +242,8 @@ class ImageInputPanel(QWidget):
             self._loaded()
         if capture is None:
             return
-        picture = QPixmap.fromImage(array_to_qimage(capture.image.display))
+        image = capture.prepared.get("preview") or preview_image(capture)
+        picture = QPixmap.fromImage(image)
         self.preview.setPixmap(picture.scaled(PREVIEW_SIZE, PREVIEW_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
                                               Qt.TransformationMode.FastTransformation))
         network = capture.network
