@@ -818,3 +818,31 @@ def test_loss_weight_steps_are_one_undo_step(window, qtbot):
     window.inspector.head_weight.stepDown()  # back where it started: no step at all
     assert stack.count() == before
     assert next(b for b in window.inspector.findChildren(QPushButton) if b.text() == "Not a head")
+
+
+def _shows_every_node(window) -> bool:
+    visible = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+    return all(visible.contains(item.sceneBoundingRect()) for item in window.scene.nodes.values())
+
+
+def test_a_fitted_design_stays_fitted_when_the_window_shrinks_until_the_user_zooms(window, qtbot):
+    window.resize(1600, 1000)
+    qtbot.wait(20)
+    window.view.fit_all()
+    assert window.view.fitted and _shows_every_node(window)
+    window.resize(1100, 700)  # smaller than the window it was fitted in
+    qtbot.waitUntil(lambda: window.view.viewport().width() < 700)
+    assert window.view.fitted and _shows_every_node(window)
+    window.view.zoom_by(3)  # the user's own zoom is kept through a resize
+    zoom = window.view.zoom
+    assert not window.view.fitted
+    window.resize(1300, 800)
+    qtbot.wait(20)
+    assert window.view.zoom == zoom
+
+
+def test_scrolling_the_canvas_ends_the_fit(window, qtbot):
+    window.view.fit_all()
+    assert window.view.fitted
+    window.view.verticalScrollBar().triggerAction(window.view.verticalScrollBar().SliderAction.SliderSingleStepAdd)
+    assert not window.view.fitted

@@ -844,3 +844,23 @@ def test_an_auxiliary_heads_nodes_show_their_maps(window):
         assert view.result is not None and view.result.node_id == node_id, view.message.text()
         assert not view.message.is_problem, view.message.text()
         np.testing.assert_array_equal(map_values(view.mosaic_plot.image)[0], feature_mosaic(capture.activations[node_id]).image)
+
+
+def test_the_channel_statistics_fit_their_columns_in_a_1280_window(explain, window, qtbot):
+    """Beside the mosaic at 1280×800 the table is narrow: the values get the room, not the channel number."""
+    window.resize(1280, 800)
+    loaded(explain, "scene_garden")
+    view = explain.show_view("features")
+    assert settle(explain)
+    qtbot.waitUntil(lambda: view.stats_model.rowCount() > 0)
+    QApplication.processEvents()
+    table, model = view.table, view.stats_model
+    header, metrics = table.horizontalHeader(), table.fontMetrics()
+    for column in range(model.columnCount()):
+        texts = [model.data(model.index(row, column)) for row in range(model.rowCount())]
+        texts.append(model.headerData(column, Qt.Orientation.Horizontal))
+        widest = max(metrics.horizontalAdvance(text) for text in texts)
+        assert header.sectionSize(column) >= widest + 6, (column, header.sectionSize(column), widest)
+    assert model.headerData(1, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    full = model.data(model.index(0, 2), Qt.ItemDataRole.ToolTipRole)
+    assert float(full) == pytest.approx(float(view.result.stats.max[0]), rel=1e-6)

@@ -77,7 +77,7 @@ def keyed_window(monkeypatch, qtbot, tmp_path):
     from convviz.ui.main_window import MainWindow
 
     for owner, names in ((FileController, ("new_design", "open_dialog", "save", "save_as")),
-                         (MainWindow, ("close", "_focus_rename")), (EditController, ("paste",))):
+                         (MainWindow, ("close", "_focus_rename", "show_tab")), (EditController, ("paste",))):
         for name in names:
             monkeypatch.setattr(owner, name, lambda self, *a, **k: None)
     win = MainWindow(load_template("default"), recovery_dir=tmp_path / "recovery")
@@ -132,4 +132,22 @@ def test_help_lists_the_shortcuts_in_the_tables_order_whichever_controller_made_
     labels = [label for label, _ in window.help_menu.shortcut_rows()][:len(SHORTCUTS)]
     assert labels == ["New", "Open", "Save", "Save As", "Quit", "Undo", "Redo", "Copy", "Cut", "Paste", "Duplicate",
                       "Delete", "Select All", "Rename", "Fit to View", "Auto-Layout", "Zoom In", "Zoom Out",
-                      "Actual Size"]
+                      "Actual Size", "Design", "Train", "Explain"]
+
+
+def test_ctrl_and_a_number_shows_that_tab_from_any_tab(window, qtbot):
+    """View ▸ Design / Train / Explain: Ctrl+1…3, wherever the focus is (a tab's own page included)."""
+    from convviz.ui.train import TrainPanel
+
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    for number, index in ((2, window.train_tab), (3, window.explain_tab), (1, window.tabs.indexOf(window.view)),
+                          (2, window.train_tab)):
+        focus = QApplication.focusWidget() or window
+        QTest.keyClick(focus, getattr(Qt.Key, f"Key_{number}"), Qt.KeyboardModifier.ControlModifier)
+        assert window.tabs.currentIndex() == index, f"Ctrl+{number} from {type(focus).__name__}"
+    panel = window.tab_widget(window.train_tab)
+    assert isinstance(panel, TrainPanel)
+    qtbot.waitUntil(lambda: panel.dataset is not None, timeout=60000)
+    assert panel.tasks.wait()  # (the training modules' background import: not cut short by the process's end)
+    assert [a.text() for a in window.tab_actions] == ["&Design", "&Train", "E&xplain"]

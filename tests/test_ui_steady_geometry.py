@@ -137,3 +137,18 @@ def test_the_toolbar_undo_button_follows_its_action_without_being_it(window, qtb
     assert button.toolTip() == undo.toolTip() != ""  # hovered: the step it would undo
     button.click()
     assert doc.design.node(conv).resolved_params()["out_channels"] == before and not button.isEnabled()
+
+
+def test_the_first_window_fits_a_screen_smaller_than_its_size(qtbot, tmp_path):
+    """The app opens at 1600×1000, or maximised on a smaller screen (offscreen's is 800×800): a window
+    wider than its screen hid the inspector past the edge."""
+    from convviz.design import load_template
+    from convviz.ui.main_window import MainWindow
+
+    window = MainWindow(load_template("default"), recovery_dir=tmp_path / "recovery", persistent=False)
+    qtbot.addWidget(window, before_close_func=lambda w: w.document.undo_stack.setClean())
+    room = window.screen().availableGeometry()
+    assert window.width() > room.width()  # (the premise: the default does not fit here)
+    window.show_fitted()
+    qtbot.waitExposed(window)
+    assert window.width() <= room.width() and window.height() <= room.height() and window.isMaximized()

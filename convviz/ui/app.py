@@ -152,7 +152,7 @@ def run_app(design_spec: str | None = None, screenshot: str | None = None, view:
         window.files.offer_recovery()
 
     FirstPaint(window, on_first_paint)
-    window.show()
+    window.show_fitted()
     return leave(app.exec())
 
 

@@ -168,6 +168,12 @@ class MainWindow(QMainWindow):
         editing.build_menu(bar.addMenu(tr("&Edit")))
 
         view = bar.addMenu(tr("&View"))
+        self.tab_actions = [self.action_maker.action(label, lambda _=False, i=index: self.show_tab(i), name)
+                            for label, index, name in ((tr("&Design"), self.tabs.indexOf(self.view), "show_design"),
+                                                       (tr("&Train"), self.train_tab, "show_train"),
+                                                       (tr("E&xplain"), self.explain_tab, "show_explain"))]
+        view.addActions(self.tab_actions)
+        view.addSeparator()
         view.addActions([viewing.fit_action, editing.layout_action, viewing.zoom_in_action, viewing.zoom_out_action,
                          viewing.zoom_reset_action])
         shade = view.addMenu(tr("&Colour Layers"))
@@ -323,6 +329,10 @@ class MainWindow(QMainWindow):
         self.shutdown_hooks.append(panel.shutdown)
         return panel
 
+    def show_tab(self, index: int) -> None:
+        """View ▸ Design / Train / Explain (Ctrl+1…3): that tab, built on first use."""
+        self.tabs.setCurrentIndex(index)
+
     def show_explain(self):
         """Switch to the Explain tab (building it on first use) and return its panel."""
         self.tabs.setCurrentIndex(self.explain_tab)
@@ -409,6 +419,16 @@ class MainWindow(QMainWindow):
         for hook in hooks:
             hook()
         self.runs.shutdown()
+
+    def show_fitted(self) -> None:
+        """Show the window; maximised where its size does not fit the screen's free area (1600×1000 on a
+        1366×768 laptop hid the inspector past the screen's edge)."""
+        room = self.screen().availableGeometry()
+        if self.width() > room.width() or self.height() > room.height():
+            self.setGeometry(room)  # (where no window manager maximises it)
+            self.showMaximized()
+        else:
+            self.show()
 
     def _restore_window_state(self) -> None:
         settings = app_settings()

@@ -43,6 +43,9 @@ SHORTCUTS: dict[str, tuple[QKeySequence.StandardKey | None, tuple[str, ...]]] = 
     "zoom_in": (K.ZoomIn, ("Ctrl++", "Ctrl+=")),  # Ctrl+= : the same key without Shift
     "zoom_out": (K.ZoomOut, ("Ctrl+-",)),
     "zoom_reset": (None, ("Ctrl+0",)),
+    "show_design": (None, ("Ctrl+1",)),  # the tabs, as a browser's: Ctrl+1…3 (Cmd on macOS)
+    "show_train": (None, ("Ctrl+2",)),
+    "show_explain": (None, ("Ctrl+3",)),
 }
 
 #: Keys that mean something else on macOS (Cmd+Y opens the history in Mac apps).

@@ -1,4 +1,6 @@
-"""The canvas view: wheel zoom under the cursor, pan with the middle button or Space+drag, rubber-band selection."""
+"""The canvas view: wheel zoom under the cursor, pan with the middle button or Space+drag, rubber-band
+selection; fitted to the design (Fit to View, a new design) it stays fitted as the window is resized,
+until the user zooms or pans."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter, QPen, QWheelEvent
-from PySide6.QtWidgets import QGraphicsView
+from PySide6.QtWidgets import QAbstractSlider, QGraphicsView
 
 from .. import theme
 
@@ -26,6 +28,10 @@ class DesignView(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._panning: QPointF | None = None
         self._space_down = False
+        #: The view shows the design as ``fit_all`` left it: a resize fits it again.
+        self.fitted = False
+        for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
+            bar.actionTriggered.connect(self._moved_by_user)  # (emitted for the user's scrolling only)
 
     @property
     def zoom(self) -> float:
@@ -34,6 +40,7 @@ class DesignView(QGraphicsView):
     def set_zoom(self, factor: float) -> None:
         factor = min(MAX_SCALE, max(MIN_SCALE, factor))
         self.scale(factor / self.zoom, factor / self.zoom)
+        self.fitted = False
 
     def zoom_by(self, steps: float) -> None:
         self.set_zoom(self.zoom * math.pow(1.15, steps))
@@ -46,6 +53,16 @@ class DesignView(QGraphicsView):
         if self.zoom > 1.0:  # a small network is shown at natural size, not blown up
             self.set_zoom(1.0)
             self.centerOn(rect.center())
+        self.fitted = True
+
+    def _moved_by_user(self, action: int) -> None:
+        if action != QAbstractSlider.SliderAction.SliderNoAction:
+            self.fitted = False
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.fitted:
+            self.fit_all()
 
     def focus_on(self, scene_rect: QRectF) -> None:
         if not self.mapToScene(self.viewport().rect()).boundingRect().contains(scene_rect):
@@ -79,10 +96,13 @@ class DesignView(QGraphicsView):
         if self._panning is not None:
             delta = event.position() - self._panning
             self._panning = event.position()
+            self.fitted = False
             self.horizontalScrollBar().setValue(int(self.horizontalScrollBar().value() - delta.x()))
             self.verticalScrollBar().setValue(int(self.verticalScrollBar().value() - delta.y()))
             event.accept()
             return
+        if self.dragMode() == QGraphicsView.DragMode.ScrollHandDrag and event.buttons() & Qt.MouseButton.LeftButton:
+            self.fitted = False  # Space+drag: Qt pans
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:
