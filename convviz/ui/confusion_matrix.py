@@ -6,10 +6,12 @@ builds the whole tab, which imports the runs views.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from ..i18n import tr
 from .plots import palette_colors, themed_plot
@@ -20,16 +22,18 @@ def short_name(name: str, limit: int = 10) -> str:
     return name if len(name) <= limit else name[:limit - 1] + "…"
 
 
-class VerticalLabelsAxis(pg.AxisItem):
-    """A bottom axis whose tick labels stand upright (read bottom to top), so class names fit side by side.
+class ClassNamesAxis(pg.AxisItem):
+    """An axis of class names, one per cell: on the left read across, at the bottom upright (read
+    bottom to top, so names fit side by side). The axis draws the tick marks; the names are drawn
+    here at the ticks' positions, and where cells are shorter than a line of text (ten classes in a
+    100-pixel matrix at 1280×800) only every n-th name is, so none overlaps another."""
 
-    The axis draws the tick marks; the names are drawn here at the ticks' positions (pyqtgraph would
-    drop the ones whose horizontal text overlaps)."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__("bottom", **kwargs)
+    def __init__(self, orientation: str, **kwargs) -> None:
+        super().__init__(orientation, **kwargs)
         self._names: list[tuple[float, str]] = []
         self._longest = 0
+        self._line = 0
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # as ``themed_plot``'s axes
 
     def set_names(self, ticks: list[tuple[float, str]]) -> None:
         from PySide6.QtGui import QFontMetrics
@@ -40,29 +44,51 @@ class VerticalLabelsAxis(pg.AxisItem):
         self._line = metrics.height()
         self.setTicks([[(value, "") for value, _ in ticks], []])
         label = self.label.boundingRect().height() if self.label.isVisible() else 0
-        self.setHeight(self._longest + 14 + label)
+        if self.orientation == "bottom":
+            self.setHeight(self._longest + 14 + label)
+        else:
+            self.setWidth(self._longest + 12 + label)
+        self.picture = None  # (drawn again with the new names)
+        self.update()
+
+    def shown_names(self) -> list[tuple[float, str, float]]:
+        """(value, name, position along the axis in pixels) of the names drawn: every n-th where the
+        cells are too short for each to have its own line."""
+        low, high = sorted(self.range)
+        view = self.linkedView()
+        if not self._names or high <= low or view is None:
+            return []
+        vertical = self.orientation in ("left", "right")
+
+        def position(value: float) -> float:
+            point = self.mapFromScene(view.mapViewToScene(pg.Point(0, value) if vertical else pg.Point(value, 0)))
+            return point.y() if vertical else point.x()
+
+        values = [value for value, _ in self._names]
+        spacing = abs(position(values[1]) - position(values[0])) if len(values) > 1 else float("inf")
+        step = max(1, math.ceil((self._line + 1) / spacing)) if spacing > 0 else len(values)
+        return [(value, text, position(value)) for index, (value, text) in enumerate(self._names)
+                if index % step == 0 and low <= value <= high]
 
     def drawPicture(self, p, axisSpec, tickSpecs, textSpecs) -> None:
         super().drawPicture(p, axisSpec, tickSpecs, [])
         from PySide6.QtCore import QRectF
 
-        low, high = self.range
-        if not self._names or high <= low:
-            return
         bounds = self.mapRectFromParent(self.geometry())
         p.setPen(self.textPen())
         if self.style["tickFont"] is not None:
             p.setFont(self.style["tickFont"])
-        for value, text in self._names:
-            if not low <= value <= high:
-                continue
-            x = bounds.left() + (value - low) * bounds.width() / (high - low)
-            p.save()
-            p.translate(x, bounds.top() + 6)
-            p.rotate(-90)
-            p.drawText(QRectF(-self._longest, -self._line / 2, self._longest, self._line),
-                       int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
-            p.restore()
+        for _, text, at in self.shown_names():
+            if self.orientation == "bottom":
+                p.save()
+                p.translate(at, bounds.top() + 6)
+                p.rotate(-90)
+                p.drawText(QRectF(-self._longest, -self._line / 2, self._longest, self._line),
+                           int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
+                p.restore()
+            else:
+                p.drawText(QRectF(bounds.right() - 6 - self._longest, at - self._line / 2, self._longest, self._line),
+                           int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
 
 
 class ConfusionMatrixView(QWidget):
@@ -71,13 +97,15 @@ class ConfusionMatrixView(QWidget):
     def __init__(self, name_length: int = 14) -> None:
         super().__init__()
         self.name_length = name_length
-        self.plot = themed_plot(left=tr("true class"))
+        self.plot = themed_plot()
         item = self.plot.getPlotItem()
         _, ink = palette_colors()
-        self.bottom_axis = VerticalLabelsAxis(pen=ink, textPen=ink)
+        self.bottom_axis = ClassNamesAxis("bottom", pen=ink, textPen=ink)
         self.bottom_axis.setLabel(tr("predicted class"), color=ink.name())
-        item.setAxisItems({"bottom": self.bottom_axis})
-        for axis in (item.getAxis("left"), self.bottom_axis):  # class names: never "(x0.001)" on an empty matrix
+        self.left_axis = ClassNamesAxis("left", pen=ink, textPen=ink)
+        self.left_axis.setLabel(tr("true class"), color=ink.name())
+        item.setAxisItems({"bottom": self.bottom_axis, "left": self.left_axis})
+        for axis in (self.left_axis, self.bottom_axis):  # class names: never "(x0.001)" on an empty matrix
             axis.enableAutoSIPrefix(False)
         item.showGrid(x=False, y=False)
         item.setMenuEnabled(False)
@@ -104,11 +132,10 @@ class ConfusionMatrixView(QWidget):
         self.image.setImage(share, levels=(0.0, 100.0), autoLevels=False)
         k = len(matrix)
         names = [classes[i] if i < len(classes) else str(i) for i in range(k)]
-        # Ticks at cell centres; the bottom axis gets short names (they sit side by side), the left one longer.
-        step = max(1, k // 20)
-        ticks = [(i + 0.5, short_name(name, self.name_length)) for i, name in enumerate(names) if i % step == 0]
+        # Names at cell centres (the axes leave out what would overlap).
+        ticks = [(i + 0.5, short_name(name, self.name_length)) for i, name in enumerate(names)]
         item = self.plot.getPlotItem()
-        item.getAxis("left").setTicks([ticks, []])
+        self.left_axis.set_names(ticks)
         self.bottom_axis.set_names(ticks)
         item.setXRange(0, k, padding=0)
         item.setYRange(0, k, padding=0)
@@ -118,6 +145,5 @@ class ConfusionMatrixView(QWidget):
     def clear(self) -> None:
         self.matrix = None
         self.image.clear()
-        item = self.plot.getPlotItem()
-        item.getAxis("left").setTicks([[], []])
+        self.left_axis.set_names([])
         self.bottom_axis.set_names([])

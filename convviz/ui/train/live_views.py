@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...i18n import tr
-from ..confusion_matrix import ConfusionMatrixView, short_name
+from ..confusion_matrix import ClassNamesAxis, ConfusionMatrixView, short_name
 from ..plots import image_view, palette_colors, themed_plot
 
 TRAIN_COLOR = QColor("#4C78A8")
@@ -407,6 +407,9 @@ class ConfusionView(QWidget):
         self.matrix_view = ConfusionMatrixView()
         self.image = self.matrix_view.image
         self.bars_plot = themed_plot(tr("Per-class validation accuracy (%)"))
+        _, ink = palette_colors()
+        self.names_axis = ClassNamesAxis("left", pen=ink, textPen=ink)
+        self.bars_plot.getPlotItem().setAxisItems({"left": self.names_axis})
         self.bars_plot.setXRange(0, 100, padding=0)
         self.bars_plot.getPlotItem().invertY(True)  # the first class on top, as in the confusion matrix
         self.bars: pg.BarGraphItem | None = None
@@ -431,7 +434,7 @@ class ConfusionView(QWidget):
         rows = np.arange(len(accuracy))
         self.bars = pg.BarGraphItem(x0=0, y=rows, height=0.7, width=accuracy, brush=TRAIN_COLOR)
         self.bars_plot.addItem(self.bars)
-        self.bars_plot.getAxis("left").setTicks([[(int(i), short_name(name, 16)) for i, name in zip(rows, classes)]])
+        self.names_axis.set_names([(int(i), short_name(name, 16)) for i, name in zip(rows, classes)])
         self.bars_plot.setYRange(-0.6, len(accuracy) - 0.4, padding=0)
 
     def clear(self, message: str) -> None:
@@ -439,7 +442,7 @@ class ConfusionView(QWidget):
         if self.bars is not None:
             self.bars_plot.removeItem(self.bars)
             self.bars = None
-        self.bars_plot.getAxis("left").setTicks([[]])
+        self.names_axis.set_names([])
         self.title.setText(tr("<b>Confusion matrix</b> — {message}").format(message=message))
 
 
