@@ -55,6 +55,17 @@ def test_train_tab_trains_and_hands_the_weights_to_the_design(panel, window, qtb
     assert panel.confusion.image.image.shape == (10, 10)
     assert panel.filters.image.image is not None
     assert panel.save_button.isEnabled()
+    curves = panel.curves
+    best = max(range(2), key=lambda i: curves.val_acc.y[i])
+    assert curves.best_text.toPlainText() == f"best: epoch {best + 1}, {curves.val_acc.y[best]:.1f} %"
+    assert curves.best_line.isVisible() and curves.best_line.value() == best + 1
+    # In the plot's top-left corner, clear of the legend (bottom right), however many runs it names.
+    box = curves.acc_plot.getPlotItem().getViewBox()
+    text, legend = curves.best_text.mapRectToItem(box, curves.best_text.boundingRect()), \
+        curves.acc_legend.mapRectToItem(box, curves.acc_legend.boundingRect())
+    assert box.boundingRect().contains(text) and not text.intersects(legend)
+    curves.reset()
+    assert not curves.best_text.isVisible() and not curves.best_line.isVisible()
 
 
 def test_the_empty_confusion_matrix_names_its_axes_without_a_scale_prefix(panel, window):

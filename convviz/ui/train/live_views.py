@@ -84,8 +84,12 @@ class CurvesView(QWidget):
         self.loss_plot = themed_plot(tr("Loss"), bottom=tr("epoch"))
         self.acc_plot = themed_plot(tr("Accuracy (%)"), bottom=tr("epoch"))
         self.lr_plot = themed_plot(tr("Learning rate"), bottom=tr("epoch"))
-        self.loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
-        self.acc_legend = self.acc_plot.addLegend(offset=(-10, -10), labelTextSize="8pt")
+        # Legends on a veil of the background: their names stay readable over the curves (at 1280×800
+        # the plots are small and the legend, growing with each overlaid run, covers some of them).
+        veil = QColor(palette_colors()[0])
+        veil.setAlpha(200)
+        self.loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=pg.mkBrush(veil))
+        self.acc_legend = self.acc_plot.addLegend(offset=(-10, -10), labelTextSize="8pt", brush=pg.mkBrush(veil))
         self.acc_plot.setYRange(0, 100)
         faint = QColor(TRAIN_COLOR)
         faint.setAlpha(70)
@@ -104,10 +108,17 @@ class CurvesView(QWidget):
         for series in (self.train_loss, self.val_loss, self.train_acc, self.val_acc, self.lr):
             series.item.setZValue(10)   # the live run above the overlays
         _, ink = palette_colors()
-        self.best_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(VAL_COLOR, width=1, style=Qt.PenStyle.DashLine),
-                                         label=tr("best"), labelOpts={"position": 0.5, "color": ink})
+        # The best epoch: a dashed line, its numbers in the plot's top-left corner, where accuracy
+        # curves do not go (a label on the line ran into the legend, which grows with every overlaid
+        # run; the title had no room for them at 1280×800). In the view box's own pixels, not data.
+        self.best_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(VAL_COLOR, width=1, style=Qt.PenStyle.DashLine))
         self.best_line.hide()
         self.acc_plot.addItem(self.best_line)
+        self.best_text = pg.TextItem("", color=ink, anchor=(0, 0), fill=pg.mkBrush(veil))
+        self.best_text.setParentItem(self.acc_plot.getPlotItem().getViewBox())
+        self.best_text.setPos(4, 2)
+        self.best_text.setZValue(20)
+        self.best_text.hide()
         self.placeholder = pg.TextItem("", color=ink, anchor=(0.5, 0.5))
         self.acc_plot.addItem(self.placeholder, ignoreBounds=True)
         self._placeholder_text = ""
@@ -156,7 +167,7 @@ class CurvesView(QWidget):
                        self.epoch_train_acc, self.lr):
             series.clear()
         self._smooth_loss = self._smooth_acc = None
-        self.best_line.hide()
+        self._show_best(None)
         self.set_cursor(None)
         self.set_placeholder("")
 
@@ -230,10 +241,15 @@ class CurvesView(QWidget):
         self.val_acc.add(record.epoch, 100 * record.val_acc)
         self.epoch_train_acc.add(record.epoch, 100 * record.train_acc)
         if record.best_epoch:
-            self.best_line.setValue(record.best_epoch)
-            self.best_line.label.setFormat(tr("best: epoch {epoch}, {acc} %").format(
-                epoch=record.best_epoch, acc=f"{100 * record.best_val_acc:.1f}"))
-            self.best_line.show()
+            self._show_best(record.best_epoch, record.best_val_acc)
+
+    def _show_best(self, epoch: int | None, accuracy: float = 0.0) -> None:
+        """Mark the best validation accuracy's epoch (None: no epoch yet)."""
+        self.best_line.setVisible(epoch is not None)
+        self.best_text.setVisible(epoch is not None)
+        if epoch is not None:
+            self.best_line.setValue(epoch)
+            self.best_text.setText(tr("best: epoch {epoch}, {acc} %").format(epoch=epoch, acc=f"{100 * accuracy:.1f}"))
 
     def show_curves(self, curves, epochs: int) -> None:
         """A stored run as the current result (a run opened from the store, the last run of this design)."""
@@ -256,10 +272,7 @@ class CurvesView(QWidget):
             self.val_acc.extend(list(curves.epoch), list(100 * curves.val_acc))
             self.epoch_train_acc.extend(list(curves.epoch), list(100 * curves.train_acc))
             best = int(np.argmax(curves.val_acc))
-            self.best_line.setValue(float(curves.epoch[best]))
-            self.best_line.label.setFormat(tr("best: epoch {epoch}, {acc} %").format(
-                epoch=int(curves.epoch[best]), acc=f"{100 * curves.val_acc[best]:.1f}"))
-            self.best_line.show()
+            self._show_best(int(curves.epoch[best]), float(curves.val_acc[best]))
 
     # --- overlays ---------------------------------------------------------------------------------
     def set_overlays(self, overlays: list[Overlay]) -> None:
