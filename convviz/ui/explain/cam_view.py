@@ -122,7 +122,7 @@ class ClassActivationView(ExplainView):
         self.bars.invertY(True)
         self.bars.setLabel("bottom", tr("probability (%)"))
         self.bars.getAxis("bottom").enableAutoSIPrefix(False)
-        self.bars.setMinimumWidth(280)
+        self.bars.setMinimumWidth(220)
         self.bar_item: pg.BarGraphItem | None = None
         self._style_bars()
         top = QSplitter(Qt.Orientation.Horizontal)

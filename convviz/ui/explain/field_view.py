@@ -214,7 +214,7 @@ class ReceptiveFieldView(ExplainView):
         scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFixedHeight(UPSTREAM_CELL + 40)
         scroll.setWidget(self.upstream)
-        self.upstream_title = QLabel()
+        self.upstream_title = QLabel(wordWrap=True)  # (one line of it was 612 px: the page's minimum at 1280×800)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.message)

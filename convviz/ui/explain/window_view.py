@@ -84,7 +84,7 @@ class WindowCanvas(QWidget):
         super().__init__(parent)
         self.painter: WindowPainter | None = None
         self.frame = None
-        self.setMinimumSize(640, 360)
+        self.setMinimumSize(480, 360)  # narrower, the output grid is cut (Zoom −); wider pushed the inspector
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def show_frame(self, painter: WindowPainter | None, frame) -> None:
@@ -143,7 +143,7 @@ class SlidingWindowView(ExplainView):
         self.speed.setToolTip(tr("Positions per second"))
         self.speed.currentIndexChanged.connect(self._on_speed)
         self.scrub = QSlider(Qt.Orientation.Horizontal)
-        self.scrub.setMinimumWidth(160)
+        self.scrub.setMinimumWidth(80)
         self.scrub.valueChanged.connect(self.show_frame)
         self.position = QLabel()
         zoom_out, zoom_in = QPushButton("−"), QPushButton("+")
