@@ -176,6 +176,9 @@ class FeatureMapsView(ExplainView):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         for column in (0, 4):  # the channel and the share: as wide as their contents, the values get the rest
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        # Room for the widest numbers (".3g": "-0.000123") without an ellipsis, however narrow the window.
+        digits = self.table.fontMetrics().horizontalAdvance
+        self.table.setMinimumWidth(digits("9999") + 3 * digits("-0.000123") + digits("100%") + 5 * 14 + 24)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.clicked.connect(lambda index: self.controller.select(channel=index.row()))
