@@ -365,3 +365,30 @@ def test_quitting_with_a_step_still_running_in_torch_ends_cleanly(tmp_path):
                             text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "terminate" not in result.stderr and "QThread" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_no_plot_is_resized_while_a_run_trains(panel, window, qtbot):
+    """Titles that change with each step or epoch keep their height: a plot resized under them draws its
+    axes anew, and the window stalled 50-70 ms at each epoch's end."""
+    import pyqtgraph as pg
+    from PySide6.QtCore import QEvent, QObject
+
+    class Resizes(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        def eventFilter(self, watched, event) -> bool:
+            if event.type() == QEvent.Type.Resize:
+                self.seen.append(type(watched).__name__)
+            return False
+
+    resizes = Resizes()
+    plots = panel.findChildren(pg.GraphicsView)
+    assert len(plots) >= 5
+    for plot in plots:
+        plot.installEventFilter(resizes)
+    panel.start_button.click()
+    wait_for_end(panel, qtbot)
+    assert "Done" in panel.status.text() and "epoch 2" in panel.confusion.title.text()
+    assert resizes.seen == []

@@ -30,7 +30,7 @@ class ClassNamesAxis(pg.AxisItem):
 
     def __init__(self, orientation: str, **kwargs) -> None:
         super().__init__(orientation, **kwargs)
-        self._names: list[tuple[float, str]] = []
+        self._names: list[tuple[float, str]] | None = None  # (None: not set yet, the axis's own numbers)
         self._longest = 0
         self._line = 0
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # as ``themed_plot``'s axes
@@ -38,6 +38,8 @@ class ClassNamesAxis(pg.AxisItem):
     def set_names(self, ticks: list[tuple[float, str]]) -> None:
         from PySide6.QtGui import QFontMetrics
 
+        if list(ticks) == self._names:
+            return  # (every epoch shows the same classes: no new geometry, no re-laid-out plot)
         metrics = QFontMetrics(self.style["tickFont"] or self.font())
         self._names = list(ticks)
         self._longest = max((metrics.horizontalAdvance(text) for _, text in ticks), default=0)

@@ -385,12 +385,22 @@ def _ema(previous: float | None, value: float) -> float:
     return value if previous is None else SMOOTHING * previous + (1 - SMOOTHING) * value
 
 
+def title_label(text: str, lines: int = 2) -> QLabel:
+    """A wrapped title that always has room for ``lines`` lines: a new step or epoch in it that moved
+    it between one line and two resized the plot below, whose axes then drew themselves anew (a
+    50-70 ms stall of the window at each epoch's end)."""
+    label = QLabel(text, wordWrap=True)
+    label.setMinimumHeight(lines * label.fontMetrics().lineSpacing() + 2)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    return label
+
+
 class FiltersView(QWidget):
     """The first conv layer's filters, as the run changes them (zero is mid-grey)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.title = QLabel(tr("<b>Filters</b>"), wordWrap=True)
+        self.title = title_label(tr("<b>Filters</b>"))
         self.widget, self.view, self.image = image_view()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -416,7 +426,7 @@ class ConfusionView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.title = QLabel(tr("<b>Confusion matrix</b> (after the first epoch)"), wordWrap=True)
+        self.title = title_label(tr("<b>Confusion matrix</b> (after the first epoch)"))
         self.matrix_view = ConfusionMatrixView()
         self.image = self.matrix_view.image
         self.bars_plot = themed_plot(tr("Per-class validation accuracy (%)"))
