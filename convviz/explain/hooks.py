@@ -80,7 +80,8 @@ def _keep(store: dict[str, torch.Tensor], node_id: str, output: torch.Tensor | t
     store[node_id] = output
 
 
-#: model → (a weak reference to its graph (a graph refers to its model), a module running that graph that returns every node's output, their ids).
+#: model → (a weak reference to its graph (a graph refers to its model), a module running that graph
+#: that returns every node's output, their ids).
 _RECORDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _RECORDERS_LOCK = threading.Lock()
 

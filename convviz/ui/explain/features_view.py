@@ -177,12 +177,15 @@ class FeatureMapsView(ExplainView):
         # The channel and the share as wide as their widest text, the values get the rest (fixed widths:
         # measuring every cell on each new image took 2 ms of the GUI thread); never narrower than the
         # widest numbers (".3g": "-0.000123"), however narrow the window.
-        digits = self.table.fontMetrics().horizontalAdvance
+        digits, padding = self.table.fontMetrics().horizontalAdvance, 14
+        fixed = 0
         for column, widest in ((0, "9999"), (4, "100%")):
+            title = header.fontMetrics().horizontalAdvance(self.stats_model.COLUMNS[column])
+            width = max(digits(widest), title) + padding
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
-            header.resizeSection(column, max(digits(widest), header.fontMetrics().horizontalAdvance(
-                self.stats_model.COLUMNS[column])) + 14)
-        self.table.setMinimumWidth(digits("9999") + 3 * digits("-0.000123") + digits("100%") + 5 * 14 + 24)
+            header.resizeSection(column, width)
+            fixed += width
+        self.table.setMinimumWidth(fixed + 3 * (digits("-0.000123") + padding) + 24)  # (+ scroll bar and frame)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.clicked.connect(lambda index: self.controller.select(channel=index.row()))

@@ -84,9 +84,10 @@ class CurvesView(QWidget):
         self.loss_plot = themed_plot(tr("Loss"), bottom=tr("epoch"))
         self.acc_plot = themed_plot(tr("Accuracy (%)"), bottom=tr("epoch"))
         self.lr_plot = themed_plot(tr("Learning rate"), bottom=tr("epoch"))
+        background, ink = palette_colors()
         # Legends on a veil of the background: their names stay readable over the curves (at 1280×800
         # the plots are small and the legend, growing with each overlaid run, covers some of them).
-        veil = QColor(palette_colors()[0])
+        veil = QColor(background)
         veil.setAlpha(200)
         self.loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=pg.mkBrush(veil))
         self.acc_legend = self.acc_plot.addLegend(offset=(-10, -10), labelTextSize="8pt", brush=pg.mkBrush(veil))
@@ -107,7 +108,6 @@ class CurvesView(QWidget):
         self.lr = self._curve(self.lr_plot, QColor("#54A24B"))
         for series in (self.train_loss, self.val_loss, self.train_acc, self.val_acc, self.lr):
             series.item.setZValue(10)   # the live run above the overlays
-        _, ink = palette_colors()
         # The best epoch: a dashed line, its numbers in the plot's top-left corner, where accuracy
         # curves do not go (a label on the line ran into the legend, which grows with every overlaid
         # run; the title had no room for them at 1280×800). In the view box's own pixels, not data.
@@ -387,8 +387,8 @@ def _ema(previous: float | None, value: float) -> float:
 
 def title_label(text: str, lines: int = 2) -> QLabel:
     """A wrapped title that always has room for ``lines`` lines: a new step or epoch in it that moved
-    it between one line and two resized the plot below, whose axes then drew themselves anew (a
-    50-70 ms stall of the window at each epoch's end)."""
+    it between one line and two resized the plot below, whose axes then drew themselves anew (ten
+    plot resizes in a three-epoch run)."""
     label = QLabel(text, wordWrap=True)
     label.setMinimumHeight(lines * label.fontMetrics().lineSpacing() + 2)
     label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
