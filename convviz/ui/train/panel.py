@@ -50,6 +50,7 @@ from ..tasks import TaskRunner
 from ..theme import WARNING
 from .data_loading import DatasetController
 from .live_views import ConfusionView, CurvesView, FiltersView
+from .pacing import RefreshPacer
 from .results import RunResults
 from .settings_form import TrainSettingsForm
 from .worker import TrainingRun, import_training
@@ -58,6 +59,8 @@ PREVIEW_COUNT = 8
 #: The preview's images: ``Dataset.samples(PREVIEW_COUNT, PREVIEW_SEED)`` (and the first look's, the same).
 PREVIEW_SEED = 1
 REFRESH_HZ = 5
+#: The slowest the live views refresh while the CPU trains and painting would slow it (``pacing``).
+SLOWEST_REFRESH_MS = 500
 #: How long closing the window waits for a run's current step before leaving it behind (a daemon thread).
 SHUTDOWN_WAIT_MS = 5000
 GOOD, NOTE, BAD = "#2E7D32", "#B26A00", "#D62728"
@@ -240,7 +243,7 @@ class TrainPanel(QWidget):
         self.tradeoff.runClicked.connect(self._on_tradeoff_click)
         window.shutdown_hooks.append(self.shutdown)
         window.discard_guards.append(self.confirm_stop_run)
-        self._refresh = QTimer(self, interval=1000 // REFRESH_HZ)
+        self._refresh = RefreshPacer(self, fastest_ms=1000 // REFRESH_HZ, slowest_ms=SLOWEST_REFRESH_MS)
         self._refresh.timeout.connect(self._flush)
         self._reload_timer = QTimer(self, singleShot=True, interval=200)
         self._reload_timer.timeout.connect(self.reload_dataset)
@@ -627,6 +630,7 @@ class TrainPanel(QWidget):
                                           self.results.weights_info({"epochs_completed": record.epoch,
                                                                      "in_progress": True}))
         elif isinstance(record, StartRecord):
+            self._refresh.paced = record.device == "cpu"  # on a GPU the GUI thread has a core of its own
             self._run_normalization = record.normalization
             self.curves.set_epochs(record.epochs, self._max_lr)
             self._epochs = record.epochs
