@@ -9,8 +9,9 @@ precision, trained for ``--epochs`` with a validation pass per epoch, by each lo
 - plain:   the baseline every ratio is against: a hand-written loop over device-resident float
            tensors (fitted to the design and normalised once, up front), shuffled with ``randperm``
            each epoch, reading the validation accuracy with one ``.item()``;
-- convviz: ``Trainer`` with live weight snapshots at the UI's rate (20 per second) and step records
-           (20 per second), every record passed to a callback that reads it; gradient statistics off;
+- convviz: ``Trainer`` with live weight snapshots and step records at the Train tab's rates (10 per second
+           each, as ``ui/train/worker.py`` asks), every record passed to a callback that reads it; gradient
+           statistics off;
 - recorded: what the app and ``convviz train`` do: the same with gradient statistics on every reported
            step, the replay probe (32 snapshots) and every record written to a run store (SQLite in WAL
            mode, the weights files each epoch) in a temporary folder, by the recorder's own thread.
@@ -61,7 +62,8 @@ from convviz.train import (AMP_MODES, DEVICES, DataSpec, EpochRecord, SnapshotRe
 from convviz.train.devices import resolve_device, resolve_precision  # noqa: E402
 from convviz.train.optim import make_optimizer, make_schedule  # noqa: E402
 
-UI_RATE = 20.0
+#: Step records and weight snapshots per second, as the Train tab's worker asks (``ui/train/worker.py``).
+UI_RATE = 10.0
 FRAME_MS = 1000 / 60
 
 
