@@ -393,3 +393,31 @@ def test_no_plot_is_resized_while_a_run_trains(panel, window, qtbot):
     wait_for_end(panel, qtbot)
     assert "Done" in panel.status.text() and "epoch 2" in panel.confusion.title.text()
     assert resizes.seen == []
+
+
+def test_records_reach_the_gui_in_batches_in_order_and_a_pause_shows_where_the_run_stands(panel, qtbot):
+    """Steps and snapshots come a batch at a time (each delivery wakes the GUI thread, which takes a core
+    from torch's threads), the rest at once; pausing delivers the pause's report without waiting."""
+    from convviz.train import StartRecord, StepRecord
+
+    batches = []
+    panel.form.epochs.setValue(50)
+    panel.start_button.click()
+    panel.run.records.connect(lambda batch: batches.append(list(batch)))
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=60000)
+    qtbot.wait(1500)
+    panel.pause_button.click()
+    qtbot.wait(600)  # the loop reaches its pause point and reports
+    paused = [record for batch in batches for record in batch]
+    panel.stop_button.click()
+    wait_for_end(panel, qtbot)
+    records = [record for batch in batches for record in batch]
+    steps = [r.global_step for r in records if isinstance(r, StepRecord)]
+    assert steps == sorted(steps) and len(steps) >= 4
+    assert len(batches) < len(records) and max(len(batch) for batch in batches) >= 2
+    assert isinstance(records[0], StartRecord)  # queued: even the first batch reaches a slot connected just after
+    # the last step shown while paused is the step the run paused at (the progress bar says the same)
+    last_paused = max(r.global_step for r in paused if isinstance(r, StepRecord))
+    assert panel.progress.value() >= last_paused
+    resumed_steps = [r for r in records[len(paused):] if isinstance(r, StepRecord)]
+    assert all(r.global_step > last_paused for r in resumed_steps)

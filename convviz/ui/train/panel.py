@@ -542,7 +542,7 @@ class TrainPanel(QWidget):
         self.run = TrainingRun(self.document.design.copy(), self.dataset, config, initial,
                                runs_folder=self.runs.recording_folder, lineage=self.runs.lineage, parent=parent,
                                start=start)
-        self.run.record.connect(self._on_record)
+        self.run.records.connect(self._on_records)
         self.run.failed.connect(self._on_failed)
         self.run.finished.connect(self._on_finished)
         self.run.recording.connect(self._on_recording)
@@ -615,6 +615,12 @@ class TrainPanel(QWidget):
                "until you open another)."),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
         return answer == QMessageBox.StandardButton.Yes
+
+    def _on_records(self, records: list) -> None:
+        for record in records:
+            self._on_record(record)
+        if self.run is not None and self.run.control.paused:
+            self._flush()   # the pause's report: shown now, not at the next (paced) refresh
 
     def _on_record(self, record) -> None:
         from ...train import EndRecord, EpochRecord, StartRecord

@@ -1,5 +1,5 @@
 """A training run on its own thread: the loop is plain Python (``convviz.train.Trainer``); this object
-starts it, records it in the run store, forwards its records to the GUI thread and passes on
+starts it, records it in the run store, forwards its records to the GUI thread (in batches) and passes on
 pause/resume/stop.
 
 The thread is a daemon Python thread, not a QThread: closing the app while a step is still
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import weakref
 from pathlib import Path
 
@@ -23,6 +24,10 @@ from ...messages import first_line
 
 
 _THREADS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+#: Step records, snapshots and probes reach the GUI thread in batches, one at most this often (seconds; the
+#: views redraw at most 5 times a second): each delivery wakes the GUI thread, which takes a core from torch's
+#: threads while the CPU trains. The other records, and those of a pausing run, go at once.
+BATCH_SECONDS = 0.2
 #: Held while the training loop's modules are imported (``import_training``).
 TRAINING_IMPORTS = threading.Lock()
 
@@ -48,8 +53,8 @@ def training_still_running() -> bool:
 
 
 class TrainingRun(QObject):
-    #: Each record of the run (StartRecord … EndRecord), delivered on the GUI thread.
-    record = Signal(object)
+    #: The run's records (StartRecord … EndRecord), in order, a list at a time, delivered on the GUI thread.
+    records = Signal(object)
     #: The run could not start (the design does not fit the data, a bad setting): one line.
     failed = Signal(str)
     #: The run is being recorded in the store: (run id, number, name).
@@ -99,7 +104,11 @@ class TrainingRun(QObject):
 
     def _run(self) -> None:
         import_training()   # after the background import of the same, if one is running
-        from ...train import Trainer
+        from ...train import ProbeRecord, SnapshotRecord, StepRecord, Trainer
+
+        batched = (StepRecord, SnapshotRecord, ProbeRecord)
+        batch: list = []
+        sent = time.perf_counter()
 
         design, dataset, config, initial_state, snapshot_rate = self._args
         recorder = None
@@ -115,8 +124,12 @@ class TrainingRun(QObject):
                         self.problem.emit(recorder.problem)
                         recorder.close()
                         recorder = None
-                self.record.emit(record)
+                batch.append(record)
+                now = time.perf_counter()
+                if now - sent >= BATCH_SECONDS or not isinstance(record, batched) or self.control.paused:
+                    batch, sent = self._deliver(batch), now
         except (ValueError, RuntimeError, OSError) as exc:  # TrainError, ConfigError, DatasetError, torch
+            batch = self._deliver(batch)
             if recorder is not None:
                 recorder.fail(first_line(exc))
             self.failed.emit(first_line(exc))
@@ -124,12 +137,20 @@ class TrainingRun(QObject):
             import traceback
 
             traceback.print_exc()
+            batch = self._deliver(batch)
             if recorder is not None:
                 recorder.fail(first_line(exc))
             self.failed.emit(f"{type(exc).__name__}: {first_line(exc)}")
         finally:
+            self._deliver(batch)
             self._args = None  # the design copy, the dataset and the initial weights are not needed now
             self.finished.emit()
+
+    def _deliver(self, batch: list) -> list:
+        """Hand the records held back to the GUI thread (before a failure or the end is reported); a new batch."""
+        if batch:
+            self.records.emit(batch)
+        return []
 
     def _probe(self, design, dataset, config):
         if self._store[0] is None:
