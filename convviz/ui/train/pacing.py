@@ -16,6 +16,10 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+#: The live views' refresh: 5 times a second, and while the CPU trains and painting would slow it, no
+#: slower than 2 (milliseconds between two refreshes).
+FASTEST_REFRESH_MS = 200
+SLOWEST_REFRESH_MS = 500
 #: The GUI thread's load the pacer aims for while the CPU trains: a fraction of one core.
 CPU_BUDGET = 0.04
 #: How much of a new measurement moves the interval (the rest is the interval before): one busy
@@ -29,7 +33,8 @@ class RefreshPacer(QObject):
 
     timeout = Signal()
 
-    def __init__(self, parent: QObject, fastest_ms: int, slowest_ms: int, budget: float = CPU_BUDGET,
+    def __init__(self, parent: QObject, fastest_ms: int = FASTEST_REFRESH_MS, slowest_ms: int = SLOWEST_REFRESH_MS,
+                 budget: float = CPU_BUDGET,
                  cpu_clock: Callable[[], float] = time.thread_time,
                  wall_clock: Callable[[], float] = time.perf_counter) -> None:
         super().__init__(parent)

@@ -58,9 +58,6 @@ from .worker import TrainingRun, import_training
 PREVIEW_COUNT = 8
 #: The preview's images: ``Dataset.samples(PREVIEW_COUNT, PREVIEW_SEED)`` (and the first look's, the same).
 PREVIEW_SEED = 1
-REFRESH_HZ = 5
-#: The slowest the live views refresh while the CPU trains and painting would slow it (``pacing``).
-SLOWEST_REFRESH_MS = 500
 #: How long closing the window waits for a run's current step before leaving it behind (a daemon thread).
 SHUTDOWN_WAIT_MS = 5000
 GOOD, NOTE, BAD = "#2E7D32", "#B26A00", "#D62728"
@@ -243,7 +240,7 @@ class TrainPanel(QWidget):
         self.tradeoff.runClicked.connect(self._on_tradeoff_click)
         window.shutdown_hooks.append(self.shutdown)
         window.discard_guards.append(self.confirm_stop_run)
-        self._refresh = RefreshPacer(self, fastest_ms=1000 // REFRESH_HZ, slowest_ms=SLOWEST_REFRESH_MS)
+        self._refresh = RefreshPacer(self)  # the rates: ``pacing``
         self._refresh.timeout.connect(self._flush)
         self._reload_timer = QTimer(self, singleShot=True, interval=200)
         self._reload_timer.timeout.connect(self.reload_dataset)
@@ -654,7 +651,7 @@ class TrainPanel(QWidget):
             self._on_end(record)
 
     def _flush(self) -> None:
-        """Show what arrived since the last refresh: the views redraw at most REFRESH_HZ times a second
+        """Show what arrived since the last refresh: the views redraw at most 5 times a second
         however fast the records come (painting is the GUI thread's real cost while training)."""
         if self._detached:
             return

@@ -21,13 +21,14 @@ from PySide6.QtCore import QObject, Signal
 
 from ...i18n import tr
 from ...messages import first_line
+from .pacing import FASTEST_REFRESH_MS
 
 
 _THREADS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
-#: Step records, snapshots and probes reach the GUI thread in batches, one at most this often (seconds; the
-#: views redraw at most 5 times a second): each delivery wakes the GUI thread, which takes a core from torch's
-#: threads while the CPU trains. The other records, and those of a pausing run, go at once.
-BATCH_SECONDS = 0.2
+#: Step records, snapshots and probes reach the GUI thread in batches, one at most this often (seconds: the
+#: views' fastest refresh): each delivery wakes the GUI thread, which takes a core from torch's threads while
+#: the CPU trains. The other records, and those of a pausing run, go at once.
+BATCH_SECONDS = FASTEST_REFRESH_MS / 1000
 #: Held while the training loop's modules are imported (``import_training``).
 TRAINING_IMPORTS = threading.Lock()
 
