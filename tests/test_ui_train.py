@@ -48,6 +48,8 @@ def test_train_tab_trains_and_hands_the_weights_to_the_design(panel, window, qtb
     assert panel.run is not None and not panel.start_button.isEnabled() and not panel.form.isEnabled()
     wait_for_end(panel, qtbot)
     assert "Done" in panel.status.text()
+    # the last step arrives with the last epoch's results: the progress bar shows it all the same
+    assert panel.progress.value() == panel.progress.maximum() > 0
     assert panel._refresh.paced  # it trained on the CPU: the live views' refresh was paced by its cost
     weights = window.document.weights
     assert weights is not None and weights["conv1.weight"].shape == (16, 1, 3, 3)

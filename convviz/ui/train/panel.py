@@ -216,6 +216,7 @@ class TrainPanel(QWidget):
         layout.addWidget(splitter, 1)
 
         self._detached = False
+        self._shown_step = None   # the step the progress bar and the status line show
         self._run_normalization = None
         self._pending_start = None
         self._status_kind = ""
@@ -534,6 +535,7 @@ class TrainPanel(QWidget):
             initial = self.document.weights
             start = self._weights_start()
         self._detached = False
+        self._shown_step = None   # the step the progress bar and the status line show
         self._run_normalization = None  # the run's own, from its StartRecord (computed in its thread)
         self._max_lr = config.lr
         self.run = TrainingRun(self.document.design.copy(), self.dataset, config, initial,
@@ -655,9 +657,11 @@ class TrainPanel(QWidget):
         however fast the records come (painting is the GUI thread's real cost while training)."""
         if self._detached:
             return
-        last = self.results.flush()
-        if last is None:
+        self.results.flush()
+        last = self.results.newest_step   # also when an epoch's end showed the steps before it
+        if last is None or last is self._shown_step:
             return
+        self._shown_step = last
         self.progress.setMaximum(last.total_steps)
         self.progress.setValue(last.global_step)
         self.progress.setFormat(tr("epoch {epoch}/{epochs} · step {step}/{steps}").format(

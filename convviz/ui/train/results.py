@@ -38,6 +38,7 @@ class RunResults(QObject):
         self.live = False
         self._pending_steps: list = []
         self._pending_snapshot = None
+        self.newest_step = None   # the newest StepRecord the views show (an epoch's end shows the steps before it)
         self._classes: list[str] = []
         self._steps_per_epoch = 1
         self._replay_name = tr("the run training now")
@@ -66,7 +67,7 @@ class RunResults(QObject):
         message = message or tr("no run of this design yet: Train to see one; earlier runs are in Runs "
                                 "(tick one to overlay it)")
         self.shown, self.live = None, False
-        self._pending_steps, self._pending_snapshot = [], None
+        self._pending_steps, self._pending_snapshot, self.newest_step = [], None, None
         self.curves.clear(tr("No run of this design yet"))
         self.filters.clear(message)
         self.confusion.clear(message)
@@ -81,7 +82,7 @@ class RunResults(QObject):
     def run_starting(self) -> None:
         """A new run: nothing of the last one stays on screen (its epoch-5 matrix is not this run's)."""
         self.shown, self.live = (f"unrecorded-{next(_unrecorded)}", self.document.key.design), True
-        self._pending_steps, self._pending_snapshot = [], None
+        self._pending_steps, self._pending_snapshot, self.newest_step = [], None, None
         self.curves.reset()
         waiting = tr("after the first epoch")
         self.confusion.clear(waiting)
@@ -137,9 +138,10 @@ class RunResults(QObject):
 
     def flush(self) -> None:
         """Show what arrived since the last refresh (at most the panel's refresh rate: painting is the GUI
-        thread's real cost while training)."""
+        thread's real cost while training); ``newest_step`` says where the views are."""
         steps, self._pending_steps = self._pending_steps, []
         if steps:
+            self.newest_step = steps[-1]
             self.curves.add_steps(steps)
             self.gradients.append([s.global_step / s.steps_per_epoch for s in steps], [s.gradients for s in steps])
         snapshot, self._pending_snapshot = self._pending_snapshot, None
@@ -149,7 +151,6 @@ class RunResults(QObject):
             self.filters.show_weights(snapshot.node_id, snapshot.weights, groups,
                                       tr("(epoch {epoch}, step {step})").format(epoch=snapshot.epoch,
                                                                                step=snapshot.step))
-        return steps[-1] if steps else None
 
     def run_ended(self, end) -> None:
         """The run is over: its results stay, as long as the design is the one it trained."""
